@@ -1,0 +1,1 @@
+//! The engine. PLACEHOLDER being written.

@@ -1,0 +1,31 @@
+//! fleetdeck: a terminal operations console for GPU inference fleets.
+//!
+//! One engine polls every scaling group's metrics and capacity and publishes
+//! [`protocol::Snapshot`]s; front ends (the console today; a daemon and attachable
+//! consoles later) read them and send [`protocol::Command`]s. With no configuration the
+//! engine runs against a built-in simulated fleet.
+//!
+//! # Layout
+//!
+//! - [`model`]: domain types — groups, capacity, metric kinds, samples, timestamps. Pure data.
+//! - [`protocol`]: the versioned Snapshot / Event / Command messages and the in-process
+//!   channels that carry them.
+//! - [`sim`]: the simulated fleet: traffic generators, traces, queueing latency, warm-up,
+//!   failures and scripted incidents, deterministic from a seed.
+//! - [`sources`]: the `MetricSource` trait and its implementations (simulator for now).
+//! - [`actuators`]: the `Actuator` trait (observe and change capacity) and its implementations.
+//! - [`engine`]: polls sources and actuators on a clock, keeps bounded history, applies
+//!   commands, publishes snapshots and events. Owns all mutable fleet state.
+//! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
+//! - [`ui`]: the ratatui console; speaks only the protocol.
+//! - [`clock`]: the injectable clock (system time, or virtual time for tests and replay).
+
+pub mod actuators;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod protocol;
+pub mod sim;
+pub mod sources;
+pub mod ui;

@@ -1,0 +1,348 @@
+//! Domain types shared by every part of fleetdeck: scaling groups, observed capacity,
+//! metric kinds and samples, and the instant type everything is stamped with.
+//!
+//! This module is pure data: no I/O, no clock, no runtime. Time is a [`Timestamp`]
+//! passed in by the caller (the engine's clock, or a virtual clock in tests and replay).
+//!
+//! Units are explicit and fixed here so no other module has to guess:
+//! utilizations and usages are fractions 0–1 (shown as % by the UI), latencies are
+//! seconds, rates are per second, queue length is a count of waiting requests.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Milliseconds since the UNIX epoch. The one instant type of fleetdeck: samples,
+/// snapshots and decisions carry it, so a virtual clock and a real one look the same.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const fn from_millis(ms: i64) -> Self {
+        Timestamp(ms)
+    }
+
+    pub fn from_secs_f64(secs: f64) -> Self {
+        Timestamp((secs * 1000.0).round() as i64)
+    }
+
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1000.0
+    }
+
+    /// `self + d`, saturating.
+    pub fn add(self, d: Duration) -> Self {
+        Timestamp(self.0.saturating_add(d.as_millis().min(i64::MAX as u128) as i64))
+    }
+
+    /// `self - d`, saturating.
+    pub fn sub(self, d: Duration) -> Self {
+        Timestamp(self.0.saturating_sub(d.as_millis().min(i64::MAX as u128) as i64))
+    }
+
+    /// How long after `earlier` this instant is; zero if it is not after it.
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0).max(0) as u64)
+    }
+}
+
+/// The range a new instance's warm-up is drawn from (launch → serving).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmupRange {
+    #[serde(with = "duration_ms")]
+    pub min: Duration,
+    #[serde(with = "duration_ms")]
+    pub max: Duration,
+}
+
+impl Default for WarmupRange {
+    /// 2–5 minutes: a GPU instance boot plus model load, as seen on p4d/g5 fleets.
+    fn default() -> Self {
+        WarmupRange { min: Duration::from_secs(120), max: Duration::from_secs(300) }
+    }
+}
+
+/// Where a group's metrics come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    #[default]
+    Sim,
+}
+
+/// What observes and changes a group's capacity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActuatorKind {
+    #[default]
+    Sim,
+}
+
+/// What a group serves; decides which memory signal is meaningful.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Serving {
+    /// An LLM server that preallocates GPU memory (vLLM: ~90 %); KV-cache usage is the
+    /// memory signal that moves with load.
+    Vllm,
+    /// Any other model server: GPU memory follows load.
+    #[default]
+    Generic,
+}
+
+/// A scaling group as configured: what it is, what bounds it, what it costs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupSpec {
+    pub name: String,
+    pub source: SourceKind,
+    pub actuator: ActuatorKind,
+    pub min: u32,
+    pub max: u32,
+    /// Desired capacity at start (the sim launches this many, already warm).
+    pub desired: u32,
+    pub instance_type: String,
+    pub hourly_cost_usd: f64,
+    pub warmup: WarmupRange,
+    pub serving: Serving,
+    /// The latency objective on p95, if the group has one; drawn as a line on charts.
+    #[serde(default, with = "opt_duration_ms")]
+    pub slo_p95: Option<Duration>,
+}
+
+/// Capacity as the actuator observes it. `desired` is what was asked for; `ready`
+/// instances serve; `warming` are launched but not yet serving; `failed` failed
+/// recently (health checks, spot loss) and are being replaced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub desired: u32,
+    pub ready: u32,
+    pub warming: u32,
+    pub failed: u32,
+    pub observed_at: Timestamp,
+}
+
+impl Capacity {
+    /// Instances that serve now or will once warm: what a new proposal is compared with.
+    pub fn pending_total(&self) -> u32 {
+        self.ready + self.warming
+    }
+}
+
+/// A kind of metric. The set is open: anything not built in is `Custom(name)`.
+///
+/// Serialised as a stable snake_case name (`gpu_util`, `latency_p95`, `custom:NAME`), the
+/// same name used in config files and on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MetricKind {
+    /// GPU utilization, fraction 0–1.
+    GpuUtil,
+    /// GPU memory used, fraction 0–1 of the device's memory.
+    GpuMem,
+    /// Request latency percentiles, seconds.
+    LatencyP50,
+    LatencyP95,
+    LatencyP99,
+    /// Requests waiting to be served (count).
+    QueueLength,
+    /// Requests arriving per second.
+    RequestRate,
+    /// Failed requests per second.
+    ErrorRate,
+    /// vLLM KV-cache usage, fraction 0–1.
+    KvCacheUsage,
+    /// Time to first token, seconds.
+    TimeToFirstToken,
+    /// Generated tokens per second, whole group.
+    TokensPerSecond,
+    Custom(String),
+}
+
+/// How a metric's values are to be read and shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Fraction,
+    Seconds,
+    Count,
+    PerSecond,
+    Unknown,
+}
+
+impl MetricKind {
+    /// Every built-in kind, in display order.
+    pub const BUILTIN: [MetricKind; 11] = [
+        MetricKind::GpuUtil,
+        MetricKind::GpuMem,
+        MetricKind::KvCacheUsage,
+        MetricKind::LatencyP50,
+        MetricKind::LatencyP95,
+        MetricKind::LatencyP99,
+        MetricKind::QueueLength,
+        MetricKind::RequestRate,
+        MetricKind::ErrorRate,
+        MetricKind::TimeToFirstToken,
+        MetricKind::TokensPerSecond,
+    ];
+
+    pub fn name(&self) -> &str {
+        match self {
+            MetricKind::GpuUtil => "gpu_util",
+            MetricKind::GpuMem => "gpu_mem",
+            MetricKind::LatencyP50 => "latency_p50",
+            MetricKind::LatencyP95 => "latency_p95",
+            MetricKind::LatencyP99 => "latency_p99",
+            MetricKind::QueueLength => "queue_length",
+            MetricKind::RequestRate => "request_rate",
+            MetricKind::ErrorRate => "error_rate",
+            MetricKind::KvCacheUsage => "kv_cache_usage",
+            MetricKind::TimeToFirstToken => "time_to_first_token",
+            MetricKind::TokensPerSecond => "tokens_per_second",
+            MetricKind::Custom(name) => name,
+        }
+    }
+
+    pub fn unit(&self) -> Unit {
+        match self {
+            MetricKind::GpuUtil | MetricKind::GpuMem | MetricKind::KvCacheUsage => Unit::Fraction,
+            MetricKind::LatencyP50
+            | MetricKind::LatencyP95
+            | MetricKind::LatencyP99
+            | MetricKind::TimeToFirstToken => Unit::Seconds,
+            MetricKind::QueueLength => Unit::Count,
+            MetricKind::RequestRate | MetricKind::ErrorRate | MetricKind::TokensPerSecond => Unit::PerSecond,
+            MetricKind::Custom(_) => Unit::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetricKind::Custom(name) => write!(f, "custom:{name}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// The name was not a built-in metric and had no `custom:` prefix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown metric `{0}` (built-in names: gpu_util, gpu_mem, kv_cache_usage, latency_p50, latency_p95, latency_p99, queue_length, request_rate, error_rate, time_to_first_token, tokens_per_second; or custom:NAME)"
+)]
+pub struct UnknownMetric(pub String);
+
+impl FromStr for MetricKind {
+    type Err = UnknownMetric;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(name) = s.strip_prefix("custom:") {
+            if !name.is_empty() {
+                return Ok(MetricKind::Custom(name.to_string()));
+            }
+        }
+        MetricKind::BUILTIN
+            .iter()
+            .find(|k| k.name() == s)
+            .cloned()
+            .ok_or_else(|| UnknownMetric(s.to_string()))
+    }
+}
+
+impl Serialize for MetricKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One observation, stamped with the time it describes (not the time it was fetched).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub at: Timestamp,
+    pub value: f64,
+}
+
+/// One metric sample of one group, as a source reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricSample {
+    pub kind: MetricKind,
+    pub sample: Sample,
+}
+
+/// Serde helpers: durations as integer milliseconds on the wire.
+pub mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis().min(u64::MAX as u128) as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// Serde helpers: optional durations as integer milliseconds on the wire.
+pub mod opt_duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis().min(u64::MAX as u128) as u64)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_round_trip() {
+        for kind in MetricKind::BUILTIN {
+            assert_eq!(kind.to_string().parse::<MetricKind>().unwrap(), kind);
+        }
+        let custom = MetricKind::Custom("batch_size".into());
+        assert_eq!(custom.to_string(), "custom:batch_size");
+        assert_eq!("custom:batch_size".parse::<MetricKind>().unwrap(), custom);
+    }
+
+    #[test]
+    fn unknown_metric_names_are_rejected() {
+        assert!("gpu_utilisation".parse::<MetricKind>().is_err());
+        assert!("custom:".parse::<MetricKind>().is_err());
+    }
+
+    #[test]
+    fn metric_kind_serialises_as_its_name() {
+        let json = serde_json::to_string(&MetricKind::LatencyP95).unwrap();
+        assert_eq!(json, "\"latency_p95\"");
+    }
+
+    #[test]
+    fn timestamp_since_never_goes_negative() {
+        assert_eq!(Timestamp(5).since(Timestamp(10)), Duration::ZERO);
+        assert_eq!(Timestamp(1500).since(Timestamp(500)), Duration::from_secs(1));
+    }
+}

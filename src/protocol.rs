@@ -1,0 +1,467 @@
+//! The versioned protocol between the engine and every front end: [`Snapshot`]s and
+//! [`Event`]s flow out of the engine, [`CommandRequest`]s flow in and each gets a
+//! [`Reply`].
+//!
+//! Every type here is serialisable so the same messages can cross a socket later; for
+//! now they travel in-process over tokio channels bundled in a [`Connection`]. Front ends
+//! know nothing else of the engine: the console only ever reads snapshots and events and
+//! sends commands.
+//!
+//! Versioning: [`PROTOCOL_VERSION`] is `major.minor`. New optional fields and new command
+//! variants bump the minor version; a peer with another major version is refused.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::model::{Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms};
+
+/// Protocol version spoken by this build.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtocolVersion {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// The whole fleet as the engine sees it after one tick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: ProtocolVersion,
+    /// Tick number; increases by one per engine tick. Compare ticks, not wall time.
+    pub seq: u64,
+    pub taken_at: Timestamp,
+    /// The engine refuses every mutating command.
+    pub readonly: bool,
+    #[serde(with = "duration_ms")]
+    pub poll_interval: Duration,
+    /// A series is stale when its newest sample is older than this.
+    #[serde(with = "duration_ms")]
+    pub stale_after: Duration,
+    pub groups: Vec<GroupSnapshot>,
+}
+
+impl Snapshot {
+    /// An empty snapshot, shown before the first tick.
+    pub fn empty(readonly: bool, poll_interval: Duration, stale_after: Duration) -> Self {
+        Snapshot {
+            version: PROTOCOL_VERSION,
+            seq: 0,
+            taken_at: Timestamp::default(),
+            readonly,
+            poll_interval,
+            stale_after,
+            groups: Vec::new(),
+        }
+    }
+
+    /// The freshness of the fleet's data: the oldest of the groups' newest samples.
+    /// One group whose source went quiet makes the whole header say so.
+    pub fn data_as_of(&self) -> Option<Timestamp> {
+        self.groups.iter().map(GroupSnapshot::newest_sample_at).min().flatten()
+    }
+
+    pub fn group(&self, name: &str) -> Option<&GroupSnapshot> {
+        self.groups.iter().find(|g| g.spec.name == name)
+    }
+}
+
+/// One scaling group: its configuration, observed capacity, recent metrics and the
+/// health of the backends that feed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupSnapshot {
+    pub spec: GroupSpec,
+    /// `None` until the actuator has been observed once.
+    pub capacity: Option<Capacity>,
+    /// Recent raw points per metric, oldest first, ordered by kind.
+    pub series: Vec<SeriesSnapshot>,
+    pub source: BackendHealth,
+    pub actuator: BackendHealth,
+}
+
+impl GroupSnapshot {
+    pub fn series(&self, kind: &MetricKind) -> Option<&SeriesSnapshot> {
+        self.series.iter().find(|s| &s.kind == kind)
+    }
+
+    pub fn latest(&self, kind: &MetricKind) -> Option<Sample> {
+        self.series(kind).and_then(|s| s.points.last().copied())
+    }
+
+    /// The newest sample of any series, if there is one.
+    pub fn newest_sample_at(&self) -> Option<Timestamp> {
+        self.series.iter().filter_map(|s| s.points.last().map(|p| p.at)).max()
+    }
+
+    pub fn any_stale(&self) -> bool {
+        self.series.iter().any(|s| s.stale)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeriesSnapshot {
+    pub kind: MetricKind,
+    pub points: Vec<Sample>,
+    /// Newest sample older than the snapshot's `stale_after` (or no sample at all).
+    pub stale: bool,
+}
+
+/// Whether calls to a backend succeed; failing ones are retried with backoff.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BackendHealth {
+    #[default]
+    Ok,
+    Failing {
+        error: String,
+        since: Timestamp,
+        attempts: u32,
+        retry_at: Timestamp,
+    },
+}
+
+/// Which backend of a group an event speaks of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Source,
+    Actuator,
+}
+
+/// Something that happened, for logs and notifications in the front ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Started {
+        at: Timestamp,
+        groups: Vec<String>,
+    },
+    BackendFailed {
+        at: Timestamp,
+        group: String,
+        backend: Backend,
+        error: String,
+        retry_at: Timestamp,
+    },
+    BackendRecovered {
+        at: Timestamp,
+        group: String,
+        backend: Backend,
+    },
+    /// A simulator event was applied (scheduled in the config or by `:sim`).
+    Sim {
+        at: Timestamp,
+        description: String,
+    },
+    /// A command was answered (accepted or refused); every command gets one.
+    CommandHandled {
+        at: Timestamp,
+        operator: String,
+        command: String,
+        reply: Reply,
+    },
+}
+
+/// Who sent a command, for the audit trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl fmt::Display for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.email {
+            Some(email) => write!(f, "{} <{}>", self.name, email),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// A command with who sent it and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommandRequest {
+    pub operator: Operator,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub command: Command,
+}
+
+/// What a front end may ask of the engine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Provoke an incident in the simulated fleet.
+    Sim { action: SimCommand },
+}
+
+impl Command {
+    /// Whether the command changes anything; read-only engines refuse these.
+    pub fn is_mutating(&self) -> bool {
+        match self {
+            // Changing the simulated world is still a change made by this console.
+            Command::Sim { .. } => true,
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Sim { action } => write!(f, "sim {action}"),
+        }
+    }
+}
+
+/// The engine's answer to a command.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Ok { message: String },
+    Refused { reason: String },
+    Failed { error: String },
+}
+
+/// Incidents on demand in the simulated fleet; the same grammar serves the config's
+/// `[[sim.events]]` schedule and the console's `:sim` command line:
+///
+/// - `spike GROUP xFACTOR [for] DURATION` — demand × FACTOR for DURATION
+/// - `fail GROUP COUNT` — COUNT ready instances fail now (and are replaced)
+/// - `gap GROUP DURATION` — the group's metrics go missing for DURATION
+/// - `stockout GROUP DURATION` — launches requested during DURATION never arrive
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SimCommand {
+    Spike {
+        group: String,
+        factor: f64,
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+    Fail {
+        group: String,
+        count: u32,
+    },
+    Gap {
+        group: String,
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+    Stockout {
+        group: String,
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+}
+
+impl SimCommand {
+    pub fn group(&self) -> &str {
+        match self {
+            SimCommand::Spike { group, .. }
+            | SimCommand::Fail { group, .. }
+            | SimCommand::Gap { group, .. }
+            | SimCommand::Stockout { group, .. } => group,
+        }
+    }
+
+    /// Parses the spike form used in config schedules, `GROUP xFACTOR for DURATION`.
+    pub fn parse_spike(text: &str) -> Result<Self, SimCommandError> {
+        SimCommand::from_str(&format!("spike {text}"))
+    }
+}
+
+impl fmt::Display for SimCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimCommand::Spike { group, factor, duration } => {
+                write!(f, "spike {group} x{factor} for {}", humantime::format_duration(*duration))
+            }
+            SimCommand::Fail { group, count } => write!(f, "fail {group} {count}"),
+            SimCommand::Gap { group, duration } => {
+                write!(f, "gap {group} {}", humantime::format_duration(*duration))
+            }
+            SimCommand::Stockout { group, duration } => {
+                write!(f, "stockout {group} {}", humantime::format_duration(*duration))
+            }
+        }
+    }
+}
+
+/// A `:sim` command or scheduled event that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{message} (usage: spike GROUP xFACTOR [for] DURATION | fail GROUP COUNT | gap GROUP DURATION | stockout GROUP DURATION)"
+)]
+pub struct SimCommandError {
+    pub message: String,
+}
+
+fn sim_err(message: impl Into<String>) -> SimCommandError {
+    SimCommandError { message: message.into() }
+}
+
+fn parse_duration(word: Option<&str>) -> Result<Duration, SimCommandError> {
+    let word = word.ok_or_else(|| sim_err("missing duration"))?;
+    let d = humantime::parse_duration(word).map_err(|e| sim_err(format!("bad duration `{word}`: {e}")))?;
+    if d.is_zero() {
+        return Err(sim_err("duration must be more than zero"));
+    }
+    Ok(d)
+}
+
+impl FromStr for SimCommand {
+    type Err = SimCommandError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut words = s.split_whitespace();
+        let verb = words.next().ok_or_else(|| sim_err("empty command"))?;
+        let group = words.next().ok_or_else(|| sim_err(format!("`{verb}` needs a group name")))?.to_string();
+        let command = match verb {
+            "spike" => {
+                let factor_word = words.next().ok_or_else(|| sim_err("missing factor, e.g. x5"))?;
+                let factor: f64 = factor_word
+                    .strip_prefix(['x', '×'])
+                    .unwrap_or(factor_word)
+                    .parse()
+                    .map_err(|_| sim_err(format!("bad factor `{factor_word}`, expected e.g. x5")))?;
+                if !(factor.is_finite() && factor > 0.0) {
+                    return Err(sim_err(format!("factor must be a positive number, got {factor}")));
+                }
+                let mut next = words.next();
+                if next == Some("for") {
+                    next = words.next();
+                }
+                SimCommand::Spike { group, factor, duration: parse_duration(next)? }
+            }
+            "fail" => {
+                let word = words.next().ok_or_else(|| sim_err("missing instance count"))?;
+                let count: u32 = word.parse().map_err(|_| sim_err(format!("bad instance count `{word}`")))?;
+                SimCommand::Fail { group, count }
+            }
+            "gap" => SimCommand::Gap { group, duration: parse_duration(words.next())? },
+            "stockout" => SimCommand::Stockout { group, duration: parse_duration(words.next())? },
+            other => return Err(sim_err(format!("unknown sim command `{other}`"))),
+        };
+        if let Some(extra) = words.next() {
+            return Err(sim_err(format!("unexpected `{extra}`")));
+        }
+        Ok(command)
+    }
+}
+
+/// A front end's end of the in-process channels to one engine.
+pub struct Connection {
+    /// Always holds the newest snapshot; front ends redraw when it changes.
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub events: broadcast::Receiver<Event>,
+    pub commands: CommandSender,
+}
+
+/// Sends commands to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct CommandSender {
+    tx: mpsc::Sender<(CommandRequest, oneshot::Sender<Reply>)>,
+}
+
+/// The engine's end of the command channel.
+pub type CommandReceiver = mpsc::Receiver<(CommandRequest, oneshot::Sender<Reply>)>;
+
+impl CommandSender {
+    pub fn channel(capacity: usize) -> (CommandSender, CommandReceiver) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (CommandSender { tx }, rx)
+    }
+
+    /// Sends a command without waiting; the reply arrives on the returned receiver.
+    pub fn send(&self, request: CommandRequest) -> oneshot::Receiver<Reply> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        if let Err(err) = self.tx.try_send((request, reply_tx)) {
+            let (_, reply_tx) = match err {
+                mpsc::error::TrySendError::Full(pair) | mpsc::error::TrySendError::Closed(pair) => pair,
+            };
+            let _ = reply_tx.send(Reply::Failed { error: "the engine is not accepting commands".into() });
+        }
+        reply_rx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_spike_with_and_without_for() {
+        let a: SimCommand = "spike llm-chat x5 2m".parse().unwrap();
+        let b = SimCommand::parse_spike("llm-chat x5 for 2m").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            SimCommand::Spike { group: "llm-chat".into(), factor: 5.0, duration: Duration::from_secs(120) }
+        );
+    }
+
+    #[test]
+    fn parses_fail_gap_and_stockout() {
+        assert_eq!(
+            "fail vision 2".parse::<SimCommand>().unwrap(),
+            SimCommand::Fail { group: "vision".into(), count: 2 }
+        );
+        assert_eq!(
+            "gap vision 30s".parse::<SimCommand>().unwrap(),
+            SimCommand::Gap { group: "vision".into(), duration: Duration::from_secs(30) }
+        );
+        assert_eq!(
+            "stockout vision 10m".parse::<SimCommand>().unwrap(),
+            SimCommand::Stockout { group: "vision".into(), duration: Duration::from_secs(600) }
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_sim_commands_with_a_reason() {
+        for (input, needle) in [
+            ("", "empty"),
+            ("spike", "group"),
+            ("spike g five 2m", "bad factor"),
+            ("spike g x0 2m", "positive"),
+            ("spike g x2", "missing duration"),
+            ("spike g x2 soon", "bad duration"),
+            ("fail g -1", "bad instance count"),
+            ("explode g", "unknown sim command"),
+            ("fail g 2 now", "unexpected"),
+        ] {
+            let err = input.parse::<SimCommand>().unwrap_err();
+            assert!(err.to_string().contains(needle), "{input:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn sim_command_display_parses_back() {
+        let cmd = SimCommand::Spike { group: "g".into(), factor: 2.5, duration: Duration::from_secs(90) };
+        assert_eq!(cmd.to_string().parse::<SimCommand>().unwrap(), cmd);
+    }
+
+    #[test]
+    fn commands_serialise_with_a_tag() {
+        let req = CommandRequest {
+            operator: Operator { name: "ana".into(), email: None },
+            reason: None,
+            command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 1 } },
+        };
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(json.contains("\"command\":\"sim\""), "{json}");
+        let back: CommandRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, req);
+    }
+}
