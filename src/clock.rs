@@ -66,7 +66,7 @@ impl TokioClock {
 
 impl Clock for TokioClock {
     fn now(&self) -> Timestamp {
-        self.anchor_ts.add(self.anchor.elapsed())
+        self.anchor_ts.plus(self.anchor.elapsed())
     }
 }
 

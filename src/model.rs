@@ -38,12 +38,12 @@ impl Timestamp {
     }
 
     /// `self + d`, saturating.
-    pub fn add(self, d: Duration) -> Self {
+    pub fn plus(self, d: Duration) -> Self {
         Timestamp(self.0.saturating_add(d.as_millis().min(i64::MAX as u128) as i64))
     }
 
     /// `self - d`, saturating.
-    pub fn sub(self, d: Duration) -> Self {
+    pub fn minus(self, d: Duration) -> Self {
         Timestamp(self.0.saturating_sub(d.as_millis().min(i64::MAX as u128) as i64))
     }
 
@@ -281,6 +281,25 @@ pub struct MetricSample {
     pub sample: Sample,
 }
 
+/// A duration in the compact form people type and config files use: `90s` → `1m30s`,
+/// `500ms`, `2h`. Parses back with `humantime::parse_duration`.
+pub fn format_duration(d: Duration) -> String {
+    let total_ms = d.as_millis();
+    if total_ms == 0 {
+        return "0s".to_string();
+    }
+    let (h, rem) = (total_ms / 3_600_000, total_ms % 3_600_000);
+    let (m, rem) = (rem / 60_000, rem % 60_000);
+    let (s, ms) = (rem / 1000, rem % 1000);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s"), (ms, "ms")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
+}
+
 /// Serde helpers: durations as integer milliseconds on the wire.
 pub mod duration_ms {
     use std::time::Duration;
@@ -338,6 +357,15 @@ mod tests {
     fn metric_kind_serialises_as_its_name() {
         let json = serde_json::to_string(&MetricKind::LatencyP95).unwrap();
         assert_eq!(json, "\"latency_p95\"");
+    }
+
+    #[test]
+    fn compact_durations_parse_back() {
+        for ms in [1, 500, 1000, 90_000, 3_600_000, 3_723_004] {
+            let d = Duration::from_millis(ms);
+            assert_eq!(humantime::parse_duration(&format_duration(d)).unwrap(), d, "{}", format_duration(d));
+        }
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::model::{Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms};
+use crate::model::{Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms, format_duration};
 
 /// Protocol version spoken by this build.
 pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
@@ -286,14 +286,14 @@ impl fmt::Display for SimCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SimCommand::Spike { group, factor, duration } => {
-                write!(f, "spike {group} x{factor} for {}", humantime::format_duration(*duration))
+                write!(f, "spike {group} x{factor} for {}", format_duration(*duration))
             }
             SimCommand::Fail { group, count } => write!(f, "fail {group} {count}"),
             SimCommand::Gap { group, duration } => {
-                write!(f, "gap {group} {}", humantime::format_duration(*duration))
+                write!(f, "gap {group} {}", format_duration(*duration))
             }
             SimCommand::Stockout { group, duration } => {
-                write!(f, "stockout {group} {}", humantime::format_duration(*duration))
+                write!(f, "stockout {group} {}", format_duration(*duration))
             }
         }
     }
