@@ -1,0 +1,426 @@
+//! The engine: the one owner of fleet state. Every `poll_interval` it polls each group's
+//! [`MetricSource`] and its actuator's `observe()` (concurrently, each call bounded by a
+//! timeout), keeps per-group history in bounded buffers, and publishes a [`Snapshot`] and
+//! [`Event`]s; it answers [`CommandRequest`]s between ticks.
+//!
+//! A failing backend never stops the engine: the failure is recorded in the snapshot
+//! (`BackendHealth::Failing`), announced as an event, and that backend is retried with
+//! exponential backoff (from one poll interval up to `max_backoff`) while the other
+//! groups carry on.
+//!
+//! Autoscaling comes in a later issue: for now the engine only observes. The front ends
+//! never see this module's internals, only the [`protocol`](crate::protocol).
+
+pub mod history;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::join_all;
+use tokio::sync::{broadcast, watch};
+use tokio::time::{MissedTickBehavior, timeout};
+
+use crate::actuators::{Actuator, SimActuator};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
+use crate::protocol::{
+    Backend, BackendHealth, Command, CommandReceiver, CommandRequest, CommandSender, Connection, Event,
+    GroupSnapshot, Reply, SeriesSnapshot, Snapshot,
+};
+use crate::sim::SimFleet;
+use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
+use history::SeriesHistory;
+
+/// How the engine runs.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    pub poll_interval: Duration,
+    /// A series is stale when its newest sample is older than this.
+    pub stale_after: Duration,
+    /// Refuse every mutating command.
+    pub readonly: bool,
+    /// Raw points kept per series.
+    pub raw_points: usize,
+    /// 1-minute aggregates kept per series.
+    pub minute_points: usize,
+    /// Longest a single backend call may take before it counts as failed.
+    pub call_timeout: Duration,
+    /// Longest wait between retries of a failing backend.
+    pub max_backoff: Duration,
+}
+
+impl EngineSettings {
+    pub fn new(poll_interval: Duration, stale_after: Duration) -> Self {
+        EngineSettings {
+            poll_interval,
+            stale_after,
+            readonly: false,
+            raw_points: history::RAW_POINTS,
+            minute_points: history::MINUTE_POINTS,
+            call_timeout: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A group and the backends that serve it.
+pub struct GroupBackends {
+    pub spec: GroupSpec,
+    pub source: Arc<dyn MetricSource>,
+    pub actuator: Arc<dyn Actuator>,
+}
+
+/// Consecutive failures of one backend, and when to try it again.
+#[derive(Clone, Debug, Default)]
+struct Health {
+    failures: u32,
+    since: Timestamp,
+    last_error: String,
+    retry_at: Timestamp,
+}
+
+impl Health {
+    fn due(&self, now: Timestamp) -> bool {
+        self.failures == 0 || now >= self.retry_at
+    }
+
+    /// Records a failure; returns when the backend will be tried again.
+    fn failed(&mut self, now: Timestamp, error: String, settings: &EngineSettings) -> Timestamp {
+        if self.failures == 0 {
+            self.since = now;
+        }
+        self.failures += 1;
+        let doublings = (self.failures - 1).min(16);
+        let delay = settings.poll_interval.saturating_mul(1 << doublings).min(settings.max_backoff);
+        self.last_error = error;
+        self.retry_at = now.plus(delay);
+        self.retry_at
+    }
+
+    /// Records a success; returns whether the backend had been failing.
+    fn succeeded(&mut self) -> bool {
+        let was_failing = self.failures > 0;
+        *self = Health::default();
+        was_failing
+    }
+
+    fn to_protocol(&self) -> BackendHealth {
+        if self.failures == 0 {
+            BackendHealth::Ok
+        } else {
+            BackendHealth::Failing {
+                error: self.last_error.clone(),
+                since: self.since,
+                attempts: self.failures,
+                retry_at: self.retry_at,
+            }
+        }
+    }
+}
+
+struct GroupRuntime {
+    spec: GroupSpec,
+    source: Arc<dyn MetricSource>,
+    actuator: Arc<dyn Actuator>,
+    series: BTreeMap<MetricKind, SeriesHistory>,
+    capacity: Option<Capacity>,
+    source_health: Health,
+    actuator_health: Health,
+}
+
+/// What one group's poll returned; `None` where the backend was not due.
+struct PollResult {
+    samples: Option<Result<Vec<MetricSample>, String>>,
+    capacity: Option<Result<Capacity, String>>,
+}
+
+pub struct Engine {
+    groups: Vec<GroupRuntime>,
+    clock: Arc<dyn Clock>,
+    settings: EngineSettings,
+    sim: Option<SharedFleet>,
+    seq: u64,
+    snapshot_tx: watch::Sender<Arc<Snapshot>>,
+    events_tx: broadcast::Sender<Event>,
+    command_tx: CommandSender,
+    command_rx: CommandReceiver,
+}
+
+impl Engine {
+    /// An engine over the given groups. `sim` is the simulated fleet when the groups are
+    /// simulated, so `:sim` commands can reach it.
+    pub fn new(
+        groups: Vec<GroupBackends>,
+        clock: Arc<dyn Clock>,
+        settings: EngineSettings,
+        sim: Option<SharedFleet>,
+    ) -> Self {
+        let empty = Snapshot::empty(settings.readonly, settings.poll_interval, settings.stale_after);
+        let (snapshot_tx, _) = watch::channel(Arc::new(empty));
+        let (events_tx, _) = broadcast::channel(256);
+        let (command_tx, command_rx) = CommandSender::channel(64);
+        let groups = groups
+            .into_iter()
+            .map(|g| GroupRuntime {
+                spec: g.spec,
+                source: g.source,
+                actuator: g.actuator,
+                series: BTreeMap::new(),
+                capacity: None,
+                source_health: Health::default(),
+                actuator_health: Health::default(),
+            })
+            .collect();
+        Engine { groups, clock, settings, sim, seq: 0, snapshot_tx, events_tx, command_tx, command_rx }
+    }
+
+    /// The engine for a config whose groups all run in the simulator: builds the fleet
+    /// from `seed`, starting now, with the config's scheduled incidents.
+    pub fn simulated(config: &Config, seed: u64, clock: Arc<dyn Clock>, readonly: bool) -> Self {
+        let start = clock.now();
+        let specs: Vec<_> = config.groups.iter().map(|g| (g.spec.clone(), g.sim.clone())).collect();
+        let mut fleet = SimFleet::new(&specs, seed, start);
+        for event in &config.sim_events {
+            fleet.schedule(start.plus(event.at), event.command.clone());
+        }
+        let fleet: SharedFleet = Arc::new(Mutex::new(fleet));
+        let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), clock.clone()));
+        let actuator: Arc<dyn Actuator> = Arc::new(SimActuator::new(fleet.clone(), clock.clone()));
+        let groups = config
+            .groups
+            .iter()
+            .map(|g| GroupBackends {
+                spec: g.spec.clone(),
+                source: source.clone(),
+                actuator: actuator.clone(),
+            })
+            .collect();
+        let mut settings = EngineSettings::new(config.poll_interval, config.stale_after);
+        settings.readonly = readonly;
+        Engine::new(groups, clock, settings, Some(fleet))
+    }
+
+    /// A new front end's connection: the newest snapshot, future events, a command sender.
+    pub fn connect(&self) -> Connection {
+        Connection {
+            snapshots: self.snapshot_tx.subscribe(),
+            events: self.events_tx.subscribe(),
+            commands: self.command_tx.clone(),
+        }
+    }
+
+    /// The newest published snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot_tx.borrow().clone()
+    }
+
+    /// Ticks every poll interval and answers commands until `shutdown` completes.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+        let names = self.groups.iter().map(|g| g.spec.name.clone()).collect();
+        self.emit(Event::Started { at: self.clock.now(), groups: names });
+        let mut interval = tokio::time::interval(self.settings.poll_interval);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = interval.tick() => self.tick().await,
+                Some((request, reply_tx)) = self.command_rx.recv() => {
+                    let reply = self.handle_command(request);
+                    let _ = reply_tx.send(reply);
+                }
+            }
+        }
+    }
+
+    /// One tick: polls every due backend, records what came back, publishes a snapshot.
+    pub async fn tick(&mut self) {
+        let now = self.clock.now();
+        let call_timeout = self.settings.call_timeout;
+        let polls = self.groups.iter().map(|g| async move {
+            let samples = async {
+                if !g.source_health.due(now) {
+                    return None;
+                }
+                Some(match timeout(call_timeout, g.source.poll(&g.spec)).await {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => {
+                        Err(format!("no answer within {}", crate::model::format_duration(call_timeout)))
+                    }
+                })
+            };
+            let capacity = async {
+                if !g.actuator_health.due(now) {
+                    return None;
+                }
+                Some(match timeout(call_timeout, g.actuator.observe(&g.spec)).await {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => {
+                        Err(format!("no answer within {}", crate::model::format_duration(call_timeout)))
+                    }
+                })
+            };
+            let (samples, capacity) = futures::join!(samples, capacity);
+            PollResult { samples, capacity }
+        });
+        let results = join_all(polls).await;
+        for (index, result) in results.into_iter().enumerate() {
+            self.record(index, result, now);
+        }
+        self.publish_sim_events();
+        self.publish_snapshot();
+    }
+
+    fn record(&mut self, index: usize, result: PollResult, now: Timestamp) {
+        let settings = &self.settings;
+        let group = &mut self.groups[index];
+        let mut events = Vec::new();
+        if let Some(samples) = result.samples {
+            match samples {
+                Ok(samples) => {
+                    for MetricSample { kind, sample } in samples {
+                        group
+                            .series
+                            .entry(kind)
+                            .or_insert_with(|| {
+                                SeriesHistory::new(settings.raw_points, settings.minute_points)
+                            })
+                            .push(sample);
+                    }
+                    if group.source_health.succeeded() {
+                        events.push((Backend::Source, None));
+                    }
+                }
+                Err(error) => {
+                    let retry_at = group.source_health.failed(now, error.clone(), settings);
+                    events.push((Backend::Source, Some((error, retry_at))));
+                }
+            }
+        }
+        if let Some(capacity) = result.capacity {
+            match capacity {
+                Ok(capacity) => {
+                    group.capacity = Some(capacity);
+                    if group.actuator_health.succeeded() {
+                        events.push((Backend::Actuator, None));
+                    }
+                }
+                Err(error) => {
+                    let retry_at = group.actuator_health.failed(now, error.clone(), settings);
+                    events.push((Backend::Actuator, Some((error, retry_at))));
+                }
+            }
+        }
+        let name = group.spec.name.clone();
+        for (backend, failure) in events {
+            let event = match failure {
+                Some((error, retry_at)) => {
+                    tracing::warn!(group = %name, ?backend, %error, "backend call failed");
+                    Event::BackendFailed { at: now, group: name.clone(), backend, error, retry_at }
+                }
+                None => {
+                    tracing::info!(group = %name, ?backend, "backend recovered");
+                    Event::BackendRecovered { at: now, group: name.clone(), backend }
+                }
+            };
+            self.emit(event);
+        }
+    }
+
+    fn publish_sim_events(&mut self) {
+        let Some(fleet) = &self.sim else { return };
+        let applied = match lock_fleet(fleet) {
+            Ok(mut fleet) => fleet.take_applied(),
+            Err(_) => return,
+        };
+        for (at, description) in applied {
+            tracing::info!(%description, "scheduled sim event");
+            self.emit(Event::Sim { at, description });
+        }
+    }
+
+    fn publish_snapshot(&mut self) {
+        self.seq += 1;
+        let now = self.clock.now();
+        let stale_after = self.settings.stale_after;
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| GroupSnapshot {
+                spec: g.spec.clone(),
+                capacity: g.capacity,
+                series: g
+                    .series
+                    .iter()
+                    .map(|(kind, history)| SeriesSnapshot {
+                        kind: kind.clone(),
+                        points: history.raw().copied().collect(),
+                        stale: history.is_stale(now, stale_after),
+                    })
+                    .collect(),
+                source: g.source_health.to_protocol(),
+                actuator: g.actuator_health.to_protocol(),
+            })
+            .collect();
+        let snapshot = Snapshot {
+            version: crate::protocol::PROTOCOL_VERSION,
+            seq: self.seq,
+            taken_at: now,
+            readonly: self.settings.readonly,
+            poll_interval: self.settings.poll_interval,
+            stale_after,
+            groups,
+        };
+        self.snapshot_tx.send_replace(Arc::new(snapshot));
+    }
+
+    /// Answers one command. Every command is answered and announced as an event.
+    pub fn handle_command(&mut self, request: CommandRequest) -> Reply {
+        let reply = if self.settings.readonly && request.command.is_mutating() {
+            Reply::Refused {
+                reason: "read-only: this fleetdeck changes nothing (started with --readonly)".into(),
+            }
+        } else {
+            match &request.command {
+                Command::Sim { action } => match &self.sim {
+                    None => Reply::Refused {
+                        reason: "this fleet is not simulated; :sim has nothing to act on".into(),
+                    },
+                    Some(fleet) => match lock_fleet(fleet) {
+                        Err(error) => Reply::Failed { error },
+                        Ok(mut fleet) => {
+                            fleet.advance_to(self.clock.now());
+                            match fleet.apply(action) {
+                                Ok(description) => Reply::Ok { message: description },
+                                Err(error) => Reply::Failed { error: error.to_string() },
+                            }
+                        }
+                    },
+                },
+            }
+        };
+        let at = self.clock.now();
+        tracing::info!(operator = %request.operator, command = %request.command, ?reply, "command");
+        if let (Command::Sim { .. }, Reply::Ok { message }) = (&request.command, &reply) {
+            self.emit(Event::Sim { at, description: message.clone() });
+        }
+        self.emit(Event::CommandHandled {
+            at,
+            operator: request.operator.to_string(),
+            command: request.command.to_string(),
+            reply: reply.clone(),
+        });
+        reply
+    }
+
+    fn emit(&self, event: Event) {
+        // No subscriber is fine: front ends come and go.
+        let _ = self.events_tx.send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests;

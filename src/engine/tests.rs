@@ -1,0 +1,264 @@
+//! Engine tests on a manual clock with scripted backends: no simulator, no sleeps.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use super::*;
+use crate::actuators::ActuatorError;
+use crate::clock::ManualClock;
+use crate::model::{ActuatorKind, Sample, Serving, SourceKind, WarmupRange};
+use crate::protocol::{Operator, SimCommand};
+use crate::sources::SourceError;
+
+fn spec(name: &str) -> GroupSpec {
+    GroupSpec {
+        name: name.into(),
+        source: SourceKind::Sim,
+        actuator: ActuatorKind::Sim,
+        min: 1,
+        max: 4,
+        desired: 2,
+        instance_type: "g5.xlarge".into(),
+        hourly_cost_usd: 1.0,
+        warmup: WarmupRange::default(),
+        serving: Serving::Generic,
+        slo_p95: None,
+    }
+}
+
+/// Reports GPU utilization 0.5 stamped with the clock's now, or fails while told to.
+struct ScriptedSource {
+    clock: ManualClock,
+    failing: AtomicBool,
+    hang: AtomicBool,
+    frozen: AtomicBool,
+    calls: AtomicU32,
+}
+
+impl ScriptedSource {
+    fn new(clock: &ManualClock) -> Arc<Self> {
+        Arc::new(ScriptedSource {
+            clock: clock.clone(),
+            failing: AtomicBool::new(false),
+            hang: AtomicBool::new(false),
+            frozen: AtomicBool::new(false),
+            calls: AtomicU32::new(0),
+        })
+    }
+}
+
+impl MetricSource for ScriptedSource {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+
+    fn poll<'a>(
+        &'a self,
+        _group: &'a GroupSpec,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<MetricSample>, crate::sources::SourceError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.hang.load(Ordering::SeqCst) {
+            return Box::pin(futures::future::pending());
+        }
+        let result = if self.failing.load(Ordering::SeqCst) {
+            Err(SourceError("connection refused".into()))
+        } else if self.frozen.load(Ordering::SeqCst) {
+            // A source that answers but has nothing new: the last point again.
+            Ok(vec![MetricSample {
+                kind: MetricKind::GpuUtil,
+                sample: Sample { at: Timestamp(0), value: 0.5 },
+            }])
+        } else {
+            let at = self.clock.now();
+            Ok(vec![MetricSample { kind: MetricKind::GpuUtil, sample: Sample { at, value: 0.5 } }])
+        };
+        Box::pin(std::future::ready(result))
+    }
+}
+
+struct FixedActuator;
+
+impl Actuator for FixedActuator {
+    fn name(&self) -> &str {
+        "fixed"
+    }
+
+    fn observe<'a>(
+        &'a self,
+        _group: &'a GroupSpec,
+    ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
+        Box::pin(std::future::ready(Ok(Capacity { desired: 2, ready: 2, ..Capacity::default() })))
+    }
+
+    fn set_desired<'a>(
+        &'a self,
+        _group: &'a GroupSpec,
+        _desired: u32,
+    ) -> futures::future::BoxFuture<'a, Result<(), ActuatorError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+fn engine_with(sources: &[(&str, Arc<ScriptedSource>)], clock: &ManualClock) -> Engine {
+    let groups = sources
+        .iter()
+        .map(|(name, source)| GroupBackends {
+            spec: spec(name),
+            source: source.clone(),
+            actuator: Arc::new(FixedActuator),
+        })
+        .collect();
+    let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
+    Engine::new(groups, Arc::new(clock.clone()), settings, None)
+}
+
+fn source_health(engine: &Engine, group: &str) -> BackendHealth {
+    engine.snapshot().group(group).unwrap().source.clone()
+}
+
+#[tokio::test]
+async fn each_tick_publishes_a_numbered_snapshot_with_samples_and_capacity() {
+    let clock = ManualClock::new(Timestamp(1_000_000));
+    let source = ScriptedSource::new(&clock);
+    let mut engine = engine_with(&[("a", source)], &clock);
+    for expected_seq in 1..=3 {
+        engine.tick().await;
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(engine.snapshot().seq, expected_seq);
+    }
+    let snapshot = engine.snapshot();
+    let group = snapshot.group("a").unwrap();
+    assert_eq!(group.series(&MetricKind::GpuUtil).unwrap().points.len(), 3);
+    assert_eq!(group.capacity.unwrap().ready, 2);
+    assert_eq!(group.source, BackendHealth::Ok);
+}
+
+#[tokio::test]
+async fn a_failing_source_is_shown_and_retried_with_backoff_while_others_carry_on() {
+    let clock = ManualClock::new(Timestamp(1_000_000));
+    let bad = ScriptedSource::new(&clock);
+    let good = ScriptedSource::new(&clock);
+    bad.failing.store(true, Ordering::SeqCst);
+    let mut engine = engine_with(&[("bad", bad.clone()), ("good", good.clone())], &clock);
+    let mut events = engine.connect().events;
+
+    // Failures at t=0 (retry after 1 s), t=1 (after 2 s), t=3 (after 4 s): calls at 0, 1, 3, 7.
+    for _ in 0..8 {
+        engine.tick().await;
+        clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(bad.calls.load(Ordering::SeqCst), 4, "polled only when its backoff expired");
+    assert_eq!(good.calls.load(Ordering::SeqCst), 8, "the healthy group is polled every tick");
+    match source_health(&engine, "bad") {
+        BackendHealth::Failing { error, attempts, .. } => {
+            assert_eq!(error, "connection refused");
+            assert_eq!(attempts, 4);
+        }
+        other => panic!("expected failing, got {other:?}"),
+    }
+    assert!(matches!(events.try_recv(), Ok(Event::BackendFailed { backend: Backend::Source, .. })));
+
+    bad.failing.store(false, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(60));
+    engine.tick().await;
+    assert_eq!(source_health(&engine, "bad"), BackendHealth::Ok);
+    let recovered = std::iter::from_fn(|| events.try_recv().ok())
+        .any(|e| matches!(e, Event::BackendRecovered { ref group, .. } if group == "bad"));
+    assert!(recovered, "recovery is announced");
+}
+
+#[test]
+fn backoff_is_capped() {
+    let settings = EngineSettings::new(Duration::from_secs(15), Duration::from_secs(45));
+    let mut health = Health::default();
+    let mut delays = Vec::new();
+    for _ in 0..40 {
+        let retry_at = health.failed(Timestamp(0), "down".into(), &settings);
+        delays.push(retry_at.as_millis() / 1000);
+    }
+    assert_eq!(&delays[..4], &[15, 30, 60, 60]);
+    assert!(delays.iter().all(|&d| d <= 60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_source_that_never_answers_times_out_instead_of_stalling_the_tick() {
+    let clock = ManualClock::new(Timestamp(1_000_000));
+    let source = ScriptedSource::new(&clock);
+    source.hang.store(true, Ordering::SeqCst);
+    let mut engine = engine_with(&[("slow", source)], &clock);
+    engine.tick().await;
+    match source_health(&engine, "slow") {
+        BackendHealth::Failing { error, .. } => assert!(error.contains("no answer within 10s"), "{error}"),
+        other => panic!("expected failing, got {other:?}"),
+    }
+    assert_eq!(engine.snapshot().seq, 1, "the tick completed");
+}
+
+#[tokio::test]
+async fn series_turn_stale_when_no_new_sample_arrives() {
+    let clock = ManualClock::new(Timestamp(1_000_000));
+    let source = ScriptedSource::new(&clock);
+    let mut engine = engine_with(&[("a", source.clone())], &clock);
+    engine.tick().await;
+    let stale = |engine: &Engine| engine.snapshot().group("a").unwrap().series[0].stale;
+    assert!(!stale(&engine));
+    source.frozen.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(3));
+    engine.tick().await;
+    assert!(!stale(&engine), "3 s old is not older than stale_after");
+    clock.advance(Duration::from_secs(1));
+    engine.tick().await;
+    assert!(stale(&engine), "4 s old is stale");
+}
+
+#[tokio::test]
+async fn readonly_engine_refuses_mutating_commands() {
+    let clock = ManualClock::new(Timestamp(0));
+    let source = ScriptedSource::new(&clock);
+    let mut engine = engine_with(&[("a", source)], &clock);
+    engine.settings.readonly = true;
+    let reply = engine.handle_command(CommandRequest {
+        operator: Operator { name: "ana".into(), email: None },
+        reason: None,
+        command: Command::Sim { action: SimCommand::Fail { group: "a".into(), count: 1 } },
+    });
+    assert!(matches!(reply, Reply::Refused { ref reason } if reason.contains("read-only")), "{reply:?}");
+}
+
+#[tokio::test]
+async fn sim_commands_on_a_real_fleet_are_refused() {
+    let clock = ManualClock::new(Timestamp(0));
+    let source = ScriptedSource::new(&clock);
+    let mut engine = engine_with(&[("a", source)], &clock);
+    let reply = engine.handle_command(CommandRequest {
+        operator: Operator { name: "ana".into(), email: None },
+        reason: None,
+        command: Command::Sim { action: SimCommand::Fail { group: "a".into(), count: 1 } },
+    });
+    assert!(matches!(reply, Reply::Refused { .. }), "{reply:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_answers_commands_and_stops_on_shutdown() {
+    let clock = ManualClock::new(Timestamp(0));
+    let source = ScriptedSource::new(&clock);
+    let engine = engine_with(&[("a", source)], &clock);
+    let conn = engine.connect();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(engine.run(async {
+        let _ = stop_rx.await;
+    }));
+    let reply = conn
+        .commands
+        .send(CommandRequest {
+            operator: Operator { name: "ana".into(), email: None },
+            reason: None,
+            command: Command::Sim { action: SimCommand::Fail { group: "a".into(), count: 1 } },
+        })
+        .await
+        .unwrap();
+    assert!(matches!(reply, Reply::Refused { .. }));
+    let mut snapshots = conn.snapshots;
+    snapshots.wait_for(|s| s.seq >= 2).await.unwrap();
+    stop_tx.send(()).unwrap();
+    task.await.unwrap();
+}
