@@ -1,1 +1,185 @@
-fn main() {}
+//! The `fleetdeck` binary: command-line parsing and wiring. Everything it runs lives in
+//! the library; this file only decides what to run and turns errors into exit codes.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use clap::{CommandFactory, Parser, Subcommand};
+use fleetdeck::clock::SystemClock;
+use fleetdeck::config::{self, Config};
+use fleetdeck::engine::Engine;
+use fleetdeck::protocol::Operator;
+use fleetdeck::ui::{self, UiOptions};
+
+const EXAMPLES: &str = "\
+Examples:
+  fleetdeck                          watch the built-in simulated fleet
+  fleetdeck --seed 7                 the same, with another random seed
+  fleetdeck --config fleet.toml      your own fleet (see `fleetdeck config default`)
+  fleetdeck --readonly               look, never touch: every change is refused
+  fleetdeck config check fleet.toml  validate a config file (errors name file:line:col)
+  fleetdeck config default > fleet.toml
+  fleetdeck completions bash > ~/.local/share/bash-completion/completions/fleetdeck
+
+In the console: j/k or arrows select a group, enter toggles its detail, ? shows every key,
+:sim spike llm-chat x5 2m provokes an incident in the simulator, q quits.
+
+Config lookup: --config FILE, else $FLEETDECK_CONFIG, else $XDG_CONFIG_HOME/fleetdeck/config.toml
+if it exists, else the built-in demo fleet. Logs go to $XDG_STATE_HOME/fleetdeck/fleetdeck.log
+(level from $FLEETDECK_LOG, e.g. debug).";
+
+/// fleetdeck: the operations console for GPU inference fleets.
+///
+/// Polls each scaling group's GPU, latency and queue metrics and shows them live. With no
+/// configuration it runs against a built-in simulated fleet.
+#[derive(Parser, Debug)]
+#[command(name = "fleetdeck", version, about, long_about, after_help = EXAMPLES)]
+struct Cli {
+    /// Config file (TOML). Without it: $FLEETDECK_CONFIG, the XDG config file, or the demo.
+    #[arg(long, value_name = "FILE", env = "FLEETDECK_CONFIG", global = true)]
+    config: Option<PathBuf>,
+
+    /// Seed for the simulated fleet (overrides the config's `seed`).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+
+    /// Read-only: show everything, change nothing (the engine refuses every command).
+    #[arg(long)]
+    readonly: bool,
+
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Work with config files.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCmd,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCmd {
+    /// Validate a config file; errors name file:line:col and the key.
+    Check { file: PathBuf },
+    /// Print the built-in demo config, a commented starting point.
+    Default,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("fleetdeck: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Cmd::Config { action: ConfigCmd::Check { file } }) => Ok(check_config(&file)),
+        Some(Cmd::Config { action: ConfigCmd::Default }) => {
+            print!("{}", config::DEMO_TOML);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "fleetdeck", &mut io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let config = load_config(cli.config.as_deref())?;
+            run_console(config, cli.seed, cli.readonly)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check_config(file: &Path) -> ExitCode {
+    match config::load(file) {
+        Ok(config) => {
+            let names: Vec<&str> = config.groups.iter().map(|g| g.spec.name.as_str()).collect();
+            println!("{}: ok ({} groups: {})", file.display(), names.len(), names.join(", "));
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    if let Some(path) = explicit {
+        return Ok(config::load(path)?);
+    }
+    match config::user_config_path() {
+        Some(path) => Ok(config::load(&path)?),
+        None => Ok(config::demo()),
+    }
+}
+
+fn run_console(config: Config, seed: Option<u64>, readonly: bool) -> anyhow::Result<()> {
+    init_logging();
+    let operator = config.operator.clone().unwrap_or_else(operator_from_env);
+    let seed = seed.unwrap_or(config.seed);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let engine = Engine::simulated(&config, seed, Arc::new(SystemClock), readonly);
+        let conn = engine.connect();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let engine_task = tokio::spawn(engine.run(async {
+            let _ = stop_rx.await;
+        }));
+        tracing::info!(origin = %config.origin, seed, readonly, "console started");
+        let result = ui::run(conn, UiOptions { operator, readonly }).await;
+        let _ = stop_tx.send(());
+        let _ = engine_task.await;
+        tracing::info!("console stopped");
+        result
+    })
+}
+
+/// The operator's identity for the audit trail when the config names none: `$USER`.
+fn operator_from_env() -> Operator {
+    let name = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".into());
+    Operator { name, email: None }
+}
+
+/// Logs go to a file: the console owns the terminal, and a log line on stderr would
+/// tear the screen. Without a writable state dir, logging is off (the console still runs).
+fn init_logging() {
+    let Some(dir) = directories::ProjectDirs::from("", "", "fleetdeck")
+        .map(|d| d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
+    else {
+        return;
+    };
+    let Ok(file) = fs::create_dir_all(&dir)
+        .and_then(|_| File::options().create(true).append(true).open(dir.join("fleetdeck.log")))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .try_init();
+}
