@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what the tests need, then format check,
+# lint, and every test (unit, property, snapshot, CLI and tmux end-to-end).
+# Prints its build and test minutes so the shared CI budget stays visible.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n==> %s\n' "$*"; }
+elapsed() { local s=$(( $(date +%s) - $1 )); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# --- tools the tests need -------------------------------------------------------
+missing=()
+command -v tmux >/dev/null || missing+=(tmux)
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+# Snapshot tests must fail on a difference, never rewrite the snapshot.
+export INSTA_UPDATE=no
+export CI="${CI:-}"
+
+total_start=$(date +%s)
+
+say "cargo fmt --check"
+cargo fmt --check
+
+build_start=$(date +%s)
+say "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+say "building tests"
+cargo test --no-run --quiet
+build_time=$(elapsed "$build_start")
+
+test_start=$(date +%s)
+say "cargo test"
+cargo test --no-fail-fast
+test_time=$(elapsed "$test_start")
+
+say "timing: build ${build_time}, tests ${test_time}, total $(elapsed "$total_start")"

@@ -1,0 +1,84 @@
+//! The command line: config checking on fixtures, the demo config, completions, version.
+
+use crate::support::{fixture, run_fleetdeck};
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn config_check_accepts_every_valid_fixture() {
+    let home = tempfile::tempdir().unwrap();
+    for name in ["fast.toml", "minimal.toml", "full.toml"] {
+        let path = fixture(name);
+        let output = run_fleetdeck(&["config", "check", path.to_str().unwrap()], home.path());
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("ok"), "{name}");
+    }
+}
+
+#[test]
+fn config_check_rejects_each_invalid_fixture_with_file_line_and_column() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = fixture("invalid");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Each fixture starts with `# expect: LINE:COL KEY`.
+        let expect = text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).expect("expect line");
+        let position = expect.split_whitespace().next().unwrap();
+        let output = run_fleetdeck(&["config", "check", path.to_str().unwrap()], home.path());
+        assert!(!output.status.success(), "{} was accepted", path.display());
+        let message = stderr(&output);
+        let prefix = format!("{}:{position}:", path.display());
+        assert!(message.starts_with(&prefix), "{}: expected `{prefix}…`, got {message}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} invalid fixtures found");
+}
+
+#[test]
+fn config_default_prints_a_config_that_checks() {
+    let home = tempfile::tempdir().unwrap();
+    let output = run_fleetdeck(&["config", "default"], home.path());
+    assert!(output.status.success());
+    let path = home.path().join("demo.toml");
+    std::fs::write(&path, &output.stdout).unwrap();
+    let check = run_fleetdeck(&["config", "check", path.to_str().unwrap()], home.path());
+    assert!(check.status.success(), "{}", stderr(&check));
+    let listed = String::from_utf8_lossy(&check.stdout);
+    for group in ["llm-chat", "vision", "embeddings"] {
+        assert!(listed.contains(group), "{listed}");
+    }
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    let home = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let output = run_fleetdeck(&["completions", shell], home.path());
+        assert!(output.status.success(), "{shell}");
+        assert!(String::from_utf8_lossy(&output.stdout).contains("fleetdeck"), "{shell}");
+    }
+}
+
+#[test]
+fn version_and_help_with_examples() {
+    let home = tempfile::tempdir().unwrap();
+    let version = run_fleetdeck(&["--version"], home.path());
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("fleetdeck {}", env!("CARGO_PKG_VERSION")));
+    let help = run_fleetdeck(&["--help"], home.path());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}
+
+#[test]
+fn a_missing_config_file_is_a_clear_error() {
+    let home = tempfile::tempdir().unwrap();
+    let output = run_fleetdeck(&["--config", "/nonexistent/fleet.toml"], home.path());
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("/nonexistent/fleet.toml"), "{}", stderr(&output));
+}

@@ -1,0 +1,7 @@
+//! Integration tests, one binary (each test binary relinks every dependency, and CI
+//! time is shared): the real `fleetdeck` binary driven from its command line and, in
+//! tmux, as a person would use it.
+
+mod cli;
+mod support;
+mod tui;

@@ -1,0 +1,62 @@
+//! The console as a person uses it: the real binary in a tmux pane, keys sent, the
+//! screen read back, the terminal's state checked after exit.
+
+use crate::support::{Tmux, WAIT, bin, fixture, wait_for};
+
+const GROUPS: [&str; 3] = ["llm-chat", "vision", "embeddings"];
+
+fn start_console(width: u16, height: u16) -> Tmux {
+    let command = format!("{} --config {}", bin(), fixture("fast.toml").display());
+    Tmux::start(&command, width, height)
+}
+
+/// The table rows of the three groups, which carry the metric values.
+fn group_rows(screen: &str) -> Vec<String> {
+    screen.lines().filter(|l| GROUPS.iter().any(|g| l.contains(g))).map(str::to_string).collect()
+}
+
+fn assert_terminal_restored(tmux: &Tmux) {
+    assert_eq!(tmux.pane_var("alternate_on"), "0", "alternate screen left on");
+    assert_eq!(tmux.pane_var("cursor_flag"), "1", "cursor left hidden");
+}
+
+#[test]
+fn console_shows_live_groups_survives_resizes_and_quits_cleanly() {
+    let tmux = start_console(120, 40);
+    let first = tmux.wait_for_text(&GROUPS);
+    assert_eq!(tmux.pane_var("alternate_on"), "1", "the console runs on the alternate screen");
+
+    // Metric values change while we watch.
+    let before = group_rows(&first);
+    wait_for("metric values to change", WAIT, || {
+        let now = group_rows(&tmux.capture());
+        if now.len() >= 3 && now != before { Ok(()) } else { Err(now.join("\n")) }
+    });
+
+    tmux.resize(30, 8);
+    wait_for("a 30x8 frame", WAIT, || {
+        let screen = tmux.capture();
+        let fits = screen.lines().count() <= 8 && screen.lines().all(|l| l.chars().count() <= 30);
+        if fits && screen.contains("llm") { Ok(()) } else { Err(screen) }
+    });
+    tmux.resize(120, 40);
+    tmux.wait_for_text(&GROUPS);
+
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0, "q exits with status 0");
+    assert_terminal_restored(&tmux);
+}
+
+#[test]
+fn a_panic_inside_the_console_still_restores_the_terminal() {
+    let tmux = start_console(120, 40);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&[":"]);
+    tmux.type_text("panic");
+    tmux.send_keys(&["Enter"]);
+    let status = tmux.wait_exit();
+    assert_ne!(status, 0, "a panic is a failure exit");
+    assert_terminal_restored(&tmux);
+    let screen = tmux.capture();
+    assert!(screen.contains("panicked"), "the panic message is printed after restoring:\n{screen}");
+}
