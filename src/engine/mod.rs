@@ -217,6 +217,12 @@ impl Engine {
         self.snapshot_tx.borrow().clone()
     }
 
+    /// Points held in history over all series: (raw samples, 1-minute aggregates).
+    pub fn buffered_points(&self) -> (usize, usize) {
+        let series = self.groups.iter().flat_map(|g| g.series.values());
+        series.fold((0, 0), |(raw, minutes), h| (raw + h.raw_len(), minutes + h.minutes_len()))
+    }
+
     /// Ticks every poll interval and answers commands until `shutdown` completes.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         let names = self.groups.iter().map(|g| g.spec.name.clone()).collect();
