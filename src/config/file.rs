@@ -82,6 +82,12 @@ pub(super) enum Shape {
 }
 
 impl Shape {
+    const ALL: [Shape; 5] = [Shape::Constant, Shape::Diurnal, Shape::FlashCrowd, Shape::Ramp, Shape::Trace];
+
+    pub fn from_name(name: &str) -> Option<Shape> {
+        Shape::ALL.into_iter().find(|shape| shape.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Shape::Constant => "constant",

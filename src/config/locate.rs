@@ -44,6 +44,14 @@ impl KeyPath {
     pub(super) fn is_root(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The parent path and the last key, if the path ends with a key.
+    pub(super) fn split_last_key(&self) -> Option<(KeyPath, &str)> {
+        match self.0.split_last()? {
+            (Segment::Key(key), parent) => Some((KeyPath(parent.to_vec()), key)),
+            (Segment::Index(_), _) => None,
+        }
+    }
 }
 
 impl fmt::Display for KeyPath {
@@ -65,11 +73,14 @@ pub(super) struct Document<'i> {
 }
 
 impl<'i> Document<'i> {
-    /// Parses the text; a syntax error comes back as toml's error (message and span).
-    pub(super) fn parse(text: &'i str) -> Result<Self, toml::de::Error> {
-        let table = DeTable::parse(text)?;
+    /// Parses the text, with the first syntax error if there is one. After a syntax
+    /// error the document holds what toml could recover, enough to name the key a
+    /// broken value belongs to (`min = 1 2` → `groups[0].min`) in many cases.
+    pub(super) fn parse(text: &'i str) -> (Self, Option<toml::de::Error>) {
+        let (table, errors) = DeTable::parse_recoverable(text);
         let span = table.span();
-        Ok(Document { root: Spanned::new(span, DeValue::Table(table.into_inner())) })
+        let document = Document { root: Spanned::new(span, DeValue::Table(table.into_inner())) };
+        (document, errors.into_iter().next())
     }
 
     /// The span of the value at `path`. A missing key falls back to its nearest present
@@ -82,14 +93,7 @@ impl<'i> Document<'i> {
         let mut node = &self.root;
         let mut found = 0..0;
         for segment in &path.0 {
-            let child = match (segment, node.get_ref()) {
-                (Segment::Key(key), DeValue::Table(table)) => {
-                    table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
-                }
-                (Segment::Index(index), DeValue::Array(array)) => array.get(*index),
-                _ => None,
-            };
-            match child {
+            match child(node, segment) {
                 Some(child) => {
                     node = child;
                     found = child.span();
@@ -108,22 +112,36 @@ impl<'i> Document<'i> {
         let parent = KeyPath(parent.to_vec());
         let mut node = &self.root;
         for segment in &parent.0 {
-            node = match (segment, node.get_ref()) {
-                (Segment::Key(key), DeValue::Table(table)) => {
-                    table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)?
-                }
-                (Segment::Index(index), DeValue::Array(array)) => array.get(*index)?,
-                _ => return None,
-            };
+            node = child(node, segment)?;
         }
         let DeValue::Table(table) = node.get_ref() else { return None };
         table.iter().find(|(k, _)| k.get_ref() == key).map(|(k, _)| k.span())
+    }
+
+    /// The string written at `path`, if there is one.
+    pub(super) fn str_at(&self, path: &KeyPath) -> Option<&str> {
+        let mut node = &self.root;
+        for segment in &path.0 {
+            node = child(node, segment)?;
+        }
+        node.get_ref().as_str()
     }
 
     /// The deepest key path whose key or value contains `offset` (root if none does):
     /// turns the span of a serde error back into the key it is about.
     pub(super) fn path_at(&self, offset: usize) -> KeyPath {
         path_within(&self.root, offset, KeyPath::root()).unwrap_or_default()
+    }
+}
+
+/// The value one segment below `node`, if present.
+fn child<'a, 'i>(node: &'a Spanned<DeValue<'i>>, segment: &Segment) -> Option<&'a Spanned<DeValue<'i>>> {
+    match (segment, node.get_ref()) {
+        (Segment::Key(key), DeValue::Table(table)) => {
+            table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+        }
+        (Segment::Index(index), DeValue::Array(array)) => array.get(*index),
+        _ => None,
     }
 }
 
@@ -183,7 +201,8 @@ mod tests {
     #[test]
     fn span_of_finds_values_in_array_tables_and_falls_back_to_the_table() {
         let text = "[[groups]]\nname = \"a\"\n[[groups]]\nname = \"b\"\nmin = 3\n";
-        let doc = Document::parse(text).unwrap();
+        let (doc, error) = Document::parse(text);
+        assert!(error.is_none(), "{error:?}");
         let min = doc.span_of(&KeyPath::root().key("groups").index(1).key("min"));
         assert_eq!(&text[min], "3");
         let missing = doc.span_of(&KeyPath::root().key("groups").index(0).key("min"));
@@ -194,7 +213,8 @@ mod tests {
     #[test]
     fn path_at_finds_the_deepest_key_under_an_offset() {
         let text = "[[groups]]\nname = \"a\"\n[groups.sim]\ntraffic = { shape = \"x\" }\n";
-        let doc = Document::parse(text).unwrap();
+        let (doc, error) = Document::parse(text);
+        assert!(error.is_none(), "{error:?}");
         let at = text.find("\"x\"").unwrap();
         assert_eq!(doc.path_at(at).to_string(), "groups[0].sim.traffic.shape");
         let key = text.find("name").unwrap();

@@ -186,10 +186,12 @@ fn parse_in(text: &str, origin: &str, config_dir: &Path) -> Result<Config, Confi
         ConfigError { file: origin.to_string(), line, column, key, message }
     };
 
-    let document = Document::parse(text).map_err(|err| {
+    let (document, syntax_error) = Document::parse(text);
+    if let Some(err) = syntax_error {
         let offset = err.span().map_or(0, |span| span.start);
-        error_at(offset, None, &format!("TOML syntax error: {}", err.message()))
-    })?;
+        let path = document.path_at(offset);
+        return Err(error_at(offset, Some(&path), &format!("TOML syntax error: {}", err.message())));
+    }
 
     let file: file::ConfigFile = toml::from_str(text).map_err(|err| {
         let offset = err.span().map_or(0, |span| span.start);
@@ -198,6 +200,10 @@ fn parse_in(text: &str, origin: &str, config_dir: &Path) -> Result<Config, Confi
             Some(field) => {
                 path = path.key(field);
                 format!("required key `{field}` is missing")
+            }
+            None if err.message().starts_with("unknown field") => {
+                traffic::unknown_key_message(&document, &path)
+                    .unwrap_or_else(|| plain_serde_message(err.message()))
             }
             None => plain_serde_message(err.message()),
         };

@@ -253,6 +253,29 @@ fn an_unknown_key_lists_the_keys_that_exist() {
 }
 
 #[test]
+fn an_unknown_traffic_key_lists_only_the_written_shapes_keys() {
+    let err = error_of(&format!("{GROUP}[groups.sim]\ntraffic = {{ shape = \"constant\", rpss = 3 }}\n"));
+    assert_eq!(err.key.as_deref(), Some("groups[0].sim.traffic.rpss"));
+    assert!(
+        err.message.ends_with("unknown key `rpss` for the `constant` traffic shape (its keys: rps, noise)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_syntax_error_inside_a_value_names_its_key() {
+    let err = error_of(&GROUP.replace("min = 1", "min = 1 2"));
+    assert_eq!(err.key.as_deref(), Some("groups[0].min"));
+    assert!(err.message.contains("TOML syntax error"), "{err}");
+}
+
+#[test]
+fn an_empty_operator_name_is_refused() {
+    let err = error_of(&format!("[operator]\nname = \"  \"\n{GROUP}"));
+    assert_eq!((err.line, err.column, err.key.as_deref()), (2, 8, Some("operator.name")));
+}
+
+#[test]
 fn a_wrong_type_says_what_was_expected() {
     let err = error_of(&GROUP.replace("max = 4", "max = 4.5"));
     assert_eq!(err.key.as_deref(), Some("groups[0].max"));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::file::{Shape, TrafficFile};
-use super::locate::KeyPath;
+use super::locate::{Document, KeyPath};
 use super::trace::load_trace;
 use super::validate::{Invalid, non_negative, positive_duration};
 use crate::sim::TrafficSpec;
@@ -27,15 +27,40 @@ fn shape_keys(shape: Shape) -> (&'static [&'static str], &'static [&'static str]
 const DEFAULT_PERIOD: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_FLASH_RAMP: Duration = Duration::from_secs(60);
 
+/// For an unknown key in a `traffic` table: a message listing the written shape's keys
+/// rather than serde's list of every shape's. `None` when `path` is not in a traffic
+/// table or its shape cannot be read.
+pub(super) fn unknown_key_message(document: &Document<'_>, path: &KeyPath) -> Option<String> {
+    let (table, key) = path.split_last_key()?;
+    let (_, table_name) = table.split_last_key()?;
+    if table_name != "traffic" {
+        return None;
+    }
+    let shape = Shape::from_name(document.str_at(&table.key("shape"))?)?;
+    Some(format!(
+        "unknown key `{key}` for the `{}` traffic shape (its keys: {})",
+        shape.name(),
+        keys_of(shape)
+    ))
+}
+
+fn keys_of(shape: Shape) -> String {
+    let (required, optional) = shape_keys(shape);
+    required.iter().chain(optional).copied().collect::<Vec<_>>().join(", ")
+}
+
 pub(super) fn traffic(file: TrafficFile, at: &KeyPath, config_dir: &Path) -> Result<TrafficSpec, Invalid> {
     let shape = file.shape;
     let (required, optional) = shape_keys(shape);
     for key in file.present_keys() {
         if !required.contains(&key) && !optional.contains(&key) {
-            let keys = required.iter().chain(optional).copied().collect::<Vec<_>>().join(", ");
             return Err(Invalid::at_key(
                 at.key(key),
-                format!("`{key}` is not a key of the `{}` traffic shape (its keys: {keys})", shape.name()),
+                format!(
+                    "`{key}` is not a key of the `{}` traffic shape (its keys: {})",
+                    shape.name(),
+                    keys_of(shape)
+                ),
             ));
         }
     }
