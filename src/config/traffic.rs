@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::file::{Shape, TrafficFile};
+use super::file::{DurationText, Shape, TrafficFile};
 use super::locate::{Document, KeyPath};
 use super::trace::load_trace;
 use super::validate::{Invalid, non_negative, positive_duration};
@@ -72,7 +72,7 @@ pub(super) fn traffic(file: TrafficFile, at: &KeyPath, config_dir: &Path) -> Res
         })?;
         non_negative(&path, value)
     };
-    let need_duration = |value: Option<super::file::DurationText>, key: &str| -> Result<Duration, Invalid> {
+    let need_duration = |value: Option<DurationText>, key: &str| -> Result<Duration, Invalid> {
         value.map(|d| d.0).ok_or_else(|| {
             Invalid::new(at.key(key), format!("the `{}` traffic shape needs `{key}`", shape.name()))
         })
