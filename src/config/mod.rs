@@ -1,5 +1,67 @@
-//! Configuration. PLACEHOLDER: the public surface below is fixed; the loader is being
-//! written (TOML with file:line:col errors, embedded demo config, XDG lookup).
+//! The config file: one TOML file (the user's, `--config`, or the embedded demo) read
+//! into a validated [`Config`], or refused with a [`ConfigError`] that names the file,
+//! line, column and key and says what was expected.
+//!
+//! This module reads and checks text; it never starts a simulator or an engine (it only
+//! fills in the plain [`SimGroupSpec`] / [`TrafficSpec`](crate::sim::TrafficSpec) types
+//! they are built from), and it knows no terminal.
+//!
+//! # Format
+//!
+//! ```toml
+//! poll_interval = "1s"   # optional; default 1s when every group's source is "sim", else 15s
+//! stale_after = "3s"     # optional; default 3 × poll_interval, never less than it
+//! seed = 7               # optional; default 42 (the CLI's --seed overrides it)
+//!
+//! [operator]             # optional; identity for the audit trail
+//! name = "Ana Ops"
+//! email = "ana@example.com"   # optional
+//!
+//! [[groups]]             # one or more
+//! name = "llm-chat"      # unique, no spaces
+//! instance_type = "p4d.24xlarge"
+//! hourly_cost_usd = 32.77             # finite, ≥ 0
+//! min = 2
+//! max = 16                            # ≥ 1 and ≥ min
+//! desired = 4                         # optional; default min; within [min, max]
+//! warmup = { min = "2m", max = "5m" } # optional; default 2–5 min
+//! serving = "vllm"                    # "vllm" | "generic" (default)
+//! slo_p95 = "2s"                      # optional
+//! source = "sim"                      # "sim" (default, the only kind for now)
+//! actuator = "sim"                    # "sim" (default)
+//!
+//! [groups.sim]           # optional; every key defaults to SimGroupSpec::default()
+//! capacity_rps_per_instance = 8.0     # > 0
+//! service_time = "900ms"              # > 0
+//! instance_failures_per_hour = 0.0    # ≥ 0
+//! metric_gap_probability = 0.0        # 0–1
+//! launch_failure_probability = 0.0    # 0–1
+//! traffic = { shape = "diurnal", base_rps = 10, peak_rps = 30, peak_at = "15m", period = "30m" }
+//!
+//! [[sim.events]]         # optional; incidents at offsets from the start
+//! at = "30s"
+//! spike = "llm-chat x5 for 2m"   # exactly one of spike | fail = "GROUP N" | gap = "GROUP DUR" | stockout = "GROUP DUR"
+//! ```
+//!
+//! Traffic shapes (`noise`, the relative standard deviation of multiplicative noise,
+//! defaults to 0 and is ≥ 0; integers are accepted where numbers are expected):
+//!
+//! | shape | keys (optional ones with their default) |
+//! |---|---|
+//! | `constant` | `rps`, `noise` |
+//! | `diurnal` | `base_rps`, `peak_rps` (≥ base), `peak_at` (< period), `period` = 24h, `weekend_factor` = 1.0, `noise` |
+//! | `flash-crowd` | `base_rps`, `factor` (> 1), `at`, `ramp` = 1m, `hold`, `noise` |
+//! | `ramp` | `from_rps`, `to_rps`, `start` = 0s, `over` (> 0), `noise` |
+//! | `trace` | `path` (CSV, relative to the config file's directory), `scale` = 1.0, `loop` = true |
+//!
+//! Durations are strings read by `humantime`: `"500ms"`, `"30s"`, `"2m"`, `"1h30m"`.
+//!
+//! # How errors are located
+//!
+//! The text is parsed twice: once into serde structs (`file`), whose errors toml already
+//! places, and once into toml's span-preserving document (`locate`), which maps a key path
+//! such as `groups[1].min` to the bytes of its value. Semantic rules (`validate`,
+//! `traffic`) only name a key path; the document finds where it is written.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,6 +69,17 @@ use std::time::Duration;
 use crate::model::GroupSpec;
 use crate::protocol::{Operator, SimCommand};
 use crate::sim::SimGroupSpec;
+
+mod file;
+mod locate;
+mod trace;
+mod traffic;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use locate::{Document, KeyPath, line_col};
 
 /// A fully validated configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +94,18 @@ pub struct Config {
     pub groups: Vec<GroupConfig>,
     /// Incidents to play in the simulator, at offsets from start.
     pub sim_events: Vec<ScheduledSimEvent>,
+}
+
+impl Config {
+    /// The group with this name, if configured.
+    pub fn group(&self, name: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.spec.name == name)
+    }
+
+    /// Every group as the simulator takes them (`SimFleet::new`).
+    pub fn sim_groups(&self) -> Vec<(GroupSpec, SimGroupSpec)> {
+        self.groups.iter().map(|g| (g.spec.clone(), g.sim.clone())).collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -48,24 +133,106 @@ pub struct ConfigError {
 }
 
 /// The embedded demo config (three groups), as TOML text.
-pub const DEMO_TOML: &str = "";
+pub const DEMO_TOML: &str = include_str!("demo.toml");
+
+/// How the embedded demo config is named in messages.
+pub const DEMO_ORIGIN: &str = "embedded demo config";
 
 /// The embedded demo config.
 pub fn demo() -> Config {
-    unimplemented!("config in progress")
+    // A test parses DEMO_TOML, so this cannot fail in a build that passed its tests.
+    parse(DEMO_TOML, DEMO_ORIGIN).unwrap_or_else(|err| panic!("the embedded demo config is invalid: {err}"))
 }
 
-/// Parses config text; `origin` names it in errors.
-pub fn parse(_text: &str, _origin: &str) -> Result<Config, ConfigError> {
-    unimplemented!("config in progress")
+/// Parses config text; `origin` names it in errors. A `trace` file path is resolved
+/// against `origin`'s directory when `origin` is a path, else the working directory.
+pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let config_dir = Path::new(origin).parent().unwrap_or(Path::new(""));
+    parse_in(text, origin, config_dir)
 }
 
 /// Reads and parses a config file.
-pub fn load(_path: &Path) -> Result<Config, ConfigError> {
-    unimplemented!("config in progress")
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+        file: origin.clone(),
+        line: 1,
+        column: 1,
+        key: None,
+        message: format!("cannot read the config file: {err}"),
+    })?;
+    parse_in(&text, &origin, path.parent().unwrap_or(Path::new("")))
 }
 
 /// `$XDG_CONFIG_HOME/fleetdeck/config.toml` (or the platform equivalent), if it exists.
 pub fn user_config_path() -> Option<PathBuf> {
-    None
+    let dirs = directories::ProjectDirs::from("", "", "fleetdeck")?;
+    existing_config_in(dirs.config_dir())
+}
+
+fn existing_config_in(config_dir: &Path) -> Option<PathBuf> {
+    let path = config_dir.join("config.toml");
+    path.is_file().then_some(path)
+}
+
+fn parse_in(text: &str, origin: &str, config_dir: &Path) -> Result<Config, ConfigError> {
+    let error_at = |offset: usize, key: Option<&KeyPath>, message: &str| {
+        let (line, column) = line_col(text, offset);
+        let key = key.filter(|k| !k.is_root()).map(KeyPath::to_string);
+        let message = match &key {
+            Some(key) => format!("{key}: {message}"),
+            None => message.to_string(),
+        };
+        ConfigError { file: origin.to_string(), line, column, key, message }
+    };
+
+    let (document, syntax_error) = Document::parse(text);
+    if let Some(err) = syntax_error {
+        let offset = err.span().map_or(0, |span| span.start);
+        let path = document.path_at(offset);
+        return Err(error_at(offset, Some(&path), &format!("TOML syntax error: {}", err.message())));
+    }
+
+    let file: file::ConfigFile = toml::from_str(text).map_err(|err| {
+        let offset = err.span().map_or(0, |span| span.start);
+        let mut path = document.path_at(offset);
+        let message = match missing_field(err.message()) {
+            Some(field) => {
+                path = path.key(field);
+                format!("required key `{field}` is missing")
+            }
+            None if err.message().starts_with("unknown field") => {
+                traffic::unknown_key_message(&document, &path)
+                    .unwrap_or_else(|| plain_serde_message(err.message()))
+            }
+            None => plain_serde_message(err.message()),
+        };
+        error_at(offset, Some(&path), &message)
+    })?;
+
+    validate::config(file, origin, config_dir).map_err(|invalid| {
+        let key_span = if invalid.at_key { document.key_span_of(&invalid.path) } else { None };
+        let span = key_span.unwrap_or_else(|| document.span_of(&invalid.path));
+        error_at(span.start, Some(&invalid.path), &invalid.message)
+    })
+}
+
+/// serde reports an absent required key at its table as "missing field `name`".
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.strip_suffix('`')
+}
+
+/// serde speaks Rust (`u32`, `field`, `variant`); a config file's reader speaks TOML.
+fn plain_serde_message(message: &str) -> String {
+    [
+        ("unknown field", "unknown key"),
+        ("unknown variant", "unknown value"),
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected an array"),
+        ("invalid type: map", "invalid type: table"),
+    ]
+    .iter()
+    .fold(message.to_string(), |text, (rust, toml)| text.replace(rust, toml))
 }

@@ -1,0 +1,232 @@
+//! The config file as written: serde structs that mirror the TOML one to one.
+//!
+//! Everything the file may leave out is an `Option` here; defaults and cross-field rules
+//! are applied by `validate`, which knows each value's key path. Every table denies
+//! unknown keys, so a typo is an error that toml locates, not a silently ignored line.
+//! Durations are strings read with `humantime` as they are deserialised, so a bad one is
+//! reported at its own value.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use crate::model::{ActuatorKind, Serving, SourceKind};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a config table")]
+pub(super) struct ConfigFile {
+    pub poll_interval: Option<DurationText>,
+    pub stale_after: Option<DurationText>,
+    pub seed: Option<u64>,
+    pub operator: Option<OperatorFile>,
+    #[serde(default)]
+    pub groups: Vec<GroupFile>,
+    #[serde(default)]
+    pub sim: SimFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [operator] table with `name` and optionally `email`")]
+pub(super) struct OperatorFile {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[groups]] table")]
+pub(super) struct GroupFile {
+    pub name: String,
+    pub instance_type: String,
+    pub hourly_cost_usd: f64,
+    pub min: u32,
+    pub max: u32,
+    pub desired: Option<u32>,
+    pub warmup: Option<WarmupFile>,
+    pub serving: Option<Serving>,
+    pub slo_p95: Option<DurationText>,
+    pub source: Option<SourceKind>,
+    pub actuator: Option<ActuatorKind>,
+    pub sim: Option<GroupSimFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table such as { min = \"2m\", max = \"5m\" }")]
+pub(super) struct WarmupFile {
+    pub min: DurationText,
+    pub max: DurationText,
+}
+
+/// `[groups.sim]`: how the simulator plays this group.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [groups.sim] table")]
+pub(super) struct GroupSimFile {
+    pub capacity_rps_per_instance: Option<f64>,
+    pub service_time: Option<DurationText>,
+    pub instance_failures_per_hour: Option<f64>,
+    pub metric_gap_probability: Option<f64>,
+    pub launch_failure_probability: Option<f64>,
+    pub traffic: Option<TrafficFile>,
+}
+
+/// The traffic shapes a group's demand can follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum Shape {
+    Constant,
+    Diurnal,
+    FlashCrowd,
+    Ramp,
+    Trace,
+}
+
+impl Shape {
+    const ALL: [Shape; 5] = [Shape::Constant, Shape::Diurnal, Shape::FlashCrowd, Shape::Ramp, Shape::Trace];
+
+    pub fn from_name(name: &str) -> Option<Shape> {
+        Shape::ALL.into_iter().find(|shape| shape.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Constant => "constant",
+            Shape::Diurnal => "diurnal",
+            Shape::FlashCrowd => "flash-crowd",
+            Shape::Ramp => "ramp",
+            Shape::Trace => "trace",
+        }
+    }
+}
+
+/// `traffic = { shape = "…", … }`: the union of every shape's keys. Which keys belong to
+/// which shape is checked in `traffic`, so a key of another shape gets a message that
+/// names the shape rather than serde's list of every key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table such as { shape = \"constant\", rps = 10 }")]
+pub(super) struct TrafficFile {
+    pub shape: Shape,
+    pub rps: Option<f64>,
+    pub base_rps: Option<f64>,
+    pub peak_rps: Option<f64>,
+    pub peak_at: Option<DurationText>,
+    pub period: Option<DurationText>,
+    pub weekend_factor: Option<f64>,
+    pub factor: Option<f64>,
+    pub at: Option<DurationText>,
+    pub ramp: Option<DurationText>,
+    pub hold: Option<DurationText>,
+    pub from_rps: Option<f64>,
+    pub to_rps: Option<f64>,
+    pub start: Option<DurationText>,
+    pub over: Option<DurationText>,
+    pub path: Option<String>,
+    pub scale: Option<f64>,
+    #[serde(rename = "loop")]
+    pub looped: Option<bool>,
+    pub noise: Option<f64>,
+}
+
+impl TrafficFile {
+    /// The keys written in the file, besides `shape`.
+    pub fn present_keys(&self) -> Vec<&'static str> {
+        let keys = [
+            ("rps", self.rps.is_some()),
+            ("base_rps", self.base_rps.is_some()),
+            ("peak_rps", self.peak_rps.is_some()),
+            ("peak_at", self.peak_at.is_some()),
+            ("period", self.period.is_some()),
+            ("weekend_factor", self.weekend_factor.is_some()),
+            ("factor", self.factor.is_some()),
+            ("at", self.at.is_some()),
+            ("ramp", self.ramp.is_some()),
+            ("hold", self.hold.is_some()),
+            ("from_rps", self.from_rps.is_some()),
+            ("to_rps", self.to_rps.is_some()),
+            ("start", self.start.is_some()),
+            ("over", self.over.is_some()),
+            ("path", self.path.is_some()),
+            ("scale", self.scale.is_some()),
+            ("loop", self.looped.is_some()),
+            ("noise", self.noise.is_some()),
+        ];
+        keys.into_iter().filter_map(|(key, present)| present.then_some(key)).collect()
+    }
+}
+
+/// The top-level `[sim]` table: only the incident schedule for now.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [sim] table with `events`")]
+pub(super) struct SimFile {
+    #[serde(default)]
+    pub events: Vec<EventFile>,
+}
+
+/// One `[[sim.events]]` entry: an offset and exactly one command key (checked later, so
+/// the message can say which keys were expected).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[sim.events]] table with `at` and one command")]
+pub(super) struct EventFile {
+    pub at: DurationText,
+    pub spike: Option<String>,
+    pub fail: Option<String>,
+    pub gap: Option<String>,
+    pub stockout: Option<String>,
+}
+
+/// A duration written as text (`"500ms"`, `"30s"`, `"1h30m"`), parsed with `humantime`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct DurationText(pub Duration);
+
+const DURATION_EXPECTED: &str = "a duration string such as \"500ms\", \"30s\", \"2m\" or \"1h30m\"";
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DurationVisitor;
+
+        impl Visitor<'_> for DurationVisitor {
+            type Value = DurationText;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(DURATION_EXPECTED)
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<DurationText, E> {
+                humantime::parse_duration(text).map(DurationText).map_err(|err| {
+                    E::custom(format!("bad duration `{text}` ({err}), expected {DURATION_EXPECTED}"))
+                })
+            }
+        }
+
+        deserializer.deserialize_str(DurationVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Holder {
+        d: DurationText,
+    }
+
+    #[test]
+    fn durations_read_humantime_text() {
+        let holder: Holder = toml::from_str("d = \"1h30m\"").unwrap();
+        assert_eq!(holder.d.0, Duration::from_secs(5400));
+    }
+
+    #[test]
+    fn a_bad_duration_quotes_the_text_and_the_expected_form() {
+        let err = toml::from_str::<Holder>("d = \"5 parsecs\"").unwrap_err();
+        assert!(err.message().contains("bad duration `5 parsecs`"), "{}", err.message());
+        assert!(err.message().contains("\"30s\""), "{}", err.message());
+    }
+
+    #[test]
+    fn a_number_is_not_a_duration() {
+        let err = toml::from_str::<Holder>("d = 30").unwrap_err();
+        assert!(err.message().contains("expected a duration string"), "{}", err.message());
+    }
+}

@@ -1,0 +1,349 @@
+//! Tests of the whole loader: the fixtures in `tests/fixtures/`, the embedded demo, and
+//! one test per rule that only an inline config shows clearly.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::*;
+use crate::model::{Serving, WarmupRange};
+use crate::sim::TrafficSpec;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn toml_files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The first line of an invalid fixture: `# expect: LINE:COL KEY` (`-` for no key).
+fn expectation(path: &Path) -> (usize, usize, Option<String>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let first = text.lines().next().unwrap_or_default();
+    let rest = first
+        .strip_prefix("# expect: ")
+        .unwrap_or_else(|| panic!("{} must start with `# expect: LINE:COL KEY`", path.display()));
+    let (position, key) = rest.trim().split_once(' ').expect("`LINE:COL KEY`");
+    let (line, column) = position.split_once(':').expect("`LINE:COL`");
+    let key = (key != "-").then(|| key.to_string());
+    (line.parse().expect("line number"), column.parse().expect("column number"), key)
+}
+
+#[test]
+fn every_invalid_fixture_fails_at_its_expected_line_column_and_key() {
+    let files = toml_files_in(&fixtures().join("invalid"));
+    assert!(files.len() >= 10, "expected at least 10 invalid fixtures, found {}", files.len());
+    for path in files {
+        let (line, column, key) = expectation(&path);
+        let err = load(&path).expect_err(&format!("{} should not load", path.display()));
+        let shown = err.to_string();
+        assert_eq!(
+            (err.line, err.column, err.key.as_deref()),
+            (line, column, key.as_deref()),
+            "{}: got `{shown}`",
+            path.display()
+        );
+        let prefix = format!("{}:{line}:{column}: ", path.display());
+        assert!(shown.starts_with(&prefix), "{shown:?} should start with {prefix:?}");
+        if let Some(key) = &key {
+            assert!(err.message.starts_with(&format!("{key}: ")), "message names the key: {shown}");
+        }
+    }
+}
+
+#[test]
+fn every_valid_fixture_and_the_demo_load() {
+    let files = toml_files_in(&fixtures());
+    assert!(files.len() >= 4, "expected the valid fixtures, found {files:?}");
+    for path in files {
+        let config = load(&path).unwrap_or_else(|err| panic!("{err}"));
+        assert!(!config.groups.is_empty(), "{}", path.display());
+    }
+    parse(DEMO_TOML, DEMO_ORIGIN).unwrap_or_else(|err| panic!("{err}"));
+}
+
+#[test]
+fn the_demo_has_three_lively_groups_and_scheduled_incidents() {
+    let config = demo();
+    let names: Vec<&str> = config.groups.iter().map(|g| g.spec.name.as_str()).collect();
+    assert_eq!(names, ["llm-chat", "vision", "embeddings"]);
+    assert_eq!(config.poll_interval, Duration::from_secs(1));
+    assert_eq!(config.origin, DEMO_ORIGIN);
+    let chat = config.group("llm-chat").unwrap();
+    assert_eq!(chat.spec.serving, Serving::Vllm);
+    assert_eq!(chat.spec.slo_p95, Some(Duration::from_secs(2)));
+    assert!(
+        matches!(chat.sim.traffic, TrafficSpec::Diurnal { period, .. } if period == Duration::from_secs(1800))
+    );
+    for group in &config.groups {
+        assert_eq!(
+            group.spec.warmup,
+            WarmupRange::default(),
+            "{}: demo warm-ups are realistic",
+            group.spec.name
+        );
+    }
+    assert!(config.sim_events.len() >= 2);
+}
+
+/// DESIGN.md's demo promise: the starting capacity runs at 50–70 % of its demand at start.
+#[test]
+fn the_demo_starts_every_group_between_half_and_seventy_percent_utilized() {
+    for group in demo().groups {
+        let demand_at_start = match group.sim.traffic {
+            TrafficSpec::Constant { rps, .. } => rps,
+            TrafficSpec::Diurnal { base_rps, peak_rps, peak_at, period, .. } => {
+                let phase = -peak_at.as_secs_f64() / period.as_secs_f64() * std::f64::consts::TAU;
+                base_rps + (peak_rps - base_rps) * (1.0 + phase.cos()) / 2.0
+            }
+            TrafficSpec::FlashCrowd { base_rps, .. } => base_rps,
+            TrafficSpec::Ramp { from_rps, .. } => from_rps,
+            TrafficSpec::Trace { .. } => unreachable!("the demo has no trace"),
+        };
+        let capacity = group.sim.capacity_rps_per_instance * f64::from(group.spec.desired);
+        let utilization = demand_at_start / capacity;
+        assert!((0.5..=0.7).contains(&utilization), "{}: {utilization:.2}", group.spec.name);
+    }
+}
+
+#[test]
+fn the_fast_profile_has_the_demo_groups_with_short_warmups_and_no_events() {
+    let fast = load(&fixtures().join("fast.toml")).unwrap();
+    let demo_names: Vec<String> = demo().groups.into_iter().map(|g| g.spec.name).collect();
+    let fast_names: Vec<String> = fast.groups.iter().map(|g| g.spec.name.clone()).collect();
+    assert_eq!(fast_names, demo_names);
+    assert_eq!(fast.poll_interval, Duration::from_secs(1));
+    assert!(fast.sim_events.is_empty());
+    for group in &fast.groups {
+        assert!(group.spec.warmup.max <= Duration::from_secs(10), "{}", group.spec.name);
+    }
+}
+
+#[test]
+fn minimal_config_gets_every_default() {
+    let config = load(&fixtures().join("minimal.toml")).unwrap();
+    assert_eq!(config.poll_interval, Duration::from_secs(1), "all-sim fleets poll every second");
+    assert_eq!(config.stale_after, Duration::from_secs(3), "3 × poll_interval");
+    assert_eq!(config.seed, 42);
+    assert_eq!(config.operator, None);
+    let group = &config.groups[0];
+    assert_eq!(group.spec.desired, group.spec.min);
+    assert_eq!(group.spec.warmup, WarmupRange::default());
+    assert_eq!(group.spec.serving, Serving::Generic);
+    assert_eq!(group.spec.slo_p95, None);
+    assert_eq!(group.sim, SimGroupSpec::default());
+}
+
+#[test]
+fn full_config_reads_every_key_and_shape() {
+    let config = load(&fixtures().join("full.toml")).unwrap();
+    assert_eq!(config.poll_interval, Duration::from_secs(2));
+    assert_eq!(config.stale_after, Duration::from_secs(10));
+    assert_eq!(config.seed, 7);
+    assert_eq!(
+        config.operator,
+        Some(Operator { name: "Ana Ops".into(), email: Some("ana@example.com".into()) })
+    );
+    let steady = &config.group("steady").unwrap().sim;
+    assert_eq!(steady.capacity_rps_per_instance, 50.5);
+    assert_eq!(steady.service_time, Duration::from_millis(40));
+    assert_eq!(steady.instance_failures_per_hour, 0.25);
+    assert_eq!(steady.metric_gap_probability, 0.01);
+    assert_eq!(steady.launch_failure_probability, 0.05);
+    assert_eq!(
+        config.group("daily").unwrap().sim.traffic,
+        TrafficSpec::Diurnal {
+            base_rps: 10.0,
+            peak_rps: 30.0,
+            peak_at: Duration::from_secs(900),
+            period: Duration::from_secs(1800),
+            weekend_factor: 0.7,
+            noise: 0.05,
+        }
+    );
+    assert_eq!(
+        config.group("crowd").unwrap().sim.traffic,
+        TrafficSpec::FlashCrowd {
+            base_rps: 40.0,
+            factor: 3.0,
+            at: Duration::from_secs(60),
+            ramp: Duration::from_secs(20),
+            hold: Duration::from_secs(120),
+            noise: 0.1,
+        }
+    );
+    assert_eq!(
+        config.group("backfill").unwrap().sim.traffic,
+        TrafficSpec::Ramp {
+            from_rps: 0.0,
+            to_rps: 200.0,
+            start: Duration::from_secs(10),
+            over: Duration::from_secs(1200),
+            noise: 0.0,
+        }
+    );
+    let events: Vec<(Duration, String)> =
+        config.sim_events.iter().map(|e| (e.at, e.command.to_string())).collect();
+    assert_eq!(
+        events,
+        [
+            (Duration::from_secs(30), "spike daily x5 for 2m".to_string()),
+            (Duration::from_secs(60), "fail crowd 2".to_string()),
+            (Duration::from_secs(90), "gap steady 20s".to_string()),
+            (Duration::from_secs(120), "stockout daily 5m".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_trace_path_is_read_relative_to_the_config_file() {
+    let config = load(&fixtures().join("trace.toml")).unwrap();
+    let TrafficSpec::Trace { trace, scale, looped } = &config.groups[0].sim.traffic else {
+        panic!("expected a trace shape, got {:?}", config.groups[0].sim.traffic);
+    };
+    assert_eq!(trace.points.len(), 8);
+    assert_eq!(trace.points[3], (3.0, 9.0));
+    assert_eq!((*scale, *looped), (2.5, false));
+}
+
+#[test]
+fn a_bad_trace_names_the_trace_file_its_line_and_the_config_key() {
+    let err = load(&fixtures().join("invalid/bad-trace.toml")).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("groups[0].sim.traffic.path"));
+    assert!(err.message.contains("trace-bad.csv` line 4"), "{err}");
+}
+
+const GROUP: &str =
+    "[[groups]]\nname = \"g\"\ninstance_type = \"t\"\nhourly_cost_usd = 1\nmin = 1\nmax = 4\n";
+
+fn error_of(text: &str) -> ConfigError {
+    parse(text, "inline.toml").expect_err("should be refused")
+}
+
+#[test]
+fn stale_after_defaults_to_three_polls_of_the_given_interval() {
+    let config = parse(&format!("poll_interval = \"5s\"\n{GROUP}"), "inline.toml").unwrap();
+    assert_eq!(config.stale_after, Duration::from_secs(15));
+}
+
+#[test]
+fn integers_are_accepted_where_numbers_are_expected() {
+    let config = parse(&format!("{GROUP}[groups.sim]\ncapacity_rps_per_instance = 8\n"), "x").unwrap();
+    assert_eq!(config.groups[0].sim.capacity_rps_per_instance, 8.0);
+}
+
+#[test]
+fn min_greater_than_max_says_both_values() {
+    let err = error_of(&GROUP.replace("min = 1", "min = 8"));
+    assert_eq!(err.to_string(), "inline.toml:5:7: groups[0].min: min (8) is greater than max (4)");
+}
+
+#[test]
+fn an_unknown_key_lists_the_keys_that_exist() {
+    let err = error_of(&format!("{GROUP}[groups.sim]\nservice_tme = \"1s\"\n"));
+    assert_eq!(err.key.as_deref(), Some("groups[0].sim.service_tme"));
+    assert!(err.message.contains("unknown key `service_tme`"), "{err}");
+    assert!(err.message.contains("`service_time`"), "{err}");
+}
+
+#[test]
+fn an_unknown_traffic_key_lists_only_the_written_shapes_keys() {
+    let err = error_of(&format!("{GROUP}[groups.sim]\ntraffic = {{ shape = \"constant\", rpss = 3 }}\n"));
+    assert_eq!(err.key.as_deref(), Some("groups[0].sim.traffic.rpss"));
+    assert!(
+        err.message.ends_with("unknown key `rpss` for the `constant` traffic shape (its keys: rps, noise)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_syntax_error_inside_a_value_names_its_key() {
+    let err = error_of(&GROUP.replace("min = 1", "min = 1 2"));
+    assert_eq!(err.key.as_deref(), Some("groups[0].min"));
+    assert!(err.message.contains("TOML syntax error"), "{err}");
+}
+
+#[test]
+fn an_empty_operator_name_is_refused() {
+    let err = error_of(&format!("[operator]\nname = \"  \"\n{GROUP}"));
+    assert_eq!((err.line, err.column, err.key.as_deref()), (2, 8, Some("operator.name")));
+}
+
+#[test]
+fn a_wrong_type_says_what_was_expected() {
+    let err = error_of(&GROUP.replace("max = 4", "max = 4.5"));
+    assert_eq!(err.key.as_deref(), Some("groups[0].max"));
+    assert!(err.message.contains("expected a whole number ≥ 0"), "{err}");
+}
+
+#[test]
+fn a_missing_required_key_is_named_at_its_table() {
+    let err = error_of("[[groups]]\nname = \"g\"\ninstance_type = \"t\"\nmin = 1\nmax = 4\n");
+    assert_eq!((err.line, err.column), (1, 1));
+    assert_eq!(err.key.as_deref(), Some("groups[0].hourly_cost_usd"));
+    assert!(err.message.contains("required key `hourly_cost_usd` is missing"), "{err}");
+}
+
+#[test]
+fn an_empty_file_has_no_groups() {
+    let err = error_of("");
+    assert_eq!((err.line, err.column, err.key.as_deref()), (1, 1, Some("groups")));
+}
+
+#[test]
+fn group_names_with_spaces_are_refused_because_commands_could_not_name_them() {
+    let err = error_of(&GROUP.replace("name = \"g\"", "name = \"llm chat\""));
+    assert_eq!(err.key.as_deref(), Some("groups[0].name"));
+}
+
+#[test]
+fn a_diurnal_peak_below_its_base_is_refused() {
+    let err = error_of(&format!(
+        "{GROUP}[groups.sim]\ntraffic = {{ shape = \"diurnal\", base_rps = 10, peak_rps = 5, peak_at = \"1m\" }}\n"
+    ));
+    assert_eq!(err.key.as_deref(), Some("groups[0].sim.traffic.peak_rps"));
+}
+
+#[test]
+fn a_diurnal_peak_outside_its_period_is_refused() {
+    let err = error_of(&format!(
+        "{GROUP}[groups.sim]\ntraffic = {{ shape = \"diurnal\", base_rps = 1, peak_rps = 5, peak_at = \"2h\", period = \"1h\" }}\n"
+    ));
+    assert_eq!(err.key.as_deref(), Some("groups[0].sim.traffic.peak_at"));
+}
+
+#[test]
+fn a_zero_length_ramp_is_refused() {
+    let err = error_of(&format!(
+        "{GROUP}[groups.sim]\ntraffic = {{ shape = \"ramp\", from_rps = 1, to_rps = 5, over = \"0s\" }}\n"
+    ));
+    assert_eq!(err.key.as_deref(), Some("groups[0].sim.traffic.over"));
+}
+
+#[test]
+fn a_fail_command_in_an_event_uses_the_sim_command_parser_message() {
+    let err = error_of(&format!("{GROUP}[[sim.events]]\nat = \"1s\"\nfail = \"g many\"\n"));
+    assert_eq!(err.key.as_deref(), Some("sim.events[0].fail"));
+    assert!(err.message.contains("bad instance count `many`"), "{err}");
+}
+
+#[test]
+fn an_unreadable_config_file_names_the_file() {
+    let path = fixtures().join("does-not-exist.toml");
+    let err = load(&path).unwrap_err();
+    assert!(err.to_string().starts_with(&format!("{}:1:1: cannot read", path.display())), "{err}");
+}
+
+#[test]
+fn user_config_is_found_only_when_the_file_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(existing_config_in(dir.path()), None);
+    std::fs::write(dir.path().join("config.toml"), GROUP).unwrap();
+    assert_eq!(existing_config_in(dir.path()), Some(dir.path().join("config.toml")));
+}

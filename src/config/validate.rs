@@ -1,0 +1,290 @@
+//! From the file as written to a [`Config`] that can be trusted: defaults filled in and
+//! every rule that serde cannot express checked (bounds, ordering, ranges, references
+//! between keys). A failed rule names the key path it is about; `locate` turns that
+//! path into a line and column, so this module never deals in text positions.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::file::{ConfigFile, EventFile, GroupFile, GroupSimFile};
+use super::locate::KeyPath;
+use super::traffic::traffic;
+use super::{Config, GroupConfig, ScheduledSimEvent};
+use crate::model::{GroupSpec, SourceKind, WarmupRange, format_duration};
+use crate::protocol::{Operator, SimCommand};
+use crate::sim::SimGroupSpec;
+
+/// A broken rule: the key it is about and what was expected.
+#[derive(Debug)]
+pub(super) struct Invalid {
+    pub path: KeyPath,
+    pub message: String,
+    /// Point at the key rather than its value (when the key itself should not be there).
+    pub at_key: bool,
+}
+
+impl Invalid {
+    pub fn new(path: KeyPath, message: String) -> Self {
+        Invalid { path, message, at_key: false }
+    }
+
+    pub fn at_key(path: KeyPath, message: String) -> Self {
+        Invalid { path, message, at_key: true }
+    }
+}
+
+/// A finite number ≥ 0.
+pub(super) fn non_negative(path: &KeyPath, value: f64) -> Result<f64, Invalid> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(Invalid::new(path.clone(), format!("expected a finite number ≥ 0, got {value}")))
+    }
+}
+
+/// A finite number > 0.
+fn positive(path: &KeyPath, value: f64) -> Result<f64, Invalid> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(Invalid::new(path.clone(), format!("expected a finite number > 0, got {value}")))
+    }
+}
+
+/// A probability, 0 to 1 inclusive.
+fn probability(path: &KeyPath, value: f64) -> Result<f64, Invalid> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Invalid::new(path.clone(), format!("expected a probability from 0 to 1, got {value}")))
+    }
+}
+
+pub(super) fn positive_duration(path: &KeyPath, value: Duration) -> Result<Duration, Invalid> {
+    if value.is_zero() {
+        Err(Invalid::new(path.clone(), "expected a duration greater than zero".to_string()))
+    } else {
+        Ok(value)
+    }
+}
+
+/// Polling a simulator is free, so the demo can be lively; real backends (Prometheus,
+/// CloudWatch) are scraped every 15 s or slower, so polling them faster only repeats data.
+const SIM_POLL_INTERVAL: Duration = Duration::from_secs(1);
+const BACKEND_POLL_INTERVAL: Duration = Duration::from_secs(15);
+/// DESIGN.md's one definition of stale: no sample for 3 poll intervals.
+const STALE_AFTER_POLLS: u32 = 3;
+const DEFAULT_SEED: u64 = 42;
+
+pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Result<Config, Invalid> {
+    let root = KeyPath::root();
+    let groups_path = root.key("groups");
+    if file.groups.is_empty() {
+        return Err(Invalid::new(
+            groups_path,
+            "no groups: add at least one [[groups]] table (name, instance_type, hourly_cost_usd, min, max)"
+                .to_string(),
+        ));
+    }
+    let mut groups = Vec::with_capacity(file.groups.len());
+    let mut first_index_of: HashMap<String, usize> = HashMap::new();
+    for (index, group_file) in file.groups.into_iter().enumerate() {
+        let at = groups_path.index(index);
+        let group = group(group_file, &at, config_dir)?;
+        if let Some(first) = first_index_of.insert(group.spec.name.clone(), index) {
+            return Err(Invalid::new(
+                at.key("name"),
+                format!("duplicate group name `{}` (also groups[{first}].name)", group.spec.name),
+            ));
+        }
+        groups.push(group);
+    }
+
+    let all_sim = groups.iter().all(|g| g.spec.source == SourceKind::Sim);
+    let poll_interval = match file.poll_interval {
+        Some(d) => positive_duration(&root.key("poll_interval"), d.0)?,
+        None if all_sim => SIM_POLL_INTERVAL,
+        None => BACKEND_POLL_INTERVAL,
+    };
+    let stale_after = match file.stale_after {
+        Some(d) if d.0 < poll_interval => {
+            return Err(Invalid::new(
+                root.key("stale_after"),
+                format!(
+                    "stale_after ({}) is shorter than poll_interval ({}): every series would be stale \
+                     between two polls",
+                    format_duration(d.0),
+                    format_duration(poll_interval)
+                ),
+            ));
+        }
+        Some(d) => d.0,
+        None => poll_interval * STALE_AFTER_POLLS,
+    };
+
+    let operator = match file.operator {
+        Some(op) if op.name.trim().is_empty() => {
+            return Err(Invalid::new(
+                root.key("operator").key("name"),
+                "the operator name is empty".to_string(),
+            ));
+        }
+        Some(op) => Some(Operator { name: op.name, email: op.email }),
+        None => None,
+    };
+
+    let events_path = root.key("sim").key("events");
+    let sim_events = file
+        .sim
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(index, event_file)| event(event_file, &events_path.index(index), &first_index_of))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Config {
+        origin: origin.to_string(),
+        poll_interval,
+        stale_after,
+        seed: file.seed.unwrap_or(DEFAULT_SEED),
+        operator,
+        groups,
+        sim_events,
+    })
+}
+
+fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig, Invalid> {
+    let name = file.name;
+    // Sim commands (`:sim spike NAME x3 2m`) split on whitespace, so a name with a space
+    // could never be named in one.
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(Invalid::new(
+            at.key("name"),
+            format!("group name `{name}` must be non-empty and without spaces (e.g. `llm-chat`)"),
+        ));
+    }
+    if file.instance_type.trim().is_empty() {
+        return Err(Invalid::new(at.key("instance_type"), "the instance type is empty".to_string()));
+    }
+    let hourly_cost_usd = non_negative(&at.key("hourly_cost_usd"), file.hourly_cost_usd)?;
+    let (min, max) = (file.min, file.max);
+    if max == 0 {
+        return Err(Invalid::new(at.key("max"), "max must be at least 1".to_string()));
+    }
+    if min > max {
+        return Err(Invalid::new(at.key("min"), format!("min ({min}) is greater than max ({max})")));
+    }
+    let desired = file.desired.unwrap_or(min);
+    if !(min..=max).contains(&desired) {
+        return Err(Invalid::new(
+            at.key("desired"),
+            format!("desired ({desired}) is outside [min, max] = [{min}, {max}]"),
+        ));
+    }
+    let warmup = match file.warmup {
+        Some(w) if w.min.0 > w.max.0 => {
+            return Err(Invalid::new(
+                at.key("warmup").key("min"),
+                format!(
+                    "warm-up min ({}) is greater than max ({})",
+                    format_duration(w.min.0),
+                    format_duration(w.max.0)
+                ),
+            ));
+        }
+        Some(w) => WarmupRange { min: w.min.0, max: w.max.0 },
+        None => WarmupRange::default(),
+    };
+    let slo_p95 = file.slo_p95.map(|d| positive_duration(&at.key("slo_p95"), d.0)).transpose()?;
+    let sim = match file.sim {
+        Some(sim) => group_sim(sim, &at.key("sim"), config_dir)?,
+        None => SimGroupSpec::default(),
+    };
+    let spec = GroupSpec {
+        name,
+        source: file.source.unwrap_or_default(),
+        actuator: file.actuator.unwrap_or_default(),
+        min,
+        max,
+        desired,
+        instance_type: file.instance_type,
+        hourly_cost_usd,
+        warmup,
+        serving: file.serving.unwrap_or_default(),
+        slo_p95,
+    };
+    Ok(GroupConfig { spec, sim })
+}
+
+fn group_sim(file: GroupSimFile, at: &KeyPath, config_dir: &Path) -> Result<SimGroupSpec, Invalid> {
+    let defaults = SimGroupSpec::default();
+    let traffic = match file.traffic {
+        Some(t) => traffic(t, &at.key("traffic"), config_dir)?,
+        None => defaults.traffic,
+    };
+    Ok(SimGroupSpec {
+        capacity_rps_per_instance: match file.capacity_rps_per_instance {
+            Some(v) => positive(&at.key("capacity_rps_per_instance"), v)?,
+            None => defaults.capacity_rps_per_instance,
+        },
+        service_time: match file.service_time {
+            Some(d) => positive_duration(&at.key("service_time"), d.0)?,
+            None => defaults.service_time,
+        },
+        traffic,
+        instance_failures_per_hour: match file.instance_failures_per_hour {
+            Some(v) => non_negative(&at.key("instance_failures_per_hour"), v)?,
+            None => defaults.instance_failures_per_hour,
+        },
+        metric_gap_probability: match file.metric_gap_probability {
+            Some(v) => probability(&at.key("metric_gap_probability"), v)?,
+            None => defaults.metric_gap_probability,
+        },
+        launch_failure_probability: match file.launch_failure_probability {
+            Some(v) => probability(&at.key("launch_failure_probability"), v)?,
+            None => defaults.launch_failure_probability,
+        },
+    })
+}
+
+const COMMAND_KEYS: &str = "spike = \"GROUP xFACTOR for DURATION\", fail = \"GROUP COUNT\", \
+                            gap = \"GROUP DURATION\" or stockout = \"GROUP DURATION\"";
+
+fn event(
+    file: EventFile,
+    at: &KeyPath,
+    groups: &HashMap<String, usize>,
+) -> Result<ScheduledSimEvent, Invalid> {
+    let written: Vec<(&str, String)> =
+        [("spike", file.spike), ("fail", file.fail), ("gap", file.gap), ("stockout", file.stockout)]
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| (key, v)))
+            .collect();
+    let (key, text) = match &written[..] {
+        [] => return Err(Invalid::new(at.clone(), format!("an event needs one command: {COMMAND_KEYS}"))),
+        [one] => one,
+        [first, second, ..] => {
+            return Err(Invalid::at_key(
+                at.key(second.0),
+                format!("an event has one command, but this one has both `{}` and `{}`", first.0, second.0),
+            ));
+        }
+    };
+    let path = at.key(key);
+    let command = if *key == "spike" {
+        SimCommand::parse_spike(text)
+    } else {
+        format!("{key} {text}").parse::<SimCommand>()
+    }
+    .map_err(|err| Invalid::new(path.clone(), err.to_string()))?;
+    if !groups.contains_key(command.group()) {
+        let mut names: Vec<&str> = groups.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        return Err(Invalid::new(
+            path,
+            format!("no group named `{}` (groups: {})", command.group(), names.join(", ")),
+        ));
+    }
+    Ok(ScheduledSimEvent { at: file.at.0, command })
+}
