@@ -64,7 +64,10 @@ impl Trace {
         let mut lines = reader.lines().enumerate().map(|(i, line)| (i + 1, line));
         let (time_col, rate_col, mut last_line) = match lines.next() {
             None => {
-                return Err(error(1, "the trace is empty: expected a header `t_seconds,requests_per_second`"));
+                return Err(error(
+                    1,
+                    "the trace is empty: expected a header `t_seconds,requests_per_second`",
+                ));
             }
             Some((n, line)) => {
                 let line = line.map_err(|e| error(n, format!("cannot read: {e}")))?;
