@@ -21,7 +21,14 @@
 //! the last step. `advance_to(now)` runs the whole steps up to `now` (earlier instants are
 //! ignored). A jump longer than [`FINE_CATCH_UP`] (1 h) runs the part before the last hour
 //! in coarse steps of ≥ 60 s, at most [`MAX_COARSE_STEPS`] of them, so the first call
-//! after a night costs milliseconds, not minutes.
+//! after a night costs milliseconds, not minutes. A step costs ~80 ns per group and
+//! allocates nothing (bench `sim step, 100 groups`: ~8 µs), so stepping on every poll is free.
+//!
+//! **Incidents** (`SimCommand`) applied at sim time `T` for `D`: a spike multiplies the
+//! demand of the steps in `(T, T + D]`; a gap empties the samples stamped in `[T, T + D)`;
+//! a stockout fails the launch attempts in `[T, T + D)`; `fail N` removes N ready
+//! instances at `T`. A scheduled incident is applied at the end of the first step at or
+//! after its time, and reported by `take_applied()`.
 //!
 //! **Demand** (requests/s) = `baseline(t) × noise(t) × Π active spike factors`, with `t`
 //! the time since start:
@@ -65,7 +72,7 @@
 //!
 //! **Metrics** (units of [`crate::model`]), from the last step:
 //! - `request_rate` = λ (also 0 when idle); `error_rate` = dropped requests/s;
-//! - `queue_length` = backlog + λ·E[W] (Little's law on the steady-state wait);
+//! - `queue_length` = backlog + λ × mean wait (Little's law on the steady-state wait);
 //! - `latency_p50/p95/p99` as above, only when λ > 0 (a percentile of nothing is undefined);
 //! - `gpu_util` = served / μ (busy fraction), only with ready instances;
 //! - `gpu_mem`: generic servers 0.30 + 0.55 × gpu_util (weights plus load-dependent
