@@ -116,7 +116,7 @@ pub use queue::{
     LatencyEstimate, LatencyInputs, MAX_STEADY_UTILIZATION, QUEUE_TIMEOUT, QueueStep, SERVICE_TIME_SIGMA,
     estimate_latency, queue_limit, queue_step,
 };
-pub use trace::{DisplayPath, Trace, TraceError, TraceFileError};
+pub use trace::{Trace, TraceError, TraceFileError};
 
 /// How one group behaves in the simulator (beyond its [`GroupSpec`](crate::model::GroupSpec)).
 #[derive(Clone, Debug, PartialEq)]

@@ -8,7 +8,6 @@
 //!
 //! Between rows the rate is a step function: a row's rate holds until the next row.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -33,20 +32,10 @@ pub struct TraceError {
 /// A trace file that could not be opened or read, with its path.
 #[derive(Debug, thiserror::Error)]
 pub enum TraceFileError {
-    #[error("{path}: cannot open trace: {source}")]
-    Open { path: DisplayPath, source: std::io::Error },
-    #[error("{path}:{}: {}", .source.line, .source.message)]
-    Parse { path: DisplayPath, source: TraceError },
-}
-
-/// A path shown as text in error messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DisplayPath(pub PathBuf);
-
-impl fmt::Display for DisplayPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.display().fmt(f)
-    }
+    #[error("{}: cannot open trace: {source}", .path.display())]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("{}:{}: {}", .path.display(), .source.line, .source.message)]
+    Parse { path: PathBuf, source: TraceError },
 }
 
 fn error(line: usize, message: impl Into<String>) -> TraceError {
@@ -124,7 +113,7 @@ impl Trace {
     /// Reads a trace file; errors name the path and the line.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Trace, TraceFileError> {
         let path = path.as_ref();
-        let shown = || DisplayPath(path.to_path_buf());
+        let shown = || path.to_path_buf();
         let file = File::open(path).map_err(|source| TraceFileError::Open { path: shown(), source })?;
         Trace::from_csv(BufReader::new(file))
             .map_err(|source| TraceFileError::Parse { path: shown(), source })
