@@ -1,0 +1,194 @@
+//! The console's event loop: waits on every source at once (engine snapshots and events,
+//! command replies, terminal input, termination signals), feeds each message to
+//! [`update`], carries out the effects, and redraws once per burst.
+//!
+//! Idle means asleep: the loop blocks in `select!` with no timer. After a wake-up it
+//! drains whatever else is ready without waiting (held-down keys, an event flurry), then
+//! draws once if anything visible changed. Snapshots coalesce by themselves: the watch
+//! channel holds only the newest. Generic over the backend and the input stream so tests
+//! drive it with a `TestBackend` and scripted keys.
+
+use std::io;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use crossterm::event::{Event as TermEvent, KeyEventKind};
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+
+use crate::protocol::{CommandRequest, CommandSender, Connection, Event, Reply, Snapshot};
+
+use super::app::{App, Effect, Msg, update};
+use super::view::view;
+
+/// Messages handled between two draws, at most: a bound so a flood of input cannot
+/// starve the screen.
+const MAX_BURST: usize = 256;
+
+/// A command's text and the wait for its reply.
+type PendingReply = BoxFuture<'static, (String, Reply)>;
+
+/// What woke the loop.
+enum Wake {
+    Msg(Msg),
+    /// A source closed or sent something of no interest.
+    Nothing,
+    /// SIGTERM or SIGHUP: leave as if the user quit, restoring the terminal.
+    Terminate,
+}
+
+struct Sources<S> {
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    snapshots_open: bool,
+    events: broadcast::Receiver<Event>,
+    events_open: bool,
+    replies: FuturesUnordered<PendingReply>,
+    input: S,
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl<S> Sources<S>
+where
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    /// Waits for the next thing to happen. Every branch is cancel-safe, so a wait
+    /// abandoned by `now_or_never` loses nothing.
+    async fn next(&mut self) -> anyhow::Result<Wake> {
+        #[cfg(unix)]
+        let terminate = async {
+            match &mut self.signals {
+                Some((term, hup)) => tokio::select! { _ = term.recv() => (), _ = hup.recv() => () },
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            changed = self.snapshots.changed(), if self.snapshots_open => Ok(match changed {
+                Ok(()) => Wake::Msg(Msg::Snapshot(self.snapshots.borrow_and_update().clone())),
+                Err(_) => {
+                    self.snapshots_open = false;
+                    Wake::Msg(Msg::EngineStopped)
+                }
+            }),
+            event = self.events.recv(), if self.events_open => Ok(match event {
+                Ok(event) => Wake::Msg(Msg::Engine(event)),
+                Err(RecvError::Lagged(missed)) => Wake::Msg(Msg::EventsMissed(missed)),
+                Err(RecvError::Closed) => {
+                    self.events_open = false;
+                    Wake::Nothing
+                }
+            }),
+            Some((command, reply)) = self.replies.next(), if !self.replies.is_empty() => {
+                Ok(Wake::Msg(Msg::Reply { command, reply }))
+            }
+            input = self.input.next() => match input {
+                Some(Ok(event)) => Ok(translate(event).map_or(Wake::Nothing, Wake::Msg)),
+                Some(Err(err)) => Err(err).context("reading the terminal"),
+                None => anyhow::bail!("the terminal's input ended"),
+            },
+            () = terminate => Ok(Wake::Terminate),
+        }
+    }
+}
+
+fn translate(event: TermEvent) -> Option<Msg> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Msg::Key(key)),
+        TermEvent::Resize(..) => Some(Msg::Resize),
+        _ => None,
+    }
+}
+
+/// Sends a command and queues the wait for its reply alongside the other sources.
+fn send(commands: &CommandSender, replies: &FuturesUnordered<PendingReply>, request: CommandRequest) {
+    let command = request.command.to_string();
+    let reply = commands.send(request);
+    replies.push(
+        async move {
+            let reply = reply.await.unwrap_or_else(|_| Reply::Failed {
+                error: "the engine dropped the command without answering".into(),
+            });
+            (command, reply)
+        }
+        .boxed(),
+    );
+}
+
+/// Runs the console on `terminal` until the user quits, the process is asked to stop,
+/// or the terminal fails. Engine trouble never ends it: a closed engine shows as
+/// "engine stopped" and the console stays up until the user leaves.
+pub async fn run_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    input: S,
+    conn: Connection,
+    mut app: App,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    let Connection { mut snapshots, events, commands } = conn;
+    app.snapshot = snapshots.borrow_and_update().clone();
+    let mut sources = Sources {
+        snapshots,
+        snapshots_open: true,
+        events,
+        events_open: true,
+        replies: FuturesUnordered::new(),
+        input,
+        #[cfg(unix)]
+        signals: termination_signals(),
+    };
+    terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
+    loop {
+        let mut dirty = false;
+        let mut quit = false;
+        let mut wake = Some(sources.next().await?);
+        let mut handled = 0;
+        while let Some(next) = wake.take() {
+            match next {
+                Wake::Msg(msg) => {
+                    // Engine events redraw only if they changed what is shown (the
+                    // status line); input, snapshots, replies and resizes always do.
+                    let status_before = matches!(msg, Msg::Engine(_)).then(|| app.status.clone());
+                    let effects = update(&mut app, msg);
+                    dirty |= status_before.is_none_or(|before| before != app.status);
+                    for effect in effects {
+                        match effect {
+                            Effect::Send(request) => send(&commands, &sources.replies, request),
+                            Effect::Quit => quit = true,
+                        }
+                    }
+                }
+                Wake::Nothing => {}
+                Wake::Terminate => quit = true,
+            }
+            handled += 1;
+            if quit || handled >= MAX_BURST {
+                break;
+            }
+            wake = sources.next().now_or_never().transpose()?;
+        }
+        if quit {
+            return Ok(());
+        }
+        if dirty {
+            terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
+        }
+    }
+}
+
+#[cfg(unix)]
+fn termination_signals() -> Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Without these a `kill` would leave the user's shell in raw mode.
+    Some((signal(SignalKind::terminate()).ok()?, signal(SignalKind::hangup()).ok()?))
+}
