@@ -192,3 +192,137 @@ fn termination_signals() -> Option<(tokio::signal::unix::Signal, tokio::signal::
     // Without these a `kill` would leave the user's shell in raw mode.
     Some((signal(SignalKind::terminate()).ok()?, signal(SignalKind::hangup()).ok()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use futures::channel::mpsc;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::protocol::{Command, CommandReceiver, SimCommand};
+    use crate::ui::fixtures;
+    use crate::ui::tests::fixture_app;
+
+    type Keys = mpsc::UnboundedSender<io::Result<TermEvent>>;
+
+    struct Engine {
+        snapshots: watch::Sender<Arc<Snapshot>>,
+        events: broadcast::Sender<Event>,
+        commands: CommandReceiver,
+    }
+
+    fn press(keys: &Keys, code: KeyCode) {
+        keys.unbounded_send(Ok(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))).unwrap();
+    }
+
+    fn type_line(keys: &Keys, text: &str) {
+        press(keys, KeyCode::Char(':'));
+        for c in text.chars() {
+            press(keys, KeyCode::Char(c));
+        }
+        press(keys, KeyCode::Enter);
+    }
+
+    /// Starts the loop on a 100×20 test terminal; returns the engine's ends, the key
+    /// sender, and the running loop (which yields the final screen's text).
+    fn start() -> (Engine, Keys, tokio::task::JoinHandle<(anyhow::Result<()>, String)>) {
+        let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(fixtures::fleet()));
+        let (event_tx, event_rx) = broadcast::channel(4);
+        let (command_tx, command_rx) = CommandSender::channel(4);
+        let (key_tx, key_rx) = mpsc::unbounded();
+        let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx };
+        let handle = tokio::spawn(async move {
+            let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+            let result = run_loop(&mut terminal, key_rx, conn, fixture_app()).await;
+            let buffer = terminal.backend().buffer();
+            let text = (0..buffer.area.height)
+                .map(|y| (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect::<String>() + "\n")
+                .collect();
+            (result, text)
+        });
+        (Engine { snapshots: snapshot_tx, events: event_tx, commands: command_rx }, key_tx, handle)
+    }
+
+    /// Lets the loop task run until it waits again.
+    async fn settle() {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn q_ends_the_loop_with_ok() {
+        let (_engine, keys, handle) = start();
+        press(&keys, KeyCode::Char('q'));
+        let (result, _) = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+        result.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_closed_engine_is_shown_and_the_console_stays_until_quit() {
+        let (engine, keys, handle) = start();
+        drop(engine);
+        settle().await;
+        assert!(!handle.is_finished(), "the console must outlive its engine");
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+        result.unwrap();
+        assert!(screen.contains("ENGINE STOPPED"), "{screen}");
+    }
+
+    #[tokio::test]
+    async fn a_typed_sim_command_reaches_the_engine_and_its_reply_is_shown() {
+        let (mut engine, keys, handle) = start();
+        type_line(&keys, "sim fail vision 2");
+        let (request, reply) =
+            tokio::time::timeout(Duration::from_secs(5), engine.commands.recv()).await.unwrap().unwrap();
+        assert_eq!(
+            request.command,
+            Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 2 } }
+        );
+        reply.send(Reply::Ok { message: "2 instances failed".into() }).unwrap();
+        settle().await;
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = handle.await.unwrap();
+        result.unwrap();
+        assert!(screen.contains("ok: sim fail vision 2: 2 instances failed"), "{screen}");
+    }
+
+    #[tokio::test]
+    async fn new_snapshots_are_drawn() {
+        let (engine, keys, handle) = start();
+        let mut next = fixtures::fleet();
+        next.seq = 4321;
+        engine.snapshots.send(Arc::new(next)).unwrap();
+        settle().await;
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = handle.await.unwrap();
+        result.unwrap();
+        assert!(screen.contains("tick 4321"), "{screen}");
+    }
+
+    #[tokio::test]
+    async fn lagging_behind_engine_events_is_reported_not_fatal() {
+        let (engine, keys, handle) = start();
+        for i in 0..10 {
+            let _ =
+                engine.events.send(Event::Sim { at: fixtures::TAKEN_AT, description: format!("event {i}") });
+        }
+        settle().await;
+        assert!(!handle.is_finished());
+        press(&keys, KeyCode::Char('q'));
+        let (result, _) = handle.await.unwrap();
+        result.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failing_terminal_ends_the_loop_with_an_error() {
+        let (_engine, keys, handle) = start();
+        keys.unbounded_send(Err(io::Error::other("tty gone"))).unwrap();
+        let (result, _) = handle.await.unwrap();
+        assert!(format!("{:#}", result.unwrap_err()).contains("tty gone"));
+    }
+}

@@ -26,7 +26,8 @@ fn segments(app: &App) -> Vec<Segment> {
     let theme = &app.theme;
     let snapshot = &app.snapshot;
     let mut out = vec![Segment { text: "fleetdeck".into(), style: theme.header_title, priority: 2 }];
-    if app.readonly {
+    // The engine's word counts too: it refuses commands whatever this console was told.
+    if app.readonly || snapshot.readonly {
         out.push(Segment { text: " READ-ONLY ".into(), style: theme.badge_readonly, priority: 0 });
     }
     if app.engine_stopped {

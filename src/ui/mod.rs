@@ -39,6 +39,8 @@ pub mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod update_tests;
 
 use crate::protocol::{Connection, Operator};
 
