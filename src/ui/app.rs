@@ -155,6 +155,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 }
 
 fn on_engine_event(app: &mut App, event: Event) {
+    // A reply or an error stays until the user dismisses it (esc) or sends another
+    // command: a background event must not wipe what the operator has not read yet.
+    if app.status.as_ref().is_some_and(|s| s.kind != StatusKind::Info) {
+        return;
+    }
     match event {
         Event::Sim { description, .. } => app.set_status(StatusKind::Info, format!("sim: {description}")),
         // Another console's command; our own arrive as replies.

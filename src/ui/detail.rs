@@ -152,7 +152,7 @@ fn chart_points(series: Option<&SeriesSnapshot>, now: Timestamp, scale: f64) -> 
             s.points
                 .iter()
                 .filter(|p| p.value.is_finite())
-                .map(|p| ((p.at.as_millis() - now.as_millis()) as f64 / 1000.0, p.value * scale))
+                .map(|p| (p.at.as_millis().saturating_sub(now.as_millis()) as f64 / 1000.0, p.value * scale))
                 .collect()
         })
         .unwrap_or_default()
@@ -212,7 +212,7 @@ fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area
     let slo_line: Vec<(f64, f64)> = slo.map(|s| vec![(x_min, s), (0.0, s)]).unwrap_or_default();
     let top =
         [&p50, &p95, &p99].iter().flat_map(|v| v.iter().map(|p| p.1)).fold(slo.unwrap_or(0.0), f64::max);
-    let y_max = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let y_max = headroom(top);
     let mut datasets = vec![
         dataset(series_name(group, &MetricKind::LatencyP50, "p50"), &p50, theme.chart_p50),
         dataset(series_name(group, &MetricKind::LatencyP95, "p95"), &p95, theme.chart_p95),
@@ -241,7 +241,7 @@ fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area
 
     let queue = chart_points(group.series(&MetricKind::QueueLength), now, 1.0);
     let queue_top = queue.iter().map(|p| p.1).fold(0.0, f64::max);
-    let queue_max = if queue_top >= 1.0 { queue_top * 1.15 } else { 1.0 };
+    let queue_max = headroom(queue_top.max(1.0 / 1.15));
     let queue_datasets = vec![dataset(
         series_name(group, &MetricKind::QueueLength, "queued requests"),
         &queue,
@@ -249,6 +249,11 @@ fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area
     )];
     chart(queue_datasets, "queue", x_axis(x_min, theme), y_axis(queue_max, format::count, theme), theme)
         .render(queue_area, buf);
+}
+
+/// A y bound 15 % above the highest point, finite and positive whatever the data.
+fn headroom(top: f64) -> f64 {
+    if top.is_finite() && top > 0.0 { (top * 1.15).min(f64::MAX) } else { 1.0 }
 }
 
 fn y_axis<'a>(max: f64, label: impl Fn(f64) -> String, theme: &Theme) -> Axis<'a> {

@@ -150,12 +150,14 @@ where
     terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
     loop {
         let mut dirty = false;
+        let mut resized = false;
         let mut quit = false;
         let mut wake = Some(sources.next().await?);
         let mut handled = 0;
         while let Some(next) = wake.take() {
             match next {
                 Wake::Msg(msg) => {
+                    resized |= matches!(msg, Msg::Resize);
                     // Engine events redraw only if they changed what is shown (the
                     // status line); input, snapshots, replies and resizes always do.
                     let status_before = matches!(msg, Msg::Engine(_)).then(|| app.status.clone());
@@ -179,6 +181,12 @@ where
         }
         if quit {
             return Ok(());
+        }
+        if resized {
+            // The terminal (tmux especially) may have wiped or reflowed the screen while
+            // shrinking and growing back to a size ratatui already knew, so its diff
+            // against the last frame would skip cells that are no longer there.
+            terminal.clear().context("clearing the terminal after a resize")?;
         }
         if dirty {
             terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;

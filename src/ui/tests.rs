@@ -176,3 +176,77 @@ fn vllm_rows_label_kv_cache() {
     let row = text.lines().find(|l| l.contains("llm-chat")).unwrap();
     assert!(row.contains("kv 72%"), "{row}");
 }
+
+mod odd_data {
+    //! Whatever an engine (or a buggy source) sends, the screen draws without panicking.
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::{Sample, Timestamp};
+    use crate::protocol::BackendHealth;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => 0.0..2.0f64,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            1 => Just(-1.0e300),
+            1 => Just(1.0e300),
+        ]
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![Just(String::new()), "[a-z-]{1,40}", Just("模型-推理-群".to_string())]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_snapshot_draws_at_any_size(
+            names in proptest::collection::vec(name(), 0..6),
+            values in proptest::collection::vec(value(), 0..40),
+            at_offsets in proptest::collection::vec(-1_000_000i64..1_000_000, 0..40),
+            width in 0u16..140,
+            height in 0u16..50,
+            detail_open: bool,
+            selected in 0usize..8,
+            no_capacity: bool,
+        ) {
+            let mut snapshot = fixtures::fleet();
+            let template = snapshot.groups[0].clone();
+            snapshot.groups = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let mut g = template.clone();
+                    g.spec.name = name.clone();
+                    if no_capacity {
+                        g.capacity = None;
+                    }
+                    if i % 2 == 1 {
+                        g.source = BackendHealth::Failing {
+                            error: name.repeat(3),
+                            since: Timestamp(i64::MIN),
+                            attempts: u32::MAX,
+                            retry_at: Timestamp(i64::MAX),
+                        };
+                    }
+                    for series in &mut g.series {
+                        series.points = values
+                            .iter()
+                            .zip(&at_offsets)
+                            .map(|(&value, &offset)| Sample { at: Timestamp(fixtures::TAKEN_AT.0 + offset), value })
+                            .collect();
+                        series.stale = i % 3 == 0;
+                    }
+                    g
+                })
+                .collect();
+            let mut app = app_with(snapshot);
+            app.detail_open = detail_open;
+            app.selected = selected.min(names.len().saturating_sub(1));
+            draw(&app, width, height);
+        }
+    }
+}

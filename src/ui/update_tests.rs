@@ -218,3 +218,16 @@ fn colon_panic_panics_in_debug_builds() {
     let mut app = fixture_app();
     typed(&mut app, "panic");
 }
+
+#[test]
+fn engine_events_do_not_wipe_an_unread_error() {
+    let mut app = fixture_app();
+    typed(&mut app, "sim boom");
+    let sim = || Msg::Engine(Event::Sim { at: Timestamp(0), description: "spike on vision".into() });
+    update(&mut app, sim());
+    assert_eq!(app.status.clone().unwrap().kind, StatusKind::Error);
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.status, None, "esc dismisses");
+    update(&mut app, sim());
+    assert_eq!(app.status.unwrap().text, "sim: spike on vision");
+}
