@@ -133,7 +133,8 @@ impl KeyBinding {
                 // ctrl-c arrives as Char('c') + CONTROL; keep letters lowercase.
                 return KeyBinding { code: KeyCode::Char(c.to_ascii_lowercase()), modifiers };
             }
-        } else {
+        } else if event.code != KeyCode::BackTab {
+            // BackTab is shift-tab already; some terminals add SHIFT to it, some do not.
             modifiers |= event.modifiers & KeyModifiers::SHIFT;
         }
         KeyBinding { code: event.code, modifiers }
@@ -347,6 +348,14 @@ mod tests {
         let err = Keymap::from_toml("[normal]\nx = \"explode\"\n").unwrap_err();
         assert!(err.to_string().contains("unknown action `explode`"), "{err}");
         assert!(Keymap::from_toml("[insert]\nx = \"up\"\n").is_err());
+    }
+
+    #[test]
+    fn backtab_matches_with_or_without_shift() {
+        let keymap = Keymap::from_toml("[normal]\nbacktab = \"up\"\n").unwrap();
+        for modifiers in [KeyModifiers::NONE, KeyModifiers::SHIFT] {
+            assert_eq!(keymap.action(Context::Normal, &press(KeyCode::BackTab, modifiers)), Some(Action::Up));
+        }
     }
 
     #[test]
