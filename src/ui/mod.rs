@@ -1,6 +1,51 @@
-//! The terminal console. PLACEHOLDER being written.
+//! The terminal console: a ratatui front end that speaks only the protocol. It reads
+//! [`Snapshot`](crate::protocol::Snapshot)s and [`Event`](crate::protocol::Event)s from a
+//! [`Connection`] and sends [`Command`](crate::protocol::Command)s; it never sees the
+//! engine, sources, actuators, simulator or config internals, so the same console can
+//! later attach to a daemon.
+//!
+//! # Layout
+//!
+//! - [`app`]: the state and `update(state, msg) -> effects` (pure).
+//! - [`keymap`]: the [`Action`](keymap::Action) list and key bindings (`keymaps/*.toml`).
+//! - [`command`]: the `:` command line's language and tab completion.
+//! - [`view`]: `view(&state, frame)`: layout and degradation by size; draws through
+//!   [`header`], [`fleet`] (table), [`detail`] (charts), [`status`] (bottom line) and
+//!   [`help`] (overlay).
+//! - [`metrics`], [`format`], [`sparkline`]: what is read out of a snapshot and how numbers
+//!   are written.
+//! - [`theme`]: every style by role (`themes/*.toml`).
+//! - [`event_loop`]: waits on channels and input, applies `update`, redraws per burst.
+//! - [`terminal`]: takes the terminal over and restores it on every exit path.
+//! - [`fixtures`]: deterministic snapshots for tests and benchmarks.
+
+pub mod app;
+pub mod command;
+pub mod detail;
+pub mod event_loop;
+#[doc(hidden)]
+pub mod fixtures;
+pub mod fleet;
+pub mod format;
+pub mod header;
+pub mod help;
+pub mod keymap;
+pub mod metrics;
+pub mod sparkline;
+pub mod status;
+pub mod terminal;
+pub mod theme;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod update_tests;
 
 use crate::protocol::{Connection, Operator};
+
+pub use app::{App, Effect, Msg, update};
+pub use view::view;
 
 /// How the console is started.
 #[derive(Clone, Debug)]
@@ -10,8 +55,16 @@ pub struct UiOptions {
     pub readonly: bool,
 }
 
-/// Runs the console until the user quits. Restores the terminal on every exit path,
-/// including panics.
-pub async fn run(_conn: Connection, _options: UiOptions) -> anyhow::Result<()> {
-    unimplemented!("ui in progress")
+/// Runs the console until the user quits (`q`, `:q`, ctrl-c) or the process gets SIGTERM
+/// or SIGHUP. Restores the terminal on every exit path, including panics. Fails, leaving
+/// the terminal as it was, when stdout is not a terminal; returns an error if the
+/// terminal itself fails mid-run. A stopped engine is shown, not returned as an error.
+pub async fn run(conn: Connection, options: UiOptions) -> anyhow::Result<()> {
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let app = App::new(conn.snapshots.borrow().clone(), options.operator, options.readonly);
+    let input = crossterm::event::EventStream::new();
+    let result = event_loop::run_loop(guard.terminal(), input, conn, app).await;
+    // Restore before the caller prints anything (an error, a goodbye).
+    drop(guard);
+    result
 }

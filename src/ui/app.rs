@@ -1,0 +1,281 @@
+//! The console's state and its one way to change: [`update`]`(app, msg) -> effects`.
+//!
+//! `update` is pure: no terminal, no channels, no clock. Keys arrive already as key
+//! events and become [`Action`]s through the [`Keymap`]; what must reach the outside world
+//! (a command for the engine, quitting) comes back as [`Effect`]s for the event loop to
+//! carry out. Everything the view draws is in [`App`] or in the snapshot it holds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot};
+
+use super::command::{self, Parsed};
+use super::keymap::{Action, Context, Keymap};
+use super::metrics::Thresholds;
+use super::theme::Theme;
+
+/// Something that happened, for [`update`].
+#[derive(Clone, Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The terminal changed size; the next draw picks the new size up.
+    Resize,
+    Snapshot(Arc<Snapshot>),
+    Engine(Event),
+    /// The console fell behind the engine's event stream and missed this many.
+    EventsMissed(u64),
+    /// The engine answered a command this console sent.
+    Reply {
+        command: String,
+        reply: Reply,
+    },
+    /// The engine's snapshot channel closed.
+    EngineStopped,
+}
+
+/// What [`update`] asks the event loop to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Send(CommandRequest),
+    Quit,
+}
+
+/// What the keyboard is driving.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    /// Typing a command; the text after `:`.
+    CommandLine(String),
+}
+
+/// How a status line message should look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Ok,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub kind: StatusKind,
+    pub text: String,
+}
+
+/// The console's whole state.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub snapshot: Arc<Snapshot>,
+    /// Index into `snapshot.groups`; always in range when there are groups.
+    pub selected: usize,
+    pub detail_open: bool,
+    pub mode: Mode,
+    pub status: Option<Status>,
+    pub engine_stopped: bool,
+    pub readonly: bool,
+    pub operator: Operator,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub thresholds: Thresholds,
+}
+
+impl App {
+    pub fn new(snapshot: Arc<Snapshot>, operator: Operator, readonly: bool) -> App {
+        App {
+            snapshot,
+            selected: 0,
+            detail_open: false,
+            mode: Mode::Normal,
+            status: None,
+            engine_stopped: false,
+            readonly,
+            operator,
+            keymap: Keymap::builtin(),
+            theme: Theme::dark(),
+            thresholds: Thresholds::default(),
+        }
+    }
+
+    pub fn selected_group(&self) -> Option<&crate::protocol::GroupSnapshot> {
+        self.snapshot.groups.get(self.selected)
+    }
+
+    fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
+        self.status = Some(Status { kind, text: text.into() });
+    }
+
+    fn select(&mut self, index: usize) {
+        self.selected = index.min(self.snapshot.groups.len().saturating_sub(1));
+    }
+}
+
+/// Applies one message to the state; returns what the outside world must do.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Resize => Vec::new(),
+        Msg::Snapshot(snapshot) => {
+            // Keep the same group selected if the engine reorders or adds groups.
+            let selected_name = app.selected_group().map(|g| g.spec.name.clone());
+            app.snapshot = snapshot;
+            let index = selected_name.and_then(|n| app.snapshot.groups.iter().position(|g| g.spec.name == n));
+            app.select(index.unwrap_or(app.selected));
+            Vec::new()
+        }
+        Msg::Engine(event) => {
+            on_engine_event(app, event);
+            Vec::new()
+        }
+        Msg::EventsMissed(n) => {
+            app.set_status(StatusKind::Error, format!("console fell behind: missed {n} engine events"));
+            Vec::new()
+        }
+        Msg::Reply { command, reply } => {
+            match reply {
+                Reply::Ok { message } => app.set_status(StatusKind::Ok, format!("ok: {command}: {message}")),
+                Reply::Refused { reason } => {
+                    app.set_status(StatusKind::Error, format!("refused: {command}: {reason}"))
+                }
+                Reply::Failed { error } => {
+                    app.set_status(StatusKind::Error, format!("failed: {command}: {error}"))
+                }
+            }
+            Vec::new()
+        }
+        Msg::EngineStopped => {
+            app.engine_stopped = true;
+            app.set_status(StatusKind::Error, "engine stopped: showing its last data; q quits");
+            Vec::new()
+        }
+    }
+}
+
+fn on_engine_event(app: &mut App, event: Event) {
+    // A reply or an error stays until the user dismisses it (esc) or sends another
+    // command: a background event must not wipe what the operator has not read yet.
+    if app.status.as_ref().is_some_and(|s| s.kind != StatusKind::Info) {
+        return;
+    }
+    match event {
+        Event::Sim { description, .. } => app.set_status(StatusKind::Info, format!("sim: {description}")),
+        // Another console's command; our own arrive as replies.
+        Event::CommandHandled { operator, command, reply, .. } if operator != app.operator.name => {
+            let outcome = match reply {
+                Reply::Ok { .. } => "ok",
+                Reply::Refused { .. } => "refused",
+                Reply::Failed { .. } => "failed",
+            };
+            app.set_status(StatusKind::Info, format!("{operator}: {command}: {outcome}"));
+        }
+        // Backend health is on the group's row from the snapshot; no second copy here.
+        Event::Started { .. }
+        | Event::BackendFailed { .. }
+        | Event::BackendRecovered { .. }
+        | Event::CommandHandled { .. } => {}
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    match &app.mode {
+        Mode::CommandLine(_) => on_command_line_key(app, key),
+        Mode::Help => {
+            // Any key closes help; quitting still quits.
+            let action = app.keymap.action(Context::Normal, &key);
+            app.mode = Mode::Normal;
+            if action == Some(Action::Quit) { vec![Effect::Quit] } else { Vec::new() }
+        }
+        Mode::Normal => match app.keymap.action(Context::Normal, &key) {
+            Some(action) => on_action(app, action),
+            None => Vec::new(),
+        },
+    }
+}
+
+fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Up => app.select(app.selected.saturating_sub(1)),
+        Action::Down => app.select(app.selected.saturating_add(1)),
+        Action::First => app.select(0),
+        Action::Last => app.select(usize::MAX),
+        Action::ToggleDetail => app.detail_open = !app.detail_open,
+        Action::Help => app.mode = Mode::Help,
+        Action::CommandLine => app.mode = Mode::CommandLine(String::new()),
+        Action::Cancel => {
+            if app.detail_open {
+                app.detail_open = false;
+            } else {
+                app.status = None;
+            }
+        }
+        Action::Quit => return vec![Effect::Quit],
+        // Command-line actions mean nothing while browsing.
+        Action::Submit | Action::Complete => {}
+    }
+    Vec::new()
+}
+
+fn on_command_line_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let Mode::CommandLine(line) = &mut app.mode else { return Vec::new() };
+    match app.keymap.action(Context::CommandLine, &key) {
+        Some(Action::Submit) => {
+            let line = std::mem::take(line);
+            app.mode = Mode::Normal;
+            submit(app, &line)
+        }
+        Some(Action::Cancel) => {
+            app.mode = Mode::Normal;
+            Vec::new()
+        }
+        Some(Action::Complete) => {
+            let groups: Vec<&str> = app.snapshot.groups.iter().map(|g| g.spec.name.as_str()).collect();
+            if let Some(completed) = command::complete(line, &groups) {
+                *line = completed;
+            }
+            Vec::new()
+        }
+        _ => {
+            match key.code {
+                KeyCode::Backspace if line.is_empty() => app.mode = Mode::Normal,
+                KeyCode::Backspace => {
+                    line.pop();
+                }
+                KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                    line.push(c)
+                }
+                _ => {}
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn submit(app: &mut App, line: &str) -> Vec<Effect> {
+    match command::parse(line) {
+        Ok(Parsed::Empty) => Vec::new(),
+        Ok(Parsed::Quit) => vec![Effect::Quit],
+        Ok(Parsed::Sim(action)) => {
+            let command = Command::Sim { action };
+            app.set_status(StatusKind::Info, format!("sent: {command}"));
+            vec![Effect::Send(CommandRequest { operator: app.operator.clone(), reason: None, command })]
+        }
+        Ok(Parsed::Panic) => panic!("`:panic` typed in the console (debug builds only)"),
+        Err(error) => {
+            app.set_status(StatusKind::Error, format!("error: {error}"));
+            Vec::new()
+        }
+    }
+}
+
+/// How long ago the fleet's data was taken, as the header shows it: from the oldest of
+/// the groups' newest samples to the snapshot's own time (both engine clock, so a
+/// virtual clock reads the same). `None` before any sample.
+pub fn data_age(snapshot: &Snapshot) -> Option<Duration> {
+    snapshot.data_as_of().map(|at| snapshot.taken_at.since(at))
+}

@@ -1,0 +1,280 @@
+//! The detail pane of the selected group: capacity, cost and backend health in words,
+//! and charts over time (x = seconds relative to the snapshot): latency p50/p95/p99 with
+//! the SLO line, GPU utilization with GPU memory (or KV-cache for vLLM groups), queue.
+//!
+//! Degrades by size: the charts go first (GPU and queue, then latency; none below 80
+//! columns), the facts last, and a failing backend heads the facts.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition, Paragraph, Widget, Wrap,
+};
+
+use crate::model::{MetricKind, Serving, Timestamp, format_duration};
+use crate::protocol::{GroupSnapshot, SeriesSnapshot, Snapshot};
+
+use super::app::App;
+use super::fleet::{health_line, reading_style};
+use super::format;
+use super::metrics::{self, Metric};
+use super::theme::Theme;
+
+/// Below this inner height the charts are dropped and only the facts remain.
+const MIN_CHART_HEIGHT: u16 = 6;
+/// Charts are drawn to the right of the facts from this inner width; narrower panes
+/// show the facts alone.
+const CHARTS_FROM_WIDTH: u16 = 80;
+const FACTS_WIDTH: u16 = 40;
+const LABEL_WIDTH: usize = 10;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let Some(group) = app.selected_group() else { return };
+    let theme = &app.theme;
+    let serving = match group.spec.serving {
+        Serving::Vllm => "vLLM",
+        Serving::Generic => "generic",
+    };
+    let title = format!(" {} · {} · {serving} ", group.spec.name, group.spec.instance_type);
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(theme.border)
+        .title(Span::styled(title, theme.title))
+        .title(Line::styled(" enter closes ", theme.muted).right_aligned());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.is_empty() {
+        return;
+    }
+    let facts = Paragraph::new(facts(group, &app.snapshot, app)).wrap(Wrap { trim: false });
+    if inner.width < CHARTS_FROM_WIDTH || inner.height < MIN_CHART_HEIGHT {
+        facts.render(inner, buf);
+        return;
+    }
+    let [facts_area, charts_area] =
+        Layout::horizontal([Constraint::Length(FACTS_WIDTH), Constraint::Fill(1)]).spacing(2).areas(inner);
+    facts.render(facts_area, buf);
+    render_charts(group, &app.snapshot, theme, charts_area, buf);
+}
+
+/// The group in words, one fact a line; a failing backend comes first.
+fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Line<'a>> {
+    let theme = &app.theme;
+    let label = |text: &str| Span::styled(format!("{text:<LABEL_WIDTH$}"), theme.label);
+    let fact = |name: &str, spans: Vec<Span<'a>>| {
+        let mut line = vec![label(name)];
+        line.extend(spans);
+        Line::from(line)
+    };
+    let reading = |metric: Metric| {
+        let r = metrics::reading(group, metric, &app.thresholds);
+        Span::styled(r.text(), reading_style(&r, theme))
+    };
+    let value = |kind: MetricKind| {
+        let series = group.series(&kind);
+        let text = match series.and_then(|s| s.points.last()) {
+            Some(p) => metrics::value_text(&kind, p.value),
+            None => format::NO_VALUE.to_string(),
+        };
+        if series.is_some_and(|s| s.stale) {
+            Span::styled(format!("{}{text}", metrics::STALE_MARK), theme.stale)
+        } else {
+            Span::styled(text, theme.base)
+        }
+    };
+    let mut failing = Vec::new();
+    let mut healthy = Vec::new();
+    for (name, health) in [("source", &group.source), ("actuator", &group.actuator)] {
+        match health_line(name, health, snapshot) {
+            Some(text) => {
+                let detail = text.strip_prefix(&format!("{name}: ")).unwrap_or(&text).to_string();
+                failing.push(fact(name, vec![Span::styled(format!("x failing: {detail}"), theme.error)]));
+            }
+            None => healthy.push(fact(name, vec![Span::styled("ok", theme.ok)])),
+        }
+    }
+    let mut lines = failing;
+    match group.capacity {
+        Some(c) => {
+            lines.push(fact(
+                "capacity",
+                vec![Span::raw(format!("{} ready · {} warming", c.ready, c.warming))],
+            ));
+            lines.push(fact("", vec![Span::raw(format!("{} desired · {} failed", c.desired, c.failed))]));
+        }
+        None => lines.push(fact("capacity", vec![Span::styled("not observed yet", theme.muted)])),
+    }
+    lines.push(fact("bounds", vec![Span::raw(format!("min {} · max {}", group.spec.min, group.spec.max))]));
+    let running = group.capacity.map_or(0, |c| c.pending_total());
+    lines.push(fact(
+        "cost",
+        vec![
+            Span::raw(format::usd_per_hour(metrics::hourly_cost_usd(group))),
+            Span::styled(format!(" ({running} × {})", format::usd(group.spec.hourly_cost_usd)), theme.muted),
+        ],
+    ));
+    lines.push(fact("p50", vec![value(MetricKind::LatencyP50)]));
+    let mut p95 = vec![reading(Metric::LatencyP95)];
+    if let Some(slo) = group.spec.slo_p95 {
+        p95.push(Span::styled(format!("  slo {}", format::seconds(slo.as_secs_f64())), theme.muted));
+    }
+    lines.push(fact("p95", p95));
+    lines.push(fact("p99", vec![value(MetricKind::LatencyP99)]));
+    lines.push(fact("gpu util", vec![reading(Metric::GpuUtil)]));
+    match group.spec.serving {
+        Serving::Vllm => {
+            lines.push(fact("kv-cache", vec![reading(Metric::Memory)]));
+            lines.push(fact(
+                "gpu mem",
+                vec![value(MetricKind::GpuMem), Span::styled("  preallocated by vLLM", theme.muted)],
+            ));
+        }
+        Serving::Generic => lines.push(fact("gpu mem", vec![reading(Metric::Memory)])),
+    }
+    lines.push(fact("queue", vec![reading(Metric::Queue)]));
+    lines.push(fact("requests", vec![value(MetricKind::RequestRate)]));
+    lines.extend(healthy);
+    lines
+}
+
+/// Points of a series as (seconds relative to `now`, value × `scale`), skipping
+/// non-finite values (a chart cannot place them).
+fn chart_points(series: Option<&SeriesSnapshot>, now: Timestamp, scale: f64) -> Vec<(f64, f64)> {
+    series
+        .map(|s| {
+            s.points
+                .iter()
+                .filter(|p| p.value.is_finite())
+                .map(|p| (p.at.as_millis().saturating_sub(now.as_millis()) as f64 / 1000.0, p.value * scale))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The chart's time window: the data's span rounded up to a step people read at a
+/// glance (`-5m` rather than `-4m57s`).
+fn nice_window_secs(span_secs: f64) -> f64 {
+    const STEPS: [f64; 12] =
+        [30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 43200.0, 86400.0];
+    STEPS.into_iter().find(|&s| s >= span_secs).unwrap_or_else(|| (span_secs / 86400.0).ceil() * 86400.0)
+}
+
+fn x_axis<'a>(x_min: f64, theme: &Theme) -> Axis<'a> {
+    let span = std::time::Duration::from_secs_f64(-x_min);
+    Axis::default().bounds([x_min, 0.0]).style(theme.chart_axis).labels([
+        format!("-{}", format_duration(span)),
+        format!("-{}", format_duration(span / 2)),
+        "now".into(),
+    ])
+}
+
+fn dataset<'a>(name: String, points: &'a [(f64, f64)], style: Style) -> Dataset<'a> {
+    Dataset::default()
+        .name(name)
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(points)
+}
+
+fn series_name(group: &GroupSnapshot, kind: &MetricKind, name: &str) -> String {
+    if group.series(kind).is_some_and(|s| s.stale) {
+        format!("{}{name} (stale)", metrics::STALE_MARK)
+    } else {
+        name.to_string()
+    }
+}
+
+fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let now = snapshot.taken_at;
+    let oldest = group.series.iter().filter_map(|s| s.points.first()).map(|p| p.at).min().unwrap_or(now);
+    let x_min = -nice_window_secs(now.since(oldest).max(snapshot.poll_interval).as_secs_f64());
+    let two_rows = area.height >= 2 * MIN_CHART_HEIGHT + 2;
+    let (latency_area, lower) = if two_rows {
+        let [top, bottom] = Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(area);
+        (top, Some(bottom))
+    } else {
+        (area, None)
+    };
+
+    // Latency, with the SLO as a flat line.
+    let p50 = chart_points(group.series(&MetricKind::LatencyP50), now, 1.0);
+    let p95 = chart_points(group.series(&MetricKind::LatencyP95), now, 1.0);
+    let p99 = chart_points(group.series(&MetricKind::LatencyP99), now, 1.0);
+    let slo = group.spec.slo_p95.map(|d| d.as_secs_f64());
+    let slo_line: Vec<(f64, f64)> = slo.map(|s| vec![(x_min, s), (0.0, s)]).unwrap_or_default();
+    let top =
+        [&p50, &p95, &p99].iter().flat_map(|v| v.iter().map(|p| p.1)).fold(slo.unwrap_or(0.0), f64::max);
+    let y_max = headroom(top);
+    let mut datasets = vec![
+        dataset(series_name(group, &MetricKind::LatencyP50, "p50"), &p50, theme.chart_p50),
+        dataset(series_name(group, &MetricKind::LatencyP95, "p95"), &p95, theme.chart_p95),
+        dataset(series_name(group, &MetricKind::LatencyP99, "p99"), &p99, theme.chart_p99),
+    ];
+    if let Some(s) = slo {
+        datasets.push(dataset(format!("slo {}", format::seconds(s)), &slo_line, theme.chart_slo));
+    }
+    chart(datasets, "latency", x_axis(x_min, theme), y_axis(y_max, format::seconds, theme), theme)
+        .render(latency_area, buf);
+
+    let Some(lower) = lower else { return };
+    let [gpu_area, queue_area] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).spacing(2).areas(lower);
+    let memory_kind = metrics::memory_kind(group);
+    let util = chart_points(group.series(&MetricKind::GpuUtil), now, 100.0);
+    let memory = chart_points(group.series(&memory_kind), now, 100.0);
+    let memory_name = if memory_kind == MetricKind::KvCacheUsage { "kv-cache %" } else { "gpu mem %" };
+    let gpu_datasets = vec![
+        dataset(series_name(group, &MetricKind::GpuUtil, "gpu util %"), &util, theme.chart_gpu_util),
+        dataset(series_name(group, &memory_kind, memory_name), &memory, theme.chart_memory),
+    ];
+    let percent = |v: f64| format!("{v:.0}%");
+    chart(gpu_datasets, "gpu", x_axis(x_min, theme), y_axis(100.0, percent, theme), theme)
+        .render(gpu_area, buf);
+
+    let queue = chart_points(group.series(&MetricKind::QueueLength), now, 1.0);
+    let queue_top = queue.iter().map(|p| p.1).fold(0.0, f64::max);
+    let queue_max = headroom(queue_top.max(1.0 / 1.15));
+    let queue_datasets = vec![dataset(
+        series_name(group, &MetricKind::QueueLength, "queued requests"),
+        &queue,
+        theme.chart_queue,
+    )];
+    chart(queue_datasets, "queue", x_axis(x_min, theme), y_axis(queue_max, format::count, theme), theme)
+        .render(queue_area, buf);
+}
+
+/// A y bound 15 % above the highest point, finite and positive whatever the data.
+fn headroom(top: f64) -> f64 {
+    if top.is_finite() && top > 0.0 { (top * 1.15).min(f64::MAX) } else { 1.0 }
+}
+
+fn y_axis<'a>(max: f64, label: impl Fn(f64) -> String, theme: &Theme) -> Axis<'a> {
+    Axis::default().bounds([0.0, max]).style(theme.chart_axis).labels([
+        label(0.0),
+        label(max / 2.0),
+        label(max),
+    ])
+}
+
+fn chart<'a>(
+    datasets: Vec<Dataset<'a>>,
+    title: &'a str,
+    x: Axis<'a>,
+    y: Axis<'a>,
+    theme: &Theme,
+) -> Chart<'a> {
+    Chart::new(datasets)
+        .block(Block::new().title(Span::styled(title, theme.title)))
+        .x_axis(x)
+        .y_axis(y)
+        .legend_position(Some(LegendPosition::TopLeft))
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+}

@@ -1,0 +1,336 @@
+//! The console's event loop: waits on every source at once (engine snapshots and events,
+//! command replies, terminal input, termination signals), feeds each message to
+//! [`update`], carries out the effects, and redraws once per burst.
+//!
+//! Idle means asleep: the loop blocks in `select!` with no timer. After a wake-up it
+//! drains whatever else is ready without waiting (held-down keys, an event flurry), then
+//! draws once if anything visible changed. Snapshots coalesce by themselves: the watch
+//! channel holds only the newest. Generic over the backend and the input stream so tests
+//! drive it with a `TestBackend` and scripted keys.
+
+use std::io;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use crossterm::event::{Event as TermEvent, KeyEventKind};
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+
+use crate::protocol::{CommandRequest, CommandSender, Connection, Event, Reply, Snapshot};
+
+use super::app::{App, Effect, Msg, update};
+use super::view::view;
+
+/// Messages handled between two draws, at most: a bound so a flood of input cannot
+/// starve the screen.
+const MAX_BURST: usize = 256;
+
+/// A command's text and the wait for its reply.
+type PendingReply = BoxFuture<'static, (String, Reply)>;
+
+/// What woke the loop.
+enum Wake {
+    Msg(Msg),
+    /// A source closed or sent something of no interest.
+    Nothing,
+    /// SIGTERM or SIGHUP: leave as if the user quit, restoring the terminal.
+    Terminate,
+}
+
+struct Sources<S> {
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    snapshots_open: bool,
+    events: broadcast::Receiver<Event>,
+    events_open: bool,
+    replies: FuturesUnordered<PendingReply>,
+    input: S,
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl<S> Sources<S>
+where
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    /// Waits for the next thing to happen. Every branch is cancel-safe, so a wait
+    /// abandoned by `now_or_never` loses nothing.
+    async fn next(&mut self) -> anyhow::Result<Wake> {
+        #[cfg(unix)]
+        let terminate = async {
+            match &mut self.signals {
+                Some((term, hup)) => tokio::select! { _ = term.recv() => (), _ = hup.recv() => () },
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            changed = self.snapshots.changed(), if self.snapshots_open => Ok(match changed {
+                Ok(()) => Wake::Msg(Msg::Snapshot(self.snapshots.borrow_and_update().clone())),
+                Err(_) => {
+                    self.snapshots_open = false;
+                    Wake::Msg(Msg::EngineStopped)
+                }
+            }),
+            event = self.events.recv(), if self.events_open => Ok(match event {
+                Ok(event) => Wake::Msg(Msg::Engine(event)),
+                Err(RecvError::Lagged(missed)) => Wake::Msg(Msg::EventsMissed(missed)),
+                Err(RecvError::Closed) => {
+                    self.events_open = false;
+                    Wake::Nothing
+                }
+            }),
+            Some((command, reply)) = self.replies.next(), if !self.replies.is_empty() => {
+                Ok(Wake::Msg(Msg::Reply { command, reply }))
+            }
+            input = self.input.next() => match input {
+                Some(Ok(event)) => Ok(translate(event).map_or(Wake::Nothing, Wake::Msg)),
+                Some(Err(err)) => Err(err).context("reading the terminal"),
+                None => anyhow::bail!("the terminal's input ended"),
+            },
+            () = terminate => Ok(Wake::Terminate),
+        }
+    }
+}
+
+fn translate(event: TermEvent) -> Option<Msg> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Msg::Key(key)),
+        TermEvent::Resize(..) => Some(Msg::Resize),
+        _ => None,
+    }
+}
+
+/// Sends a command and queues the wait for its reply alongside the other sources.
+fn send(commands: &CommandSender, replies: &FuturesUnordered<PendingReply>, request: CommandRequest) {
+    let command = request.command.to_string();
+    let reply = commands.send(request);
+    replies.push(
+        async move {
+            let reply = reply.await.unwrap_or_else(|_| Reply::Failed {
+                error: "the engine dropped the command without answering".into(),
+            });
+            (command, reply)
+        }
+        .boxed(),
+    );
+}
+
+/// Runs the console on `terminal` until the user quits, the process is asked to stop,
+/// or the terminal fails. Engine trouble never ends it: a closed engine shows as
+/// "engine stopped" and the console stays up until the user leaves.
+pub async fn run_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    input: S,
+    conn: Connection,
+    mut app: App,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    let Connection { mut snapshots, events, commands } = conn;
+    app.snapshot = snapshots.borrow_and_update().clone();
+    let mut sources = Sources {
+        snapshots,
+        snapshots_open: true,
+        events,
+        events_open: true,
+        replies: FuturesUnordered::new(),
+        input,
+        #[cfg(unix)]
+        signals: termination_signals(),
+    };
+    terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
+    loop {
+        let mut dirty = false;
+        let mut resized = false;
+        let mut quit = false;
+        let mut wake = Some(sources.next().await?);
+        let mut handled = 0;
+        while let Some(next) = wake.take() {
+            match next {
+                Wake::Msg(msg) => {
+                    resized |= matches!(msg, Msg::Resize);
+                    // Engine events redraw only if they changed what is shown (the
+                    // status line); input, snapshots, replies and resizes always do.
+                    let status_before = matches!(msg, Msg::Engine(_)).then(|| app.status.clone());
+                    let effects = update(&mut app, msg);
+                    dirty |= status_before.is_none_or(|before| before != app.status);
+                    for effect in effects {
+                        match effect {
+                            Effect::Send(request) => send(&commands, &sources.replies, request),
+                            Effect::Quit => quit = true,
+                        }
+                    }
+                }
+                Wake::Nothing => {}
+                Wake::Terminate => quit = true,
+            }
+            handled += 1;
+            if quit || handled >= MAX_BURST {
+                break;
+            }
+            wake = sources.next().now_or_never().transpose()?;
+        }
+        if quit {
+            return Ok(());
+        }
+        if resized {
+            // The terminal (tmux especially) may have wiped or reflowed the screen while
+            // shrinking and growing back to a size ratatui already knew, so its diff
+            // against the last frame would skip cells that are no longer there.
+            terminal.clear().context("clearing the terminal after a resize")?;
+        }
+        if dirty {
+            terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
+        }
+    }
+}
+
+#[cfg(unix)]
+fn termination_signals() -> Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Without these a `kill` would leave the user's shell in raw mode.
+    Some((signal(SignalKind::terminate()).ok()?, signal(SignalKind::hangup()).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use futures::channel::mpsc;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::protocol::{Command, CommandReceiver, SimCommand};
+    use crate::ui::fixtures;
+    use crate::ui::tests::fixture_app;
+
+    type Keys = mpsc::UnboundedSender<io::Result<TermEvent>>;
+
+    struct Engine {
+        snapshots: watch::Sender<Arc<Snapshot>>,
+        events: broadcast::Sender<Event>,
+        commands: CommandReceiver,
+    }
+
+    fn press(keys: &Keys, code: KeyCode) {
+        keys.unbounded_send(Ok(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))).unwrap();
+    }
+
+    fn type_line(keys: &Keys, text: &str) {
+        press(keys, KeyCode::Char(':'));
+        for c in text.chars() {
+            press(keys, KeyCode::Char(c));
+        }
+        press(keys, KeyCode::Enter);
+    }
+
+    /// Starts the loop on a 100×20 test terminal; returns the engine's ends, the key
+    /// sender, and the running loop (which yields the final screen's text).
+    fn start() -> (Engine, Keys, tokio::task::JoinHandle<(anyhow::Result<()>, String)>) {
+        let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(fixtures::fleet()));
+        let (event_tx, event_rx) = broadcast::channel(4);
+        let (command_tx, command_rx) = CommandSender::channel(4);
+        let (key_tx, key_rx) = mpsc::unbounded();
+        let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx };
+        let handle = tokio::spawn(async move {
+            let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+            let result = run_loop(&mut terminal, key_rx, conn, fixture_app()).await;
+            let buffer = terminal.backend().buffer();
+            let text = (0..buffer.area.height)
+                .map(|y| (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect::<String>() + "\n")
+                .collect();
+            (result, text)
+        });
+        (Engine { snapshots: snapshot_tx, events: event_tx, commands: command_rx }, key_tx, handle)
+    }
+
+    /// Lets the loop task run until it waits again.
+    async fn settle() {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn q_ends_the_loop_with_ok() {
+        let (_engine, keys, handle) = start();
+        press(&keys, KeyCode::Char('q'));
+        let (result, _) = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+        result.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_closed_engine_is_shown_and_the_console_stays_until_quit() {
+        let (engine, keys, handle) = start();
+        drop(engine);
+        settle().await;
+        assert!(!handle.is_finished(), "the console must outlive its engine");
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+        result.unwrap();
+        assert!(screen.contains("ENGINE STOPPED"), "{screen}");
+    }
+
+    #[tokio::test]
+    async fn a_typed_sim_command_reaches_the_engine_and_its_reply_is_shown() {
+        let (mut engine, keys, handle) = start();
+        type_line(&keys, "sim fail vision 2");
+        let (request, reply) =
+            tokio::time::timeout(Duration::from_secs(5), engine.commands.recv()).await.unwrap().unwrap();
+        assert_eq!(
+            request.command,
+            Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 2 } }
+        );
+        reply.send(Reply::Ok { message: "2 instances failed".into() }).unwrap();
+        settle().await;
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = handle.await.unwrap();
+        result.unwrap();
+        assert!(screen.contains("ok: sim fail vision 2: 2 instances failed"), "{screen}");
+    }
+
+    #[tokio::test]
+    async fn new_snapshots_are_drawn() {
+        let (engine, keys, handle) = start();
+        let mut next = fixtures::fleet();
+        next.seq = 4321;
+        engine.snapshots.send(Arc::new(next)).unwrap();
+        settle().await;
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = handle.await.unwrap();
+        result.unwrap();
+        assert!(screen.contains("tick 4321"), "{screen}");
+    }
+
+    #[tokio::test]
+    async fn lagging_behind_engine_events_is_reported_not_fatal() {
+        let (engine, keys, handle) = start();
+        for i in 0..10 {
+            let _ =
+                engine.events.send(Event::Sim { at: fixtures::TAKEN_AT, description: format!("event {i}") });
+        }
+        settle().await;
+        assert!(!handle.is_finished());
+        press(&keys, KeyCode::Char('q'));
+        let (result, _) = handle.await.unwrap();
+        result.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failing_terminal_ends_the_loop_with_an_error() {
+        let (_engine, keys, handle) = start();
+        keys.unbounded_send(Err(io::Error::other("tty gone"))).unwrap();
+        let (result, _) = handle.await.unwrap();
+        assert!(format!("{:#}", result.unwrap_err()).contains("tty gone"));
+    }
+}

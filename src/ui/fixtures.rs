@@ -1,0 +1,243 @@
+//! Deterministic hand-made snapshots for the console's tests and the render benchmark.
+//! Not a simulator: fixed values, a fixed clock, one of each trouble the screen must show
+//! (a stale series, a failing backend, a p95 past its SLO, an unlaunched request).
+
+use std::time::Duration;
+
+use crate::model::{
+    ActuatorKind, Capacity, GroupSpec, MetricKind, Sample, Serving, SourceKind, Timestamp, WarmupRange,
+};
+use crate::protocol::{BackendHealth, GroupSnapshot, PROTOCOL_VERSION, SeriesSnapshot, Snapshot};
+
+/// When every fixture snapshot is taken: 2026-01-01T00:00:00Z.
+pub const TAKEN_AT: Timestamp = Timestamp(1_767_225_600_000);
+/// Fixture poll interval.
+pub const POLL: Duration = Duration::from_secs(5);
+/// Newest fresh samples are this old when the snapshot is taken.
+pub const DATA_AGE: Duration = Duration::from_secs(2);
+
+/// `count` points, one per poll, the newest at `newest`; `value(i)` with `i` from 0
+/// (oldest) to 1 (newest) so shapes do not depend on the count.
+fn points(count: usize, newest: Timestamp, value: impl Fn(f64) -> f64) -> Vec<Sample> {
+    let last = count.saturating_sub(1).max(1) as f64;
+    (0..count)
+        .map(|i| {
+            let age = POLL * (count - 1 - i) as u32;
+            Sample { at: newest.minus(age), value: value(i as f64 / last) }
+        })
+        .collect()
+}
+
+fn series(kind: MetricKind, points: Vec<Sample>) -> SeriesSnapshot {
+    SeriesSnapshot { kind, points, stale: false }
+}
+
+struct Shape {
+    gpu_util: (f64, f64),
+    gpu_mem: (f64, f64),
+    kv_cache: Option<(f64, f64)>,
+    p95: (f64, f64),
+    queue: (f64, f64),
+    request_rate: (f64, f64),
+}
+
+/// A group's series ramping linearly from `.0` to `.1`, with a small fixed ripple.
+fn group_series(shape: &Shape, count: usize, newest: Timestamp, phase: f64) -> Vec<SeriesSnapshot> {
+    let ramp = |(from, to): (f64, f64)| {
+        move |t: f64| {
+            // Zero at the newest point, so the values the tests read are the nominal ones.
+            let ripple = 1.0 + 0.06 * ((1.0 - t) * (40.0 + phase)).sin();
+            (from + (to - from) * t) * ripple
+        }
+    };
+    let fraction = |range| {
+        let f = ramp(range);
+        move |t: f64| f(t).clamp(0.0, 1.0)
+    };
+    let p95 = ramp(shape.p95);
+    let mut out = vec![
+        series(MetricKind::GpuUtil, points(count, newest, fraction(shape.gpu_util))),
+        series(MetricKind::GpuMem, points(count, newest, fraction(shape.gpu_mem))),
+        series(MetricKind::LatencyP50, points(count, newest, |t| p95(t) * 0.45)),
+        series(MetricKind::LatencyP95, points(count, newest, p95)),
+        series(MetricKind::LatencyP99, points(count, newest, |t| p95(t) * 1.6)),
+        series(MetricKind::QueueLength, points(count, newest, |t| ramp(shape.queue)(t).round())),
+        series(MetricKind::RequestRate, points(count, newest, ramp(shape.request_rate))),
+    ];
+    if let Some(kv) = shape.kv_cache {
+        out.push(series(MetricKind::KvCacheUsage, points(count, newest, fraction(kv))));
+    }
+    out
+}
+
+fn spec(
+    name: &str,
+    serving: Serving,
+    (min, max, desired): (u32, u32, u32),
+    instance_type: &str,
+    hourly_cost_usd: f64,
+    slo_p95: Option<Duration>,
+) -> GroupSpec {
+    GroupSpec {
+        name: name.into(),
+        source: SourceKind::Sim,
+        actuator: ActuatorKind::Sim,
+        min,
+        max,
+        desired,
+        instance_type: instance_type.into(),
+        hourly_cost_usd,
+        warmup: WarmupRange::default(),
+        serving,
+        slo_p95,
+    }
+}
+
+fn capacity(desired: u32, ready: u32, warming: u32, failed: u32) -> Option<Capacity> {
+    Some(Capacity { desired, ready, warming, failed, observed_at: TAKEN_AT.minus(DATA_AGE) })
+}
+
+fn snapshot(groups: Vec<GroupSnapshot>) -> Snapshot {
+    Snapshot {
+        version: PROTOCOL_VERSION,
+        seq: 1234,
+        taken_at: TAKEN_AT,
+        readonly: false,
+        poll_interval: POLL,
+        stale_after: POLL * 3,
+        groups,
+    }
+}
+
+/// Three groups, 60 points each (5 minutes):
+/// - `llm-chat`: vLLM, p95 past its 2 s SLO, GPU util past 90 %, 2 warming, and a
+///   desired count above ready + warming;
+/// - `vision`: its actuator failing (retry in 4 s);
+/// - `embeddings`: its GPU-util series stale (newest sample 47 s old), no SLO.
+pub fn fleet() -> Snapshot {
+    let newest = TAKEN_AT.minus(DATA_AGE);
+    let count = 60;
+    let chat = Shape {
+        gpu_util: (0.55, 0.95),
+        gpu_mem: (0.91, 0.91),
+        kv_cache: Some((0.30, 0.72)),
+        p95: (1.0, 2.4),
+        queue: (2.0, 37.0),
+        request_rate: (20.0, 55.0),
+    };
+    let vision = Shape {
+        gpu_util: (0.45, 0.60),
+        gpu_mem: (0.58, 0.62),
+        kv_cache: None,
+        p95: (0.29, 0.31),
+        queue: (0.0, 3.0),
+        request_rate: (30.0, 32.0),
+    };
+    let embeddings = Shape {
+        gpu_util: (0.20, 0.25),
+        gpu_mem: (0.35, 0.35),
+        kv_cache: None,
+        p95: (0.040, 0.045),
+        queue: (0.0, 0.0),
+        request_rate: (120.0, 118.0),
+    };
+    let mut embeddings_series = group_series(&embeddings, count, newest, 2.0);
+    // The GPU exporter went quiet 47 s ago: older than stale_after (15 s).
+    let stale_newest = TAKEN_AT.minus(Duration::from_secs(47));
+    embeddings_series[0] = SeriesSnapshot {
+        stale: true,
+        ..series(MetricKind::GpuUtil, points(count - 9, stale_newest, |_| 0.22))
+    };
+    snapshot(vec![
+        GroupSnapshot {
+            spec: spec(
+                "llm-chat",
+                Serving::Vllm,
+                (2, 12, 8),
+                "g6e.12xlarge",
+                10.49,
+                Some(Duration::from_secs(2)),
+            ),
+            capacity: capacity(8, 4, 2, 0),
+            series: group_series(&chat, count, newest, 0.0),
+            source: BackendHealth::Ok,
+            actuator: BackendHealth::Ok,
+        },
+        GroupSnapshot {
+            spec: spec(
+                "vision",
+                Serving::Generic,
+                (1, 8, 3),
+                "g5.2xlarge",
+                1.212,
+                Some(Duration::from_millis(500)),
+            ),
+            capacity: capacity(3, 3, 0, 0),
+            series: group_series(&vision, count, newest, 1.0),
+            source: BackendHealth::Ok,
+            actuator: BackendHealth::Failing {
+                error: "SetDesiredCapacity: rate exceeded".into(),
+                since: TAKEN_AT.minus(Duration::from_secs(40)),
+                attempts: 3,
+                retry_at: TAKEN_AT.plus(Duration::from_secs(4)),
+            },
+        },
+        GroupSnapshot {
+            spec: spec("embeddings", Serving::Generic, (1, 4, 2), "g5.xlarge", 1.006, None),
+            capacity: capacity(2, 2, 0, 0),
+            series: embeddings_series,
+            source: BackendHealth::Ok,
+            actuator: BackendHealth::Ok,
+        },
+    ])
+}
+
+/// `groups` groups with `points` points per series (every third one vLLM, every
+/// seventh with a failing source, every eleventh stale): the benchmark's fleet.
+pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
+    let newest = TAKEN_AT.minus(DATA_AGE);
+    let all = (0..groups)
+        .map(|g| {
+            let f = g as f64;
+            let shape = Shape {
+                gpu_util: (0.3 + 0.005 * (f % 60.0), 0.5 + 0.004 * (f % 100.0)),
+                gpu_mem: (0.5, 0.6 + 0.003 * (f % 100.0)),
+                kv_cache: (g % 3 == 0).then_some((0.2, 0.5 + 0.004 * (f % 100.0))),
+                p95: (0.2 + 0.01 * (f % 50.0), 0.3 + 0.02 * (f % 50.0)),
+                queue: (0.0, f % 70.0),
+                request_rate: (10.0 + f, 20.0 + f),
+            };
+            let serving = if g % 3 == 0 { Serving::Vllm } else { Serving::Generic };
+            let mut series = group_series(&shape, points_per_series, newest, f);
+            if g % 11 == 0 {
+                series[1].stale = true;
+            }
+            let source = if g % 7 == 0 {
+                BackendHealth::Failing {
+                    error: "scrape timed out".into(),
+                    since: TAKEN_AT.minus(Duration::from_secs(30)),
+                    attempts: 2,
+                    retry_at: TAKEN_AT.plus(Duration::from_secs(8)),
+                }
+            } else {
+                BackendHealth::Ok
+            };
+            let desired = 2 + (g % 9) as u32;
+            GroupSnapshot {
+                spec: spec(
+                    &format!("model-{g:03}"),
+                    serving,
+                    (1, 16, desired),
+                    "g5.12xlarge",
+                    5.672,
+                    Some(Duration::from_millis(800)),
+                ),
+                capacity: capacity(desired, desired.saturating_sub(1), 1, 0),
+                series,
+                source,
+                actuator: BackendHealth::Ok,
+            }
+        })
+        .collect();
+    snapshot(all)
+}

@@ -1,0 +1,418 @@
+//! The fleet table: one row per group with capacity, bounds, the four watched metrics
+//! (value + inline sparkline), and cost; a failing backend adds a line under its row.
+//!
+//! Degrades by width in a fixed order so the most urgent facts stay longest: first the
+//! sparklines shrink then go, then gaps narrow, then columns drop (bounds, cost,
+//! memory, queue, GPU, capacity, p95), and last the name is truncated. The selection
+//! mark `>` and health mark (`x` failing, `~` stale) are never dropped. Drawn cell by cell
+//! rather than with ratatui's `Table` because a failing backend's message must span the
+//! whole row.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::protocol::{BackendHealth, GroupSnapshot, Snapshot};
+
+use super::app::App;
+use super::format;
+use super::metrics::{self, Metric, Reading};
+use super::sparkline::{Scale, sparkline};
+use super::theme::Theme;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    Name,
+    Capacity,
+    Bounds,
+    Metric(Metric),
+    Cost,
+}
+
+/// Left to right.
+const COLUMNS: [Column; 8] = [
+    Column::Name,
+    Column::Capacity,
+    Column::Bounds,
+    Column::Metric(Metric::GpuUtil),
+    Column::Metric(Metric::Memory),
+    Column::Metric(Metric::LatencyP95),
+    Column::Metric(Metric::Queue),
+    Column::Cost,
+];
+
+/// Least urgent first: what goes when the terminal is narrow.
+const DROP_ORDER: [Column; 7] = [
+    Column::Bounds,
+    Column::Cost,
+    Column::Metric(Metric::Memory),
+    Column::Metric(Metric::Queue),
+    Column::Metric(Metric::GpuUtil),
+    Column::Capacity,
+    Column::Metric(Metric::LatencyP95),
+];
+
+/// Sparkline widths and column gaps tried before any column is dropped.
+const ROOMY: [(u16, u16); 4] = [(10, 2), (6, 2), (0, 2), (0, 1)];
+/// The selection mark, the health mark and a space, before the name.
+const MARKS_WIDTH: u16 = 3;
+/// Names shrink to this before a column is dropped for them.
+const NAME_MIN: u16 = 8;
+
+impl Column {
+    fn heading(self) -> &'static str {
+        match self {
+            Column::Name => "group",
+            Column::Capacity => "rdy/wrm/des",
+            Column::Bounds => "min-max",
+            Column::Metric(Metric::GpuUtil) => "gpu",
+            Column::Metric(Metric::Memory) => "mem/kv",
+            Column::Metric(Metric::LatencyP95) => "p95",
+            Column::Metric(Metric::Queue) => "queue",
+            Column::Cost => "$/h",
+        }
+    }
+
+    fn metric_index(metric: Metric) -> usize {
+        match metric {
+            Metric::GpuUtil => 0,
+            Metric::Memory => 1,
+            Metric::LatencyP95 => 2,
+            Metric::Queue => 3,
+        }
+    }
+}
+
+const METRICS: [Metric; 4] = [Metric::GpuUtil, Metric::Memory, Metric::LatencyP95, Metric::Queue];
+
+/// One group's cells as text, computed once per frame.
+struct RowText<'a> {
+    group: &'a GroupSnapshot,
+    capacity: String,
+    bounds: String,
+    readings: [Reading<'a>; 4],
+    values: [String; 4],
+    cost: String,
+    failing: Vec<String>,
+}
+
+fn row_text<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> RowText<'a> {
+    let readings = METRICS.map(|m| metrics::reading(group, m, &app.thresholds));
+    let values = [0, 1, 2, 3].map(|i| readings[i].text());
+    let capacity = match group.capacity {
+        Some(c) => format!("{}/{}/{}", c.ready, c.warming, c.desired),
+        None => format!("?/?/{}", group.spec.desired),
+    };
+    let failing = [("source", &group.source), ("actuator", &group.actuator)]
+        .into_iter()
+        .filter_map(|(name, health)| health_line(name, health, snapshot))
+        .collect();
+    RowText {
+        group,
+        capacity,
+        bounds: format!("{}-{}", group.spec.min, group.spec.max),
+        readings,
+        values,
+        cost: format::usd(metrics::hourly_cost_usd(group)),
+        failing,
+    }
+}
+
+/// `actuator: SetDesiredCapacity: rate exceeded · attempt 3 · retry in 4s`, or `None` when
+/// the backend is healthy.
+pub fn health_line(backend: &str, health: &BackendHealth, snapshot: &Snapshot) -> Option<String> {
+    match health {
+        BackendHealth::Ok => None,
+        BackendHealth::Failing { error, attempts, retry_at, .. } => {
+            let retry = if *retry_at > snapshot.taken_at {
+                format!("retry in {}", format::age(retry_at.since(snapshot.taken_at)))
+            } else {
+                "retrying now".to_string()
+            };
+            Some(format!("{backend}: {error} · attempt {attempts} · {retry}"))
+        }
+    }
+}
+
+/// Widths chosen for this frame.
+struct Plan {
+    columns: Vec<(Column, u16)>,
+    sparkline: u16,
+    gap: u16,
+}
+
+fn plan(rows: &[RowText<'_>], width: u16) -> Plan {
+    let text_width = |s: &str| width_of(s).min(u16::MAX as usize) as u16;
+    let natural = |column: Column, sparkline: u16| -> u16 {
+        let values = rows.iter().map(|r| match column {
+            Column::Name => text_width(&r.group.spec.name),
+            Column::Capacity => text_width(&r.capacity),
+            Column::Bounds => text_width(&r.bounds),
+            Column::Metric(m) => text_width(&r.values[Column::metric_index(m)]),
+            Column::Cost => text_width(&r.cost),
+        });
+        let value = values.max().unwrap_or(0).max(text_width(column.heading()));
+        match column {
+            Column::Metric(_) if sparkline > 0 => value + 1 + sparkline,
+            _ => value,
+        }
+    };
+    let total = |columns: &[(Column, u16)], gap: u16| -> u16 {
+        let cells: u16 = columns.iter().map(|(_, w)| *w).fold(0, u16::saturating_add);
+        let gaps = gap.saturating_mul(columns.len().saturating_sub(1) as u16);
+        MARKS_WIDTH.saturating_add(cells).saturating_add(gaps)
+    };
+    for (sparkline, gap) in ROOMY {
+        let columns: Vec<(Column, u16)> = COLUMNS.iter().map(|&c| (c, natural(c, sparkline))).collect();
+        if total(&columns, gap) <= width {
+            return Plan { columns, sparkline, gap };
+        }
+    }
+    // Too narrow for everything: let the name shrink, then drop columns.
+    let name_natural = natural(Column::Name, 0);
+    let name_min = name_natural.min(NAME_MIN);
+    let mut columns: Vec<(Column, u16)> =
+        COLUMNS.iter().map(|&c| (c, if c == Column::Name { name_min } else { natural(c, 0) })).collect();
+    for dropped in DROP_ORDER {
+        if total(&columns, 1) <= width {
+            break;
+        }
+        columns.retain(|(c, _)| *c != dropped);
+    }
+    // Whatever is left over goes back to the name, up to its natural width; when even
+    // the name alone does not fit, it is cut to what does.
+    let spare = width.saturating_sub(total(&columns, 1));
+    let over = total(&columns, 1).saturating_sub(width);
+    if let Some((_, w)) = columns.iter_mut().find(|(c, _)| *c == Column::Name) {
+        *w = w.saturating_add(spare).min(name_natural).saturating_sub(over);
+    }
+    Plan { columns, sparkline: 0, gap: 1 }
+}
+
+/// The lines the whole table needs: heading, rows and failing-backend lines.
+pub fn height_needed(snapshot: &Snapshot) -> u16 {
+    let lines: usize = snapshot
+        .groups
+        .iter()
+        .map(|g| {
+            1 + usize::from(g.source != BackendHealth::Ok) + usize::from(g.actuator != BackendHealth::Ok)
+        })
+        .sum();
+    (lines + 1).min(u16::MAX as usize) as u16
+}
+
+/// Tables shorter than this, unless everything fits, drop the heading and the
+/// failing-backend lines (the `x` mark stays, and the status line spells out the
+/// selected group's failure).
+pub const COMPACT_BELOW_HEIGHT: u16 = 6;
+
+/// Whether the table shows its heading and failing-backend lines in `area`.
+pub fn shows_health_lines(snapshot: &Snapshot, area: Rect) -> bool {
+    area.height >= COMPACT_BELOW_HEIGHT.min(height_needed(snapshot))
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let theme = &app.theme;
+    let snapshot = &app.snapshot;
+    if snapshot.groups.is_empty() {
+        let text = if app.engine_stopped {
+            "no groups: the engine stopped"
+        } else {
+            "waiting for the first snapshot…"
+        };
+        Line::styled(text, theme.muted).render(area, buf);
+        return;
+    }
+    let rows: Vec<RowText<'_>> = snapshot.groups.iter().map(|g| row_text(g, snapshot, app)).collect();
+    let plan = plan(&rows, area.width);
+    let roomy = shows_health_lines(snapshot, area);
+
+    let mut y = area.y;
+    if roomy {
+        render_heading(&plan, theme, Rect { y, height: 1, ..area }, buf);
+        y += 1;
+    }
+    let body_height = area.bottom().saturating_sub(y);
+    let heights: Vec<u16> = rows.iter().map(|r| 1 + if roomy { r.failing.len() as u16 } else { 0 }).collect();
+    let first = first_visible(&heights, app.selected, body_height);
+    for (index, row) in rows.iter().enumerate().skip(first) {
+        if y >= area.bottom() {
+            break;
+        }
+        let row_area = Rect { y, height: 1, ..area };
+        render_row(row, index == app.selected, &plan, theme, row_area, buf);
+        y += 1;
+        if roomy {
+            for line in &row.failing {
+                if y >= area.bottom() {
+                    break;
+                }
+                let line_area = Rect { y, height: 1, ..area };
+                let indent = " ".repeat(usize::from(MARKS_WIDTH));
+                Line::from(vec![Span::raw(indent), Span::styled(format!("└ {line}"), theme.error)])
+                    .render(line_area, buf);
+                y += 1;
+            }
+        }
+    }
+}
+
+/// The first row to draw so the selected row (and its failing lines) is on screen, with
+/// as many rows above it as fit.
+fn first_visible(heights: &[u16], selected: usize, body_height: u16) -> usize {
+    if heights.is_empty() {
+        return 0;
+    }
+    let mut first = selected.min(heights.len() - 1);
+    let mut used = heights[first];
+    while first > 0 && used.saturating_add(heights[first - 1]) <= body_height {
+        first -= 1;
+        used = used.saturating_add(heights[first]);
+    }
+    first
+}
+
+fn render_heading(plan: &Plan, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let mut spans = vec![Span::raw(" ".repeat(usize::from(MARKS_WIDTH)))];
+    for (i, (column, width)) in plan.columns.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" ".repeat(usize::from(plan.gap))));
+        }
+        let heading = column.heading();
+        let text = match column {
+            Column::Name => pad_right(heading, *width),
+            Column::Metric(_) if plan.sparkline > 0 => {
+                pad_right(&pad_left(heading, width.saturating_sub(plan.sparkline + 1)), *width)
+            }
+            _ => pad_left(heading, *width),
+        };
+        spans.push(Span::styled(text, theme.table_header));
+    }
+    Line::from(spans).render(area, buf);
+}
+
+fn render_row(row: &RowText<'_>, selected: bool, plan: &Plan, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let group = row.group;
+    let failing = !row.failing.is_empty();
+    let (health_mark, health_style) = if failing {
+        ("x", theme.error)
+    } else if group.any_stale() {
+        (metrics::STALE_MARK, theme.stale)
+    } else {
+        (" ", theme.base)
+    };
+    let mut spans = vec![
+        Span::styled(if selected { ">" } else { " " }, theme.base),
+        Span::styled(health_mark, health_style),
+        Span::raw(" "),
+    ];
+    for (i, (column, width)) in plan.columns.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" ".repeat(usize::from(plan.gap))));
+        }
+        match column {
+            Column::Name => spans.push(Span::styled(
+                pad_right(&truncate(&group.spec.name, *width), *width),
+                if failing { theme.error } else { theme.base },
+            )),
+            Column::Capacity => spans.push(Span::styled(pad_left(&row.capacity, *width), theme.base)),
+            Column::Bounds => spans.push(Span::styled(pad_left(&row.bounds, *width), theme.muted)),
+            Column::Cost => spans.push(Span::styled(pad_left(&row.cost, *width), theme.base)),
+            Column::Metric(metric) => {
+                let i = Column::metric_index(*metric);
+                let reading = &row.readings[i];
+                let value_width =
+                    if plan.sparkline > 0 { width.saturating_sub(plan.sparkline + 1) } else { *width };
+                spans
+                    .push(Span::styled(pad_left(&row.values[i], value_width), reading_style(reading, theme)));
+                if plan.sparkline > 0 {
+                    let points = reading.series.map_or(&[][..], |s| &s.points[..]);
+                    let scale = match metric {
+                        Metric::GpuUtil | Metric::Memory => Scale::Fraction,
+                        Metric::LatencyP95 | Metric::Queue => Scale::ZeroToMax,
+                    };
+                    let style = if reading.stale { theme.stale } else { theme.sparkline };
+                    spans.push(Span::raw(" "));
+                    spans.push(Span::styled(sparkline(points, usize::from(plan.sparkline), scale), style));
+                }
+            }
+        }
+    }
+    Line::from(spans).render(area, buf);
+    if selected {
+        buf.set_style(area, theme.selected);
+    }
+}
+
+/// Stale dims, over-threshold warns; both marks are also in the text.
+pub fn reading_style(reading: &Reading<'_>, theme: &Theme) -> Style {
+    match (reading.stale, reading.over) {
+        (true, true) => theme.stale.patch(theme.warn),
+        (true, false) => theme.stale,
+        (false, true) => theme.warn,
+        (false, false) => theme.base,
+    }
+}
+
+/// Display width in cells.
+fn width_of(text: &str) -> usize {
+    Span::raw(text).width()
+}
+
+fn truncate(text: &str, width: u16) -> String {
+    let width = usize::from(width);
+    if width_of(text) <= width {
+        return text.to_string();
+    }
+    // Keep room for the ellipsis so a cut name never reads as another group's name.
+    let mut out = String::new();
+    for c in text.chars() {
+        if width_of(&out) + 2 > width {
+            break;
+        }
+        out.push(c);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+fn pad_left(text: &str, width: u16) -> String {
+    let pad = usize::from(width).saturating_sub(width_of(text));
+    format!("{}{text}", " ".repeat(pad))
+}
+
+fn pad_right(text: &str, width: u16) -> String {
+    let pad = usize::from(width).saturating_sub(width_of(text));
+    format!("{text}{}", " ".repeat(pad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_visible_keeps_the_selection_on_screen() {
+        let heights = [1, 2, 1, 1, 1];
+        assert_eq!(first_visible(&heights, 0, 3), 0);
+        assert_eq!(first_visible(&heights, 2, 3), 1);
+        assert_eq!(first_visible(&heights, 4, 3), 2);
+        assert_eq!(first_visible(&heights, 4, 100), 0);
+        assert_eq!(first_visible(&heights, 1, 1), 1, "a row taller than the body still starts at itself");
+        assert_eq!(first_visible(&[], 0, 3), 0);
+    }
+
+    #[test]
+    fn truncated_names_end_with_an_ellipsis() {
+        assert_eq!(truncate("embeddings", 6), "embed…");
+        assert_eq!(truncate("vision", 6), "vision");
+        assert_eq!(truncate("vision", 0), "");
+    }
+}

@@ -1,0 +1,93 @@
+//! The top bar: product name, READ-ONLY and ENGINE STOPPED badges, stale-series count,
+//! data age, group count, fleet cost per hour and tick number. When the terminal is
+//! narrow, segments go least urgent first (tick, cost, group count, product name); the
+//! badges and the freshness of the data stay to the end.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::app::{self, App};
+use super::format;
+use super::metrics;
+
+const SEPARATOR: &str = " · ";
+
+struct Segment {
+    text: String,
+    style: Style,
+    /// 0 is kept longest.
+    priority: u8,
+}
+
+fn segments(app: &App) -> Vec<Segment> {
+    let theme = &app.theme;
+    let snapshot = &app.snapshot;
+    let mut out = vec![Segment { text: "fleetdeck".into(), style: theme.header_title, priority: 2 }];
+    // The engine's word counts too: it refuses commands whatever this console was told.
+    if app.readonly || snapshot.readonly {
+        out.push(Segment { text: " READ-ONLY ".into(), style: theme.badge_readonly, priority: 0 });
+    }
+    if app.engine_stopped {
+        out.push(Segment { text: " ENGINE STOPPED ".into(), style: theme.badge_alert, priority: 0 });
+    }
+    let stale = metrics::stale_series(snapshot);
+    if stale > 0 {
+        let text = format!(" {}{stale} stale series ", metrics::STALE_MARK);
+        out.push(Segment { text, style: theme.badge_alert, priority: 1 });
+    }
+    let (age_text, age_style) = match app::data_age(snapshot) {
+        Some(age) if age > snapshot.stale_after => (
+            format!("data as of {} ago{}", format::age(age), metrics::OVER_MARK),
+            theme.header.patch(theme.warn),
+        ),
+        Some(age) => (format!("data as of {} ago", format::age(age)), theme.header),
+        None => ("no data yet".to_string(), theme.header),
+    };
+    out.push(Segment { text: age_text, style: age_style, priority: 1 });
+    let groups = snapshot.groups.len();
+    let noun = if groups == 1 { "group" } else { "groups" };
+    out.push(Segment { text: format!("{groups} {noun}"), style: theme.header, priority: 3 });
+    out.push(Segment {
+        text: format::usd_per_hour(metrics::fleet_hourly_cost_usd(snapshot)),
+        style: theme.header,
+        priority: 3,
+    });
+    out.push(Segment { text: format!("tick {}", snapshot.seq), style: theme.header, priority: 4 });
+    out
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let area = Rect { height: 1, ..area };
+    buf.set_style(area, app.theme.header);
+    let all = segments(app);
+    // Keep the most urgent segments that fit, then draw them in their natural order.
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| all[i].priority);
+    // Every kept segment costs its separator; the first one's pays for the leading space.
+    let separator_width = Span::raw(SEPARATOR).width();
+    let budget = usize::from(area.width).saturating_sub(1) + separator_width;
+    let mut keep = vec![false; all.len()];
+    let mut used = 0;
+    for i in order {
+        let w = Span::raw(all[i].text.as_str()).width() + separator_width;
+        if used + w <= budget {
+            keep[i] = true;
+            used += w;
+        }
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for segment in all.into_iter().zip(keep).filter_map(|(s, k)| k.then_some(s)) {
+        if spans.len() > 1 {
+            spans.push(Span::styled(SEPARATOR, app.theme.header));
+        }
+        spans.push(Span::styled(segment.text, segment.style));
+    }
+    Line::from(spans).style(app.theme.header).render(area, buf);
+}

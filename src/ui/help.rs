@@ -1,0 +1,86 @@
+//! The `?` overlay, generated from the [`Action`] list and the keymap (so rebinding a key
+//! rebinds its help), plus the command grammar and what the screen's marks mean.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+
+use super::app::App;
+use super::command::PANIC_COMMAND_ENABLED;
+use super::keymap::{Action, Context};
+use super::metrics::{OVER_MARK, STALE_MARK};
+
+const WIDTH: u16 = 76;
+
+/// The overlay's lines; public for tests that check every action is listed.
+pub fn lines(app: &App) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let heading = |text: &'static str| Line::styled(text, theme.title);
+    let entry = |key: String, what: String| {
+        Line::from(vec![
+            Span::styled(format!("  {key:<14} "), theme.help_key),
+            Span::styled(what, theme.base),
+        ])
+    };
+    let mut out = Vec::new();
+    for (context, title) in [(Context::Normal, "Keys"), (Context::CommandLine, "On the command line")] {
+        out.push(heading(title));
+        for action in Action::ALL {
+            let keys = app.keymap.keys_for(context, action);
+            if keys.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+            out.push(entry(keys.join(", "), action.description().to_string()));
+        }
+        out.push(Line::default());
+    }
+    out.push(heading("Commands (type : first)"));
+    for (cmd, what) in [
+        ("sim spike GROUP xFACTOR [for] DURATION", "demand × FACTOR for a while"),
+        ("sim fail GROUP COUNT", "COUNT ready instances fail now"),
+        ("sim gap GROUP DURATION", "the group's metrics go missing"),
+        ("sim stockout GROUP DURATION", "launches never arrive"),
+        ("q", "quit"),
+    ] {
+        out.push(Line::from(vec![Span::styled(format!("  :{cmd:<38} "), theme.help_key), Span::raw(what)]));
+    }
+    if PANIC_COMMAND_ENABLED {
+        out.push(Line::from(vec![
+            Span::styled(format!("  :{:<38} ", "panic"), theme.help_key),
+            Span::raw("crash on purpose (debug builds)"),
+        ]));
+    }
+    out.push(Line::default());
+    out.push(heading("Marks"));
+    for (mark, what) in [
+        (">", "the selected group"),
+        ("x", "a backend of the group is failing; its error is spelled out"),
+        (STALE_MARK, "stale: no fresh sample within the engine's stale_after"),
+        (OVER_MARK, "past its threshold or the group's p95 SLO"),
+        ("rdy/wrm/des", "ready / warming / desired instances"),
+        ("$/h", "(ready + warming) × the instance's hourly cost"),
+        ("mem/kv", "GPU memory; KV-cache (kv) for vLLM groups"),
+    ] {
+        out.push(entry(mark.to_string(), what.to_string()));
+    }
+    out
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let lines = lines(app);
+    let height = (lines.len() as u16).saturating_add(2).min(area.height);
+    let width = WIDTH.min(area.width);
+    let popup =
+        Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    Clear.render(popup, buf);
+    let block = Block::bordered()
+        .border_style(app.theme.border)
+        .title(Span::styled(" help · any key closes ", app.theme.title));
+    Paragraph::new(lines).block(block).style(app.theme.base).render(popup, buf);
+}

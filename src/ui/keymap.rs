@@ -1,0 +1,374 @@
+//! Keys → named [`Action`]s. The action enum is the one list of what a user can do;
+//! `keymaps/default.toml` binds keys to action names, and the help overlay is generated
+//! from both. Nothing else in the console looks at a key code, except the command line
+//! taking typed text.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use serde::Deserialize;
+
+/// The embedded default keymap.
+pub const DEFAULT_TOML: &str = include_str!("../../keymaps/default.toml");
+
+/// Everything a user can ask of the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Up,
+    Down,
+    First,
+    Last,
+    ToggleDetail,
+    Help,
+    CommandLine,
+    Cancel,
+    Quit,
+    Submit,
+    Complete,
+}
+
+impl Action {
+    /// Every action, in the order the help overlay lists them.
+    pub const ALL: [Action; 11] = [
+        Action::Up,
+        Action::Down,
+        Action::First,
+        Action::Last,
+        Action::ToggleDetail,
+        Action::Help,
+        Action::CommandLine,
+        Action::Cancel,
+        Action::Quit,
+        Action::Submit,
+        Action::Complete,
+    ];
+
+    /// The name used in keymap files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::First => "first",
+            Action::Last => "last",
+            Action::ToggleDetail => "toggle_detail",
+            Action::Help => "help",
+            Action::CommandLine => "command_line",
+            Action::Cancel => "cancel",
+            Action::Quit => "quit",
+            Action::Submit => "submit",
+            Action::Complete => "complete",
+        }
+    }
+
+    /// What it does, in the words of the help overlay.
+    pub fn description(self) -> &'static str {
+        match self {
+            Action::Up => "select the group above",
+            Action::Down => "select the group below",
+            Action::First => "select the first group",
+            Action::Last => "select the last group",
+            Action::ToggleDetail => "show or hide the selected group's detail",
+            Action::Help => "show or hide this help",
+            Action::CommandLine => "open the command line",
+            Action::Cancel => "close the overlay, pane or command line",
+            Action::Quit => "quit fleetdeck",
+            Action::Submit => "run the command",
+            Action::Complete => "complete the verb or group name",
+        }
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Action::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            format!("unknown action `{s}` (expected one of: {})", names.join(", "))
+        })
+    }
+}
+
+/// Where a key was pressed: bindings differ between browsing and typing a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    Normal,
+    CommandLine,
+}
+
+/// A key with its modifiers, as written in keymap files (`j`, `ctrl-c`, `pageup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyBinding {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+const NAMED_KEYS: [(&str, KeyCode); 15] = [
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+    ("enter", KeyCode::Enter),
+    ("esc", KeyCode::Esc),
+    ("tab", KeyCode::Tab),
+    ("backtab", KeyCode::BackTab),
+    ("backspace", KeyCode::Backspace),
+    ("delete", KeyCode::Delete),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+    ("pageup", KeyCode::PageUp),
+    ("pagedown", KeyCode::PageDown),
+    ("space", KeyCode::Char(' ')),
+];
+
+impl KeyBinding {
+    /// The binding a key event matches. Shift is dropped from characters: terminals
+    /// disagree on whether `?` or `G` arrive with it, and the character already says it.
+    pub fn from_event(event: &KeyEvent) -> KeyBinding {
+        let mut modifiers = event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if let KeyCode::Char(c) = event.code {
+            if modifiers.contains(KeyModifiers::CONTROL) {
+                // ctrl-c arrives as Char('c') + CONTROL; keep letters lowercase.
+                return KeyBinding { code: KeyCode::Char(c.to_ascii_lowercase()), modifiers };
+            }
+        } else if event.code != KeyCode::BackTab {
+            // BackTab is shift-tab already; some terminals add SHIFT to it, some do not.
+            modifiers |= event.modifiers & KeyModifiers::SHIFT;
+        }
+        KeyBinding { code: event.code, modifiers }
+    }
+}
+
+impl FromStr for KeyBinding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut modifiers = KeyModifiers::NONE;
+        let mut rest = s;
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-").filter(|r| !r.is_empty()) {
+                modifiers |= KeyModifiers::CONTROL;
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("alt-").filter(|r| !r.is_empty()) {
+                modifiers |= KeyModifiers::ALT;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) if !c.is_control() => {
+                let c = if modifiers.contains(KeyModifiers::CONTROL) { c.to_ascii_lowercase() } else { c };
+                KeyCode::Char(c)
+            }
+            _ => {
+                if let Some((_, code)) = NAMED_KEYS.iter().find(|(name, _)| *name == rest) {
+                    *code
+                } else if let Some(n) = rest.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+                    if !(1..=12).contains(&n) {
+                        return Err(format!("unknown key `{s}`"));
+                    }
+                    KeyCode::F(n)
+                } else {
+                    return Err(format!("unknown key `{s}`"));
+                }
+            }
+        };
+        Ok(KeyBinding { code, modifiers })
+    }
+}
+
+impl fmt::Display for KeyBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            code => match NAMED_KEYS.iter().find(|(_, c)| *c == code) {
+                Some((name, _)) => f.write_str(name),
+                None => write!(f, "{code:?}"),
+            },
+        }
+    }
+}
+
+/// A keymap file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    #[error("keymap is not valid TOML: {0}")]
+    Toml(String),
+    #[error("keymap [{section}] `{key}`: {message}")]
+    Binding { section: &'static str, key: String, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeymapFile {
+    #[serde(default)]
+    normal: BTreeMap<String, String>,
+    #[serde(default)]
+    command_line: BTreeMap<String, String>,
+}
+
+/// Bindings per context.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Keymap {
+    normal: Vec<(KeyBinding, Action)>,
+    command_line: Vec<(KeyBinding, Action)>,
+}
+
+impl Keymap {
+    pub fn from_toml(text: &str) -> Result<Keymap, KeymapError> {
+        let file: KeymapFile = toml::from_str(text).map_err(|e| KeymapError::Toml(e.to_string()))?;
+        let section = |name: &'static str, table: BTreeMap<String, String>| {
+            table
+                .into_iter()
+                .map(|(key, action)| {
+                    let binding = key.parse::<KeyBinding>();
+                    let action = action.parse::<Action>();
+                    match (binding, action) {
+                        (Ok(b), Ok(a)) => Ok((b, a)),
+                        (Err(message), _) | (_, Err(message)) => {
+                            Err(KeymapError::Binding { section: name, key, message })
+                        }
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(Keymap {
+            normal: section("normal", file.normal)?,
+            command_line: section("command_line", file.command_line)?,
+        })
+    }
+
+    /// The embedded default keymap. Should it ever fail to parse (a test parses it), the
+    /// console still answers `q` and `ctrl-c` rather than trapping the user.
+    pub fn builtin() -> Keymap {
+        Keymap::from_toml(DEFAULT_TOML).unwrap_or_else(|_| {
+            let q = KeyBinding { code: KeyCode::Char('q'), modifiers: KeyModifiers::NONE };
+            let ctrl_c = KeyBinding { code: KeyCode::Char('c'), modifiers: KeyModifiers::CONTROL };
+            Keymap { normal: vec![(q, Action::Quit), (ctrl_c, Action::Quit)], command_line: Vec::new() }
+        })
+    }
+
+    fn bindings(&self, context: Context) -> &[(KeyBinding, Action)] {
+        match context {
+            Context::Normal => &self.normal,
+            Context::CommandLine => &self.command_line,
+        }
+    }
+
+    /// The action a key press means here, if any. Key releases mean nothing.
+    pub fn action(&self, context: Context, event: &KeyEvent) -> Option<Action> {
+        if event.kind == KeyEventKind::Release {
+            return None;
+        }
+        let pressed = KeyBinding::from_event(event);
+        self.bindings(context).iter().find(|(b, _)| *b == pressed).map(|(_, a)| *a)
+    }
+
+    /// The keys bound to an action, single characters first (`k, up`).
+    pub fn keys_for(&self, context: Context, action: Action) -> Vec<KeyBinding> {
+        let mut keys: Vec<KeyBinding> =
+            self.bindings(context).iter().filter(|(_, a)| *a == action).map(|(b, _)| *b).collect();
+        keys.sort_by_key(|k| (!matches!(k.code, KeyCode::Char(_)) || !k.modifiers.is_empty(), k.to_string()));
+        keys
+    }
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap::builtin()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn embedded_default_keymap_parses_and_binds_the_documented_keys() {
+        let keymap = Keymap::from_toml(DEFAULT_TOML).expect("keymaps/default.toml");
+        let n = Context::Normal;
+        let none = KeyModifiers::NONE;
+        assert_eq!(keymap.action(n, &press(KeyCode::Char('j'), none)), Some(Action::Down));
+        assert_eq!(keymap.action(n, &press(KeyCode::Down, none)), Some(Action::Down));
+        assert_eq!(keymap.action(n, &press(KeyCode::Char('k'), none)), Some(Action::Up));
+        assert_eq!(keymap.action(n, &press(KeyCode::Up, none)), Some(Action::Up));
+        assert_eq!(keymap.action(n, &press(KeyCode::Enter, none)), Some(Action::ToggleDetail));
+        assert_eq!(keymap.action(n, &press(KeyCode::Char('?'), KeyModifiers::SHIFT)), Some(Action::Help));
+        assert_eq!(keymap.action(n, &press(KeyCode::Char(':'), none)), Some(Action::CommandLine));
+        assert_eq!(keymap.action(n, &press(KeyCode::Char('q'), none)), Some(Action::Quit));
+        assert_eq!(keymap.action(n, &press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(keymap.action(n, &press(KeyCode::Esc, none)), Some(Action::Cancel));
+        assert_eq!(keymap.action(n, &press(KeyCode::Char('x'), none)), None);
+        let c = Context::CommandLine;
+        assert_eq!(keymap.action(c, &press(KeyCode::Enter, none)), Some(Action::Submit));
+        assert_eq!(keymap.action(c, &press(KeyCode::Tab, none)), Some(Action::Complete));
+        assert_eq!(keymap.action(c, &press(KeyCode::Char('q'), none)), None, "q is text while typing");
+    }
+
+    #[test]
+    fn every_file_in_keymaps_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keymaps");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            Keymap::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+        assert!(seen >= 1);
+    }
+
+    #[test]
+    fn key_names_round_trip() {
+        for name in ["j", "G", "?", ":", "ctrl-c", "alt-x", "enter", "esc", "pageup", "space", "f5"] {
+            assert_eq!(name.parse::<KeyBinding>().unwrap().to_string(), name);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_actions_are_named() {
+        let err = Keymap::from_toml("[normal]\nfoo = \"up\"\n").unwrap_err();
+        assert!(err.to_string().contains("unknown key `foo`"), "{err}");
+        let err = Keymap::from_toml("[normal]\nx = \"explode\"\n").unwrap_err();
+        assert!(err.to_string().contains("unknown action `explode`"), "{err}");
+        assert!(Keymap::from_toml("[insert]\nx = \"up\"\n").is_err());
+    }
+
+    #[test]
+    fn backtab_matches_with_or_without_shift() {
+        let keymap = Keymap::from_toml("[normal]\nbacktab = \"up\"\n").unwrap();
+        for modifiers in [KeyModifiers::NONE, KeyModifiers::SHIFT] {
+            assert_eq!(keymap.action(Context::Normal, &press(KeyCode::BackTab, modifiers)), Some(Action::Up));
+        }
+    }
+
+    #[test]
+    fn key_releases_are_ignored() {
+        let mut release = press(KeyCode::Char('q'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(Keymap::builtin().action(Context::Normal, &release), None);
+    }
+
+    #[test]
+    fn help_lists_characters_before_named_keys() {
+        let keys = Keymap::builtin().keys_for(Context::Normal, Action::Down);
+        let names: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["j", "down"]);
+    }
+}

@@ -1,0 +1,85 @@
+//! The bottom line: the `:` command line while typing; otherwise the newest status (a
+//! command's reply, a parse error, an engine event), else what the layout had to hide
+//! (the selected group's failing backend, the detail pane), else key hints from the
+//! keymap.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::app::{App, Mode, StatusKind};
+use super::fleet::health_line;
+use super::keymap::{Action, Context};
+
+/// What the layout could not show, so the status line can say it instead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hidden {
+    pub health_lines: bool,
+    pub detail: bool,
+}
+
+/// Draws the bottom line; returns where the terminal cursor belongs (command line only).
+pub fn render(app: &App, hidden: Hidden, area: Rect, buf: &mut Buffer) -> Option<Position> {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return None;
+    }
+    let area = Rect { height: 1, ..area };
+    let theme = &app.theme;
+    if let Mode::CommandLine(text) = &app.mode {
+        // Keep the end of a long line (where the typing happens) in view.
+        let full = format!(":{text}");
+        let fit = usize::from(area.width.saturating_sub(1));
+        let chars: Vec<char> = full.chars().collect();
+        let shown: String = chars[chars.len().saturating_sub(fit)..].iter().collect();
+        let cursor_x = area.x.saturating_add(Span::raw(shown.as_str()).width() as u16);
+        Line::styled(shown, theme.command_line).render(area, buf);
+        return Some(Position { x: cursor_x.min(area.right().saturating_sub(1)), y: area.y });
+    }
+    let line = if let Some(status) = &app.status {
+        let style = match status.kind {
+            StatusKind::Info => theme.status,
+            StatusKind::Ok => theme.status_ok,
+            StatusKind::Error => theme.status_error,
+        };
+        Line::styled(status.text.clone(), style)
+    } else if let Some(failure) = hidden.health_lines.then(|| selected_failure(app)).flatten() {
+        Line::from(vec![Span::styled("x ", theme.error), Span::styled(failure, theme.error)])
+    } else if hidden.detail {
+        Line::styled("detail pane needs a larger terminal", theme.muted)
+    } else {
+        hints(app)
+    };
+    line.render(area, buf);
+    None
+}
+
+fn selected_failure(app: &App) -> Option<String> {
+    let group = app.selected_group()?;
+    let failures: Vec<String> = [("source", &group.source), ("actuator", &group.actuator)]
+        .into_iter()
+        .filter_map(|(name, health)| health_line(name, health, &app.snapshot))
+        .collect();
+    (!failures.is_empty()).then(|| format!("{}: {}", group.spec.name, failures.join(" · ")))
+}
+
+fn hints(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    let mut spans = Vec::new();
+    for (action, what) in [
+        (Action::Help, "help"),
+        (Action::CommandLine, "command"),
+        (Action::ToggleDetail, "detail"),
+        (Action::Quit, "quit"),
+    ] {
+        if let Some(key) = app.keymap.keys_for(Context::Normal, action).first() {
+            if !spans.is_empty() {
+                spans.push(Span::styled("  ", theme.muted));
+            }
+            spans.push(Span::styled(key.to_string(), theme.help_key));
+            spans.push(Span::styled(format!(" {what}"), theme.muted));
+        }
+    }
+    Line::from(spans)
+}

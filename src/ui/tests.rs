@@ -1,0 +1,252 @@
+//! Whole-screen tests: insta snapshots of the fixture fleet at fixed sizes (symbols and
+//! styles: ratatui's `Buffer` debug output lists every style change), and a sweep of
+//! tiny and odd sizes that must draw without panicking.
+
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::protocol::{Operator, Snapshot};
+
+use super::app::{App, Mode, Status, StatusKind};
+use super::{detail, fixtures, fleet, header, help, status, view};
+
+pub(crate) fn app_with(snapshot: Snapshot) -> App {
+    App::new(Arc::new(snapshot), Operator { name: "ana".into(), email: None }, false)
+}
+
+pub(crate) fn fixture_app() -> App {
+    app_with(fixtures::fleet())
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::view(app, frame)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The screen's text only, for assertions about content.
+pub(crate) fn screen_text(app: &App, width: u16, height: u16) -> String {
+    let buf = draw(app, width, height);
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn fleet_screen_120x40() {
+    insta::assert_debug_snapshot!(draw(&fixture_app(), 120, 40));
+}
+
+#[test]
+fn fleet_screen_80x24() {
+    insta::assert_debug_snapshot!(draw(&fixture_app(), 80, 24));
+}
+
+#[test]
+fn fleet_screen_20x5() {
+    insta::assert_debug_snapshot!(draw(&fixture_app(), 20, 5));
+}
+
+#[test]
+fn detail_pane_120x40() {
+    let mut app = fixture_app();
+    app.detail_open = true;
+    insta::assert_debug_snapshot!(draw(&app, 120, 40));
+}
+
+#[test]
+fn detail_pane_of_a_failing_group_120x40() {
+    let mut app = fixture_app();
+    app.detail_open = true;
+    app.selected = 1;
+    insta::assert_debug_snapshot!(draw(&app, 120, 40));
+}
+
+#[test]
+fn help_overlay_120x40() {
+    let mut app = fixture_app();
+    app.mode = Mode::Help;
+    insta::assert_debug_snapshot!(draw(&app, 120, 40));
+}
+
+#[test]
+fn readonly_engine_stopped_and_command_line_80x24() {
+    let mut app = fixture_app();
+    app.readonly = true;
+    app.engine_stopped = true;
+    app.mode = Mode::CommandLine("sim spike llm-chat x5 2m".into());
+    insta::assert_debug_snapshot!(draw(&app, 80, 24));
+}
+
+#[test]
+fn every_part_draws_into_every_tiny_area_without_panicking() {
+    let mut sizes: Vec<(u16, u16)> = (0..=10).flat_map(|w| (0..=3).map(move |h| (w, h))).collect();
+    sizes.extend([
+        (1, 40),
+        (200, 1),
+        (19, 4),
+        (21, 6),
+        (39, 15),
+        (40, 14),
+        (41, 17),
+        (79, 23),
+        (99, 30),
+        (255, 255),
+    ]);
+    let mut states = Vec::new();
+    for (detail_open, mode) in [
+        (false, Mode::Normal),
+        (true, Mode::Normal),
+        (true, Mode::Help),
+        (false, Mode::CommandLine("sim fail vision 2".into())),
+    ] {
+        let mut app = fixture_app();
+        app.detail_open = detail_open;
+        app.mode = mode;
+        app.status =
+            Some(Status { kind: StatusKind::Error, text: "error: something long enough to wrap".into() });
+        states.push(app);
+    }
+    let mut empty = app_with(Snapshot::empty(true, fixtures::POLL, fixtures::POLL * 3));
+    empty.detail_open = true;
+    states.push(empty);
+    for app in &states {
+        for &(w, h) in &sizes {
+            // The whole screen, through a terminal.
+            draw(app, w, h);
+            // Each part on its own, at an offset inside a larger buffer and at the edge.
+            let mut buf = Buffer::empty(Rect::new(0, 0, w.saturating_add(3), h.saturating_add(2)));
+            for area in [Rect::new(1, 1, w, h), Rect::new(3, 2, w, h), Rect::new(0, 0, 0, 0)] {
+                header::render(app, area, &mut buf);
+                fleet::render(app, area, &mut buf);
+                detail::render(app, area, &mut buf);
+                status::render(app, status::Hidden { health_lines: true, detail: true }, area, &mut buf);
+                help::render(app, area, &mut buf);
+                view::render(app, area, &mut buf);
+            }
+        }
+    }
+}
+
+#[test]
+fn tiny_screens_still_name_every_group_with_its_health() {
+    let text = screen_text(&fixture_app(), 20, 5);
+    assert!(text.contains("llm-chat"), "{text}");
+    assert!(text.contains("x vision"), "failing backend marked:\n{text}");
+    assert!(text.contains("~ embeddings") || text.contains("~ embedd"), "stale series marked:\n{text}");
+}
+
+#[test]
+fn failing_backend_is_spelled_out_under_its_row() {
+    let text = screen_text(&fixture_app(), 120, 40);
+    assert!(text.contains("actuator: SetDesiredCapacity: rate exceeded · attempt 3 · retry in 4s"), "{text}");
+}
+
+#[test]
+fn header_counts_stale_series_and_shows_data_age_and_tick() {
+    let text = screen_text(&fixture_app(), 120, 40);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("~1 stale series"), "{header}");
+    assert!(header.contains("data as of 2s ago"), "{header}");
+    assert!(header.contains("tick 1234"), "{header}");
+    assert!(header.contains("3 groups"), "{header}");
+    assert!(!header.contains("READ-ONLY"), "{header}");
+}
+
+#[test]
+fn readonly_badge_shows_even_on_narrow_screens() {
+    let mut app = fixture_app();
+    app.readonly = true;
+    let text = screen_text(&app, 30, 10);
+    assert!(text.lines().next().unwrap().contains("READ-ONLY"), "{text}");
+}
+
+#[test]
+fn vllm_rows_label_kv_cache() {
+    let text = screen_text(&fixture_app(), 120, 40);
+    let row = text.lines().find(|l| l.contains("llm-chat")).unwrap();
+    assert!(row.contains("kv 72%"), "{row}");
+}
+
+mod odd_data {
+    //! Whatever an engine (or a buggy source) sends, the screen draws without panicking.
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::{Sample, Timestamp};
+    use crate::protocol::BackendHealth;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => 0.0..2.0f64,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            1 => Just(-1.0e300),
+            1 => Just(1.0e300),
+        ]
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![Just(String::new()), "[a-z-]{1,40}", Just("模型-推理-群".to_string())]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_snapshot_draws_at_any_size(
+            names in proptest::collection::vec(name(), 0..6),
+            values in proptest::collection::vec(value(), 0..40),
+            at_offsets in proptest::collection::vec(-1_000_000i64..1_000_000, 0..40),
+            width in 0u16..140,
+            height in 0u16..50,
+            detail_open: bool,
+            selected in 0usize..8,
+            no_capacity: bool,
+        ) {
+            let mut snapshot = fixtures::fleet();
+            let template = snapshot.groups[0].clone();
+            snapshot.groups = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let mut g = template.clone();
+                    g.spec.name = name.clone();
+                    if no_capacity {
+                        g.capacity = None;
+                    }
+                    if i % 2 == 1 {
+                        g.source = BackendHealth::Failing {
+                            error: name.repeat(3),
+                            since: Timestamp(i64::MIN),
+                            attempts: u32::MAX,
+                            retry_at: Timestamp(i64::MAX),
+                        };
+                    }
+                    for series in &mut g.series {
+                        series.points = values
+                            .iter()
+                            .zip(&at_offsets)
+                            .map(|(&value, &offset)| Sample { at: Timestamp(fixtures::TAKEN_AT.0 + offset), value })
+                            .collect();
+                        series.stale = i % 3 == 0;
+                    }
+                    g
+                })
+                .collect();
+            let mut app = app_with(snapshot);
+            app.detail_open = detail_open;
+            app.selected = selected.min(names.len().saturating_sub(1));
+            draw(&app, width, height);
+        }
+    }
+}

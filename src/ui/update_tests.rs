@@ -1,0 +1,233 @@
+//! Behaviour of `update`: keys through the keymap, the command line, replies and engine
+//! messages. Pure: no terminal, no channels.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::model::Timestamp;
+use crate::protocol::{Command, Event, Reply, SimCommand};
+
+use super::app::{Effect, Mode, Msg, StatusKind, update};
+use super::fixtures;
+use super::tests::{fixture_app, screen_text};
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn typed(app: &mut super::App, text: &str) -> Vec<Effect> {
+    let mut effects = update(app, key(KeyCode::Char(':')));
+    for c in text.chars() {
+        effects.extend(update(app, key(KeyCode::Char(c))));
+    }
+    effects.extend(update(app, key(KeyCode::Enter)));
+    effects
+}
+
+#[test]
+fn j_and_k_move_the_selection_and_clamp_at_the_ends() {
+    let mut app = fixture_app();
+    assert_eq!(app.selected, 0);
+    update(&mut app, key(KeyCode::Char('k')));
+    assert_eq!(app.selected, 0, "clamped at the top");
+    update(&mut app, key(KeyCode::Char('j')));
+    update(&mut app, key(KeyCode::Down));
+    assert_eq!(app.selected, 2);
+    update(&mut app, key(KeyCode::Char('j')));
+    assert_eq!(app.selected, 2, "clamped at the bottom");
+    update(&mut app, key(KeyCode::Up));
+    assert_eq!(app.selected, 1);
+}
+
+#[test]
+fn selection_on_an_empty_fleet_stays_at_zero() {
+    let mut app =
+        super::tests::app_with(crate::protocol::Snapshot::empty(false, fixtures::POLL, fixtures::POLL));
+    for code in [KeyCode::Char('j'), KeyCode::Char('k'), KeyCode::Char('G')] {
+        update(&mut app, key(code));
+        assert_eq!(app.selected, 0);
+    }
+}
+
+#[test]
+fn selection_follows_the_group_when_the_engine_reorders_groups() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('j')));
+    let mut reordered = fixtures::fleet();
+    reordered.groups.reverse();
+    update(&mut app, Msg::Snapshot(Arc::new(reordered)));
+    assert_eq!(app.selected_group().unwrap().spec.name, "vision");
+    let mut shrunk = fixtures::fleet();
+    shrunk.groups.truncate(1);
+    update(&mut app, key(KeyCode::Char('G')));
+    update(&mut app, Msg::Snapshot(Arc::new(shrunk)));
+    assert_eq!(app.selected, 0, "a vanished group's index is clamped");
+}
+
+#[test]
+fn colon_text_enter_sends_a_sim_command_as_the_operator() {
+    let mut app = fixture_app();
+    let effects = typed(&mut app, "sim spike llm-chat x5 2m");
+    assert_eq!(app.mode, Mode::Normal);
+    let [Effect::Send(request)] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(request.operator.name, "ana");
+    assert_eq!(request.reason, None);
+    assert_eq!(
+        request.command,
+        Command::Sim { action: "spike llm-chat x5 2m".parse::<SimCommand>().unwrap() }
+    );
+}
+
+#[test]
+fn a_bad_sim_command_shows_the_parser_error_and_sends_nothing() {
+    let mut app = fixture_app();
+    let effects = typed(&mut app, "sim fail vision two");
+    assert!(effects.is_empty(), "{effects:?}");
+    let status = app.status.clone().unwrap();
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(status.text.contains("bad instance count `two`"), "{}", status.text);
+    assert!(screen_text(&app, 120, 40).contains("bad instance count `two`"));
+}
+
+#[test]
+fn unknown_commands_are_named_and_send_nothing() {
+    let mut app = fixture_app();
+    assert!(typed(&mut app, "scale vision 4").is_empty());
+    assert!(app.status.unwrap().text.contains("unknown command `scale`"));
+}
+
+#[test]
+fn q_quits_and_so_does_colon_q() {
+    let mut app = fixture_app();
+    assert_eq!(update(&mut app, key(KeyCode::Char('q'))), vec![Effect::Quit]);
+    let mut app = fixture_app();
+    assert_eq!(typed(&mut app, "q"), vec![Effect::Quit]);
+    let mut app = fixture_app();
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(update(&mut app, ctrl_c), vec![Effect::Quit]);
+}
+
+#[test]
+fn q_is_text_on_the_command_line() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char(':')));
+    assert!(update(&mut app, key(KeyCode::Char('q'))).is_empty());
+    assert_eq!(app.mode, Mode::CommandLine("q".into()));
+}
+
+#[test]
+fn esc_and_backspace_on_an_empty_line_leave_the_command_line() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char(':')));
+    update(&mut app, key(KeyCode::Char('s')));
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.mode, Mode::Normal);
+    update(&mut app, key(KeyCode::Char(':')));
+    update(&mut app, key(KeyCode::Backspace));
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn tab_completes_group_names_after_the_sim_verb() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char(':')));
+    for c in "sim fail vi".chars() {
+        update(&mut app, key(KeyCode::Char(c)));
+    }
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.mode, Mode::CommandLine("sim fail vision ".into()));
+}
+
+#[test]
+fn a_reply_updates_the_status_line() {
+    let mut app = fixture_app();
+    let command = "sim fail vision 2".to_string();
+    update(
+        &mut app,
+        Msg::Reply { command: command.clone(), reply: Reply::Ok { message: "2 failed".into() } },
+    );
+    assert_eq!(app.status.clone().unwrap().kind, StatusKind::Ok);
+    assert!(screen_text(&app, 120, 40).contains("ok: sim fail vision 2: 2 failed"));
+    update(&mut app, Msg::Reply { command, reply: Reply::Refused { reason: "read-only".into() } });
+    let status = app.status.clone().unwrap();
+    assert_eq!(
+        (status.kind, status.text.as_str()),
+        (StatusKind::Error, "refused: sim fail vision 2: read-only")
+    );
+}
+
+#[test]
+fn enter_toggles_the_detail_pane_and_esc_closes_it() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.detail_open);
+    update(&mut app, key(KeyCode::Esc));
+    assert!(!app.detail_open);
+}
+
+#[test]
+fn help_opens_with_question_mark_and_any_key_closes_it() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('?')));
+    assert_eq!(app.mode, Mode::Help);
+    assert!(update(&mut app, key(KeyCode::Char('j'))).is_empty());
+    assert_eq!((app.mode.clone(), app.selected), (Mode::Normal, 0), "the closing key does nothing else");
+    update(&mut app, key(KeyCode::Char('?')));
+    assert_eq!(update(&mut app, key(KeyCode::Char('q'))), vec![Effect::Quit], "q still quits from help");
+}
+
+#[test]
+fn engine_stopping_is_shown_not_fatal() {
+    let mut app = fixture_app();
+    assert!(update(&mut app, Msg::EngineStopped).is_empty());
+    assert!(app.engine_stopped);
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("ENGINE STOPPED"), "{text}");
+    assert!(text.contains("engine stopped"), "{text}");
+}
+
+#[test]
+fn missed_engine_events_are_reported() {
+    let mut app = fixture_app();
+    update(&mut app, Msg::EventsMissed(7));
+    assert!(app.status.unwrap().text.contains("missed 7 engine events"));
+}
+
+#[test]
+fn other_operators_commands_show_and_our_own_do_not_repeat() {
+    let mut app = fixture_app();
+    let handled = |operator: &str| {
+        Msg::Engine(Event::CommandHandled {
+            at: Timestamp(0),
+            operator: operator.into(),
+            command: "sim fail vision 1".into(),
+            reply: Reply::Ok { message: "done".into() },
+        })
+    };
+    update(&mut app, handled("ana"));
+    assert_eq!(app.status, None);
+    update(&mut app, handled("bob"));
+    assert_eq!(app.status.unwrap().text, "bob: sim fail vision 1: ok");
+}
+
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "`:panic`")]
+fn colon_panic_panics_in_debug_builds() {
+    let mut app = fixture_app();
+    typed(&mut app, "panic");
+}
+
+#[test]
+fn engine_events_do_not_wipe_an_unread_error() {
+    let mut app = fixture_app();
+    typed(&mut app, "sim boom");
+    let sim = || Msg::Engine(Event::Sim { at: Timestamp(0), description: "spike on vision".into() });
+    update(&mut app, sim());
+    assert_eq!(app.status.clone().unwrap().kind, StatusKind::Error);
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.status, None, "esc dismisses");
+    update(&mut app, sim());
+    assert_eq!(app.status.unwrap().text, "sim: spike on vision");
+}
