@@ -42,16 +42,35 @@ fn main() {
     });
     let snapshot = engine.snapshot();
     let series: usize = snapshot.groups.iter().map(|g| g.series.len()).sum();
-    let full = snapshot.groups.iter().flat_map(|g| &g.series).filter(|s| s.points.len() == RAW_POINTS).count();
+    let full =
+        snapshot.groups.iter().flat_map(|g| &g.series).filter(|s| s.points.len() == RAW_POINTS).count();
     let (raw, minutes) = engine.buffered_points();
-    println!("buffered: {raw} raw points ({} per series), {minutes} minute points ({} per series)", raw / series.max(1), minutes / series.max(1));
-    let frame = fleetdeck::ui::render_to_text(&snapshot, 200, 60);
+    println!(
+        "buffered: {raw} raw points ({} per series), {minutes} minute points ({} per series)",
+        raw / series.max(1),
+        minutes / series.max(1)
+    );
+    let frame = render(snapshot.clone());
     println!("groups: {}, series: {series}, with {RAW_POINTS} raw points: {full}", snapshot.groups.len());
-    println!("rendered a {}-character frame", frame.len());
+    println!("rendered a {}-cell frame with the detail pane open", frame);
     println!("{}", peak_rss());
+}
+
+/// Draws the console once, detail pane open, as the live console would.
+fn render(snapshot: Arc<fleetdeck::protocol::Snapshot>) -> usize {
+    let operator = fleetdeck::protocol::Operator { name: "memory".into(), email: None };
+    let mut app = fleetdeck::ui::App::new(snapshot, operator, false);
+    app.detail_open = true;
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 60)).unwrap();
+    terminal.draw(|frame| fleetdeck::ui::view(&app, frame)).unwrap();
+    terminal.backend().buffer().content.len()
 }
 
 fn peak_rss() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find(|l| l.starts_with("VmHWM")).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_else(|| "VmHWM: unavailable (no /proc)".into())
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "VmHWM: unavailable (no /proc)".into())
 }

@@ -216,7 +216,7 @@ fn a_trace_path_is_read_relative_to_the_config_file() {
 fn a_bad_trace_names_the_trace_file_its_line_and_the_config_key() {
     let err = load(&fixtures().join("invalid/bad-trace.toml")).unwrap_err();
     assert_eq!(err.key.as_deref(), Some("groups[0].sim.traffic.path"));
-    assert!(err.message.contains("trace-bad.csv` line 4"), "{err}");
+    assert!(err.message.contains("trace-bad.csv:4: `many`"), "{err}");
 }
 
 const GROUP: &str =

@@ -70,7 +70,10 @@ fn completions_are_generated_for_each_shell() {
 fn version_and_help_with_examples() {
     let home = tempfile::tempdir().unwrap();
     let version = run_fleetdeck(&["--version"], home.path());
-    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("fleetdeck {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("fleetdeck {}", env!("CARGO_PKG_VERSION"))
+    );
     let help = run_fleetdeck(&["--help"], home.path());
     assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
 }

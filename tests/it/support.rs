@@ -23,7 +23,9 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Res
     loop {
         match check() {
             Ok(value) => return value,
-            Err(last) if Instant::now() >= deadline => panic!("timed out waiting for {what}; last seen:\n{last}"),
+            Err(last) if Instant::now() >= deadline => {
+                panic!("timed out waiting for {what}; last seen:\n{last}")
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
@@ -49,18 +51,24 @@ pub struct Tmux {
 
 impl Tmux {
     /// Starts `command` (a shell command line) in a detached `width`×`height` session.
-    /// The pane stays after the command exits so its exit status and terminal modes can
-    /// be read.
+    /// A wrapper shell records the terminal settings (`stty -g`) before and after it and
+    /// its exit status, then keeps the pane alive, so the terminal state the program left
+    /// behind can be read (tmux reports a dead pane's cursor as hidden).
     pub fn start(command: &str, width: u16, height: u16) -> Tmux {
         let home = tempfile::tempdir().expect("temp home");
         let conf = home.path().join("tmux.conf");
-        std::fs::write(&conf, "set -g remain-on-exit on\nset -g default-terminal tmux-256color\nset -g history-limit 0\n")
-            .unwrap();
+        std::fs::write(
+            &conf,
+            "set -g remain-on-exit on\nset -g default-terminal tmux-256color\nset -g history-limit 0\n",
+        )
+        .unwrap();
         let socket = format!("fleetdeck-test-{}-{}", std::process::id(), rand_suffix());
         let tmux = Tmux { socket, home };
-        let env = format!(
-            "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_STATE_HOME={h}/state FLEETDECK_LOG=debug ",
-            h = tmux.home.path().display()
+        let h = tmux.home.path().display();
+        let wrapped = format!(
+            "stty -g > {h}/stty.before; \
+             env HOME={h} XDG_CONFIG_HOME={h}/config XDG_STATE_HOME={h}/state FLEETDECK_LOG=debug RUST_BACKTRACE=0 {command}; \
+             status=$?; stty -g > {h}/stty.after; echo $status > {h}/exit-status; exec cat"
         );
         tmux.run(&[
             "-f",
@@ -73,7 +81,7 @@ impl Tmux {
             &width.to_string(),
             "-y",
             &height.to_string(),
-            &format!("{env}{command}"),
+            &wrapped,
         ]);
         tmux
     }
@@ -110,10 +118,17 @@ impl Tmux {
 
     /// Waits until the program in the pane has exited; returns its exit status.
     pub fn wait_exit(&self) -> i32 {
+        let path = self.home.path().join("exit-status");
         wait_for("the program to exit", WAIT, || {
-            if self.pane_var("pane_dead") == "1" { Ok(()) } else { Err(self.capture()) }
-        });
-        self.pane_var("pane_dead_status").parse().expect("exit status")
+            let status = std::fs::read_to_string(&path).unwrap_or_default();
+            status.trim().parse::<i32>().map_err(|_| self.capture())
+        })
+    }
+
+    /// The terminal settings (`stty -g`) before the program started and after it exited.
+    pub fn stty_before_and_after(&self) -> (String, String) {
+        let read = |name: &str| std::fs::read_to_string(self.home.path().join(name)).expect(name);
+        (read("stty.before"), read("stty.after"))
     }
 
     /// Waits until the screen shows every one of `needles`; returns the screen.

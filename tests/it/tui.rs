@@ -18,6 +18,8 @@ fn group_rows(screen: &str) -> Vec<String> {
 fn assert_terminal_restored(tmux: &Tmux) {
     assert_eq!(tmux.pane_var("alternate_on"), "0", "alternate screen left on");
     assert_eq!(tmux.pane_var("cursor_flag"), "1", "cursor left hidden");
+    let (before, after) = tmux.stty_before_and_after();
+    assert_eq!(before, after, "terminal settings (raw mode, echo) not restored");
 }
 
 #[test]
