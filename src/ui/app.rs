@@ -88,7 +88,9 @@ impl App {
         App {
             snapshot,
             selected: 0,
-            detail_open: false,
+            // Open from the start: a newcomer sees the selected group's charts at once;
+            // enter hides them to give the table the whole screen.
+            detail_open: true,
             mode: Mode::Normal,
             status: None,
             engine_stopped: false,

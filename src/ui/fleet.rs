@@ -20,6 +20,9 @@ use super::app::App;
 use super::format;
 use super::metrics::{self, Metric, Reading};
 use super::sparkline::{Scale, sparkline};
+
+/// Queue lengths below this draw as low bars, not full ones.
+const QUEUE_SPARKLINE_FLOOR: f64 = 10.0;
 use super::theme::Theme;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -335,7 +338,12 @@ fn render_row(row: &RowText<'_>, selected: bool, plan: &Plan, theme: &Theme, are
                     let points = reading.series.map_or(&[][..], |s| &s.points[..]);
                     let scale = match metric {
                         Metric::GpuUtil | Metric::Memory => Scale::Fraction,
-                        Metric::LatencyP95 | Metric::Queue => Scale::ZeroToMax,
+                        // Latency against the SLO when there is one: a full bar means "at or
+                        // past the objective". Queue against a handful of requests.
+                        Metric::LatencyP95 => Scale::ZeroToMax {
+                            floor: group.spec.slo_p95.map_or(0.0, |slo| slo.as_secs_f64()),
+                        },
+                        Metric::Queue => Scale::ZeroToMax { floor: QUEUE_SPARKLINE_FLOOR },
                     };
                     let style = if reading.stale { theme.stale } else { theme.sparkline };
                     spans.push(Span::raw(" "));

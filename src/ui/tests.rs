@@ -18,8 +18,16 @@ pub(crate) fn app_with(snapshot: Snapshot) -> App {
     App::new(Arc::new(snapshot), Operator { name: "ana".into(), email: None }, false)
 }
 
+/// The fixture fleet with the detail pane closed: the table alone.
 pub(crate) fn fixture_app() -> App {
-    app_with(fixtures::fleet())
+    let mut app = app_with(fixtures::fleet());
+    app.detail_open = false;
+    app
+}
+
+#[test]
+fn the_detail_pane_is_open_at_start() {
+    assert!(app_with(fixtures::fleet()).detail_open);
 }
 
 fn draw(app: &App, width: u16, height: u16) -> Buffer {

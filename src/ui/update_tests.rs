@@ -162,6 +162,9 @@ fn enter_toggles_the_detail_pane_and_esc_closes_it() {
     let mut app = fixture_app();
     update(&mut app, key(KeyCode::Enter));
     assert!(app.detail_open);
+    update(&mut app, key(KeyCode::Enter));
+    assert!(!app.detail_open);
+    update(&mut app, key(KeyCode::Enter));
     update(&mut app, key(KeyCode::Esc));
     assert!(!app.detail_open);
 }
