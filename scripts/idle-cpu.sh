@@ -10,7 +10,7 @@ sock="fleetdeck-idle-$$"
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true' EXIT
 home=$(mktemp -d)
 tmux -L "$sock" -f /dev/null new-session -d -s main -x 120 -y 40 \
-    "env HOME=$home XDG_CONFIG_HOME=$home/config XDG_STATE_HOME=$home/state exec ./target/release/fleetdeck"
+    "exec env HOME=$home XDG_CONFIG_HOME=$home/config XDG_STATE_HOME=$home/state ./target/release/fleetdeck"
 pid=$(tmux -L "$sock" display-message -p -t main '#{pane_pid}')
 for _ in $(seq 1 300); do
     tmux -L "$sock" capture-pane -p -t main | grep -q embeddings && break

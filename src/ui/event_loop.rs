@@ -186,7 +186,14 @@ where
             // The terminal (tmux especially) may have wiped or reflowed the screen while
             // shrinking and growing back to a size ratatui already knew, so its diff
             // against the last frame would skip cells that are no longer there.
-            terminal.clear().context("clearing the terminal after a resize")?;
+            // `Terminal::resize` clears the screen and forgets the last frame without
+            // asking the terminal for its cursor position, as `Terminal::clear` does:
+            // that query's reply races with the input stream reading stdin and can time
+            // out, and a resize must never end the console.
+            let size = terminal.size().context("reading the terminal size after a resize")?;
+            terminal
+                .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+                .context("clearing the terminal after a resize")?;
         }
         if dirty {
             terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;

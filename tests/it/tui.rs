@@ -62,3 +62,37 @@ fn a_panic_inside_the_console_still_restores_the_terminal() {
     let screen = tmux.capture();
     assert!(screen.contains("panicked"), "the panic message is printed after restoring:\n{screen}");
 }
+
+#[test]
+fn a_sim_command_typed_in_the_console_fails_instances_that_warm_back_up() {
+    let tmux = start_console(120, 40);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&[":"]);
+    tmux.type_text("sim fail vision 2");
+    tmux.send_keys(&["Enter"]);
+    // The engine's reply on the status line, and the row: 2 ready, 2 warming, 4 desired.
+    tmux.wait_for_text(&["vision: 2 ready instances failed", "2/2/4"]);
+    // The fast profile's 5–10 s warm-up brings the replacements in.
+    wait_for("the replacements to serve", WAIT, || {
+        let screen = tmux.capture();
+        let vision = screen.lines().find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
+        if vision.contains("4/0/4") { Ok(()) } else { Err(screen) }
+    });
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
+
+#[test]
+fn a_readonly_console_shows_the_engine_refusing_a_command() {
+    let command = format!("{} --readonly --config {}", bin(), fixture("fast.toml").display());
+    let tmux = Tmux::start(&command, 120, 40);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&[":"]);
+    tmux.type_text("sim fail vision 2");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_text(&["refused", "read-only"]);
+    let vision = tmux.capture().lines().find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
+    assert!(vision.contains("4/0/4"), "nothing changed: {vision}");
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
