@@ -102,6 +102,21 @@ def apply_sgr(state, params):
         i += 1
 
 
+# Braille dot bits: (column, row) of each bit of a U+2800 pattern.
+BRAILLE_DOTS = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3), (1, 3)]
+
+
+def draw_braille(draw, bits, px, py, cw, ch, colour):
+    """Draws a braille pattern as dots: monospace fonts rarely carry these glyphs, and
+    charts are made of them."""
+    r = max(1, cw // 6)
+    for bit, (col, row) in enumerate(BRAILLE_DOTS):
+        if bits & (1 << bit):
+            cx = px + cw * (1 + 2 * col) // 4
+            cy = py + ch * (1 + 2 * row) // 8
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour)
+
+
 def main():
     args = sys.argv[1:]
     src, dst = args[0], args[1]
@@ -127,7 +142,9 @@ def main():
                 fg = tuple(int(c * 0.6 + b * 0.4) for c, b in zip(fg, bg))
             px, py = 8 + x * cw, 8 + y * ch
             draw.rectangle([px, py, px + cw - 1, py + ch - 1], fill=bg)
-            if char.strip():
+            if 0x2800 <= ord(char) <= 0x28FF:
+                draw_braille(draw, ord(char) - 0x2800, px, py, cw, ch, fg)
+            elif char.strip():
                 draw.text((px, py + 1), char, font=bold if is_bold else font, fill=fg)
             if ul:
                 draw.line([px, py + ch - 2, px + cw - 1, py + ch - 2], fill=fg)

@@ -28,9 +28,13 @@ shot() {
     echo "screenshots/$1.png"
 }
 wait_for embeddings
-sleep 8 # let the sparklines fill a little
+# The demo config spikes llm-chat x3 at 45 s: by 75 s the charts show it building up.
+sleep 75
 shot overview
+tmux -L "$sock" send-keys -t main j
+sleep 1
+shot detail-vision
 tmux -L "$sock" send-keys -t main Enter
 sleep 1
-shot detail
+shot table
 tmux -L "$sock" send-keys -t main q
