@@ -131,6 +131,23 @@ struct GroupRuntime {
     actuator_health: Health,
 }
 
+/// Runs a backend call if it is due, bounded by `call_timeout`: `None` if it was not
+/// due, else its result with the error as text (a timeout is an error too).
+/// The call is made only when due: a backend may do work as soon as it is called.
+async fn bounded_call<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+    due: bool,
+    call_timeout: Duration,
+    call: impl FnOnce() -> F,
+) -> Option<Result<T, String>> {
+    if !due {
+        return None;
+    }
+    Some(match timeout(call_timeout, call()).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {}", crate::model::format_duration(call_timeout))),
+    })
+}
+
 /// What one group's poll returned; `None` where the backend was not due.
 struct PollResult {
     samples: Option<Result<Vec<MetricSample>, String>>,
@@ -247,28 +264,9 @@ impl Engine {
         let now = self.clock.now();
         let call_timeout = self.settings.call_timeout;
         let polls = self.groups.iter().map(|g| async move {
-            let samples = async {
-                if !g.source_health.due(now) {
-                    return None;
-                }
-                Some(match timeout(call_timeout, g.source.poll(&g.spec)).await {
-                    Ok(result) => result.map_err(|e| e.to_string()),
-                    Err(_) => {
-                        Err(format!("no answer within {}", crate::model::format_duration(call_timeout)))
-                    }
-                })
-            };
-            let capacity = async {
-                if !g.actuator_health.due(now) {
-                    return None;
-                }
-                Some(match timeout(call_timeout, g.actuator.observe(&g.spec)).await {
-                    Ok(result) => result.map_err(|e| e.to_string()),
-                    Err(_) => {
-                        Err(format!("no answer within {}", crate::model::format_duration(call_timeout)))
-                    }
-                })
-            };
+            let samples = bounded_call(g.source_health.due(now), call_timeout, || g.source.poll(&g.spec));
+            let capacity =
+                bounded_call(g.actuator_health.due(now), call_timeout, || g.actuator.observe(&g.spec));
             let (samples, capacity) = futures::join!(samples, capacity);
             PollResult { samples, capacity }
         });
