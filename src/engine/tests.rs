@@ -262,3 +262,65 @@ async fn run_answers_commands_and_stops_on_shutdown() {
     stop_tx.send(()).unwrap();
     task.await.unwrap();
 }
+
+/// The engine over the simulated fast profile, on a manual clock.
+fn simulated_engine(clock: &ManualClock) -> Engine {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml");
+    let mut config = crate::config::load(&path).unwrap();
+    config.sim_events.push(crate::config::ScheduledSimEvent {
+        at: Duration::from_secs(5),
+        command: SimCommand::Spike {
+            group: "llm-chat".into(),
+            factor: 4.0,
+            duration: Duration::from_secs(60),
+        },
+    });
+    Engine::simulated(&config, 7, Arc::new(clock.clone()), false)
+}
+
+#[tokio::test]
+async fn the_simulated_engine_reports_every_group_and_plays_scheduled_incidents() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let mut engine = simulated_engine(&clock);
+    let mut events = engine.connect().events;
+    for _ in 0..30 {
+        engine.tick().await;
+        clock.advance(Duration::from_secs(1));
+    }
+    let snapshot = engine.snapshot();
+    let names: Vec<&str> = snapshot.groups.iter().map(|g| g.spec.name.as_str()).collect();
+    assert_eq!(names, ["llm-chat", "vision", "embeddings"]);
+    for group in &snapshot.groups {
+        assert!(group.capacity.is_some_and(|c| c.ready > 0), "{}", group.spec.name);
+        let util = group.series(&MetricKind::GpuUtil).expect("gpu util");
+        assert!(util.points.len() >= 25 && !util.stale, "{}", group.spec.name);
+    }
+    let spike = std::iter::from_fn(|| events.try_recv().ok())
+        .find_map(|e| if let Event::Sim { description, .. } = e { Some(description) } else { None });
+    assert!(
+        spike.is_some_and(|d| d.contains("llm-chat") && d.contains("×4")),
+        "the scheduled spike is announced"
+    );
+    let queue = snapshot.group("llm-chat").unwrap().latest(&MetricKind::QueueLength).unwrap();
+    assert!(queue.value > 10.0, "×4 demand on a fleet at 60 % builds a queue: {}", queue.value);
+}
+
+#[tokio::test]
+async fn a_sim_command_reaches_the_fleet_and_shows_in_the_next_snapshot() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let mut engine = simulated_engine(&clock);
+    engine.tick().await;
+    let reply = engine.handle_command(CommandRequest {
+        operator: Operator { name: "ana".into(), email: None },
+        reason: None,
+        command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 2 } },
+    });
+    assert!(
+        matches!(reply, Reply::Ok { ref message } if message.contains("2 ready instances failed")),
+        "{reply:?}"
+    );
+    clock.advance(Duration::from_secs(1));
+    engine.tick().await;
+    let capacity = engine.snapshot().group("vision").unwrap().capacity.unwrap();
+    assert_eq!((capacity.ready, capacity.warming, capacity.failed, capacity.desired), (2, 2, 2, 4));
+}
