@@ -14,6 +14,9 @@
 //!   failures and scripted incidents, deterministic from a seed.
 //! - [`sources`]: the `MetricSource` trait and its implementations (simulator for now).
 //! - [`actuators`]: the `Actuator` trait (observe and change capacity) and its implementations.
+//! - [`policy`]: pure autoscaling decisions: target tracking, step/simple scaling,
+//!   scheduled and predictive scaling, stabilization, bounds, budget. No I/O, no clock.
+//! - [`alarms`]: pure alarm evaluation: thresholds, M-of-N, for-duration, missing data.
 //! - [`engine`]: polls sources and actuators on a clock, keeps bounded history, applies
 //!   commands, publishes snapshots and events. Owns all mutable fleet state.
 //! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
@@ -21,10 +24,12 @@
 //! - [`clock`]: the injectable clock (system time, or virtual time for tests and replay).
 
 pub mod actuators;
+pub mod alarms;
 pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod model;
+pub mod policy;
 pub mod protocol;
 pub mod sim;
 pub mod sources;

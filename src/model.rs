@@ -300,6 +300,57 @@ pub fn format_duration(d: Duration) -> String {
     out
 }
 
+/// The state of an alarm rule (CloudWatch's states plus PENDING, Prometheus-style: the
+/// condition holds but not yet for the rule's duration).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    Ok,
+    Pending,
+    Firing,
+    #[default]
+    InsufficientData,
+}
+
+/// Serde helpers: durations as human text (`"300s"`, `"5m"`, `"1h30m"`), for files people
+/// write (config, `fleetdeck decide` inputs). Written back in the same compact form.
+pub mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_duration(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!("bad duration `{text}`: {e} (e.g. \"30s\", \"5m\")"))
+        })
+    }
+
+    /// The same for `Option<Duration>`; use with `#[serde(default)]`.
+    pub mod option {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => super::serialize(d, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(with = "super")] Duration);
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(d)| d))
+        }
+    }
+}
+
 /// Serde helpers: durations as integer milliseconds on the wire.
 pub mod duration_ms {
     use std::time::Duration;

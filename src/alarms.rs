@@ -1,0 +1,1 @@
+//! Alarm evaluation. PLACEHOLDER being written.
