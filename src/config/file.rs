@@ -49,6 +49,8 @@ pub(super) struct GroupFile {
     pub source: Option<SourceKind>,
     pub actuator: Option<ActuatorKind>,
     pub sim: Option<GroupSimFile>,
+    /// The autoscaling policy, read as the policy module's own type.
+    pub policy: Option<crate::policy::PolicySpec>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -67,11 +67,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::model::GroupSpec;
+use crate::policy::PolicySpec;
 use crate::protocol::{Operator, SimCommand};
 use crate::sim::SimGroupSpec;
 
 mod file;
 mod locate;
+mod policy;
 mod trace;
 mod traffic;
 mod validate;
@@ -112,6 +114,8 @@ impl Config {
 pub struct GroupConfig {
     pub spec: GroupSpec,
     pub sim: SimGroupSpec,
+    /// The group's autoscaling policy (`[groups.policy]`); empty: observe only.
+    pub policy: PolicySpec,
 }
 
 #[derive(Clone, Debug, PartialEq)]

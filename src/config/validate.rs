@@ -201,6 +201,8 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
         Some(sim) => group_sim(sim, &at.key("sim"), config_dir)?,
         None => SimGroupSpec::default(),
     };
+    let policy = file.policy.unwrap_or_default();
+    super::policy::policy(&policy, &at.key("policy"))?;
     let spec = GroupSpec {
         name,
         source: file.source.unwrap_or_default(),
@@ -214,7 +216,7 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
         serving: file.serving.unwrap_or_default(),
         slo_p95,
     };
-    Ok(GroupConfig { spec, sim })
+    Ok(GroupConfig { spec, sim, policy })
 }
 
 fn group_sim(file: GroupSimFile, at: &KeyPath, config_dir: &Path) -> Result<SimGroupSpec, Invalid> {

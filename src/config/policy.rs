@@ -1,0 +1,66 @@
+//! Checks of a group's `[groups.policy]` table beyond what serde enforces: targets,
+//! fractions and periods in range, so a policy that would divide by zero or never act is
+//! refused at load time with the key that is wrong. The table's shape itself is
+//! [`PolicySpec`](crate::policy::PolicySpec), read by serde (unknown keys are errors).
+
+use super::locate::KeyPath;
+use super::validate::{Invalid, non_negative, positive_duration};
+use crate::policy::PolicySpec;
+
+pub(super) fn policy(spec: &PolicySpec, at: &KeyPath) -> Result<(), Invalid> {
+    for (i, target) in spec.target_tracking.iter().enumerate() {
+        let path = at.key("target_tracking").index(i).key("target");
+        if !(target.target.is_finite() && target.target > 0.0) {
+            return Err(Invalid::new(path, format!("a target must be a number > 0, got {}", target.target)));
+        }
+    }
+    if !(0.0..1.0).contains(&spec.tolerance) {
+        return Err(Invalid::new(
+            at.key("tolerance"),
+            format!("tolerance is a fraction from 0 to below 1 (default 0.1), got {}", spec.tolerance),
+        ));
+    }
+    if let Some(guard) = &spec.latency_guard {
+        let path = at.key("latency_guard");
+        positive_duration(&path.key("slo"), guard.slo)?;
+        let fraction = guard.block_scale_in_above;
+        if !(fraction > 0.0 && fraction <= 1.0) {
+            return Err(Invalid::new(
+                path.key("block_scale_in_above"),
+                format!("a fraction of the SLO above 0 and at most 1 (default 0.8), got {fraction}"),
+            ));
+        }
+    }
+    for (i, rule) in spec.step_scaling.iter().enumerate() {
+        if rule.steps.is_empty() {
+            return Err(Invalid::new(
+                at.key("step_scaling").index(i).key("steps"),
+                "a step rule needs at least one step".to_string(),
+            ));
+        }
+    }
+    if let Some(predictive) = &spec.predictive {
+        let value = predictive.target_per_instance;
+        if !(value.is_finite() && value > 0.0) {
+            return Err(Invalid::new(
+                at.key("predictive").key("target_per_instance"),
+                format!("expected the load one instance carries, a number > 0, got {value}"),
+            ));
+        }
+    }
+    if let Some(max_step) = &spec.max_step {
+        let path = at.key("max_step");
+        positive_duration(&path.key("period"), max_step.period)?;
+        non_negative(&path.key("percent"), max_step.percent)?;
+        if max_step.instances == 0 && max_step.percent <= 0.0 {
+            return Err(Invalid::new(
+                path.key("instances"),
+                "max_step allows no change at all: set instances ≥ 1 or percent > 0".to_string(),
+            ));
+        }
+    }
+    if let Some(budget) = spec.hourly_budget_usd {
+        non_negative(&at.key("hourly_budget_usd"), budget)?;
+    }
+    Ok(())
+}
