@@ -158,6 +158,15 @@ fn ignore_keeps_pending_without_promoting_it_on_no_data() {
 }
 
 #[test]
+fn a_kept_state_drops_a_breach_start_it_should_not_carry() {
+    // Found by the properties: a previous INSUFFICIENT_DATA handed in with a start of
+    // breach kept it through `ignore`'s "retain".
+    let previous = AlarmStatus { breaching_since: Some(at_min(3)), ..AlarmStatus::new(at_min(0)) };
+    let status = evaluate(&rule(2, 2, 0, MissingData::Ignore), &[], &previous, at_min(10));
+    assert_eq!((status.state, status.breaching_since), (I, None));
+}
+
+#[test]
 fn breaching_treatment_fires_when_the_data_stops() {
     let statuses = run(&rule(1, 1, 0, MissingData::Breaching), &[], 10, 11);
     assert_eq!(states(&statuses), vec![F, F]);
