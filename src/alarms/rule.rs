@@ -151,7 +151,7 @@ impl AlarmRule {
         Ok(())
     }
 
-    /// `"latency_p95 average > 2 for 1 of 1 × 1m, then 5m"`: the rule in one line, for
+    /// `"latency_p95 average > 2 for 1 of 1 × 1m, held 5m"`: the rule in one line, for
     /// the UI and notifications.
     pub fn summary(&self) -> String {
         let mut s = format!(
@@ -247,6 +247,14 @@ mod tests {
         assert!(matches!(no_periods.validate(), Err(AlarmRuleError::EvaluationPeriods { .. })));
         let nan = AlarmRule { threshold: f64::NAN, ..ok };
         assert_eq!(nan.validate(), Err(AlarmRuleError::Threshold("queue-high".into())));
+    }
+
+    #[test]
+    fn a_summary_says_the_rule_in_one_line() {
+        let mut rule = parse(MINIMAL).unwrap();
+        assert_eq!(rule.summary(), "queue_length average > 50 for 1 of 1 × 1m");
+        rule.for_duration = Duration::from_secs(120);
+        assert_eq!(rule.summary(), "queue_length average > 50 for 1 of 1 × 1m, held 2m");
     }
 
     #[test]
