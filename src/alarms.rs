@@ -1,1 +1,0 @@
-//! Alarm evaluation. PLACEHOLDER being written.
