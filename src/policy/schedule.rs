@@ -1,7 +1,43 @@
-//! Scheduled actions (cron + time zone). PLACEHOLDER: signatures fixed, bodies being written.
+//! Scheduled actions: a 5-field cron expression read in an IANA time zone, whose
+//! occurrences set the group's min, max or desired capacity (AWS scheduled scaling).
+//!
+//! Pure: no clock (`now` and the previous tick are passed in), no I/O. Cron parsing is
+//! `croner`'s (vixie-cron semantics: day-of-month and day-of-week are OR-ed when both are
+//! restricted); wall clock times are resolved in the action's zone with `chrono-tz`, so a
+//! daily 08:00 Europe/Paris action fires at 07:00 UTC in winter and 06:00 UTC in summer.
+//! Across DST changes croner's rules apply: a time the clock skips (02:30 on the spring
+//! change) fires at the first instant after the gap; a repeated time fires once, at its
+//! first instant.
+//!
+//! What [`scheduled_effect`] decides:
+//! - `min`/`max`: the value of the most recent occurrence at or before `now` of any action
+//!   that sets it, looking back at most [`LOOKBACK`] (31 days, so daily, weekly and
+//!   monthly schedules stay in force between occurrences; an action that last fired longer
+//!   ago no longer bounds the group).
+//! - `desired`: only from an action whose most recent occurrence is in `(last_tick, now]`:
+//!   AWS sets desired once, at the occurrence, and the other policies take over after.
+//!   With no previous tick (`last_tick` None, the engine's first tick) no desired is set:
+//!   an occurrence missed while the engine was down is not replayed. An engine that
+//!   persists its last tick passes it in to catch up.
+//! - Ties (two actions at the same instant): the one listed later wins, as a later line of
+//!   a config file overrides an earlier one.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
 
 use crate::model::Timestamp;
 use crate::policy::spec::ScheduledAction;
+
+#[cfg(test)]
+mod tests;
+
+/// How far back an occurrence still sets min/max.
+pub const LOOKBACK: Duration = Duration::from_secs(31 * 86_400);
 
 /// What the schedule says at `now`. `min`/`max`: the value set by the most recent
 /// occurrence (at or before `now`) of any action that sets it, with that action's name —
@@ -23,9 +59,100 @@ pub struct ScheduleError {
 }
 
 pub fn scheduled_effect(
-    _actions: &[ScheduledAction],
-    _last_tick: Option<Timestamp>,
-    _now: Timestamp,
+    actions: &[ScheduledAction],
+    last_tick: Option<Timestamp>,
+    now: Timestamp,
 ) -> Result<ScheduledEffect, ScheduleError> {
-    unimplemented!("scheduled actions in progress")
+    let oldest = now.minus(LOOKBACK);
+    // (occurrence, value, name); a later action replaces an earlier one at the same instant.
+    let mut min: Option<(Timestamp, u32, &str)> = None;
+    let mut max: Option<(Timestamp, u32, &str)> = None;
+    let mut desired: Option<(Timestamp, u32, &str)> = None;
+    for action in actions {
+        let schedule = Schedule::parse(action)?;
+        let Some(at) = schedule.last_at_or_before(now)? else { continue };
+        if at < oldest {
+            continue;
+        }
+        let fired_this_tick = last_tick.is_some_and(|last| last < at);
+        for (slot, value, applies) in [
+            (&mut min, action.min, true),
+            (&mut max, action.max, true),
+            (&mut desired, action.desired, fired_this_tick),
+        ] {
+            if let Some(value) = value.filter(|_| applies) {
+                if slot.is_none_or(|(seen, _, _)| seen <= at) {
+                    *slot = Some((at, value, &action.name));
+                }
+            }
+        }
+    }
+    let named = |slot: Option<(Timestamp, u32, &str)>| slot.map(|(_, value, name)| (value, name.to_string()));
+    Ok(ScheduledEffect { min: named(min), max: named(max), desired: named(desired) })
+}
+
+/// Checks every action's cron expression and time zone (for config validation).
+pub fn validate_actions(actions: &[ScheduledAction]) -> Result<(), ScheduleError> {
+    actions.iter().try_for_each(|action| Schedule::parse(action).map(drop))
+}
+
+/// The action's first occurrence strictly after `after`, if any within croner's range
+/// (for "next: 08:00" in the UI and in reasons).
+pub fn next_occurrence(
+    action: &ScheduledAction,
+    after: Timestamp,
+) -> Result<Option<Timestamp>, ScheduleError> {
+    let schedule = Schedule::parse(action)?;
+    let Some(local) = schedule.local(after) else { return Ok(None) };
+    Ok(schedule
+        .cron
+        .find_next_occurrence(&local, false)
+        .ok()
+        .map(|t| Timestamp::from_millis(t.timestamp_millis())))
+}
+
+/// One action's parsed expression and zone.
+struct Schedule<'a> {
+    action: &'a ScheduledAction,
+    cron: Cron,
+    zone: Tz,
+}
+
+impl<'a> Schedule<'a> {
+    fn parse(action: &'a ScheduledAction) -> Result<Self, ScheduleError> {
+        let error = |message: String| ScheduleError { action: action.name.clone(), message };
+        // Exactly five fields (minute hour day-of-month month day-of-week), as the config
+        // documents: no seconds, no year.
+        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
+        let cron = parser.parse(&action.cron).map_err(|e| {
+            error(format!(
+                "bad cron expression `{}`: {e} (expected 5 fields: minute hour day-of-month month day-of-week)",
+                action.cron
+            ))
+        })?;
+        let zone = Tz::from_str(&action.timezone).map_err(|_| {
+            error(format!(
+                "unknown time zone `{}` (expected an IANA name such as Europe/Paris)",
+                action.timezone
+            ))
+        })?;
+        Ok(Schedule { action, cron, zone })
+    }
+
+    fn local(&self, at: Timestamp) -> Option<DateTime<Tz>> {
+        DateTime::<Utc>::from_timestamp_millis(at.as_millis()).map(|t| t.with_timezone(&self.zone))
+    }
+
+    /// The latest occurrence at or before `now` (None if there is none croner can find).
+    fn last_at_or_before(&self, now: Timestamp) -> Result<Option<Timestamp>, ScheduleError> {
+        let Some(local) = self.local(now) else {
+            return Err(ScheduleError {
+                action: self.action.name.clone(),
+                message: format!("time {} ms is out of range", now.as_millis()),
+            });
+        };
+        // Inclusive: an occurrence at `now` itself counts (also when `now` has milliseconds).
+        let found = self.cron.find_previous_occurrence(&local, true).ok();
+        Ok(found.map(|t| Timestamp::from_millis(t.timestamp_millis())).filter(|&t| t <= now))
+    }
 }
