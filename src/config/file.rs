@@ -51,6 +51,9 @@ pub(super) struct GroupFile {
     pub sim: Option<GroupSimFile>,
     /// The autoscaling policy, read as the policy module's own type.
     pub policy: Option<crate::policy::PolicySpec>,
+    /// Alarm rules, read as the alarms module's own type.
+    #[serde(default)]
+    pub alarms: Vec<crate::alarms::AlarmRule>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -116,6 +116,8 @@ pub struct GroupConfig {
     pub sim: SimGroupSpec,
     /// The group's autoscaling policy (`[groups.policy]`); empty: observe only.
     pub policy: PolicySpec,
+    /// The group's alarm rules (`[[groups.alarms]]`).
+    pub alarms: Vec<crate::alarms::AlarmRule>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,13 +1,40 @@
-//! Checks of a group's `[groups.policy]` table beyond what serde enforces: targets,
-//! fractions and periods in range, so a policy that would divide by zero or never act is
-//! refused at load time with the key that is wrong. The table's shape itself is
-//! [`PolicySpec`](crate::policy::PolicySpec), read by serde (unknown keys are errors).
+//! Checks of a group's `[groups.policy]` and `[[groups.alarms]]` beyond what serde
+//! enforces: targets, fractions and periods in range, step intervals as AWS requires,
+//! cron expressions and time zones that parse, alarm names that exist — so a policy that
+//! would divide by zero or never act is refused at load time with the key that is wrong.
+//! The tables' shapes are the policy's and alarms' own types, read by serde (unknown
+//! keys are errors).
 
 use super::locate::KeyPath;
 use super::validate::{Invalid, non_negative, positive_duration};
-use crate::policy::PolicySpec;
+use crate::alarms::AlarmRule;
+use crate::policy::{PolicySpec, schedule, step};
 
-pub(super) fn policy(spec: &PolicySpec, at: &KeyPath) -> Result<(), Invalid> {
+pub(super) fn alarms(rules: &[AlarmRule], at: &KeyPath) -> Result<(), Invalid> {
+    for (i, rule) in rules.iter().enumerate() {
+        rule.validate().map_err(|err| Invalid::new(at.index(i), err.to_string()))?;
+        if rules[..i].iter().any(|r| r.name == rule.name) {
+            return Err(Invalid::new(
+                at.index(i).key("name"),
+                format!("alarm `{}` is defined twice in this group", rule.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The alarm a rule refers to must be one of the group's.
+fn known_alarm(alarm: &str, alarms: &[AlarmRule], path: KeyPath) -> Result<(), Invalid> {
+    if alarms.iter().any(|a| a.name == alarm) {
+        return Ok(());
+    }
+    let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
+    let known =
+        if names.is_empty() { "the group has no [[groups.alarms]]".to_string() } else { names.join(", ") };
+    Err(Invalid::new(path, format!("no alarm named `{alarm}` in this group ({known})")))
+}
+
+pub(super) fn policy(spec: &PolicySpec, alarms: &[AlarmRule], at: &KeyPath) -> Result<(), Invalid> {
     for (i, target) in spec.target_tracking.iter().enumerate() {
         let path = at.key("target_tracking").index(i).key("target");
         if !(target.target.is_finite() && target.target > 0.0) {
@@ -32,12 +59,20 @@ pub(super) fn policy(spec: &PolicySpec, at: &KeyPath) -> Result<(), Invalid> {
         }
     }
     for (i, rule) in spec.step_scaling.iter().enumerate() {
-        if rule.steps.is_empty() {
-            return Err(Invalid::new(
-                at.key("step_scaling").index(i).key("steps"),
-                "a step rule needs at least one step".to_string(),
-            ));
+        let path = at.key("step_scaling").index(i);
+        known_alarm(&rule.alarm, alarms, path.key("alarm"))?;
+        step::validate_steps(&rule.steps).map_err(|message| Invalid::new(path.key("steps"), message))?;
+    }
+    for (i, rule) in spec.simple_scaling.iter().enumerate() {
+        let path = at.key("simple_scaling").index(i);
+        known_alarm(&rule.alarm, alarms, path.key("alarm"))?;
+        if !rule.adjustment.is_finite() {
+            return Err(Invalid::new(path.key("adjustment"), "the adjustment must be a number".to_string()));
         }
+    }
+    for (i, action) in spec.scheduled.iter().enumerate() {
+        schedule::validate_actions(std::slice::from_ref(action))
+            .map_err(|err| Invalid::new(at.key("scheduled").index(i), err.to_string()))?;
     }
     if let Some(predictive) = &spec.predictive {
         let value = predictive.target_per_instance;

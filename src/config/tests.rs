@@ -347,3 +347,27 @@ fn user_config_is_found_only_when_the_file_exists() {
     std::fs::write(dir.path().join("config.toml"), GROUP).unwrap();
     assert_eq!(existing_config_in(dir.path()), Some(dir.path().join("config.toml")));
 }
+
+#[test]
+fn the_demo_carries_the_seed_alarm_rules() {
+    use crate::alarms::seeds;
+    let demo = demo();
+    let chat = &demo.group("llm-chat").unwrap().alarms;
+    assert_eq!(
+        chat,
+        &vec![seeds::latency_p95_high(), seeds::kv_cache_high(), seeds::gpu_util_high(), seeds::queue_high()],
+        "vLLM groups: KV-cache, not GPU memory"
+    );
+    for name in ["vision", "embeddings"] {
+        let names: Vec<&str> = demo.group(name).unwrap().alarms.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["latency-p95-high", "gpu-mem-high", "gpu-util-high", "queue-high"], "{name}");
+    }
+}
+
+#[test]
+fn every_demo_group_has_a_policy() {
+    for group in &demo().groups {
+        assert!(!group.policy.target_tracking.is_empty(), "{}", group.spec.name);
+        assert!(group.policy.latency_guard.is_some(), "{}", group.spec.name);
+    }
+}

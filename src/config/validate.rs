@@ -202,7 +202,8 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
         None => SimGroupSpec::default(),
     };
     let policy = file.policy.unwrap_or_default();
-    super::policy::policy(&policy, &at.key("policy"))?;
+    super::policy::alarms(&file.alarms, &at.key("alarms"))?;
+    super::policy::policy(&policy, &file.alarms, &at.key("policy"))?;
     let spec = GroupSpec {
         name,
         source: file.source.unwrap_or_default(),
@@ -216,7 +217,7 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
         serving: file.serving.unwrap_or_default(),
         slo_p95,
     };
-    Ok(GroupConfig { spec, sim, policy })
+    Ok(GroupConfig { spec, sim, policy, alarms: file.alarms })
 }
 
 fn group_sim(file: GroupSimFile, at: &KeyPath, config_dir: &Path) -> Result<SimGroupSpec, Invalid> {

@@ -92,8 +92,10 @@ pub enum AdjustmentType {
     PercentChangeInCapacity,
 }
 
-/// One step: applies when `lower ≤ metric − threshold < upper` (AWS
-/// `MetricIntervalLowerBound` / `UpperBound`; a missing bound is infinite).
+/// One step, with bounds relative to the alarm threshold (AWS
+/// `MetricIntervalLowerBound` / `UpperBound`; a missing bound is infinite). Above the
+/// threshold a step covers `lower ≤ metric − threshold < upper`; below it
+/// `lower < metric − threshold ≤ upper`, as AWS documents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepAdjustment {
