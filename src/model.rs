@@ -16,11 +16,50 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Milliseconds since the UNIX epoch. The one instant type of fleetdeck: samples,
 /// snapshots and decisions carry it, so a virtual clock and a real one look the same.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Written as an integer of milliseconds; read from that or, for files people write
+/// (`fleetdeck decide` inputs), from RFC 3339 text such as `"2026-11-23T08:00:00Z"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Millis(i64),
+            Text(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Millis(ms) => Ok(Timestamp(ms)),
+            Written::Text(text) => Timestamp::parse_rfc3339(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 impl Timestamp {
+    /// Parses RFC 3339 UTC text (`2026-11-23T08:00:00Z`, fractional seconds allowed).
+    pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
+        let time = humantime::parse_rfc3339(text).map_err(|e| {
+            format!("bad timestamp `{text}`: {e} (expected RFC 3339 in UTC, e.g. \"2026-11-23T08:00:00Z\", or milliseconds since the epoch)")
+        })?;
+        let since = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| format!("timestamp `{text}` is before 1970"))?;
+        Ok(Timestamp(since.as_millis() as i64))
+    }
+
+    /// RFC 3339 UTC text, to the second (milliseconds when there are any).
+    pub fn to_rfc3339(self) -> String {
+        let time = std::time::UNIX_EPOCH + Duration::from_millis(self.0.max(0) as u64);
+        if self.0 % 1000 == 0 {
+            humantime::format_rfc3339_seconds(time).to_string()
+        } else {
+            humantime::format_rfc3339_millis(time).to_string()
+        }
+    }
+
     pub const fn from_millis(ms: i64) -> Self {
         Timestamp(ms)
     }
@@ -417,6 +456,17 @@ mod tests {
             assert_eq!(humantime::parse_duration(&format_duration(d)).unwrap(), d, "{}", format_duration(d));
         }
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+    }
+
+    #[test]
+    fn timestamps_read_from_millis_or_rfc3339_text() {
+        let from_text: Timestamp = serde_json::from_str("\"2026-11-23T08:00:00Z\"").unwrap();
+        let from_ms: Timestamp = serde_json::from_str("1795420800000").unwrap();
+        assert_eq!(from_text, from_ms);
+        assert_eq!(from_text.to_rfc3339(), "2026-11-23T08:00:00Z");
+        assert_eq!(serde_json::to_string(&from_text).unwrap(), "1795420800000");
+        let err = serde_json::from_str::<Timestamp>("\"yesterday\"").unwrap_err();
+        assert!(err.to_string().contains("RFC 3339"), "{err}");
     }
 
     #[test]
