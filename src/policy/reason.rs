@@ -19,7 +19,11 @@ pub fn sentence(
     clamps: &[Clamp],
     blocked: &[Block],
 ) -> String {
+    // Bounds alone moved desired (a min raised, a max lowered): that is the reason.
+    let by_bounds =
+        clamps.last().filter(|c| c.from == current && matches!(c.by, ClampBy::Min | ClampBy::Max));
     let why = match driver {
+        _ if desired.is_some() && by_bounds.is_some() => by_bounds.and_then(clamp_text).unwrap_or_default(),
         Some(p) => p.reason.clone(),
         None if clamps.iter().any(|c| c.by == ClampBy::ColdStart) => {
             "demand with no instance ready or warming".to_string()
@@ -30,7 +34,11 @@ pub fn sentence(
             if opinions.is_empty() { "no policy has an opinion".to_string() } else { opinions.join("; ") }
         }
     };
-    let limits: Vec<String> = clamps.iter().filter_map(clamp_text).collect();
+    let limits: Vec<String> = clamps
+        .iter()
+        .filter(|c| desired.is_none() || by_bounds.is_none_or(|b| !std::ptr::eq(*c, b)))
+        .filter_map(clamp_text)
+        .collect();
     let blocks: Vec<String> = blocked.iter().map(block_text).collect();
     let mut out = match desired {
         Some(to) => {

@@ -100,8 +100,9 @@ pub fn target_proposal(
     };
     let target = words::value(name, tt.target);
     let ratio = per / tt.target;
-    // Same dead band as the HPA: |ratio − 1| ≤ tolerance → no change.
-    if (ratio - 1.0).abs() <= tolerance {
+    // Same dead band as the HPA: |ratio − 1| ≤ tolerance → no change. The edge is
+    // inclusive in decimal, not in binary: 110 / 100 − 1 is 0.10000000000000009.
+    if (ratio - 1.0).abs() <= tolerance + 1e-9 {
         let reason = format!("{shown} within {} % of target {target}", words::number(tolerance * 100.0));
         return (Proposal { policy, desired: Some(current), may_scale_in: true, reason }, None);
     }
