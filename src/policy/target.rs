@@ -1,0 +1,180 @@
+//! Reading this tick's metrics (fresh, stale, missing, invalid; idle or in demand) and the
+//! two metric policies of the core: target tracking and the latency guard.
+//!
+//! Target tracking is the Kubernetes HPA formula
+//! (<https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algorithm-details>):
+//! `needs = ceil(max(ready, 1) × value / target)`, no change inside the tolerance. Only
+//! ready instances are counted: the metrics of warming instances are not used (DESIGN.md),
+//! which is also what the HPA gets by counting not-yet-ready pods at 0 % on scale-up.
+//!
+//! Missing data, mapped from the HPA's per-pod rule ("assume 100 % of the target for a
+//! scale-down, 0 % for a scale-up") to whole metrics: an unusable metric has no opinion
+//! (it adds nothing to a scale-out, like 0 %) and stops every scale-in (like 100 %, which
+//! never votes below current). Idle is not missing: with a fresh request rate of exactly
+//! 0 (and no queue), a utilization metric that is absent or NaN because nothing runs is
+//! read as 0, and an unusable latency does not block.
+
+use crate::model::Timestamp;
+use crate::model::{Capacity, MetricKind};
+use crate::policy::decision::{MetricProblem, Problem};
+use crate::policy::spec::{LatencyGuard, PolicyKind, Proposal, TargetTracking};
+use crate::policy::state::{Inputs, MetricInput};
+use crate::policy::words;
+
+/// This tick's metrics, judged once.
+pub struct Readings<'a> {
+    inputs: &'a Inputs,
+    now: Timestamp,
+    /// Request rate is a fresh 0 and no queue is reported waiting.
+    pub idle: bool,
+    /// Request rate or queue length is a fresh positive number.
+    pub demand: bool,
+}
+
+impl<'a> Readings<'a> {
+    pub fn new(inputs: &'a Inputs, now: Timestamp) -> Self {
+        let mut r = Readings { inputs, now, idle: false, demand: false };
+        let rate = r.read(&MetricKind::RequestRate);
+        let queue = r.read(&MetricKind::QueueLength);
+        r.demand = matches!(rate, Ok(v) if v > 0.0) || matches!(queue, Ok(v) if v > 0.0);
+        r.idle = rate == Ok(0.0) && matches!(queue, Ok(0.0) | Err(Problem::Missing));
+        r
+    }
+
+    /// The newest sample of `kind` (the first listed on a tie, so the result never
+    /// depends on anything but the input).
+    fn latest(&self, kind: &MetricKind) -> Option<&'a MetricInput> {
+        let mut best: Option<&MetricInput> = None;
+        for m in self.inputs.metrics.iter().filter(|m| &m.kind == kind) {
+            if best.is_none_or(|b| m.at > b.at) {
+                best = Some(m);
+            }
+        }
+        best
+    }
+
+    /// A usable value, or why not. Stale is the one definition of DESIGN.md: the newest
+    /// sample is older than `stale_after` at `now`.
+    pub fn read(&self, kind: &MetricKind) -> Result<f64, Problem> {
+        let m = self.latest(kind).ok_or(Problem::Missing)?;
+        let age = self.now.since(m.at);
+        if age > self.inputs.stale_after {
+            Err(Problem::Stale { age })
+        } else if !m.value.is_finite() || m.value < 0.0 {
+            Err(Problem::Invalid)
+        } else {
+            Ok(m.value)
+        }
+    }
+}
+
+/// A target-tracking proposal; `Err` names the metric that could not be used.
+pub fn target_proposal(
+    tt: &TargetTracking,
+    tolerance: f64,
+    readings: &Readings,
+    capacity: &Capacity,
+) -> (Proposal, Option<MetricProblem>) {
+    let policy = PolicyKind::TargetTracking { metric: tt.metric.clone() };
+    let current = capacity.desired;
+    let name = &tt.metric;
+    let unusable = |problem: Problem| {
+        let p = MetricProblem { metric: tt.metric.clone(), problem };
+        let reason = format!("{}: no opinion, no scale-in", words::problem(&p));
+        (Proposal { policy: policy.clone(), desired: None, may_scale_in: true, reason }, Some(p))
+    };
+    if !(tt.target.is_finite() && tt.target > 0.0) {
+        return unusable(Problem::BadTarget);
+    }
+    let (value, idle_note) = match readings.read(&tt.metric) {
+        Ok(v) => (v, ""),
+        Err(Problem::Missing | Problem::Invalid) if readings.idle => (0.0, " (nothing runs: request_rate 0)"),
+        Err(problem) => return unusable(problem),
+    };
+    let instances = capacity.ready.max(1);
+    let (per, shown) = if tt.per_instance {
+        let per = value / f64::from(instances);
+        (per, format!("{name} {} ({} per instance)", words::value(name, value), words::number(per)))
+    } else {
+        (value, format!("{name} {}{idle_note}", words::value(name, value)))
+    };
+    let target = words::value(name, tt.target);
+    let ratio = per / tt.target;
+    // Same dead band as the HPA: |ratio − 1| ≤ tolerance → no change. The edge is
+    // inclusive in decimal, not in binary: 110 / 100 − 1 is 0.10000000000000009.
+    if (ratio - 1.0).abs() <= tolerance + 1e-9 {
+        let reason = format!("{shown} within {} % of target {target}", words::number(tolerance * 100.0));
+        return (Proposal { policy, desired: Some(current), may_scale_in: true, reason }, None);
+    }
+    let needs = ceil_count(f64::from(instances) * ratio);
+    let (desired, reason) = if ratio > 1.0 {
+        // Above target never votes to lower desired: instances already asked for (warming,
+        // or being replaced) will take the load, so a need for +k is asked once.
+        if needs > current {
+            (needs, format!("{shown} > target {target} (needs {needs})"))
+        } else {
+            (current, format!("{shown} > target {target} (needs {needs}; {current} already asked for)"))
+        }
+    } else {
+        (needs, format!("{shown} < target {target} (needs {needs})"))
+    };
+    (Proposal { policy, desired: Some(desired), may_scale_in: true, reason }, None)
+}
+
+/// `ceil`, forgiving float noise just above an integer (5 × 0.84 / 0.7 is
+/// 6.000000000000001, which must need 6, not 7), saturating at `u32::MAX`.
+pub fn ceil_count(x: f64) -> u32 {
+    let nearest = x.round();
+    let x = if (x - nearest).abs() < 1e-9 * nearest.abs().max(1.0) { nearest } else { x };
+    x.ceil().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+/// What the latency guard says about scale-in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LatencyVerdict {
+    Clear,
+    Above { value_secs: f64, limit_secs: f64 },
+    Unusable(MetricProblem),
+}
+
+/// The latency guard: never a vote (`desired: None`, `may_scale_in: false`), only a
+/// verdict on scale-in. Latency scales out through step rules on alarms, not here.
+pub fn latency_guard(guard: &LatencyGuard, readings: &Readings) -> (Proposal, LatencyVerdict) {
+    let name = &guard.metric;
+    let limit_secs = guard.slo.as_secs_f64() * guard.block_scale_in_above;
+    let limit = words::value(name, limit_secs);
+    let frac = words::number(guard.block_scale_in_above);
+    let (verdict, reason) = match readings.read(name) {
+        Ok(v) if v > limit_secs => (
+            LatencyVerdict::Above { value_secs: v, limit_secs },
+            format!("{name} {} > {limit} ({frac} × SLO): blocks scale-in", words::value(name, v)),
+        ),
+        Ok(v) => (
+            LatencyVerdict::Clear,
+            format!("{name} {} ≤ {limit} ({frac} × SLO): scale-in allowed", words::value(name, v)),
+        ),
+        // No requests, no percentile: an idle group may still scale in (DESIGN.md).
+        Err(_) if readings.idle => {
+            (LatencyVerdict::Clear, format!("{name} undefined while idle: scale-in allowed"))
+        }
+        Err(problem) => {
+            let p = MetricProblem { metric: name.clone(), problem };
+            let reason = format!("{}: blocks scale-in", words::problem(&p));
+            (LatencyVerdict::Unusable(p), reason)
+        }
+    };
+    (Proposal { policy: PolicyKind::LatencyGuard, desired: None, may_scale_in: false, reason }, verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceil_count_forgives_float_noise_only() {
+        assert_eq!(ceil_count(5.0 * 0.84 / 0.7), 6);
+        assert_eq!(ceil_count(6.01), 7);
+        assert_eq!(ceil_count(0.0), 0);
+        assert_eq!(ceil_count(1e20), u32::MAX);
+    }
+}

@@ -1,0 +1,224 @@
+//! Properties of `decide` over generated groups and inputs (10,000 cases each): bounds,
+//! missing data, the latency guard, determinism, the scale-down window, and one +k per
+//! need while instances warm.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::MetricKind::{GpuUtil, LatencyP95, QueueLength, RequestRate};
+use crate::policy::decide;
+use crate::policy::spec::{ActivityCause, MaxStep, ScalingActivity};
+use crate::policy::state::{Hold, Pause, PauseMode, Recommendation};
+
+/// One metric as a source may report it.
+#[derive(Clone, Debug)]
+enum Obs {
+    Fresh(f64),
+    Stale(f64),
+    Missing,
+    NaN,
+}
+
+impl Obs {
+    fn usable(&self) -> bool {
+        matches!(self, Obs::Fresh(_))
+    }
+}
+
+fn obs(values: impl Strategy<Value = f64> + Clone) -> impl Strategy<Value = Obs> {
+    prop_oneof![
+        6 => values.clone().prop_map(Obs::Fresh),
+        1 => values.prop_map(Obs::Stale),
+        1 => Just(Obs::Missing),
+        1 => Just(Obs::NaN),
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct World {
+    gpu: Obs,
+    queue: Obs,
+    rate: Obs,
+    latency: Obs,
+}
+
+fn world() -> impl Strategy<Value = World> {
+    let rate = prop_oneof![1 => Just(0.0), 3 => 0.0..50.0f64];
+    (obs(0.0..1.5f64), obs(0.0..200.0f64), obs(rate), obs(0.0..5.0f64))
+        .prop_map(|(gpu, queue, rate, latency)| World { gpu, queue, rate, latency })
+}
+
+fn inputs(w: &World, now: Timestamp) -> Inputs {
+    let mut inputs = fresh(now, &[]);
+    for (kind, o) in
+        [(GpuUtil, &w.gpu), (QueueLength, &w.queue), (RequestRate, &w.rate), (LatencyP95, &w.latency)]
+    {
+        let (at, value) = match o {
+            Obs::Fresh(v) => (now, *v),
+            Obs::Stale(v) => (now.minus(Duration::from_secs(46)), *v),
+            Obs::Missing => continue,
+            Obs::NaN => (now, f64::NAN),
+        };
+        inputs.metrics.push(MetricInput { kind, at, value });
+    }
+    inputs
+}
+
+/// Request rate a fresh 0 with no queue waiting: the idle rule applies.
+fn idle(w: &World) -> bool {
+    matches!(w.rate, Obs::Fresh(r) if r == 0.0) && matches!(w.queue, Obs::Fresh(0.0) | Obs::Missing)
+}
+
+prop_compose! {
+    fn state()(
+        (min, span, desired, ready, warming) in (0u32..5, 0u32..30, 0u32..40, 0u32..40, 0u32..10),
+        history in prop::collection::vec((1i64..600, 0u32..40), 0..20),
+        activities in prop::collection::vec((1i64..60, 0u32..40, 0u32..40), 0..4),
+        hold in prop::option::weighted(0.15, (0u32..50, -60i64..600, any::<bool>())),
+        pause in prop::option::weighted(0.15, (any::<bool>(), prop::option::of(-60i64..600))),
+        budget in prop::option::weighted(0.2, 0.0..700.0f64),
+        max_step in prop::option::weighted(0.3, (0u32..6, 0.0..200.0f64, 1u64..120)),
+        pending_since in prop::option::of(0i64..900),
+        (tolerance, down) in (0.0..0.3f64, prop::sample::select(vec![0u64, 60, 300])),
+    ) -> GroupState {
+        let mut s = group(full_policy(), desired, ready, warming);
+        (s.min, s.max) = (min, min + span);
+        s.policy.tolerance = tolerance;
+        s.policy.stabilization.scale_down = Duration::from_secs(down);
+        let mut history: Vec<_> = history.into_iter().map(|(ago, d)| Recommendation { at: at(-ago), desired: d }).collect();
+        history.sort_by_key(|r| r.at);
+        s.recent_recommendations = history;
+        s.recent_activities = activities
+            .into_iter()
+            .map(|(ago, from, to)| ScalingActivity { at: at(-ago), from, to, cause: ActivityCause::Policy, policy: None })
+            .collect();
+        s.recent_activities.sort_by_key(|a| a.at);
+        s.hold = hold.map(|(d, until, beyond_max)| Hold { desired: d, until: at(until), beyond_max, by: "ana".into() });
+        s.pause = pause.map(|(full, until)| Pause {
+            mode: if full { PauseMode::Full } else { PauseMode::ScaleInOnly },
+            by: "bob".into(),
+            until: until.map(at),
+            reason: String::new(),
+        });
+        s.policy.hourly_budget_usd = budget;
+        s.policy.max_step = max_step.map(|(instances, percent, secs)| MaxStep { instances, percent, period: Duration::from_secs(secs) });
+        s.scale_out_pending_since = pending_since.map(|ago| at(-ago));
+        s
+    }
+}
+
+/// The same group with no hold and no pause (operators may override any rule).
+fn operator_free(mut s: GroupState) -> GroupState {
+    (s.hold, s.pause) = (None, None);
+    s
+}
+
+fn full_pause(s: &GroupState) -> bool {
+    s.pause.as_ref().is_some_and(|p| p.is_active(at(0)) && p.mode == PauseMode::Full)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+    #[test]
+    fn desired_is_always_within_the_effective_bounds(s in state(), w in world()) {
+        let d = decide(&s, &inputs(&w, at(0)), at(0));
+        prop_assert!(d.bounds.min <= d.bounds.max);
+        if let Some(v) = d.desired {
+            prop_assert!(d.bounds.min <= v && v <= d.bounds.max, "{v} outside {:?}: {}", d.bounds, d.reason);
+        }
+        if !full_pause(&s) {
+            let v = d.resulting_desired();
+            prop_assert!(d.bounds.min <= v && v <= d.bounds.max, "{v} outside {:?}: {}", d.bounds, d.reason);
+        }
+    }
+
+    #[test]
+    fn no_scale_in_when_an_input_it_relies_on_is_unusable(
+        s in state(), mut w in world(), rate in 0.1..50.0f64, broken in 0usize..3, problem in obs(0.0..1.0f64)
+    ) {
+        let s = operator_free(s);
+        if w.gpu.usable() && w.queue.usable() && w.latency.usable() {
+            let problem = if problem.usable() { Obs::Missing } else { problem };
+            *[&mut w.gpu, &mut w.queue, &mut w.latency][broken] = problem;
+        }
+        if idle(&w) {
+            w.rate = Obs::Fresh(rate);
+        }
+        let d = decide(&s, &inputs(&w, at(0)), at(0));
+        let floor = s.capacity.desired.min(d.bounds.max);
+        prop_assert!(d.resulting_desired() >= floor, "{}", d.reason);
+    }
+
+    #[test]
+    fn latency_alone_never_lowers_desired(s in state(), w in world()) {
+        let mut alone = operator_free(s);
+        alone.policy.target_tracking.clear();
+        let d = decide(&alone, &inputs(&w, at(0)), at(0));
+        let floor = alone.capacity.desired.min(d.bounds.max);
+        prop_assert!(d.resulting_desired() >= floor, "{}", d.reason);
+    }
+
+    #[test]
+    fn the_latency_guard_never_lowers_the_decision(s in state(), w in world()) {
+        let mut unguarded = s.clone();
+        unguarded.policy.latency_guard = None;
+        let inputs = inputs(&w, at(0));
+        let guarded = decide(&s, &inputs, at(0)).resulting_desired();
+        prop_assert!(guarded >= decide(&unguarded, &inputs, at(0)).resulting_desired());
+    }
+
+    #[test]
+    fn identical_inputs_give_identical_decisions(s in state(), w in world()) {
+        let inputs = inputs(&w, at(0));
+        let first = decide(&s, &inputs, at(0));
+        let second = decide(&s.clone(), &inputs.clone(), at(0));
+        prop_assert_eq!(serde_json::to_string(&first).unwrap(), serde_json::to_string(&second).unwrap());
+        // Through the `fleetdeck decide` TOML format and back: the same decision.
+        let s2: GroupState = toml::from_str(&toml::to_string(&s).unwrap()).unwrap();
+        let i2: Inputs = toml::from_str(&toml::to_string(&inputs).unwrap()).unwrap();
+        prop_assert_eq!(first, decide(&s2, &i2, at(0)));
+    }
+
+    #[test]
+    fn scale_in_never_goes_below_the_highest_recommendation_in_the_window(s in state(), w in world()) {
+        let s = operator_free(s);
+        let d = decide(&s, &inputs(&w, at(0)), at(0));
+        let v = d.resulting_desired();
+        let cutoff = at(0).minus(s.policy.stabilization.scale_down);
+        let highest = s.recent_recommendations.iter().filter(|r| r.at > cutoff).map(|r| r.desired).max();
+        if let Some(highest) = highest.filter(|_| v < s.capacity.desired && !s.policy.stabilization.scale_down.is_zero()) {
+            prop_assert!(v >= highest.min(d.bounds.max), "{v} < {highest} in window: {}", d.reason);
+        }
+    }
+
+    #[test]
+    fn a_need_for_k_more_while_instances_warm_is_asked_once(
+        ready in 1u32..10, warming in 0u32..5, extra in 2u32..30, warm_ticks in 1usize..30,
+    ) {
+        let need = ((ready + warming) as f64 * 1.1).ceil() as u32 + extra;
+        let mut s = group(gpu_policy(), ready + warming, ready, warming);
+        s.max = 200;
+        let mut launched: Vec<usize> = vec![0; warming as usize];
+        let mut changes = 0;
+        for tick in 0..60usize {
+            // Load worth `need` instances at the target, carried by the ready ones.
+            let util = need as f64 * 0.7 / s.capacity.ready.max(1) as f64;
+            let now = at(15 * tick as i64);
+            let d = decide(&s, &fresh(now, &[(GpuUtil, util)]), now);
+            s.apply(&d);
+            changes += usize::from(d.desired.is_some());
+            // The actuator launches what is asked for; launches serve after `warm_ticks`.
+            let asked = s.capacity.desired.saturating_sub(s.capacity.ready + s.capacity.warming);
+            launched.extend(std::iter::repeat_n(tick, asked as usize));
+            let done = launched.iter().filter(|t| tick - **t >= warm_ticks).count() as u32;
+            launched.retain(|t| tick - *t < warm_ticks);
+            s.capacity.ready += done;
+            s.capacity.warming = launched.len() as u32;
+        }
+        prop_assert_eq!(changes, 1);
+        prop_assert_eq!(s.capacity.desired, need);
+    }
+}
