@@ -19,6 +19,8 @@
 //! - [`alarms`]: pure alarm evaluation: thresholds, M-of-N, for-duration, missing data.
 //! - [`engine`]: polls sources and actuators on a clock, keeps bounded history, applies
 //!   commands, publishes snapshots and events. Owns all mutable fleet state.
+//! - [`decide_cmd`]: `fleetdeck decide FILE`: a group's state and inputs in, the
+//!   policy's decision out.
 //! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
 //! - [`ui`]: the ratatui console; speaks only the protocol.
 //! - [`clock`]: the injectable clock (system time, or virtual time for tests and replay).
@@ -27,6 +29,7 @@ pub mod actuators;
 pub mod alarms;
 pub mod clock;
 pub mod config;
+pub mod decide_cmd;
 pub mod engine;
 pub mod model;
 pub mod policy;

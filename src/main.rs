@@ -23,6 +23,7 @@ Examples:
   fleetdeck --readonly               look, never touch: every change is refused
   fleetdeck config check fleet.toml  validate a config file (errors name file:line:col)
   fleetdeck config default > fleet.toml
+  fleetdeck decide state.toml        what the policy decides for one group, and why
   fleetdeck completions bash > ~/.local/share/bash-completion/completions/fleetdeck
 
 In the console: j/k or arrows select a group, enter toggles its detail, ? shows every key,
@@ -62,6 +63,16 @@ enum Cmd {
         #[command(subcommand)]
         action: ConfigCmd,
     },
+    /// Show what the autoscaling policy decides for one group's state and inputs.
+    ///
+    /// FILE is TOML, or JSON for `.json` and `-` (standard input); see the README's
+    /// "fleetdeck decide" section for the format.
+    Decide {
+        file: PathBuf,
+        /// Print the decision as JSON (one object, as in the decision log).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -93,6 +104,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::Config { action: ConfigCmd::Check { file } }) => Ok(check_config(&file)),
         Some(Cmd::Config { action: ConfigCmd::Default }) => {
             print!("{}", config::DEMO_TOML);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Decide { file, json }) => {
+            let input = fleetdeck::decide_cmd::read(&file)?;
+            let decision = fleetdeck::decide_cmd::run(&input);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&decision)?);
+            } else {
+                print!("{}", fleetdeck::decide_cmd::render(&decision));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Completions { shell }) => {

@@ -159,6 +159,7 @@ pub struct GroupSpec {
 /// instances serve; `warming` are launched but not yet serving; `failed` failed
 /// recently (health checks, spot loss) and are being replaced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Capacity {
     pub desired: u32,
     pub ready: u32,

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AlarmState, MetricKind, Timestamp, duration_text};
 
-/// Everything that decides a group's desired capacity.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Everything that decides a group's desired capacity. `PolicySpec::default()` is the
+/// same as an empty `[groups.policy]` table (tolerance 0.1, default windows).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
     /// Target tracking on utilization-like metrics; the largest proposal wins.
@@ -46,6 +47,23 @@ pub struct PolicySpec {
 
 pub fn default_tolerance() -> f64 {
     0.1
+}
+
+impl Default for PolicySpec {
+    fn default() -> Self {
+        PolicySpec {
+            target_tracking: Vec::new(),
+            tolerance: default_tolerance(),
+            latency_guard: None,
+            step_scaling: Vec::new(),
+            simple_scaling: Vec::new(),
+            scheduled: Vec::new(),
+            predictive: None,
+            stabilization: Stabilization::default(),
+            max_step: None,
+            hourly_budget_usd: None,
+        }
+    }
 }
 
 /// Keep `metric` near `target`: proposal = `ceil(max(ready, 1) × value / target)`.
@@ -328,6 +346,11 @@ mod tests {
         assert_eq!(spec.latency_guard.unwrap().block_scale_in_above, 0.8);
         assert!(spec.target_tracking[1].per_instance);
         assert_eq!(spec.step_scaling[0].steps[1].upper, None);
+    }
+
+    #[test]
+    fn the_default_policy_is_an_empty_table() {
+        assert_eq!(PolicySpec::default(), toml::from_str::<PolicySpec>("").unwrap());
     }
 
     #[test]

@@ -3,5 +3,6 @@
 //! tmux, as a person would use it.
 
 mod cli;
+mod decide;
 mod support;
 mod tui;
