@@ -18,10 +18,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::model::{Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms, format_duration};
+use crate::model::{
+    AlarmState, Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms, format_duration,
+};
 
 /// Protocol version spoken by this build.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
+/// 1.1 added each group's alarms and last decision.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 1 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -88,6 +91,37 @@ pub struct GroupSnapshot {
     pub series: Vec<SeriesSnapshot>,
     pub source: BackendHealth,
     pub actuator: BackendHealth,
+    /// The group's alarm rules and their states (since 1.1).
+    #[serde(default)]
+    pub alarms: Vec<AlarmView>,
+    /// The autoscaler's last decision (since 1.1).
+    #[serde(default)]
+    pub decision: Option<DecisionView>,
+}
+
+/// An alarm rule's state, for display.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlarmView {
+    pub name: String,
+    pub state: AlarmState,
+    /// When it entered that state.
+    pub since: Timestamp,
+    /// The latest datapoint's statistic.
+    pub value: Option<f64>,
+    /// The rule in one line, e.g. `queue_length average > 50 for 1 of 1 × 1m, held 2m`.
+    pub summary: String,
+}
+
+/// The autoscaler's last decision, for display.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionView {
+    pub at: Timestamp,
+    pub current: u32,
+    /// The new desired capacity, if the decision changes it.
+    pub desired: Option<u32>,
+    pub reason: String,
+    /// Decided but not acted on ("would set N").
+    pub shadow: bool,
 }
 
 impl GroupSnapshot {
@@ -106,6 +140,11 @@ impl GroupSnapshot {
 
     pub fn any_stale(&self) -> bool {
         self.series.iter().any(|s| s.stale)
+    }
+
+    /// Alarms currently firing.
+    pub fn firing(&self) -> impl Iterator<Item = &AlarmView> {
+        self.alarms.iter().filter(|a| a.state == AlarmState::Firing)
     }
 }
 
@@ -163,6 +202,24 @@ pub enum Event {
     Sim {
         at: Timestamp,
         description: String,
+    },
+    /// An alarm rule changed state (since 1.1).
+    Alarm {
+        at: Timestamp,
+        group: String,
+        alarm: String,
+        from: AlarmState,
+        to: AlarmState,
+    },
+    /// The autoscaler decided a change of desired capacity (since 1.1); `shadow`: it was
+    /// not acted on.
+    Scaled {
+        at: Timestamp,
+        group: String,
+        from: u32,
+        to: u32,
+        reason: String,
+        shadow: bool,
     },
     /// A command was answered (accepted or refused); every command gets one.
     CommandHandled {

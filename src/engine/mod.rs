@@ -8,9 +8,14 @@
 //! exponential backoff (from one poll interval up to `max_backoff`) while the other
 //! groups carry on.
 //!
-//! Autoscaling comes in a later issue: for now the engine only observes. The front ends
-//! never see this module's internals, only the [`protocol`](crate::protocol).
+//! After polling, each observed group's alarm rules and autoscaling policy are evaluated
+//! ([`autoscale`]); the decision, the alarm states and their changes are published. In
+//! [`AutoscaleMode::Shadow`] (the console's mode until the circuit breaker and pause
+//! commands land) decisions are shown as "would …" and never acted on; in `Act` mode
+//! the change goes through the group's actuator. A read-only engine never acts. The
+//! front ends never see this module's internals, only the [`protocol`](crate::protocol).
 
+pub mod autoscale;
 pub mod history;
 
 use std::collections::BTreeMap;
@@ -23,15 +28,18 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::{MissedTickBehavior, timeout};
 
 use crate::actuators::{Actuator, SimActuator};
+use crate::alarms::AlarmRule;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
+use crate::policy::PolicySpec;
 use crate::protocol::{
     Backend, BackendHealth, Command, CommandReceiver, CommandRequest, CommandSender, Connection, Event,
     GroupSnapshot, Reply, SeriesSnapshot, Snapshot,
 };
 use crate::sim::SimFleet;
 use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
+use autoscale::{AutoscaleMode, Autoscaler};
 use history::SeriesHistory;
 
 /// How the engine runs.
@@ -50,6 +58,8 @@ pub struct EngineSettings {
     pub call_timeout: Duration,
     /// Longest wait between retries of a failing backend.
     pub max_backoff: Duration,
+    /// Whether decisions are acted on. A read-only engine never acts, whatever this says.
+    pub autoscale: AutoscaleMode,
 }
 
 impl EngineSettings {
@@ -62,15 +72,18 @@ impl EngineSettings {
             minute_points: history::MINUTE_POINTS,
             call_timeout: Duration::from_secs(10),
             max_backoff: Duration::from_secs(60),
+            autoscale: AutoscaleMode::Shadow,
         }
     }
 }
 
-/// A group and the backends that serve it.
+/// A group, the backends that serve it, and how it scales.
 pub struct GroupBackends {
     pub spec: GroupSpec,
     pub source: Arc<dyn MetricSource>,
     pub actuator: Arc<dyn Actuator>,
+    pub policy: PolicySpec,
+    pub alarms: Vec<AlarmRule>,
 }
 
 /// Consecutive failures of one backend, and when to try it again.
@@ -129,6 +142,7 @@ struct GroupRuntime {
     capacity: Option<Capacity>,
     source_health: Health,
     actuator_health: Health,
+    autoscaler: Autoscaler,
 }
 
 /// Runs a backend call if it is due, bounded by `call_timeout`: `None` if it was not
@@ -179,16 +193,22 @@ impl Engine {
         let (snapshot_tx, _) = watch::channel(Arc::new(empty));
         let (events_tx, _) = broadcast::channel(256);
         let (command_tx, command_rx) = CommandSender::channel(64);
+        let mode = if settings.readonly { AutoscaleMode::Shadow } else { settings.autoscale };
+        let start = clock.now();
         let groups = groups
             .into_iter()
-            .map(|g| GroupRuntime {
-                spec: g.spec,
-                source: g.source,
-                actuator: g.actuator,
-                series: BTreeMap::new(),
-                capacity: None,
-                source_health: Health::default(),
-                actuator_health: Health::default(),
+            .map(|g| {
+                let autoscaler = Autoscaler::new(&g.spec, g.policy, g.alarms, mode, start);
+                GroupRuntime {
+                    spec: g.spec,
+                    source: g.source,
+                    actuator: g.actuator,
+                    series: BTreeMap::new(),
+                    capacity: None,
+                    source_health: Health::default(),
+                    actuator_health: Health::default(),
+                    autoscaler,
+                }
             })
             .collect();
         Engine { groups, clock, settings, sim, seq: 0, snapshot_tx, events_tx, command_tx, command_rx }
@@ -213,6 +233,8 @@ impl Engine {
                 spec: g.spec.clone(),
                 source: source.clone(),
                 actuator: actuator.clone(),
+                policy: g.policy.clone(),
+                alarms: g.alarms.clone(),
             })
             .collect();
         let mut settings = EngineSettings::new(config.poll_interval, config.stale_after);
@@ -274,8 +296,61 @@ impl Engine {
         for (index, result) in results.into_iter().enumerate() {
             self.record(index, result, now);
         }
+        self.autoscale(now).await;
         self.publish_sim_events();
         self.publish_snapshot();
+    }
+
+    /// Evaluates every observed group's alarms and policy, and applies the changes the
+    /// decisions ask for (none in shadow mode).
+    async fn autoscale(&mut self, now: Timestamp) {
+        let stale_after = self.settings.stale_after;
+        let mut actions = Vec::new();
+        for (index, group) in self.groups.iter_mut().enumerate() {
+            let Some(capacity) = group.capacity else { continue };
+            let step = group.autoscaler.step(&group.series, capacity, stale_after, now);
+            let name = group.spec.name.clone();
+            for (alarm, from, to) in step.transitions {
+                tracing::info!(group = %name, %alarm, ?from, ?to, "alarm");
+                let _ = self.events_tx.send(Event::Alarm { at: now, group: name.clone(), alarm, from, to });
+            }
+            if let Some(to) = step.decision.desired {
+                let shadow = step.set_desired.is_none();
+                tracing::info!(group = %name, reason = %step.decision.reason, shadow, "scaling decision");
+                let _ = self.events_tx.send(Event::Scaled {
+                    at: now,
+                    group: name,
+                    from: step.decision.current,
+                    to,
+                    reason: step.decision.reason.clone(),
+                    shadow,
+                });
+            }
+            if let Some(to) = step.set_desired {
+                actions.push((index, to));
+            }
+        }
+        for (index, to) in actions {
+            let group = &self.groups[index];
+            let result = bounded_call(true, self.settings.call_timeout, || {
+                group.actuator.set_desired(&group.spec, to)
+            })
+            .await
+            .unwrap_or_else(|| Err("not called".into()));
+            let group = &mut self.groups[index];
+            if let Err(error) = result {
+                let error = format!("setting desired to {to}: {error}");
+                let retry_at = group.actuator_health.failed(now, error.clone(), &self.settings);
+                let event = Event::BackendFailed {
+                    at: now,
+                    group: group.spec.name.clone(),
+                    backend: Backend::Actuator,
+                    error,
+                    retry_at,
+                };
+                self.emit(event);
+            }
+        }
     }
 
     fn record(&mut self, index: usize, result: PollResult, now: Timestamp) {
@@ -367,6 +442,8 @@ impl Engine {
                     .collect(),
                 source: g.source_health.to_protocol(),
                 actuator: g.actuator_health.to_protocol(),
+                alarms: g.autoscaler.alarm_views(),
+                decision: g.autoscaler.decision_view(),
             })
             .collect();
         let snapshot = Snapshot {

@@ -105,6 +105,8 @@ fn engine_with(sources: &[(&str, Arc<ScriptedSource>)], clock: &ManualClock) -> 
             spec: spec(name),
             source: source.clone(),
             actuator: Arc::new(FixedActuator),
+            policy: crate::policy::PolicySpec::default(),
+            alarms: Vec::new(),
         })
         .collect();
     let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
@@ -323,4 +325,84 @@ async fn a_sim_command_reaches_the_fleet_and_shows_in_the_next_snapshot() {
     engine.tick().await;
     let capacity = engine.snapshot().group("vision").unwrap().capacity.unwrap();
     assert_eq!((capacity.ready, capacity.warming, capacity.failed, capacity.desired), (2, 2, 2, 4));
+}
+
+/// The fast profile with GPU target tracking on every group and a ×4 spike on llm-chat
+/// at 5 s, in the given mode.
+fn autoscaling_engine(clock: &ManualClock, mode: autoscale::AutoscaleMode) -> Engine {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml");
+    let mut config = crate::config::load(&path).unwrap();
+    for group in &mut config.groups {
+        group.policy.target_tracking = vec![crate::policy::TargetTracking {
+            metric: MetricKind::GpuUtil,
+            target: 0.7,
+            per_instance: false,
+        }];
+    }
+    config.sim_events.push(crate::config::ScheduledSimEvent {
+        at: Duration::from_secs(5),
+        command: SimCommand::Spike {
+            group: "llm-chat".into(),
+            factor: 4.0,
+            duration: Duration::from_secs(600),
+        },
+    });
+    let mut engine = Engine::simulated(&config, 7, Arc::new(clock.clone()), false);
+    engine.settings.autoscale = mode;
+    for group in &mut engine.groups {
+        group.autoscaler.mode = mode;
+    }
+    engine
+}
+
+#[tokio::test]
+async fn in_shadow_mode_a_spike_gives_a_would_scale_decision_and_no_change() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Shadow);
+    let mut events = engine.connect().events;
+    for _ in 0..20 {
+        engine.tick().await;
+        clock.advance(Duration::from_secs(1));
+    }
+    let snapshot = engine.snapshot();
+    let chat = snapshot.group("llm-chat").unwrap();
+    let decision = chat.decision.as_ref().expect("a decision every tick");
+    assert!(decision.shadow);
+    assert!(decision.desired.is_some_and(|d| d > 4), "the spike asks for more: {}", decision.reason);
+    assert_eq!(chat.capacity.unwrap().desired, 4, "shadow mode never changes capacity");
+    let scaled = std::iter::from_fn(|| events.try_recv().ok())
+        .any(|e| matches!(e, Event::Scaled { ref group, shadow: true, .. } if group == "llm-chat"));
+    assert!(scaled, "the would-be scale-out is announced");
+}
+
+#[tokio::test]
+async fn in_act_mode_a_spike_scales_out_and_waits_for_warm_up_before_asking_again() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    // Each increase must rest on new information: more instances serving than at the
+    // previous one. The same readings while instances warm ask for nothing more.
+    let mut increases = 0;
+    let mut ready_at_last_increase = None;
+    for _ in 0..60 {
+        engine.tick().await;
+        let snapshot = engine.snapshot();
+        let chat = snapshot.group("llm-chat").unwrap();
+        let decision = chat.decision.as_ref().unwrap();
+        if decision.desired.is_some_and(|to| to > decision.current) {
+            increases += 1;
+            let ready = chat.capacity.unwrap().ready;
+            assert!(
+                ready_at_last_increase.is_none_or(|last| ready > last),
+                "scaled out again with the same {ready} ready: {}",
+                decision.reason
+            );
+            ready_at_last_increase = Some(ready);
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    let capacity = engine.snapshot().group("llm-chat").unwrap().capacity.unwrap();
+    assert!(increases >= 2, "a ×4 spike needs more than one warm-up's worth of scale-out");
+    assert!(capacity.desired > 4 && capacity.desired <= 16, "{capacity:?}");
+    let vision = engine.snapshot().group("vision").unwrap().capacity.unwrap();
+    assert_eq!(vision.desired, 4, "groups at target are left alone");
 }

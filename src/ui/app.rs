@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::model::AlarmState;
 use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot};
 
 use super::command::{self, Parsed};
@@ -173,8 +174,16 @@ fn on_engine_event(app: &mut App, event: Event) {
             };
             app.set_status(StatusKind::Info, format!("{operator}: {command}: {outcome}"));
         }
+        Event::Alarm { group, alarm, to: AlarmState::Firing, .. } => {
+            app.set_status(StatusKind::Info, format!("{group}: alarm {alarm} FIRING"))
+        }
+        Event::Scaled { group, reason, shadow, .. } => {
+            let would = if shadow { "would " } else { "" };
+            app.set_status(StatusKind::Info, format!("{group}: {would}{reason}"))
+        }
         // Backend health is on the group's row from the snapshot; no second copy here.
-        Event::Started { .. }
+        Event::Alarm { .. }
+        | Event::Started { .. }
         | Event::BackendFailed { .. }
         | Event::BackendRecovered { .. }
         | Event::CommandHandled { .. } => {}

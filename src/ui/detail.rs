@@ -14,7 +14,7 @@ use ratatui::widgets::{
     Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition, Paragraph, Widget, Wrap,
 };
 
-use crate::model::{MetricKind, Serving, Timestamp, format_duration};
+use crate::model::{AlarmState, MetricKind, Serving, Timestamp, format_duration};
 use crate::protocol::{GroupSnapshot, SeriesSnapshot, Snapshot};
 
 use super::app::App;
@@ -112,6 +112,31 @@ fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Li
         None => lines.push(fact("capacity", vec![Span::styled("not observed yet", theme.muted)])),
     }
     lines.push(fact("bounds", vec![Span::raw(format!("min {} · max {}", group.spec.min, group.spec.max))]));
+    if let Some(decision) = &group.decision {
+        // Shadow decisions are what the autoscaler would do; say so before the verb.
+        let text = match (decision.shadow, decision.desired) {
+            (true, Some(_)) => format!("would {}", decision.reason),
+            _ => decision.reason.clone(),
+        };
+        let style = if decision.desired.is_some() { theme.warn } else { theme.base };
+        lines.push(fact("decision", vec![Span::styled(text, style)]));
+    }
+    if !group.alarms.is_empty() {
+        let mut spans = Vec::new();
+        for alarm in
+            group.alarms.iter().filter(|a| matches!(a.state, AlarmState::Firing | AlarmState::Pending))
+        {
+            let (mark, style) = match alarm.state {
+                AlarmState::Firing => ("FIRING", theme.error),
+                _ => ("pending", theme.warn),
+            };
+            spans.push(Span::styled(format!("{} {mark} ", alarm.name), style));
+        }
+        if spans.is_empty() {
+            spans.push(Span::styled(format!("{} rules, none firing", group.alarms.len()), theme.ok));
+        }
+        lines.push(fact("alarms", spans));
+    }
     let running = group.capacity.map_or(0, |c| c.pending_total());
     lines.push(fact(
         "cost",

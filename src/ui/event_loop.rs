@@ -250,7 +250,7 @@ mod tests {
         let (key_tx, key_rx) = mpsc::unbounded();
         let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx };
         let handle = tokio::spawn(async move {
-            let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+            let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
             let result = run_loop(&mut terminal, key_rx, conn, fixture_app()).await;
             let buffer = terminal.backend().buffer();
             let text = (0..buffer.area.height)

@@ -5,9 +5,12 @@
 use std::time::Duration;
 
 use crate::model::{
-    ActuatorKind, Capacity, GroupSpec, MetricKind, Sample, Serving, SourceKind, Timestamp, WarmupRange,
+    ActuatorKind, AlarmState, Capacity, GroupSpec, MetricKind, Sample, Serving, SourceKind, Timestamp,
+    WarmupRange,
 };
-use crate::protocol::{BackendHealth, GroupSnapshot, PROTOCOL_VERSION, SeriesSnapshot, Snapshot};
+use crate::protocol::{
+    AlarmView, BackendHealth, DecisionView, GroupSnapshot, PROTOCOL_VERSION, SeriesSnapshot, Snapshot,
+};
 
 /// When every fixture snapshot is taken: 2026-01-01T00:00:00Z.
 pub const TAKEN_AT: Timestamp = Timestamp(1_767_225_600_000);
@@ -162,6 +165,29 @@ pub fn fleet() -> Snapshot {
             series: group_series(&chat, count, newest, 0.0),
             source: BackendHealth::Ok,
             actuator: BackendHealth::Ok,
+            alarms: vec![
+                AlarmView {
+                    name: "queue-high".into(),
+                    state: AlarmState::Firing,
+                    since: TAKEN_AT.minus(Duration::from_secs(150)),
+                    value: Some(37.0),
+                    summary: "queue_length average > 50 for 1 of 1 × 1m, held 2m".into(),
+                },
+                AlarmView {
+                    name: "kv-cache-high".into(),
+                    state: AlarmState::Pending,
+                    since: TAKEN_AT.minus(Duration::from_secs(60)),
+                    value: Some(0.93),
+                    summary: "kv_cache_usage average > 0.9 for 1 of 1 × 1m, held 3m".into(),
+                },
+            ],
+            decision: Some(DecisionView {
+                at: TAKEN_AT,
+                current: 8,
+                desired: Some(10),
+                reason: "scale out 8→10: gpu_util 0.95 > target 0.70 (needs 10)".into(),
+                shadow: true,
+            }),
         },
         GroupSnapshot {
             spec: spec(
@@ -181,6 +207,8 @@ pub fn fleet() -> Snapshot {
                 attempts: 3,
                 retry_at: TAKEN_AT.plus(Duration::from_secs(4)),
             },
+            alarms: Vec::new(),
+            decision: None,
         },
         GroupSnapshot {
             spec: spec("embeddings", Serving::Generic, (1, 4, 2), "g5.xlarge", 1.006, None),
@@ -188,6 +216,8 @@ pub fn fleet() -> Snapshot {
             series: embeddings_series,
             source: BackendHealth::Ok,
             actuator: BackendHealth::Ok,
+            alarms: Vec::new(),
+            decision: None,
         },
     ])
 }
@@ -236,6 +266,14 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                 series,
                 source,
                 actuator: BackendHealth::Ok,
+                alarms: Vec::new(),
+                decision: Some(DecisionView {
+                    at: TAKEN_AT,
+                    current: desired,
+                    desired: None,
+                    reason: format!("no change at {desired}: gpu_util within 10 % of target 0.70"),
+                    shadow: true,
+                }),
             }
         })
         .collect();

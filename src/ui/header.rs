@@ -38,6 +38,12 @@ fn segments(app: &App) -> Vec<Segment> {
         let text = format!(" {}{stale} stale series ", metrics::STALE_MARK);
         out.push(Segment { text, style: theme.badge_alert, priority: 1 });
     }
+    let firing: usize = snapshot.groups.iter().map(|g| g.firing().count()).sum();
+    if firing > 0 {
+        let noun = if firing == 1 { "alarm" } else { "alarms" };
+        let text = format!(" {firing} {noun} FIRING ");
+        out.push(Segment { text, style: theme.badge_alert, priority: 0 });
+    }
     let (age_text, age_style) = match app::data_age(snapshot) {
         Some(age) if age > snapshot.stale_after => (
             format!("data as of {} ago{}", format::age(age), metrics::OVER_MARK),
