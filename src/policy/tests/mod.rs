@@ -1,11 +1,12 @@
 //! Tests of the policy core: fixtures shared by the table tests of documented Kubernetes
 //! HPA behaviour (`hpa`), the edge cases of DESIGN.md (`edges`) and the properties
-//! (`props`). None configures step, simple, scheduled or predictive policies: those are
-//! tested in their own modules and through `decide` after integration.
+//! (`props`), and the rule policies — step, simple, scheduled, predictive — through
+//! `decide` (`rules`; their own modules test them alone).
 
 mod edges;
 mod hpa;
 mod props;
+mod rules;
 
 use std::time::Duration;
 

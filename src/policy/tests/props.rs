@@ -1,15 +1,21 @@
 //! Properties of `decide` over generated groups and inputs (10,000 cases each): bounds,
 //! missing data, the latency guard, determinism, the scale-down window, and one +k per
-//! need while instances warm.
+//! need while instances warm; then bounds and determinism again with every policy kind
+//! configured (step and simple rules, alarms in any state, scheduled actions, a
+//! forecast), rules acting only on firing alarms, and the forecast's two modes.
 
 use std::time::Duration;
 
 use proptest::prelude::*;
 
 use super::*;
+use crate::model::AlarmState;
 use crate::model::MetricKind::{GpuUtil, LatencyP95, QueueLength, RequestRate};
 use crate::policy::decide;
-use crate::policy::spec::{ActivityCause, MaxStep, ScalingActivity};
+use crate::policy::spec::{
+    ActivityCause, AdjustmentType, AlarmInput, LoadProfile, MaxStep, PolicyKind, PredictiveMode,
+    PredictiveSpec, ScalingActivity, ScheduledAction, SimpleRule, StepAdjustment, StepRule,
+};
 use crate::policy::state::{Hold, Pause, PauseMode, Recommendation};
 
 /// One metric as a source may report it.
@@ -220,5 +226,238 @@ proptest! {
         }
         prop_assert_eq!(changes, 1);
         prop_assert_eq!(s.capacity.desired, need);
+    }
+}
+
+// Every policy kind at once: step and simple rules on alarms in any state, a scheduled
+// action (sometimes a bad one), and a predictive forecast.
+
+const ALARMS: [&str; 3] = ["queue-high", "queue-low", "latency-high"];
+
+fn alarm_name() -> impl Strategy<Value = String> {
+    prop::sample::select(ALARMS.to_vec()).prop_map(String::from)
+}
+
+/// A valid rule in one of four shapes, with random thresholds and adjustments: two
+/// scale-out steps, two scale-in steps, a step either side of the threshold, or one
+/// exact capacity above it.
+fn step_rule() -> impl Strategy<Value = StepRule> {
+    let kind =
+        prop_oneof![Just(AdjustmentType::ChangeInCapacity), Just(AdjustmentType::PercentChangeInCapacity)];
+    (alarm_name(), 0usize..4, kind, 1i32..200, prop::collection::vec(-60i32..60, 2), 0u32..40).prop_flat_map(
+        |(alarm, shape, kind, edge, adj, exact)| {
+            let edge = f64::from(edge);
+            let (a, b) = (f64::from(adj[0]), f64::from(adj[1]));
+            let s = |lower, upper, adjustment| StepAdjustment { lower, upper, adjustment };
+            let (kind, steps) = match shape {
+                0 => (kind, vec![s(Some(0.0), Some(edge), a.abs()), s(Some(edge), None, b.abs())]),
+                1 => (kind, vec![s(Some(-edge), Some(0.0), -a.abs()), s(None, Some(-edge), -b.abs())]),
+                2 => (kind, vec![s(None, Some(0.0), -a.abs()), s(Some(0.0), None, b.abs())]),
+                _ => (AdjustmentType::ExactCapacity, vec![s(Some(0.0), None, f64::from(exact))]),
+            };
+            (prop::option::of(0u32..4), prop::option::of(0u64..600)).prop_map(move |(min, warmup)| StepRule {
+                alarm: alarm.clone(),
+                adjustment_type: kind,
+                steps: steps.clone(),
+                min_adjustment_magnitude: min,
+                warmup: warmup.map(Duration::from_secs),
+            })
+        },
+    )
+}
+
+fn simple_rule() -> impl Strategy<Value = SimpleRule> {
+    let adjustment = prop_oneof![
+        (-5i32..6).prop_map(|n| (AdjustmentType::ChangeInCapacity, f64::from(n))),
+        (0u32..40).prop_map(|n| (AdjustmentType::ExactCapacity, f64::from(n))),
+        (-80.0..200.0f64).prop_map(|p| (AdjustmentType::PercentChangeInCapacity, p)),
+    ];
+    (alarm_name(), adjustment, prop::option::of(0u32..4), 0u64..600).prop_map(
+        |(alarm, (kind, n), min, cooldown)| SimpleRule {
+            alarm,
+            adjustment_type: kind,
+            adjustment: n,
+            min_adjustment_magnitude: min,
+            cooldown: Duration::from_secs(cooldown),
+        },
+    )
+}
+
+fn alarm_input(name: &'static str) -> impl Strategy<Value = AlarmInput> {
+    let state = prop::sample::select(vec![
+        AlarmState::Ok,
+        AlarmState::Pending,
+        AlarmState::Firing,
+        AlarmState::Firing,
+        AlarmState::InsufficientData,
+    ]);
+    let value =
+        prop_oneof![8 => (-200.0..800.0f64).prop_map(Some), 1 => Just(None), 1 => Just(Some(f64::NAN))];
+    (state, value, 0.0..100.0f64).prop_map(move |(state, value, threshold)| AlarmInput {
+        name: name.into(),
+        state,
+        value,
+        threshold,
+        since: None,
+    })
+}
+
+/// Hourly, every 5 minutes, weekday mornings in Paris, 22:13 UTC (T0 is 22:13:20), or
+/// one that cannot be read.
+fn scheduled_action() -> impl Strategy<Value = ScheduledAction> {
+    let when = prop::sample::select(vec![
+        ("0 * * * *", "UTC"),
+        ("*/5 * * * *", "UTC"),
+        ("0 8 * * 1-5", "Europe/Paris"),
+        ("13 22 * * *", "UTC"),
+        ("61 * * * *", "UTC"),
+        ("0 8 * * *", "Mars/Olympus"),
+    ]);
+    let n = || prop::option::of(0u32..40);
+    (when, n(), n(), n()).prop_map(|((cron, zone), min, max, desired)| ScheduledAction {
+        name: "sched".into(),
+        cron: cron.into(),
+        timezone: zone.into(),
+        min,
+        max,
+        desired,
+    })
+}
+
+/// Hourly slots; some never seen (NaN); sometimes too little history.
+fn load_profile() -> impl Strategy<Value = LoadProfile> {
+    let slot = prop_oneof![4 => 0.0..600.0f64, 1 => Just(f64::NAN)];
+    (prop::collection::vec(slot.clone(), 24), prop::collection::vec(slot, 168), 0.0..15.0f64).prop_map(
+        |(daily, weekly, days_of_history)| LoadProfile {
+            slot: Duration::from_secs(3600),
+            daily,
+            weekly,
+            days_of_history,
+        },
+    )
+}
+
+fn predictive_spec() -> impl Strategy<Value = PredictiveSpec> {
+    let mode = prop_oneof![Just(PredictiveMode::ForecastOnly), Just(PredictiveMode::ForecastAndScale)];
+    (mode, 0.0..100.0f64, prop::option::of(0u64..3600)).prop_map(|(mode, target, lead)| PredictiveSpec {
+        metric: RequestRate,
+        target_per_instance: target,
+        mode,
+        lead: lead.map(Duration::from_secs),
+    })
+}
+
+#[derive(Clone, Debug)]
+struct Rules {
+    step: Vec<StepRule>,
+    simple: Vec<SimpleRule>,
+    alarms: Vec<AlarmInput>,
+    scheduled: Vec<ScheduledAction>,
+    predictive: Option<PredictiveSpec>,
+    profile: Option<LoadProfile>,
+    last_tick: Option<i64>,
+    /// Which rule made each recent activity (cycled over the activities).
+    made_by: Vec<usize>,
+}
+
+fn rules() -> impl Strategy<Value = Rules> {
+    (
+        prop::collection::vec(step_rule(), 0..3),
+        prop::collection::vec(simple_rule(), 0..2),
+        (alarm_input(ALARMS[0]), alarm_input(ALARMS[1]), alarm_input(ALARMS[2])),
+        prop::collection::vec(scheduled_action(), 0..3),
+        prop::option::weighted(0.7, predictive_spec()),
+        prop::option::weighted(0.8, load_profile()),
+        prop::option::of(1i64..400),
+        prop::collection::vec(0usize..8, 1..4),
+    )
+        .prop_map(|(step, simple, (a, b, c), scheduled, predictive, profile, last_tick, made_by)| {
+            Rules { step, simple, alarms: vec![a, b, c], scheduled, predictive, profile, last_tick, made_by }
+        })
+}
+
+/// `s` and `inputs` with every rule of `r` configured, and the recent activities
+/// credited to the rules (for step warm-ups and simple cooldowns).
+fn with_rules(mut s: GroupState, mut inputs: Inputs, r: &Rules) -> (GroupState, Inputs) {
+    let mut kinds: Vec<Option<PolicyKind>> = vec![None];
+    kinds.extend(r.step.iter().map(|rule| Some(PolicyKind::StepScaling { alarm: rule.alarm.clone() })));
+    kinds.extend(r.simple.iter().map(|rule| Some(PolicyKind::SimpleScaling { alarm: rule.alarm.clone() })));
+    for (i, activity) in s.recent_activities.iter_mut().enumerate() {
+        activity.policy = kinds[r.made_by[i % r.made_by.len()] % kinds.len()].clone();
+    }
+    s.policy.step_scaling = r.step.clone();
+    s.policy.simple_scaling = r.simple.clone();
+    s.policy.scheduled = r.scheduled.clone();
+    s.policy.predictive = r.predictive.clone();
+    s.last_tick = r.last_tick.map(|ago| at(-ago));
+    inputs.alarms = r.alarms.clone();
+    inputs.load_profile = r.profile.clone();
+    (s, inputs)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+    #[test]
+    fn desired_is_always_within_the_effective_bounds_with_every_policy_kind(
+        s in state(), w in world(), r in rules()
+    ) {
+        let (s, inputs) = with_rules(s, inputs(&w, at(0)), &r);
+        let d = decide(&s, &inputs, at(0));
+        prop_assert!(d.bounds.min <= d.bounds.max);
+        if !full_pause(&s) {
+            let v = d.resulting_desired();
+            prop_assert!(d.bounds.min <= v && v <= d.bounds.max, "{v} outside {:?}: {}", d.bounds, d.reason);
+        }
+    }
+
+    #[test]
+    fn identical_inputs_give_identical_decisions_with_every_policy_kind(
+        s in state(), w in world(), r in rules()
+    ) {
+        let (s, inputs) = with_rules(s, inputs(&w, at(0)), &r);
+        let first = decide(&s, &inputs, at(0));
+        let second = decide(&s.clone(), &inputs.clone(), at(0));
+        prop_assert_eq!(serde_json::to_string(&first).unwrap(), serde_json::to_string(&second).unwrap());
+        let s2: GroupState = toml::from_str(&toml::to_string(&s).unwrap()).unwrap();
+        let i2: Inputs = toml::from_str(&toml::to_string(&inputs).unwrap()).unwrap();
+        prop_assert_eq!(first, decide(&s2, &i2, at(0)));
+    }
+
+    #[test]
+    fn rules_on_alarms_that_do_not_fire_change_nothing(s in state(), w in world(), r in rules()) {
+        let (s, mut inputs) = with_rules(s, inputs(&w, at(0)), &r);
+        for alarm in &mut inputs.alarms {
+            if alarm.state == AlarmState::Firing {
+                alarm.state = AlarmState::Pending;
+            }
+        }
+        let mut without = s.clone();
+        (without.policy.step_scaling, without.policy.simple_scaling) = (Vec::new(), Vec::new());
+        let d = decide(&s, &inputs, at(0));
+        prop_assert_eq!(d.desired, decide(&without, &inputs, at(0)).desired, "{}", d.reason);
+    }
+
+    #[test]
+    fn a_forecast_only_prediction_never_changes_desired(s in state(), w in world(), r in rules()) {
+        let (mut s, inputs) = with_rules(s, inputs(&w, at(0)), &r);
+        let Some(predictive) = s.policy.predictive.as_mut() else { return Ok(()) };
+        predictive.mode = PredictiveMode::ForecastOnly;
+        let mut without = s.clone();
+        without.policy.predictive = None;
+        let d = decide(&s, &inputs, at(0));
+        prop_assert_eq!(d.desired, decide(&without, &inputs, at(0)).desired, "{}", d.reason);
+    }
+
+    #[test]
+    fn a_forecast_that_scales_never_lowers_the_decision(s in state(), w in world(), r in rules()) {
+        let (mut s, inputs) = with_rules(s, inputs(&w, at(0)), &r);
+        let Some(predictive) = s.policy.predictive.as_mut() else { return Ok(()) };
+        predictive.mode = PredictiveMode::ForecastAndScale;
+        let mut without = s.clone();
+        without.policy.predictive = None;
+        let d = decide(&s, &inputs, at(0));
+        let below = decide(&without, &inputs, at(0)).resulting_desired();
+        prop_assert!(d.resulting_desired() >= below, "{} < {below}: {}", d.resulting_desired(), d.reason);
     }
 }
