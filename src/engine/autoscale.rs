@@ -137,15 +137,13 @@ impl Autoscaler {
         state.scale_out_pending_since = updates.scale_out_pending_since;
         state.last_tick = Some(decision.at);
         if let (AutoscaleMode::Act, Some(to)) = (self.mode, decision.desired) {
-            // The proposal that asked for exactly this capacity made it; step warm-up and
-            // simple-scaling cooldowns are accounted per policy.
-            let policy = decision.proposals.iter().find(|p| p.desired == Some(to)).map(|p| p.policy.clone());
+            // Step warm-up and simple-scaling cooldowns are accounted per policy.
             state.recent_activities.push(ScalingActivity {
                 at: decision.at,
                 from: decision.current,
                 to,
                 cause: ActivityCause::Policy,
-                policy,
+                policy: decision.driver.clone(),
             });
         }
         state.recent_activities.retain(|a| a.at > cutoff);

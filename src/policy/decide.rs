@@ -236,6 +236,7 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
     let desired = (v != current).then_some(v);
     let reason =
         reason::sentence(current, desired, driver.map(|i| &proposals[i]), &proposals, &clamps, &blocked);
+    let credited = desired.and_then(|_| credit(driver.map(|i| &proposals[i]), current, &clamps));
     Decision {
         at: now,
         group: state.name.clone(),
@@ -249,6 +250,23 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
         stalled,
         state_updates,
         reason,
+        driver: credited,
+    }
+}
+
+/// Which policy a change is credited to: a scheduled desired that set the value, else
+/// the proposal that drove the recommendation — unless a hold or the bounds alone moved
+/// desired, which no policy's cooldown should count.
+fn credit(driver: Option<&Proposal>, current: u32, clamps: &[Clamp]) -> Option<PolicyKind> {
+    if clamps.iter().any(|c| matches!(c.by, ClampBy::Hold { .. })) {
+        return None;
+    }
+    match clamps.last() {
+        Some(Clamp { by: ClampBy::ScheduledDesired { action }, .. }) => {
+            Some(PolicyKind::Scheduled { action: action.clone() })
+        }
+        Some(c) if c.from == current && matches!(c.by, ClampBy::Min | ClampBy::Max) => None,
+        _ => driver.map(|p| p.policy.clone()),
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{MetricKind, Timestamp, duration_text};
-use crate::policy::spec::Proposal;
+use crate::policy::spec::{PolicyKind, Proposal};
 use crate::policy::state::StateUpdates;
 
 /// One group's decision for one tick.
@@ -36,6 +36,10 @@ pub struct Decision {
     pub state_updates: StateUpdates,
     /// The decision in one line, e.g. "scale out 4→6: gpu_util 0.93 > target 0.70 (needs 6)".
     pub reason: String,
+    /// The policy a change of desired is credited to (its cooldown and step warm-up
+    /// count from it); None when nothing changes or only bounds or a hold moved it.
+    #[serde(default)]
+    pub driver: Option<PolicyKind>,
 }
 
 impl Decision {

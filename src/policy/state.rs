@@ -192,7 +192,7 @@ impl GroupState {
                 from,
                 to,
                 cause: ActivityCause::Policy,
-                policy: None,
+                policy: decision.driver.clone(),
             });
             self.capacity.desired = to;
         }

@@ -224,6 +224,34 @@ fn a_simple_rule_adjusts_once_then_waits_for_its_cooldown() {
     assert_eq!(changes, vec![(0, 6), (300, 8)]);
 }
 
+#[test]
+fn apply_credits_the_driving_rule_so_its_cooldown_holds_without_help() {
+    // The engine feeds decisions back with `GroupState::apply` alone: the decision must
+    // name the rule that made the change, or the cooldown would never start.
+    let rule = SimpleRule {
+        alarm: "queue-high".into(),
+        adjustment_type: AdjustmentType::ChangeInCapacity,
+        adjustment: 2.0,
+        min_adjustment_magnitude: None,
+        cooldown: Duration::from_secs(300),
+    };
+    let mut state = group(PolicySpec { simple_scaling: vec![rule], ..PolicySpec::default() }, 4, 4, 0);
+    let mut changes = Vec::new();
+    for tick in 0..25 {
+        let now = at(15 * tick);
+        let d = decide(&state, &alarms(now, &[], vec![firing("queue-high", 180.0, 50.0)]), now);
+        if d.desired.is_some() {
+            assert_eq!(d.driver, Some(PolicyKind::SimpleScaling { alarm: "queue-high".into() }));
+        }
+        state.apply(&d);
+        state.capacity.ready = state.capacity.desired;
+        if let Some(to) = d.desired {
+            changes.push((15 * tick, to));
+        }
+    }
+    assert_eq!(changes, vec![(0, 6), (300, 8)]);
+}
+
 // Scheduled actions.
 
 /// An action every hour on the hour: the latest occurrence (22:00 UTC on T0's day) is
