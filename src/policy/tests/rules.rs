@@ -195,9 +195,10 @@ fn a_step_scale_in_waits_for_the_scale_down_window() {
 
 // Simple scaling.
 
-#[test]
-fn a_simple_rule_adjusts_once_then_waits_for_its_cooldown() {
-    let by_rule = PolicyKind::SimpleScaling { alarm: "queue-high".into() };
+/// A +2 simple rule on a firing alarm, 25 ticks of 15 s; `feed` stores each decision
+/// as the engine would. New instances serve at once: only the cooldown stops a second
+/// adjustment. Returns (seconds, new desired) of each change.
+fn simple_rule_changes(feed: impl Fn(&mut GroupState, &Decision)) -> Vec<(i64, u32)> {
     let rule = SimpleRule {
         alarm: "queue-high".into(),
         adjustment_type: AdjustmentType::ChangeInCapacity,
@@ -214,13 +215,19 @@ fn a_simple_rule_adjusts_once_then_waits_for_its_cooldown() {
             let simple = &d.proposals[0];
             assert!(simple.reason.contains("cooldown until 2023-11-14T22:18:20Z"), "{}", simple.reason);
         }
-        apply_by(&mut state, &d, by_rule.clone());
-        // New instances serve at once: only the cooldown stops a second adjustment.
+        feed(&mut state, &d);
         state.capacity.ready = state.capacity.desired;
         if let Some(to) = d.desired {
             changes.push((15 * tick, to));
         }
     }
+    changes
+}
+
+#[test]
+fn a_simple_rule_adjusts_once_then_waits_for_its_cooldown() {
+    let by_rule = PolicyKind::SimpleScaling { alarm: "queue-high".into() };
+    let changes = simple_rule_changes(|state, d| apply_by(state, d, by_rule.clone()));
     assert_eq!(changes, vec![(0, 6), (300, 8)]);
 }
 
@@ -228,27 +235,12 @@ fn a_simple_rule_adjusts_once_then_waits_for_its_cooldown() {
 fn apply_credits_the_driving_rule_so_its_cooldown_holds_without_help() {
     // The engine feeds decisions back with `GroupState::apply` alone: the decision must
     // name the rule that made the change, or the cooldown would never start.
-    let rule = SimpleRule {
-        alarm: "queue-high".into(),
-        adjustment_type: AdjustmentType::ChangeInCapacity,
-        adjustment: 2.0,
-        min_adjustment_magnitude: None,
-        cooldown: Duration::from_secs(300),
-    };
-    let mut state = group(PolicySpec { simple_scaling: vec![rule], ..PolicySpec::default() }, 4, 4, 0);
-    let mut changes = Vec::new();
-    for tick in 0..25 {
-        let now = at(15 * tick);
-        let d = decide(&state, &alarms(now, &[], vec![firing("queue-high", 180.0, 50.0)]), now);
+    let changes = simple_rule_changes(|state, d| {
         if d.desired.is_some() {
             assert_eq!(d.driver, Some(PolicyKind::SimpleScaling { alarm: "queue-high".into() }));
         }
-        state.apply(&d);
-        state.capacity.ready = state.capacity.desired;
-        if let Some(to) = d.desired {
-            changes.push((15 * tick, to));
-        }
-    }
+        state.apply(d);
+    });
     assert_eq!(changes, vec![(0, 6), (300, 8)]);
 }
 
