@@ -14,7 +14,7 @@
 //! transaction, and lease acquisition is a compare-and-swap under an `IMMEDIATE`
 //! transaction, so each sees the others' writes and at most one holds a group's lease.
 //!
-//! Files: [`schema`] (versions and migrations), [`sql`] (how domain types are written as
+//! Files: [`schema`] (versions and migrations), `sql` (how domain types are written as
 //! SQL values), [`operator`] (pauses, holds, silences), [`breaker`] (automatic trips),
 //! [`lease`] (the [`Lease`] trait and its SQLite implementation), [`outbox`]
 //! (notifications to send), [`history`] (1-minute aggregates and load profiles).

@@ -24,3 +24,11 @@ fn temp_db() -> (TempDir, PathBuf) {
     let path = dir.path().join("state.db");
     (dir, path)
 }
+
+/// The engine moves a store onto its own thread (or `spawn_blocking`), so it must be Send.
+#[test]
+fn a_store_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<crate::store::Store>();
+    assert_send::<crate::store::StoreError>();
+}
