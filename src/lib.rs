@@ -19,6 +19,8 @@
 //! - [`alarms`]: pure alarm evaluation: thresholds, M-of-N, for-duration, missing data.
 //! - [`engine`]: polls sources and actuators on a clock, keeps bounded history, applies
 //!   commands, publishes snapshots and events. Owns all mutable fleet state.
+//! - [`store`]: the SQLite state that survives restarts: pauses, holds, breaker trips,
+//!   silences, local leases, the notification outbox, 1-minute history. Sync; `now` passed in.
 //! - [`decide_cmd`]: `fleetdeck decide FILE`: a group's state and inputs in, the
 //!   policy's decision out.
 //! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
@@ -36,4 +38,5 @@ pub mod policy;
 pub mod protocol;
 pub mod sim;
 pub mod sources;
+pub mod store;
 pub mod ui;

@@ -1,0 +1,111 @@
+//! 1-minute history on disk: a mean and a max per (group, metric, minute), kept for
+//! [`HISTORY_RETENTION`]. The engine writes each closed minute, reads the last 24 hours
+//! back at start for its charts, and asks for the daily and weekly load profiles that
+//! predictive scaling needs, computed here from what is stored by the policy's own
+//! [`build_load_profile`].
+//!
+//! Minutes are keyed by their start; a time inside a minute is rounded down to it. Gaps
+//! (a minute with no samples, NaN in the engine's buffers) are not stored: a missing row
+//! is the gap.
+
+use std::time::Duration;
+
+use rusqlite::params;
+
+use super::{Store, StoreError};
+use crate::model::{MetricKind, Timestamp};
+use crate::policy::LoadProfile;
+use crate::policy::predictive::build_load_profile;
+
+/// How long minutes are kept on disk (DESIGN.md): two weeks, so a weekly profile always
+/// has at least one full week behind it.
+pub const HISTORY_RETENTION: Duration = Duration::from_secs(14 * 86_400);
+
+const MINUTE_MS: i64 = 60_000;
+
+/// One minute of one series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MinuteAggregate {
+    /// Start of the minute.
+    pub minute: Timestamp,
+    pub mean: f64,
+    pub max: f64,
+}
+
+fn minute_start(at: Timestamp) -> Timestamp {
+    Timestamp::from_millis(at.as_millis().div_euclid(MINUTE_MS) * MINUTE_MS)
+}
+
+impl Store {
+    /// Writes minutes of `group`'s `metric`, replacing any already stored for the same
+    /// minutes (the engine may write a minute again after a restart). Minutes whose mean is
+    /// not finite are gaps and are skipped. Returns how many were written.
+    pub fn record_minutes(
+        &self,
+        group: &str,
+        metric: &MetricKind,
+        minutes: &[MinuteAggregate],
+    ) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO history_1m (group_name, metric, minute, mean, max) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (group_name, metric, minute) DO UPDATE SET mean = excluded.mean, max = excluded.max",
+            )?;
+            let mut written = 0;
+            for m in minutes.iter().filter(|m| m.mean.is_finite()) {
+                // SQLite stores NaN as NULL; the column allows it and reading maps it back.
+                stmt.execute(params![group, metric, minute_start(m.minute), m.mean, m.max])?;
+                written += 1;
+            }
+            Ok(written)
+        })
+    }
+
+    /// The stored minutes of `group`'s `metric` starting at or after `since`, oldest first.
+    pub fn load_minutes(
+        &self,
+        group: &str,
+        metric: &MetricKind,
+        since: Timestamp,
+    ) -> Result<Vec<MinuteAggregate>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT minute, mean, max FROM history_1m
+             WHERE group_name = ?1 AND metric = ?2 AND minute >= ?3 ORDER BY minute",
+        )?;
+        let rows = stmt.query_map(params![group, metric, since], |row| {
+            Ok(MinuteAggregate {
+                minute: row.get(0)?,
+                mean: row.get(1)?,
+                max: row.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes every minute that started before `older_than` (normally
+    /// `now − HISTORY_RETENTION`); returns how many.
+    pub fn prune_history(&self, older_than: Timestamp) -> Result<usize, StoreError> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM history_1m WHERE minute < ?1", [older_than])?))
+    }
+
+    /// The daily and weekly load profiles of `group`'s `metric` over the minutes stored in
+    /// the retention window before `now`, from the minute means. `slot` must divide a day
+    /// (e.g. 5 minutes). `days_of_history` tells predictive scaling whether there is enough.
+    pub fn load_profile(
+        &self,
+        group: &str,
+        metric: &MetricKind,
+        slot: Duration,
+        now: Timestamp,
+    ) -> Result<LoadProfile, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT minute, mean FROM history_1m
+             WHERE group_name = ?1 AND metric = ?2 AND minute >= ?3 AND minute < ?4 ORDER BY minute",
+        )?;
+        let since = now.minus(HISTORY_RETENTION);
+        let points = stmt
+            .query_map(params![group, metric, since, now], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<Vec<(Timestamp, f64)>, _>>()?;
+        Ok(build_load_profile(&points, slot)?)
+    }
+}

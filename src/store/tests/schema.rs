@@ -1,0 +1,103 @@
+use rusqlite::Connection;
+
+use super::{at, temp_db};
+use crate::policy::{Pause, PauseMode};
+use crate::store::schema::{CURRENT_VERSION, migrate_to, version};
+use crate::store::{Store, StoreError, default_path};
+
+#[test]
+fn a_new_file_is_migrated_to_the_current_version() {
+    let (_dir, path) = temp_db();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+}
+
+#[test]
+fn open_creates_missing_parent_directories_and_uses_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/state.db");
+    let store = Store::open(&path).unwrap();
+    assert!(path.exists());
+    let mode: String = store.conn.pragma_query_value(None, "journal_mode", |row| row.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_version_1_file_is_migrated_and_keeps_its_rows() {
+    let (_dir, path) = temp_db();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, "v1", 1).unwrap();
+        assert_eq!(version(&conn).unwrap(), 1);
+        conn.execute(
+            "INSERT INTO pauses (group_name, mode, set_by, reason, since, until)
+             VALUES ('llama-70b', 'scale_in_only', 'ana', 'incident 42', 1000, NULL)",
+            [],
+        )
+        .unwrap();
+        let outbox: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'outbox'", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(outbox, 0, "v1 has no outbox yet");
+    }
+    let store = Store::open(&path).unwrap();
+    assert!(store.schema_version().unwrap() > 1, "a later step must exist for this test to mean anything");
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+    let pauses = store.pauses(at(2)).unwrap();
+    assert_eq!(pauses.len(), 1);
+    assert_eq!(pauses[0].group, "llama-70b");
+    assert_eq!(pauses[0].pause.mode, PauseMode::ScaleInOnly);
+    // The later steps' tables work.
+    store.enqueue("slack", "k", &serde_json::json!({}), at(2)).unwrap();
+    assert_eq!(store.due(at(2), 10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_database_from_a_newer_fleetdeck_is_refused_and_left_alone() {
+    let (_dir, path) = temp_db();
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
+    }
+    let err = Store::open(&path).unwrap_err();
+    match &err {
+        StoreError::TooNew { found, known, .. } => {
+            assert_eq!((*found, *known), (CURRENT_VERSION + 1, CURRENT_VERSION));
+        }
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+    assert!(err.to_string().contains("newer"), "{err}");
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(version(&conn).unwrap(), CURRENT_VERSION + 1);
+}
+
+#[test]
+fn reopening_a_current_database_changes_nothing() {
+    let (_dir, path) = temp_db();
+    let pause = Pause { mode: PauseMode::Full, by: "ana".into(), until: None, reason: String::new() };
+    Store::open(&path).unwrap().set_pause("g", &pause, at(1)).unwrap();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+    assert_eq!(store.pauses(at(2)).unwrap().len(), 1);
+}
+
+#[test]
+fn processes_opening_a_new_file_together_migrate_it_once() {
+    let (_dir, path) = temp_db();
+    let barrier = std::sync::Barrier::new(4);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                barrier.wait();
+                let store = Store::open(&path).unwrap();
+                assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+            });
+        }
+    });
+}
+
+#[test]
+fn the_default_path_is_fleetdeck_state_db_in_a_state_directory() {
+    let path = default_path().unwrap();
+    assert!(path.ends_with("fleetdeck/state.db"), "{}", path.display());
+}
