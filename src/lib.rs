@@ -19,6 +19,8 @@
 //! - [`alarms`]: pure alarm evaluation: thresholds, M-of-N, for-duration, missing data.
 //! - [`engine`]: polls sources and actuators on a clock, keeps bounded history, applies
 //!   commands, publishes snapshots and events. Owns all mutable fleet state.
+//! - [`audit`]: the decision/audit log: JSON lines of every decision (identical "no change"
+//!   runs coalesced) and every operator command, synced, rotated by size, read back.
 //! - [`decide_cmd`]: `fleetdeck decide FILE`: a group's state and inputs in, the
 //!   policy's decision out.
 //! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
@@ -27,6 +29,7 @@
 
 pub mod actuators;
 pub mod alarms;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod decide_cmd;
