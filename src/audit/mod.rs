@@ -44,17 +44,19 @@
 //!
 //! # Layout
 //!
-//! - [`line`]: the line types and their JSON encoding.
+//! - [`line`](mod@line): the line types and their JSON encoding.
 //! - [`coalesce`]: what "identical" means and the pending runs.
 //! - [`writer`]: [`AuditLog`]: writing, syncing, rotating.
 //! - [`rotate`]: renaming the files.
 //! - [`reader`]: reading a log back, line by line ([`read_lines`]).
+//! - [`replay`]: finding a logged decision and comparing it with `decide` run again.
 
 use std::path::PathBuf;
 
 pub mod coalesce;
 pub mod line;
 pub mod reader;
+pub mod replay;
 pub mod rotate;
 pub mod writer;
 
@@ -63,6 +65,7 @@ mod tests;
 
 pub use line::{AuditLine, CommandLine, DecisionLine, LINE_VERSION};
 pub use reader::{AuditLines, read_lines};
+pub use replay::{LoggedDecision, differences, find_decision};
 pub use rotate::rotated_path;
 pub use writer::{AuditLog, AuditOptions};
 
