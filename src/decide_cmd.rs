@@ -19,12 +19,18 @@
 //! metrics = [{ kind = "gpu_util", at = "2026-11-23T07:59:50Z", value = 0.93 }]
 //! ```
 //!
+//! FILE may also be a line of the decision log ([`crate::audit`]): a `.jsonl` log (its
+//! last decision line, or `--line N`), or one decision line as a JSON object
+//! (`"kind":"decision"`). The policy runs on the logged state and inputs at the logged
+//! instant, and the answer says whether it matches the logged decision.
+//!
 //! This module reads and writes; the decision itself is pure.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, AuditError, AuditLine, LoggedDecision};
 use crate::model::{Timestamp, format_duration};
 use crate::policy::{self, Decision, GroupState, Inputs};
 
@@ -38,6 +44,17 @@ pub struct DecideFile {
     pub inputs: Inputs,
 }
 
+/// What `fleetdeck decide` was given: a decide file, or a logged decision to replay.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DecideInput {
+    File(Box<DecideFile>),
+    /// `origin` is the file as named (`<stdin>` for `-`); `line` is 1 for a lone line.
+    Logged {
+        origin: String,
+        logged: Box<LoggedDecision>,
+    },
+}
+
 /// A decide file that could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -45,22 +62,73 @@ pub enum DecideError {
     Read { path: String, source: std::io::Error },
     #[error("{path}:{line}:{column}: {message}")]
     Parse { path: String, line: usize, column: usize, message: String },
+    #[error(transparent)]
+    Log(#[from] AuditError),
+    #[error("{path}: --line picks a line of a decision log (a .jsonl file)")]
+    LineWithoutLog { path: String },
 }
 
 /// Reads a decide file: JSON for `.json` or `-` (standard input), TOML otherwise.
 pub fn read(path: &Path) -> Result<DecideFile, DecideError> {
-    let shown = path.display().to_string();
-    let (text, json) = if path == Path::new("-") {
+    let (text, json) = read_text(path)?;
+    parse(&text, json, &path.display().to_string())
+}
+
+/// Reads what `fleetdeck decide FILE [--line N]` was given: a decision log for
+/// `decisions.jsonl` (and its rotations `decisions.jsonl.N`), a decision line for a JSON
+/// object with `"kind":"decision"`, a decide file otherwise.
+pub fn read_input(path: &Path, line: Option<usize>) -> Result<DecideInput, DecideError> {
+    let origin = if path == Path::new("-") { "<stdin>".to_string() } else { path.display().to_string() };
+    if is_log(path) {
+        let logged = audit::find_decision(path, line)?;
+        return Ok(DecideInput::Logged { origin, logged: Box::new(logged) });
+    }
+    if line.is_some() {
+        return Err(DecideError::LineWithoutLog { path: origin });
+    }
+    let (text, json) = read_text(path)?;
+    if is_decision_line(&text) {
+        return match AuditLine::parse(&text) {
+            Ok(AuditLine::Decision(record)) => Ok(DecideInput::Logged {
+                origin,
+                logged: Box::new(LoggedDecision { line: 1, record: *record }),
+            }),
+            Ok(AuditLine::Command(_)) => unreachable!("is_decision_line checked the kind"),
+            Err(message) => Err(AuditError::BadLine { path: origin.into(), line: 1, message }.into()),
+        };
+    }
+    parse(&text, json, &origin).map(|file| DecideInput::File(Box::new(file)))
+}
+
+/// `decisions.jsonl`, `x.jsonl`, or a rotated `x.jsonl.3`.
+fn is_log(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    name.ends_with(".jsonl") || (base.len() < name.len() && base.ends_with(".jsonl."))
+}
+
+/// A JSON object whose `kind` is "decision" (a decide file has no `kind`).
+fn is_decision_line(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Kind {
+        kind: Option<String>,
+    }
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<Kind>(text).is_ok_and(|k| k.kind.as_deref() == Some("decision"))
+}
+
+/// The text of FILE, and whether it is JSON by name (`.json`, or `-` for standard input).
+fn read_text(path: &Path) -> Result<(String, bool), DecideError> {
+    if path == Path::new("-") {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
             .map_err(|source| DecideError::Read { path: "<stdin>".into(), source })?;
-        (text, true)
+        Ok((text, true))
     } else {
         let text = std::fs::read_to_string(path)
-            .map_err(|source| DecideError::Read { path: shown.clone(), source })?;
-        (text, path.extension().is_some_and(|e| e == "json"))
-    };
-    parse(&text, json, &shown)
+            .map_err(|source| DecideError::Read { path: path.display().to_string(), source })?;
+        Ok((text, path.extension().is_some_and(|e| e == "json")))
+    }
 }
 
 /// Parses decide-file text; errors carry line and column.
@@ -91,6 +159,38 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// Runs the policy on a decide file.
 pub fn run(file: &DecideFile) -> Decision {
     policy::decide(&file.group, &file.inputs, file.now)
+}
+
+/// Runs the policy on whatever `fleetdeck decide` was given.
+pub fn run_input(input: &DecideInput) -> Decision {
+    match input {
+        DecideInput::File(file) => run(file),
+        DecideInput::Logged { logged, .. } => logged.decide_again(),
+    }
+}
+
+/// For a logged decision: where it came from and whether `decided` matches it, with one
+/// line per differing field. Empty `differences` means it matches.
+pub fn render_verdict(origin: &str, logged: &LoggedDecision, differences: &[String]) -> String {
+    let record = &logged.record;
+    let mut out = format!("logged: {origin} line {}", logged.line);
+    if record.count > 1 {
+        out.push_str(&format!(", {} identical ticks until {}", record.count, record.last_at.to_rfc3339()));
+    }
+    if record.shadow {
+        out.push_str(", shadow mode");
+    }
+    out.push('\n');
+    if differences.is_empty() {
+        out.push_str("matches the logged decision\n");
+    } else {
+        let fields: Vec<&str> = differences.iter().map(|d| d.split(':').next().unwrap_or(d)).collect();
+        out.push_str(&format!("DIFFERS from the logged decision: {}\n", fields.join(", ")));
+        for difference in differences {
+            out.push_str(&format!("  {difference}\n"));
+        }
+    }
+    out
 }
 
 /// The decision as an on-call engineer reads it.

@@ -21,6 +21,8 @@
 //!   commands, publishes snapshots and events. Owns all mutable fleet state.
 //! - [`store`]: the SQLite state that survives restarts: pauses, holds, breaker trips,
 //!   silences, local leases, the notification outbox, 1-minute history. Sync; `now` passed in.
+//! - [`audit`]: the decision/audit log: JSON lines of every decision (identical "no change"
+//!   runs coalesced) and every operator command, synced, rotated by size, read back.
 //! - [`decide_cmd`]: `fleetdeck decide FILE`: a group's state and inputs in, the
 //!   policy's decision out.
 //! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
@@ -29,6 +31,7 @@
 
 pub mod actuators;
 pub mod alarms;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod decide_cmd;

@@ -24,6 +24,7 @@ Examples:
   fleetdeck config check fleet.toml  validate a config file (errors name file:line:col)
   fleetdeck config default > fleet.toml
   fleetdeck decide state.toml        what the policy decides for one group, and why
+  fleetdeck decide decisions.jsonl   replay the last logged decision: is it reproduced?
   fleetdeck completions bash > ~/.local/share/bash-completion/completions/fleetdeck
 
 In the console: j/k or arrows select a group, enter toggles its detail, ? shows every key,
@@ -66,12 +67,18 @@ enum Cmd {
     /// Show what the autoscaling policy decides for one group's state and inputs.
     ///
     /// FILE is TOML, or JSON for `.json` and `-` (standard input); see the README's
-    /// "fleetdeck decide" section for the format.
+    /// "fleetdeck decide" section for the format. FILE may also be the decision log
+    /// (`decisions.jsonl`, its last decision line or --line N) or one decision line: the
+    /// logged decision is replayed and compared, and a difference exits with status 1.
     Decide {
         file: PathBuf,
-        /// Print the decision as JSON (one object, as in the decision log).
+        /// Print the decision as JSON (one object, as in the decision log); a replay's
+        /// verdict then goes to standard error.
         #[arg(long)]
         json: bool,
+        /// The line of a decision log to replay (1-based; default: the last decision line).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        line: Option<u64>,
     },
     /// Print a shell completion script.
     Completions {
@@ -106,16 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", config::DEMO_TOML);
             Ok(ExitCode::SUCCESS)
         }
-        Some(Cmd::Decide { file, json }) => {
-            let input = fleetdeck::decide_cmd::read(&file)?;
-            let decision = fleetdeck::decide_cmd::run(&input);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&decision)?);
-            } else {
-                print!("{}", fleetdeck::decide_cmd::render(&decision));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Cmd::Decide { file, json, line }) => decide(&file, json, line.map(|n| n as usize)),
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "fleetdeck", &mut io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -126,6 +124,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `fleetdeck decide`: the decision, and for a logged one whether it is reproduced.
+fn decide(file: &Path, json: bool, line: Option<usize>) -> anyhow::Result<ExitCode> {
+    use fleetdeck::decide_cmd::{self, DecideInput};
+    let input = decide_cmd::read_input(file, line)?;
+    let decision = decide_cmd::run_input(&input);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&decision)?);
+    } else {
+        print!("{}", decide_cmd::render(&decision));
+    }
+    let DecideInput::Logged { origin, logged } = &input else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let differences = fleetdeck::audit::differences(&logged.record.decision, &decision);
+    let verdict = decide_cmd::render_verdict(origin, logged, &differences);
+    if json {
+        eprint!("{verdict}");
+    } else {
+        print!("{verdict}");
+    }
+    Ok(if differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn check_config(file: &Path) -> ExitCode {

@@ -1,5 +1,6 @@
 //! `fleetdeck decide`: the README's examples give the documented answers, JSON in and
-//! out, and mistakes in the file are reported with line and column.
+//! out, mistakes in the file are reported with line and column, and a decision-log line
+//! is replayed and compared with what it logged.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -59,4 +60,94 @@ fn a_mistake_in_a_decide_file_names_line_and_column() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.toml:7:1:") && stderr.contains("maxx"), "{stderr}");
+}
+
+/// A decision log as the engine writes it: the scale-out fixture's decision (an action),
+/// then the paused fixture's in shadow mode ("no change": a pending run, written on
+/// drop), each with exactly the state and inputs it was decided on.
+fn write_log(dir: &std::path::Path) -> std::path::PathBuf {
+    use fleetdeck::audit::{AuditLog, AuditOptions};
+    let path = dir.join("decisions.jsonl");
+    let mut log = AuditLog::open(&path, AuditOptions::default()).unwrap();
+    for name in ["scale-out", "paused"] {
+        let file = fleetdeck::decide_cmd::read(&fixture(&format!("decide/{name}.toml"))).unwrap();
+        let decision = fleetdeck::decide_cmd::run(&file);
+        log.record_decision(&file.group, &file.inputs, &decision, name == "paused").unwrap();
+    }
+    drop(log);
+    path
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_logged_decision_is_reproduced_and_says_it_matches() {
+    let home = tempfile::tempdir().unwrap();
+    let log = write_log(home.path());
+    let log = log.to_str().unwrap();
+
+    // By default the last decision line: the paused group, logged in shadow mode.
+    let output = run_fleetdeck(&["decide", log], home.path());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let paused = std::fs::read_to_string(fixture("decide/paused.out")).unwrap();
+    assert_eq!(
+        stdout(&output),
+        format!("{paused}logged: {log} line 2, shadow mode\nmatches the logged decision\n")
+    );
+
+    // --line 1: the scale-out, printed exactly as for its decide file.
+    let output = run_fleetdeck(&["decide", "--line", "1", log], home.path());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let scale_out = std::fs::read_to_string(fixture("decide/scale-out.out")).unwrap();
+    assert_eq!(stdout(&output), format!("{scale_out}logged: {log} line 1\nmatches the logged decision\n"));
+
+    // One line on its own, as JSON: the verdict goes to stderr, stdout stays JSON.
+    let first = std::fs::read_to_string(log).unwrap().lines().next().unwrap().to_string();
+    let single = home.path().join("line.json");
+    std::fs::write(&single, first).unwrap();
+    let output = run_fleetdeck(&["decide", "--json", single.to_str().unwrap()], home.path());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let decision: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(decision["desired"], 6);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("matches the logged decision"));
+}
+
+#[test]
+fn a_tampered_logged_decision_differs_and_exits_1() {
+    let home = tempfile::tempdir().unwrap();
+    let log = write_log(home.path());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    lines[0]["decision"]["desired"] = 7.into();
+    let tampered: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(&log, tampered.join("\n") + "\n").unwrap();
+
+    let output = run_fleetdeck(&["decide", "--line", "1", log.to_str().unwrap()], home.path());
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout(&output);
+    assert!(out.contains("set desired 4 → 6"), "the decision made now is shown: {out}");
+    assert!(
+        out.ends_with("DIFFERS from the logged decision: desired\n  desired: logged 7, now 6\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_bad_log_line_or_a_misplaced_line_option_is_named() {
+    let home = tempfile::tempdir().unwrap();
+    let log = write_log(home.path());
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"v\":1,\"kind\":\"deci\n");
+    std::fs::write(&log, text).unwrap();
+    let output = run_fleetdeck(&["decide", log.to_str().unwrap()], home.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("decisions.jsonl:3: not an audit line"), "{stderr}");
+
+    let toml = fixture("decide/step.toml");
+    let output = run_fleetdeck(&["decide", "--line", "2", toml.to_str().unwrap()], home.path());
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--line picks a line of a decision log"));
 }
