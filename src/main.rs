@@ -53,6 +53,11 @@ struct Cli {
     #[arg(long)]
     readonly: bool,
 
+    /// Where the decision/audit log goes (JSON lines; `fleetdeck decide` replays a line).
+    /// Default: $XDG_STATE_HOME/fleetdeck/decisions.jsonl.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -120,7 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let config = load_config(cli.config.as_deref())?;
-            run_console(config, cli.seed, cli.readonly)?;
+            run_console(config, cli.seed, cli.readonly, cli.audit_log)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -173,7 +178,12 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     }
 }
 
-fn run_console(config: Config, seed: Option<u64>, readonly: bool) -> anyhow::Result<()> {
+fn run_console(
+    config: Config,
+    seed: Option<u64>,
+    readonly: bool,
+    audit_log: Option<PathBuf>,
+) -> anyhow::Result<()> {
     init_logging();
     let operator = config.operator.clone().unwrap_or_else(operator_from_env);
     let seed = seed.unwrap_or(config.seed);
@@ -183,7 +193,11 @@ fn run_console(config: Config, seed: Option<u64>, readonly: bool) -> anyhow::Res
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let engine = Engine::simulated(&config, seed, Arc::new(SystemClock), readonly);
+        let mut engine = Engine::simulated(&config, seed, Arc::new(SystemClock), readonly);
+        if let Some(path) = audit_log.or_else(fleetdeck::audit::default_path) {
+            tracing::info!(path = %path.display(), "decision log");
+            engine.set_audit_log(path);
+        }
         let conn = engine.connect();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let engine_task = tokio::spawn(engine.run(async {

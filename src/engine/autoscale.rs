@@ -52,6 +52,10 @@ pub struct Autoscaler {
 /// `Act` mode, only when it changes).
 #[derive(Clone, Debug)]
 pub struct Step {
+    /// Exactly what `decide` was given: the decision log records these, so the line
+    /// reproduces the decision in `fleetdeck decide`.
+    pub state: GroupState,
+    pub inputs: Inputs,
     pub decision: Decision,
     pub set_desired: Option<u32>,
     /// Alarms that changed state this tick: (name, from, to).
@@ -115,13 +119,14 @@ impl Autoscaler {
         };
         self.state.capacity = capacity;
         let decision = policy::decide(&self.state, &inputs, now);
+        let state = self.state.clone();
         self.remember(&decision);
         let set_desired = match self.mode {
             AutoscaleMode::Act => decision.desired,
             AutoscaleMode::Shadow => None,
         };
         self.last_decision = Some(decision.clone());
-        Step { decision, set_desired, transitions }
+        Step { state, inputs, decision, set_desired, transitions }
     }
 
     /// Stores what the next tick's decision depends on. In shadow mode nothing was

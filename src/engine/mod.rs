@@ -20,6 +20,7 @@ pub mod history;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ use tokio::time::{MissedTickBehavior, timeout};
 
 use crate::actuators::{Actuator, SimActuator};
 use crate::alarms::AlarmRule;
+use crate::audit::{AuditLog, AuditOptions};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
@@ -60,6 +62,8 @@ pub struct EngineSettings {
     pub max_backoff: Duration,
     /// Whether decisions are acted on. A read-only engine never acts, whatever this says.
     pub autoscale: AutoscaleMode,
+    /// Where the decision/audit log goes; None: no log.
+    pub audit_log: Option<PathBuf>,
 }
 
 impl EngineSettings {
@@ -73,6 +77,7 @@ impl EngineSettings {
             call_timeout: Duration::from_secs(10),
             max_backoff: Duration::from_secs(60),
             autoscale: AutoscaleMode::Shadow,
+            audit_log: None,
         }
     }
 }
@@ -145,6 +150,18 @@ struct GroupRuntime {
     autoscaler: Autoscaler,
 }
 
+/// Opens the decision log; a log that cannot be opened is reported, and the engine runs on
+/// without it rather than refusing to start.
+fn open_audit_log(path: &std::path::Path) -> Option<AuditLog> {
+    match AuditLog::open(path, AuditOptions::default()) {
+        Ok(log) => Some(log),
+        Err(err) => {
+            tracing::error!(%err, "decision log unavailable");
+            None
+        }
+    }
+}
+
 /// Runs a backend call if it is due, bounded by `call_timeout`: `None` if it was not
 /// due, else its result with the error as text (a timeout is an error too).
 /// The call is made only when due: a backend may do work as soon as it is called.
@@ -173,6 +190,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
     sim: Option<SharedFleet>,
+    audit: Option<AuditLog>,
     seq: u64,
     snapshot_tx: watch::Sender<Arc<Snapshot>>,
     events_tx: broadcast::Sender<Event>,
@@ -211,7 +229,8 @@ impl Engine {
                 }
             })
             .collect();
-        Engine { groups, clock, settings, sim, seq: 0, snapshot_tx, events_tx, command_tx, command_rx }
+        let audit = settings.audit_log.as_deref().and_then(open_audit_log);
+        Engine { groups, clock, settings, sim, audit, seq: 0, snapshot_tx, events_tx, command_tx, command_rx }
     }
 
     /// The engine for a config whose groups all run in the simulator: builds the fleet
@@ -271,7 +290,10 @@ impl Engine {
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                _ = &mut shutdown => break,
+                _ = &mut shutdown => {
+                    self.flush_audit();
+                    break;
+                }
                 _ = interval.tick() => self.tick().await,
                 Some((request, reply_tx)) = self.command_rx.recv() => {
                     let reply = self.handle_command(request);
@@ -309,6 +331,12 @@ impl Engine {
         for (index, group) in self.groups.iter_mut().enumerate() {
             let Some(capacity) = group.capacity else { continue };
             let step = group.autoscaler.step(&group.series, capacity, stale_after, now);
+            if let Some(audit) = &mut self.audit {
+                let shadow = group.autoscaler.mode == AutoscaleMode::Shadow;
+                if let Err(err) = audit.record_decision(&step.state, &step.inputs, &step.decision, shadow) {
+                    tracing::error!(%err, "writing the decision log");
+                }
+            }
             let name = group.spec.name.clone();
             for (alarm, from, to) in step.transitions {
                 tracing::info!(group = %name, %alarm, ?from, ?to, "alarm");
@@ -485,6 +513,11 @@ impl Engine {
         };
         let at = self.clock.now();
         tracing::info!(operator = %request.operator, command = %request.command, ?reply, "command");
+        if let Some(audit) = &mut self.audit
+            && let Err(err) = audit.record_command(at, &request, &reply)
+        {
+            tracing::error!(%err, "writing the decision log");
+        }
         if let (Command::Sim { .. }, Reply::Ok { message }) = (&request.command, &reply) {
             self.emit(Event::Sim { at, description: message.clone() });
         }
@@ -495,6 +528,22 @@ impl Engine {
             reply: reply.clone(),
         });
         reply
+    }
+
+    /// Starts writing the decision/audit log to `path` (replacing any log already open).
+    pub fn set_audit_log(&mut self, path: PathBuf) {
+        self.flush_audit();
+        self.audit = open_audit_log(&path);
+        self.settings.audit_log = Some(path);
+    }
+
+    /// Writes every pending line of the decision log (coalesced runs) and syncs it.
+    pub fn flush_audit(&mut self) {
+        if let Some(audit) = &mut self.audit
+            && let Err(err) = audit.flush()
+        {
+            tracing::error!(%err, "flushing the decision log");
+        }
     }
 
     fn emit(&self, event: Event) {

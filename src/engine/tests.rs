@@ -406,3 +406,49 @@ async fn in_act_mode_a_spike_scales_out_and_waits_for_warm_up_before_asking_agai
     let vision = engine.snapshot().group("vision").unwrap().capacity.unwrap();
     assert_eq!(vision.desired, 4, "groups at target are left alone");
 }
+
+#[tokio::test]
+async fn every_decision_and_command_goes_to_the_audit_log_and_each_line_reproduces_its_decision() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    engine.set_audit_log(path.clone());
+    for _ in 0..30 {
+        engine.tick().await;
+        clock.advance(Duration::from_secs(1));
+    }
+    engine.handle_command(CommandRequest {
+        operator: Operator { name: "ana".into(), email: None },
+        reason: Some("drill".into()),
+        command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 1 } },
+    });
+    engine.flush_audit();
+
+    let mut decisions = 0;
+    let mut ticks_covered = 0;
+    let mut commands = 0;
+    for line in crate::audit::read_lines(&path) {
+        match line.unwrap() {
+            crate::audit::AuditLine::Decision(line) => {
+                decisions += 1;
+                ticks_covered += line.count;
+                let again = crate::policy::decide(&line.state, &line.inputs, line.at);
+                assert_eq!(
+                    serde_json::to_string(&again).unwrap(),
+                    serde_json::to_string(&line.decision).unwrap(),
+                    "line for {} at {:?} does not reproduce",
+                    line.group,
+                    line.at
+                );
+            }
+            crate::audit::AuditLine::Command(line) => {
+                commands += 1;
+                assert_eq!(line.operator.name, "ana");
+            }
+        }
+    }
+    assert_eq!(ticks_covered, 3 * 30, "every tick of every group is accounted for");
+    assert!(decisions < ticks_covered, "identical no-change ticks are coalesced");
+    assert_eq!(commands, 1);
+}
