@@ -54,7 +54,7 @@ struct Cli {
     readonly: bool,
 
     /// Where the decision/audit log goes (JSON lines; `fleetdeck decide` replays a line).
-    /// Default: $XDG_STATE_HOME/fleetdeck/decisions.jsonl.
+    /// Default: $XDG_STATE_HOME/fleetdeck/<fleet>/decisions.jsonl.
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
 
@@ -194,7 +194,7 @@ fn run_console(
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let mut engine = Engine::simulated(&config, seed, Arc::new(SystemClock), readonly);
-        if let Some(path) = audit_log.or_else(fleetdeck::audit::default_path) {
+        if let Some(path) = audit_log.or_else(|| fleetdeck::audit::default_path(&config.fleet)) {
             tracing::info!(path = %path.display(), "decision log");
             engine.set_audit_log(path);
         }

@@ -39,7 +39,7 @@
 //!
 //! # Files
 //!
-//! Default: `$XDG_STATE_HOME/fleetdeck/decisions.jsonl` ([`default_path`]). Rotated by
+//! Default: `$XDG_STATE_HOME/fleetdeck/<fleet>/decisions.jsonl` ([`default_path`]). Rotated by
 //! size between lines to `decisions.jsonl.1` … `.{keep}` (newest first).
 //!
 //! # Layout
@@ -80,10 +80,8 @@ pub enum AuditError {
     BadLine { path: PathBuf, line: usize, message: String },
 }
 
-/// `$XDG_STATE_HOME/fleetdeck/decisions.jsonl`, or under the local data directory where
-/// there is no state directory (macOS, Windows); None without a home directory.
-pub fn default_path() -> Option<PathBuf> {
-    let dirs = directories::ProjectDirs::from("", "", "fleetdeck")?;
-    let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
-    Some(dir.join("decisions.jsonl"))
+/// A fleet's default decision log: `decisions.jsonl` in its state directory
+/// ([`crate::config::state_dir`]); None without a home directory.
+pub fn default_path(fleet: &str) -> Option<PathBuf> {
+    crate::config::state_dir(fleet).map(|dir| dir.join("decisions.jsonl"))
 }

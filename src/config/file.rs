@@ -17,6 +17,7 @@ use crate::model::{ActuatorKind, Serving, SourceKind};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a config table")]
 pub(super) struct ConfigFile {
+    pub fleet: Option<String>,
     pub poll_interval: Option<DurationText>,
     pub stale_after: Option<DurationText>,
     pub seed: Option<u64>,

@@ -88,6 +88,10 @@ use locate::{Document, KeyPath, line_col};
 pub struct Config {
     /// Where it was read from, for messages ("embedded demo config" or a path).
     pub origin: String,
+    /// The fleet's name: its state (pauses, holds, leases, history) and decision log live
+    /// under `$XDG_STATE_HOME/fleetdeck/<fleet>/`, so two fleets never share them. Set by
+    /// the top-level `fleet` key; default: the config file's stem, `demo` for the demo.
+    pub fleet: String,
     pub poll_interval: Duration,
     /// A series is stale when its newest sample is older than this (default 3 polls).
     pub stale_after: Duration,
@@ -155,6 +159,14 @@ pub fn demo() -> Config {
 pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
     let config_dir = Path::new(origin).parent().unwrap_or(Path::new(""));
     parse_in(text, origin, config_dir)
+}
+
+/// Where a fleet's state lives: `$XDG_STATE_HOME/fleetdeck/<fleet>/` (usually
+/// `~/.local/state/fleetdeck/<fleet>/`), or under the local data directory on systems
+/// without a state directory (macOS, Windows); None without a home directory.
+pub fn state_dir(fleet: &str) -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "fleetdeck")?;
+    Some(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).join(fleet))
 }
 
 /// Reads and parses a config file.

@@ -371,3 +371,10 @@ fn every_demo_group_has_a_policy() {
         assert!(group.policy.latency_guard.is_some(), "{}", group.spec.name);
     }
 }
+
+#[test]
+fn the_fleet_name_defaults_to_the_file_stem_and_demo_for_the_demo() {
+    assert_eq!(demo().fleet, "demo");
+    assert_eq!(load(&fixtures().join("minimal.toml")).unwrap().fleet, "minimal");
+    assert_eq!(load(&fixtures().join("full.toml")).unwrap().fleet, "full-example");
+}

@@ -143,8 +143,22 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         .map(|(index, event_file)| event(event_file, &events_path.index(index), &first_index_of))
         .collect::<Result<Vec<_>, _>>()?;
 
+    let fleet = match file.fleet {
+        Some(name) if valid_fleet_name(&name) => name,
+        Some(name) => {
+            return Err(Invalid::new(
+                root.key("fleet"),
+                format!(
+                    "fleet name `{name}` must be letters, digits, `-`, `_` or `.` (it names a directory)"
+                ),
+            ));
+        }
+        None => default_fleet_name(origin),
+    };
+
     Ok(Config {
         origin: origin.to_string(),
+        fleet,
         poll_interval,
         stale_after,
         seed: file.seed.unwrap_or(DEFAULT_SEED),
@@ -152,6 +166,27 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         groups,
         sim_events,
     })
+}
+
+fn valid_fleet_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Without a `fleet` key: the config file's name without its extension (`prod.toml` →
+/// `prod`), `demo` for the embedded demo; characters a directory name should not carry
+/// become `_`.
+fn default_fleet_name(origin: &str) -> String {
+    if origin == super::DEMO_ORIGIN {
+        return "demo".to_string();
+    }
+    let stem = Path::new(origin).file_stem().and_then(|s| s.to_str()).unwrap_or("fleet");
+    let name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') { c } else { '_' })
+        .collect();
+    if name.is_empty() { "fleet".to_string() } else { name }
 }
 
 fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig, Invalid> {

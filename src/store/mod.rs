@@ -72,13 +72,10 @@ pub enum StoreError {
     ProfileSlot(#[from] ProfileSlotError),
 }
 
-/// The default database file: `$XDG_STATE_HOME/fleetdeck/state.db` (usually
-/// `~/.local/state/fleetdeck/state.db`), or under the local data directory on systems
-/// without a state directory (macOS, Windows).
-pub fn default_path() -> Result<PathBuf, StoreError> {
-    let dirs = directories::ProjectDirs::from("", "", "fleetdeck").ok_or(StoreError::NoStateDir)?;
-    let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
-    Ok(dir.join("state.db"))
+/// The default database file of a fleet: `state.db` in its state directory
+/// ([`crate::config::state_dir`]).
+pub fn default_path(fleet: &str) -> Result<PathBuf, StoreError> {
+    Ok(crate::config::state_dir(fleet).ok_or(StoreError::NoStateDir)?.join("state.db"))
 }
 
 /// Switches the database to WAL (a no-op once it is: the mode is kept in the file).

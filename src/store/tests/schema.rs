@@ -97,7 +97,7 @@ fn processes_opening_a_new_file_together_migrate_it_once() {
 }
 
 #[test]
-fn the_default_path_is_fleetdeck_state_db_in_a_state_directory() {
-    let path = default_path().unwrap();
-    assert!(path.ends_with("fleetdeck/state.db"), "{}", path.display());
+fn the_default_path_is_state_db_in_the_fleet_state_directory() {
+    let path = default_path("demo").unwrap();
+    assert!(path.ends_with("fleetdeck/demo/state.db"), "{}", path.display());
 }
