@@ -198,6 +198,17 @@ fn run_console(
             tracing::info!(path = %path.display(), "decision log");
             engine.set_audit_log(path);
         }
+        // Pauses and holds survive restarts; without a usable store the console still runs.
+        match fleetdeck::store::default_path(&config.fleet).and_then(fleetdeck::store::Store::open) {
+            Ok(store) => {
+                if let Err(err) = engine.set_store(store) {
+                    tracing::error!(%err, "restoring pauses and holds");
+                }
+            }
+            Err(err) => {
+                tracing::error!(%err, "state store unavailable: pauses and holds will not survive a restart")
+            }
+        }
         let conn = engine.connect();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let engine_task = tokio::spawn(engine.run(async {

@@ -41,6 +41,7 @@ use crate::protocol::{
 };
 use crate::sim::SimFleet;
 use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
+use crate::store::{self, Store, StoreError};
 use autoscale::{AutoscaleMode, Autoscaler};
 use history::SeriesHistory;
 
@@ -191,6 +192,7 @@ pub struct Engine {
     settings: EngineSettings,
     sim: Option<SharedFleet>,
     audit: Option<AuditLog>,
+    store: Option<Store>,
     seq: u64,
     snapshot_tx: watch::Sender<Arc<Snapshot>>,
     events_tx: broadcast::Sender<Event>,
@@ -230,7 +232,19 @@ impl Engine {
             })
             .collect();
         let audit = settings.audit_log.as_deref().and_then(open_audit_log);
-        Engine { groups, clock, settings, sim, audit, seq: 0, snapshot_tx, events_tx, command_tx, command_rx }
+        Engine {
+            groups,
+            clock,
+            settings,
+            sim,
+            audit,
+            store: None,
+            seq: 0,
+            snapshot_tx,
+            events_tx,
+            command_tx,
+            command_rx,
+        }
     }
 
     /// The engine for a config whose groups all run in the simulator: builds the fleet
@@ -513,6 +527,9 @@ impl Engine {
         };
         let at = self.clock.now();
         tracing::info!(operator = %request.operator, command = %request.command, ?reply, "command");
+        if matches!(reply, Reply::Ok { .. }) && !matches!(request.command, Command::Sim { .. }) {
+            self.persist_operator_state(at);
+        }
         if let Some(audit) = &mut self.audit
             && let Err(err) = audit.record_command(at, &request, &reply)
         {
@@ -535,6 +552,49 @@ impl Engine {
         self.flush_audit();
         self.audit = open_audit_log(&path);
         self.settings.audit_log = Some(path);
+    }
+
+    /// Keeps operator state (pauses, holds) in `store` from now on, and restores what it
+    /// holds: a pause or hold set before a restart is in force again. A pause stored for
+    /// every group ([`store::GLOBAL`]) applies to each group without one of its own.
+    pub fn set_store(&mut self, store: Store) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let pauses = store.pauses(now)?;
+        let holds = store.holds(now)?;
+        for group in &mut self.groups {
+            let state = &mut group.autoscaler.state;
+            let own = pauses.iter().find(|p| p.group == state.name);
+            let global = pauses.iter().find(|p| p.group == store::GLOBAL);
+            if let Some(record) = own.or(global) {
+                state.pause = Some(record.pause.clone());
+            }
+            if let Some(record) = holds.iter().find(|h| h.group == state.name) {
+                state.hold = Some(record.hold.clone());
+            }
+        }
+        self.store = Some(store);
+        Ok(())
+    }
+
+    /// Writes every group's pause and hold to the store (set or cleared), after an
+    /// operator command changed them. Store errors are logged: the command took effect in
+    /// this engine either way.
+    fn persist_operator_state(&self, now: Timestamp) {
+        let Some(store) = &self.store else { return };
+        for group in &self.groups {
+            let state = &group.autoscaler.state;
+            let result = match &state.pause {
+                Some(pause) => store.set_pause(&state.name, pause, now),
+                None => store.clear_pause(&state.name, now).map(|_| ()),
+            }
+            .and_then(|()| match &state.hold {
+                Some(hold) => store.set_hold(&state.name, hold, ""),
+                None => store.clear_hold(&state.name, now).map(|_| ()),
+            });
+            if let Err(err) = result {
+                tracing::error!(group = %state.name, %err, "saving pause and hold");
+            }
+        }
     }
 
     /// Writes every pending line of the decision log (coalesced runs) and syncs it.

@@ -452,3 +452,36 @@ async fn every_decision_and_command_goes_to_the_audit_log_and_each_line_reproduc
     assert!(decisions < ticks_covered, "identical no-change ticks are coalesced");
     assert_eq!(commands, 1);
 }
+
+#[tokio::test]
+async fn pauses_and_holds_survive_a_restart_through_the_store() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let until = clock.now().plus(Duration::from_secs(1800));
+    {
+        let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+        engine.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+        let chat = &mut engine.groups[0].autoscaler.state;
+        chat.pause = Some(crate::policy::Pause {
+            mode: crate::policy::PauseMode::ScaleInOnly,
+            by: "ana".into(),
+            until: Some(until),
+            reason: "INC-123".into(),
+        });
+        let vision = &mut engine.groups[1].autoscaler.state;
+        vision.hold = Some(crate::policy::Hold { desired: 6, until, beyond_max: false, by: "ana".into() });
+        engine.persist_operator_state(clock.now());
+    } // the process is gone
+    clock.advance(Duration::from_secs(60));
+    let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    engine.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let pause = engine.groups[0].autoscaler.state.pause.clone().expect("the pause is back");
+    assert_eq!((pause.by.as_str(), pause.reason.as_str(), pause.until), ("ana", "INC-123", Some(until)));
+    assert_eq!(engine.groups[1].autoscaler.state.hold.as_ref().map(|h| h.desired), Some(6));
+    assert!(engine.groups[2].autoscaler.state.pause.is_none());
+    // And the hold acts: vision goes to 6 at the first tick.
+    engine.tick().await;
+    engine.tick().await;
+    assert_eq!(engine.snapshot().group("vision").unwrap().capacity.unwrap().desired, 6);
+}
