@@ -97,6 +97,19 @@ pub struct GroupSnapshot {
     /// The autoscaler's last decision (since 1.1).
     #[serde(default)]
     pub decision: Option<DecisionView>,
+    /// Who may act on the group (since 1.1); None when no lease store is in use.
+    #[serde(default)]
+    pub lease: Option<LeaseView>,
+}
+
+/// The holder of a group's lease: only the holder's engine acts; others observe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseView {
+    pub holder: String,
+    pub host: String,
+    pub expires_at: Timestamp,
+    /// This engine holds it.
+    pub ours: bool,
 }
 
 /// An alarm rule's state, for display.

@@ -37,11 +37,11 @@ use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
 use crate::policy::PolicySpec;
 use crate::protocol::{
     Backend, BackendHealth, Command, CommandReceiver, CommandRequest, CommandSender, Connection, Event,
-    GroupSnapshot, Reply, SeriesSnapshot, Snapshot,
+    GroupSnapshot, LeaseView, Reply, SeriesSnapshot, Snapshot,
 };
 use crate::sim::SimFleet;
 use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, Lease, LeaseOutcome, LeaseRecord, Store, StoreError};
 use autoscale::{AutoscaleMode, Autoscaler};
 use history::SeriesHistory;
 
@@ -149,6 +149,20 @@ struct GroupRuntime {
     source_health: Health,
     actuator_health: Health,
     autoscaler: Autoscaler,
+    /// The group's lease as last seen (None without a store): only its holder acts.
+    lease: Option<LeaseRecord>,
+}
+
+/// `user@host:pid` and `host`: unique per process, readable in "automation owned by …".
+fn engine_identity() -> (String, String) {
+    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "fleetdeck".into());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    (format!("{user}@{host}:{}", std::process::id()), host)
 }
 
 /// Opens the decision log; a log that cannot be opened is reported, and the engine runs on
@@ -193,6 +207,8 @@ pub struct Engine {
     sim: Option<SharedFleet>,
     audit: Option<AuditLog>,
     store: Option<Store>,
+    /// Who this engine is in lease records: `user@host:pid`, and the host.
+    identity: (String, String),
     seq: u64,
     snapshot_tx: watch::Sender<Arc<Snapshot>>,
     events_tx: broadcast::Sender<Event>,
@@ -228,6 +244,7 @@ impl Engine {
                     source_health: Health::default(),
                     actuator_health: Health::default(),
                     autoscaler,
+                    lease: None,
                 }
             })
             .collect();
@@ -239,6 +256,7 @@ impl Engine {
             sim,
             audit,
             store: None,
+            identity: engine_identity(),
             seq: 0,
             snapshot_tx,
             events_tx,
@@ -306,6 +324,7 @@ impl Engine {
             tokio::select! {
                 _ = &mut shutdown => {
                     self.flush_audit();
+                    self.release_leases();
                     break;
                 }
                 _ = interval.tick() => self.tick().await,
@@ -340,13 +359,20 @@ impl Engine {
     /// Evaluates every observed group's alarms and policy, and applies the changes the
     /// decisions ask for (none in shadow mode).
     async fn autoscale(&mut self, now: Timestamp) {
+        self.renew_leases(now);
         let stale_after = self.settings.stale_after;
         let mut actions = Vec::new();
         for (index, group) in self.groups.iter_mut().enumerate() {
             let Some(capacity) = group.capacity else { continue };
-            let step = group.autoscaler.step(&group.series, capacity, stale_after, now);
+            let mut step = group.autoscaler.step(&group.series, capacity, stale_after, now);
+            // Without the lease this engine observes: it decides, shows, and logs, but
+            // the holder acts.
+            let ours = group.lease.as_ref().is_none_or(|l| l.holder == self.identity.0);
+            if !ours {
+                step.set_desired = None;
+            }
             if let Some(audit) = &mut self.audit {
-                let shadow = group.autoscaler.mode == AutoscaleMode::Shadow;
+                let shadow = group.autoscaler.mode == AutoscaleMode::Shadow || !ours;
                 if let Err(err) = audit.record_decision(&step.state, &step.inputs, &step.decision, shadow) {
                     tracing::error!(%err, "writing the decision log");
                 }
@@ -486,6 +512,12 @@ impl Engine {
                 actuator: g.actuator_health.to_protocol(),
                 alarms: g.autoscaler.alarm_views(),
                 decision: g.autoscaler.decision_view(),
+                lease: g.lease.as_ref().map(|l| LeaseView {
+                    holder: l.holder.clone(),
+                    host: l.host.clone(),
+                    expires_at: l.expires_at,
+                    ours: l.holder == self.identity.0,
+                }),
             })
             .collect();
         let snapshot = Snapshot {
@@ -552,6 +584,49 @@ impl Engine {
         self.flush_audit();
         self.audit = open_audit_log(&path);
         self.settings.audit_log = Some(path);
+    }
+
+    /// Takes or renews each group's lease in the store (compare-and-swap); a lease held
+    /// by another live engine is only recorded, for the snapshot. Leases last three poll
+    /// intervals, so a holder that stops renewing is replaced within three ticks.
+    fn renew_leases(&mut self, now: Timestamp) {
+        let Some(store) = &self.store else { return };
+        let ttl = self.settings.poll_interval.saturating_mul(3).max(Duration::from_secs(5));
+        let (holder, host) = &self.identity;
+        for group in &mut self.groups {
+            match store.try_acquire(&group.spec.name, holder, host, ttl, now) {
+                Ok(outcome) => {
+                    if let LeaseOutcome::Acquired { expired: Some(previous), .. } = &outcome {
+                        tracing::warn!(group = %group.spec.name, previous = %previous.holder, "took over an expired lease");
+                    }
+                    group.lease = Some(outcome.lease().clone());
+                }
+                Err(err) => {
+                    // Unknown ownership: act as an observer until the store answers.
+                    tracing::error!(group = %group.spec.name, %err, "lease store");
+                    group.lease = Some(LeaseRecord {
+                        group: group.spec.name.clone(),
+                        holder: "unknown (lease store unavailable)".into(),
+                        host: String::new(),
+                        acquired_at: now,
+                        expires_at: now,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Gives back the leases this engine holds, so another engine can act at once.
+    pub fn release_leases(&mut self) {
+        let Some(store) = &self.store else { return };
+        for group in &mut self.groups {
+            if group.lease.as_ref().is_some_and(|l| l.holder == self.identity.0) {
+                if let Err(err) = store.release(&group.spec.name, &self.identity.0) {
+                    tracing::error!(group = %group.spec.name, %err, "releasing the lease");
+                }
+                group.lease = None;
+            }
+        }
     }
 
     /// Keeps operator state (pauses, holds) in `store` from now on, and restores what it

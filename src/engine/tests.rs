@@ -485,3 +485,85 @@ async fn pauses_and_holds_survive_a_restart_through_the_store() {
     engine.tick().await;
     assert_eq!(engine.snapshot().group("vision").unwrap().capacity.unwrap().desired, 6);
 }
+
+#[tokio::test]
+async fn two_engines_sharing_a_store_and_a_fleet_only_the_lease_holder_acts() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut first = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    first.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    // The second engine drives the same simulated fleet, as a second process on one
+    // machine watches the same real fleet.
+    let fleet = first.sim.clone().unwrap();
+    let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), Arc::new(clock.clone())));
+    let calls = Arc::new(AtomicU32::new(0));
+    struct Counting(Arc<dyn Actuator>, Arc<AtomicU32>);
+    impl Actuator for Counting {
+        fn name(&self) -> &str {
+            "counting"
+        }
+        fn observe<'a>(
+            &'a self,
+            g: &'a GroupSpec,
+        ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
+            self.0.observe(g)
+        }
+        fn set_desired<'a>(
+            &'a self,
+            g: &'a GroupSpec,
+            d: u32,
+        ) -> futures::future::BoxFuture<'a, Result<(), ActuatorError>> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.set_desired(g, d)
+        }
+    }
+    let actuator: Arc<dyn Actuator> = Arc::new(Counting(
+        Arc::new(crate::actuators::SimActuator::new(fleet.clone(), Arc::new(clock.clone()))),
+        calls.clone(),
+    ));
+    let groups = first
+        .groups
+        .iter()
+        .map(|g| GroupBackends {
+            spec: g.spec.clone(),
+            source: source.clone(),
+            actuator: actuator.clone(),
+            policy: g.autoscaler.state.policy.clone(),
+            alarms: Vec::new(),
+        })
+        .collect();
+    let mut settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
+    settings.autoscale = autoscale::AutoscaleMode::Act;
+    let mut second = Engine::new(groups, Arc::new(clock.clone()), settings, None);
+    second.identity = ("second@host:2".into(), "host".into());
+    second.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+
+    for _ in 0..30 {
+        first.tick().await;
+        second.tick().await;
+        clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the engine without the lease never acts");
+    let seen = second.snapshot();
+    let lease = seen.group("llm-chat").unwrap().lease.clone().unwrap();
+    assert!(!lease.ours && lease.holder == first.identity.0, "{lease:?}");
+    assert!(
+        first.snapshot().group("llm-chat").unwrap().capacity.unwrap().desired > 4,
+        "the holder scaled the spike out"
+    );
+
+    // The holder goes away without releasing (kill -9): after expiry the other takes over.
+    drop(first);
+    // A new incident the second engine must handle on its own.
+    let spike = SimCommand::Spike { group: "vision".into(), factor: 3.0, duration: Duration::from_secs(600) };
+    fleet.lock().unwrap().apply(&spike).unwrap();
+    for _ in 0..40 {
+        clock.advance(Duration::from_secs(1));
+        second.tick().await;
+    }
+    let lease = second.snapshot().group("llm-chat").unwrap().lease.clone().unwrap();
+    assert!(lease.ours, "took over after expiry: {lease:?}");
+    let vision = second.snapshot().group("vision").unwrap().clone();
+    assert!(calls.load(Ordering::SeqCst) > 0, "and acts: {:?} {:?}", vision.capacity, vision.decision);
+}

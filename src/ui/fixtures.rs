@@ -188,6 +188,7 @@ pub fn fleet() -> Snapshot {
                 reason: "scale out 8→10: gpu_util 0.95 > target 0.70 (needs 10)".into(),
                 shadow: true,
             }),
+            lease: None,
         },
         GroupSnapshot {
             spec: spec(
@@ -209,6 +210,7 @@ pub fn fleet() -> Snapshot {
             },
             alarms: Vec::new(),
             decision: None,
+            lease: None,
         },
         GroupSnapshot {
             spec: spec("embeddings", Serving::Generic, (1, 4, 2), "g5.xlarge", 1.006, None),
@@ -218,6 +220,7 @@ pub fn fleet() -> Snapshot {
             actuator: BackendHealth::Ok,
             alarms: Vec::new(),
             decision: None,
+            lease: None,
         },
     ])
 }
@@ -274,6 +277,7 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                     reason: format!("no change at {desired}: gpu_util within 10 % of target 0.70"),
                     shadow: true,
                 }),
+                lease: None,
             }
         })
         .collect();
