@@ -21,6 +21,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use crate::model::{
     AlarmState, Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms, format_duration,
 };
+use crate::policy::PauseMode;
 
 /// Protocol version spoken by this build.
 /// 1.1 added each group's alarms and last decision.
@@ -269,12 +270,36 @@ pub struct CommandRequest {
     pub command: Command,
 }
 
-/// What a front end may ask of the engine.
+/// What a front end may ask of the engine. The operator commands (pause, resume, force
+/// scale, shadow) came with 1.1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Provoke an incident in the simulated fleet.
     Sim { action: SimCommand },
+    /// Stop automated changes to the target, fully or only scale-in, until `duration` has
+    /// passed (None: until someone resumes).
+    Pause {
+        target: Target,
+        #[serde(default, with = "crate::model::opt_duration_ms", skip_serializing_if = "Option::is_none")]
+        duration: Option<Duration>,
+        #[serde(default)]
+        mode: PauseMode,
+    },
+    /// Lift the target's pause.
+    Resume { target: Target },
+    /// Set the group's desired capacity now and hold it for `hold`; above the group's max
+    /// only with `beyond_max` (the operator confirmed it).
+    ForceScale {
+        group: String,
+        desired: u32,
+        #[serde(with = "duration_ms")]
+        hold: Duration,
+        #[serde(default)]
+        beyond_max: bool,
+    },
+    /// Shadow on: decide and show "would …" without acting; off: act on decisions.
+    Shadow { target: Target, on: bool },
 }
 
 impl Command {
@@ -283,14 +308,53 @@ impl Command {
         match self {
             // Changing the simulated world is still a change made by this console.
             Command::Sim { .. } => true,
+            Command::Pause { .. } | Command::Resume { .. } | Command::ForceScale { .. } => true,
+            Command::Shadow { .. } => true,
         }
     }
 }
 
+/// The command as it is typed on the console's command line (without the reason).
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Command::Sim { action } => write!(f, "sim {action}"),
+            Command::Pause { target, duration, mode } => {
+                write!(f, "pause {target}")?;
+                if let Some(duration) = duration {
+                    write!(f, " {}", format_duration(*duration))?;
+                }
+                match mode {
+                    PauseMode::Full => Ok(()),
+                    PauseMode::ScaleInOnly => f.write_str(" --scale-in-only"),
+                }
+            }
+            Command::Resume { target } => write!(f, "resume {target}"),
+            Command::ForceScale { group, desired, hold, beyond_max } => {
+                write!(f, "scale {group} {desired} --hold {}", format_duration(*hold))?;
+                if *beyond_max {
+                    f.write_str(" --beyond-max")?;
+                }
+                Ok(())
+            }
+            Command::Shadow { target, on } => write!(f, "shadow {target} {}", if *on { "on" } else { "off" }),
+        }
+    }
+}
+
+/// What an operator command applies to: one group, or every group of the engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Group(String),
+    All,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Group(name) => f.write_str(name),
+            Target::All => f.write_str("all"),
         }
     }
 }
@@ -533,5 +597,60 @@ mod tests {
         assert!(json.contains("\"command\":\"sim\""), "{json}");
         let back: CommandRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back, req);
+    }
+
+    #[test]
+    fn operator_commands_serialise_with_a_tag_and_read_back() {
+        let commands = [
+            Command::Pause {
+                target: Target::Group("llm-chat".into()),
+                duration: Some(Duration::from_secs(1800)),
+                mode: PauseMode::ScaleInOnly,
+            },
+            Command::Pause { target: Target::All, duration: None, mode: PauseMode::Full },
+            Command::Resume { target: Target::All },
+            Command::ForceScale {
+                group: "vision".into(),
+                desired: 9,
+                hold: Duration::from_secs(1200),
+                beyond_max: true,
+            },
+            Command::Shadow { target: Target::Group("vision".into()), on: false },
+        ];
+        for command in commands {
+            let json = serde_json::to_string(&command).unwrap();
+            let back: Command = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, command, "{json}");
+            assert!(command.is_mutating());
+        }
+        let json = r#"{"command":"pause","target":"all"}"#;
+        assert_eq!(
+            serde_json::from_str::<Command>(json).unwrap(),
+            Command::Pause { target: Target::All, duration: None, mode: PauseMode::Full },
+            "duration and mode are optional"
+        );
+    }
+
+    #[test]
+    fn operator_commands_display_as_typed_on_the_command_line() {
+        let pause = Command::Pause {
+            target: Target::Group("llm-chat".into()),
+            duration: Some(Duration::from_secs(1800)),
+            mode: PauseMode::ScaleInOnly,
+        };
+        assert_eq!(pause.to_string(), "pause llm-chat 30m --scale-in-only");
+        assert_eq!(
+            Command::Pause { target: Target::All, duration: None, mode: PauseMode::Full }.to_string(),
+            "pause all"
+        );
+        assert_eq!(Command::Resume { target: Target::All }.to_string(), "resume all");
+        let scale = Command::ForceScale {
+            group: "g".into(),
+            desired: 12,
+            hold: Duration::from_secs(1200),
+            beyond_max: true,
+        };
+        assert_eq!(scale.to_string(), "scale g 12 --hold 20m --beyond-max");
+        assert_eq!(Command::Shadow { target: Target::All, on: true }.to_string(), "shadow all on");
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod autoscale;
 pub mod history;
+pub mod operator;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -555,6 +556,13 @@ impl Engine {
                         }
                     },
                 },
+                Command::Pause { .. }
+                | Command::Resume { .. }
+                | Command::ForceScale { .. }
+                | Command::Shadow { .. } => {
+                    let autoscalers = self.groups.iter_mut().map(|g| &mut g.autoscaler);
+                    operator::apply(autoscalers, &request, self.clock.now())
+                }
             }
         };
         let at = self.clock.now();

@@ -276,6 +276,10 @@ fn submit(app: &mut App, line: &str) -> Vec<Effect> {
             app.set_status(StatusKind::Info, format!("sent: {command}"));
             vec![Effect::Send(CommandRequest { operator: app.operator.clone(), reason: None, command })]
         }
+        Ok(Parsed::Operator { command, reason }) => {
+            app.set_status(StatusKind::Info, format!("sent: {command}"));
+            vec![Effect::Send(CommandRequest { operator: app.operator.clone(), reason, command })]
+        }
         Ok(Parsed::Panic) => panic!("`:panic` typed in the console (debug builds only)"),
         Err(error) => {
             app.set_status(StatusKind::Error, format!("error: {error}"));

@@ -2,13 +2,29 @@
 //! verbs and group names. Pure text in, meaning out; the app decides what to do with it.
 //!
 //! - `:sim VERB …` — provoke an incident in the simulator (grammar of [`SimCommand`]);
+//! - `:pause GROUP|all [DURATION] [--scale-in-only]` — stop automated changes (all of
+//!   them, or only scale-in) for DURATION, or until resumed;
+//! - `:resume GROUP|all` — lift a pause;
+//! - `:scale GROUP N [--hold DURATION] [--beyond-max]` — set desired to N now and hold it
+//!   (20 minutes unless told); above the group's max only with `--beyond-max`;
+//! - `:shadow GROUP|all on|off` — decide without acting, or act again;
 //! - `:q`, `:quit` — leave the console;
 //! - `:panic` — debug builds only: panic inside the running console, so end-to-end tests
 //!   can check the terminal is restored. Release builds call it an unknown command.
+//!
+//! An operator command may end with ` -- REASON`: everything after a lone `--` word is
+//! the reason recorded with it (e.g. `:pause llm-chat 30m -- INC-123 deploy rollback`);
+//! without one the reason is empty. `all` is a keyword, not a group name.
+//!
+//! Mutating commands are confirmed by typing them: a `:` line typed in full and submitted
+//! with enter is its own confirmation (and `--beyond-max` the second one that going past
+//! max needs). Confirmation dialogs for keys that act at once come later.
 
 use std::str::FromStr;
+use std::time::Duration;
 
-use crate::protocol::SimCommand;
+use crate::policy::PauseMode;
+use crate::protocol::{Command, SimCommand, Target};
 
 /// What a submitted line asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,32 +33,144 @@ pub enum Parsed {
     Empty,
     Quit,
     Sim(SimCommand),
+    /// An operator command for the engine, with the reason typed after ` -- `.
+    Operator {
+        command: Command,
+        reason: Option<String>,
+    },
     /// Debug builds only.
     Panic,
 }
 
 /// Top-level commands, for completion and the help overlay.
-pub const COMMANDS: [&str; 2] = ["sim", "quit"];
+pub const COMMANDS: [&str; 6] = ["sim", "pause", "resume", "scale", "shadow", "quit"];
 const SIM_VERBS: [&str; 4] = ["spike", "fail", "gap", "stockout"];
+
+/// How long `:scale` holds desired when no `--hold` is given.
+pub const DEFAULT_HOLD: Duration = Duration::from_secs(20 * 60);
 
 /// Whether the debug-only `:panic` command exists in this build.
 pub const PANIC_COMMAND_ENABLED: bool = cfg!(debug_assertions);
+
+const PAUSE_USAGE: &str = "pause GROUP|all [DURATION] [--scale-in-only] [-- REASON]";
+const RESUME_USAGE: &str = "resume GROUP|all [-- REASON]";
+const SCALE_USAGE: &str = "scale GROUP N [--hold DURATION] [--beyond-max] [-- REASON]";
+const SHADOW_USAGE: &str = "shadow GROUP|all on|off [-- REASON]";
 
 /// Reads a submitted line (without the leading `:`). The error is shown to the user as is.
 pub fn parse(line: &str) -> Result<Parsed, String> {
     let line = line.trim();
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let operator = |usage: &str, parse: fn(&[&str]) -> Result<Command, String>| {
+        let (args, reason) = split_reason(rest);
+        let words: Vec<&str> = args.split_whitespace().collect();
+        match parse(&words) {
+            Ok(command) => Ok(Parsed::Operator { command, reason }),
+            Err(message) => Err(format!("{message} (usage: {usage})")),
+        }
+    };
     match word {
         "" => Ok(Parsed::Empty),
         "q" | "quit" if rest.trim().is_empty() => Ok(Parsed::Quit),
         "sim" => SimCommand::from_str(rest).map(Parsed::Sim).map_err(|e| e.to_string()),
+        "pause" => operator(PAUSE_USAGE, parse_pause),
+        "resume" => operator(RESUME_USAGE, parse_resume),
+        "scale" => operator(SCALE_USAGE, parse_scale),
+        "shadow" => operator(SHADOW_USAGE, parse_shadow),
         "panic" if PANIC_COMMAND_ENABLED => Ok(Parsed::Panic),
-        other => Err(format!("unknown command `{other}` (commands: sim, q)")),
+        other => Err(format!("unknown command `{other}` (commands: sim, pause, resume, scale, shadow, q)")),
     }
 }
 
-/// Completes the last word of `line`: a command, a `sim` verb, or the group name after
-/// `sim VERB`. Returns the new line, or `None` when there is nothing (unambiguous) to add.
+/// Splits `ARGS -- REASON` at the first lone `--`; an empty reason is none.
+fn split_reason(rest: &str) -> (&str, Option<String>) {
+    let mut offset = 0;
+    for word in rest.split_inclusive(char::is_whitespace) {
+        if word.trim_end() == "--" {
+            let reason = rest[offset + word.len()..].trim();
+            return (&rest[..offset], (!reason.is_empty()).then(|| reason.to_string()));
+        }
+        offset += word.len();
+    }
+    (rest, None)
+}
+
+fn target(word: Option<&&str>) -> Result<Target, String> {
+    match word.copied() {
+        None => Err("missing group name (or `all`)".into()),
+        Some(flag) if flag.starts_with("--") => Err(format!("expected a group name before `{flag}`")),
+        Some("all") => Ok(Target::All),
+        Some(name) => Ok(Target::Group(name.to_string())),
+    }
+}
+
+fn duration(word: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(word).map_err(|e| format!("bad duration `{word}`: {e}"))?;
+    if d.is_zero() {
+        return Err("duration must be more than zero".into());
+    }
+    Ok(d)
+}
+
+fn parse_pause(words: &[&str]) -> Result<Command, String> {
+    let target = target(words.first())?;
+    let (mut duration_given, mut mode) = (None, PauseMode::Full);
+    for &word in &words[1..] {
+        match word {
+            "--scale-in-only" => mode = PauseMode::ScaleInOnly,
+            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
+            _ if duration_given.is_some() => return Err(format!("unexpected `{word}`")),
+            _ => duration_given = Some(duration(word)?),
+        }
+    }
+    Ok(Command::Pause { target, duration: duration_given, mode })
+}
+
+fn parse_resume(words: &[&str]) -> Result<Command, String> {
+    let target = target(words.first())?;
+    match words.get(1) {
+        Some(extra) => Err(format!("unexpected `{extra}`")),
+        None => Ok(Command::Resume { target }),
+    }
+}
+
+fn parse_scale(words: &[&str]) -> Result<Command, String> {
+    let group = match target(words.first())? {
+        Target::Group(name) => name,
+        Target::All => return Err("force scale takes one group, not `all`".into()),
+    };
+    let word = words.get(1).ok_or("missing the desired instance count")?;
+    let desired: u32 = word.parse().map_err(|_| format!("bad instance count `{word}`"))?;
+    let (mut hold, mut beyond_max) = (DEFAULT_HOLD, false);
+    let mut rest = words[2..].iter();
+    while let Some(&word) = rest.next() {
+        match word {
+            "--beyond-max" => beyond_max = true,
+            "--hold" => hold = duration(rest.next().ok_or("`--hold` needs a duration, e.g. 30m")?)?,
+            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
+            _ => return Err(format!("unexpected `{word}`")),
+        }
+    }
+    Ok(Command::ForceScale { group, desired, hold, beyond_max })
+}
+
+fn parse_shadow(words: &[&str]) -> Result<Command, String> {
+    let target = target(words.first())?;
+    let on = match words.get(1).copied() {
+        Some("on") => true,
+        Some("off") => false,
+        Some(other) => return Err(format!("expected on or off, got `{other}`")),
+        None => return Err("missing on or off".into()),
+    };
+    match words.get(2) {
+        Some(extra) => Err(format!("unexpected `{extra}`")),
+        None => Ok(Command::Shadow { target, on }),
+    }
+}
+
+/// Completes the last word of `line`: a command, a `sim` verb, a group name (or `all`)
+/// after a verb, `on`/`off` after `shadow GROUP`, or an option of `pause` and `scale`.
+/// Returns the new line, or `None` when there is nothing (unambiguous) to add.
 pub fn complete(line: &str, groups: &[&str]) -> Option<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let starting_word = line.is_empty() || line.ends_with(char::is_whitespace);
@@ -52,10 +180,17 @@ pub fn complete(line: &str, groups: &[&str]) -> Option<String> {
         let (last, done) = words.split_last()?;
         (done, *last)
     };
+    let with_all = || groups.iter().copied().chain(["all"]).collect::<Vec<_>>();
     let candidates: Vec<&str> = match done {
         [] => COMMANDS.to_vec(),
         ["sim"] => SIM_VERBS.to_vec(),
         ["sim", verb] if SIM_VERBS.contains(verb) => groups.to_vec(),
+        ["pause" | "resume" | "shadow"] => with_all(),
+        ["scale"] => groups.to_vec(),
+        ["shadow", _] => vec!["on", "off"],
+        _ if done.contains(&"--") => return None,
+        ["pause", _, ..] if partial.starts_with('-') => vec!["--scale-in-only"],
+        ["scale", _, _, ..] if partial.starts_with('-') => vec!["--hold", "--beyond-max"],
         _ => return None,
     };
     let matching: Vec<&str> = candidates.into_iter().filter(|c| c.starts_with(partial)).collect();
@@ -83,8 +218,6 @@ fn common_prefix<'a>(words: &[&'a str]) -> &'a str {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
@@ -115,7 +248,7 @@ mod tests {
         assert_eq!(parse("q"), Ok(Parsed::Quit));
         assert_eq!(parse(" quit "), Ok(Parsed::Quit));
         assert_eq!(parse(""), Ok(Parsed::Empty));
-        assert!(parse("scale vision 4").unwrap_err().contains("unknown command `scale`"));
+        assert!(parse("scal vision 4").unwrap_err().contains("unknown command `scal`"));
     }
 
     #[test]
@@ -130,7 +263,8 @@ mod tests {
     #[test]
     fn completes_commands_verbs_and_group_names() {
         let groups = ["llm-chat", "llm-code", "vision"];
-        assert_eq!(complete("s", &groups).as_deref(), Some("sim "));
+        assert_eq!(complete("si", &groups).as_deref(), Some("sim "));
+        assert_eq!(complete("s", &groups).as_deref(), None, "sim, scale, shadow");
         assert_eq!(complete("sim st", &groups).as_deref(), Some("sim stockout "));
         assert_eq!(complete("sim fail v", &groups).as_deref(), Some("sim fail vision "));
         assert_eq!(complete("sim fail ", &groups).as_deref(), None, "ambiguous with nothing in common");
@@ -138,5 +272,155 @@ mod tests {
         assert_eq!(complete("sim fail llm-c", &groups).as_deref(), None);
         assert_eq!(complete("sim fail vision 2", &groups), None);
         assert_eq!(complete("sim boom v", &groups), None);
+    }
+
+    fn operator(command: Command, reason: Option<&str>) -> Result<Parsed, String> {
+        Ok(Parsed::Operator { command, reason: reason.map(Into::into) })
+    }
+
+    fn group(name: &str) -> Target {
+        Target::Group(name.into())
+    }
+
+    #[test]
+    fn pause_parses_target_duration_mode_and_reason() {
+        assert_eq!(
+            parse("pause llm-chat 30m --scale-in-only -- INC-123  rollback "),
+            operator(
+                Command::Pause {
+                    target: group("llm-chat"),
+                    duration: Some(Duration::from_secs(1800)),
+                    mode: PauseMode::ScaleInOnly
+                },
+                Some("INC-123  rollback")
+            )
+        );
+        assert_eq!(
+            parse("pause all"),
+            operator(Command::Pause { target: Target::All, duration: None, mode: PauseMode::Full }, None)
+        );
+        assert_eq!(
+            parse("pause vision --scale-in-only 1h"),
+            operator(
+                Command::Pause {
+                    target: group("vision"),
+                    duration: Some(Duration::from_secs(3600)),
+                    mode: PauseMode::ScaleInOnly
+                },
+                None
+            ),
+            "options in any order"
+        );
+        assert_eq!(
+            parse("pause vision --"),
+            operator(Command::Pause { target: group("vision"), duration: None, mode: PauseMode::Full }, None),
+            "an empty reason is none"
+        );
+    }
+
+    #[test]
+    fn resume_and_shadow_parse_a_target() {
+        assert_eq!(parse("resume vision"), operator(Command::Resume { target: group("vision") }, None));
+        assert_eq!(
+            parse("resume all -- incident over"),
+            operator(Command::Resume { target: Target::All }, Some("incident over"))
+        );
+        assert_eq!(
+            parse("shadow vision off"),
+            operator(Command::Shadow { target: group("vision"), on: false }, None)
+        );
+        assert_eq!(
+            parse("shadow all on -- rollout"),
+            operator(Command::Shadow { target: Target::All, on: true }, Some("rollout"))
+        );
+    }
+
+    #[test]
+    fn scale_holds_twenty_minutes_unless_told() {
+        assert_eq!(
+            parse("scale vision 6"),
+            operator(
+                Command::ForceScale {
+                    group: "vision".into(),
+                    desired: 6,
+                    hold: DEFAULT_HOLD,
+                    beyond_max: false
+                },
+                None
+            )
+        );
+        assert_eq!(
+            parse("scale vision 14 --beyond-max --hold 1h -- launch day"),
+            operator(
+                Command::ForceScale {
+                    group: "vision".into(),
+                    desired: 14,
+                    hold: Duration::from_secs(3600),
+                    beyond_max: true
+                },
+                Some("launch day")
+            )
+        );
+    }
+
+    #[test]
+    fn operator_commands_display_as_they_parse() {
+        for line in [
+            "pause llm-chat 30m --scale-in-only",
+            "pause all",
+            "resume all",
+            "scale g 3 --hold 20m",
+            "shadow g on",
+        ] {
+            let Ok(Parsed::Operator { command, .. }) = parse(line) else { panic!("{line}") };
+            assert_eq!(command.to_string(), line);
+        }
+    }
+
+    #[test]
+    fn malformed_operator_commands_say_what_is_wrong_and_the_usage() {
+        for (input, needle) in [
+            ("pause", "missing group name"),
+            ("pause --scale-in-only", "expected a group name before `--scale-in-only`"),
+            ("pause g soon", "bad duration `soon`"),
+            ("pause g 0s", "more than zero"),
+            ("pause g 5m 10m", "unexpected `10m`"),
+            ("pause g --full", "unknown option `--full`"),
+            ("resume", "missing group name"),
+            ("resume g now", "unexpected `now`"),
+            ("scale g", "missing the desired instance count"),
+            ("scale g -2", "bad instance count `-2`"),
+            ("scale all 4", "not `all`"),
+            ("scale g 4 --hold", "`--hold` needs a duration"),
+            ("scale g 4 --hold later", "bad duration `later`"),
+            ("scale g 4 --force", "unknown option `--force`"),
+            ("scale g 4 5", "unexpected `5`"),
+            ("shadow g", "missing on or off"),
+            ("shadow g maybe", "expected on or off, got `maybe`"),
+            ("shadow g on now", "unexpected `now`"),
+        ] {
+            let err = parse(input).unwrap_err();
+            assert!(err.contains(needle), "{input:?}: {err}");
+            assert!(err.contains("(usage: "), "{input:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn completes_operator_verbs_targets_and_options() {
+        let groups = ["llm-chat", "llm-code", "vision"];
+        assert_eq!(complete("p", &groups).as_deref(), Some("pause "));
+        assert_eq!(complete("sh", &groups).as_deref(), Some("shadow "));
+        assert_eq!(complete("sc", &groups).as_deref(), Some("scale "));
+        assert_eq!(complete("pause v", &groups).as_deref(), Some("pause vision "));
+        assert_eq!(complete("resume a", &groups).as_deref(), Some("resume all "));
+        assert_eq!(complete("scale a", &groups), None, "scale takes one group");
+        assert_eq!(complete("shadow vision o", &groups), None, "on or off");
+        assert_eq!(complete("shadow vision of", &groups).as_deref(), Some("shadow vision off "));
+        assert_eq!(
+            complete("pause vision 30m --s", &groups).as_deref(),
+            Some("pause vision 30m --scale-in-only ")
+        );
+        assert_eq!(complete("scale vision 9 --b", &groups).as_deref(), Some("scale vision 9 --beyond-max "));
+        assert_eq!(complete("pause vision -- v", &groups), None, "the reason is free text");
     }
 }

@@ -36,20 +36,21 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
         out.push(Line::default());
     }
-    out.push(heading("Commands (type : first)"));
+    out.push(heading("Commands (type : first; end with -- REASON to say why)"));
     for (cmd, what) in [
-        ("sim spike GROUP xFACTOR [for] DURATION", "demand × FACTOR for a while"),
-        ("sim fail GROUP COUNT", "COUNT ready instances fail now"),
-        ("sim gap GROUP DURATION", "the group's metrics go missing"),
-        ("sim stockout GROUP DURATION", "launches never arrive"),
+        ("sim spike|fail|gap|stockout GROUP …", "a simulated incident"),
+        ("pause GROUP|all [DURATION] [--scale-in-only]", "stop automated changes"),
+        ("resume GROUP|all", "lift a pause"),
+        ("scale GROUP N [--hold 20m] [--beyond-max]", "set desired now, hold it"),
+        ("shadow GROUP|all on|off", "decide only / act again"),
         ("q", "quit"),
     ] {
-        out.push(Line::from(vec![Span::styled(format!("  :{cmd:<38} "), theme.help_key), Span::raw(what)]));
+        out.push(Line::from(vec![Span::styled(format!("  :{cmd:<44} "), theme.help_key), Span::raw(what)]));
     }
     if PANIC_COMMAND_ENABLED {
         out.push(Line::from(vec![
-            Span::styled(format!("  :{:<38} ", "panic"), theme.help_key),
-            Span::raw("crash on purpose (debug builds)"),
+            Span::styled(format!("  :{:<44} ", "panic"), theme.help_key),
+            Span::raw("crash on purpose (debug)"),
         ]));
     }
     out.push(Line::default());

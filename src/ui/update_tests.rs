@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::model::Timestamp;
-use crate::protocol::{Command, Event, Reply, SimCommand};
+use crate::policy::PauseMode;
+use crate::protocol::{Command, Event, Reply, SimCommand, Target};
 
 use super::app::{Effect, Mode, Msg, StatusKind, update};
 use super::fixtures;
@@ -93,8 +94,8 @@ fn a_bad_sim_command_shows_the_parser_error_and_sends_nothing() {
 #[test]
 fn unknown_commands_are_named_and_send_nothing() {
     let mut app = fixture_app();
-    assert!(typed(&mut app, "scale vision 4").is_empty());
-    assert!(app.status.unwrap().text.contains("unknown command `scale`"));
+    assert!(typed(&mut app, "rescale vision 4").is_empty());
+    assert!(app.status.unwrap().text.contains("unknown command `rescale`"));
 }
 
 #[test]
@@ -233,4 +234,45 @@ fn engine_events_do_not_wipe_an_unread_error() {
     assert_eq!(app.status, None, "esc dismisses");
     update(&mut app, sim());
     assert_eq!(app.status.unwrap().text, "sim: spike on vision");
+}
+
+#[test]
+fn colon_pause_sends_the_pause_with_its_reason() {
+    let mut app = fixture_app();
+    let effects = typed(&mut app, "pause llm-chat 30m --scale-in-only -- INC-123");
+    let [Effect::Send(request)] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(request.operator.name, "ana");
+    assert_eq!(request.reason.as_deref(), Some("INC-123"));
+    assert_eq!(
+        request.command,
+        Command::Pause {
+            target: Target::Group("llm-chat".into()),
+            duration: Some(std::time::Duration::from_secs(30 * 60)),
+            mode: PauseMode::ScaleInOnly,
+        }
+    );
+    assert_eq!(app.status.as_ref().unwrap().text, "sent: pause llm-chat 30m --scale-in-only");
+}
+
+#[test]
+fn a_malformed_operator_command_shows_the_error_and_sends_nothing() {
+    let mut app = fixture_app();
+    let effects = typed(&mut app, "scale llm-chat lots");
+    assert!(effects.is_empty(), "{effects:?}");
+    let status = app.status.as_ref().unwrap();
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(status.text.contains("bad instance count `lots`"), "{}", status.text);
+}
+
+#[test]
+fn tab_completes_an_operator_verb_and_group_name() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char(':')));
+    for c in "pa".chars() {
+        update(&mut app, key(KeyCode::Char(c)));
+    }
+    update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::Char('v')));
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.mode, Mode::CommandLine("pause vision ".into()));
 }

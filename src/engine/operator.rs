@@ -1,0 +1,209 @@
+//! Operator commands — pause, resume, force scale, shadow on/off — applied to the groups'
+//! [`Autoscaler`]s. Pure: the engine passes the autoscalers, the request and `now`; this
+//! module answers with the [`Reply`] and knows nothing of channels, clocks or actuators.
+//! The next tick's [`decide`](crate::policy::decide()) honours what it stored: a full pause
+//! freezes, a scale-in-only pause blocks scale-in, a hold pins desired (past max only
+//! when the operator confirmed `beyond_max`).
+//!
+//! Read-only refusal is the engine's, before it calls [`apply`]: nothing here checks it.
+//!
+//! `all` is stored per group: pausing all writes the same [`Pause`] on every group, and
+//! resuming one group afterwards lifts only that group's. Groups added later start
+//! unpaused; a fleet-wide marker can come with the store, which persists pauses anyway.
+
+use crate::model::{Timestamp, format_duration};
+use crate::policy::{Hold, Pause, PauseMode};
+use crate::protocol::{Command, CommandRequest, Reply, Target};
+
+use super::autoscale::{AutoscaleMode, Autoscaler};
+
+/// Applies an operator command to the autoscalers it targets (found by group name) and
+/// says what happened. Any other command is answered `Failed`: the engine handles it.
+pub fn apply<'a>(
+    autoscalers: impl IntoIterator<Item = &'a mut Autoscaler>,
+    request: &CommandRequest,
+    now: Timestamp,
+) -> Reply {
+    let mut autoscalers: Vec<&mut Autoscaler> = autoscalers.into_iter().collect();
+    let by = request.operator.to_string();
+    let reason = request.reason.clone().unwrap_or_default();
+    match &request.command {
+        Command::Pause { target, duration, mode } => {
+            let targets = match select(&mut autoscalers, target) {
+                Ok(targets) => targets,
+                Err(refused) => return refused,
+            };
+            let until = duration.map(|d| now.plus(d));
+            let names = names(&targets);
+            for autoscaler in targets {
+                autoscaler.state.pause =
+                    Some(Pause { mode: *mode, by: by.clone(), until, reason: reason.clone() });
+            }
+            let mode = match mode {
+                PauseMode::Full => "no automated changes",
+                PauseMode::ScaleInOnly => "scale-in only",
+            };
+            let until =
+                until.map_or_else(|| "until resumed".to_string(), |t| format!("until {}", clock(t, now)));
+            Reply::Ok { message: format!("paused {names} ({mode}) {until} by {by}{}", because(&reason)) }
+        }
+        Command::Resume { target } => {
+            let targets = match select(&mut autoscalers, target) {
+                Ok(targets) => targets,
+                Err(refused) => return refused,
+            };
+            let mut resumed = Vec::new();
+            let mut idle = Vec::new();
+            for autoscaler in targets {
+                // An expired pause is cleared too, but it had already stopped pausing.
+                match autoscaler.state.pause.take().filter(|p| p.is_active(now)) {
+                    Some(pause) => resumed.push(format!(
+                        "{} (paused by {}{})",
+                        autoscaler.state.name,
+                        pause.by,
+                        because(&pause.reason)
+                    )),
+                    None => idle.push(autoscaler.state.name.clone()),
+                }
+            }
+            match (resumed.is_empty(), idle.is_empty()) {
+                (true, _) => {
+                    Reply::Refused { reason: format!("nothing to resume: {} not paused", was(&idle)) }
+                }
+                (false, true) => Reply::Ok { message: format!("resumed {} by {by}", resumed.join(", ")) },
+                (false, false) => Reply::Ok {
+                    message: format!("resumed {} by {by}; {} not paused", resumed.join(", "), was(&idle)),
+                },
+            }
+        }
+        Command::ForceScale { group, desired, hold, beyond_max } => {
+            let target = Target::Group(group.clone());
+            let mut targets = match select(&mut autoscalers, &target) {
+                Ok(targets) => targets,
+                Err(refused) => return refused,
+            };
+            let autoscaler = &mut targets[0];
+            let state = &autoscaler.state;
+            if *desired < state.min {
+                return Reply::Refused {
+                    reason: format!(
+                        "{desired} is below {group}'s min of {}; a hold never goes below min",
+                        state.min
+                    ),
+                };
+            }
+            if *desired > state.max && !beyond_max {
+                return Reply::Refused {
+                    reason: format!(
+                        "{desired} is above {group}'s max of {}; confirm beyond max to hold it there (:scale {group} {desired} --beyond-max)",
+                        state.max
+                    ),
+                };
+            }
+            if hold.is_zero() {
+                return Reply::Refused { reason: "a hold must last more than zero".into() };
+            }
+            let until = now.plus(*hold);
+            let beyond =
+                if *desired > state.max { format!(" (beyond max {})", state.max) } else { String::new() };
+            let frozen = match state.pause.as_ref().filter(|p| p.is_active(now) && p.mode == PauseMode::Full)
+            {
+                Some(pause) => {
+                    format!("; note: {group} is paused by {}, nothing changes until it is resumed", pause.by)
+                }
+                None => String::new(),
+            };
+            autoscaler.state.hold =
+                Some(Hold { desired: *desired, until, beyond_max: *beyond_max, by: by.clone() });
+            Reply::Ok {
+                message: format!(
+                    "holding {group} at {desired}{beyond} for {} (until {}) by {by}{}{frozen}",
+                    format_duration(*hold),
+                    clock(until, now),
+                    because(&reason)
+                ),
+            }
+        }
+        Command::Shadow { target, on } => {
+            let targets = match select(&mut autoscalers, target) {
+                Ok(targets) => targets,
+                Err(refused) => return refused,
+            };
+            let mode = if *on { AutoscaleMode::Shadow } else { AutoscaleMode::Act };
+            let mut changed = Vec::new();
+            let mut already = Vec::new();
+            for autoscaler in targets {
+                let name = autoscaler.state.name.clone();
+                if std::mem::replace(&mut autoscaler.mode, mode) == mode {
+                    already.push(name)
+                } else {
+                    changed.push(name)
+                }
+            }
+            let what = if *on {
+                "shadow on: decisions are shown, not acted on"
+            } else {
+                "shadow off: decisions are acted on"
+            };
+            let mut message = if changed.is_empty() {
+                format!("{} already in {}", already.join(", "), if *on { "shadow" } else { "act" })
+            } else {
+                format!("{}: {what} (by {by}{})", changed.join(", "), because(&reason))
+            };
+            if !changed.is_empty() && !already.is_empty() {
+                message.push_str(&format!("; {} already so", already.join(", ")));
+            }
+            Reply::Ok { message }
+        }
+        Command::Sim { .. } => {
+            Reply::Failed { error: format!("`{}` is not an operator command", request.command) }
+        }
+    }
+}
+
+/// The autoscalers a target names, or the refusal naming the known groups.
+fn select<'s>(
+    autoscalers: &'s mut [&mut Autoscaler],
+    target: &Target,
+) -> Result<Vec<&'s mut Autoscaler>, Reply> {
+    let known = || autoscalers.iter().map(|a| a.state.name.as_str()).collect::<Vec<_>>().join(", ");
+    match target {
+        Target::All if autoscalers.is_empty() => Err(Reply::Refused { reason: "there are no groups".into() }),
+        Target::All => Ok(autoscalers.iter_mut().map(|a| &mut **a).collect()),
+        Target::Group(name) => {
+            if !autoscalers.iter().any(|a| &a.state.name == name) {
+                return Err(Reply::Refused {
+                    reason: format!("unknown group `{name}` (groups: {})", known()),
+                });
+            }
+            Ok(autoscalers.iter_mut().filter(|a| &a.state.name == name).map(|a| &mut **a).collect())
+        }
+    }
+}
+
+fn names(targets: &[&mut Autoscaler]) -> String {
+    targets.iter().map(|a| a.state.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// `: REASON`, or nothing when no reason was given.
+fn because(reason: &str) -> String {
+    if reason.is_empty() { String::new() } else { format!(": {reason}") }
+}
+
+fn was(names: &[String]) -> String {
+    match names {
+        [one] => format!("{one} was"),
+        many => format!("{} were", many.join(", ")),
+    }
+}
+
+/// `14:30 UTC` on `now`'s day, else `2026-11-24 14:30 UTC`.
+fn clock(at: Timestamp, now: Timestamp) -> String {
+    let text = at.to_rfc3339();
+    let (date, time) = (&text[..10], &text[11..16]);
+    if now.to_rfc3339().starts_with(date) { format!("{time} UTC") } else { format!("{date} {time} UTC") }
+}
+
+#[cfg(test)]
+#[path = "operator_tests.rs"]
+mod tests;
