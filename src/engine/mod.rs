@@ -16,6 +16,7 @@
 //! front ends never see this module's internals, only the [`protocol`](crate::protocol).
 
 pub mod autoscale;
+pub mod breaker;
 pub mod history;
 pub mod operator;
 
