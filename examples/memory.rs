@@ -27,7 +27,7 @@ fn main() {
         .collect();
 
     let clock = ManualClock::new(Timestamp::from_millis(1_767_225_600_000)); // 2026-01-01
-    let mut engine = Engine::simulated(&config, 42, Arc::new(clock.clone()), false);
+    let mut engine = Engine::simulated(&config, 42, Arc::new(clock.clone()), false, false);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         // One sample a minute fills the minute aggregates, then one a second the raw points.

@@ -21,6 +21,7 @@ Examples:
   fleetdeck --seed 7                 the same, with another random seed
   fleetdeck --config fleet.toml      your own fleet (see `fleetdeck config default`)
   fleetdeck --readonly               look, never touch: every change is refused
+  fleetdeck --shadow                 decide and show what it would do, never act
   fleetdeck config check fleet.toml  validate a config file (errors name file:line:col)
   fleetdeck config default > fleet.toml
   fleetdeck decide state.toml        what the policy decides for one group, and why
@@ -28,7 +29,9 @@ Examples:
   fleetdeck completions bash > ~/.local/share/bash-completion/completions/fleetdeck
 
 In the console: j/k or arrows select a group, enter toggles its detail, ? shows every key,
-:sim spike llm-chat x5 2m provokes an incident in the simulator, q quits.
+:sim spike llm-chat x5 2m provokes an incident in the simulator, :pause llm-chat 30m
+--scale-in-only -- INC-123 pauses automation, :scale vision 6 --hold 20m forces capacity,
+:resume llm-chat resumes, q quits.
 
 Config lookup: --config FILE, else $FLEETDECK_CONFIG, else $XDG_CONFIG_HOME/fleetdeck/config.toml
 if it exists, else the built-in demo fleet. Logs go to $XDG_STATE_HOME/fleetdeck/fleetdeck.log
@@ -52,6 +55,10 @@ struct Cli {
     /// Read-only: show everything, change nothing (the engine refuses every command).
     #[arg(long)]
     readonly: bool,
+
+    /// Shadow mode: decide and show "would set N", never act (`:shadow GROUP off` acts).
+    #[arg(long)]
+    shadow: bool,
 
     /// Where the decision/audit log goes (JSON lines; `fleetdeck decide` replays a line).
     /// Default: $XDG_STATE_HOME/fleetdeck/<fleet>/decisions.jsonl.
@@ -125,7 +132,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let config = load_config(cli.config.as_deref())?;
-            run_console(config, cli.seed, cli.readonly, cli.audit_log)?;
+            let options = ConsoleOptions {
+                seed: cli.seed,
+                readonly: cli.readonly,
+                shadow: cli.shadow,
+                audit_log: cli.audit_log,
+            };
+            run_console(config, options)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -178,12 +191,15 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     }
 }
 
-fn run_console(
-    config: Config,
+struct ConsoleOptions {
     seed: Option<u64>,
     readonly: bool,
+    shadow: bool,
     audit_log: Option<PathBuf>,
-) -> anyhow::Result<()> {
+}
+
+fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
+    let ConsoleOptions { seed, readonly, shadow, audit_log } = options;
     init_logging();
     let operator = config.operator.clone().unwrap_or_else(operator_from_env);
     let seed = seed.unwrap_or(config.seed);
@@ -193,7 +209,7 @@ fn run_console(
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let mut engine = Engine::simulated(&config, seed, Arc::new(SystemClock), readonly);
+        let mut engine = Engine::simulated(&config, seed, Arc::new(SystemClock), readonly, shadow);
         if let Some(path) = audit_log.or_else(|| fleetdeck::audit::default_path(&config.fleet)) {
             tracing::info!(path = %path.display(), "decision log");
             engine.set_audit_log(path);

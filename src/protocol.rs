@@ -101,6 +101,27 @@ pub struct GroupSnapshot {
     /// Who may act on the group (since 1.1); None when no lease store is in use.
     #[serde(default)]
     pub lease: Option<LeaseView>,
+    /// What stops or limits automation now (since 1.1): pauses, holds, breaker trips,
+    /// shadow mode — each in words, with who, until when and what resets it.
+    #[serde(default)]
+    pub controls: Vec<ControlView>,
+}
+
+/// One thing that stops or limits the autoscaler on a group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlView {
+    pub kind: ControlKind,
+    /// e.g. "paused (scale-in only) by ana until 14:30 UTC: INC-123".
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlKind {
+    Pause,
+    Hold,
+    Breaker,
+    Shadow,
 }
 
 /// The holder of a group's lease: only the holder's engine acts; others observe.
@@ -234,6 +255,14 @@ pub enum Event {
         to: u32,
         reason: String,
         shadow: bool,
+    },
+    /// A circuit breaker tripped or reset (since 1.1), in words: mode, cause and what
+    /// resets it.
+    Breaker {
+        at: Timestamp,
+        group: String,
+        message: String,
+        tripped: bool,
     },
     /// A command was answered (accepted or refused); every command gets one.
     CommandHandled {

@@ -13,22 +13,24 @@ use std::time::Duration;
 
 use crate::alarms::{self, AlarmRule, AlarmStatus};
 use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, Timestamp};
+use crate::policy::PauseMode;
 use crate::policy::{
     self, ActivityCause, Decision, GroupState, Inputs, MetricInput, PolicySpec, Recommendation,
     ScalingActivity,
 };
-use crate::protocol::{AlarmView, DecisionView};
+use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView};
 
+use super::breaker::{Breaker, BreakerSettings, stricter_pause};
 use super::history::SeriesHistory;
 
 /// Whether decisions change capacity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AutoscaleMode {
-    /// Decide and show "would set N"; never act. How a team adopts an autoscaler, and
-    /// the console's mode until the circuit breaker and pause commands land.
-    #[default]
+    /// Decide and show "would set N"; never act. How a team adopts an autoscaler
+    /// (`--shadow`, or `:shadow GROUP on`).
     Shadow,
     /// Decide and act through the actuator.
+    #[default]
     Act,
 }
 
@@ -42,7 +44,10 @@ pub struct Alarm {
 /// What the engine remembers of one group between ticks for autoscaling.
 #[derive(Clone, Debug)]
 pub struct Autoscaler {
+    /// The policy's view of the group. `state.pause` is the *operator's* pause; the
+    /// breaker's freeze is combined with it only for the call to `decide`.
     pub state: GroupState,
+    pub breaker: Breaker,
     pub alarms: Vec<Alarm>,
     pub last_decision: Option<Decision>,
     pub mode: AutoscaleMode,
@@ -60,6 +65,8 @@ pub struct Step {
     pub set_desired: Option<u32>,
     /// Alarms that changed state this tick: (name, from, to).
     pub transitions: Vec<(String, AlarmState, AlarmState)>,
+    /// Why the breaker stopped this decision's change, if it did.
+    pub vetoed: Option<String>,
 }
 
 impl Autoscaler {
@@ -86,16 +93,19 @@ impl Autoscaler {
             last_tick: None,
         };
         let alarms = rules.into_iter().map(|rule| Alarm { rule, status: AlarmStatus::new(start) }).collect();
-        Autoscaler { state, alarms, last_decision: None, mode }
+        let breaker = Breaker::new(spec.name.clone(), BreakerSettings::default());
+        Autoscaler { state, breaker, alarms, last_decision: None, mode }
     }
 
     /// Evaluates alarms and decides at `now` on the group's history and capacity.
+    /// `may_act`: this engine holds the group's lease (else it only observes).
     pub fn step(
         &mut self,
         series: &BTreeMap<MetricKind, SeriesHistory>,
         capacity: Capacity,
         stale_after: Duration,
         now: Timestamp,
+        may_act: bool,
     ) -> Step {
         let mut transitions = Vec::new();
         for alarm in &mut self.alarms {
@@ -118,20 +128,26 @@ impl Autoscaler {
             load_profile: None,
         };
         self.state.capacity = capacity;
-        let decision = policy::decide(&self.state, &inputs, now);
-        let state = self.state.clone();
-        self.remember(&decision);
-        let set_desired = match self.mode {
-            AutoscaleMode::Act => decision.desired,
-            AutoscaleMode::Shadow => None,
+        // decide sees the stricter of the operator's pause and the breaker's freeze; the
+        // log records exactly that state, so the line reproduces the decision.
+        let mut state = self.state.clone();
+        state.pause = stricter_pause(self.state.pause.clone(), self.breaker.effective_pause(now), now);
+        let decision = policy::decide(&state, &inputs, now);
+        // A budget trip freezes scale-out, which no pause mode expresses: veto it here.
+        let vetoed = self.breaker.veto(now, &decision).map(|trip| format!("blocked: breaker {}", trip.cause));
+        let set_desired = match (self.mode, &vetoed, may_act) {
+            (AutoscaleMode::Act, None, true) => decision.desired,
+            _ => None,
         };
+        self.remember(&decision, set_desired.is_some());
         self.last_decision = Some(decision.clone());
-        Step { state, inputs, decision, set_desired, transitions }
+        Step { state, inputs, decision, set_desired, vetoed, transitions }
     }
 
-    /// Stores what the next tick's decision depends on. In shadow mode nothing was
-    /// changed, so only the recommendation (for the stabilization windows) is kept.
-    fn remember(&mut self, decision: &Decision) {
+    /// Stores what the next tick's decision depends on. When nothing is acted on (shadow
+    /// mode, a veto, no lease) only the recommendation (for the stabilization windows) is
+    /// kept.
+    fn remember(&mut self, decision: &Decision, acted: bool) {
         let updates = &decision.state_updates;
         let cutoff = decision.at.minus(updates.retain);
         let state = &mut self.state;
@@ -141,7 +157,7 @@ impl Autoscaler {
         state.recent_recommendations.retain(|r| r.at > cutoff);
         state.scale_out_pending_since = updates.scale_out_pending_since;
         state.last_tick = Some(decision.at);
-        if let (AutoscaleMode::Act, Some(to)) = (self.mode, decision.desired) {
+        if let (true, Some(to)) = (acted, decision.desired) {
             // Step warm-up and simple-scaling cooldowns are accounted per policy.
             state.recent_activities.push(ScalingActivity {
                 at: decision.at,
@@ -166,6 +182,47 @@ impl Autoscaler {
                 summary: a.rule.summary(),
             })
             .collect()
+    }
+
+    /// What stops or limits automation on this group now, in words.
+    pub fn control_views(&self, now: Timestamp) -> Vec<ControlView> {
+        let clock = |t: Timestamp| t.to_rfc3339();
+        let mut out = Vec::new();
+        if let Some(pause) = self.state.pause.as_ref().filter(|p| p.is_active(now)) {
+            let mode = match pause.mode {
+                PauseMode::Full => "no automated changes",
+                PauseMode::ScaleInOnly => "scale-in only",
+            };
+            let until = pause.until.map_or("until resumed".to_string(), |t| format!("until {}", clock(t)));
+            let reason = if pause.reason.is_empty() { String::new() } else { format!(": {}", pause.reason) };
+            out.push(ControlView {
+                kind: ControlKind::Pause,
+                text: format!("paused ({mode}) by {} {until}{reason}", pause.by),
+            });
+        }
+        if let Some(hold) = self.state.hold.as_ref().filter(|h| h.is_active(now)) {
+            let beyond = if hold.beyond_max { " (beyond max)" } else { "" };
+            out.push(ControlView {
+                kind: ControlKind::Hold,
+                text: format!("held at {}{beyond} by {} until {}", hold.desired, hold.by, clock(hold.until)),
+            });
+        }
+        for trip in self.breaker.trips() {
+            out.push(ControlView {
+                kind: ControlKind::Breaker,
+                text: format!(
+                    "breaker {:?} ({:?}): {}; resets when {}",
+                    trip.kind, trip.mode, trip.cause, trip.reset_condition
+                ),
+            });
+        }
+        if self.mode == AutoscaleMode::Shadow {
+            out.push(ControlView {
+                kind: ControlKind::Shadow,
+                text: "shadow mode: decisions are shown, not acted on".into(),
+            });
+        }
+        out
     }
 
     /// The last decision as front ends show it.

@@ -9,10 +9,12 @@
 //! groups carry on.
 //!
 //! After polling, each observed group's alarm rules and autoscaling policy are evaluated
-//! ([`autoscale`]); the decision, the alarm states and their changes are published. In
-//! [`AutoscaleMode::Shadow`] (the console's mode until the circuit breaker and pause
-//! commands land) decisions are shown as "would …" and never acted on; in `Act` mode
-//! the change goes through the group's actuator. A read-only engine never acts. The
+//! ([`autoscale`]) under the operator's pause or hold and the circuit [`breaker`]; the
+//! change a decision asks for goes through the group's actuator when this engine holds
+//! the group's lease and the group is not in shadow mode ([`AutoscaleMode::Shadow`]:
+//! "would …", never acted on). A read-only engine never acts and refuses every command.
+//! Decisions and commands go to the decision log; pauses, holds, trips and leases to the
+//! fleet's store. The
 //! front ends never see this module's internals, only the [`protocol`](crate::protocol).
 
 pub mod autoscale;
@@ -45,6 +47,7 @@ use crate::sim::SimFleet;
 use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
 use crate::store::{self, Lease, LeaseOutcome, LeaseRecord, Store, StoreError};
 use autoscale::{AutoscaleMode, Autoscaler};
+use breaker::{BreakerEvent, TickFacts};
 use history::SeriesHistory;
 
 /// How the engine runs.
@@ -79,7 +82,7 @@ impl EngineSettings {
             minute_points: history::MINUTE_POINTS,
             call_timeout: Duration::from_secs(10),
             max_backoff: Duration::from_secs(60),
-            autoscale: AutoscaleMode::Shadow,
+            autoscale: AutoscaleMode::Act,
             audit_log: None,
         }
     }
@@ -269,7 +272,13 @@ impl Engine {
 
     /// The engine for a config whose groups all run in the simulator: builds the fleet
     /// from `seed`, starting now, with the config's scheduled incidents.
-    pub fn simulated(config: &Config, seed: u64, clock: Arc<dyn Clock>, readonly: bool) -> Self {
+    pub fn simulated(
+        config: &Config,
+        seed: u64,
+        clock: Arc<dyn Clock>,
+        readonly: bool,
+        shadow: bool,
+    ) -> Self {
         let start = clock.now();
         let specs: Vec<_> = config.groups.iter().map(|g| (g.spec.clone(), g.sim.clone())).collect();
         let mut fleet = SimFleet::new(&specs, seed, start);
@@ -292,6 +301,9 @@ impl Engine {
             .collect();
         let mut settings = EngineSettings::new(config.poll_interval, config.stale_after);
         settings.readonly = readonly;
+        if shadow {
+            settings.autoscale = AutoscaleMode::Shadow;
+        }
         Engine::new(groups, clock, settings, Some(fleet))
     }
 
@@ -366,13 +378,10 @@ impl Engine {
         let mut actions = Vec::new();
         for (index, group) in self.groups.iter_mut().enumerate() {
             let Some(capacity) = group.capacity else { continue };
-            let mut step = group.autoscaler.step(&group.series, capacity, stale_after, now);
             // Without the lease this engine observes: it decides, shows, and logs, but
             // the holder acts.
             let ours = group.lease.as_ref().is_none_or(|l| l.holder == self.identity.0);
-            if !ours {
-                step.set_desired = None;
-            }
+            let step = group.autoscaler.step(&group.series, capacity, stale_after, now, ours);
             if let Some(audit) = &mut self.audit {
                 let shadow = group.autoscaler.mode == AutoscaleMode::Shadow || !ours;
                 if let Err(err) = audit.record_decision(&step.state, &step.inputs, &step.decision, shadow) {
@@ -386,20 +395,19 @@ impl Engine {
             }
             if let Some(to) = step.decision.desired {
                 let shadow = step.set_desired.is_none();
-                tracing::info!(group = %name, reason = %step.decision.reason, shadow, "scaling decision");
-                let _ = self.events_tx.send(Event::Scaled {
-                    at: now,
-                    group: name,
-                    from: step.decision.current,
-                    to,
-                    reason: step.decision.reason.clone(),
-                    shadow,
-                });
+                let reason = match &step.vetoed {
+                    Some(veto) => format!("{} — {veto}", step.decision.reason),
+                    None => step.decision.reason.clone(),
+                };
+                tracing::info!(group = %name, %reason, shadow, "scaling decision");
+                let from = step.decision.current;
+                let _ = self.events_tx.send(Event::Scaled { at: now, group: name, from, to, reason, shadow });
             }
             if let Some(to) = step.set_desired {
                 actions.push((index, to));
             }
         }
+        let mut actuator_failed: Vec<Option<bool>> = vec![None; self.groups.len()];
         for (index, to) in actions {
             let group = &self.groups[index];
             let result = bounded_call(true, self.settings.call_timeout, || {
@@ -408,6 +416,7 @@ impl Engine {
             .await
             .unwrap_or_else(|| Err("not called".into()));
             let group = &mut self.groups[index];
+            actuator_failed[index] = Some(result.is_err());
             if let Err(error) = result {
                 let error = format!("setting desired to {to}: {error}");
                 let retry_at = group.actuator_health.failed(now, error.clone(), &self.settings);
@@ -421,6 +430,45 @@ impl Engine {
                 self.emit(event);
             }
         }
+        self.observe_breakers(now, &actuator_failed);
+    }
+
+    /// Feeds each group's tick to its circuit breaker; trips and resets are announced,
+    /// logged and kept in the store.
+    fn observe_breakers(&mut self, now: Timestamp, actuator_failed: &[Option<bool>]) {
+        let mut events = Vec::new();
+        for (group, failed) in self.groups.iter_mut().zip(actuator_failed) {
+            let Some(decision) = &group.autoscaler.last_decision else { continue };
+            let running = group.capacity.map_or(0, |c| c.ready + c.warming + c.failed);
+            let facts = TickFacts {
+                now,
+                decision,
+                actuator_failed: *failed,
+                hourly_cost_usd_now: f64::from(running) * group.spec.hourly_cost_usd,
+                hourly_budget_usd: group.autoscaler.state.policy.hourly_budget_usd,
+            };
+            let happened = group.autoscaler.breaker.observe(facts);
+            events.extend(happened.into_iter().map(|e| (group.spec.name.clone(), e)));
+        }
+        for (group, event) in events {
+            self.record_breaker_event(now, group, &event);
+        }
+    }
+
+    fn record_breaker_event(&self, now: Timestamp, group: String, event: &BreakerEvent) {
+        let message = event.to_string();
+        tracing::warn!(%group, %message, "circuit breaker");
+        if let Some(store) = &self.store {
+            let result = match event {
+                BreakerEvent::Tripped { trip } => store.set_trip(trip),
+                BreakerEvent::Reset { group, kind, .. } => store.clear_trip(group, *kind).map(|_| ()),
+            };
+            if let Err(err) = result {
+                tracing::error!(%group, %err, "saving the breaker state");
+            }
+        }
+        let tripped = matches!(event, BreakerEvent::Tripped { .. });
+        self.emit(Event::Breaker { at: now, group, message, tripped });
     }
 
     fn record(&mut self, index: usize, result: PollResult, now: Timestamp) {
@@ -514,6 +562,7 @@ impl Engine {
                 actuator: g.actuator_health.to_protocol(),
                 alarms: g.autoscaler.alarm_views(),
                 decision: g.autoscaler.decision_view(),
+                controls: g.autoscaler.control_views(now),
                 lease: g.lease.as_ref().map(|l| LeaseView {
                     holder: l.holder.clone(),
                     host: l.host.clone(),
@@ -655,6 +704,10 @@ impl Engine {
             if let Some(record) = holds.iter().find(|h| h.group == state.name) {
                 state.hold = Some(record.hold.clone());
             }
+        }
+        let trips = store.trips()?;
+        for group in &mut self.groups {
+            group.autoscaler.breaker.restore(trips.iter().cloned());
         }
         self.store = Some(store);
         Ok(())

@@ -277,7 +277,7 @@ fn simulated_engine(clock: &ManualClock) -> Engine {
             duration: Duration::from_secs(60),
         },
     });
-    Engine::simulated(&config, 7, Arc::new(clock.clone()), false)
+    Engine::simulated(&config, 7, Arc::new(clock.clone()), false, false)
 }
 
 #[tokio::test]
@@ -347,7 +347,7 @@ fn autoscaling_engine(clock: &ManualClock, mode: autoscale::AutoscaleMode) -> En
             duration: Duration::from_secs(600),
         },
     });
-    let mut engine = Engine::simulated(&config, 7, Arc::new(clock.clone()), false);
+    let mut engine = Engine::simulated(&config, 7, Arc::new(clock.clone()), false, false);
     engine.settings.autoscale = mode;
     for group in &mut engine.groups {
         group.autoscaler.mode = mode;

@@ -181,6 +181,9 @@ fn on_engine_event(app: &mut App, event: Event) {
             let would = if shadow { "would " } else { "" };
             app.set_status(StatusKind::Info, format!("{group}: {would}{reason}"))
         }
+        Event::Breaker { group, message, .. } => {
+            app.set_status(StatusKind::Info, format!("{group}: {message}"))
+        }
         // Backend health is on the group's row from the snapshot; no second copy here.
         Event::Alarm { .. }
         | Event::Started { .. }

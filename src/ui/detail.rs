@@ -15,6 +15,7 @@ use ratatui::widgets::{
 };
 
 use crate::model::{AlarmState, MetricKind, Serving, Timestamp, format_duration};
+use crate::protocol::ControlKind;
 use crate::protocol::{GroupSnapshot, SeriesSnapshot, Snapshot};
 
 use super::app::App;
@@ -120,6 +121,17 @@ fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Li
         };
         let style = if decision.desired.is_some() { theme.warn } else { theme.base };
         lines.push(fact("decision", vec![Span::styled(text, style)]));
+    }
+    for control in &group.controls {
+        let style = match control.kind {
+            ControlKind::Shadow => theme.muted,
+            ControlKind::Pause | ControlKind::Hold | ControlKind::Breaker => theme.warn,
+        };
+        lines.push(fact("control", vec![Span::styled(control.text.clone(), style)]));
+    }
+    if let Some(lease) = group.lease.as_ref().filter(|l| !l.ours) {
+        let text = format!("automation owned by {}: this console observes", lease.holder);
+        lines.push(fact("lease", vec![Span::styled(text, theme.warn)]));
     }
     if !group.alarms.is_empty() {
         let mut spans = Vec::new();

@@ -189,6 +189,7 @@ pub fn fleet() -> Snapshot {
                 shadow: true,
             }),
             lease: None,
+            controls: Vec::new(),
         },
         GroupSnapshot {
             spec: spec(
@@ -211,6 +212,7 @@ pub fn fleet() -> Snapshot {
             alarms: Vec::new(),
             decision: None,
             lease: None,
+            controls: Vec::new(),
         },
         GroupSnapshot {
             spec: spec("embeddings", Serving::Generic, (1, 4, 2), "g5.xlarge", 1.006, None),
@@ -221,6 +223,7 @@ pub fn fleet() -> Snapshot {
             alarms: Vec::new(),
             decision: None,
             lease: None,
+            controls: Vec::new(),
         },
     ])
 }
@@ -278,6 +281,7 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                     shadow: true,
                 }),
                 lease: None,
+                controls: Vec::new(),
             }
         })
         .collect();
