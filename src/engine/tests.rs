@@ -567,3 +567,80 @@ async fn two_engines_sharing_a_store_and_a_fleet_only_the_lease_holder_acts() {
     let vision = second.snapshot().group("vision").unwrap().clone();
     assert!(calls.load(Ordering::SeqCst) > 0, "and acts: {:?} {:?}", vision.capacity, vision.decision);
 }
+
+/// Observes the simulated fleet; every `set_desired` fails and is counted.
+struct BrokenActuator {
+    inner: crate::actuators::SimActuator,
+    calls: Arc<AtomicU32>,
+}
+
+impl Actuator for BrokenActuator {
+    fn name(&self) -> &str {
+        "broken"
+    }
+    fn observe<'a>(
+        &'a self,
+        g: &'a GroupSpec,
+    ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
+        self.inner.observe(g)
+    }
+    fn set_desired<'a>(
+        &'a self,
+        _g: &'a GroupSpec,
+        _d: u32,
+    ) -> futures::future::BoxFuture<'a, Result<(), ActuatorError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::ready(Err(ActuatorError("UpdateAutoScalingGroup: access denied".into()))))
+    }
+}
+
+#[tokio::test]
+async fn repeated_actuator_failures_trip_the_breaker_and_stop_further_calls() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let base = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    let fleet = base.sim.clone().unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), Arc::new(clock.clone())));
+    let actuator: Arc<dyn Actuator> = Arc::new(BrokenActuator {
+        inner: crate::actuators::SimActuator::new(fleet.clone(), Arc::new(clock.clone())),
+        calls: calls.clone(),
+    });
+    let groups = base
+        .groups
+        .iter()
+        .map(|g| GroupBackends {
+            spec: g.spec.clone(),
+            source: source.clone(),
+            actuator: actuator.clone(),
+            policy: g.autoscaler.state.policy.clone(),
+            alarms: Vec::new(),
+        })
+        .collect();
+    let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
+    let mut engine = Engine::new(groups, Arc::new(clock.clone()), settings, Some(fleet));
+    let dir = tempfile::tempdir().unwrap();
+    engine.set_store(crate::store::Store::open(dir.path().join("state.db")).unwrap()).unwrap();
+    let mut events = engine.connect().events;
+    for _ in 0..120 {
+        engine.tick().await;
+        clock.advance(Duration::from_secs(1));
+    }
+    let tripped = std::iter::from_fn(|| events.try_recv().ok()).find_map(|e| match e {
+        Event::Breaker { group, message, tripped: true, .. } if group == "llm-chat" => Some(message),
+        _ => None,
+    });
+    assert!(
+        tripped.is_some_and(|m| m.contains("access denied") || m.contains("fail")),
+        "a trip is announced"
+    );
+    let calls_at_trip = calls.load(Ordering::SeqCst);
+    assert_eq!(calls_at_trip, 3, "K = 3 failed calls, then no more");
+    let chat = engine.snapshot().group("llm-chat").unwrap().clone();
+    assert!(
+        chat.controls.iter().any(|c| c.kind == crate::protocol::ControlKind::Breaker),
+        "{:?}",
+        chat.controls
+    );
+    let stored = engine.store.as_ref().unwrap().trips().unwrap();
+    assert!(stored.iter().any(|t| t.group == "llm-chat"), "the trip survives a restart");
+}
