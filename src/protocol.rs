@@ -329,6 +329,9 @@ pub enum Command {
     },
     /// Shadow on: decide and show "would …" without acting; off: act on decisions.
     Shadow { target: Target, on: bool },
+    /// Close every open circuit-breaker trip of the target (the actuator-failure trip
+    /// closes only this way).
+    ResetBreaker { target: Target },
 }
 
 impl Command {
@@ -338,7 +341,7 @@ impl Command {
             // Changing the simulated world is still a change made by this console.
             Command::Sim { .. } => true,
             Command::Pause { .. } | Command::Resume { .. } | Command::ForceScale { .. } => true,
-            Command::Shadow { .. } => true,
+            Command::Shadow { .. } | Command::ResetBreaker { .. } => true,
         }
     }
 }
@@ -359,6 +362,7 @@ impl fmt::Display for Command {
                 }
             }
             Command::Resume { target } => write!(f, "resume {target}"),
+            Command::ResetBreaker { target } => write!(f, "reset {target}"),
             Command::ForceScale { group, desired, hold, beyond_max } => {
                 write!(f, "scale {group} {desired} --hold {}", format_duration(*hold))?;
                 if *beyond_max {

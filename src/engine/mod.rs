@@ -41,13 +41,13 @@ use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
 use crate::policy::PolicySpec;
 use crate::protocol::{
     Backend, BackendHealth, Command, CommandReceiver, CommandRequest, CommandSender, Connection, Event,
-    GroupSnapshot, LeaseView, Reply, SeriesSnapshot, Snapshot,
+    GroupSnapshot, LeaseView, Operator, Reply, SeriesSnapshot, Snapshot, Target,
 };
 use crate::sim::SimFleet;
 use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
 use crate::store::{self, Lease, LeaseOutcome, LeaseRecord, Store, StoreError};
 use autoscale::{AutoscaleMode, Autoscaler};
-use breaker::{BreakerEvent, TickFacts};
+use breaker::{BreakerEvent, ResetScope, TickFacts};
 use history::SeriesHistory;
 
 /// How the engine runs.
@@ -455,6 +455,38 @@ impl Engine {
         }
     }
 
+    /// Closes every open trip of the target groups, on an operator's word.
+    fn reset_breakers(&mut self, target: &Target, operator: &Operator) -> Reply {
+        let now = self.clock.now();
+        let by = operator.to_string();
+        let chosen: Vec<usize> = match target {
+            Target::All => (0..self.groups.len()).collect(),
+            Target::Group(name) => match self.groups.iter().position(|g| &g.spec.name == name) {
+                Some(i) => vec![i],
+                None => {
+                    let known: Vec<&str> = self.groups.iter().map(|g| g.spec.name.as_str()).collect();
+                    return Reply::Refused {
+                        reason: format!("unknown group `{name}` (groups: {})", known.join(", ")),
+                    };
+                }
+            },
+        };
+        let mut events = Vec::new();
+        for i in chosen {
+            let group = &mut self.groups[i];
+            let closed = group.autoscaler.breaker.reset(ResetScope::All, &by);
+            events.extend(closed.into_iter().map(|e| (group.spec.name.clone(), e)));
+        }
+        if events.is_empty() {
+            return Reply::Refused { reason: format!("no breaker trip is open on {target}") };
+        }
+        let groups: Vec<String> = events.iter().map(|(g, _)| g.clone()).collect();
+        for (group, event) in events {
+            self.record_breaker_event(now, group, &event);
+        }
+        Reply::Ok { message: format!("breaker reset on {} by {by}", groups.join(", ")) }
+    }
+
     fn record_breaker_event(&self, now: Timestamp, group: String, event: &BreakerEvent) {
         let message = event.to_string();
         tracing::warn!(%group, %message, "circuit breaker");
@@ -613,6 +645,7 @@ impl Engine {
                     let autoscalers = self.groups.iter_mut().map(|g| &mut g.autoscaler);
                     operator::apply(autoscalers, &request, self.clock.now())
                 }
+                Command::ResetBreaker { target } => self.reset_breakers(target, &request.operator),
             }
         };
         let at = self.clock.now();

@@ -155,8 +155,10 @@ pub fn apply<'a>(
             }
             Reply::Ok { message }
         }
-        Command::Sim { .. } => {
-            Reply::Failed { error: format!("`{}` is not an operator command", request.command) }
+        // The simulator and the breaker (whose resets are announced and stored) are the
+        // engine's own business.
+        Command::Sim { .. } | Command::ResetBreaker { .. } => {
+            Reply::Failed { error: format!("`{}` is not handled here", request.command) }
         }
     }
 }

@@ -643,4 +643,22 @@ async fn repeated_actuator_failures_trip_the_breaker_and_stop_further_calls() {
     );
     let stored = engine.store.as_ref().unwrap().trips().unwrap();
     assert!(stored.iter().any(|t| t.group == "llm-chat"), "the trip survives a restart");
+
+    // Only an operator closes it.
+    let reply = engine.handle_command(CommandRequest {
+        operator: Operator { name: "ana".into(), email: None },
+        reason: Some("IAM fixed".into()),
+        command: Command::ResetBreaker { target: crate::protocol::Target::Group("llm-chat".into()) },
+    });
+    assert!(
+        matches!(reply, Reply::Ok { ref message } if message.contains("breaker reset on llm-chat")),
+        "{reply:?}"
+    );
+    assert!(engine.store.as_ref().unwrap().trips().unwrap().iter().all(|t| t.group != "llm-chat"));
+    let again = engine.handle_command(CommandRequest {
+        operator: Operator { name: "ana".into(), email: None },
+        reason: None,
+        command: Command::ResetBreaker { target: crate::protocol::Target::Group("llm-chat".into()) },
+    });
+    assert!(matches!(again, Reply::Refused { .. }), "nothing left to reset: {again:?}");
 }

@@ -43,7 +43,7 @@ pub enum Parsed {
 }
 
 /// Top-level commands, for completion and the help overlay.
-pub const COMMANDS: [&str; 6] = ["sim", "pause", "resume", "scale", "shadow", "quit"];
+pub const COMMANDS: [&str; 7] = ["sim", "pause", "resume", "scale", "shadow", "reset", "quit"];
 const SIM_VERBS: [&str; 4] = ["spike", "fail", "gap", "stockout"];
 
 /// How long `:scale` holds desired when no `--hold` is given.
@@ -56,6 +56,7 @@ const PAUSE_USAGE: &str = "pause GROUP|all [DURATION] [--scale-in-only] [-- REAS
 const RESUME_USAGE: &str = "resume GROUP|all [-- REASON]";
 const SCALE_USAGE: &str = "scale GROUP N [--hold DURATION] [--beyond-max] [-- REASON]";
 const SHADOW_USAGE: &str = "shadow GROUP|all on|off [-- REASON]";
+const RESET_USAGE: &str = "reset GROUP|all [-- REASON]";
 
 /// Reads a submitted line (without the leading `:`). The error is shown to the user as is.
 pub fn parse(line: &str) -> Result<Parsed, String> {
@@ -77,8 +78,11 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "resume" => operator(RESUME_USAGE, parse_resume),
         "scale" => operator(SCALE_USAGE, parse_scale),
         "shadow" => operator(SHADOW_USAGE, parse_shadow),
+        "reset" => operator(RESET_USAGE, parse_reset),
         "panic" if PANIC_COMMAND_ENABLED => Ok(Parsed::Panic),
-        other => Err(format!("unknown command `{other}` (commands: sim, pause, resume, scale, shadow, q)")),
+        other => {
+            Err(format!("unknown command `{other}` (commands: sim, pause, resume, scale, shadow, reset, q)"))
+        }
     }
 }
 
@@ -134,6 +138,15 @@ fn parse_resume(words: &[&str]) -> Result<Command, String> {
     }
 }
 
+/// `reset GROUP|all`: close the target's open circuit-breaker trips.
+fn parse_reset(words: &[&str]) -> Result<Command, String> {
+    let target = target(words.first())?;
+    match words.get(1) {
+        Some(extra) => Err(format!("unexpected `{extra}`")),
+        None => Ok(Command::ResetBreaker { target }),
+    }
+}
+
 fn parse_scale(words: &[&str]) -> Result<Command, String> {
     let group = match target(words.first())? {
         Target::Group(name) => name,
@@ -185,7 +198,7 @@ pub fn complete(line: &str, groups: &[&str]) -> Option<String> {
         [] => COMMANDS.to_vec(),
         ["sim"] => SIM_VERBS.to_vec(),
         ["sim", verb] if SIM_VERBS.contains(verb) => groups.to_vec(),
-        ["pause" | "resume" | "shadow"] => with_all(),
+        ["pause" | "resume" | "shadow" | "reset"] => with_all(),
         ["scale"] => groups.to_vec(),
         ["shadow", _] => vec!["on", "off"],
         _ if done.contains(&"--") => return None,
@@ -321,6 +334,10 @@ mod tests {
     #[test]
     fn resume_and_shadow_parse_a_target() {
         assert_eq!(parse("resume vision"), operator(Command::Resume { target: group("vision") }, None));
+        assert_eq!(
+            parse("reset llm-chat -- IAM fixed"),
+            operator(Command::ResetBreaker { target: group("llm-chat") }, Some("IAM fixed"))
+        );
         assert_eq!(
             parse("resume all -- incident over"),
             operator(Command::Resume { target: Target::All }, Some("incident over"))

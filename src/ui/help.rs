@@ -43,6 +43,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ("resume GROUP|all", "lift a pause"),
         ("scale GROUP N [--hold 20m] [--beyond-max]", "set desired now, hold it"),
         ("shadow GROUP|all on|off", "decide only / act again"),
+        ("reset GROUP|all", "close circuit-breaker trips"),
         ("q", "quit"),
     ] {
         out.push(Line::from(vec![Span::styled(format!("  :{cmd:<44} "), theme.help_key), Span::raw(what)]));
