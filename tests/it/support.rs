@@ -55,6 +55,12 @@ impl Tmux {
     /// its exit status, then keeps the pane alive, so the terminal state the program left
     /// behind can be read (tmux reports a dead pane's cursor as hidden).
     pub fn start(command: &str, width: u16, height: u16) -> Tmux {
+        Tmux::start_with_state(command, width, height, None)
+    }
+
+    /// As [`Tmux::start`], with `XDG_STATE_HOME` at `state` (to start again on the state
+    /// an earlier run left) instead of a fresh directory.
+    pub fn start_with_state(command: &str, width: u16, height: u16, state: Option<&Path>) -> Tmux {
         let home = tempfile::tempdir().expect("temp home");
         let conf = home.path().join("tmux.conf");
         std::fs::write(
@@ -65,9 +71,11 @@ impl Tmux {
         let socket = format!("fleetdeck-test-{}-{}", std::process::id(), rand_suffix());
         let tmux = Tmux { socket, home };
         let h = tmux.home.path().display();
+        let state = state.map_or_else(|| tmux.home.path().join("state"), Path::to_path_buf);
+        let state = state.display();
         let wrapped = format!(
             "stty -g > {h}/stty.before; \
-             env HOME={h} XDG_CONFIG_HOME={h}/config XDG_STATE_HOME={h}/state FLEETDECK_LOG=debug RUST_BACKTRACE=0 {command}; \
+             env HOME={h} XDG_CONFIG_HOME={h}/config XDG_STATE_HOME={state} FLEETDECK_LOG=debug RUST_BACKTRACE=0 {command}; \
              status=$?; stty -g > {h}/stty.after; echo $status > {h}/exit-status; exec cat"
         );
         tmux.run(&[
@@ -123,6 +131,19 @@ impl Tmux {
             let status = std::fs::read_to_string(&path).unwrap_or_default();
             status.trim().parse::<i32>().map_err(|_| self.capture())
         })
+    }
+
+    /// The directory the program's state went to (unless given to `start_with_state`).
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.home.path().join("state")
+    }
+
+    /// Kills the program in the pane with SIGKILL: no clean-up of any kind runs.
+    pub fn kill_program(&self) {
+        let shell = self.pane_var("pane_pid");
+        let output = Command::new("pkill").args(["-9", "-P", &shell]).output().expect("pkill");
+        assert!(output.status.success(), "nothing killed under pid {shell}");
+        self.wait_exit();
     }
 
     /// The terminal settings (`stty -g`) before the program started and after it exited.

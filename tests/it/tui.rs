@@ -96,3 +96,32 @@ fn a_readonly_console_shows_the_engine_refusing_a_command() {
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.wait_exit(), 0);
 }
+
+#[test]
+fn a_pause_and_a_hold_survive_kill_9_and_show_after_restart() {
+    let command = format!("{} --config {}", bin(), fixture("fast.toml").display());
+    let first = Tmux::start(&command, 120, 40);
+    first.wait_for_text(&GROUPS);
+    first.send_keys(&[":"]);
+    first.type_text("pause llm-chat 30m -- drill");
+    first.send_keys(&["Enter"]);
+    first.wait_for_text(&["paused llm-chat"]);
+    first.send_keys(&[":"]);
+    first.type_text("scale vision 6 --hold 20m");
+    first.send_keys(&["Enter"]);
+    first.wait_for_text(&["holding vision at 6"]);
+    first.kill_program();
+
+    let second = Tmux::start_with_state(&command, 120, 40, Some(&first.state_dir()));
+    // llm-chat is selected first: its detail pane says who paused it and why.
+    second.wait_for_text(&["paused (no automated changes)", "drill"]);
+    second.send_keys(&["j"]);
+    second.wait_for_text(&["held at 6"]);
+    wait_for("vision held at 6", WAIT, || {
+        let screen = second.capture();
+        let vision = screen.lines().find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
+        if vision.contains("/6") { Ok(()) } else { Err(screen) }
+    });
+    second.send_keys(&["q"]);
+    assert_eq!(second.wait_exit(), 0);
+}
