@@ -17,8 +17,9 @@
 //! - [`policy`]: pure autoscaling decisions: target tracking, step/simple scaling,
 //!   scheduled and predictive scaling, stabilization, bounds, budget. No I/O, no clock.
 //! - [`alarms`]: pure alarm evaluation: thresholds, M-of-N, for-duration, missing data.
-//! - [`engine`]: polls sources and actuators on a clock, keeps bounded history, applies
-//!   commands, publishes snapshots and events. Owns all mutable fleet state.
+//! - [`engine`]: polls sources and actuators on a clock, keeps bounded history, runs each
+//!   group's autoscale step (alarms, `decide`, circuit breaker, lease) and acts, applies
+//!   operator commands, publishes snapshots and events. Owns all mutable fleet state.
 //! - [`store`]: the SQLite state that survives restarts: pauses, holds, breaker trips,
 //!   silences, local leases, the notification outbox, 1-minute history. Sync; `now` passed in.
 //! - [`audit`]: the decision/audit log: JSON lines of every decision (identical "no change"
