@@ -227,12 +227,25 @@ impl Autoscaler {
 
     /// The last decision as front ends show it.
     pub fn decision_view(&self) -> Option<DecisionView> {
-        self.last_decision.as_ref().map(|d| DecisionView {
-            at: d.at,
-            current: d.current,
-            desired: d.desired,
-            reason: d.reason.clone(),
-            shadow: self.mode == AutoscaleMode::Shadow,
+        self.last_decision.as_ref().map(|d| {
+            // A stall matters even when this tick asks for nothing more: say so.
+            let reason = match &d.stalled {
+                Some(s) if !d.reason.contains("stalled") => format!(
+                    "{} — scale-out stalled {}: {} asked, {} ready or warming",
+                    d.reason,
+                    crate::model::format_duration(s.waiting),
+                    s.desired,
+                    s.ready_plus_warming
+                ),
+                _ => d.reason.clone(),
+            };
+            DecisionView {
+                at: d.at,
+                current: d.current,
+                desired: d.desired,
+                reason,
+                shadow: self.mode == AutoscaleMode::Shadow,
+            }
         })
     }
 }

@@ -355,6 +355,81 @@ fn autoscaling_engine(clock: &ManualClock, mode: autoscale::AutoscaleMode) -> En
     engine
 }
 
+/// Observes and changes the simulated fleet, counting `set_desired` calls; fails them
+/// all when `broken`.
+struct CountingActuator {
+    inner: crate::actuators::SimActuator,
+    calls: Arc<AtomicU32>,
+    broken: bool,
+}
+
+impl Actuator for CountingActuator {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    fn observe<'a>(
+        &'a self,
+        g: &'a GroupSpec,
+    ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
+        self.inner.observe(g)
+    }
+    fn set_desired<'a>(
+        &'a self,
+        g: &'a GroupSpec,
+        d: u32,
+    ) -> futures::future::BoxFuture<'a, Result<(), ActuatorError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.broken {
+            return Box::pin(std::future::ready(Err(ActuatorError(
+                "UpdateAutoScalingGroup: access denied".into(),
+            ))));
+        }
+        self.inner.set_desired(g, d)
+    }
+}
+
+/// An engine over the same groups and simulated fleet as `base`, whose actuator counts
+/// its calls (and fails them when `broken`): a second process on the same fleet, or the
+/// same engine with an instrumented actuator.
+fn rewired(base: &Engine, clock: &ManualClock, broken: bool) -> (Engine, Arc<AtomicU32>) {
+    let fleet = base.sim.clone().unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), Arc::new(clock.clone())));
+    let actuator: Arc<dyn Actuator> = Arc::new(CountingActuator {
+        inner: crate::actuators::SimActuator::new(fleet.clone(), Arc::new(clock.clone())),
+        calls: calls.clone(),
+        broken,
+    });
+    let groups = base
+        .groups
+        .iter()
+        .map(|g| GroupBackends {
+            spec: g.spec.clone(),
+            source: source.clone(),
+            actuator: actuator.clone(),
+            policy: g.autoscaler.state.policy.clone(),
+            alarms: Vec::new(),
+        })
+        .collect();
+    let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
+    (Engine::new(groups, Arc::new(clock.clone()), settings, Some(fleet)), calls)
+}
+
+fn request(command: Command) -> CommandRequest {
+    CommandRequest {
+        operator: Operator { name: "ana".into(), email: None },
+        reason: Some("drill".into()),
+        command,
+    }
+}
+
+async fn run_ticks(engine: &mut Engine, clock: &ManualClock, ticks: u32) {
+    for _ in 0..ticks {
+        engine.tick().await;
+        clock.advance(Duration::from_secs(1));
+    }
+}
+
 #[tokio::test]
 async fn in_shadow_mode_a_spike_gives_a_would_scale_decision_and_no_change() {
     let clock = ManualClock::new(Timestamp(1_767_225_600_000));
@@ -495,47 +570,8 @@ async fn two_engines_sharing_a_store_and_a_fleet_only_the_lease_holder_acts() {
     first.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     // The second engine drives the same simulated fleet, as a second process on one
     // machine watches the same real fleet.
+    let (mut second, calls) = rewired(&first, &clock, false);
     let fleet = first.sim.clone().unwrap();
-    let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), Arc::new(clock.clone())));
-    let calls = Arc::new(AtomicU32::new(0));
-    struct Counting(Arc<dyn Actuator>, Arc<AtomicU32>);
-    impl Actuator for Counting {
-        fn name(&self) -> &str {
-            "counting"
-        }
-        fn observe<'a>(
-            &'a self,
-            g: &'a GroupSpec,
-        ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
-            self.0.observe(g)
-        }
-        fn set_desired<'a>(
-            &'a self,
-            g: &'a GroupSpec,
-            d: u32,
-        ) -> futures::future::BoxFuture<'a, Result<(), ActuatorError>> {
-            self.1.fetch_add(1, Ordering::SeqCst);
-            self.0.set_desired(g, d)
-        }
-    }
-    let actuator: Arc<dyn Actuator> = Arc::new(Counting(
-        Arc::new(crate::actuators::SimActuator::new(fleet.clone(), Arc::new(clock.clone()))),
-        calls.clone(),
-    ));
-    let groups = first
-        .groups
-        .iter()
-        .map(|g| GroupBackends {
-            spec: g.spec.clone(),
-            source: source.clone(),
-            actuator: actuator.clone(),
-            policy: g.autoscaler.state.policy.clone(),
-            alarms: Vec::new(),
-        })
-        .collect();
-    let mut settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
-    settings.autoscale = autoscale::AutoscaleMode::Act;
-    let mut second = Engine::new(groups, Arc::new(clock.clone()), settings, None);
     second.identity = ("second@host:2".into(), "host".into());
     second.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
 
@@ -568,56 +604,11 @@ async fn two_engines_sharing_a_store_and_a_fleet_only_the_lease_holder_acts() {
     assert!(calls.load(Ordering::SeqCst) > 0, "and acts: {:?} {:?}", vision.capacity, vision.decision);
 }
 
-/// Observes the simulated fleet; every `set_desired` fails and is counted.
-struct BrokenActuator {
-    inner: crate::actuators::SimActuator,
-    calls: Arc<AtomicU32>,
-}
-
-impl Actuator for BrokenActuator {
-    fn name(&self) -> &str {
-        "broken"
-    }
-    fn observe<'a>(
-        &'a self,
-        g: &'a GroupSpec,
-    ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
-        self.inner.observe(g)
-    }
-    fn set_desired<'a>(
-        &'a self,
-        _g: &'a GroupSpec,
-        _d: u32,
-    ) -> futures::future::BoxFuture<'a, Result<(), ActuatorError>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Box::pin(std::future::ready(Err(ActuatorError("UpdateAutoScalingGroup: access denied".into()))))
-    }
-}
-
 #[tokio::test]
 async fn repeated_actuator_failures_trip_the_breaker_and_stop_further_calls() {
     let clock = ManualClock::new(Timestamp(1_767_225_600_000));
     let base = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
-    let fleet = base.sim.clone().unwrap();
-    let calls = Arc::new(AtomicU32::new(0));
-    let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), Arc::new(clock.clone())));
-    let actuator: Arc<dyn Actuator> = Arc::new(BrokenActuator {
-        inner: crate::actuators::SimActuator::new(fleet.clone(), Arc::new(clock.clone())),
-        calls: calls.clone(),
-    });
-    let groups = base
-        .groups
-        .iter()
-        .map(|g| GroupBackends {
-            spec: g.spec.clone(),
-            source: source.clone(),
-            actuator: actuator.clone(),
-            policy: g.autoscaler.state.policy.clone(),
-            alarms: Vec::new(),
-        })
-        .collect();
-    let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
-    let mut engine = Engine::new(groups, Arc::new(clock.clone()), settings, Some(fleet));
+    let (mut engine, calls) = rewired(&base, &clock, true);
     let dir = tempfile::tempdir().unwrap();
     engine.set_store(crate::store::Store::open(dir.path().join("state.db")).unwrap()).unwrap();
     let mut events = engine.connect().events;
@@ -661,4 +652,98 @@ async fn repeated_actuator_failures_trip_the_breaker_and_stop_further_calls() {
         command: Command::ResetBreaker { target: crate::protocol::Target::Group("llm-chat".into()) },
     });
     assert!(matches!(again, Reply::Refused { .. }), "nothing left to reset: {again:?}");
+}
+
+#[tokio::test]
+async fn a_paused_fleet_makes_no_actuator_call_through_a_flash_crowd_and_logs_why() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let base = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    let (mut engine, calls) = rewired(&base, &clock, false);
+    let dir = tempfile::tempdir().unwrap();
+    engine.set_audit_log(dir.path().join("decisions.jsonl"));
+    let reply = engine.handle_command(request(Command::Pause {
+        target: crate::protocol::Target::All,
+        duration: None,
+        mode: crate::policy::PauseMode::Full,
+    }));
+    assert!(matches!(reply, Reply::Ok { .. }), "{reply:?}");
+    run_ticks(&mut engine, &clock, 60).await; // the ×4 spike on llm-chat starts at 5 s
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "a paused fleet is never changed");
+    let decision = engine.snapshot().group("llm-chat").unwrap().decision.clone().unwrap();
+    assert!(decision.reason.contains("blocked at 4: paused by ana"), "{}", decision.reason);
+    engine.flush_audit();
+    let logged_blocked = crate::audit::read_lines(dir.path().join("decisions.jsonl"))
+        .filter_map(Result::ok)
+        .any(|line| matches!(line, crate::audit::AuditLine::Decision(d) if d.decision.reason.contains("paused by ana")));
+    assert!(logged_blocked, "the decision log says why nothing happened");
+}
+
+#[tokio::test]
+async fn a_scale_in_only_pause_still_scales_out() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let base = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    let (mut engine, calls) = rewired(&base, &clock, false);
+    engine.handle_command(request(Command::Pause {
+        target: crate::protocol::Target::Group("llm-chat".into()),
+        duration: None,
+        mode: crate::policy::PauseMode::ScaleInOnly,
+    }));
+    run_ticks(&mut engine, &clock, 30).await;
+    assert!(calls.load(Ordering::SeqCst) > 0);
+    assert!(engine.snapshot().group("llm-chat").unwrap().capacity.unwrap().desired > 4);
+}
+
+#[tokio::test]
+async fn stale_metrics_freeze_scale_in_and_the_freeze_lifts_when_data_returns() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    // vision runs at 60 %; a 0.9 target wants fewer instances, so the data matters.
+    engine.groups[1].autoscaler.state.policy.target_tracking[0].target = 0.9;
+    let mut events = engine.connect().events;
+    run_ticks(&mut engine, &clock, 10).await;
+    let gap = SimCommand::Gap { group: "vision".into(), duration: Duration::from_secs(20) };
+    engine.handle_command(request(Command::Sim { action: gap }));
+    run_ticks(&mut engine, &clock, 40).await;
+    let breaker: Vec<(bool, String)> = std::iter::from_fn(|| events.try_recv().ok())
+        .filter_map(|e| match e {
+            Event::Breaker { group, message, tripped, .. } if group == "vision" => Some((tripped, message)),
+            _ => None,
+        })
+        .collect();
+    let trip = breaker.iter().position(|(tripped, m)| *tripped && m.contains("scale-in"));
+    let reset = breaker.iter().rposition(|(tripped, _)| !tripped);
+    assert!(trip.is_some(), "stale data trips a scale-in freeze: {breaker:?}");
+    assert!(reset > trip, "and it resets once data is fresh again: {breaker:?}");
+    let vision = engine.snapshot().group("vision").unwrap().clone();
+    assert!(
+        vision.controls.iter().all(|c| c.kind != crate::protocol::ControlKind::Breaker),
+        "{:?}",
+        vision.controls
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_scale_out_is_reported_and_not_stacked() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
+    // No GPU capacity in the zone: launches during the next 10 minutes never arrive.
+    let stockout = SimCommand::Stockout { group: "llm-chat".into(), duration: Duration::from_secs(600) };
+    engine.handle_command(request(Command::Sim { action: stockout }));
+    let mut desired_seen = Vec::new();
+    for _ in 0..60 {
+        engine.tick().await;
+        let chat = engine.snapshot().group("llm-chat").unwrap().clone();
+        desired_seen.push(chat.capacity.unwrap().desired);
+        clock.advance(Duration::from_secs(1));
+    }
+    let first_raise = desired_seen.iter().copied().find(|&d| d > 4).expect("the spike asks for more");
+    assert!(
+        desired_seen.iter().all(|&d| d <= first_raise),
+        "no stacking while nothing arrives: {desired_seen:?}"
+    );
+    let decision = engine.groups[0].autoscaler.last_decision.clone().unwrap();
+    let stalled = decision.stalled.expect("the stall is reported");
+    assert_eq!((stalled.desired, stalled.ready_plus_warming), (first_raise, 4));
+    let shown = engine.snapshot().group("llm-chat").unwrap().decision.clone().unwrap();
+    assert!(shown.reason.contains("scale-out stalled"), "and shown: {}", shown.reason);
 }
