@@ -111,6 +111,29 @@ pub fn next_occurrence(
         .map(|t| Timestamp::from_millis(t.timestamp_millis())))
 }
 
+/// Parses a 5-field expression, remembering the result per thread: `decide` runs every
+/// tick for every group, and parsing dominated its cost. The memo is invisible to callers
+/// (same text, same `Cron`), so the function stays pure in effect.
+fn parse_cron(expression: &str) -> Result<Cron, String> {
+    thread_local! {
+        static PARSED: std::cell::RefCell<std::collections::HashMap<String, Cron>> = Default::default();
+    }
+    if let Some(cron) = PARSED.with(|m| m.borrow().get(expression).cloned()) {
+        return Ok(cron);
+    }
+    let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
+    let cron = parser.parse(expression).map_err(|e| e.to_string())?;
+    PARSED.with(|m| {
+        let mut m = m.borrow_mut();
+        // Configs hold a handful of expressions; bound the memo against a pathological caller.
+        if m.len() >= 1024 {
+            m.clear();
+        }
+        m.insert(expression.to_string(), cron.clone());
+    });
+    Ok(cron)
+}
+
 /// One action's parsed expression and zone.
 struct Schedule<'a> {
     action: &'a ScheduledAction,
@@ -123,8 +146,7 @@ impl<'a> Schedule<'a> {
         let error = |message: String| ScheduleError { action: action.name.clone(), message };
         // Exactly five fields (minute hour day-of-month month day-of-week), as the config
         // documents: no seconds, no year.
-        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
-        let cron = parser.parse(&action.cron).map_err(|e| {
+        let cron = parse_cron(&action.cron).map_err(|e| {
             error(format!(
                 "bad cron expression `{}`: {e} (expected 5 fields: minute hour day-of-month month day-of-week)",
                 action.cron
