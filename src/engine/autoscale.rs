@@ -77,21 +77,13 @@ impl Autoscaler {
         mode: AutoscaleMode,
         start: Timestamp,
     ) -> Self {
-        let state = GroupState {
-            name: spec.name.clone(),
-            min: spec.min,
-            max: spec.max,
-            hourly_cost_usd: spec.hourly_cost_usd,
-            max_warmup: spec.warmup.max,
+        let state = GroupState::new(
+            spec.name.clone(),
+            (spec.min, spec.max),
+            spec.hourly_cost_usd,
+            spec.warmup.max,
             policy,
-            capacity: Capacity::default(),
-            recent_recommendations: Vec::new(),
-            recent_activities: Vec::new(),
-            hold: None,
-            pause: None,
-            scale_out_pending_since: None,
-            last_tick: None,
-        };
+        );
         let alarms = rules.into_iter().map(|rule| Alarm { rule, status: AlarmStatus::new(start) }).collect();
         let breaker = Breaker::new(spec.name.clone(), BreakerSettings::default());
         Autoscaler { state, breaker, alarms, last_decision: None, mode }

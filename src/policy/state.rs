@@ -176,6 +176,31 @@ pub struct StateUpdates {
 }
 
 impl GroupState {
+    /// A group with no memory yet: no recommendations, activities, hold or pause.
+    pub fn new(
+        name: impl Into<String>,
+        bounds: (u32, u32),
+        hourly_cost_usd: f64,
+        max_warmup: Duration,
+        policy: PolicySpec,
+    ) -> Self {
+        GroupState {
+            name: name.into(),
+            min: bounds.0,
+            max: bounds.1,
+            hourly_cost_usd,
+            max_warmup,
+            policy,
+            capacity: Capacity::default(),
+            recent_recommendations: Vec::new(),
+            recent_activities: Vec::new(),
+            hold: None,
+            pause: None,
+            scale_out_pending_since: None,
+            last_tick: None,
+        }
+    }
+
     /// Store a decision as the engine does: the recommendation, the pending-since mark,
     /// the tick time, and (if desired changed) the new desired and a policy activity.
     /// Capacity other than `desired` is the actuator's to observe, so it is left alone.

@@ -53,19 +53,8 @@ pub fn full_policy() -> PolicySpec {
 
 pub fn group(policy: PolicySpec, desired: u32, ready: u32, warming: u32) -> GroupState {
     GroupState {
-        name: "llama-70b".into(),
-        min: 1,
-        max: 20,
-        hourly_cost_usd: 32.77,
-        max_warmup: Duration::from_secs(300),
-        policy,
         capacity: Capacity { desired, ready, warming, failed: 0, observed_at: at(0) },
-        recent_recommendations: Vec::new(),
-        recent_activities: Vec::new(),
-        hold: None,
-        pause: None,
-        scale_out_pending_since: None,
-        last_tick: None,
+        ..GroupState::new("llama-70b", (1, 20), 32.77, Duration::from_secs(300), policy)
     }
 }
 
