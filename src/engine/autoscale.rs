@@ -188,7 +188,9 @@ impl Autoscaler {
 
     /// What stops or limits automation on this group now, in words.
     pub fn control_views(&self, now: Timestamp) -> Vec<ControlView> {
-        let clock = |t: Timestamp| t.to_rfc3339();
+        // "2026-11-23 14:09 UTC": minutes are what an operator reads; the day avoids doubt.
+        let clock =
+            |t: Timestamp| format!("{} UTC", t.to_rfc3339().get(..16).unwrap_or_default().replace('T', " "));
         let mut out = Vec::new();
         if let Some(pause) = self.state.pause.as_ref().filter(|p| p.is_active(now)) {
             let mode = match pause.mode {
