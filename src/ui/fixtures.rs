@@ -1,6 +1,7 @@
 //! Deterministic hand-made snapshots for the console's tests and the render benchmark.
 //! Not a simulator: fixed values, a fixed clock, one of each trouble the screen must show
-//! (a stale series, a failing backend, a p95 past its SLO, an unlaunched request).
+//! (a stale series, a failing backend, a p95 past its SLO, an unlaunched request, a
+//! breaker trip, a pause, shadow mode, another engine holding a lease).
 
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use crate::model::{
     WarmupRange,
 };
 use crate::protocol::{
-    AlarmView, BackendHealth, DecisionView, GroupSnapshot, PROTOCOL_VERSION, SeriesSnapshot, Snapshot,
+    AlarmView, BackendHealth, ControlKind, ControlView, DecisionView, GroupSnapshot, LeaseView,
+    PROTOCOL_VERSION, SeriesSnapshot, Snapshot,
 };
 
 /// When every fixture snapshot is taken: 2026-01-01T00:00:00Z.
@@ -114,9 +116,11 @@ fn snapshot(groups: Vec<GroupSnapshot>) -> Snapshot {
 
 /// Three groups, 60 points each (5 minutes):
 /// - `llm-chat`: vLLM, p95 past its 2 s SLO, GPU util past 90 %, 2 warming, and a
-///   desired count above ready + warming;
-/// - `vision`: its actuator failing (retry in 4 s);
-/// - `embeddings`: its GPU-util series stale (newest sample 47 s old), no SLO.
+///   desired count above ready + warming; in shadow mode, its last decision a scale-out
+///   it would make;
+/// - `vision`: its actuator failing (retry in 4 s), which tripped the breaker;
+/// - `embeddings`: its GPU-util series stale (newest sample 47 s old), no SLO; paused
+///   (scale-in only) by ana for an incident, and its lease held by another engine.
 pub fn fleet() -> Snapshot {
     let newest = TAKEN_AT.minus(DATA_AGE);
     let count = 60;
@@ -189,7 +193,10 @@ pub fn fleet() -> Snapshot {
                 shadow: true,
             }),
             lease: None,
-            controls: Vec::new(),
+            controls: vec![ControlView {
+                kind: ControlKind::Shadow,
+                text: "shadow mode: decisions are shown, not acted on".into(),
+            }],
         },
         GroupSnapshot {
             spec: spec(
@@ -210,9 +217,20 @@ pub fn fleet() -> Snapshot {
                 retry_at: TAKEN_AT.plus(Duration::from_secs(4)),
             },
             alarms: Vec::new(),
-            decision: None,
+            decision: Some(DecisionView {
+                at: TAKEN_AT,
+                current: 3,
+                desired: None,
+                reason: "no change at 3: breaker actuator failures open".into(),
+                shadow: false,
+            }),
             lease: None,
-            controls: Vec::new(),
+            controls: vec![ControlView {
+                kind: ControlKind::Breaker,
+                text: "breaker ActuatorFailures (Full): 3 actuator calls in a row failed; resets when an \
+                       operator resets the breaker"
+                    .into(),
+            }],
         },
         GroupSnapshot {
             spec: spec("embeddings", Serving::Generic, (1, 4, 2), "g5.xlarge", 1.006, None),
@@ -222,8 +240,16 @@ pub fn fleet() -> Snapshot {
             actuator: BackendHealth::Ok,
             alarms: Vec::new(),
             decision: None,
-            lease: None,
-            controls: Vec::new(),
+            lease: Some(LeaseView {
+                holder: "engine-b".into(),
+                host: "ops-2".into(),
+                expires_at: TAKEN_AT.plus(Duration::from_secs(20)),
+                ours: false,
+            }),
+            controls: vec![ControlView {
+                kind: ControlKind::Pause,
+                text: "paused (scale-in only) by ana until 2026-01-01T00:30:00Z: INC-123".into(),
+            }],
         },
     ])
 }

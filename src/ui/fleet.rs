@@ -1,12 +1,24 @@
 //! The fleet table: one row per group with capacity, bounds, the four watched metrics
-//! (value + inline sparkline), and cost; a failing backend adds a line under its row.
+//! (value + inline sparkline), and cost; from [`DECISION_FROM_WIDTH`] columns a trailing
+//! column with the last decision's reason (a shadow decision to change capacity reads
+//! "would …"); narrower terminals leave it to the detail pane.
+//!
+//! Three marks open every row and are never dropped: selection (`>`), health (`x` a
+//! backend failing, `~` a stale series) and automation state — what constrains the
+//! autoscaler, the most constraining one when several apply (see [`state_marks`]):
+//! `B` breaker tripped, `P` paused, `H` held, `L` observing (another engine holds the
+//! lease), `S` shadow mode.
+//!
+//! Under a row, one line per failing backend (error style), then one per pause, hold,
+//! breaker trip or foreign lease (warn style), each in words. Shadow mode gets no line:
+//! it is a mode, not an incident, and its mark is enough.
+//! Tables shorter than [`COMPACT_BELOW_HEIGHT`] drop these lines; the marks stay.
 //!
 //! Degrades by width in a fixed order so the most urgent facts stay longest: first the
-//! sparklines shrink then go, then gaps narrow, then columns drop (bounds, cost,
-//! memory, queue, GPU, capacity, p95), and last the name is truncated. The selection
-//! mark `>` and health mark (`x` failing, `~` stale) are never dropped. Drawn cell by cell
-//! rather than with ratatui's `Table` because a failing backend's message must span the
-//! whole row.
+//! decision column goes, then the sparklines shrink then go, then gaps narrow, then
+//! columns drop (bounds, cost, memory, queue, GPU, capacity, p95), and last the name is
+//! truncated. Drawn cell by cell rather than with ratatui's `Table` because the lines
+//! under a row must span the whole row.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -14,7 +26,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use crate::protocol::{BackendHealth, GroupSnapshot, Snapshot};
+use crate::protocol::{BackendHealth, ControlKind, DecisionView, GroupSnapshot, Snapshot};
 
 use super::app::App;
 use super::format;
@@ -32,6 +44,8 @@ enum Column {
     Bounds,
     Metric(Metric),
     Cost,
+    /// Never in [`COLUMNS`]: added by [`plan`] only on wide terminals.
+    Decision,
 }
 
 /// Left to right.
@@ -59,10 +73,87 @@ const DROP_ORDER: [Column; 7] = [
 
 /// Sparkline widths and column gaps tried before any column is dropped.
 const ROOMY: [(u16, u16); 4] = [(10, 2), (6, 2), (0, 2), (0, 1)];
-/// The selection mark, the health mark and a space, before the name.
-const MARKS_WIDTH: u16 = 3;
+/// The selection, health and state marks and a space, before the name.
+const MARKS_WIDTH: u16 = 4;
 /// Names shrink to this before a column is dropped for them.
 const NAME_MIN: u16 = 8;
+/// The decision column needs a wide terminal: below this the detail pane has it.
+pub const DECISION_FROM_WIDTH: u16 = 160;
+/// Narrower than this a reason is too cut to read; the column is left out.
+const DECISION_MIN_WIDTH: u16 = 20;
+
+/// What constrains a group's automation. Declared most constraining first: a row's
+/// mark is the first that applies (its lines under the row spell out all of them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AutomationState {
+    /// A circuit-breaker trip freezes some or all automated changes until it resets.
+    Breaker,
+    /// An operator paused automation (fully or scale-in only).
+    Paused,
+    /// An operator holds the desired count.
+    Held,
+    /// Another engine holds the lease: this one only observes.
+    Observing,
+    /// Decisions are made and shown, not acted on.
+    Shadow,
+}
+
+impl AutomationState {
+    pub const ALL: [AutomationState; 5] = [
+        AutomationState::Breaker,
+        AutomationState::Paused,
+        AutomationState::Held,
+        AutomationState::Observing,
+        AutomationState::Shadow,
+    ];
+
+    pub fn mark(self) -> &'static str {
+        match self {
+            AutomationState::Breaker => "B",
+            AutomationState::Paused => "P",
+            AutomationState::Held => "H",
+            AutomationState::Observing => "L",
+            AutomationState::Shadow => "S",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            AutomationState::Breaker => {
+                "a circuit breaker tripped; the line under the row says what resets it"
+            }
+            AutomationState::Paused => "automation paused by an operator (fully or scale-in only)",
+            AutomationState::Held => "desired capacity held by an operator",
+            AutomationState::Observing => "observing: another engine holds the lease and acts",
+            AutomationState::Shadow => "shadow mode: decisions are shown, not acted on",
+        }
+    }
+
+    /// Every state that applies to `group`, most constraining first.
+    pub fn of(group: &GroupSnapshot) -> Vec<AutomationState> {
+        let mut states: Vec<AutomationState> = group
+            .controls
+            .iter()
+            .map(|c| match c.kind {
+                ControlKind::Breaker => AutomationState::Breaker,
+                ControlKind::Pause => AutomationState::Paused,
+                ControlKind::Hold => AutomationState::Held,
+                ControlKind::Shadow => AutomationState::Shadow,
+            })
+            .collect();
+        if group.lease.as_ref().is_some_and(|l| !l.ours) {
+            states.push(AutomationState::Observing);
+        }
+        states.sort();
+        states.dedup();
+        states
+    }
+}
+
+/// The state marks and what they mean, most constraining first, for a legend.
+pub fn state_marks() -> [(&'static str, &'static str); 5] {
+    AutomationState::ALL.map(|s| (s.mark(), s.description()))
+}
 
 impl Column {
     fn heading(self) -> &'static str {
@@ -75,6 +166,7 @@ impl Column {
             Column::Metric(Metric::LatencyP95) => "p95",
             Column::Metric(Metric::Queue) => "queue",
             Column::Cost => "$/h",
+            Column::Decision => "decision",
         }
     }
 
@@ -99,6 +191,11 @@ struct RowText<'a> {
     values: [String; 4],
     cost: String,
     failing: Vec<String>,
+    /// The most constraining [`AutomationState`], if any.
+    state: Option<AutomationState>,
+    /// Pauses, holds, breaker trips and a foreign lease, in words.
+    constraints: Vec<String>,
+    decision: Option<String>,
 }
 
 fn row_text<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> RowText<'a> {
@@ -120,7 +217,37 @@ fn row_text<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Row
         values,
         cost: format::usd(metrics::hourly_cost_usd(group)),
         failing,
+        state: AutomationState::of(group).first().copied(),
+        constraints: constraint_lines(group),
+        decision: group.decision.as_ref().map(decision_text),
     }
+}
+
+/// One line per pause, hold, breaker trip and foreign lease, in the engine's words
+/// ("paused (scale-in only) by ana until …: INC-123"). Shadow mode has none: it is a
+/// mode, not an incident.
+pub fn constraint_lines(group: &GroupSnapshot) -> Vec<String> {
+    let mut lines: Vec<String> =
+        group.controls.iter().filter(|c| c.kind != ControlKind::Shadow).map(|c| one_line(&c.text)).collect();
+    if let Some(lease) = group.lease.as_ref().filter(|l| !l.ours) {
+        lines.push(one_line(&format!(
+            "observing: {} on {} holds the lease and acts",
+            lease.holder, lease.host
+        )));
+    }
+    lines
+}
+
+/// The decision's reason; a shadow decision that would change capacity reads "would …"
+/// (as in the detail pane: "would no change" is not English).
+pub fn decision_text(decision: &DecisionView) -> String {
+    let reason = one_line(&decision.reason);
+    if decision.shadow && decision.desired.is_some() { format!("would {reason}") } else { reason }
+}
+
+/// Engine text on one table line: a newline or tab inside it would tear the row.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// `actuator: SetDesiredCapacity: rate exceeded · attempt 3 · retry in 4s`, or `None` when
@@ -155,6 +282,7 @@ fn plan(rows: &[RowText<'_>], width: u16) -> Plan {
             Column::Bounds => text_width(&r.bounds),
             Column::Metric(m) => text_width(&r.values[Column::metric_index(m)]),
             Column::Cost => text_width(&r.cost),
+            Column::Decision => r.decision.as_deref().map_or(0, text_width),
         });
         let value = values.max().unwrap_or(0).max(text_width(column.heading()));
         match column {
@@ -170,6 +298,16 @@ fn plan(rows: &[RowText<'_>], width: u16) -> Plan {
     for (sparkline, gap) in ROOMY {
         let columns: Vec<(Column, u16)> = COLUMNS.iter().map(|&c| (c, natural(c, sparkline))).collect();
         if total(&columns, gap) <= width {
+            let mut columns = columns;
+            // The decision column takes what is left on a wide terminal, up to its
+            // natural width; the metric columns keep their full sparklines first.
+            let spare = width.saturating_sub(total(&columns, gap)).saturating_sub(gap);
+            if width >= DECISION_FROM_WIDTH
+                && spare >= DECISION_MIN_WIDTH
+                && rows.iter().any(|r| r.decision.is_some())
+            {
+                columns.push((Column::Decision, spare.min(natural(Column::Decision, 0))));
+            }
             return Plan { columns, sparkline, gap };
         }
     }
@@ -194,20 +332,22 @@ fn plan(rows: &[RowText<'_>], width: u16) -> Plan {
     Plan { columns, sparkline: 0, gap: 1 }
 }
 
-/// The lines the whole table needs: heading, rows and failing-backend lines.
+/// The lines the whole table needs: heading, rows, failing-backend and constraint lines.
 pub fn height_needed(snapshot: &Snapshot) -> u16 {
     let lines: usize = snapshot
         .groups
         .iter()
         .map(|g| {
-            1 + usize::from(g.source != BackendHealth::Ok) + usize::from(g.actuator != BackendHealth::Ok)
+            1 + usize::from(g.source != BackendHealth::Ok)
+                + usize::from(g.actuator != BackendHealth::Ok)
+                + constraint_lines(g).len()
         })
         .sum();
     (lines + 1).min(u16::MAX as usize) as u16
 }
 
-/// Tables shorter than this, unless everything fits, drop the heading and the
-/// failing-backend lines (the `x` mark stays, and the status line spells out the
+/// Tables shorter than this, unless everything fits, drop the heading and the lines
+/// under the rows (the `x` and state marks stay, and the status line spells out the
 /// selected group's failure).
 pub const COMPACT_BELOW_HEIGHT: u16 = 6;
 
@@ -242,7 +382,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         y += 1;
     }
     let body_height = area.bottom().saturating_sub(y);
-    let heights: Vec<u16> = rows.iter().map(|r| 1 + if roomy { r.failing.len() as u16 } else { 0 }).collect();
+    let heights: Vec<u16> = rows
+        .iter()
+        .map(|r| {
+            let under = if roomy { r.failing.len() + r.constraints.len() } else { 0 };
+            (1 + under).min(usize::from(u16::MAX)) as u16
+        })
+        .collect();
     let first = first_visible(&heights, app.selected, body_height);
     for (index, row) in rows.iter().enumerate().skip(first) {
         if y >= area.bottom() {
@@ -252,21 +398,27 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         render_row(row, index == app.selected, &plan, theme, row_area, buf);
         y += 1;
         if roomy {
-            for line in &row.failing {
+            let under = row.failing.iter().map(|l| (l, theme.error));
+            let under = under.chain(row.constraints.iter().map(|l| (l, theme.warn)));
+            for (line, style) in under {
                 if y >= area.bottom() {
                     break;
                 }
-                let line_area = Rect { y, height: 1, ..area };
-                let indent = " ".repeat(usize::from(MARKS_WIDTH));
-                Line::from(vec![Span::raw(indent), Span::styled(format!("└ {line}"), theme.error)])
-                    .render(line_area, buf);
+                render_under(line, style, Rect { y, height: 1, ..area }, buf);
                 y += 1;
             }
         }
     }
 }
 
-/// The first row to draw so the selected row (and its failing lines) is on screen, with
+/// "└ …" under a row, indented past the marks, cut with `…` at the edge.
+fn render_under(text: &str, style: Style, area: Rect, buf: &mut Buffer) {
+    let indent = MARKS_WIDTH.min(area.width);
+    let text = truncate(&format!("└ {text}"), area.width - indent);
+    Line::from(vec![Span::raw(" ".repeat(usize::from(indent))), Span::styled(text, style)]).render(area, buf);
+}
+
+/// The first row to draw so the selected row (and its lines under it) is on screen, with
 /// as many rows above it as fit.
 fn first_visible(heights: &[u16], selected: usize, body_height: u16) -> usize {
     if heights.is_empty() {
@@ -289,7 +441,7 @@ fn render_heading(plan: &Plan, theme: &Theme, area: Rect, buf: &mut Buffer) {
         }
         let heading = column.heading();
         let text = match column {
-            Column::Name => pad_right(heading, *width),
+            Column::Name | Column::Decision => pad_right(heading, *width),
             Column::Metric(_) if plan.sparkline > 0 => {
                 pad_right(&pad_left(heading, width.saturating_sub(plan.sparkline + 1)), *width)
             }
@@ -310,9 +462,15 @@ fn render_row(row: &RowText<'_>, selected: bool, plan: &Plan, theme: &Theme, are
     } else {
         (" ", theme.base)
     };
+    let (state_mark, state_style) = match row.state {
+        None => (" ", theme.base),
+        Some(AutomationState::Shadow) => (AutomationState::Shadow.mark(), theme.muted),
+        Some(state) => (state.mark(), theme.warn),
+    };
     let mut spans = vec![
         Span::styled(if selected { ">" } else { " " }, theme.base),
         Span::styled(health_mark, health_style),
+        Span::styled(state_mark, state_style),
         Span::raw(" "),
     ];
     for (i, (column, width)) in plan.columns.iter().enumerate() {
@@ -327,6 +485,14 @@ fn render_row(row: &RowText<'_>, selected: bool, plan: &Plan, theme: &Theme, are
             Column::Capacity => spans.push(Span::styled(pad_left(&row.capacity, *width), theme.base)),
             Column::Bounds => spans.push(Span::styled(pad_left(&row.bounds, *width), theme.muted)),
             Column::Cost => spans.push(Span::styled(pad_left(&row.cost, *width), theme.base)),
+            Column::Decision => {
+                let (text, style) = match (&row.decision, &group.decision) {
+                    (Some(text), Some(d)) if d.desired.is_some() => (text.as_str(), theme.warn),
+                    (Some(text), _) => (text.as_str(), theme.base),
+                    (None, _) => (format::NO_VALUE, theme.muted),
+                };
+                spans.push(Span::styled(pad_right(&truncate(text, *width), *width), style));
+            }
             Column::Metric(metric) => {
                 let i = Column::metric_index(*metric);
                 let reading = &row.readings[i];
@@ -415,6 +581,53 @@ mod tests {
         assert_eq!(first_visible(&heights, 4, 100), 0);
         assert_eq!(first_visible(&heights, 1, 1), 1, "a row taller than the body still starts at itself");
         assert_eq!(first_visible(&[], 0, 3), 0);
+    }
+
+    #[test]
+    fn the_most_constraining_state_is_the_mark() {
+        use crate::protocol::{ControlView, LeaseView};
+        let mut group = crate::ui::fixtures::fleet().groups[0].clone();
+        let control = |kind| ControlView { kind, text: String::new() };
+        group.controls = vec![control(ControlKind::Shadow)];
+        group.lease = None;
+        assert_eq!(AutomationState::of(&group), [AutomationState::Shadow]);
+        group.lease = Some(LeaseView {
+            holder: "engine-b".into(),
+            host: "ops-2".into(),
+            expires_at: crate::ui::fixtures::TAKEN_AT,
+            ours: false,
+        });
+        assert_eq!(AutomationState::of(&group)[0], AutomationState::Observing);
+        group.controls.push(control(ControlKind::Hold));
+        assert_eq!(AutomationState::of(&group)[0], AutomationState::Held);
+        group.controls.push(control(ControlKind::Pause));
+        assert_eq!(AutomationState::of(&group)[0], AutomationState::Paused);
+        group.controls.push(control(ControlKind::Breaker));
+        group.controls.push(control(ControlKind::Breaker));
+        assert_eq!(
+            AutomationState::of(&group),
+            AutomationState::ALL,
+            "every state once, most constraining first"
+        );
+    }
+
+    #[test]
+    fn state_marks_are_distinct_from_each_other_and_the_health_marks() {
+        let marks: Vec<&str> = state_marks().iter().map(|(m, _)| *m).collect();
+        let mut unique = marks.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), marks.len(), "{marks:?}");
+        for taken in [">", "x", metrics::STALE_MARK, metrics::OVER_MARK, " "] {
+            assert!(!marks.contains(&taken), "{taken} already means something else");
+        }
+    }
+
+    #[test]
+    fn engine_text_with_newlines_stays_on_one_line() {
+        let mut group = crate::ui::fixtures::fleet().groups[2].clone();
+        group.controls[0].text = "paused\nby ana\t: INC-1".into();
+        assert_eq!(constraint_lines(&group)[0], "paused by ana : INC-1");
     }
 
     #[test]

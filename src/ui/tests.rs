@@ -20,7 +20,12 @@ pub(crate) fn app_with(snapshot: Snapshot) -> App {
 
 /// The fixture fleet with the detail pane closed: the table alone.
 pub(crate) fn fixture_app() -> App {
-    let mut app = app_with(fixtures::fleet());
+    app_closed(fixtures::fleet())
+}
+
+/// `snapshot` with the detail pane closed.
+fn app_closed(snapshot: Snapshot) -> App {
+    let mut app = app_with(snapshot);
     app.detail_open = false;
     app
 }
@@ -57,6 +62,11 @@ fn fleet_screen_120x40() {
 #[test]
 fn fleet_screen_80x24() {
     insta::assert_debug_snapshot!(draw(&fixture_app(), 80, 24));
+}
+
+#[test]
+fn fleet_screen_160x40() {
+    insta::assert_debug_snapshot!(draw(&fixture_app(), 160, 40));
 }
 
 #[test]
@@ -146,11 +156,105 @@ fn every_part_draws_into_every_tiny_area_without_panicking() {
 }
 
 #[test]
-fn tiny_screens_still_name_every_group_with_its_health() {
+fn tiny_screens_still_name_every_group_with_its_health_and_state() {
     let text = screen_text(&fixture_app(), 20, 5);
-    assert!(text.contains("llm-chat"), "{text}");
-    assert!(text.contains("x vision"), "failing backend marked:\n{text}");
-    assert!(text.contains("~ embeddings") || text.contains("~ embedd"), "stale series marked:\n{text}");
+    assert!(text.contains(" S llm-chat"), "shadow mode marked:\n{text}");
+    assert!(text.contains("xB vision"), "failing backend and breaker trip marked:\n{text}");
+    assert!(text.contains("~P embedd"), "stale series and pause marked:\n{text}");
+    assert!(!text.contains("└"), "no room for lines under the rows:\n{text}");
+}
+
+/// The screen's line holding `needle`, and the line after it.
+fn line_and_next<'a>(text: &'a str, needle: &str) -> (&'a str, &'a str) {
+    let lines: Vec<&str> = text.lines().collect();
+    let i = lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}:\n{text}"));
+    (lines[i], lines.get(i + 1).copied().unwrap_or(""))
+}
+
+#[test]
+fn pause_and_foreign_lease_are_spelled_out_under_their_row() {
+    let text = screen_text(&fixture_app(), 120, 40);
+    let (row, under) = line_and_next(&text, "embeddings");
+    assert!(row.starts_with(" ~P embeddings"), "{row}");
+    assert!(under.contains("└ paused (scale-in only) by ana until 2026-01-01T00:30:00Z: INC-123"), "{text}");
+    let (_, under) = line_and_next(&text, "└ paused");
+    assert!(under.contains("└ observing: engine-b on ops-2 holds the lease and acts"), "{text}");
+}
+
+#[test]
+fn breaker_trip_follows_the_failing_backend_under_its_row() {
+    let text = screen_text(&fixture_app(), 120, 40);
+    let (_, under) = line_and_next(&text, "└ actuator: SetDesiredCapacity");
+    assert!(under.contains("└ breaker ActuatorFailures (Full)"), "{text}");
+}
+
+#[test]
+fn shadow_mode_alone_is_a_mark_without_a_line() {
+    let text = screen_text(&fixture_app(), 120, 40);
+    let (row, under) = line_and_next(&text, "llm-chat");
+    assert!(row.starts_with("> S llm-chat"), "{row}");
+    assert!(!under.contains("└"), "{text}");
+    assert!(!text.contains("shadow mode"), "{text}");
+}
+
+#[test]
+fn an_engine_holding_its_own_lease_is_not_observing() {
+    let mut snapshot = fixtures::fleet();
+    let embeddings = &mut snapshot.groups[2];
+    embeddings.controls.clear();
+    embeddings.lease.as_mut().unwrap().ours = true;
+    let text = screen_text(&app_closed(snapshot), 120, 40);
+    let (row, under) = line_and_next(&text, "embeddings");
+    assert!(row.starts_with(" ~  embeddings"), "{row}");
+    assert!(!under.contains("└"), "{text}");
+}
+
+#[test]
+fn another_engine_holding_the_lease_is_marked_l() {
+    let mut snapshot = fixtures::fleet();
+    snapshot.groups[2].controls.clear();
+    let text = screen_text(&app_closed(snapshot), 120, 40);
+    let (row, under) = line_and_next(&text, "embeddings");
+    assert!(row.starts_with(" ~L embeddings"), "{row}");
+    assert!(under.contains("└ observing: engine-b"), "{text}");
+}
+
+#[test]
+fn a_held_group_is_marked_h_and_its_hold_spelled_out() {
+    let mut snapshot = fixtures::fleet();
+    snapshot.groups[2].controls = vec![crate::protocol::ControlView {
+        kind: crate::protocol::ControlKind::Hold,
+        text: "held at 4 by ana until 2026-01-01T00:20:00Z".into(),
+    }];
+    snapshot.groups[2].lease = None;
+    let text = screen_text(&app_closed(snapshot), 120, 40);
+    let (row, under) = line_and_next(&text, "embeddings");
+    assert!(row.starts_with(" ~H embeddings"), "{row}");
+    assert!(under.contains("└ held at 4 by ana until 2026-01-01T00:20:00Z"), "{text}");
+}
+
+#[test]
+fn decision_column_appears_from_160_columns_with_shadow_decisions_as_would() {
+    let narrow = screen_text(&fixture_app(), 159, 40);
+    assert!(!narrow.contains("decision"), "{narrow}");
+    assert!(!narrow.contains("scale out 8→10"), "{narrow}");
+    let wide = screen_text(&fixture_app(), 160, 40);
+    let heading = wide.lines().nth(1).unwrap();
+    assert!(heading.trim_end().ends_with("decision"), "{heading}");
+    let (chat, _) = line_and_next(&wide, "llm-chat");
+    assert!(chat.contains("would scale out 8→10: gpu_util"), "{chat}");
+    let (vision, _) = line_and_next(&wide, "vision");
+    assert!(vision.contains("no change at 3"), "not a shadow decision, no \"would\": {vision}");
+    assert!(!vision.contains("would"), "{vision}");
+}
+
+#[test]
+fn long_decisions_are_cut_with_an_ellipsis() {
+    let mut snapshot = fixtures::fleet();
+    snapshot.groups[1].decision.as_mut().unwrap().reason = format!("no change at 3: {}", "x".repeat(300));
+    let text = screen_text(&app_closed(snapshot), 200, 40);
+    let (vision, _) = line_and_next(&text, " vision");
+    assert!(vision.trim_end().ends_with("x…"), "{vision}");
 }
 
 #[test]
@@ -215,7 +319,7 @@ mod odd_data {
             names in proptest::collection::vec(name(), 0..6),
             values in proptest::collection::vec(value(), 0..40),
             at_offsets in proptest::collection::vec(-1_000_000i64..1_000_000, 0..40),
-            width in 0u16..140,
+            width in 0u16..200,
             height in 0u16..50,
             detail_open: bool,
             selected in 0usize..8,
@@ -239,6 +343,22 @@ mod odd_data {
                             attempts: u32::MAX,
                             retry_at: Timestamp(i64::MAX),
                         };
+                    }
+                    if i % 2 == 0 {
+                        // Engine text of any length, and a foreign lease, under the row.
+                        g.controls.push(crate::protocol::ControlView {
+                            kind: crate::protocol::ControlKind::Pause,
+                            text: format!("paused by {}", name.repeat(4)),
+                        });
+                        g.lease = Some(crate::protocol::LeaseView {
+                            holder: name.clone(),
+                            host: name.repeat(2),
+                            expires_at: Timestamp(i64::MAX),
+                            ours: false,
+                        });
+                        if let Some(d) = g.decision.as_mut() {
+                            d.reason = name.repeat(9);
+                        }
                     }
                     for series in &mut g.series {
                         series.points = values
