@@ -44,7 +44,6 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ("scale GROUP N [--hold 20m] [--beyond-max]", "set desired now, hold it"),
         ("shadow GROUP|all on|off", "decide only / act again"),
         ("reset GROUP|all", "close circuit-breaker trips"),
-        ("q", "quit"),
     ] {
         out.push(Line::from(vec![Span::styled(format!("  :{cmd:<44} "), theme.help_key), Span::raw(what)]));
     }
@@ -61,10 +60,12 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ("x", "a backend of the group is failing; its error is spelled out"),
         (STALE_MARK, "stale: no fresh sample within the engine's stale_after"),
         (OVER_MARK, "past its threshold or the group's p95 SLO"),
-        ("rdy/wrm/des", "ready / warming / desired instances"),
         ("$/h", "(ready + warming) × the instance's hourly cost"),
         ("mem/kv", "GPU memory; KV-cache (kv) for vLLM groups"),
     ] {
+        out.push(entry(mark.to_string(), what.to_string()));
+    }
+    for (mark, what) in super::fleet::state_marks() {
         out.push(entry(mark.to_string(), what.to_string()));
     }
     out
