@@ -110,6 +110,13 @@ impl Tmux {
         self.run(&args);
     }
 
+    /// Types a `:` command line and submits it, as a person would.
+    pub fn command(&self, line: &str) {
+        self.send_keys(&[":"]);
+        self.type_text(line);
+        self.send_keys(&["Enter"]);
+    }
+
     /// Types text literally (no key-name interpretation).
     pub fn type_text(&self, text: &str) {
         self.run(&["send-keys", "-t", "main", "-l", text]);

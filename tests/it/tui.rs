@@ -53,9 +53,7 @@ fn console_shows_live_groups_survives_resizes_and_quits_cleanly() {
 fn a_panic_inside_the_console_still_restores_the_terminal() {
     let tmux = start_console(120, 40);
     tmux.wait_for_text(&GROUPS);
-    tmux.send_keys(&[":"]);
-    tmux.type_text("panic");
-    tmux.send_keys(&["Enter"]);
+    tmux.command("panic");
     let status = tmux.wait_exit();
     assert_ne!(status, 0, "a panic is a failure exit");
     assert_terminal_restored(&tmux);
@@ -67,9 +65,7 @@ fn a_panic_inside_the_console_still_restores_the_terminal() {
 fn a_sim_command_typed_in_the_console_fails_instances_that_warm_back_up() {
     let tmux = start_console(120, 40);
     tmux.wait_for_text(&GROUPS);
-    tmux.send_keys(&[":"]);
-    tmux.type_text("sim fail vision 2");
-    tmux.send_keys(&["Enter"]);
+    tmux.command("sim fail vision 2");
     // The engine's reply on the status line, and the row: 2 ready, 2 warming, 4 desired.
     tmux.wait_for_text(&["vision: 2 ready instances failed", "2/2/4"]);
     // The fast profile's 5–10 s warm-up brings the replacements in.
@@ -87,9 +83,7 @@ fn a_readonly_console_shows_the_engine_refusing_a_command() {
     let command = format!("{} --readonly --config {}", bin(), fixture("fast.toml").display());
     let tmux = Tmux::start(&command, 120, 40);
     tmux.wait_for_text(&GROUPS);
-    tmux.send_keys(&[":"]);
-    tmux.type_text("sim fail vision 2");
-    tmux.send_keys(&["Enter"]);
+    tmux.command("sim fail vision 2");
     tmux.wait_for_text(&["refused", "read-only"]);
     let vision = tmux.capture().lines().find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
     assert!(vision.contains("4/0/4"), "nothing changed: {vision}");
@@ -102,13 +96,9 @@ fn a_pause_and_a_hold_survive_kill_9_and_show_after_restart() {
     let command = format!("{} --config {}", bin(), fixture("fast.toml").display());
     let first = Tmux::start(&command, 120, 40);
     first.wait_for_text(&GROUPS);
-    first.send_keys(&[":"]);
-    first.type_text("pause llm-chat 30m -- drill");
-    first.send_keys(&["Enter"]);
+    first.command("pause llm-chat 30m -- drill");
     first.wait_for_text(&["paused llm-chat"]);
-    first.send_keys(&[":"]);
-    first.type_text("scale vision 6 --hold 20m");
-    first.send_keys(&["Enter"]);
+    first.command("scale vision 6 --hold 20m");
     first.wait_for_text(&["holding vision at 6"]);
     first.kill_program();
 
