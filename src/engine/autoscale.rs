@@ -23,6 +23,9 @@ use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView};
 use super::breaker::{Breaker, BreakerSettings, stricter_pause};
 use super::history::SeriesHistory;
 
+/// The alarm raised while a scale-out is stalled (no capacity arrives).
+pub const STALLED_ALARM: &str = "scale-out-stalled";
+
 /// Whether decisions change capacity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AutoscaleMode {
@@ -142,6 +145,14 @@ impl Autoscaler {
             _ => None,
         };
         self.remember(&decision, set_desired.is_some());
+        // A stalled scale-out is an alarm of its own (DESIGN.md): it fires when the policy
+        // first reports the stall and resolves when capacity catches up.
+        let was_stalled = self.last_decision.as_ref().is_some_and(|d| d.stalled.is_some());
+        match (was_stalled, decision.stalled.is_some()) {
+            (false, true) => transitions.push((STALLED_ALARM.into(), AlarmState::Ok, AlarmState::Firing)),
+            (true, false) => transitions.push((STALLED_ALARM.into(), AlarmState::Firing, AlarmState::Ok)),
+            _ => {}
+        }
         self.last_decision = Some(decision.clone());
         Step { state, inputs, decision, set_desired, vetoed, transitions }
     }
@@ -174,16 +185,24 @@ impl Autoscaler {
 
     /// The alarms as front ends show them.
     pub fn alarm_views(&self) -> Vec<AlarmView> {
-        self.alarms
-            .iter()
-            .map(|a| AlarmView {
-                name: a.rule.name.clone(),
-                state: a.status.state,
-                since: a.status.since,
-                value: a.status.value,
-                summary: a.rule.summary(),
-            })
-            .collect()
+        let rules = self.alarms.iter().map(|a| AlarmView {
+            name: a.rule.name.clone(),
+            state: a.status.state,
+            since: a.status.since,
+            value: a.status.value,
+            summary: a.rule.summary(),
+        });
+        let stalled = self.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| AlarmView {
+            name: STALLED_ALARM.into(),
+            state: AlarmState::Firing,
+            since: s.since,
+            value: Some(f64::from(s.ready_plus_warming)),
+            summary: format!(
+                "desired {} but only {} ready or warming for longer than the maximum warm-up",
+                s.desired, s.ready_plus_warming
+            ),
+        });
+        rules.chain(stalled).collect()
     }
 
     /// What stops or limits automation on this group now, in words.

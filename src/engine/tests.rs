@@ -744,6 +744,8 @@ async fn a_stalled_scale_out_is_reported_and_not_stacked() {
     let decision = engine.groups[0].autoscaler.last_decision.clone().unwrap();
     let stalled = decision.stalled.expect("the stall is reported");
     assert_eq!((stalled.desired, stalled.ready_plus_warming), (first_raise, 4));
-    let shown = engine.snapshot().group("llm-chat").unwrap().decision.clone().unwrap();
-    assert!(shown.reason.contains("scale-out stalled"), "and shown: {}", shown.reason);
+    let shown = engine.snapshot().group("llm-chat").unwrap().clone();
+    assert!(shown.decision.unwrap().reason.contains("scale-out stalled"), "and shown");
+    let alarm = shown.alarms.iter().find(|a| a.name == autoscale::STALLED_ALARM).expect("and an alarm");
+    assert_eq!(alarm.state, crate::model::AlarmState::Firing);
 }
