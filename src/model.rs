@@ -281,10 +281,10 @@ impl FromStr for MetricKind {
     type Err = UnknownMetric;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if let Some(name) = s.strip_prefix("custom:") {
-            if !name.is_empty() {
-                return Ok(MetricKind::Custom(name.to_string()));
-            }
+        if let Some(name) = s.strip_prefix("custom:")
+            && !name.is_empty()
+        {
+            return Ok(MetricKind::Custom(name.to_string()));
         }
         MetricKind::BUILTIN
             .iter()

@@ -278,12 +278,12 @@ impl Breaker {
 
     fn observe_flapping(&mut self, facts: &TickFacts<'_>, events: &mut Vec<BreakerEvent>) {
         let window = self.settings.window;
-        if let Some(trip) = self.trip(BreakerKind::Flapping) {
-            if facts.now >= trip.since.plus(window) {
-                self.actions.clear();
-                let why = format!("{} passed since the trip", format_duration(window));
-                self.close(BreakerKind::Flapping, why, events);
-            }
+        if let Some(trip) = self.trip(BreakerKind::Flapping)
+            && facts.now >= trip.since.plus(window)
+        {
+            self.actions.clear();
+            let why = format!("{} passed since the trip", format_duration(window));
+            self.close(BreakerKind::Flapping, why, events);
         }
         let cutoff = facts.now.minus(window);
         self.actions.retain(|(at, _)| *at > cutoff);

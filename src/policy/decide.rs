@@ -192,12 +192,13 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
             cut(&mut v, current, ClampBy::Stalled, &mut clamps);
             blocked.push(Block::Stalled { since: s.since });
         }
-        if let Some(cap) = budget_cap(spec.hourly_budget_usd, state.hourly_cost_usd) {
-            if v > current && v > cap {
-                cut(&mut v, cap.max(current), ClampBy::Budget, &mut clamps);
-                let hourly_budget_usd = spec.hourly_budget_usd.unwrap_or_default();
-                blocked.push(Block::Budget { hourly_budget_usd, max_instances: cap });
-            }
+        if let Some(cap) = budget_cap(spec.hourly_budget_usd, state.hourly_cost_usd)
+            && v > current
+            && v > cap
+        {
+            cut(&mut v, cap.max(current), ClampBy::Budget, &mut clamps);
+            let hourly_budget_usd = spec.hourly_budget_usd.unwrap_or_default();
+            blocked.push(Block::Budget { hourly_budget_usd, max_instances: cap });
         }
         if let Some(pause) = pause.filter(|_| v < current) {
             cut(&mut v, current, ClampBy::ScaleInPaused, &mut clamps);

@@ -142,7 +142,7 @@ pub fn build_load_profile(
 /// The slot width in milliseconds, if it is usable (positive, divides a day).
 fn slot_millis(slot: Duration) -> Option<i64> {
     let ms = i64::try_from(slot.as_millis()).ok()?;
-    (ms > 0 && slot.subsec_nanos() % 1_000_000 == 0 && DAY_MS % ms == 0).then_some(ms)
+    (ms > 0 && slot.subsec_nanos().is_multiple_of(1_000_000) && DAY_MS % ms == 0).then_some(ms)
 }
 
 /// (slot of the day, slot of the week from Monday 00:00 UTC) holding `at`.
@@ -172,10 +172,10 @@ fn peak_forecast(profile: &LoadProfile, slot_ms: i64, from: Timestamp, to: Times
         let forecast = [(profile.weekly[week_slot], "weekly"), (profile.daily[day_slot], "daily")]
             .into_iter()
             .find(|(value, _)| value.is_finite());
-        if let Some((value, source)) = forecast {
-            if peak.as_ref().is_none_or(|p| value > p.value) {
-                peak = Some(Peak { value, at, source });
-            }
+        if let Some((value, source)) = forecast
+            && peak.as_ref().is_none_or(|p| value > p.value)
+        {
+            peak = Some(Peak { value, at, source });
         }
     }
     peak

@@ -80,10 +80,10 @@ pub fn scheduled_effect(
             (&mut max, action.max, true),
             (&mut desired, action.desired, fired_this_tick),
         ] {
-            if let Some(value) = value.filter(|_| applies) {
-                if slot.is_none_or(|(seen, _, _)| seen <= at) {
-                    *slot = Some((at, value, &action.name));
-                }
+            if let Some(value) = value.filter(|_| applies)
+                && slot.is_none_or(|(seen, _, _)| seen <= at)
+            {
+                *slot = Some((at, value, &action.name));
             }
         }
     }

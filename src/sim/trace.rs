@@ -92,15 +92,13 @@ impl Trace {
             };
             let t = number(time_col, TIME_COLUMN)?;
             let rate = number(rate_col, RATE_COLUMN)?;
-            if let Some(&(prev, _)) = points.last() {
-                if t <= prev {
-                    return Err(error(
-                        n,
-                        format!(
-                            "time {t} is not after the previous row's {prev}: rows must be sorted by time"
-                        ),
-                    ));
-                }
+            if let Some(&(prev, _)) = points.last()
+                && t <= prev
+            {
+                return Err(error(
+                    n,
+                    format!("time {t} is not after the previous row's {prev}: rows must be sorted by time"),
+                ));
             }
             points.push((t, rate));
         }
