@@ -1,5 +1,6 @@
-//! The five built-in rules of the demo fleet, as constructors and as the TOML a config
-//! file would hold (the two are tested equal).
+//! The five built-in rules of the demo fleet, as constructors. The demo config
+//! (`src/config/demo.toml`) writes them as `[[groups.alarms]]` tables; a config test
+//! checks the two agree.
 //!
 //! "X for N min" rules use 1-minute periods, 1 of 1 datapoint, and a for-duration of N
 //! min, rather than N of N periods: the alarm shows PENDING from the first breaching
@@ -12,70 +13,6 @@ use std::time::Duration;
 
 use super::rule::{AlarmRule, Comparison, MissingData, Statistic};
 use crate::model::MetricKind;
-
-/// The seed rules as `[[alarms]]` tables, for the demo config.
-pub const SEED_RULES_TOML: &str = r#"
-[[alarms]]
-name = "latency-p95-high"
-description = "p95 latency above 2 s for 5 min"
-metric = "latency_p95"
-statistic = "average"
-comparison = "greater_than"
-threshold = 2.0
-period = "1m"
-datapoints_to_alarm = 1
-evaluation_periods = 1
-for_duration = "5m"
-missing_data = "not_breaching"
-
-[[alarms]]
-name = "gpu-mem-high"
-description = "GPU memory above 90 % for 3 min (not for vLLM groups, which preallocate ~90 %)"
-metric = "gpu_mem"
-statistic = "average"
-comparison = "greater_than"
-threshold = 0.9
-period = "1m"
-datapoints_to_alarm = 1
-evaluation_periods = 1
-for_duration = "3m"
-
-[[alarms]]
-name = "kv-cache-high"
-description = "vLLM KV-cache usage above 90 % for 3 min"
-metric = "kv_cache_usage"
-statistic = "average"
-comparison = "greater_than"
-threshold = 0.9
-period = "1m"
-datapoints_to_alarm = 1
-evaluation_periods = 1
-for_duration = "3m"
-
-[[alarms]]
-name = "gpu-util-high"
-description = "GPU utilization above 75 % for 2 of 2 periods of 5 min"
-metric = "gpu_util"
-statistic = "average"
-comparison = "greater_than"
-threshold = 0.75
-period = "5m"
-datapoints_to_alarm = 2
-evaluation_periods = 2
-missing_data = "not_breaching"
-
-[[alarms]]
-name = "queue-high"
-description = "more than 50 requests waiting for 2 min (the scale-out trigger)"
-metric = "queue_length"
-statistic = "average"
-comparison = "greater_than"
-threshold = 50.0
-period = "1m"
-datapoints_to_alarm = 1
-evaluation_periods = 1
-for_duration = "2m"
-"#;
 
 fn held(name: &str, description: &str, metric: MetricKind, threshold: f64, for_minutes: u64) -> AlarmRule {
     AlarmRule {
@@ -159,18 +96,6 @@ pub fn seed_rules() -> Vec<AlarmRule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Seeds {
-        alarms: Vec<AlarmRule>,
-    }
-
-    #[test]
-    fn the_seed_toml_is_the_seed_constructors() {
-        let parsed: Seeds = toml::from_str(SEED_RULES_TOML).unwrap();
-        assert_eq!(parsed.alarms, seed_rules());
-    }
 
     #[test]
     fn every_seed_rule_is_valid_and_named_uniquely() {

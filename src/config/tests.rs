@@ -361,6 +361,10 @@ fn the_demo_carries_the_seed_alarm_rules() {
     for name in ["vision", "embeddings"] {
         let names: Vec<&str> = demo.group(name).unwrap().alarms.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["latency-p95-high", "gpu-mem-high", "gpu-util-high", "queue-high"], "{name}");
+        let alarms = &demo.group(name).unwrap().alarms;
+        assert_eq!(alarms[1], seeds::gpu_mem_high(), "{name}");
+        assert_eq!(alarms[2], seeds::gpu_util_high(), "{name}");
+        assert_eq!(alarms[3], seeds::queue_high(), "{name}");
     }
 }
 
