@@ -25,7 +25,8 @@ use crate::policy::PauseMode;
 
 /// Protocol version spoken by this build.
 /// 1.1 added each group's alarms and last decision.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 1 };
+/// 1.2 added `silence` / `unsilence`, the `silence` control and alarms' `held_until`.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 2 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -122,6 +123,8 @@ pub enum ControlKind {
     Hold,
     Breaker,
     Shadow,
+    /// Notifications muted (since 1.2).
+    Silence,
 }
 
 /// The holder of a group's lease: only the holder's engine acts; others observe.
@@ -145,6 +148,10 @@ pub struct AlarmView {
     pub value: Option<f64>,
     /// The rule in one line, e.g. `queue_length average > 50 for 1 of 1 × 1m, held 2m`.
     pub summary: String,
+    /// Firing, but its page is held back until then: it was raised while a scale-out
+    /// warms (since 1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<Timestamp>,
 }
 
 /// The autoscaler's last decision, for display.
@@ -332,6 +339,15 @@ pub enum Command {
     /// Close every open circuit-breaker trip of the target (the actuator-failure trip
     /// closes only this way).
     ResetBreaker { target: Target },
+    /// Mute the target's notifications for `duration` (since 1.2); alarms are still
+    /// evaluated and shown, and one still firing when the silence ends pages then.
+    Silence {
+        target: Target,
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+    /// Lift the target's silence (since 1.2).
+    Unsilence { target: Target },
 }
 
 impl Command {
@@ -342,6 +358,7 @@ impl Command {
             Command::Sim { .. } => true,
             Command::Pause { .. } | Command::Resume { .. } | Command::ForceScale { .. } => true,
             Command::Shadow { .. } | Command::ResetBreaker { .. } => true,
+            Command::Silence { .. } | Command::Unsilence { .. } => true,
         }
     }
 }
@@ -371,6 +388,10 @@ impl fmt::Display for Command {
                 Ok(())
             }
             Command::Shadow { target, on } => write!(f, "shadow {target} {}", if *on { "on" } else { "off" }),
+            Command::Silence { target, duration } => {
+                write!(f, "silence {target} {}", format_duration(*duration))
+            }
+            Command::Unsilence { target } => write!(f, "unsilence {target}"),
         }
     }
 }
@@ -381,6 +402,16 @@ impl fmt::Display for Command {
 pub enum Target {
     Group(String),
     All,
+}
+
+impl Target {
+    /// Whether the target names this group.
+    pub fn includes(&self, group: &str) -> bool {
+        match self {
+            Target::All => true,
+            Target::Group(name) => name == group,
+        }
+    }
 }
 
 impl fmt::Display for Target {

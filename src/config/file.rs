@@ -50,6 +50,8 @@ pub(super) struct GroupFile {
     pub source: Option<SourceKind>,
     pub actuator: Option<ActuatorKind>,
     pub sim: Option<GroupSimFile>,
+    /// Decide, never act.
+    pub shadow: Option<bool>,
     /// The autoscaling policy, read as the policy module's own type.
     pub policy: Option<crate::policy::PolicySpec>,
     /// Alarm rules, read as the alarms module's own type.

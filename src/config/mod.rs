@@ -122,6 +122,9 @@ pub struct GroupConfig {
     pub policy: PolicySpec,
     /// The group's alarm rules (`[[groups.alarms]]`).
     pub alarms: Vec<crate::alarms::AlarmRule>,
+    /// `shadow = true`: decide and show "would …", never act (an operator's `:shadow`
+    /// overrides it, and that override is kept across restarts).
+    pub shadow: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -252,7 +252,7 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
         serving: file.serving.unwrap_or_default(),
         slo_p95,
     };
-    Ok(GroupConfig { spec, sim, policy, alarms: file.alarms })
+    Ok(GroupConfig { spec, sim, policy, alarms: file.alarms, shadow: file.shadow.unwrap_or(false) })
 }
 
 fn group_sim(file: GroupSimFile, at: &KeyPath, config_dir: &Path) -> Result<SimGroupSpec, Invalid> {

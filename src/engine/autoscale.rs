@@ -1,8 +1,7 @@
 //! One group's autoscaling step, synchronous and pure: given the group's history and
 //! observed capacity at `now`, evaluate its alarm rules, build the policy's [`Inputs`],
-//! run [`policy::decide`], and store what the next tick needs. The tokio engine calls it
-//! every tick and applies the resulting action (or not, in shadow mode); `replay` will
-//! call the same function on a virtual clock.
+//! run [`policy::decide()`], and store what the next tick needs. The
+//! [`tick`](super::tick) core calls it for every group every tick, live and in `replay`.
 //!
 //! Alarm rules are evaluated on the raw points in memory; rules whose window is longer
 //! than the raw buffer covers (e.g. 2 × 5 min periods at fast polling) see fewer
@@ -15,7 +14,7 @@ use crate::alarms::{self, AlarmRule, AlarmStatus};
 use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, Timestamp};
 use crate::policy::PauseMode;
 use crate::policy::{
-    self, ActivityCause, Decision, GroupState, Inputs, MetricInput, PolicySpec, Recommendation,
+    self, ActivityCause, Decision, GroupState, Inputs, LoadProfile, MetricInput, PolicySpec, Recommendation,
     ScalingActivity,
 };
 use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView};
@@ -54,6 +53,8 @@ pub struct Autoscaler {
     pub alarms: Vec<Alarm>,
     pub last_decision: Option<Decision>,
     pub mode: AutoscaleMode,
+    /// Daily and weekly load profiles for predictive scaling (from the store's history).
+    pub load_profile: Option<LoadProfile>,
 }
 
 /// The outcome of one step: the decision, and the desired capacity to set (only in
@@ -89,7 +90,7 @@ impl Autoscaler {
         );
         let alarms = rules.into_iter().map(|rule| Alarm { rule, status: AlarmStatus::new(start) }).collect();
         let breaker = Breaker::new(spec.name.clone(), BreakerSettings::default());
-        Autoscaler { state, breaker, alarms, last_decision: None, mode }
+        Autoscaler { state, breaker, alarms, last_decision: None, mode, load_profile: None }
     }
 
     /// Evaluates alarms and decides at `now` on the group's history and capacity.
@@ -130,7 +131,8 @@ impl Autoscaler {
                 .collect(),
             stale_after,
             alarms: self.alarms.iter().map(|a| a.status.to_input(&a.rule)).collect(),
-            load_profile: None,
+            // Only a predictive policy reads it; the decision log need not carry it otherwise.
+            load_profile: self.load_profile.clone().filter(|_| self.state.policy.predictive.is_some()),
         };
         self.state.capacity = capacity;
         // decide sees the stricter of the operator's pause and the breaker's freeze; the
@@ -155,6 +157,12 @@ impl Autoscaler {
         }
         self.last_decision = Some(decision.clone());
         Step { state, inputs, decision, set_desired, vetoed, transitions }
+    }
+
+    /// Forgets the action taken at `at`: its actuator call failed or was never made, so
+    /// capacity did not change and no warm-up or cooldown runs for it.
+    pub fn forget_action(&mut self, at: Timestamp) {
+        self.state.recent_activities.retain(|a| !(a.at == at && a.cause == ActivityCause::Policy));
     }
 
     /// Stores what the next tick's decision depends on. When nothing is acted on (shadow
@@ -186,6 +194,7 @@ impl Autoscaler {
     /// The alarms as front ends show them.
     pub fn alarm_views(&self) -> Vec<AlarmView> {
         let rules = self.alarms.iter().map(|a| AlarmView {
+            held_until: None,
             name: a.rule.name.clone(),
             state: a.status.state,
             since: a.status.since,
@@ -193,6 +202,7 @@ impl Autoscaler {
             summary: a.rule.summary(),
         });
         let stalled = self.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| AlarmView {
+            held_until: None,
             name: STALLED_ALARM.into(),
             state: AlarmState::Firing,
             since: s.since,
@@ -207,9 +217,7 @@ impl Autoscaler {
 
     /// What stops or limits automation on this group now, in words.
     pub fn control_views(&self, now: Timestamp) -> Vec<ControlView> {
-        // "2026-11-23 14:09 UTC": minutes are what an operator reads; the day avoids doubt.
-        let clock =
-            |t: Timestamp| format!("{} UTC", t.to_rfc3339().get(..16).unwrap_or_default().replace('T', " "));
+        let clock = clock_text;
         let mut out = Vec::new();
         if let Some(pause) = self.state.pause.as_ref().filter(|p| p.is_active(now)) {
             let mode = match pause.mode {
@@ -271,4 +279,9 @@ impl Autoscaler {
             }
         })
     }
+}
+
+/// "2026-11-23 14:09 UTC": minutes are what an operator reads; the day avoids doubt.
+pub fn clock_text(t: Timestamp) -> String {
+    format!("{} UTC", t.to_rfc3339().get(..16).unwrap_or_default().replace('T', " "))
 }

@@ -178,7 +178,7 @@ impl Breaker {
         self.observe_stale(&facts, &mut events);
         self.observe_budget(&facts, &mut events);
         self.observe_flapping(&facts, &mut events);
-        self.observe_actuator(&facts, &mut events);
+        self.observe_actuator(facts.now, facts.actuator_failed, &mut events);
         events
     }
 
@@ -303,8 +303,16 @@ impl Breaker {
         }
     }
 
-    fn observe_actuator(&mut self, facts: &TickFacts<'_>, events: &mut Vec<BreakerEvent>) {
-        match facts.actuator_failed {
+    /// Feeds the outcome of an actuator call made after the last [`observe`](Self::observe)
+    /// (the tick core learns it at the start of the next tick, before deciding).
+    pub fn observe_outcome(&mut self, now: Timestamp, failed: bool) -> Vec<BreakerEvent> {
+        let mut events = Vec::new();
+        self.observe_actuator(now, Some(failed), &mut events);
+        events
+    }
+
+    fn observe_actuator(&mut self, now: Timestamp, failed: Option<bool>, events: &mut Vec<BreakerEvent>) {
+        match failed {
             None => {}
             Some(false) => self.failures = 0,
             Some(true) => {
@@ -313,7 +321,7 @@ impl Breaker {
                 if limit > 0 && self.failures >= limit {
                     let cause = format!("{} actuator calls in a row failed", self.failures);
                     let reset = "an operator resets the breaker".to_string();
-                    self.open(facts.now, BreakerKind::ActuatorFailures, TripMode::Full, cause, reset, events);
+                    self.open(now, BreakerKind::ActuatorFailures, TripMode::Full, cause, reset, events);
                 }
             }
         }

@@ -4,62 +4,82 @@
 
 use std::path::PathBuf;
 
+use super::history::{MinutePoint, SeriesHistory};
+use super::pager::{Notification, NotificationKind};
+use super::tick::CommandOutcome;
 use super::*;
+use crate::store::MinuteAggregate;
+
+/// The outbox channel of alarm pages and resolves; the notifiers (PagerDuty, Slack) fan
+/// them out.
+pub const NOTIFICATION_CHANNEL: &str = "alarms";
+
+/// Slot width of the load profiles predictive scaling forecasts from.
+const PROFILE_SLOT: Duration = Duration::from_secs(300);
 
 impl Engine {
-    /// Answers one command. Every command is answered and announced as an event.
+    /// Answers one command. Every command is answered, logged and announced as an event;
+    /// operator state it changed is saved in the store.
     pub fn handle_command(&mut self, request: CommandRequest) -> Reply {
-        let reply = if self.settings.readonly && request.command.is_mutating() {
-            Reply::Refused {
-                reason: "read-only: this fleetdeck changes nothing (started with --readonly)".into(),
-            }
-        } else {
-            match &request.command {
-                Command::Sim { action } => match &self.sim {
-                    None => Reply::Refused {
-                        reason: "this fleet is not simulated; :sim has nothing to act on".into(),
-                    },
-                    Some(fleet) => match lock_fleet(fleet) {
-                        Err(error) => Reply::Failed { error },
-                        Ok(mut fleet) => {
-                            fleet.advance_to(self.clock.now());
-                            match fleet.apply(action) {
-                                Ok(description) => Reply::Ok { message: description },
-                                Err(error) => Reply::Failed { error: error.to_string() },
-                            }
-                        }
-                    },
-                },
-                Command::Pause { .. }
-                | Command::Resume { .. }
-                | Command::ForceScale { .. }
-                | Command::Shadow { .. } => {
-                    let autoscalers = self.groups.iter_mut().map(|g| &mut g.autoscaler);
-                    operator::apply(autoscalers, &request, self.clock.now())
-                }
-                Command::ResetBreaker { target } => self.reset_breakers(target, &request.operator),
-            }
-        };
         let at = self.clock.now();
-        tracing::info!(operator = %request.operator, command = %request.command, ?reply, "command");
-        if matches!(reply, Reply::Ok { .. }) && !matches!(request.command, Command::Sim { .. }) {
-            self.persist_operator_state(at);
+        let outcome = match (&request.command, &self.sim) {
+            (Command::Sim { action }, Some(fleet)) if !self.core.settings.readonly => {
+                let reply = match lock_fleet(fleet) {
+                    Err(error) => Reply::Failed { error },
+                    Ok(mut fleet) => {
+                        fleet.advance_to(at);
+                        match fleet.apply(action) {
+                            Ok(description) => Reply::Ok { message: description },
+                            Err(error) => Reply::Failed { error: error.to_string() },
+                        }
+                    }
+                };
+                let mut events = Vec::new();
+                if let Reply::Ok { message } = &reply {
+                    events.push(Event::Sim { at, description: message.clone() });
+                }
+                events.push(Event::CommandHandled {
+                    at,
+                    operator: request.operator.to_string(),
+                    command: request.command.to_string(),
+                    reply: reply.clone(),
+                });
+                CommandOutcome { reply, events, breaker_changes: Vec::new(), operator_state_changed: false }
+            }
+            (Command::Sim { .. }, None) if !self.core.settings.readonly => {
+                let reply = Reply::Refused {
+                    reason: "this fleet is not simulated; :sim has nothing to act on".into(),
+                };
+                let event = Event::CommandHandled {
+                    at,
+                    operator: request.operator.to_string(),
+                    command: request.command.to_string(),
+                    reply: reply.clone(),
+                };
+                CommandOutcome {
+                    reply,
+                    events: vec![event],
+                    breaker_changes: Vec::new(),
+                    operator_state_changed: false,
+                }
+            }
+            _ => self.core.command(&request, at),
+        };
+        tracing::info!(operator = %request.operator, command = %request.command, reply = ?outcome.reply, "command");
+        if outcome.operator_state_changed {
+            self.persist_operator_state(at, &request);
         }
+        self.store_breaker_changes(&outcome.breaker_changes);
         if let Some(audit) = &mut self.audit
-            && let Err(err) = audit.record_command(at, &request, &reply)
+            && let Err(err) = audit.record_command(at, &request, &outcome.reply)
         {
             tracing::error!(%err, "writing the decision log");
         }
-        if let (Command::Sim { .. }, Reply::Ok { message }) = (&request.command, &reply) {
-            self.emit(Event::Sim { at, description: message.clone() });
+        for event in outcome.events {
+            trace_event(&event);
+            self.emit(event);
         }
-        self.emit(Event::CommandHandled {
-            at,
-            operator: request.operator.to_string(),
-            command: request.command.to_string(),
-            reply: reply.clone(),
-        });
-        reply
+        outcome.reply
     }
 
     /// Starts writing the decision/audit log to `path` (replacing any log already open).
@@ -76,18 +96,18 @@ impl Engine {
         let Some(store) = &self.store else { return };
         let ttl = self.settings.poll_interval.saturating_mul(3).max(Duration::from_secs(5));
         let (holder, host) = &self.identity;
-        for group in &mut self.groups {
+        for (group, io) in self.core.groups.iter().zip(&mut self.io) {
             match store.try_acquire(&group.spec.name, holder, host, ttl, now) {
                 Ok(outcome) => {
                     if let LeaseOutcome::Acquired { expired: Some(previous), .. } = &outcome {
                         tracing::warn!(group = %group.spec.name, previous = %previous.holder, "took over an expired lease");
                     }
-                    group.lease = Some(outcome.lease().clone());
+                    io.lease = Some(outcome.lease().clone());
                 }
                 Err(err) => {
                     // Unknown ownership: act as an observer until the store answers.
                     tracing::error!(group = %group.spec.name, %err, "lease store");
-                    group.lease = Some(LeaseRecord {
+                    io.lease = Some(LeaseRecord {
                         group: group.spec.name.clone(),
                         holder: "unknown (lease store unavailable)".into(),
                         host: String::new(),
@@ -102,59 +122,184 @@ impl Engine {
     /// Gives back the leases this engine holds, so another engine can act at once.
     pub fn release_leases(&mut self) {
         let Some(store) = &self.store else { return };
-        for group in &mut self.groups {
-            if group.lease.as_ref().is_some_and(|l| l.holder == self.identity.0) {
+        for (group, io) in self.core.groups.iter().zip(&mut self.io) {
+            if io.lease.as_ref().is_some_and(|l| l.holder == self.identity.0) {
                 if let Err(err) = store.release(&group.spec.name, &self.identity.0) {
                     tracing::error!(group = %group.spec.name, %err, "releasing the lease");
                 }
-                group.lease = None;
+                io.lease = None;
             }
         }
     }
 
-    /// Keeps operator state (pauses, holds) in `store` from now on, and restores what it
-    /// holds: a pause or hold set before a restart is in force again. A pause stored for
-    /// every group ([`store::GLOBAL`]) applies to each group without one of its own.
+    /// Keeps operator state in `store` from now on, and restores what it holds: pauses,
+    /// holds, silences, shadow modes set by operators and breaker trips from before a
+    /// restart are in force again, the last 24 hours of 1-minute history are back in the
+    /// charts, and predictive groups get their load profiles. A pause stored for every
+    /// group ([`store::GLOBAL`]) applies to each group without one of its own.
     pub fn set_store(&mut self, store: Store) -> Result<(), StoreError> {
         let now = self.clock.now();
         let pauses = store.pauses(now)?;
         let holds = store.holds(now)?;
-        for group in &mut self.groups {
-            let state = &mut group.autoscaler.state;
-            let own = pauses.iter().find(|p| p.group == state.name);
+        let silences = store.silences(now)?;
+        let shadows = store.shadow_modes()?;
+        let trips = store.trips()?;
+        for group in &mut self.core.groups {
+            let name = group.spec.name.clone();
+            let autoscaler = &mut group.autoscaler;
+            let own = pauses.iter().find(|p| p.group == name);
             let global = pauses.iter().find(|p| p.group == store::GLOBAL);
             if let Some(record) = own.or(global) {
-                state.pause = Some(record.pause.clone());
+                autoscaler.state.pause = Some(record.pause.clone());
             }
-            if let Some(record) = holds.iter().find(|h| h.group == state.name) {
-                state.hold = Some(record.hold.clone());
+            if let Some(record) = holds.iter().find(|h| h.group == name) {
+                autoscaler.state.hold = Some(record.hold.clone());
             }
+            if let Some((_, shadow)) = shadows.iter().find(|(g, _)| *g == name)
+                && !self.core.settings.readonly
+            {
+                autoscaler.mode = if *shadow { AutoscaleMode::Shadow } else { AutoscaleMode::Act };
+            }
+            group.silence = silences.iter().find(|s| s.group == name).cloned();
+            autoscaler.breaker.restore(trips.iter().cloned());
         }
-        let trips = store.trips()?;
-        for group in &mut self.groups {
-            group.autoscaler.breaker.restore(trips.iter().cloned());
-        }
+        self.restore_history(&store, now)?;
         self.store = Some(store);
         Ok(())
     }
 
-    /// Writes every group's pause and hold to the store (set or cleared), after an
-    /// operator command changed them. Store errors are logged: the command took effect in
-    /// this engine either way.
-    pub(super) fn persist_operator_state(&self, now: Timestamp) {
+    /// Loads the last 24 hours of 1-minute history and the load profiles.
+    fn restore_history(&mut self, store: &Store, now: Timestamp) -> Result<(), StoreError> {
+        let since = now.minus(Duration::from_secs(86_400));
+        let settings = &self.core.settings;
+        for (index, io) in self.io.iter_mut().enumerate() {
+            let group = &mut self.core.groups[index];
+            for (kind, minutes) in store.load_group_minutes(&group.spec.name, since)? {
+                let Some(newest) = minutes.last().map(|m| m.minute) else { continue };
+                group
+                    .series
+                    .entry(kind.clone())
+                    .or_insert_with(|| SeriesHistory::new(settings.raw_points, settings.minute_points))
+                    .restore_minutes(
+                        minutes
+                            .iter()
+                            .map(|m| (m.minute, MinutePoint { mean: m.mean as f32, max: m.max as f32 })),
+                    );
+                io.persisted_minute.insert(kind, newest);
+            }
+        }
+        refresh_load_profiles(&mut self.core, store, now);
+        Ok(())
+    }
+
+    /// Writes every 1-minute aggregate not yet on disk, and the minute still open (so a
+    /// crash loses at most a tick of it), in one transaction; prunes what is older than
+    /// the retention once an hour, and refreshes the load profiles then.
+    pub(super) fn persist_history(&mut self, now: Timestamp) {
         let Some(store) = &self.store else { return };
-        for group in &self.groups {
+        let mut batch = Vec::new();
+        for (group, io) in self.core.groups.iter().zip(&mut self.io) {
+            for (kind, history) in &group.series {
+                let after = io.persisted_minute.get(kind).copied();
+                let mut minutes: Vec<MinuteAggregate> = history
+                    .minutes()
+                    .filter(|(at, p)| after.is_none_or(|a| *at >= a) && !p.is_gap())
+                    .map(|(minute, p)| MinuteAggregate {
+                        minute,
+                        mean: f64::from(p.mean),
+                        max: f64::from(p.max),
+                    })
+                    .collect();
+                if let Some((minute, p)) = history.open_minute() {
+                    minutes.push(MinuteAggregate { minute, mean: f64::from(p.mean), max: f64::from(p.max) });
+                }
+                if let Some(newest) = minutes.last() {
+                    io.persisted_minute.insert(kind.clone(), newest.minute);
+                    batch.push((group.spec.name.clone(), kind.clone(), minutes));
+                }
+            }
+        }
+        if let Err(err) = store.record_minutes_batch(&batch) {
+            tracing::error!(%err, "saving 1-minute history");
+        }
+        let hour = now.as_millis().div_euclid(3_600_000);
+        if self.history_hour != Some(hour) {
+            self.history_hour = Some(hour);
+            if let Err(err) = store.prune_history(now.minus(store::HISTORY_RETENTION)) {
+                tracing::error!(%err, "pruning 1-minute history");
+            }
+            refresh_load_profiles(&mut self.core, store, now);
+        }
+    }
+
+    /// Writes every group's pause, hold, silence and shadow mode to the store (set or
+    /// cleared) after an operator command changed them. Store errors are logged: the
+    /// command took effect in this engine either way.
+    pub(super) fn persist_operator_state(&self, now: Timestamp, request: &CommandRequest) {
+        let Some(store) = &self.store else { return };
+        let by = request.operator.to_string();
+        for group in &self.core.groups {
             let state = &group.autoscaler.state;
             let result = match &state.pause {
                 Some(pause) => store.set_pause(&state.name, pause, now),
                 None => store.clear_pause(&state.name, now).map(|_| ()),
             }
             .and_then(|()| match &state.hold {
-                Some(hold) => store.set_hold(&state.name, hold, ""),
+                Some(hold) => store.set_hold(&state.name, hold, request.reason.as_deref().unwrap_or("")),
                 None => store.clear_hold(&state.name, now).map(|_| ()),
+            })
+            .and_then(|()| match &group.silence {
+                Some(silence) => store.set_silence(silence),
+                None => store.clear_silence(&state.name, now).map(|_| ()),
+            })
+            .and_then(|()| match &request.command {
+                Command::Shadow { target, on } if target.includes(&state.name) => {
+                    store.set_shadow(&state.name, *on, &by, now)
+                }
+                _ => Ok(()),
             });
             if let Err(err) = result {
-                tracing::error!(group = %state.name, %err, "saving pause and hold");
+                tracing::error!(group = %state.name, %err, "saving operator state");
+            }
+        }
+    }
+
+    /// Saves trips opened and closed.
+    pub(super) fn store_breaker_changes(&self, changes: &[BreakerEvent]) {
+        let Some(store) = &self.store else { return };
+        for change in changes {
+            let result = match change {
+                BreakerEvent::Tripped { trip } => store.set_trip(trip),
+                BreakerEvent::Reset { group, kind, .. } => store.clear_trip(group, *kind).map(|_| ()),
+            };
+            if let Err(err) = result {
+                tracing::error!(%err, "saving the breaker state");
+            }
+        }
+    }
+
+    /// Queues pages and resolves in the store's outbox, for the notifiers to deliver.
+    pub(super) fn enqueue_notifications(&self, notifications: &[Notification], now: Timestamp) {
+        for n in notifications {
+            tracing::warn!(group = %n.group, alarm = %n.alarm, kind = ?n.kind, summary = %n.summary, "notification");
+        }
+        let Some(store) = &self.store else { return };
+        for n in notifications {
+            let payload = match serde_json::to_value(n) {
+                Ok(payload) => payload,
+                Err(err) => {
+                    tracing::error!(%err, "encoding a notification");
+                    continue;
+                }
+            };
+            // One outbox row per page or resolve; the notifiers send `dedup_key` itself.
+            let kind = match n.kind {
+                NotificationKind::Trigger => "trigger",
+                NotificationKind::Resolve => "resolve",
+            };
+            let key = format!("{}:{kind}:{}", n.dedup_key, n.at.as_millis());
+            if let Err(err) = store.enqueue(NOTIFICATION_CHANNEL, &key, &payload, now) {
+                tracing::error!(%err, "queueing a notification");
             }
         }
     }
@@ -165,6 +310,18 @@ impl Engine {
             && let Err(err) = audit.flush()
         {
             tracing::error!(%err, "flushing the decision log");
+        }
+    }
+}
+
+/// Recomputes predictive groups' daily and weekly load profiles from the store.
+fn refresh_load_profiles(core: &mut TickCore, store: &Store, now: Timestamp) {
+    for index in 0..core.groups.len() {
+        let group = &core.groups[index];
+        let Some(predictive) = &group.autoscaler.state.policy.predictive else { continue };
+        match store.load_profile(&group.spec.name, &predictive.metric, PROFILE_SLOT, now) {
+            Ok(profile) => core.set_load_profile(index, Some(profile)),
+            Err(err) => tracing::error!(group = %group.spec.name, %err, "computing the load profile"),
         }
     }
 }

@@ -132,6 +132,21 @@ impl SeriesHistory {
         self.minutes.push_back(point);
     }
 
+    /// Loads minutes read from disk at start (oldest first); they precede live data.
+    pub fn restore_minutes(&mut self, minutes: impl IntoIterator<Item = (Timestamp, MinutePoint)>) {
+        for (at, point) in minutes {
+            let minute = at.as_millis().div_euclid(MINUTE_MS);
+            if self.minutes.is_empty() || minute >= self.first_minute + self.minutes.len() as i64 {
+                self.close_minute(minute, point);
+            }
+        }
+    }
+
+    /// The minute still being accumulated, as it stands.
+    pub fn open_minute(&self) -> Option<(Timestamp, MinutePoint)> {
+        self.open.map(|o| (Timestamp::from_millis(o.minute * MINUTE_MS), o.close()))
+    }
+
     pub fn newest(&self) -> Option<Sample> {
         self.raw.back().copied()
     }

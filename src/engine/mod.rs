@@ -1,27 +1,31 @@
-//! The engine: the one owner of fleet state. Every `poll_interval` it polls each group's
-//! [`MetricSource`] and its actuator's `observe()` (concurrently, each call bounded by a
-//! timeout), keeps per-group history in bounded buffers, and publishes a [`Snapshot`] and
-//! [`Event`]s; it answers [`CommandRequest`]s between ticks.
+//! The engine: the one owner of fleet state. Its deterministic part is the [`tick`] core
+//! (history, alarms, policy, breaker, paging: one synchronous function that `replay`
+//! drives too); this module is the shell around it. Every `poll_interval` it polls each
+//! group's [`MetricSource`] and its actuator's `observe()` (concurrently, each call
+//! bounded by a timeout), renews the groups' leases, runs the core on what came back,
+//! makes the changes the core asks for through the actuators, and publishes a
+//! [`Snapshot`] and [`Event`]s; it answers [`CommandRequest`]s between ticks.
 //!
 //! A failing backend never stops the engine: the failure is recorded in the snapshot
 //! (`BackendHealth::Failing`), announced as an event, and that backend is retried with
 //! exponential backoff (from one poll interval up to `max_backoff`) while the other
-//! groups carry on.
+//! groups carry on. A failing actuator is not asked to change anything until its retry
+//! is due ([`Authority::BackingOff`]).
 //!
-//! After polling, each observed group's alarm rules and autoscaling policy are evaluated
-//! ([`autoscale`]) under the operator's pause or hold and the circuit [`breaker`]; the
-//! change a decision asks for goes through the group's actuator when this engine holds
-//! the group's lease and the group is not in shadow mode ([`AutoscaleMode::Shadow`]:
-//! "would …", never acted on). A read-only engine never acts and refuses every command.
-//! Decisions and commands go to the decision log; pauses, holds, trips and leases to the
-//! fleet's store. The
-//! front ends never see this module's internals, only the [`protocol`](crate::protocol).
+//! Only the holder of a group's lease acts on it; an engine without the lease observes.
+//! A read-only engine never acts and refuses every mutating command. Decisions and
+//! commands go to the decision log; pauses, holds, silences, shadow modes, trips, leases,
+//! 1-minute history and notifications to the fleet's store (`durable.rs`). The front ends
+//! never see this module's internals, only the [`protocol`](crate::protocol).
 
 pub mod autoscale;
 pub mod breaker;
 mod durable;
 pub mod history;
 pub mod operator;
+pub mod pager;
+pub mod sim_loop;
+pub mod tick;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -41,15 +45,15 @@ use crate::config::Config;
 use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
 use crate::policy::PolicySpec;
 use crate::protocol::{
-    Backend, BackendHealth, Command, CommandReceiver, CommandRequest, CommandSender, Connection, Event,
-    GroupSnapshot, LeaseView, Operator, Reply, SeriesSnapshot, Snapshot, Target,
+    AlarmView, Backend, BackendHealth, Command, CommandReceiver, CommandRequest, CommandSender, Connection,
+    ControlKind, ControlView, Event, GroupSnapshot, LeaseView, Reply, SeriesSnapshot, Snapshot,
 };
 use crate::sim::SimFleet;
 use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
 use crate::store::{self, Lease, LeaseOutcome, LeaseRecord, Store, StoreError};
-use autoscale::{AutoscaleMode, Autoscaler};
-use breaker::{BreakerEvent, ResetScope, TickFacts};
-use history::SeriesHistory;
+use autoscale::AutoscaleMode;
+use breaker::BreakerEvent;
+use tick::{Authority, CoreGroup, CoreSettings, GroupInput, TickCore, TickInput, TickOutput};
 
 /// How the engine runs.
 #[derive(Clone, Debug)]
@@ -96,6 +100,8 @@ pub struct GroupBackends {
     pub actuator: Arc<dyn Actuator>,
     pub policy: PolicySpec,
     pub alarms: Vec<AlarmRule>,
+    /// Decide and show, never act (the group's `shadow` config key).
+    pub shadow: bool,
 }
 
 /// Consecutive failures of one backend, and when to try it again.
@@ -146,17 +152,19 @@ impl Health {
     }
 }
 
-struct GroupRuntime {
-    spec: GroupSpec,
+/// A group's backends and what the engine knows of them: everything about a group that
+/// is not deterministic state (that is the core's).
+struct GroupIo {
     source: Arc<dyn MetricSource>,
     actuator: Arc<dyn Actuator>,
-    series: BTreeMap<MetricKind, SeriesHistory>,
-    capacity: Option<Capacity>,
     source_health: Health,
     actuator_health: Health,
-    autoscaler: Autoscaler,
     /// The group's lease as last seen (None without a store): only its holder acts.
     lease: Option<LeaseRecord>,
+    /// The outcome of the action the last tick asked for, for the next tick.
+    action_outcome: Option<Result<(), String>>,
+    /// The newest minute already written to the store, per series.
+    persisted_minute: BTreeMap<MetricKind, Timestamp>,
 }
 
 /// `user@host:pid` and `host`: unique per process, readable in "automation owned by …".
@@ -207,7 +215,10 @@ struct PollResult {
 }
 
 pub struct Engine {
-    groups: Vec<GroupRuntime>,
+    /// Every group's deterministic state, and the one function that ticks it.
+    core: TickCore,
+    /// Per group, in the core's order: backends, their health, the lease.
+    io: Vec<GroupIo>,
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
     sim: Option<SharedFleet>,
@@ -216,6 +227,8 @@ pub struct Engine {
     /// Who this engine is in lease records: `user@host:pid`, and the host.
     identity: (String, String),
     seq: u64,
+    /// The hour history was last pruned and load profiles refreshed in.
+    history_hour: Option<i64>,
     snapshot_tx: watch::Sender<Arc<Snapshot>>,
     events_tx: broadcast::Sender<Event>,
     command_tx: CommandSender,
@@ -235,28 +248,31 @@ impl Engine {
         let (snapshot_tx, _) = watch::channel(Arc::new(empty));
         let (events_tx, _) = broadcast::channel(256);
         let (command_tx, command_rx) = CommandSender::channel(64);
-        let mode = if settings.readonly { AutoscaleMode::Shadow } else { settings.autoscale };
-        let start = clock.now();
-        let groups = groups
-            .into_iter()
-            .map(|g| {
-                let autoscaler = Autoscaler::new(&g.spec, g.policy, g.alarms, mode, start);
-                GroupRuntime {
-                    spec: g.spec,
-                    source: g.source,
-                    actuator: g.actuator,
-                    series: BTreeMap::new(),
-                    capacity: None,
-                    source_health: Health::default(),
-                    actuator_health: Health::default(),
-                    autoscaler,
-                    lease: None,
-                }
-            })
-            .collect();
+        let mut specs = Vec::with_capacity(groups.len());
+        let mut io = Vec::with_capacity(groups.len());
+        for g in groups {
+            specs.push((g.spec, g.policy, g.alarms, g.shadow));
+            io.push(GroupIo {
+                source: g.source,
+                actuator: g.actuator,
+                source_health: Health::default(),
+                actuator_health: Health::default(),
+                lease: None,
+                action_outcome: None,
+                persisted_minute: BTreeMap::new(),
+            });
+        }
+        let core_settings = CoreSettings {
+            stale_after: settings.stale_after,
+            raw_points: settings.raw_points,
+            minute_points: settings.minute_points,
+            readonly: settings.readonly,
+        };
+        let core = TickCore::build(specs, settings.autoscale, core_settings, clock.now());
         let audit = settings.audit_log.as_deref().and_then(open_audit_log);
         Engine {
-            groups,
+            core,
+            io,
             clock,
             settings,
             sim,
@@ -264,6 +280,7 @@ impl Engine {
             store: None,
             identity: engine_identity(),
             seq: 0,
+            history_hour: None,
             snapshot_tx,
             events_tx,
             command_tx,
@@ -298,6 +315,7 @@ impl Engine {
                 actuator: actuator.clone(),
                 policy: g.policy.clone(),
                 alarms: g.alarms.clone(),
+                shadow: g.shadow,
             })
             .collect();
         let mut settings = EngineSettings::new(config.poll_interval, config.stale_after);
@@ -322,15 +340,20 @@ impl Engine {
         self.snapshot_tx.borrow().clone()
     }
 
+    /// The deterministic state the engine ticks (read-only).
+    pub fn core(&self) -> &TickCore {
+        &self.core
+    }
+
     /// Points held in history over all series: (raw samples, 1-minute aggregates).
     pub fn buffered_points(&self) -> (usize, usize) {
-        let series = self.groups.iter().flat_map(|g| g.series.values());
+        let series = self.core.groups.iter().flat_map(|g| g.series.values());
         series.fold((0, 0), |(raw, minutes), h| (raw + h.raw_len(), minutes + h.minutes_len()))
     }
 
     /// Ticks every poll interval and answers commands until `shutdown` completes.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
-        let names = self.groups.iter().map(|g| g.spec.name.clone()).collect();
+        let names = self.core.groups.iter().map(|g| g.spec.name.clone()).collect();
         self.emit(Event::Started { at: self.clock.now(), groups: names });
         let mut interval = tokio::time::interval(self.settings.poll_interval);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -351,200 +374,121 @@ impl Engine {
         }
     }
 
-    /// One tick: polls every due backend, records what came back, publishes a snapshot.
+    /// One tick: polls every due backend, runs the tick core on what came back, makes the
+    /// changes it asks for, records, and publishes a snapshot.
     pub async fn tick(&mut self) {
         let now = self.clock.now();
         let call_timeout = self.settings.call_timeout;
-        let polls = self.groups.iter().map(|g| async move {
-            let samples = bounded_call(g.source_health.due(now), call_timeout, || g.source.poll(&g.spec));
+        let polls = self.core.groups.iter().zip(&self.io).map(|(g, io)| async move {
+            let samples = bounded_call(io.source_health.due(now), call_timeout, || io.source.poll(&g.spec));
             let capacity =
-                bounded_call(g.actuator_health.due(now), call_timeout, || g.actuator.observe(&g.spec));
+                bounded_call(io.actuator_health.due(now), call_timeout, || io.actuator.observe(&g.spec));
             let (samples, capacity) = futures::join!(samples, capacity);
             PollResult { samples, capacity }
         });
         let results = join_all(polls).await;
-        for (index, result) in results.into_iter().enumerate() {
-            self.record(index, result, now);
-        }
-        self.autoscale(now).await;
+        self.renew_leases(now);
+        let inputs =
+            results.into_iter().enumerate().map(|(index, result)| self.record(index, result, now)).collect();
+        let output = self.core.tick(TickInput { now, commands: Vec::new(), groups: inputs });
+        self.apply(output, now).await;
+        self.persist_history(now);
         self.publish_sim_events();
         self.publish_snapshot();
     }
 
-    /// Evaluates every observed group's alarms and policy, and applies the changes the
-    /// decisions ask for (none in shadow mode).
-    async fn autoscale(&mut self, now: Timestamp) {
-        self.renew_leases(now);
-        let stale_after = self.settings.stale_after;
-        let mut actions = Vec::new();
-        for (index, group) in self.groups.iter_mut().enumerate() {
-            let Some(capacity) = group.capacity else { continue };
-            // Without the lease this engine observes: it decides, shows, and logs, but
-            // the holder acts.
-            let ours = group.lease.as_ref().is_none_or(|l| l.holder == self.identity.0);
-            let step = group.autoscaler.step(&group.series, capacity, stale_after, now, ours);
-            if let Some(audit) = &mut self.audit {
-                let shadow = group.autoscaler.mode == AutoscaleMode::Shadow || !ours;
-                if let Err(err) = audit.record_decision(&step.state, &step.inputs, &step.decision, shadow) {
+    /// Makes the changes a tick asked for through the actuators, and records, logs and
+    /// announces everything else it produced.
+    async fn apply(&mut self, output: TickOutput, now: Timestamp) {
+        if let Some(audit) = &mut self.audit {
+            for record in &output.decisions {
+                if let Err(err) =
+                    audit.record_decision(&record.state, &record.inputs, &record.decision, record.shadow)
+                {
                     tracing::error!(%err, "writing the decision log");
                 }
             }
-            let name = group.spec.name.clone();
-            for (alarm, from, to) in step.transitions {
-                tracing::info!(group = %name, %alarm, ?from, ?to, "alarm");
-                let _ = self.events_tx.send(Event::Alarm { at: now, group: name.clone(), alarm, from, to });
-            }
-            if let Some(to) = step.decision.desired {
-                let shadow = step.set_desired.is_none();
-                let reason = match &step.vetoed {
-                    Some(veto) => format!("{} — {veto}", step.decision.reason),
-                    None => step.decision.reason.clone(),
-                };
-                tracing::info!(group = %name, %reason, shadow, "scaling decision");
-                let from = step.decision.current;
-                let _ = self.events_tx.send(Event::Scaled { at: now, group: name, from, to, reason, shadow });
-            }
-            if let Some(to) = step.set_desired {
-                actions.push((index, to));
-            }
         }
-        let mut actuator_failed: Vec<Option<bool>> = vec![None; self.groups.len()];
-        for (index, to) in actions {
-            let group = &self.groups[index];
+        for event in output.events {
+            trace_event(&event);
+            self.emit(event);
+        }
+        self.store_breaker_changes(&output.breaker_changes);
+        self.enqueue_notifications(&output.notifications, now);
+        for action in output.actions {
+            let (group, io) = (&self.core.groups[action.group], &self.io[action.group]);
             let result = bounded_call(true, self.settings.call_timeout, || {
-                group.actuator.set_desired(&group.spec, to)
+                io.actuator.set_desired(&group.spec, action.to)
             })
             .await
             .unwrap_or_else(|| Err("not called".into()));
-            let group = &mut self.groups[index];
-            actuator_failed[index] = Some(result.is_err());
-            if let Err(error) = result {
-                let error = format!("setting desired to {to}: {error}");
-                let retry_at = group.actuator_health.failed(now, error.clone(), &self.settings);
+            let name = group.spec.name.clone();
+            let io = &mut self.io[action.group];
+            if let Err(error) = &result {
+                let error = format!("setting desired to {}: {error}", action.to);
+                let retry_at = io.actuator_health.failed(now, error.clone(), &self.settings);
+                tracing::warn!(group = %name, %error, "actuator call failed");
                 let event = Event::BackendFailed {
                     at: now,
-                    group: group.spec.name.clone(),
+                    group: name,
                     backend: Backend::Actuator,
                     error,
                     retry_at,
                 };
                 self.emit(event);
             }
-        }
-        self.observe_breakers(now, &actuator_failed);
-    }
-
-    /// Feeds each group's tick to its circuit breaker; trips and resets are announced,
-    /// logged and kept in the store.
-    fn observe_breakers(&mut self, now: Timestamp, actuator_failed: &[Option<bool>]) {
-        let mut events = Vec::new();
-        for (group, failed) in self.groups.iter_mut().zip(actuator_failed) {
-            let Some(decision) = &group.autoscaler.last_decision else { continue };
-            let running = group.capacity.map_or(0, |c| c.ready + c.warming + c.failed);
-            let facts = TickFacts {
-                now,
-                decision,
-                actuator_failed: *failed,
-                hourly_cost_usd_now: f64::from(running) * group.spec.hourly_cost_usd,
-                hourly_budget_usd: group.autoscaler.state.policy.hourly_budget_usd,
-            };
-            let happened = group.autoscaler.breaker.observe(facts);
-            events.extend(happened.into_iter().map(|e| (group.spec.name.clone(), e)));
-        }
-        for (group, event) in events {
-            self.record_breaker_event(now, group, &event);
+            self.io[action.group].action_outcome = Some(result);
         }
     }
 
-    /// Closes every open trip of the target groups, on an operator's word.
-    fn reset_breakers(&mut self, target: &Target, operator: &Operator) -> Reply {
-        let now = self.clock.now();
-        let by = operator.to_string();
-        let chosen: Vec<usize> = match target {
-            Target::All => (0..self.groups.len()).collect(),
-            Target::Group(name) => match self.groups.iter().position(|g| &g.spec.name == name) {
-                Some(i) => vec![i],
-                None => {
-                    let known: Vec<&str> = self.groups.iter().map(|g| g.spec.name.as_str()).collect();
-                    return Reply::Refused {
-                        reason: format!("unknown group `{name}` (groups: {})", known.join(", ")),
-                    };
-                }
-            },
-        };
-        let mut events = Vec::new();
-        for i in chosen {
-            let group = &mut self.groups[i];
-            let closed = group.autoscaler.breaker.reset(ResetScope::All, &by);
-            events.extend(closed.into_iter().map(|e| (group.spec.name.clone(), e)));
-        }
-        if events.is_empty() {
-            return Reply::Refused { reason: format!("no breaker trip is open on {target}") };
-        }
-        let groups: Vec<String> = events.iter().map(|(g, _)| g.clone()).collect();
-        for (group, event) in events {
-            self.record_breaker_event(now, group, &event);
-        }
-        Reply::Ok { message: format!("breaker reset on {} by {by}", groups.join(", ")) }
-    }
-
-    fn record_breaker_event(&self, now: Timestamp, group: String, event: &BreakerEvent) {
-        let message = event.to_string();
-        tracing::warn!(%group, %message, "circuit breaker");
-        if let Some(store) = &self.store {
-            let result = match event {
-                BreakerEvent::Tripped { trip } => store.set_trip(trip),
-                BreakerEvent::Reset { group, kind, .. } => store.clear_trip(group, *kind).map(|_| ()),
-            };
-            if let Err(err) = result {
-                tracing::error!(%group, %err, "saving the breaker state");
-            }
-        }
-        let tripped = matches!(event, BreakerEvent::Tripped { .. });
-        self.emit(Event::Breaker { at: now, group, message, tripped });
-    }
-
-    fn record(&mut self, index: usize, result: PollResult, now: Timestamp) {
+    /// Records one group's poll results in its backends' health (announcing failures and
+    /// recoveries) and turns them into the core's input.
+    fn record(&mut self, index: usize, result: PollResult, now: Timestamp) -> GroupInput {
         let settings = &self.settings;
-        let group = &mut self.groups[index];
+        let name = self.core.groups[index].spec.name.clone();
+        let io = &mut self.io[index];
         let mut events = Vec::new();
-        if let Some(samples) = result.samples {
-            match samples {
-                Ok(samples) => {
-                    for MetricSample { kind, sample } in samples {
-                        group
-                            .series
-                            .entry(kind)
-                            .or_insert_with(|| {
-                                SeriesHistory::new(settings.raw_points, settings.minute_points)
-                            })
-                            .push(sample);
-                    }
-                    if group.source_health.succeeded() {
-                        events.push((Backend::Source, None));
-                    }
-                }
-                Err(error) => {
-                    let retry_at = group.source_health.failed(now, error.clone(), settings);
-                    events.push((Backend::Source, Some((error, retry_at))));
+        let mut input = GroupInput {
+            samples: Vec::new(),
+            capacity: None,
+            authority: Authority::Act,
+            action_outcome: io.action_outcome.take(),
+        };
+        match result.samples {
+            Some(Ok(samples)) => {
+                input.samples = samples;
+                if io.source_health.succeeded() {
+                    events.push((Backend::Source, None));
                 }
             }
+            Some(Err(error)) => {
+                let retry_at = io.source_health.failed(now, error.clone(), settings);
+                events.push((Backend::Source, Some((error, retry_at))));
+            }
+            None => {}
         }
-        if let Some(capacity) = result.capacity {
-            match capacity {
-                Ok(capacity) => {
-                    group.capacity = Some(capacity);
-                    if group.actuator_health.succeeded() {
-                        events.push((Backend::Actuator, None));
-                    }
-                }
-                Err(error) => {
-                    let retry_at = group.actuator_health.failed(now, error.clone(), settings);
-                    events.push((Backend::Actuator, Some((error, retry_at))));
+        match result.capacity {
+            Some(Ok(capacity)) => {
+                input.capacity = Some(capacity);
+                if io.actuator_health.succeeded() {
+                    events.push((Backend::Actuator, None));
                 }
             }
+            Some(Err(error)) => {
+                let retry_at = io.actuator_health.failed(now, error.clone(), settings);
+                events.push((Backend::Actuator, Some((error, retry_at))));
+            }
+            None => {}
         }
-        let name = group.spec.name.clone();
+        // Without the lease this engine observes: it decides, shows, and logs, but the
+        // holder acts. A failing actuator is left alone until its retry is due.
+        input.authority = match &io.lease {
+            Some(lease) if lease.holder != self.identity.0 => {
+                Authority::Observe { holder: lease.holder.clone() }
+            }
+            _ if !io.actuator_health.due(now) => Authority::BackingOff { until: io.actuator_health.retry_at },
+            _ => Authority::Act,
+        };
         for (backend, failure) in events {
             let event = match failure {
                 Some((error, retry_at)) => {
@@ -558,6 +502,7 @@ impl Engine {
             };
             self.emit(event);
         }
+        input
     }
 
     fn publish_sim_events(&mut self) {
@@ -577,9 +522,11 @@ impl Engine {
         let now = self.clock.now();
         let stale_after = self.settings.stale_after;
         let groups = self
+            .core
             .groups
             .iter()
-            .map(|g| GroupSnapshot {
+            .zip(&self.io)
+            .map(|(g, io)| GroupSnapshot {
                 spec: g.spec.clone(),
                 capacity: g.capacity,
                 series: g
@@ -591,12 +538,17 @@ impl Engine {
                         stale: history.is_stale(now, stale_after),
                     })
                     .collect(),
-                source: g.source_health.to_protocol(),
-                actuator: g.actuator_health.to_protocol(),
-                alarms: g.autoscaler.alarm_views(),
+                source: io.source_health.to_protocol(),
+                actuator: io.actuator_health.to_protocol(),
+                alarms: g
+                    .autoscaler
+                    .alarm_views()
+                    .into_iter()
+                    .map(|a| AlarmView { held_until: g.pager.held(&a.name).map(|w| w.until), ..a })
+                    .collect(),
                 decision: g.autoscaler.decision_view(),
-                controls: g.autoscaler.control_views(now),
-                lease: g.lease.as_ref().map(|l| LeaseView {
+                controls: control_views(g, now),
+                lease: io.lease.as_ref().map(|l| LeaseView {
                     holder: l.holder.clone(),
                     host: l.host.clone(),
                     expires_at: l.expires_at,
@@ -608,7 +560,7 @@ impl Engine {
             version: crate::protocol::PROTOCOL_VERSION,
             seq: self.seq,
             taken_at: now,
-            readonly: self.settings.readonly,
+            readonly: self.core.settings.readonly,
             poll_interval: self.settings.poll_interval,
             stale_after,
             groups,
@@ -619,6 +571,35 @@ impl Engine {
     fn emit(&self, event: Event) {
         // No subscriber is fine: front ends come and go.
         let _ = self.events_tx.send(event);
+    }
+}
+
+/// What limits automation on a group now, the silence included.
+fn control_views(group: &CoreGroup, now: Timestamp) -> Vec<ControlView> {
+    let mut controls = group.autoscaler.control_views(now);
+    if let Some(silence) = group.silence_at(now) {
+        let reason = if silence.reason.is_empty() { String::new() } else { format!(": {}", silence.reason) };
+        controls.push(ControlView {
+            kind: ControlKind::Silence,
+            text: format!(
+                "silenced by {} until {}{reason} (alarms still evaluated, no pages)",
+                silence.by,
+                autoscale::clock_text(silence.until)
+            ),
+        });
+    }
+    controls
+}
+
+/// Logs what the tick core announced, at the level an operator would want it.
+fn trace_event(event: &Event) {
+    match event {
+        Event::Alarm { group, alarm, from, to, .. } => tracing::info!(%group, %alarm, ?from, ?to, "alarm"),
+        Event::Scaled { group, reason, shadow, .. } => {
+            tracing::info!(%group, %reason, shadow, "scaling decision")
+        }
+        Event::Breaker { group, message, .. } => tracing::warn!(%group, %message, "circuit breaker"),
+        _ => {}
     }
 }
 

@@ -1,4 +1,4 @@
-//! Operator commands — pause, resume, force scale, shadow on/off — applied to the groups'
+//! Operator commands — pause, resume, force scale, shadow on/off, silence — applied to the groups'
 //! [`Autoscaler`]s. Pure: the engine passes the autoscalers, the request and `now`; this
 //! module answers with the [`Reply`] and knows nothing of channels, clocks or actuators.
 //! The next tick's [`decide`](crate::policy::decide()) honours what it stored: a full pause
@@ -14,6 +14,7 @@
 use crate::model::{Timestamp, format_duration};
 use crate::policy::{Hold, Pause, PauseMode};
 use crate::protocol::{Command, CommandRequest, Reply, Target};
+use crate::store::Silence;
 
 use super::autoscale::{AutoscaleMode, Autoscaler};
 
@@ -155,10 +156,78 @@ pub fn apply<'a>(
             }
             Reply::Ok { message }
         }
-        // The simulator and the breaker (whose resets are announced and stored) are the
-        // engine's own business.
-        Command::Sim { .. } | Command::ResetBreaker { .. } => {
+        // The simulator, the breaker (whose resets are announced and stored) and silences
+        // (kept beside the autoscaler) are handled elsewhere.
+        Command::Sim { .. }
+        | Command::ResetBreaker { .. }
+        | Command::Silence { .. }
+        | Command::Unsilence { .. } => {
             Reply::Failed { error: format!("`{}` is not handled here", request.command) }
+        }
+    }
+}
+
+/// Applies `silence` / `unsilence` to the targeted groups' silences (by group name).
+/// Any other command is answered `Failed`.
+pub fn silence<'a>(
+    groups: impl IntoIterator<Item = (&'a String, &'a mut Option<Silence>)>,
+    request: &CommandRequest,
+    now: Timestamp,
+) -> Reply {
+    let groups: Vec<(&String, &mut Option<Silence>)> = groups.into_iter().collect();
+    let target = match &request.command {
+        Command::Silence { target, .. } | Command::Unsilence { target } => target,
+        other => return Reply::Failed { error: format!("`{other}` is not a silence") },
+    };
+    let known = groups.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", ");
+    if let Target::Group(name) = target
+        && !groups.iter().any(|(g, _)| *g == name)
+    {
+        return Reply::Refused { reason: format!("unknown group `{name}` (groups: {known})") };
+    }
+    let chosen = groups.into_iter().filter(|(g, _)| match target {
+        Target::All => true,
+        Target::Group(name) => *g == name,
+    });
+    let by = request.operator.to_string();
+    let reason = request.reason.clone().unwrap_or_default();
+    match &request.command {
+        Command::Silence { duration, .. } => {
+            if duration.is_zero() {
+                return Reply::Refused { reason: "a silence must last more than zero".into() };
+            }
+            let until = now.plus(*duration);
+            let mut names = Vec::new();
+            for (group, silence) in chosen {
+                *silence =
+                    Some(Silence { group: group.clone(), until, by: by.clone(), reason: reason.clone() });
+                names.push(group.as_str());
+            }
+            Reply::Ok {
+                message: format!(
+                    "silenced {} for {} (until {}) by {by}{}: alarms are still evaluated and shown",
+                    names.join(", "),
+                    format_duration(*duration),
+                    clock(until, now),
+                    because(&reason)
+                ),
+            }
+        }
+        _ => {
+            let mut lifted = Vec::new();
+            let mut idle = Vec::new();
+            for (group, silence) in chosen {
+                match silence.take().filter(|s| now < s.until) {
+                    Some(s) => lifted.push(format!("{group} (silenced by {})", s.by)),
+                    None => idle.push(group.clone()),
+                }
+            }
+            if lifted.is_empty() {
+                return Reply::Refused {
+                    reason: format!("nothing to unsilence: {} not silenced", was(&idle)),
+                };
+            }
+            Reply::Ok { message: format!("unsilenced {} by {by}", lifted.join(", ")) }
         }
     }
 }

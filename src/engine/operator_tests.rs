@@ -320,6 +320,7 @@ fn engine(readonly: bool) -> Engine {
         actuator: Arc::new(Idle),
         policy: PolicySpec::default(),
         alarms: Vec::new(),
+        shadow: false,
     }];
     let mut settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
     settings.readonly = readonly;
@@ -338,7 +339,7 @@ fn a_readonly_engine_refuses_every_operator_command_and_changes_nothing() {
         let reason = refused(engine.handle_command(request(command, None)));
         assert!(reason.starts_with("read-only"), "{reason}");
     }
-    let autoscaler = &engine.groups[0].autoscaler;
+    let autoscaler = &engine.core.groups[0].autoscaler;
     assert_eq!((&autoscaler.state.pause, &autoscaler.state.hold), (&None, &None));
     assert_eq!(autoscaler.mode, AutoscaleMode::Shadow);
 }
@@ -350,7 +351,7 @@ fn the_engine_delegates_operator_commands_and_announces_them() {
     let pause = Command::Pause { target: group("vision"), duration: None, mode: PauseMode::ScaleInOnly };
     let message = ok(engine.handle_command(request(pause, Some("INC-1"))));
     assert_eq!(message, "paused vision (scale-in only) until resumed by ana: INC-1");
-    assert!(engine.groups[0].autoscaler.state.pause.is_some());
+    assert!(engine.core.groups[0].autoscaler.state.pause.is_some());
     match events.try_recv() {
         Ok(crate::protocol::Event::CommandHandled { command, .. }) => {
             assert_eq!(command, "pause vision --scale-in-only")

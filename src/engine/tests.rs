@@ -6,7 +6,7 @@ use super::*;
 use crate::actuators::ActuatorError;
 use crate::clock::ManualClock;
 use crate::model::{ActuatorKind, Sample, Serving, SourceKind, WarmupRange};
-use crate::protocol::{Operator, SimCommand};
+use crate::protocol::{Operator, SimCommand, Target};
 use crate::sources::SourceError;
 
 fn spec(name: &str) -> GroupSpec {
@@ -107,6 +107,7 @@ fn engine_with(sources: &[(&str, Arc<ScriptedSource>)], clock: &ManualClock) -> 
             actuator: Arc::new(FixedActuator),
             policy: crate::policy::PolicySpec::default(),
             alarms: Vec::new(),
+            shadow: false,
         })
         .collect();
     let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
@@ -217,13 +218,28 @@ async fn readonly_engine_refuses_mutating_commands() {
     let clock = ManualClock::new(Timestamp(0));
     let source = ScriptedSource::new(&clock);
     let mut engine = engine_with(&[("a", source)], &clock);
-    engine.settings.readonly = true;
-    let reply = engine.handle_command(CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
-        reason: None,
-        command: Command::Sim { action: SimCommand::Fail { group: "a".into(), count: 1 } },
-    });
-    assert!(matches!(reply, Reply::Refused { ref reason } if reason.contains("read-only")), "{reply:?}");
+    engine.core.settings.readonly = true;
+    let commands = [
+        Command::Sim { action: SimCommand::Fail { group: "a".into(), count: 1 } },
+        Command::Pause { target: Target::All, duration: None, mode: crate::policy::PauseMode::Full },
+        Command::ForceScale {
+            group: "a".into(),
+            desired: 3,
+            hold: Duration::from_secs(60),
+            beyond_max: false,
+        },
+        Command::Silence { target: Target::All, duration: Duration::from_secs(60) },
+    ];
+    for command in commands {
+        let reply = engine.handle_command(request(command));
+        assert!(
+            matches!(reply, Reply::Refused { ref reason } if reason.contains("read-only") && reason.contains("--readonly")),
+            "{reply:?}"
+        );
+    }
+    let group = &engine.core().groups[0];
+    assert!(group.autoscaler.state.pause.is_none() && group.autoscaler.state.hold.is_none());
+    assert!(group.silence.is_none());
 }
 
 #[tokio::test]
@@ -349,7 +365,7 @@ fn autoscaling_engine(clock: &ManualClock, mode: autoscale::AutoscaleMode) -> En
     });
     let mut engine = Engine::simulated(&config, 7, Arc::new(clock.clone()), false, false);
     engine.settings.autoscale = mode;
-    for group in &mut engine.groups {
+    for group in &mut engine.core.groups {
         group.autoscaler.mode = mode;
     }
     engine
@@ -401,6 +417,7 @@ fn rewired(base: &Engine, clock: &ManualClock, broken: bool) -> (Engine, Arc<Ato
         broken,
     });
     let groups = base
+        .core
         .groups
         .iter()
         .map(|g| GroupBackends {
@@ -409,6 +426,7 @@ fn rewired(base: &Engine, clock: &ManualClock, broken: bool) -> (Engine, Arc<Ato
             actuator: actuator.clone(),
             policy: g.autoscaler.state.policy.clone(),
             alarms: Vec::new(),
+            shadow: false,
         })
         .collect();
     let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
@@ -529,32 +547,55 @@ async fn every_decision_and_command_goes_to_the_audit_log_and_each_line_reproduc
 }
 
 #[tokio::test]
-async fn pauses_and_holds_survive_a_restart_through_the_store() {
+async fn operator_state_and_history_survive_a_restart_through_the_store() {
     let clock = ManualClock::new(Timestamp(1_767_225_600_000));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let until = clock.now().plus(Duration::from_secs(1800));
+    let minutes_before;
     {
         let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
         engine.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
-        let chat = &mut engine.groups[0].autoscaler.state;
-        chat.pause = Some(crate::policy::Pause {
-            mode: crate::policy::PauseMode::ScaleInOnly,
-            by: "ana".into(),
-            until: Some(until),
-            reason: "INC-123".into(),
-        });
-        let vision = &mut engine.groups[1].autoscaler.state;
-        vision.hold = Some(crate::policy::Hold { desired: 6, until, beyond_max: false, by: "ana".into() });
-        engine.persist_operator_state(clock.now());
-    } // the process is gone
+        // Long enough for closed minutes and an open one.
+        run_ticks(&mut engine, &clock, 150).await;
+        let commands = [
+            Command::Pause {
+                target: Target::Group("llm-chat".into()),
+                duration: Some(Duration::from_secs(1800) - Duration::from_secs(150)),
+                mode: crate::policy::PauseMode::ScaleInOnly,
+            },
+            Command::ForceScale {
+                group: "vision".into(),
+                desired: 6,
+                hold: Duration::from_secs(1800) - Duration::from_secs(150),
+                beyond_max: false,
+            },
+            Command::Silence { target: Target::Group("vision".into()), duration: Duration::from_secs(3600) },
+            Command::Shadow { target: Target::Group("embeddings".into()), on: true },
+        ];
+        for command in commands {
+            let reply = engine.handle_command(request(command));
+            assert!(matches!(reply, Reply::Ok { .. }), "{reply:?}");
+        }
+        engine.tick().await;
+        let util = engine.snapshot().group("llm-chat").unwrap().series(&MetricKind::GpuUtil).unwrap().clone();
+        minutes_before = engine.core().groups[0].series[&MetricKind::GpuUtil].minutes_len();
+        assert!(minutes_before >= 2 && !util.points.is_empty());
+    } // the process is gone, without a shutdown
     clock.advance(Duration::from_secs(60));
     let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
     engine.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
-    let pause = engine.groups[0].autoscaler.state.pause.clone().expect("the pause is back");
-    assert_eq!((pause.by.as_str(), pause.reason.as_str(), pause.until), ("ana", "INC-123", Some(until)));
-    assert_eq!(engine.groups[1].autoscaler.state.hold.as_ref().map(|h| h.desired), Some(6));
-    assert!(engine.groups[2].autoscaler.state.pause.is_none());
+    let groups = &engine.core().groups;
+    let pause = groups[0].autoscaler.state.pause.clone().expect("the pause is back");
+    assert_eq!((pause.by.as_str(), pause.reason.as_str(), pause.until), ("ana", "drill", Some(until)));
+    assert_eq!(pause.mode, crate::policy::PauseMode::ScaleInOnly);
+    assert_eq!(groups[1].autoscaler.state.hold.as_ref().map(|h| h.desired), Some(6));
+    assert!(groups[1].silence_at(clock.now()).is_some(), "the silence is back");
+    assert_eq!(groups[2].autoscaler.mode, autoscale::AutoscaleMode::Shadow, "shadow is back");
+    assert!(groups[2].autoscaler.state.pause.is_none());
+    // The minutes before the kill are back (the open one included), before any new tick.
+    let restored = groups[0].series[&MetricKind::GpuUtil].minutes_len();
+    assert!(restored > minutes_before, "{restored} minutes restored, {minutes_before} closed before");
     // And the hold acts: vision goes to 6 at the first tick.
     engine.tick().await;
     engine.tick().await;
@@ -698,7 +739,7 @@ async fn stale_metrics_freeze_scale_in_and_the_freeze_lifts_when_data_returns() 
     let clock = ManualClock::new(Timestamp(1_767_225_600_000));
     let mut engine = autoscaling_engine(&clock, autoscale::AutoscaleMode::Act);
     // vision runs at 60 %; a 0.9 target wants fewer instances, so the data matters.
-    engine.groups[1].autoscaler.state.policy.target_tracking[0].target = 0.9;
+    engine.core.groups[1].autoscaler.state.policy.target_tracking[0].target = 0.9;
     let mut events = engine.connect().events;
     run_ticks(&mut engine, &clock, 10).await;
     let gap = SimCommand::Gap { group: "vision".into(), duration: Duration::from_secs(20) };
@@ -741,7 +782,7 @@ async fn a_stalled_scale_out_is_reported_and_not_stacked() {
         desired_seen.iter().all(|&d| d <= first_raise),
         "no stacking while nothing arrives: {desired_seen:?}"
     );
-    let decision = engine.groups[0].autoscaler.last_decision.clone().unwrap();
+    let decision = engine.core.groups[0].autoscaler.last_decision.clone().unwrap();
     let stalled = decision.stalled.expect("the stall is reported");
     assert_eq!((stalled.desired, stalled.ready_plus_warming), (first_raise, 4));
     let shown = engine.snapshot().group("llm-chat").unwrap().clone();

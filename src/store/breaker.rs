@@ -24,6 +24,18 @@ pub enum BreakerKind {
     ActuatorFailures,
 }
 
+impl BreakerKind {
+    /// The alarm an open trip of this kind raises: `breaker-stale-data`, ….
+    pub fn alarm_name(self) -> &'static str {
+        match self {
+            BreakerKind::StaleData => "breaker-stale-data",
+            BreakerKind::Budget => "breaker-budget",
+            BreakerKind::Flapping => "breaker-flapping",
+            BreakerKind::ActuatorFailures => "breaker-actuator-failures",
+        }
+    }
+}
+
 /// What a trip blocks. Unlike an operator's [`PauseMode`], a trip may block scale-out
 /// alone (a budget breach must not freeze a fleet that needs to shrink).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -8,6 +8,7 @@
 //! (a minute with no samples, NaN in the engine's buffers) are not stored: a missing row
 //! is the gap.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rusqlite::params;
@@ -59,6 +60,57 @@ impl Store {
             }
             Ok(written)
         })
+    }
+
+    /// Writes many series' minutes in one transaction (what the engine does each tick):
+    /// `(group, metric, minutes)`, as [`record_minutes`](Self::record_minutes) would.
+    pub fn record_minutes_batch(
+        &self,
+        batch: &[(String, MetricKind, Vec<MinuteAggregate>)],
+    ) -> Result<usize, StoreError> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO history_1m (group_name, metric, minute, mean, max) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (group_name, metric, minute) DO UPDATE SET mean = excluded.mean, max = excluded.max",
+            )?;
+            let mut written = 0;
+            for (group, metric, minutes) in batch {
+                for m in minutes.iter().filter(|m| m.mean.is_finite()) {
+                    stmt.execute(params![group, metric, minute_start(m.minute), m.mean, m.max])?;
+                    written += 1;
+                }
+            }
+            Ok(written)
+        })
+    }
+
+    /// Every stored series of `group` from `since` on, by metric, oldest minute first.
+    pub fn load_group_minutes(
+        &self,
+        group: &str,
+        since: Timestamp,
+    ) -> Result<BTreeMap<MetricKind, Vec<MinuteAggregate>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT metric, minute, mean, max FROM history_1m
+             WHERE group_name = ?1 AND minute >= ?2 ORDER BY metric, minute",
+        )?;
+        let rows = stmt.query_map(params![group, since], |row| {
+            let aggregate = MinuteAggregate {
+                minute: row.get(1)?,
+                mean: row.get(2)?,
+                max: row.get::<_, Option<f64>>(3)?.unwrap_or(f64::NAN),
+            };
+            Ok((row.get::<_, MetricKind>(0)?, aggregate))
+        })?;
+        let mut out: BTreeMap<MetricKind, Vec<MinuteAggregate>> = BTreeMap::new();
+        for row in rows {
+            let (metric, aggregate) = row?;
+            out.entry(metric).or_default().push(aggregate);
+        }
+        Ok(out)
     }
 
     /// The stored minutes of `group`'s `metric` starting at or after `since`, oldest first.

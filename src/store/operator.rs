@@ -134,6 +134,33 @@ impl Store {
 }
 
 impl Store {
+    /// Records that an operator put `group` in shadow mode (`true`) or act mode.
+    pub fn set_shadow(
+        &self,
+        group: &str,
+        shadow: bool,
+        by: &str,
+        since: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO shadow_modes (group_name, shadow, set_by, since) VALUES (?1, ?2, ?3, ?4)",
+                params![group, shadow, by, since],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The shadow modes operators set, by group: (group, shadow).
+    pub fn shadow_modes(&self) -> Result<Vec<(String, bool)>, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT group_name, shadow FROM shadow_modes ORDER BY group_name")?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Store {
     /// Deletes `group`'s row from `table` (pauses, holds or silences), reporting whether it
     /// was active at `now`: with no `until`, or one still ahead.
     fn clear(&self, table: &str, group: &str, now: Timestamp) -> Result<bool, StoreError> {

@@ -86,6 +86,16 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX history_1m_minute ON history_1m (minute);
     ",
+    // 4: shadow mode set by an operator (`:shadow GROUP on|off`); a group without a row
+    // runs as its config says.
+    "
+    CREATE TABLE shadow_modes (
+        group_name TEXT PRIMARY KEY,
+        shadow INTEGER NOT NULL CHECK (shadow IN (0, 1)),
+        set_by TEXT NOT NULL,
+        since INTEGER NOT NULL
+    ) STRICT;
+    ",
 ];
 
 /// The version this build writes.

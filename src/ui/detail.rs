@@ -124,7 +124,7 @@ fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Li
     }
     for control in &group.controls {
         let style = match control.kind {
-            ControlKind::Shadow => theme.muted,
+            ControlKind::Shadow | ControlKind::Silence => theme.muted,
             ControlKind::Pause | ControlKind::Hold | ControlKind::Breaker => theme.warn,
         };
         lines.push(fact("control", vec![Span::styled(control.text.clone(), style)]));

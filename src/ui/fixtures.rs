@@ -171,6 +171,7 @@ pub fn fleet() -> Snapshot {
             actuator: BackendHealth::Ok,
             alarms: vec![
                 AlarmView {
+                    held_until: None,
                     name: "queue-high".into(),
                     state: AlarmState::Firing,
                     since: TAKEN_AT.minus(Duration::from_secs(150)),
@@ -178,6 +179,7 @@ pub fn fleet() -> Snapshot {
                     summary: "queue_length average > 50 for 1 of 1 × 1m, held 2m".into(),
                 },
                 AlarmView {
+                    held_until: None,
                     name: "kv-cache-high".into(),
                     state: AlarmState::Pending,
                     since: TAKEN_AT.minus(Duration::from_secs(60)),

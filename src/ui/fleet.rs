@@ -96,15 +96,18 @@ pub enum AutomationState {
     Observing,
     /// Decisions are made and shown, not acted on.
     Shadow,
+    /// Notifications are muted (alarms are still evaluated and shown).
+    Silenced,
 }
 
 impl AutomationState {
-    pub const ALL: [AutomationState; 5] = [
+    pub const ALL: [AutomationState; 6] = [
         AutomationState::Breaker,
         AutomationState::Paused,
         AutomationState::Held,
         AutomationState::Observing,
         AutomationState::Shadow,
+        AutomationState::Silenced,
     ];
 
     pub fn mark(self) -> &'static str {
@@ -114,6 +117,7 @@ impl AutomationState {
             AutomationState::Held => "H",
             AutomationState::Observing => "L",
             AutomationState::Shadow => "S",
+            AutomationState::Silenced => "M",
         }
     }
 
@@ -126,6 +130,7 @@ impl AutomationState {
             AutomationState::Held => "desired capacity held by an operator",
             AutomationState::Observing => "observing: another engine holds the lease and acts",
             AutomationState::Shadow => "shadow mode: decisions are shown, not acted on",
+            AutomationState::Silenced => "muted: pages are silenced, alarms are still evaluated",
         }
     }
 
@@ -139,6 +144,7 @@ impl AutomationState {
                 ControlKind::Pause => AutomationState::Paused,
                 ControlKind::Hold => AutomationState::Held,
                 ControlKind::Shadow => AutomationState::Shadow,
+                ControlKind::Silence => AutomationState::Silenced,
             })
             .collect();
         if group.lease.as_ref().is_some_and(|l| !l.ours) {
@@ -151,7 +157,7 @@ impl AutomationState {
 }
 
 /// The state marks and what they mean, most constraining first, for a legend.
-pub fn state_marks() -> [(&'static str, &'static str); 5] {
+pub fn state_marks() -> [(&'static str, &'static str); 6] {
     AutomationState::ALL.map(|s| (s.mark(), s.description()))
 }
 
@@ -604,6 +610,7 @@ mod tests {
         assert_eq!(AutomationState::of(&group)[0], AutomationState::Paused);
         group.controls.push(control(ControlKind::Breaker));
         group.controls.push(control(ControlKind::Breaker));
+        group.controls.push(control(ControlKind::Silence));
         assert_eq!(
             AutomationState::of(&group),
             AutomationState::ALL,

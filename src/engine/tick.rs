@@ -1,0 +1,478 @@
+//! The tick core (DESIGN.md, "Data flow"): one synchronous, deterministic function from
+//! the engine's state, this tick's samples and observed capacity, the operators' commands
+//! and `now` to decisions, actions, events and notifications. No I/O, no clock, no
+//! runtime: the live [`Engine`](super::Engine) wraps it with polling, the actuator calls,
+//! the lease, the store and the decision log; `replay` drives the very same function on a
+//! virtual clock, so a backtest scores exactly the production loop.
+//!
+//! One tick, per group, in order:
+//! 1. commands given with the tick are applied first (as between ticks, through
+//!    [`TickCore::command`]);
+//! 2. the new samples go into the group's bounded history, the observed capacity replaces
+//!    the last one;
+//! 3. the outcome of the action the previous tick asked for is settled: a failed call is
+//!    forgotten by the policy (capacity did not change) and counted by the breaker, which
+//!    trips after K failures in a row *before* this tick decides;
+//! 4. alarms are evaluated and the policy decides ([`Autoscaler::step`]) under the
+//!    operator's pause or hold and the breaker's freeze;
+//! 5. the breaker sees the decision (stale data, budget, flapping);
+//! 6. the action, if this engine acts on the group ([`Authority::Act`], not shadow, not
+//!    vetoed);
+//! 7. paging: alarms firing (rules, a stalled scale-out, open breaker trips) are
+//!    reconciled into notifications, under silences and the warm-up hold-back
+//!    ([`pager`](super::pager)).
+//!
+//! A group whose capacity has never been observed is recorded but not decided on.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::alarms::AlarmRule;
+use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
+use crate::policy::{Decision, GroupState, Inputs, LoadProfile, PolicySpec};
+use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Target};
+use crate::store::Silence;
+
+use super::autoscale::{AutoscaleMode, Autoscaler};
+use super::breaker::{BreakerEvent, ResetScope, TickFacts};
+use super::history::SeriesHistory;
+use super::operator;
+use super::pager::{Firing, Notification, Pager, Warming};
+
+/// What the core needs to know of how the engine runs.
+#[derive(Clone, Debug)]
+pub struct CoreSettings {
+    /// A series is stale when its newest sample is older than this.
+    pub stale_after: Duration,
+    /// Raw points kept per series.
+    pub raw_points: usize,
+    /// 1-minute aggregates kept per series.
+    pub minute_points: usize,
+    /// Refuse every mutating command and never act.
+    pub readonly: bool,
+}
+
+/// One group as the core keeps it between ticks.
+#[derive(Clone, Debug)]
+pub struct CoreGroup {
+    pub spec: GroupSpec,
+    pub series: BTreeMap<MetricKind, SeriesHistory>,
+    /// The capacity last observed (None until the actuator first answers).
+    pub capacity: Option<Capacity>,
+    pub autoscaler: Autoscaler,
+    /// Notifications are muted while this is in force.
+    pub silence: Option<Silence>,
+    pub pager: Pager,
+    /// The action the previous tick asked for, until its outcome comes in.
+    pending: Option<Action>,
+}
+
+impl CoreGroup {
+    pub fn new(spec: GroupSpec, autoscaler: Autoscaler) -> Self {
+        CoreGroup {
+            spec,
+            series: BTreeMap::new(),
+            capacity: None,
+            autoscaler,
+            silence: None,
+            pager: Pager::default(),
+            pending: None,
+        }
+    }
+
+    /// The silence in force at `now`, if any.
+    pub fn silence_at(&self, now: Timestamp) -> Option<&Silence> {
+        self.silence.as_ref().filter(|s| now < s.until)
+    }
+
+    /// The newest scale-out acted on that is still warming at `now`: its maximum warm-up
+    /// has not passed and ready capacity has not reached it.
+    pub fn warming(&self, now: Timestamp) -> Option<Warming> {
+        let state = &self.autoscaler.state;
+        let ready = self.capacity.map_or(0, |c| c.ready);
+        state
+            .recent_activities
+            .iter()
+            .rev()
+            .find(|a| a.to > a.from)
+            .map(|a| Warming { at: a.at, from: a.from, to: a.to, until: a.at.plus(self.spec.warmup.max) })
+            .filter(|w| now < w.until && ready < w.to)
+    }
+
+    fn record(&mut self, samples: Vec<MetricSample>, settings: &CoreSettings) {
+        for MetricSample { kind, sample } in samples {
+            self.series
+                .entry(kind)
+                .or_insert_with(|| SeriesHistory::new(settings.raw_points, settings.minute_points))
+                .push(sample);
+        }
+    }
+
+    /// What fires now: the rules' alarms, a stalled scale-out, open breaker trips.
+    fn firing(&self) -> Vec<Firing> {
+        let rules =
+            self.autoscaler.alarm_views().into_iter().filter(|a| a.state == AlarmState::Firing).map(|a| {
+                Firing {
+                    summary: format!("{}: {} — {}", self.spec.name, a.name, a.summary),
+                    name: a.name,
+                    since: a.since,
+                }
+            });
+        let trips = self.autoscaler.breaker.trips().iter().map(|t| Firing {
+            name: t.kind.alarm_name().to_string(),
+            since: t.since,
+            summary: format!(
+                "{}: {} — {}; resets when {}",
+                self.spec.name,
+                t.kind.alarm_name(),
+                t.cause,
+                t.reset_condition
+            ),
+        });
+        rules.chain(trips).collect()
+    }
+}
+
+/// Whether this engine may act on a group this tick.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Authority {
+    /// It holds the group's lease.
+    Act,
+    /// Another engine holds the lease: decide and show, never act.
+    Observe { holder: String },
+    /// The actuator is failing and backing off: decide, act once it is due again.
+    BackingOff { until: Timestamp },
+}
+
+/// One group's part of a tick's input.
+#[derive(Clone, Debug)]
+pub struct GroupInput {
+    /// Samples polled this tick (none when the source was not due or failed).
+    pub samples: Vec<MetricSample>,
+    /// Capacity observed this tick (None when not observed: the last one stands).
+    pub capacity: Option<Capacity>,
+    pub authority: Authority,
+    /// The outcome of the action the previous tick asked for: `Some(Err)` failed, `None`
+    /// when it was not attempted. Ignored when none was asked for.
+    pub action_outcome: Option<Result<(), String>>,
+}
+
+impl GroupInput {
+    /// Samples and capacity, acting, after a successful previous action (what replay and
+    /// tests feed).
+    pub fn acting(samples: Vec<MetricSample>, capacity: Option<Capacity>) -> Self {
+        GroupInput { samples, capacity, authority: Authority::Act, action_outcome: Some(Ok(())) }
+    }
+}
+
+/// Everything one tick takes.
+#[derive(Clone, Debug)]
+pub struct TickInput {
+    pub now: Timestamp,
+    /// Operator commands to apply before deciding, in order.
+    pub commands: Vec<CommandRequest>,
+    /// One per group, in the core's group order.
+    pub groups: Vec<GroupInput>,
+}
+
+/// A change of desired capacity to make through the group's actuator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    /// Index of the group in the core.
+    pub group: usize,
+    pub at: Timestamp,
+    pub from: u32,
+    pub to: u32,
+}
+
+/// One group's decision, with exactly what it was decided on: the decision log records
+/// these, and a line reproduces its decision in `fleetdeck decide`.
+#[derive(Clone, Debug)]
+pub struct DecisionRecord {
+    pub group: usize,
+    pub state: GroupState,
+    pub inputs: Inputs,
+    pub decision: Decision,
+    /// Not acted on (shadow mode, observing, vetoed, backing off).
+    pub shadow: bool,
+}
+
+/// What a command did.
+#[derive(Clone, Debug)]
+pub struct CommandOutcome {
+    pub reply: Reply,
+    pub events: Vec<Event>,
+    /// Trips closed by it, for the store.
+    pub breaker_changes: Vec<BreakerEvent>,
+    /// Whether pauses, holds, silences or shadow modes changed (the store should save them).
+    pub operator_state_changed: bool,
+}
+
+/// Everything one tick produced.
+#[derive(Clone, Debug, Default)]
+pub struct TickOutput {
+    /// One per input command, in order.
+    pub replies: Vec<Reply>,
+    pub decisions: Vec<DecisionRecord>,
+    pub actions: Vec<Action>,
+    pub events: Vec<Event>,
+    pub notifications: Vec<Notification>,
+    /// Trips opened and closed, for the store.
+    pub breaker_changes: Vec<BreakerEvent>,
+    pub operator_state_changed: bool,
+}
+
+impl TickOutput {
+    fn absorb(&mut self, outcome: CommandOutcome) {
+        self.replies.push(outcome.reply);
+        self.events.extend(outcome.events);
+        self.breaker_changes.extend(outcome.breaker_changes);
+        self.operator_state_changed |= outcome.operator_state_changed;
+    }
+}
+
+/// The engine's deterministic state: every group's history, autoscaler, breaker, pager.
+#[derive(Clone, Debug)]
+pub struct TickCore {
+    pub groups: Vec<CoreGroup>,
+    pub settings: CoreSettings,
+}
+
+impl TickCore {
+    pub fn new(groups: Vec<CoreGroup>, settings: CoreSettings) -> Self {
+        TickCore { groups, settings }
+    }
+
+    /// The core over groups with their policies, alarm rules and whether each is in shadow
+    /// mode by config; `mode` applies to the rest (a read-only core is always in shadow).
+    pub fn build(
+        groups: impl IntoIterator<Item = (GroupSpec, PolicySpec, Vec<AlarmRule>, bool)>,
+        mode: AutoscaleMode,
+        settings: CoreSettings,
+        start: Timestamp,
+    ) -> Self {
+        let groups = groups
+            .into_iter()
+            .map(|(spec, policy, alarms, shadow)| {
+                let mode = if settings.readonly || shadow { AutoscaleMode::Shadow } else { mode };
+                let autoscaler = Autoscaler::new(&spec, policy, alarms, mode, start);
+                CoreGroup::new(spec, autoscaler)
+            })
+            .collect();
+        TickCore::new(groups, settings)
+    }
+
+    pub fn index_of(&self, group: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.spec.name == group)
+    }
+
+    /// Sets the load profile predictive scaling forecasts from (the engine computes it
+    /// from the store's history).
+    pub fn set_load_profile(&mut self, group: usize, profile: Option<LoadProfile>) {
+        if let Some(g) = self.groups.get_mut(group) {
+            g.autoscaler.load_profile = profile;
+        }
+    }
+
+    /// One tick. `input.groups` must have one entry per group, in order (missing entries
+    /// count as nothing polled, observing).
+    pub fn tick(&mut self, input: TickInput) -> TickOutput {
+        let now = input.now;
+        let mut out = TickOutput::default();
+        for request in &input.commands {
+            let outcome = self.command(request, now);
+            out.absorb(outcome);
+        }
+        let stale_after = self.settings.stale_after;
+        let mut inputs = input.groups.into_iter();
+        for (index, group) in self.groups.iter_mut().enumerate() {
+            let input = inputs.next().unwrap_or(GroupInput {
+                samples: Vec::new(),
+                capacity: None,
+                authority: Authority::Observe { holder: "nobody (no input)".into() },
+                action_outcome: None,
+            });
+            group.record(input.samples, &self.settings);
+            if input.capacity.is_some() {
+                group.capacity = input.capacity;
+            }
+            let name = group.spec.name.clone();
+            let mut breaker_events = Vec::new();
+            if let Some(action) = group.pending.take() {
+                match input.action_outcome {
+                    Some(Ok(())) => {
+                        breaker_events.extend(group.autoscaler.breaker.observe_outcome(now, false))
+                    }
+                    Some(Err(_)) => {
+                        group.autoscaler.forget_action(action.at);
+                        breaker_events.extend(group.autoscaler.breaker.observe_outcome(now, true));
+                    }
+                    None => group.autoscaler.forget_action(action.at),
+                }
+            }
+            let Some(capacity) = group.capacity else {
+                out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
+                out.breaker_changes.extend(breaker_events);
+                continue;
+            };
+            let may_act = input.authority == Authority::Act && !self.settings.readonly;
+            let step = group.autoscaler.step(&group.series, capacity, stale_after, now, may_act);
+            let shadow = step.set_desired.is_none();
+            out.decisions.push(DecisionRecord {
+                group: index,
+                state: step.state,
+                inputs: step.inputs,
+                decision: step.decision.clone(),
+                shadow: group.autoscaler.mode == AutoscaleMode::Shadow || !may_act || step.vetoed.is_some(),
+            });
+            for (alarm, from, to) in step.transitions {
+                out.events.push(Event::Alarm { at: now, group: name.clone(), alarm, from, to });
+            }
+            let decision = &step.decision;
+            if let Some(to) = decision.desired {
+                let why_not = match (&step.vetoed, &input.authority) {
+                    (Some(veto), _) => Some(veto.clone()),
+                    (None, Authority::Observe { holder }) if group.autoscaler.mode == AutoscaleMode::Act => {
+                        Some(format!("observing: automation owned by {holder}"))
+                    }
+                    (None, Authority::BackingOff { until })
+                        if group.autoscaler.mode == AutoscaleMode::Act =>
+                    {
+                        Some(format!("actuator backing off until {}", until.to_rfc3339()))
+                    }
+                    _ => None,
+                };
+                let reason = match why_not {
+                    Some(why) => format!("{} — {why}", decision.reason),
+                    None => decision.reason.clone(),
+                };
+                out.events.push(Event::Scaled {
+                    at: now,
+                    group: name.clone(),
+                    from: decision.current,
+                    to,
+                    reason,
+                    shadow,
+                });
+            }
+            let running = capacity.ready + capacity.warming + capacity.failed;
+            let facts = TickFacts {
+                now,
+                decision,
+                actuator_failed: None,
+                hourly_cost_usd_now: f64::from(running) * group.spec.hourly_cost_usd,
+                hourly_budget_usd: group.autoscaler.state.policy.hourly_budget_usd,
+            };
+            breaker_events.extend(group.autoscaler.breaker.observe(facts));
+            if let Some(to) = step.set_desired {
+                let action = Action { group: index, at: now, from: decision.current, to };
+                group.pending = Some(action.clone());
+                out.actions.push(action);
+            }
+            out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
+            out.breaker_changes.extend(breaker_events);
+            let firing = group.firing();
+            let warming = group.warming(now);
+            let silenced = group.silence_at(now).is_some();
+            out.notifications.extend(group.pager.reconcile(&name, &firing, warming.as_ref(), silenced, now));
+        }
+        out
+    }
+
+    /// Answers one operator command at `now`: applied at once (between ticks in the live
+    /// engine, at the start of a tick in replay). Refused whole in read-only mode.
+    pub fn command(&mut self, request: &CommandRequest, now: Timestamp) -> CommandOutcome {
+        let mut breaker_changes = Vec::new();
+        let mut events = Vec::new();
+        let reply = if self.settings.readonly && request.command.is_mutating() {
+            Reply::Refused {
+                reason: "read-only: this fleetdeck changes nothing (started with --readonly)".into(),
+            }
+        } else {
+            match &request.command {
+                Command::Sim { .. } => {
+                    Reply::Failed { error: "`sim` is the simulator's business, not the autoscaler's".into() }
+                }
+                Command::ResetBreaker { target } => match self.reset_breakers(target, &request.operator) {
+                    Ok(closed) => {
+                        let groups: Vec<&str> = closed.iter().map(|(g, _)| g.as_str()).collect();
+                        let reply = Reply::Ok {
+                            message: format!(
+                                "breaker reset on {} by {}",
+                                groups.join(", "),
+                                request.operator
+                            ),
+                        };
+                        for (group, event) in closed {
+                            events.push(breaker_event(now, &group, &event));
+                            breaker_changes.push(event);
+                        }
+                        reply
+                    }
+                    Err(refused) => refused,
+                },
+                Command::Silence { .. } | Command::Unsilence { .. } => {
+                    let groups = self.groups.iter_mut().map(|g| (&g.spec.name, &mut g.silence));
+                    operator::silence(groups, request, now)
+                }
+                Command::Pause { .. }
+                | Command::Resume { .. }
+                | Command::ForceScale { .. }
+                | Command::Shadow { .. } => {
+                    operator::apply(self.groups.iter_mut().map(|g| &mut g.autoscaler), request, now)
+                }
+            }
+        };
+        let operator_state_changed = matches!(reply, Reply::Ok { .. })
+            && !matches!(request.command, Command::Sim { .. } | Command::ResetBreaker { .. });
+        events.push(Event::CommandHandled {
+            at: now,
+            operator: request.operator.to_string(),
+            command: request.command.to_string(),
+            reply: reply.clone(),
+        });
+        CommandOutcome { reply, events, breaker_changes, operator_state_changed }
+    }
+
+    /// Closes every open trip of the target groups: the (group, reset) pairs, or the
+    /// refusal when the target is unknown or nothing was open.
+    fn reset_breakers(
+        &mut self,
+        target: &Target,
+        operator: &Operator,
+    ) -> Result<Vec<(String, BreakerEvent)>, Reply> {
+        let chosen: Vec<usize> = match target {
+            Target::All => (0..self.groups.len()).collect(),
+            Target::Group(name) => match self.index_of(name) {
+                Some(i) => vec![i],
+                None => {
+                    let known: Vec<&str> = self.groups.iter().map(|g| g.spec.name.as_str()).collect();
+                    return Err(Reply::Refused {
+                        reason: format!("unknown group `{name}` (groups: {})", known.join(", ")),
+                    });
+                }
+            },
+        };
+        let by = operator.to_string();
+        let mut closed = Vec::new();
+        for i in chosen {
+            let group = &mut self.groups[i];
+            let events = group.autoscaler.breaker.reset(ResetScope::All, &by);
+            closed.extend(events.into_iter().map(|e| (group.spec.name.clone(), e)));
+        }
+        if closed.is_empty() {
+            return Err(Reply::Refused { reason: format!("no breaker trip is open on {target}") });
+        }
+        Ok(closed)
+    }
+}
+
+/// A breaker trip or reset as front ends see it.
+fn breaker_event(now: Timestamp, group: &str, event: &BreakerEvent) -> Event {
+    let tripped = matches!(event, BreakerEvent::Tripped { .. });
+    Event::Breaker { at: now, group: group.to_string(), message: event.to_string(), tripped }
+}
+
+#[cfg(test)]
+#[path = "tick_tests.rs"]
+mod tests;

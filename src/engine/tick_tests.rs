@@ -1,0 +1,260 @@
+//! The tick core on the simulated fleet, synchronously, on a virtual clock: every
+//! assertion is about tick numbers, never wall time.
+
+use std::time::Duration;
+
+use super::*;
+use crate::alarms::{Comparison, MissingData, Statistic};
+use crate::config::Config;
+use crate::engine::sim_loop::SimLoop;
+use crate::model::MetricKind;
+use crate::protocol::{Event, Operator, SimCommand};
+use crate::sim::SimFleet;
+
+use super::super::pager::NotificationKind;
+
+const START: Timestamp = Timestamp(1_767_225_600_000);
+const CHAT: usize = 0;
+
+/// The fast profile (1 s polls, 5–10 s warm-ups) with GPU target tracking at 0.7 on
+/// every group, and on llm-chat a latency alarm that needs 3 breaching seconds in a row.
+fn config() -> Config {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml");
+    let mut config = crate::config::load(&path).unwrap();
+    for group in &mut config.groups {
+        group.policy.target_tracking = vec![crate::policy::TargetTracking {
+            metric: MetricKind::GpuUtil,
+            target: 0.7,
+            per_instance: false,
+        }];
+    }
+    config.groups[CHAT].alarms = vec![AlarmRule {
+        name: "p95-over-slo".into(),
+        metric: MetricKind::LatencyP95,
+        statistic: Statistic::Maximum,
+        comparison: Comparison::GreaterThan,
+        threshold: 2.0,
+        period: Duration::from_secs(1),
+        datapoints_to_alarm: 3,
+        evaluation_periods: 3,
+        for_duration: Duration::ZERO,
+        missing_data: MissingData::Missing,
+        description: None,
+    }];
+    config
+}
+
+/// A loop over the fast fleet; `spike`: llm-chat's demand × factor from 5 s on.
+fn sim_loop(mode: AutoscaleMode, spike: Option<f64>) -> SimLoop {
+    let config = config();
+    let mut fleet = SimFleet::new(&config.sim_groups(), config.seed, START);
+    if let Some(factor) = spike {
+        let spike =
+            SimCommand::Spike { group: "llm-chat".into(), factor, duration: Duration::from_secs(600) };
+        fleet.schedule(START.plus(Duration::from_secs(5)), spike);
+    }
+    let settings =
+        CoreSettings { stale_after: config.stale_after, raw_points: 600, minute_points: 60, readonly: false };
+    let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
+    SimLoop::new(TickCore::build(groups, mode, settings, START), fleet)
+}
+
+fn at(tick: u64) -> Timestamp {
+    START.plus(Duration::from_secs(tick))
+}
+
+/// Runs ticks `from..to` (one a second), no commands.
+fn run(sim: &mut SimLoop, ticks: std::ops::Range<u64>) -> Vec<(u64, TickOutput)> {
+    ticks.map(|t| (t, sim.step(at(t), Vec::new()))).collect()
+}
+
+fn request(command: Command) -> CommandRequest {
+    CommandRequest {
+        operator: Operator { name: "ana".into(), email: None },
+        reason: Some("drill".into()),
+        command,
+    }
+}
+
+fn chat_actions(outputs: &[(u64, TickOutput)]) -> Vec<(u64, u32, u32)> {
+    outputs
+        .iter()
+        .flat_map(|(t, out)| out.actions.iter().filter(|a| a.group == CHAT).map(move |a| (*t, a.from, a.to)))
+        .collect()
+}
+
+fn chat_util(out: &TickOutput) -> Option<f64> {
+    let record = out.decisions.iter().find(|d| d.group == CHAT)?;
+    record.inputs.metrics.iter().find(|m| m.kind == MetricKind::GpuUtil).map(|m| m.value)
+}
+
+#[test]
+fn a_flash_crowd_scales_out_once_in_the_tick_it_is_seen_and_waits_for_the_warm_up() {
+    let mut sim = sim_loop(AutoscaleMode::Act, Some(4.0));
+    let outputs = run(&mut sim, 0..60);
+    // The condition: utilization beyond target tracking's 10 % tolerance over 0.7.
+    let seen = outputs.iter().find(|(_, out)| chat_util(out).is_some_and(|u| u > 0.77)).map(|(t, _)| *t);
+    let seen = seen.expect("the spike shows in llm-chat's utilization");
+    let actions = chat_actions(&outputs);
+    let (first_tick, from, to) = actions[0];
+    assert_eq!(first_tick, seen, "acts in the tick that first sees the condition: {actions:?}");
+    assert!(to > from, "{actions:?}");
+    // While a scale-out warms, the next one waits for new capacity to show: asking again
+    // on the same ready count would stack launches on data that has not changed.
+    let warmup = sim.core.groups[CHAT].spec.warmup.max.as_secs();
+    let ready = |tick: u64| {
+        let out = &outputs[tick as usize].1;
+        out.decisions.iter().find(|d| d.group == CHAT).map(|d| d.state.capacity.ready).unwrap()
+    };
+    for pair in actions.windows(2) {
+        let ((before, ..), (after, ..)) = (pair[0], pair[1]);
+        assert!(
+            after >= before + warmup || ready(after) > ready(before),
+            "tick {after} scaled again {}s into the warm-up of tick {before}'s scale-out with ready still {}: {actions:?}",
+            after - before,
+            ready(after)
+        );
+    }
+    assert!(actions.len() >= 2, "after the warm-up it keeps up with the ×4 crowd: {actions:?}");
+    let desired = sim.fleet.capacity("llm-chat").unwrap().desired;
+    assert!(desired >= 12, "×4 demand at 60 % needs ~14 instances, has {desired}");
+}
+
+#[test]
+fn in_shadow_mode_the_core_decides_and_never_acts() {
+    let mut sim = sim_loop(AutoscaleMode::Shadow, Some(4.0));
+    let outputs = run(&mut sim, 0..30);
+    assert!(outputs.iter().all(|(_, out)| out.actions.is_empty()));
+    let would: Vec<&DecisionRecord> = outputs
+        .iter()
+        .flat_map(|(_, out)| &out.decisions)
+        .filter(|d| d.group == CHAT && d.decision.desired.is_some())
+        .collect();
+    assert!(!would.is_empty() && would.iter().all(|d| d.shadow), "logged as would-scale");
+    assert_eq!(sim.fleet.capacity("llm-chat").unwrap().desired, 4);
+}
+
+#[test]
+fn an_alarm_raised_while_the_scale_out_warms_is_held_back_and_pages_when_the_warm_up_ends() {
+    let mut sim = sim_loop(AutoscaleMode::Act, Some(4.0));
+    let outputs = run(&mut sim, 0..40);
+    let (scaled_at, from, to) = chat_actions(&outputs)[0];
+    let fired_at = outputs
+        .iter()
+        .find(|(_, out)| {
+            out.events.iter().any(|e| matches!(e, Event::Alarm { alarm, to: AlarmState::Firing, .. } if alarm == "p95-over-slo"))
+        })
+        .map(|(t, _)| *t)
+        .expect("the latency alarm fires");
+    assert!(fired_at > scaled_at, "3 breaching seconds come after the scale-out ({fired_at} vs {scaled_at})");
+    let pages: Vec<(u64, &Notification)> = outputs
+        .iter()
+        .flat_map(|(t, out)| out.notifications.iter().map(move |n| (*t, n)))
+        .filter(|(_, n)| n.alarm == "p95-over-slo")
+        .collect();
+    let (paged_at, page) = pages.first().expect("still firing after the warm-up: it pages");
+    assert_eq!(page.kind, NotificationKind::Trigger);
+    let warming = page.held_under.as_ref().expect("grouped under the scale-out");
+    assert_eq!((warming.at, warming.from, warming.to), (at(scaled_at), from, to));
+    let warmup = sim.core.groups[CHAT].spec.warmup;
+    assert!(
+        *paged_at >= scaled_at + warmup.min.as_secs() && *paged_at <= scaled_at + warmup.max.as_secs(),
+        "paged at {paged_at}: when {from}→{to} finished warming (between {} and {} s after {scaled_at})",
+        warmup.min.as_secs(),
+        warmup.max.as_secs()
+    );
+    assert_eq!(page.dedup_key, "fleetdeck:llm-chat:p95-over-slo");
+}
+
+#[test]
+fn a_silence_mutes_pages_and_one_still_firing_when_it_is_lifted_pages_then() {
+    let mut sim = sim_loop(AutoscaleMode::Shadow, Some(4.0));
+    let silence =
+        Command::Silence { target: Target::Group("llm-chat".into()), duration: Duration::from_secs(3600) };
+    let first = sim.step(at(0), vec![request(silence)]);
+    assert!(matches!(&first.replies[..], [Reply::Ok { message }] if message.contains("silenced llm-chat")));
+    assert!(first.operator_state_changed);
+    let outputs = run(&mut sim, 1..30);
+    assert!(
+        outputs.iter().any(|(_, out)| out
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Alarm { to: AlarmState::Firing, .. }))),
+        "the alarm is evaluated and fires"
+    );
+    assert!(outputs.iter().all(|(_, out)| out.notifications.is_empty()), "but nothing pages");
+    let lifted =
+        sim.step(at(30), vec![request(Command::Unsilence { target: Target::Group("llm-chat".into()) })]);
+    assert!(matches!(&lifted.replies[..], [Reply::Ok { .. }]), "{:?}", lifted.replies);
+    let kinds: Vec<_> = lifted.notifications.iter().map(|n| (n.alarm.as_str(), n.kind)).collect();
+    assert_eq!(kinds, vec![("p95-over-slo", NotificationKind::Trigger)]);
+}
+
+#[test]
+fn failed_actions_are_forgotten_and_k_in_a_row_freeze_the_group_until_reset() {
+    let mut sim = sim_loop(AutoscaleMode::Act, Some(4.0));
+    sim.fail_actions(Some("UpdateAutoScalingGroup: access denied".into()));
+    let outputs = run(&mut sim, 0..40);
+    let actions = chat_actions(&outputs);
+    assert_eq!(actions.len(), 3, "K = 3 failed calls, then the breaker freezes: {actions:?}");
+    assert!(
+        actions.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "a failed call is retried next tick: {actions:?}"
+    );
+    let tripped_at = outputs
+        .iter()
+        .find(|(_, out)| out.events.iter().any(|e| matches!(e, Event::Breaker { tripped: true, .. })))
+        .map(|(t, _)| *t)
+        .unwrap();
+    assert_eq!(tripped_at, actions[2].0 + 1, "the trip comes with the outcome of the third call");
+    let group = &sim.core.groups[CHAT];
+    assert!(group.autoscaler.state.recent_activities.is_empty(), "no failed call counts as a change");
+    assert_eq!(sim.fleet.capacity("llm-chat").unwrap().desired, 4);
+    let paged = outputs
+        .iter()
+        .flat_map(|(_, out)| &out.notifications)
+        .any(|n| n.alarm == "breaker-actuator-failures");
+    assert!(paged, "a trip that needs a human pages");
+    // An operator fixes IAM and resets: the next tick scales out.
+    sim.fail_actions(None);
+    let reset =
+        sim.step(at(40), vec![request(Command::ResetBreaker { target: Target::Group("llm-chat".into()) })]);
+    assert!(matches!(&reset.replies[..], [Reply::Ok { .. }]), "{:?}", reset.replies);
+    assert!(reset.actions.iter().any(|a| a.group == CHAT && a.to > a.from), "{:?}", reset.actions);
+}
+
+#[test]
+fn a_read_only_core_refuses_commands_and_never_acts() {
+    let config = config();
+    let fleet = SimFleet::new(&config.sim_groups(), config.seed, START);
+    let settings =
+        CoreSettings { stale_after: config.stale_after, raw_points: 60, minute_points: 10, readonly: true };
+    let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
+    let mut sim = SimLoop::new(TickCore::build(groups, AutoscaleMode::Act, settings, START), fleet);
+    let pause = Command::Pause { target: Target::All, duration: None, mode: crate::policy::PauseMode::Full };
+    let out = sim.step(at(0), vec![request(pause)]);
+    assert!(matches!(&out.replies[..], [Reply::Refused { reason }] if reason.contains("read-only")));
+    assert!(!out.operator_state_changed);
+    sim.fleet
+        .apply(&SimCommand::Spike {
+            group: "llm-chat".into(),
+            factor: 4.0,
+            duration: Duration::from_secs(60),
+        })
+        .unwrap();
+    let outputs = run(&mut sim, 1..20);
+    assert!(outputs.iter().all(|(_, out)| out.actions.is_empty()));
+}
+
+#[test]
+fn the_same_inputs_give_the_same_outputs() {
+    let trace = |sim: &mut SimLoop| {
+        run(sim, 0..60)
+            .into_iter()
+            .map(|(_, out)| format!("{:?}{:?}{:?}", out.actions, out.events, out.notifications))
+            .collect::<Vec<_>>()
+    };
+    let first = trace(&mut sim_loop(AutoscaleMode::Act, Some(4.0)));
+    let second = trace(&mut sim_loop(AutoscaleMode::Act, Some(4.0)));
+    assert_eq!(first, second);
+}
