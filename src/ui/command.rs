@@ -8,6 +8,9 @@
 //! - `:scale GROUP N [--hold DURATION] [--beyond-max]` — set desired to N now and hold it
 //!   (20 minutes unless told); above the group's max only with `--beyond-max`;
 //! - `:shadow GROUP|all on|off` — decide without acting, or act again;
+//! - `:reset GROUP|all` — close the target's circuit-breaker trips;
+//! - `:silence GROUP|all DURATION` — mute the target's pages for DURATION (alarms are still
+//!   evaluated and shown); `:unsilence GROUP|all` lifts it;
 //! - `:q`, `:quit` — leave the console;
 //! - `:panic` — debug builds only: panic inside the running console, so end-to-end tests
 //!   can check the terminal is restored. Release builds call it an unknown command.
@@ -43,7 +46,8 @@ pub enum Parsed {
 }
 
 /// Top-level commands, for completion and the help overlay.
-pub const COMMANDS: [&str; 7] = ["sim", "pause", "resume", "scale", "shadow", "reset", "quit"];
+pub const COMMANDS: [&str; 9] =
+    ["sim", "pause", "resume", "scale", "shadow", "reset", "silence", "unsilence", "quit"];
 const SIM_VERBS: [&str; 4] = ["spike", "fail", "gap", "stockout"];
 
 /// How long `:scale` holds desired when no `--hold` is given.
@@ -57,6 +61,8 @@ const RESUME_USAGE: &str = "resume GROUP|all [-- REASON]";
 const SCALE_USAGE: &str = "scale GROUP N [--hold DURATION] [--beyond-max] [-- REASON]";
 const SHADOW_USAGE: &str = "shadow GROUP|all on|off [-- REASON]";
 const RESET_USAGE: &str = "reset GROUP|all [-- REASON]";
+const SILENCE_USAGE: &str = "silence GROUP|all DURATION [-- REASON]";
+const UNSILENCE_USAGE: &str = "unsilence GROUP|all [-- REASON]";
 
 /// Reads a submitted line (without the leading `:`). The error is shown to the user as is.
 pub fn parse(line: &str) -> Result<Parsed, String> {
@@ -79,10 +85,12 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "scale" => operator(SCALE_USAGE, parse_scale),
         "shadow" => operator(SHADOW_USAGE, parse_shadow),
         "reset" => operator(RESET_USAGE, parse_reset),
+        "silence" => operator(SILENCE_USAGE, parse_silence),
+        "unsilence" => operator(UNSILENCE_USAGE, parse_unsilence),
         "panic" if PANIC_COMMAND_ENABLED => Ok(Parsed::Panic),
-        other => {
-            Err(format!("unknown command `{other}` (commands: sim, pause, resume, scale, shadow, reset, q)"))
-        }
+        other => Err(format!(
+            "unknown command `{other}` (commands: sim, pause, resume, scale, shadow, reset, silence, unsilence, q)"
+        )),
     }
 }
 
@@ -147,6 +155,24 @@ fn parse_reset(words: &[&str]) -> Result<Command, String> {
     }
 }
 
+fn parse_silence(words: &[&str]) -> Result<Command, String> {
+    let target = target(words.first())?;
+    let word = words.get(1).ok_or("missing how long, e.g. 1h")?;
+    let duration = duration(word)?;
+    match words.get(2) {
+        Some(extra) => Err(format!("unexpected `{extra}`")),
+        None => Ok(Command::Silence { target, duration }),
+    }
+}
+
+fn parse_unsilence(words: &[&str]) -> Result<Command, String> {
+    let target = target(words.first())?;
+    match words.get(1) {
+        Some(extra) => Err(format!("unexpected `{extra}`")),
+        None => Ok(Command::Unsilence { target }),
+    }
+}
+
 fn parse_scale(words: &[&str]) -> Result<Command, String> {
     let group = match target(words.first())? {
         Target::Group(name) => name,
@@ -198,7 +224,7 @@ pub fn complete(line: &str, groups: &[&str]) -> Option<String> {
         [] => COMMANDS.to_vec(),
         ["sim"] => SIM_VERBS.to_vec(),
         ["sim", verb] if SIM_VERBS.contains(verb) => groups.to_vec(),
-        ["pause" | "resume" | "shadow" | "reset"] => with_all(),
+        ["pause" | "resume" | "shadow" | "reset" | "silence" | "unsilence"] => with_all(),
         ["scale"] => groups.to_vec(),
         ["shadow", _] => vec!["on", "off"],
         _ if done.contains(&"--") => return None,
@@ -232,6 +258,29 @@ fn common_prefix<'a>(words: &[&'a str]) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn silence_takes_a_target_and_a_duration_and_unsilence_a_target() {
+        assert_eq!(
+            parse("silence vision 1h -- known noisy deploy"),
+            Ok(Parsed::Operator {
+                command: Command::Silence {
+                    target: Target::Group("vision".into()),
+                    duration: Duration::from_secs(3600)
+                },
+                reason: Some("known noisy deploy".into())
+            })
+        );
+        assert_eq!(
+            parse("unsilence all"),
+            Ok(Parsed::Operator { command: Command::Unsilence { target: Target::All }, reason: None })
+        );
+        let missing = parse("silence vision").unwrap_err();
+        assert!(missing.contains("missing how long") && missing.contains(SILENCE_USAGE), "{missing}");
+        assert!(parse("silence vision 0s").unwrap_err().contains("more than zero"));
+        assert_eq!(complete("sil", &["vision"]).as_deref(), Some("silence "));
+        assert_eq!(complete("unsilence vi", &["vision"]).as_deref(), Some("unsilence vision "));
+    }
 
     #[test]
     fn sim_commands_parse_with_the_protocol_grammar() {
@@ -276,8 +325,9 @@ mod tests {
     #[test]
     fn completes_commands_verbs_and_group_names() {
         let groups = ["llm-chat", "llm-code", "vision"];
-        assert_eq!(complete("si", &groups).as_deref(), Some("sim "));
-        assert_eq!(complete("s", &groups).as_deref(), None, "sim, scale, shadow");
+        assert_eq!(complete("si", &groups).as_deref(), None, "sim, silence");
+        assert_eq!(complete("sim", &groups).as_deref(), Some("sim "));
+        assert_eq!(complete("s", &groups).as_deref(), None, "sim, scale, shadow, silence");
         assert_eq!(complete("sim st", &groups).as_deref(), Some("sim stockout "));
         assert_eq!(complete("sim fail v", &groups).as_deref(), Some("sim fail vision "));
         assert_eq!(complete("sim fail ", &groups).as_deref(), None, "ambiguous with nothing in common");
