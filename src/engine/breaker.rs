@@ -6,7 +6,7 @@
 //!
 //! | kind              | trips when                                            | freezes   | resets                              |
 //! |-------------------|-------------------------------------------------------|-----------|-------------------------------------|
-//! | stale data        | `stale_after_ticks` decisions in a row with [`Block::Data`] | scale-in  | first decision without a data block |
+//! | stale data        | `stale_after_ticks` decisions in a row with data [`problems`](Decision::problems) | scale-in  | first decision whose data is all fresh |
 //! | budget            | measured hourly cost above the hourly budget          | scale-out | cost at or under budget, or no budget |
 //! | flapping          | `direction_changes` reversals of actions within `window` | all    | `window` after the trip             |
 //! | actuator failures | `max_failures` failed calls in a row                  | all       | an operator only ([`Breaker::reset`]) |
@@ -241,15 +241,12 @@ impl Breaker {
     }
 
     fn observe_stale(&mut self, facts: &TickFacts<'_>, events: &mut Vec<BreakerEvent>) {
-        let problems = facts.decision.blocked.iter().find_map(|b| match b {
-            Block::Data { metrics } => Some(metrics),
-            _ => None,
-        });
-        let Some(problems) = problems else {
+        let problems = &facts.decision.problems;
+        if problems.is_empty() {
             self.stale_ticks = 0;
             self.close(BreakerKind::StaleData, "fresh data returned".into(), events);
             return;
-        };
+        }
         self.stale_ticks = self.stale_ticks.saturating_add(1);
         if self.stale_ticks >= self.settings.stale_after_ticks.max(1) {
             let cause = problems.iter().map(problem_text).collect::<Vec<_>>().join(", ");

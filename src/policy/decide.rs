@@ -53,6 +53,10 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
         proposals.push(proposal);
         acting.push(false);
     }
+    let mut data_problems = problems.clone();
+    if let LatencyVerdict::Unusable(problem) = &latency {
+        data_problems.push(problem.clone());
+    }
     let history = &state.recent_activities;
     for rule in &spec.step_scaling {
         let alarm = inputs.alarms.iter().find(|a| a.name == rule.alarm);
@@ -248,6 +252,7 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
         bounds,
         clamps,
         blocked,
+        problems: data_problems,
         stalled,
         state_updates,
         reason,

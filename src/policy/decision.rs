@@ -32,6 +32,11 @@ pub struct Decision {
     pub clamps: Vec<Clamp>,
     /// What stopped a change (or part of it).
     pub blocked: Vec<Block>,
+    /// Problems with the data the policies read this tick (stale, missing, invalid),
+    /// whether or not they blocked anything: the breaker's stale-data trip follows these,
+    /// so it does not open and close with the direction a decision happens to want.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<MetricProblem>,
     pub stalled: Option<Stalled>,
     pub state_updates: StateUpdates,
     /// The decision in one line, e.g. "scale out 4→6: gpu_util 0.93 > target 0.70 (needs 6)".

@@ -34,6 +34,13 @@ fn decision(now: Timestamp, current: u32, desired: Option<u32>, blocked: Vec<Blo
         proposals: Vec::new(),
         bounds: Bounds { min: 1, max: 20, min_from: BoundSource::Group, max_from: BoundSource::Group },
         clamps: Vec::new(),
+        problems: blocked
+            .iter()
+            .flat_map(|b| match b {
+                Block::Data { metrics } => metrics.clone(),
+                _ => Vec::new(),
+            })
+            .collect(),
         blocked,
         stalled: None,
         state_updates: StateUpdates {
@@ -87,6 +94,19 @@ fn a_data_block_trips_a_scale_in_freeze_naming_the_metric() {
     assert_eq!(b.trips()[0].mode, TripMode::ScaleInOnly);
     assert_eq!(b.trips()[0].group, GROUP);
     assert_eq!(pause_mode(&b, at(0)), Some(PauseMode::ScaleInOnly));
+}
+
+#[test]
+fn stale_trip_stays_open_while_data_is_stale_whatever_the_decision_wants() {
+    let mut b = breaker();
+    let d = stale_gpu(at(0));
+    b.observe(facts(at(0), &d));
+    // The next decision wants no scale-in (another metric holds it), so nothing is
+    // blocked by the stale data, but the data is still stale: the trip stays.
+    let mut d = stale_gpu(at(15));
+    d.blocked.clear();
+    assert!(b.observe(facts(at(15), &d)).is_empty(), "no reset while gpu_util is stale");
+    assert_eq!(b.trips().len(), 1);
 }
 
 #[test]
