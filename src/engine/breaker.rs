@@ -36,7 +36,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Timestamp, duration_text, format_duration};
-use crate::policy::{Block, Decision, MetricProblem, Pause, PauseMode, Problem};
+use crate::policy::{Decision, MetricProblem, Pause, PauseMode, Problem};
 use crate::store::breaker::{BreakerKind, BreakerTrip, TripMode};
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::model::{Capacity, MetricKind};
 use crate::policy::{
-    self, BoundSource, Bounds, GroupState, Inputs, MetricInput, PolicySpec, Recommendation, Stabilization,
-    StateUpdates, TargetTracking,
+    self, Block, BoundSource, Bounds, GroupState, Inputs, MetricInput, PolicySpec, Recommendation,
+    Stabilization, StateUpdates, TargetTracking,
 };
 
 const T0: i64 = 1_700_000_000_000;
