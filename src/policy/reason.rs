@@ -3,7 +3,7 @@
 //!
 //! "scale out 4→6: gpu_util 0.93 > target 0.70 (needs 6)";
 //! "no change at 4: gpu_util 0.72 within 10 % of target 0.70";
-//! "blocked at 6: paused by ana until 14:30 UTC".
+//! "blocked: paused by ana until 14:30 UTC — stays at 6; gpu_util 0.95 > target 0.70 (needs 9)".
 
 use crate::model::format_duration;
 use crate::policy::decision::{Block, Clamp, ClampBy};
@@ -45,7 +45,8 @@ pub fn sentence(
             let verb = if to > current { "scale out" } else { "scale in" };
             format!("{verb} {current}→{to}: {why}")
         }
-        None if !blocks.is_empty() => format!("blocked at {current}: {} — {why}", blocks.join("; ")),
+        // "blocked: <why>" first (DESIGN.md), then where it stays and what was asked.
+        None if !blocks.is_empty() => format!("blocked: {} — stays at {current}; {why}", blocks.join("; ")),
         None => format!("no change at {current}: {why}"),
     };
     if desired.is_some() && !blocks.is_empty() {

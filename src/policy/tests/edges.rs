@@ -205,7 +205,11 @@ fn a_full_pause_blocks_every_change_and_names_who() {
     });
     let d = decide(&state, &fresh(at(0), &[(GpuUtil, 0.95)]), at(0));
     assert_eq!(d.desired, None);
-    assert!(d.reason.starts_with("blocked at 4: paused by ana until 14:30 UTC (INC-123)"), "{}", d.reason);
+    assert!(
+        d.reason.starts_with("blocked: paused by ana until 14:30 UTC (INC-123) — stays at 4; "),
+        "{}",
+        d.reason
+    );
 }
 
 #[test]
