@@ -158,7 +158,10 @@ struct GroupIo {
     source: Arc<dyn MetricSource>,
     actuator: Arc<dyn Actuator>,
     source_health: Health,
+    /// Of `observe()`.
     actuator_health: Health,
+    /// Of `set_desired()`: a failing write backs off even while observing works.
+    write_health: Health,
     /// The group's lease as last seen (None without a store): only its holder acts.
     lease: Option<LeaseRecord>,
     /// The outcome of the action the last tick asked for, for the next tick.
@@ -257,6 +260,7 @@ impl Engine {
                 actuator: g.actuator,
                 source_health: Health::default(),
                 actuator_health: Health::default(),
+                write_health: Health::default(),
                 lease: None,
                 action_outcome: None,
                 persisted_minute: BTreeMap::new(),
@@ -424,9 +428,12 @@ impl Engine {
             .unwrap_or_else(|| Err("not called".into()));
             let name = group.spec.name.clone();
             let io = &mut self.io[action.group];
+            if result.is_ok() && io.write_health.succeeded() {
+                tracing::info!(group = %name, "actuator accepts changes again");
+            }
             if let Err(error) = &result {
                 let error = format!("setting desired to {}: {error}", action.to);
-                let retry_at = io.actuator_health.failed(now, error.clone(), &self.settings);
+                let retry_at = io.write_health.failed(now, error.clone(), &self.settings);
                 tracing::warn!(group = %name, %error, "actuator call failed");
                 let event = Event::BackendFailed {
                     at: now,
@@ -486,7 +493,7 @@ impl Engine {
             Some(lease) if lease.holder != self.identity.0 => {
                 Authority::Observe { holder: lease.holder.clone() }
             }
-            _ if !io.actuator_health.due(now) => Authority::BackingOff { until: io.actuator_health.retry_at },
+            _ if !io.write_health.due(now) => Authority::BackingOff { until: io.write_health.retry_at },
             _ => Authority::Act,
         };
         for (backend, failure) in events {
@@ -539,7 +546,12 @@ impl Engine {
                     })
                     .collect(),
                 source: io.source_health.to_protocol(),
-                actuator: io.actuator_health.to_protocol(),
+                // A failing write matters more than a working read.
+                actuator: if io.write_health.failures > 0 {
+                    io.write_health.to_protocol()
+                } else {
+                    io.actuator_health.to_protocol()
+                },
                 alarms: g
                     .autoscaler
                     .alarm_views()
@@ -603,5 +615,7 @@ fn trace_event(event: &Event) {
     }
 }
 
+#[cfg(test)]
+mod scenario_tests;
 #[cfg(test)]
 mod tests;
