@@ -33,7 +33,7 @@ use crate::policy::{Decision, GroupState, Inputs, LoadProfile, PolicySpec};
 use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Target};
 use crate::store::Silence;
 
-use super::autoscale::{AutoscaleMode, Autoscaler};
+use super::autoscale::{AutoscaleMode, Autoscaler, STALLED_ALARM};
 use super::breaker::{BreakerEvent, ResetScope, TickFacts};
 use super::history::SeriesHistory;
 use super::operator;
@@ -108,28 +108,30 @@ impl CoreGroup {
         }
     }
 
-    /// What fires now: the rules' alarms, a stalled scale-out, open breaker trips.
+    /// What fires now: the rules' alarms, a stalled scale-out, open breaker trips. Built
+    /// every tick, so only what fires is put in words.
     fn firing(&self) -> Vec<Firing> {
-        let rules =
-            self.autoscaler.alarm_views().into_iter().filter(|a| a.state == AlarmState::Firing).map(|a| {
-                Firing {
-                    summary: format!("{}: {} — {}", self.spec.name, a.name, a.summary),
-                    name: a.name,
-                    since: a.since,
-                }
-            });
-        let trips = self.autoscaler.breaker.trips().iter().map(|t| Firing {
-            name: t.kind.alarm_name().to_string(),
-            since: t.since,
+        let group = &self.spec.name;
+        let autoscaler = &self.autoscaler;
+        let rules = autoscaler.alarms.iter().filter(|a| a.status.state == AlarmState::Firing).map(|a| Firing {
+            name: a.rule.name.clone(),
+            since: a.status.since,
+            summary: format!("{group}: {} — {}", a.rule.name, a.rule.summary()),
+        });
+        let stalled = autoscaler.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| Firing {
+            name: STALLED_ALARM.to_string(),
+            since: s.since,
             summary: format!(
-                "{}: {} — {}; resets when {}",
-                self.spec.name,
-                t.kind.alarm_name(),
-                t.cause,
-                t.reset_condition
+                "{group}: {STALLED_ALARM} — desired {} but only {} ready or warming",
+                s.desired, s.ready_plus_warming
             ),
         });
-        rules.chain(trips).collect()
+        let trips = autoscaler.breaker.trips().iter().map(|t| Firing {
+            name: t.kind.alarm_name().to_string(),
+            since: t.since,
+            summary: format!("{group}: {} — {}; resets when {}", t.kind.alarm_name(), t.cause, t.reset_condition),
+        });
+        rules.chain(stalled).chain(trips).collect()
     }
 }
 
