@@ -150,6 +150,8 @@ fn full_config_reads_every_key_and_shape() {
         config.operator,
         Some(Operator { name: "Ana Ops".into(), email: Some("ana@example.com".into()) })
     );
+    assert!(config.group("steady").unwrap().shadow, "shadow = true");
+    assert!(!config.group("daily").unwrap().shadow, "acts unless told");
     let steady = &config.group("steady").unwrap().sim;
     assert_eq!(steady.capacity_rps_per_instance, 50.5);
     assert_eq!(steady.service_time, Duration::from_millis(40));

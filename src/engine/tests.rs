@@ -453,3 +453,32 @@ async fn operator_state_and_history_survive_a_restart_through_the_store() {
     engine.tick().await;
     assert_eq!(engine.snapshot().group("vision").unwrap().capacity.unwrap().desired, 6);
 }
+
+#[tokio::test]
+async fn a_group_in_shadow_by_config_decides_without_acting_while_the_others_act() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml");
+    let mut config = crate::config::load(&path).unwrap();
+    for group in &mut config.groups {
+        group.policy.target_tracking = vec![crate::policy::TargetTracking {
+            metric: MetricKind::GpuUtil,
+            target: 0.4,
+            per_instance: false,
+        }];
+    }
+    config.groups[1].shadow = true;
+    let mut engine = Engine::simulated(&config, 7, Arc::new(clock.clone()), false, false);
+    run_ticks(&mut engine, &clock, 3).await;
+    let snapshot = engine.snapshot();
+    // At 60 % on a 0.4 target every group wants more; only vision is told not to act.
+    let vision = snapshot.group("vision").unwrap();
+    assert!(vision.controls.iter().any(|c| c.kind == crate::protocol::ControlKind::Shadow));
+    assert!(
+        vision.decision.as_ref().is_some_and(|d| d.shadow && d.desired.is_some()),
+        "{:?}",
+        vision.decision
+    );
+    assert_eq!(vision.capacity.unwrap().desired, 4);
+    let chat = snapshot.group("llm-chat").unwrap();
+    assert!(chat.capacity.unwrap().desired > 4, "{:?}", chat.decision);
+}

@@ -113,11 +113,12 @@ impl CoreGroup {
     fn firing(&self) -> Vec<Firing> {
         let group = &self.spec.name;
         let autoscaler = &self.autoscaler;
-        let rules = autoscaler.alarms.iter().filter(|a| a.status.state == AlarmState::Firing).map(|a| Firing {
-            name: a.rule.name.clone(),
-            since: a.status.since,
-            summary: format!("{group}: {} — {}", a.rule.name, a.rule.summary()),
-        });
+        let rules =
+            autoscaler.alarms.iter().filter(|a| a.status.state == AlarmState::Firing).map(|a| Firing {
+                name: a.rule.name.clone(),
+                since: a.status.since,
+                summary: format!("{group}: {} — {}", a.rule.name, a.rule.summary()),
+            });
         let stalled = autoscaler.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| Firing {
             name: STALLED_ALARM.to_string(),
             since: s.since,
@@ -129,7 +130,12 @@ impl CoreGroup {
         let trips = autoscaler.breaker.trips().iter().map(|t| Firing {
             name: t.kind.alarm_name().to_string(),
             since: t.since,
-            summary: format!("{group}: {} — {}; resets when {}", t.kind.alarm_name(), t.cause, t.reset_condition),
+            summary: format!(
+                "{group}: {} — {}; resets when {}",
+                t.kind.alarm_name(),
+                t.cause,
+                t.reset_condition
+            ),
         });
         rules.chain(stalled).chain(trips).collect()
     }
