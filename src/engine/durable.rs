@@ -89,33 +89,49 @@ impl Engine {
         self.settings.audit_log = Some(path);
     }
 
-    /// Takes or renews each group's lease in the store (compare-and-swap); a lease held
-    /// by another live engine is only recorded, for the snapshot. Leases last three poll
-    /// intervals, so a holder that stops renewing is replaced within three ticks.
+    /// Takes or renews the lease of each group this engine acts on (compare-and-swap in
+    /// the store); a lease held by another live engine is only recorded, for the snapshot.
+    /// Leases last three poll intervals, so a holder that stops renewing is replaced
+    /// within three ticks. A group this engine would not act on — read-only, or in shadow
+    /// mode — takes no lease (a war-room screen must not lock out the daemon) and gives
+    /// back one it held; its holder is only read.
     pub(super) fn renew_leases(&mut self, now: Timestamp) {
         let Some(store) = &self.store else { return };
         let ttl = self.settings.poll_interval.saturating_mul(3).max(Duration::from_secs(5));
         let (holder, host) = &self.identity;
+        let readonly = self.core.settings.readonly;
         for (group, io) in self.core.groups.iter().zip(&mut self.io) {
-            match store.try_acquire(&group.spec.name, holder, host, ttl, now) {
-                Ok(outcome) => {
+            let name = &group.spec.name;
+            let acts = !readonly && group.autoscaler.mode == AutoscaleMode::Act;
+            let result = if acts {
+                store.try_acquire(name, holder, host, ttl, now).map(|outcome| {
                     if let LeaseOutcome::Acquired { expired: Some(previous), .. } = &outcome {
-                        tracing::warn!(group = %group.spec.name, previous = %previous.holder, "took over an expired lease");
+                        tracing::warn!(group = %name, previous = %previous.holder, "took over an expired lease");
                     }
-                    io.lease = Some(outcome.lease().clone());
+                    Some(outcome.lease().clone())
+                })
+            } else {
+                if io.lease.as_ref().is_some_and(|l| &l.holder == holder)
+                    && let Err(err) = store.release(name, holder)
+                {
+                    tracing::error!(group = %name, %err, "releasing the lease");
                 }
+                store.holder(name, now)
+            };
+            io.lease = match result {
+                Ok(lease) => lease,
                 Err(err) => {
                     // Unknown ownership: act as an observer until the store answers.
-                    tracing::error!(group = %group.spec.name, %err, "lease store");
-                    io.lease = Some(LeaseRecord {
-                        group: group.spec.name.clone(),
+                    tracing::error!(group = %name, %err, "lease store");
+                    Some(LeaseRecord {
+                        group: name.clone(),
                         holder: "unknown (lease store unavailable)".into(),
                         host: String::new(),
                         acquired_at: now,
                         expires_at: now,
-                    });
+                    })
                 }
-            }
+            };
         }
     }
 

@@ -444,3 +444,28 @@ async fn two_engines_on_one_store_and_fleet_only_the_holder_acts_and_the_other_t
     assert!(second_probe.calls() > 0, "and acts");
     second.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_read_only_screen_started_first_takes_no_lease_and_shows_who_acts() {
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
+    let (mut screen, screen_probe) = rewired(&base, clock.clone());
+    screen.core.settings.readonly = true;
+    screen.identity = ("war-room@host:1".into(), "host".into());
+    screen.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let mut screen = Running::start(screen);
+    screen.until(5).await;
+    let (mut acting, acting_probe) = rewired(&base, clock);
+    acting.identity = ("daemon@host:2".into(), "host".into());
+    acting.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let acting = Running::start(acting);
+    let seen = screen.until(30).await;
+    assert!(acting_probe.calls() > 0, "the acting engine got the lease and scaled the spike out");
+    assert_eq!(screen_probe.calls(), 0);
+    let lease = seen.group("llm-chat").unwrap().lease.clone().expect("the screen shows the holder");
+    assert!(!lease.ours && lease.holder == "daemon@host:2", "{lease:?}");
+    acting.stop().await;
+    screen.stop().await;
+}
