@@ -1,7 +1,7 @@
 //! The console as a person uses it: the real binary in a tmux pane, keys sent, the
 //! screen read back, the terminal's state checked after exit.
 
-use crate::support::{Tmux, WAIT, bin, fixture, wait_for};
+use crate::support::{Tmux, WAIT, bin, fixture, run_fleetdeck, wait_for};
 
 const GROUPS: [&str; 3] = ["llm-chat", "vision", "embeddings"];
 
@@ -13,6 +13,14 @@ fn start_console(width: u16, height: u16) -> Tmux {
 /// The table rows of the three groups, which carry the metric values.
 fn group_rows(screen: &str) -> Vec<String> {
     screen.lines().filter(|l| GROUPS.iter().any(|g| l.contains(g))).map(str::to_string).collect()
+}
+
+/// A group's `rdy/wrm/des` from its table row.
+fn counts(screen: &str, group: &str) -> Option<(u32, u32, u32)> {
+    let row = screen.lines().find(|l| l.split_whitespace().any(|w| w == group))?;
+    let cell = row.split_whitespace().find(|w| w.matches('/').count() == 2)?;
+    let mut numbers = cell.split('/').map(|n| n.parse::<u32>().ok());
+    Some((numbers.next()??, numbers.next()??, numbers.next()??))
 }
 
 fn assert_terminal_restored(tmux: &Tmux) {
@@ -68,11 +76,15 @@ fn a_sim_command_typed_in_the_console_fails_instances_that_warm_back_up() {
     tmux.command("sim fail vision 2");
     // The engine's reply on the status line, and the row: 2 ready, 2 warming, 4 desired.
     tmux.wait_for_text(&["vision: 2 ready instances failed", "2/2/4"]);
-    // The fast profile's 5–10 s warm-up brings the replacements in.
+    // The fast profile's 5–10 s warm-up brings the replacements in: everything desired
+    // serves, nothing warms (the autoscaler may have added one for the load the two
+    // survivors carried meanwhile).
     wait_for("the replacements to serve", WAIT, || {
         let screen = tmux.capture();
-        let vision = screen.lines().find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
-        if vision.contains("4/0/4") { Ok(()) } else { Err(screen) }
+        match counts(&screen, "vision") {
+            Some((ready, 0, desired)) if ready == desired && desired >= 4 => Ok(()),
+            _ => Err(screen),
+        }
     });
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.wait_exit(), 0);
@@ -114,4 +126,51 @@ fn a_pause_and_a_hold_survive_kill_9_and_show_after_restart() {
     });
     second.send_keys(&["q"]);
     assert_eq!(second.wait_exit(), 0);
+}
+
+#[test]
+fn the_decision_log_of_a_real_run_replays_through_fleetdeck_decide() {
+    let command = format!("{} --config {}", bin(), fixture("fast.toml").display());
+    let tmux = Tmux::start(&command, 120, 40);
+    tmux.wait_for_text(&GROUPS);
+    tmux.command("sim spike llm-chat x4 1m");
+    wait_for("llm-chat to scale out", WAIT, || {
+        let screen = tmux.capture();
+        if counts(&screen, "llm-chat").is_some_and(|(.., desired)| desired > 4) {
+            Ok(())
+        } else {
+            Err(screen)
+        }
+    });
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0, "q flushes the log and exits");
+
+    let log = tmux.state_dir().join("fleetdeck/fast/decisions.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    let decisions: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| l.contains("\"decision\""))
+        .collect();
+    let actions: Vec<usize> =
+        decisions.iter().filter(|(_, l)| l.contains("scale out")).map(|(n, _)| *n).collect();
+    assert!(!actions.is_empty(), "the scale-out is logged:\n{text}");
+    // A sample: the first and last decisions, every action, and every 7th line between.
+    let mut sample: Vec<usize> = decisions.iter().map(|(n, _)| *n).step_by(7).collect();
+    sample.extend(actions);
+    sample.extend(decisions.last().map(|(n, _)| *n));
+    sample.sort();
+    sample.dedup();
+    let home = tempfile::tempdir().unwrap();
+    for line in sample {
+        let output =
+            run_fleetdeck(&["decide", "--line", &line.to_string(), log.to_str().unwrap()], home.path());
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("matches the logged decision"),
+            "line {line}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
