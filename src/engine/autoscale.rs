@@ -8,6 +8,7 @@
 //! datapoints than configured and treat the rest as missing, per their `missing_data`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alarms::{self, AlarmRule, AlarmStatus};
@@ -51,7 +52,8 @@ pub struct Autoscaler {
     pub state: GroupState,
     pub breaker: Breaker,
     pub alarms: Vec<Alarm>,
-    pub last_decision: Option<Decision>,
+    /// Shared with the tick's [`Step`] (and the decision log's record): not copied.
+    pub last_decision: Option<Arc<Decision>>,
     pub mode: AutoscaleMode,
     /// Daily and weekly load profiles for predictive scaling (from the store's history).
     pub load_profile: Option<LoadProfile>,
@@ -65,7 +67,7 @@ pub struct Step {
     /// reproduces the decision in `fleetdeck decide`.
     pub state: GroupState,
     pub inputs: Inputs,
-    pub decision: Decision,
+    pub decision: Arc<Decision>,
     pub set_desired: Option<u32>,
     /// Alarms that changed state this tick: (name, from, to).
     pub transitions: Vec<(String, AlarmState, AlarmState)>,
@@ -155,6 +157,7 @@ impl Autoscaler {
             (true, false) => transitions.push((STALLED_ALARM.into(), AlarmState::Firing, AlarmState::Ok)),
             _ => {}
         }
+        let decision = Arc::new(decision);
         self.last_decision = Some(decision.clone());
         Step { state, inputs, decision, set_desired, vetoed, transitions }
     }

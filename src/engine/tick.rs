@@ -25,6 +25,7 @@
 //! A group whose capacity has never been observed is recorded but not decided on.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alarms::AlarmRule;
@@ -200,7 +201,7 @@ pub struct DecisionRecord {
     pub group: usize,
     pub state: GroupState,
     pub inputs: Inputs,
-    pub decision: Decision,
+    pub decision: Arc<Decision>,
     /// Not acted on (shadow mode, observing, vetoed, backing off).
     pub shadow: bool,
 }
