@@ -11,7 +11,7 @@ use crate::model::{
 };
 use crate::protocol::{
     AlarmView, BackendHealth, ControlKind, ControlView, DecisionView, GroupSnapshot, LeaseView,
-    PROTOCOL_VERSION, SeriesSnapshot, Snapshot,
+    PROTOCOL_VERSION, SeriesSnapshot, SharedMinutes, Snapshot,
 };
 
 /// When every fixture snapshot is taken: 2026-01-01T00:00:00Z.
@@ -34,7 +34,7 @@ fn points(count: usize, newest: Timestamp, value: impl Fn(f64) -> f64) -> Vec<Sa
 }
 
 fn series(kind: MetricKind, points: Vec<Sample>) -> SeriesSnapshot {
-    SeriesSnapshot { kind, points, stale: false }
+    SeriesSnapshot { kind, points: points.into(), stale: false, minutes: SharedMinutes::default() }
 }
 
 struct Shape {

@@ -501,7 +501,7 @@ fn render_row(row: &RowText<'_>, selected: bool, plan: &Plan, theme: &Theme, are
                 spans
                     .push(Span::styled(pad_left(&row.values[i], value_width), reading_style(reading, theme)));
                 if plan.sparkline > 0 {
-                    let points = reading.series.map_or(&[][..], |s| &s.points[..]);
+                    let points = reading.series.map(|s| s.points.iter()).unwrap_or_default();
                     let scale = match metric {
                         Metric::GpuUtil | Metric::Memory => Scale::Fraction,
                         // Latency against the SLO when there is one: a full bar means "at or

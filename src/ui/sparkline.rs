@@ -29,29 +29,49 @@ pub const WINDOW_POINTS: usize = 120;
 /// right, each the maximum of its bucket; a series with fewer points than `width` draws
 /// one point a character, padded on the left so sparklines line up. A bucket with no
 /// finite point draws as a space.
-pub fn sparkline(points: &[Sample], width: usize, scale: Scale) -> String {
-    if width == 0 {
-        return String::new();
+pub fn sparkline<'a, I>(points: I, width: usize, scale: Scale) -> String
+where
+    I: IntoIterator<Item = &'a Sample>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let points = points.into_iter();
+    let n = points.len().min(WINDOW_POINTS);
+    let chars = n.min(width);
+    if chars == 0 {
+        return " ".repeat(width);
     }
-    let recent = &points[points.len().saturating_sub(WINDOW_POINTS)..];
-    let chars = recent.len().min(width);
-    let bucket_max = |i: usize| {
-        // Bucket i covers recent[i·n/chars .. (i+1)·n/chars]: every point in exactly one.
-        let (from, to) = (i * recent.len() / chars, (i + 1) * recent.len() / chars);
-        recent[from..to]
-            .iter()
-            .map(|p| p.value)
-            .filter(|v| v.is_finite())
-            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
-    };
-    let buckets: Vec<Option<f64>> = (0..chars).map(bucket_max).collect();
+    let mut buckets = vec![None; chars];
+    // Bucket b holds the window's points b·n/chars .. (b+1)·n/chars: every point in
+    // exactly one.
+    let end_of = |b: usize| (b + 1) * n / chars;
+    let (mut b, mut end) = (0, end_of(0));
+    let older = points.len() - n;
+    for (j, point) in points.skip(older).enumerate() {
+        while j >= end {
+            b += 1;
+            end = end_of(b);
+        }
+        add_max(&mut buckets[b], point.value);
+    }
+    draw(&buckets, width, scale)
+}
+
+/// Raises `bucket` to `value`; non-finite values are not data.
+fn add_max(bucket: &mut Option<f64>, value: f64) {
+    if value.is_finite() {
+        *bucket = Some(bucket.map_or(value, |m| m.max(value)));
+    }
+}
+
+/// One character a bucket, right-aligned in `width`.
+fn draw(buckets: &[Option<f64>], width: usize, scale: Scale) -> String {
     let top = match scale {
         Scale::Fraction => 1.0,
         Scale::ZeroToMax { floor } => buckets.iter().flatten().fold(floor, |a, &b| a.max(b)),
     };
     let mut out = String::with_capacity(width * 3);
-    out.extend(std::iter::repeat_n(' ', width - chars));
-    for bucket in buckets {
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(buckets.len())));
+    for bucket in buckets.iter().take(width) {
         match bucket {
             None => out.push(' '),
             Some(v) => {
@@ -110,5 +130,16 @@ mod tests {
     #[test]
     fn nan_points_leave_a_gap() {
         assert_eq!(sparkline(&samples(&[1.0, f64::NAN, 1.0]), 3, Scale::Fraction), "█ █");
+    }
+
+    #[test]
+    fn a_shared_series_draws_as_its_points_would() {
+        let values: Vec<f64> = (0..500).map(|i| (i % 17) as f64 / 16.0).collect();
+        let mut buffer = crate::series::ChunkedBuffer::new(300);
+        for s in samples(&values) {
+            buffer.push(s);
+        }
+        let flat = samples(&values[200..]);
+        assert_eq!(sparkline(buffer.seq(), 7, Scale::Fraction), sparkline(&flat, 7, Scale::Fraction));
     }
 }
