@@ -9,6 +9,8 @@
 //! ([`raw_view`](SeriesHistory::raw_view), [`minutes_view`](SeriesHistory::minutes_view))
 //! instead of copying every point every tick.
 
+use std::ops::RangeInclusive;
+
 use crate::model::{Sample, Timestamp};
 use crate::series::{ChunkedBuffer, MINUTE_MS, SharedMinutes, SharedPoints};
 
@@ -156,6 +158,15 @@ impl SeriesHistory {
         self.raw.seq().iter()
     }
 
+    /// Raw samples within `range`, oldest first, as slices: its ends are found by binary
+    /// search.
+    pub fn raw_in(&self, range: RangeInclusive<Timestamp>) -> impl Iterator<Item = &[Sample]> {
+        let raw = self.raw.seq();
+        let from = raw.partition_point(|s| s.at < *range.start());
+        let to = raw.partition_point(|s| s.at <= *range.end());
+        raw.slices(from..to)
+    }
+
     pub fn raw_len(&self) -> usize {
         self.raw.len()
     }
@@ -279,6 +290,22 @@ mod tests {
         assert!(h.raw_view().iter().eq(h.raw()));
         assert!(h.minutes_view().iter().eq(h.minutes()));
         assert_eq!(h.minutes_view().len(), 5);
+    }
+
+    #[test]
+    fn raw_in_reads_only_the_samples_in_the_range() {
+        let mut h = SeriesHistory::new(600, 10);
+        for t in 0..1000 {
+            h.push(Sample { at: at(t * 2), value: t as f64 });
+        }
+        let values = |from: i64, to: i64| -> Vec<f64> {
+            h.raw_in(at(from)..=at(to)).flatten().map(|s| s.value).collect()
+        };
+        assert_eq!(values(0, 801), vec![400.0], "starts at the oldest held");
+        assert_eq!(values(1301, 1304), vec![651.0, 652.0]);
+        assert_eq!(values(1998, 5000), vec![999.0]);
+        assert_eq!(values(2000, 5000), Vec::<f64>::new());
+        assert_eq!(values(700, 1999).len(), 600);
     }
 
     #[test]
