@@ -7,7 +7,10 @@
 //! an hour at 15 s. A bucket shows its *maximum*: on call, the spike matters more than
 //! the average that hides it.
 
-use crate::model::Sample;
+use std::time::Duration;
+
+use crate::model::{Sample, Timestamp};
+use crate::series::SharedMinutes;
 
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -56,6 +59,45 @@ where
     draw(&buckets, width, scale)
 }
 
+/// `minutes` as `width` block characters over the `span` before `end`, newest on the
+/// right: each character the highest minute maximum of its share of the span, a space
+/// where no minute was held. Time, not the minutes held, sets the scale, so a short
+/// history draws short, at the right.
+pub fn minute_sparkline(
+    minutes: &SharedMinutes,
+    end: Timestamp,
+    span: Duration,
+    width: usize,
+    scale: Scale,
+) -> String {
+    if width == 0 {
+        return String::new();
+    }
+    let mut buckets = vec![None; width];
+    let span_ms = i128::try_from(span.as_millis()).unwrap_or(i128::MAX).max(1);
+    let (start, end) = (i128::from(end.as_millis()) - span_ms, i128::from(end.as_millis()));
+    // Bucket b holds the minutes from b·span/width into the span (rounded up to the
+    // millisecond) to where b + 1 starts. Walked from the newest, a bucket's start is
+    // worked out only when the walk reaches it.
+    let first = |b: usize| start + (b as i128 * span_ms + width as i128 - 1) / width as i128;
+    let (mut b, mut from) = (width - 1, first(width - 1));
+    for (at, point) in minutes.iter().rev() {
+        let at = i128::from(at.as_millis());
+        if at < start {
+            break;
+        }
+        if at >= end {
+            continue;
+        }
+        while at < from {
+            b -= 1;
+            from = first(b);
+        }
+        add_max(&mut buckets[b], f64::from(point.max));
+    }
+    draw(&buckets, width, scale)
+}
+
 /// Raises `bucket` to `value`; non-finite values are not data.
 fn add_max(bucket: &mut Option<f64>, value: f64) {
     if value.is_finite() {
@@ -86,7 +128,7 @@ fn draw(buckets: &[Option<f64>], width: usize, scale: Scale) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Timestamp;
+    use crate::series::MinutePoint;
 
     fn samples(values: &[f64]) -> Vec<Sample> {
         values.iter().enumerate().map(|(i, &value)| Sample { at: Timestamp(i as i64), value }).collect()
@@ -141,5 +183,41 @@ mod tests {
         }
         let flat = samples(&values[200..]);
         assert_eq!(sparkline(buffer.seq(), 7, Scale::Fraction), sparkline(&flat, 7, Scale::Fraction));
+    }
+
+    fn minutes(values: &[f32]) -> SharedMinutes {
+        let points = values.iter().map(|&v| MinutePoint { mean: v / 2.0, max: v }).collect();
+        SharedMinutes::new(Timestamp(0), points)
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn minutes_are_placed_by_time_with_the_newest_on_the_right() {
+        // Four hours in four characters; two minutes held, in the second and last hours.
+        let mut values = vec![f32::NAN; 240];
+        values[70] = 0.5;
+        values[239] = 1.0;
+        assert_eq!(
+            minute_sparkline(&minutes(&values), Timestamp(4 * 3_600_000), 4 * HOUR, 4, Scale::Fraction),
+            " ▅ █"
+        );
+    }
+
+    #[test]
+    fn minutes_older_than_the_span_and_gaps_are_left_out() {
+        let values = [1.0, f32::NAN, 0.0];
+        let end = Timestamp(3 * 60_000);
+        let span = Duration::from_secs(120);
+        assert_eq!(minute_sparkline(&minutes(&values), end, span, 2, Scale::Fraction), " ▁");
+        assert_eq!(minute_sparkline(&minutes(&values), end, span, 0, Scale::Fraction), "");
+        assert_eq!(minute_sparkline(&SharedMinutes::default(), end, span, 3, Scale::Fraction), "   ");
+    }
+
+    #[test]
+    fn a_minute_shows_its_maximum_not_its_mean() {
+        // Means 0.2 and 0.4 would draw as "▂▄".
+        let minutes = minutes(&[0.4, 0.8]);
+        assert_eq!(minute_sparkline(&minutes, Timestamp(120_000), HOUR / 30, 2, Scale::Fraction), "▄▇");
     }
 }
