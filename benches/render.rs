@@ -1,6 +1,8 @@
-//! Render cost of the console's fleet screen: 100 groups, 600 points per series, into a
-//! 200×60 `TestBackend`. Target: under 2 ms a frame, so a snapshot a second and a held
-//! key never make the console the busy part of an SSH session.
+//! Render cost of the console's fleet screen: 100 groups, 600 points and a day of
+//! 1-minute aggregates per series, into a 200×60 `TestBackend` (the detail pane, open at
+//! start, draws the selected group's minute history). Target: under 2 ms a frame, so a
+//! snapshot a second and a held key never make the console the busy part of an SSH
+//! session.
 
 use std::hint::black_box;
 use std::sync::Arc;

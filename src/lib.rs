@@ -10,6 +10,8 @@
 //! - [`model`]: domain types — groups, capacity, metric kinds, samples, timestamps. Pure data.
 //! - [`protocol`]: the versioned Snapshot / Event / Command messages and the in-process
 //!   channels that carry them.
+//! - [`series`]: sequences of samples and 1-minute aggregates in shared immutable chunks,
+//!   so the engine's history and every snapshot hold the same points without copying.
 //! - [`sim`]: the simulated fleet: traffic generators, traces, queueing latency, warm-up,
 //!   failures and scripted incidents, deterministic from a seed.
 //! - [`sources`]: the `MetricSource` trait and its implementations (simulator for now).
@@ -40,6 +42,7 @@ pub mod engine;
 pub mod model;
 pub mod policy;
 pub mod protocol;
+pub mod series;
 pub mod sim;
 pub mod sources;
 pub mod store;

@@ -22,10 +22,12 @@ use crate::model::{
     AlarmState, Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms, format_duration,
 };
 use crate::policy::PauseMode;
+pub use crate::series::{MinutePoint, SharedMinutes, SharedPoints};
 
 /// Protocol version spoken by this build.
 /// 1.1 added each group's alarms and last decision.
-/// 1.2 added `silence` / `unsilence`, the `silence` control and alarms' `held_until`.
+/// 1.2 added `silence` / `unsilence`, the `silence` control, alarms' `held_until` and
+/// each series' closed 1-minute aggregates ([`SeriesSnapshot::minutes`]).
 pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 2 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,12 +192,19 @@ impl GroupSnapshot {
     }
 }
 
+/// One metric of a group. The points are shared with the engine's history, not copied
+/// (cloning a snapshot clones a few `Arc`s); on the wire they are plain arrays.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeriesSnapshot {
     pub kind: MetricKind,
-    pub points: Vec<Sample>,
+    /// Recent raw samples, oldest first: a flat array of samples on the wire.
+    pub points: SharedPoints,
     /// Newest sample older than the snapshot's `stale_after` (or no sample at all).
     pub stale: bool,
+    /// Closed 1-minute aggregates (mean and max), oldest first, up to 24 h, including
+    /// minutes restored from before the engine started (since 1.2).
+    #[serde(default)]
+    pub minutes: SharedMinutes,
 }
 
 /// Whether calls to a backend succeed; failing ones are retried with backoff.
@@ -648,6 +657,17 @@ mod tests {
     fn sim_command_display_parses_back() {
         let cmd = SimCommand::Spike { group: "g".into(), factor: 2.5, duration: Duration::from_secs(90) };
         assert_eq!(cmd.to_string().parse::<SimCommand>().unwrap(), cmd);
+    }
+
+    #[test]
+    fn series_points_stay_a_flat_array_and_a_1_1_series_reads_without_minutes() {
+        let points = r#"[{"at":1000,"value":0.5},{"at":2000,"value":0.75}]"#;
+        let json = format!(r#"{{"kind":"gpu_util","points":{points},"stale":false}}"#);
+        let series: SeriesSnapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!((series.points.len(), series.minutes.len()), (2, 0));
+        let written = serde_json::to_value(&series).unwrap();
+        assert_eq!(written["points"], serde_json::from_str::<serde_json::Value>(points).unwrap());
+        assert_eq!(serde_json::from_value::<SeriesSnapshot>(written).unwrap(), series);
     }
 
     #[test]

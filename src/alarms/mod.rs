@@ -114,9 +114,21 @@ pub fn evaluate<'a>(
     previous: &AlarmStatus,
     now: Timestamp,
 ) -> AlarmStatus {
-    let points = window::datapoints(rule, samples, now);
-    let value = points.iter().rev().find_map(|d| d.value);
-    let condition = window::condition(rule, &points);
+    // `window::condition` of `window::datapoints`, and the newest datapoint's value,
+    // without collecting either.
+    let (condition, value) = window::evaluate_range(rule, samples, now);
+    next_status(rule, condition, value, previous, now)
+}
+
+/// [`evaluate`] of samples in time order (oldest first), given as slices, as the engine's
+/// history holds them: the same status, found faster.
+pub fn evaluate_sorted<'a>(
+    rule: &AlarmRule,
+    chunks: impl IntoIterator<Item = &'a [Sample]>,
+    previous: &AlarmStatus,
+    now: Timestamp,
+) -> AlarmStatus {
+    let (condition, value) = window::evaluate_sorted_range(rule, chunks, now);
     next_status(rule, condition, value, previous, now)
 }
 

@@ -449,6 +449,40 @@ proptest! {
     }
 
     #[test]
+    fn the_shortcut_evaluation_agrees_with_the_datapoints(
+        rule in any_rule(), samples in any_samples(), now_offset in 0i64..UNIT_MS,
+    ) {
+        let now = Timestamp::from_millis(NOW_MS + now_offset);
+        let points = window::datapoints(&rule, &samples, now);
+        let value = points.iter().rev().find_map(|d| d.value);
+        prop_assert_eq!(window::evaluate_range(&rule, &samples, now), (window::condition(&rule, &points), value));
+    }
+
+    #[test]
+    fn sorted_chunks_evaluate_as_the_samples_do(
+        rule in any_rule(), samples in any_samples(), previous in any_previous(), now_offset in 0i64..UNIT_MS,
+        cuts in prop::collection::vec(0usize..24, 0..4),
+    ) {
+        let now = Timestamp::from_millis(NOW_MS + now_offset);
+        // `any_samples` are in time order; cut them into chunks anywhere.
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(samples.len())).collect();
+        cuts.extend([0, samples.len()]);
+        cuts.sort_unstable();
+        let chunks = cuts.windows(2).map(|w| &samples[w[0]..w[1]]);
+        prop_assert_eq!(evaluate_sorted(&rule, chunks, &previous, now), evaluate(&rule, &samples, &previous, now));
+    }
+
+    #[test]
+    fn only_samples_in_the_evaluation_range_matter(
+        rule in any_rule(), samples in any_samples(), previous in any_previous(), now_offset in 0i64..UNIT_MS,
+    ) {
+        let now = Timestamp::from_millis(NOW_MS + now_offset);
+        let range = window::evaluation_range(&rule, now);
+        let inside: Vec<Sample> = samples.iter().filter(|s| range.contains(&s.at)).copied().collect();
+        prop_assert_eq!(evaluate(&rule, &inside, &previous, now), evaluate(&rule, &samples, &previous, now));
+    }
+
+    #[test]
     fn all_missing_and_not_breaching_is_never_firing(
         rule in any_rule(), previous in any_previous(),
         nan_at in prop::collection::vec((NOW_MS - 40 * UNIT_MS)..NOW_MS, 0..10),

@@ -13,6 +13,8 @@
 //! N = 3; CloudWatch's real range depends on the period and resolution, and we use N + 2
 //! for every rule (the simplification: a fixed range rather than CloudWatch's own).
 
+use std::ops::RangeInclusive;
+
 use crate::model::{Sample, Timestamp};
 
 use super::rule::{AlarmRule, MAX_EVALUATION_PERIODS, MissingData, Statistic};
@@ -63,6 +65,16 @@ pub fn newest_complete_period(rule: &AlarmRule, now: Timestamp) -> Timestamp {
     Timestamp::from_millis((now.as_millis().div_euclid(p) - 1).saturating_mul(p))
 }
 
+/// The evaluation range at `now` (N + [`LOOKBACK_PERIODS`] complete periods ending
+/// before the period that contains `now`), from the first millisecond of its oldest
+/// period to the last of its newest, saturated to what a [`Timestamp`] can hold: no
+/// sample outside it is data. Callers with time-sorted samples pass only these.
+pub fn evaluation_range(rule: &AlarmRule, now: Timestamp) -> RangeInclusive<Timestamp> {
+    let range = Range::new(rule, now);
+    let clamp = |ms: i128| Timestamp::from_millis(ms.clamp(i64::MIN.into(), i64::MAX.into()) as i64);
+    clamp(range.start_ms)..=clamp(range.end_ms - 1)
+}
+
 /// The datapoints of the evaluation range (N + [`LOOKBACK_PERIODS`] complete periods
 /// ending before the period that contains `now`), oldest first. Samples may come in any
 /// order; non-finite values (NaN, ±∞) are not data, and samples in the incomplete or a
@@ -72,48 +84,213 @@ pub fn datapoints<'a>(
     samples: impl IntoIterator<Item = &'a Sample>,
     now: Timestamp,
 ) -> Vec<Datapoint> {
-    let p = period_ms(rule);
-    let range = (evaluation_periods(rule) + LOOKBACK_PERIODS) as i64;
-    let newest = now.as_millis().div_euclid(p) - 1;
-    let oldest = newest - (range - 1);
-    let mut buckets = vec![Bucket::default(); range as usize];
-    for sample in samples {
-        let index = sample.at.as_millis().div_euclid(p);
-        if sample.value.is_finite() && (oldest..=newest).contains(&index) {
-            buckets[(index - oldest) as usize].add(sample);
-        }
-    }
+    let range = Range::new(rule, now);
+    let mut buckets = vec![Bucket::default(); range.periods];
+    range.fill(samples, &mut buckets);
     buckets
         .iter()
         .enumerate()
-        .map(|(i, b)| Datapoint {
-            start: Timestamp::from_millis((oldest + i as i64).saturating_mul(p)),
-            value: b.statistic(rule.statistic),
-        })
+        .map(|(i, b)| Datapoint { start: range.period_start(i), value: b.statistic(rule.statistic) })
         .collect()
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+/// What [`condition`] says of [`datapoints`], and the newest datapoint's value, without
+/// building either.
+pub fn evaluate_range<'a>(
+    rule: &AlarmRule,
+    samples: impl IntoIterator<Item = &'a Sample>,
+    now: Timestamp,
+) -> (Condition, Option<f64>) {
+    evaluate_with(rule, now, |range, buckets| range.fill(samples, buckets))
+}
+
+/// [`evaluate_range`] of samples in time order (oldest first, ties kept in input order),
+/// given as slices, as history holds them: each period's run of samples is found by
+/// binary search and summarised in a loop of its own. The same answer, faster: the
+/// engine evaluates every rule of every group every tick.
+pub fn evaluate_sorted_range<'a>(
+    rule: &AlarmRule,
+    chunks: impl IntoIterator<Item = &'a [Sample]>,
+    now: Timestamp,
+) -> (Condition, Option<f64>) {
+    evaluate_with(rule, now, |range, buckets| range.summarise_sorted(rule.statistic, chunks, buckets))
+}
+
+/// The condition and the newest datapoint's value, once `fill` has summarised the
+/// samples into the range's buckets.
+fn evaluate_with(
+    rule: &AlarmRule,
+    now: Timestamp,
+    fill: impl FnOnce(&Range, &mut [Bucket]),
+) -> (Condition, Option<f64>) {
+    // Most rules look at a handful of periods: keep their buckets on the stack.
+    const ON_STACK: usize = 8;
+    let range = Range::new(rule, now);
+    let mut small = [Bucket::default(); ON_STACK];
+    let mut large = Vec::new();
+    let buckets = if range.periods <= ON_STACK {
+        &mut small[..range.periods]
+    } else {
+        large.resize(range.periods, Bucket::default());
+        &mut large[..]
+    };
+    fill(&range, buckets);
+    let values = buckets.iter().map(|b| b.statistic(rule.statistic));
+    let value = values.clone().rev().flatten().next();
+    let flags = values.map(|v| v.map(|v| rule.comparison.breaches(v, rule.threshold)));
+    (m_of_n_over(datapoints_to_alarm(rule), evaluation_periods(rule), flags, rule.missing_data), value)
+}
+
+/// The periods of the evaluation range, in milliseconds since the epoch; `i128` so that
+/// no period boundary overflows, whatever `now` and the period.
+struct Range {
+    period_ms: i128,
+    periods: usize,
+    start_ms: i128,
+    /// One past the last millisecond of the newest complete period.
+    end_ms: i128,
+}
+
+impl Range {
+    fn new(rule: &AlarmRule, now: Timestamp) -> Self {
+        let p = period_ms(rule);
+        let periods = (evaluation_periods(rule) + LOOKBACK_PERIODS) as i64;
+        let newest = now.as_millis().div_euclid(p) - 1;
+        let oldest = newest - (periods - 1);
+        let p = i128::from(p);
+        Range {
+            period_ms: p,
+            periods: periods as usize,
+            start_ms: i128::from(oldest) * p,
+            end_ms: (i128::from(newest) + 1) * p,
+        }
+    }
+
+    fn period_start(&self, i: usize) -> Timestamp {
+        let ms = self.start_ms + i as i128 * self.period_ms;
+        Timestamp::from_millis(ms.clamp(i64::MIN.into(), i64::MAX.into()) as i64)
+    }
+
+    /// Summarises the samples in the range, in time order as slices, into their periods'
+    /// buckets for `statistic`: a loop of its own for each, doing only what that
+    /// statistic needs.
+    fn summarise_sorted<'a>(
+        &self,
+        statistic: Statistic,
+        chunks: impl IntoIterator<Item = &'a [Sample]>,
+        buckets: &mut [Bucket],
+    ) {
+        match statistic {
+            Statistic::Average | Statistic::Sum => self.fill_sorted(chunks, buckets, Bucket::add_to_sum),
+            Statistic::Maximum => self.fill_sorted(chunks, buckets, Bucket::add_to_max),
+            Statistic::Minimum => self.fill_sorted(chunks, buckets, Bucket::add_to_min),
+            Statistic::SampleCount => self.fill_sorted(chunks, buckets, |_, _| {}),
+            Statistic::Last => self.fill_sorted(chunks, buckets, Bucket::add_to_last),
+        }
+    }
+
+    /// [`fill`](Self::fill) for samples in time order, as slices, with `add` for one
+    /// statistic: the range and each period's run are found by binary search, and a run
+    /// is summarised in a plain loop over a copy of its bucket, which stays in registers.
+    fn fill_sorted<'a>(
+        &self,
+        chunks: impl IntoIterator<Item = &'a [Sample]>,
+        buckets: &mut [Bucket],
+        add: impl Fn(&mut Bucket, &Sample),
+    ) {
+        let ms = |s: &Sample| i128::from(s.at.as_millis());
+        for chunk in chunks {
+            let mut rest = match chunk.first() {
+                Some(first) if ms(first) < self.start_ms => {
+                    &chunk[chunk.partition_point(|s| ms(s) < self.start_ms)..]
+                }
+                _ => chunk,
+            };
+            while let Some(first) = rest.first().filter(|s| ms(s) < self.end_ms) {
+                let index = ((ms(first) - self.start_ms) / self.period_ms) as usize;
+                let to = self.start_ms + (index as i128 + 1) * self.period_ms;
+                let (run, after) = rest.split_at(rest.partition_point(|s| ms(s) < to));
+                let mut bucket = buckets[index];
+                for sample in run.iter().filter(|s| s.value.is_finite()) {
+                    bucket.count += 1;
+                    add(&mut bucket, sample);
+                }
+                buckets[index] = bucket;
+                rest = after;
+            }
+        }
+    }
+
+    /// Adds each finite sample in the range, in any order, to its period's bucket.
+    fn fill<'a>(&self, samples: impl IntoIterator<Item = &'a Sample>, buckets: &mut [Bucket]) {
+        for sample in samples {
+            let at = i128::from(sample.at.as_millis());
+            if sample.value.is_finite() && (self.start_ms..self.end_ms).contains(&at) {
+                let bucket = &mut buckets[((at - self.start_ms) / self.period_ms) as usize];
+                bucket.count += 1;
+                bucket.add(sample);
+            }
+        }
+    }
+}
+
+/// One period's samples, summarised: `count` always, the other fields for the statistic
+/// asked for (all of them when samples come in any order).
+#[derive(Clone, Copy, Debug)]
 struct Bucket {
     count: u32,
     sum: f64,
     min: f64,
     max: f64,
-    last: Option<Sample>,
+    /// The value of the sample with the latest timestamp, and that timestamp.
+    last: f64,
+    last_at: i64,
 }
 
-impl Bucket {
-    fn add(&mut self, s: &Sample) {
-        if self.count == 0 {
-            (self.min, self.max) = (s.value, s.value);
+impl Default for Bucket {
+    /// Empty: the first (finite) sample is the minimum, the maximum and the last.
+    fn default() -> Self {
+        Bucket {
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            last: f64::NAN,
+            last_at: i64::MIN,
         }
-        self.count += 1;
+    }
+}
+
+// Samples are finite here: plain comparisons, no NaN handling.
+impl Bucket {
+    /// For every statistic at once.
+    fn add(&mut self, s: &Sample) {
+        self.add_to_sum(s);
+        self.add_to_min(s);
+        self.add_to_max(s);
+        self.add_to_last(s);
+    }
+
+    fn add_to_sum(&mut self, s: &Sample) {
         self.sum += s.value;
-        self.min = self.min.min(s.value);
-        self.max = self.max.max(s.value);
+    }
+
+    fn add_to_min(&mut self, s: &Sample) {
+        if s.value < self.min {
+            self.min = s.value;
+        }
+    }
+
+    fn add_to_max(&mut self, s: &Sample) {
+        if s.value > self.max {
+            self.max = s.value;
+        }
+    }
+
+    fn add_to_last(&mut self, s: &Sample) {
         // Ties on the timestamp go to the later sample in the input.
-        if self.last.is_none_or(|l| s.at >= l.at) {
-            self.last = Some(*s);
+        if s.at.as_millis() >= self.last_at {
+            (self.last, self.last_at) = (s.value, s.at.as_millis());
         }
     }
 
@@ -127,7 +304,7 @@ impl Bucket {
             Statistic::Minimum => self.min,
             Statistic::Sum => self.sum,
             Statistic::SampleCount => self.count as f64,
-            Statistic::Last => self.last.map_or(f64::NAN, |s| s.value),
+            Statistic::Last => self.last,
         };
         // A sum of huge finite values can overflow; such a datapoint is not data either.
         value.is_finite().then_some(value)
@@ -137,9 +314,8 @@ impl Bucket {
 /// Whether the rule's condition holds over the evaluation range (`datapoints` oldest
 /// first, as [`datapoints`] returns them).
 pub fn condition(rule: &AlarmRule, datapoints: &[Datapoint]) -> Condition {
-    let flags: Vec<Option<bool>> =
-        datapoints.iter().map(|d| d.value.map(|v| rule.comparison.breaches(v, rule.threshold))).collect();
-    m_of_n(datapoints_to_alarm(rule), evaluation_periods(rule), &flags, rule.missing_data)
+    let flags = datapoints.iter().map(|d| d.value.map(|v| rule.comparison.breaches(v, rule.threshold)));
+    m_of_n_over(datapoints_to_alarm(rule), evaluation_periods(rule), flags, rule.missing_data)
 }
 
 /// M of N over the evaluation range, following the three cases of "How alarm state is
@@ -148,31 +324,41 @@ pub fn condition(rule: &AlarmRule, datapoints: &[Datapoint]) -> Condition {
 /// `range` holds each period's breach (`Some(true)`), good datapoint (`Some(false)`) or
 /// missing datapoint (`None`), oldest first.
 pub fn m_of_n(m: u32, n: u32, range: &[Option<bool>], treatment: MissingData) -> Condition {
-    let present: Vec<bool> = range.iter().flatten().copied().collect();
+    m_of_n_over(m, n, range.iter().copied(), treatment)
+}
+
+/// [`m_of_n`] over an iterator, so that callers need not collect the flags.
+fn m_of_n_over(
+    m: u32,
+    n: u32,
+    range: impl DoubleEndedIterator<Item = Option<bool>> + Clone,
+    treatment: MissingData,
+) -> Condition {
+    let present = range.clone().flatten().count();
     let n = n as usize;
     let verdict = |met: bool| if met { Condition::Met } else { Condition::NotMet };
 
     // 1 and 2. Enough real datapoints in the range (recent or from farther back): the
     // newest N real ones are evaluated and the treatment of missing data is not used.
-    if present.len() >= n {
-        let breaching = present[present.len() - n..].iter().filter(|b| **b).count();
+    if present >= n {
+        let breaching = range.rev().flatten().take(n).filter(|b| *b).count();
         return verdict(breaching >= m as usize);
     }
 
     // 3. Fewer real datapoints than N: all of them are used, and the N − present missing
     // ones are filled according to the treatment.
-    let breaching = present.iter().filter(|b| **b).count();
-    let fill = n - present.len();
+    let breaching = range.flatten().filter(|b| *b).count();
+    let fill = n - present;
     match treatment {
         MissingData::Breaching => verdict(breaching + fill >= m as usize),
         MissingData::NotBreaching => verdict(breaching >= m as usize),
         // Nothing real in the whole range: no data, or (ignore) keep the current state.
-        MissingData::Missing if present.is_empty() => Condition::Insufficient,
-        MissingData::Ignore if present.is_empty() => Condition::Undecided,
+        MissingData::Missing if present == 0 => Condition::Insufficient,
+        MissingData::Ignore if present == 0 => Condition::Undecided,
         // Missing datapoints are not considered: the alarm is judged on the real ones,
         // and M cannot ask for more of them than exist. This reproduces the page's
         // tables (3 of 3 with only `X` present → ALARM; 2 of 3 with `0 X` → OK).
-        MissingData::Missing => verdict(breaching >= (m as usize).min(present.len())),
+        MissingData::Missing => verdict(breaching >= (m as usize).min(present)),
         // `ignore` ("the current alarm state is maintained") never raises the alarm on
         // fewer than M real breaching datapoints: when every real datapoint breaches but
         // they are too few, the state is kept; a good datapoint among them is enough for
@@ -180,7 +366,7 @@ pub fn m_of_n(m: u32, n: u32, range: &[Option<bool>], treatment: MissingData) ->
         MissingData::Ignore => {
             if breaching >= m as usize {
                 Condition::Met
-            } else if breaching == present.len() {
+            } else if breaching == present {
                 Condition::Undecided
             } else {
                 Condition::NotMet

@@ -107,18 +107,11 @@ impl Autoscaler {
     ) -> Step {
         let mut transitions = Vec::new();
         for alarm in &mut self.alarms {
-            // Only the evaluation range matters (N + lookback periods before `now`); the
-            // raw buffer is walked from its newest end and stops there.
-            let range = alarm
-                .rule
-                .period
-                .saturating_mul(alarm.rule.evaluation_periods + alarms::window::LOOKBACK_PERIODS + 1);
-            let from = now.minus(range);
-            let samples = series
-                .get(&alarm.rule.metric)
-                .into_iter()
-                .flat_map(|h| h.raw().rev().take_while(move |s| s.at >= from));
-            let next = alarms::evaluate(&alarm.rule, samples, &alarm.status, now);
+            // Only the evaluation range's samples are data: the time-sorted raw buffer is
+            // read from its start to its end, found by binary search, a chunk at a time.
+            let range = alarms::window::evaluation_range(&alarm.rule, now);
+            let chunks = series.get(&alarm.rule.metric).map(|h| h.raw_in(range)).into_iter().flatten();
+            let next = alarms::evaluate_sorted(&alarm.rule, chunks, &alarm.status, now);
             if next.state != alarm.status.state {
                 transitions.push((alarm.rule.name.clone(), alarm.status.state, next.state));
             }

@@ -4,32 +4,22 @@
 //!
 //! Minute aggregates are stored densely from a start minute (a missing minute is NaN),
 //! 8 bytes a minute: 24 h of 1000 series fit in about 11 MB.
+//!
+//! Both buffers are [`ChunkedBuffer`]s, so a snapshot shares their sealed chunks
+//! ([`raw_view`](SeriesHistory::raw_view), [`minutes_view`](SeriesHistory::minutes_view))
+//! instead of copying every point every tick.
 
-use std::collections::VecDeque;
+use std::ops::RangeInclusive;
 
 use crate::model::{Sample, Timestamp};
+use crate::series::{ChunkedBuffer, MINUTE_MS, SharedMinutes, SharedPoints};
+
+pub use crate::series::MinutePoint;
 
 /// Default raw points kept per series.
 pub const RAW_POINTS: usize = 600;
 /// Default 1-minute aggregates kept per series: 24 hours.
 pub const MINUTE_POINTS: usize = 24 * 60;
-
-const MINUTE_MS: i64 = 60_000;
-
-/// One minute of a series: mean and maximum of its samples (NaN if it had none).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MinutePoint {
-    pub mean: f32,
-    pub max: f32,
-}
-
-impl MinutePoint {
-    const GAP: MinutePoint = MinutePoint { mean: f32::NAN, max: f32::NAN };
-
-    pub fn is_gap(&self) -> bool {
-        self.mean.is_nan()
-    }
-}
 
 /// The minute being accumulated.
 #[derive(Clone, Copy, Debug)]
@@ -46,25 +36,29 @@ impl OpenMinute {
     }
 }
 
+fn minute_of(at: Timestamp) -> i64 {
+    at.as_millis().div_euclid(MINUTE_MS)
+}
+
+fn minute_at(minute: i64) -> Timestamp {
+    Timestamp::from_millis(minute.saturating_mul(MINUTE_MS))
+}
+
 #[derive(Clone, Debug)]
 pub struct SeriesHistory {
-    raw: VecDeque<Sample>,
-    raw_capacity: usize,
-    /// Closed minutes; `minutes[i]` is minute `first_minute + i` (minutes since the epoch).
-    minutes: VecDeque<MinutePoint>,
-    first_minute: i64,
-    minute_capacity: usize,
+    raw: ChunkedBuffer<Sample>,
+    /// Closed minutes; the newest is minute `next_minute - 1` (minutes since the epoch).
+    minutes: ChunkedBuffer<MinutePoint>,
+    next_minute: i64,
     open: Option<OpenMinute>,
 }
 
 impl SeriesHistory {
     pub fn new(raw_capacity: usize, minute_capacity: usize) -> Self {
         SeriesHistory {
-            raw: VecDeque::with_capacity(raw_capacity),
-            raw_capacity,
-            minutes: VecDeque::with_capacity(minute_capacity),
-            first_minute: 0,
-            minute_capacity,
+            raw: ChunkedBuffer::new(raw_capacity),
+            minutes: ChunkedBuffer::new(minute_capacity),
+            next_minute: 0,
             open: None,
         }
     }
@@ -76,18 +70,13 @@ impl SeriesHistory {
         if !sample.value.is_finite() || self.newest().is_some_and(|n| sample.at <= n.at) {
             return false;
         }
-        if self.raw.len() == self.raw_capacity {
-            self.raw.pop_front();
-        }
-        if self.raw_capacity > 0 {
-            self.raw.push_back(sample);
-        }
+        self.raw.push(sample);
         self.aggregate(sample);
         true
     }
 
     fn aggregate(&mut self, sample: Sample) {
-        let minute = sample.at.as_millis().div_euclid(MINUTE_MS);
+        let minute = minute_of(sample.at);
         match &mut self.open {
             Some(open) if open.minute == minute => {
                 open.sum += sample.value;
@@ -103,73 +92,103 @@ impl SeriesHistory {
         }
     }
 
+    /// Appends `point` as `minute`, after gaps for the minutes missing before it. Minutes
+    /// not after the newest closed one are ignored.
     fn close_minute(&mut self, minute: i64, point: MinutePoint) {
-        if self.minute_capacity == 0 {
+        let capacity = self.minutes.capacity();
+        if capacity == 0 {
             return;
         }
         if self.minutes.is_empty() {
-            self.first_minute = minute;
+            self.next_minute = minute;
         }
-        let mut next = self.first_minute + self.minutes.len() as i64;
+        if minute < self.next_minute {
+            return;
+        }
         // A gap longer than the whole window: start afresh instead of filling it.
-        if minute - next >= self.minute_capacity as i64 {
+        if minute - self.next_minute >= capacity as i64 {
             self.minutes.clear();
-            self.first_minute = minute;
-            next = minute;
+            self.next_minute = minute;
         }
-        while next < minute {
-            self.push_minute(MinutePoint::GAP);
-            next += 1;
+        while self.next_minute < minute {
+            self.minutes.push(MinutePoint::GAP);
+            self.next_minute += 1;
         }
-        self.push_minute(point);
+        self.minutes.push(point);
+        self.next_minute += 1;
     }
 
-    fn push_minute(&mut self, point: MinutePoint) {
-        if self.minutes.len() == self.minute_capacity {
-            self.minutes.pop_front();
-            self.first_minute += 1;
-        }
-        self.minutes.push_back(point);
-    }
-
-    /// Loads minutes read from disk at start (oldest first); they precede live data.
+    /// Loads 1-minute aggregates kept from before a start (read from disk), oldest first.
+    /// They go before any minute already held, closed or open: one that is not older is
+    /// ignored, as is one not newer than the restored minute before it. A time inside a
+    /// minute stands for that minute; missing minutes become gaps; the capacity is kept
+    /// (the oldest go first).
     pub fn restore_minutes(&mut self, minutes: impl IntoIterator<Item = (Timestamp, MinutePoint)>) {
+        let live_start = self.minutes_start().or(self.open.map(|o| o.minute));
+        let live_first = self.next_minute - self.minutes.len() as i64;
+        let live = self.minutes.view();
+        self.minutes.clear();
         for (at, point) in minutes {
-            let minute = at.as_millis().div_euclid(MINUTE_MS);
-            if self.minutes.is_empty() || minute >= self.first_minute + self.minutes.len() as i64 {
+            let minute = minute_of(at);
+            if live_start.is_none_or(|live| minute < live) {
                 self.close_minute(minute, point);
             }
         }
+        for (i, point) in live.iter().enumerate() {
+            self.close_minute(live_first + i as i64, *point);
+        }
     }
 
-    /// The minute still being accumulated, as it stands.
+    /// The first closed minute held, if any.
+    fn minutes_start(&self) -> Option<i64> {
+        (!self.minutes.is_empty()).then(|| self.next_minute - self.minutes.len() as i64)
+    }
+
+    /// The minute still being accumulated, as it stands: its start and aggregate so far.
     pub fn open_minute(&self) -> Option<(Timestamp, MinutePoint)> {
-        self.open.map(|o| (Timestamp::from_millis(o.minute * MINUTE_MS), o.close()))
+        self.open.map(|o| (minute_at(o.minute), o.close()))
     }
 
     pub fn newest(&self) -> Option<Sample> {
-        self.raw.back().copied()
+        self.raw.seq().last().copied()
     }
 
     /// Raw samples, oldest first.
     pub fn raw(&self) -> impl ExactSizeIterator<Item = &Sample> + DoubleEndedIterator {
-        self.raw.iter()
+        self.raw.seq().iter()
+    }
+
+    /// Raw samples within `range`, oldest first, as slices: its ends are found by binary
+    /// search.
+    pub fn raw_in(&self, range: RangeInclusive<Timestamp>) -> impl Iterator<Item = &[Sample]> {
+        let raw = self.raw.seq();
+        let from = raw.partition_point(|s| s.at < *range.start());
+        let to = raw.partition_point(|s| s.at <= *range.end());
+        raw.slices(from..to)
     }
 
     pub fn raw_len(&self) -> usize {
         self.raw.len()
     }
 
+    /// The raw samples as a snapshot carries them: shared, not copied.
+    pub fn raw_view(&self) -> SharedPoints {
+        self.raw.view()
+    }
+
     /// Closed 1-minute aggregates, oldest first, with the start of each minute.
-    pub fn minutes(&self) -> impl Iterator<Item = (Timestamp, MinutePoint)> + '_ {
-        self.minutes
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (Timestamp::from_millis((self.first_minute + i as i64) * MINUTE_MS), *p))
+    pub fn minutes(&self) -> impl DoubleEndedIterator<Item = (Timestamp, MinutePoint)> + '_ {
+        let first = self.next_minute - self.minutes.len() as i64;
+        self.minutes.seq().iter().enumerate().map(move |(i, p)| (minute_at(first + i as i64), *p))
     }
 
     pub fn minutes_len(&self) -> usize {
         self.minutes.len()
+    }
+
+    /// The closed 1-minute aggregates as a snapshot carries them: shared, not copied.
+    pub fn minutes_view(&self) -> SharedMinutes {
+        SharedMinutes::new(minute_at(self.next_minute - self.minutes.len() as i64), self.minutes.view())
     }
 
     /// Whether the newest sample is older than `stale_after` at `now` (or there is none).
@@ -242,6 +261,100 @@ mod tests {
         h.push(Sample { at: at(10), value: 1.0 });
         assert!(!h.is_stale(at(13), Duration::from_secs(3)));
         assert!(h.is_stale(at(14), Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn a_snapshot_view_taken_before_pushes_does_not_change() {
+        let mut h = SeriesHistory::new(600, 10);
+        for t in 0..700 {
+            h.push(Sample { at: at(t), value: t as f64 });
+        }
+        let (raw, minutes) = (h.raw_view(), h.minutes_view());
+        let copy: Vec<Sample> = h.raw().copied().collect();
+        for t in 700..1000 {
+            h.push(Sample { at: at(t), value: -1.0 });
+        }
+        assert_eq!(raw.iter().copied().collect::<Vec<_>>(), copy);
+        assert_eq!(raw.first().map(|s| s.value), Some(100.0));
+        assert_eq!(minutes.len(), 10);
+        assert_eq!(minutes.last().map(|(t, _)| t), Some(at(600)), "minute 11 was still open");
+        assert_eq!(h.minutes_view().last().map(|(t, _)| t), Some(at(900)));
+    }
+
+    #[test]
+    fn views_hold_what_the_history_holds() {
+        let mut h = SeriesHistory::new(50, 5);
+        for t in 0..1000 {
+            h.push(Sample { at: at(t * 7), value: (t % 13) as f64 });
+        }
+        assert!(h.raw_view().iter().eq(h.raw()));
+        assert!(h.minutes_view().iter().eq(h.minutes()));
+        assert_eq!(h.minutes_view().len(), 5);
+    }
+
+    #[test]
+    fn raw_in_reads_only_the_samples_in_the_range() {
+        let mut h = SeriesHistory::new(600, 10);
+        for t in 0..1000 {
+            h.push(Sample { at: at(t * 2), value: t as f64 });
+        }
+        let values = |from: i64, to: i64| -> Vec<f64> {
+            h.raw_in(at(from)..=at(to)).flatten().map(|s| s.value).collect()
+        };
+        assert_eq!(values(0, 801), vec![400.0], "starts at the oldest held");
+        assert_eq!(values(1301, 1304), vec![651.0, 652.0]);
+        assert_eq!(values(1998, 5000), vec![999.0]);
+        assert_eq!(values(2000, 5000), Vec::<f64>::new());
+        assert_eq!(values(700, 1999).len(), 600);
+    }
+
+    #[test]
+    fn restored_minutes_precede_live_ones_with_gaps_filled() {
+        let mut h = SeriesHistory::new(10, 10);
+        for t in [240, 300, 301] {
+            h.push(Sample { at: at(t), value: 8.0 });
+        }
+        // Minute 4 closed, 5 open; minute 0 and 2 come from disk, 1 and 3 are gaps.
+        let point = |v: f32| MinutePoint { mean: v, max: v };
+        h.restore_minutes([(at(0), point(1.0)), (at(150), point(2.0)), (at(300), point(99.0))]);
+        let minutes: Vec<(Timestamp, MinutePoint)> = h.minutes().collect();
+        let values: Vec<Option<f32>> = minutes.iter().map(|(_, p)| (!p.is_gap()).then_some(p.mean)).collect();
+        assert_eq!(values, vec![Some(1.0), None, Some(2.0), None, Some(8.0)], "live minute 5 wins");
+        assert_eq!(minutes[0].0, at(0));
+        assert_eq!(h.open_minute(), Some((at(300), point(8.0))));
+        h.push(Sample { at: at(360), value: 1.0 });
+        assert_eq!(h.minutes().last(), Some((at(300), point(8.0))));
+    }
+
+    #[test]
+    fn restored_minutes_keep_the_capacity_and_their_order() {
+        let mut h = SeriesHistory::new(10, 3);
+        let point = |v: f32| MinutePoint { mean: v, max: v };
+        let stored = (0..6).map(|m| (at(m * 60), point(m as f32)));
+        h.restore_minutes(stored.chain([(at(0), point(-1.0)), (at(300), point(-1.0))]));
+        let values: Vec<f32> = h.minutes().map(|(_, p)| p.mean).collect();
+        assert_eq!(values, vec![3.0, 4.0, 5.0], "the oldest go first; repeats are ignored");
+        assert_eq!(h.minutes_view().first().map(|(t, _)| t), Some(at(180)));
+    }
+
+    #[test]
+    fn a_restored_history_far_older_than_the_live_one_is_dropped() {
+        let mut h = SeriesHistory::new(10, 3);
+        h.push(Sample { at: at(3600), value: 1.0 });
+        h.push(Sample { at: at(3660), value: 2.0 });
+        h.restore_minutes([(at(0), MinutePoint { mean: 5.0, max: 5.0 })]);
+        let starts: Vec<Timestamp> = h.minutes().map(|(t, _)| t).collect();
+        assert_eq!(starts, vec![at(3600)], "a gap longer than the window starts afresh");
+    }
+
+    #[test]
+    fn the_open_minute_is_reported_as_it_stands() {
+        let mut h = SeriesHistory::new(10, 10);
+        assert_eq!(h.open_minute(), None);
+        h.push(Sample { at: at(61), value: 2.0 });
+        h.push(Sample { at: at(62), value: 4.0 });
+        assert_eq!(h.open_minute(), Some((at(60), MinutePoint { mean: 3.0, max: 4.0 })));
+        assert_eq!(h.minutes_len(), 0, "an open minute is not closed");
     }
 
     proptest! {

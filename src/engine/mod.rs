@@ -541,8 +541,9 @@ impl Engine {
                     .iter()
                     .map(|(kind, history)| SeriesSnapshot {
                         kind: kind.clone(),
-                        points: history.raw().copied().collect(),
+                        points: history.raw_view(),
                         stale: history.is_stale(now, stale_after),
+                        minutes: history.minutes_view(),
                     })
                     .collect(),
                 source: io.source_health.to_protocol(),

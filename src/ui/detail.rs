@@ -1,9 +1,14 @@
 //! The detail pane of the selected group: capacity, cost and backend health in words,
 //! and charts over time (x = seconds relative to the snapshot): latency p50/p95/p99 with
 //! the SLO line, GPU utilization with GPU memory (or KV-cache for vLLM groups), queue.
+//! Under the charts, the 24 h minute history: the span held (`history 14:02–16:40 UTC
+//! (158 min)`, minutes from before a restart included) and a sparkline a metric.
 //!
-//! Degrades by size: the charts go first (GPU and queue, then latency; none below 80
-//! columns), the facts last, and a failing backend heads the facts.
+//! Degrades by size: the history's sparklines go first, then the GPU and queue charts,
+//! the history's line and the latency chart (no charts below 80 columns, where the
+//! history's span follows the facts); the facts last, and a failing backend heads them.
+
+use std::time::Duration;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -19,9 +24,10 @@ use crate::protocol::ControlKind;
 use crate::protocol::{GroupSnapshot, SeriesSnapshot, Snapshot};
 
 use super::app::App;
-use super::fleet::{health_line, reading_style};
+use super::fleet::{METRICS, health_line, reading_style, sparkline_scale};
 use super::format;
 use super::metrics::{self, Metric};
+use super::sparkline::minute_sparkline;
 use super::theme::Theme;
 
 /// Below this inner height the charts are dropped and only the facts remain.
@@ -31,6 +37,10 @@ const MIN_CHART_HEIGHT: u16 = 6;
 const CHARTS_FROM_WIDTH: u16 = 80;
 const FACTS_WIDTH: u16 = 40;
 const LABEL_WIDTH: usize = 10;
+/// What the history's sparklines span, newest on the right: the minutes the engine keeps.
+const HISTORY_SPAN: Duration = Duration::from_secs(24 * 3600);
+/// The history's span in words, then a sparkline a metric.
+const HISTORY_ROWS: u16 = 1 + METRICS.len() as u16;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let area = area.intersection(buf.area);
@@ -54,15 +64,68 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if inner.is_empty() {
         return;
     }
-    let facts = Paragraph::new(facts(group, &app.snapshot, app)).wrap(Wrap { trim: false });
+    let mut lines = facts(group, &app.snapshot, app);
     if inner.width < CHARTS_FROM_WIDTH || inner.height < MIN_CHART_HEIGHT {
-        facts.render(inner, buf);
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<LABEL_WIDTH$}", "history"), theme.label),
+            Span::raw(history_span(group)),
+        ]));
+        Paragraph::new(lines).wrap(Wrap { trim: false }).render(inner, buf);
         return;
     }
     let [facts_area, charts_area] =
         Layout::horizontal([Constraint::Length(FACTS_WIDTH), Constraint::Fill(1)]).spacing(2).areas(inner);
-    facts.render(facts_area, buf);
+    Paragraph::new(lines).wrap(Wrap { trim: false }).render(facts_area, buf);
     render_charts(group, &app.snapshot, theme, charts_area, buf);
+}
+
+/// The span of minute history the group's series hold, in words:
+/// `history 14:02–16:40 UTC (158 min)`.
+fn history_span(group: &GroupSnapshot) -> String {
+    let spans = group.series.iter().filter_map(|s| s.minutes.span());
+    match spans.reduce(|(a, b), (c, d)| (a.min(c), b.max(d))) {
+        Some((from, to)) => {
+            format!("{} ({} min)", format::utc_span(from, to), to.since(from).as_secs() / 60)
+        }
+        None => "none yet".into(),
+    }
+}
+
+/// The history's span, then per metric a sparkline of its minute *maxima* over the last
+/// [`HISTORY_SPAN`] (the table's rule: a spike must not be averaged away), scaled as the
+/// table's sparklines are.
+fn render_history(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let label = |text: &str| Span::styled(format!("{text:<LABEL_WIDTH$}"), theme.label);
+    let mut lines = vec![Line::from(vec![
+        label("history"),
+        Span::raw(history_span(group)),
+        Span::styled(" · 24 h of minute maxima", theme.muted),
+    ])];
+    let width = usize::from(area.width).saturating_sub(LABEL_WIDTH);
+    for metric in METRICS {
+        let kind = metric.kind(group);
+        let name = match metric {
+            Metric::GpuUtil => "gpu util",
+            Metric::Memory if kind == MetricKind::KvCacheUsage => "kv-cache",
+            Metric::Memory => "gpu mem",
+            Metric::LatencyP95 => "p95",
+            Metric::Queue => "queue",
+        };
+        let spark = group.series(&kind).map_or_else(
+            || " ".repeat(width),
+            |s| {
+                minute_sparkline(
+                    &s.minutes,
+                    snapshot.taken_at,
+                    HISTORY_SPAN,
+                    width,
+                    sparkline_scale(metric, group),
+                )
+            },
+        );
+        lines.push(Line::from(vec![label(name), Span::styled(spark, theme.sparkline)]));
+    }
+    Paragraph::new(lines).render(area, buf);
 }
 
 /// The group in words, one fact a line; a failing backend comes first.
@@ -233,13 +296,27 @@ fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area
     let now = snapshot.taken_at;
     let oldest = group.series.iter().filter_map(|s| s.points.first()).map(|p| p.at).min().unwrap_or(now);
     let x_min = -nice_window_secs(now.since(oldest).max(snapshot.poll_interval).as_secs_f64());
-    let two_rows = area.height >= 2 * MIN_CHART_HEIGHT + 2;
-    let (latency_area, lower) = if two_rows {
-        let [top, bottom] = Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(area);
-        (top, Some(bottom))
-    } else {
-        (area, None)
+    // The history's sparklines come after both rows of charts, its line in words first.
+    let history_rows = match area.height {
+        h if h >= 2 * MIN_CHART_HEIGHT + 2 + HISTORY_ROWS => HISTORY_ROWS,
+        h if h > MIN_CHART_HEIGHT => 1,
+        _ => 0,
     };
+    let two_rows = area.height >= 2 * MIN_CHART_HEIGHT + 2 + history_rows;
+    let (latency_area, lower, history_area) = if two_rows {
+        let [top, bottom, history] = Layout::vertical([
+            Constraint::Percentage(50),
+            Constraint::Fill(1),
+            Constraint::Length(history_rows),
+        ])
+        .areas(area);
+        (top, Some(bottom), history)
+    } else {
+        let [top, history] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(history_rows)]).areas(area);
+        (top, None, history)
+    };
+    render_history(group, snapshot, theme, history_area, buf);
 
     // Latency, with the SLO as a flat line.
     let p50 = chart_points(group.series(&MetricKind::LatencyP50), now, 1.0);

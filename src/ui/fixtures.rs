@@ -1,7 +1,8 @@
 //! Deterministic hand-made snapshots for the console's tests and the render benchmark.
 //! Not a simulator: fixed values, a fixed clock, one of each trouble the screen must show
 //! (a stale series, a failing backend, a p95 past its SLO, an unlaunched request, a
-//! breaker trip, a pause, shadow mode, another engine holding a lease).
+//! breaker trip, a pause, shadow mode, another engine holding a lease), and minute
+//! history of three lengths (none, a few hours across a restart, a full day).
 
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use crate::model::{
     WarmupRange,
 };
 use crate::protocol::{
-    AlarmView, BackendHealth, ControlKind, ControlView, DecisionView, GroupSnapshot, LeaseView,
-    PROTOCOL_VERSION, SeriesSnapshot, Snapshot,
+    AlarmView, BackendHealth, ControlKind, ControlView, DecisionView, GroupSnapshot, LeaseView, MinutePoint,
+    PROTOCOL_VERSION, SeriesSnapshot, SharedMinutes, Snapshot,
 };
 
 /// When every fixture snapshot is taken: 2026-01-01T00:00:00Z.
@@ -33,8 +34,32 @@ fn points(count: usize, newest: Timestamp, value: impl Fn(f64) -> f64) -> Vec<Sa
         .collect()
 }
 
-fn series(kind: MetricKind, points: Vec<Sample>) -> SeriesSnapshot {
-    SeriesSnapshot { kind, points, stale: false }
+/// `count` closed minutes, the newest ending where the raw points' minute begins; the
+/// same shape as the points over the whole span, each minute's max a little above its
+/// mean.
+fn minutes(count: usize, newest: Timestamp, value: impl Fn(f64) -> f64) -> SharedMinutes {
+    let end = Timestamp(newest.0.div_euclid(60_000) * 60_000);
+    let last = count.saturating_sub(1).max(1) as f64;
+    let points = (0..count).map(|i| {
+        let v = value(i as f64 / last) as f32;
+        MinutePoint { mean: v * 0.9, max: v }
+    });
+    SharedMinutes::new(end.minus(Duration::from_secs(60) * count as u32), points.collect())
+}
+
+/// `count` raw points and `history` minutes of one metric, from the same shape.
+fn series(
+    kind: MetricKind,
+    (count, history): (usize, usize),
+    newest: Timestamp,
+    value: impl Fn(f64) -> f64,
+) -> SeriesSnapshot {
+    SeriesSnapshot {
+        kind,
+        points: points(count, newest, &value).into(),
+        stale: false,
+        minutes: minutes(history, newest, value),
+    }
 }
 
 struct Shape {
@@ -46,8 +71,9 @@ struct Shape {
     request_rate: (f64, f64),
 }
 
-/// A group's series ramping linearly from `.0` to `.1`, with a small fixed ripple.
-fn group_series(shape: &Shape, count: usize, newest: Timestamp, phase: f64) -> Vec<SeriesSnapshot> {
+/// A group's series ramping linearly from `.0` to `.1`, with a small fixed ripple:
+/// `sizes` raw points and minutes each.
+fn group_series(shape: &Shape, sizes: (usize, usize), newest: Timestamp, phase: f64) -> Vec<SeriesSnapshot> {
     let ramp = |(from, to): (f64, f64)| {
         move |t: f64| {
             // Zero at the newest point, so the values the tests read are the nominal ones.
@@ -61,18 +87,33 @@ fn group_series(shape: &Shape, count: usize, newest: Timestamp, phase: f64) -> V
     };
     let p95 = ramp(shape.p95);
     let mut out = vec![
-        series(MetricKind::GpuUtil, points(count, newest, fraction(shape.gpu_util))),
-        series(MetricKind::GpuMem, points(count, newest, fraction(shape.gpu_mem))),
-        series(MetricKind::LatencyP50, points(count, newest, |t| p95(t) * 0.45)),
-        series(MetricKind::LatencyP95, points(count, newest, p95)),
-        series(MetricKind::LatencyP99, points(count, newest, |t| p95(t) * 1.6)),
-        series(MetricKind::QueueLength, points(count, newest, |t| ramp(shape.queue)(t).round())),
-        series(MetricKind::RequestRate, points(count, newest, ramp(shape.request_rate))),
+        series(MetricKind::GpuUtil, sizes, newest, fraction(shape.gpu_util)),
+        series(MetricKind::GpuMem, sizes, newest, fraction(shape.gpu_mem)),
+        series(MetricKind::LatencyP50, sizes, newest, |t| p95(t) * 0.45),
+        series(MetricKind::LatencyP95, sizes, newest, p95),
+        series(MetricKind::LatencyP99, sizes, newest, |t| p95(t) * 1.6),
+        series(MetricKind::QueueLength, sizes, newest, |t| ramp(shape.queue)(t).round()),
+        series(MetricKind::RequestRate, sizes, newest, ramp(shape.request_rate)),
     ];
     if let Some(kv) = shape.kv_cache {
-        out.push(series(MetricKind::KvCacheUsage, points(count, newest, fraction(kv))));
+        out.push(series(MetricKind::KvCacheUsage, sizes, newest, fraction(kv)));
     }
     out
+}
+
+/// Ten minutes of `series`' history, `ago` minutes before its newest, lost (the engine
+/// was down).
+fn lose_minutes(series: &mut [SeriesSnapshot], ago: usize) {
+    for s in series {
+        let n = s.minutes.len();
+        let (start, _) = s.minutes.first().expect("minutes to lose");
+        let points = s
+            .minutes
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| if (n - ago - 10..n - ago).contains(&i) { MinutePoint::GAP } else { p });
+        s.minutes = SharedMinutes::new(start, points.collect());
+    }
 }
 
 fn spec(
@@ -117,10 +158,12 @@ fn snapshot(groups: Vec<GroupSnapshot>) -> Snapshot {
 /// Three groups, 60 points each (5 minutes):
 /// - `llm-chat`: vLLM, p95 past its 2 s SLO, GPU util past 90 %, 2 warming, and a
 ///   desired count above ready + warming; in shadow mode, its last decision a scale-out
-///   it would make;
-/// - `vision`: its actuator failing (retry in 4 s), which tripped the breaker;
+///   it would make; 158 minutes of history, 10 of them lost to a restart;
+/// - `vision`: its actuator failing (retry in 4 s), which tripped the breaker; a full day
+///   of history;
 /// - `embeddings`: its GPU-util series stale (newest sample 47 s old), no SLO; paused
-///   (scale-in only) by ana for an incident, and its lease held by another engine.
+///   (scale-in only) by ana for an incident, and its lease held by another engine; no
+///   history yet.
 pub fn fleet() -> Snapshot {
     let newest = TAKEN_AT.minus(DATA_AGE);
     let count = 60;
@@ -148,13 +191,14 @@ pub fn fleet() -> Snapshot {
         queue: (0.0, 0.0),
         request_rate: (120.0, 118.0),
     };
-    let mut embeddings_series = group_series(&embeddings, count, newest, 2.0);
+    // llm-chat's engine restarted 40 min ago after 10 min down; embeddings is new.
+    let mut chat_series = group_series(&chat, (count, 158), newest, 0.0);
+    lose_minutes(&mut chat_series, 40);
+    let mut embeddings_series = group_series(&embeddings, (count, 0), newest, 2.0);
     // The GPU exporter went quiet 47 s ago: older than stale_after (15 s).
     let stale_newest = TAKEN_AT.minus(Duration::from_secs(47));
-    embeddings_series[0] = SeriesSnapshot {
-        stale: true,
-        ..series(MetricKind::GpuUtil, points(count - 9, stale_newest, |_| 0.22))
-    };
+    embeddings_series[0] =
+        SeriesSnapshot { stale: true, ..series(MetricKind::GpuUtil, (count - 9, 0), stale_newest, |_| 0.22) };
     snapshot(vec![
         GroupSnapshot {
             spec: spec(
@@ -166,7 +210,7 @@ pub fn fleet() -> Snapshot {
                 Some(Duration::from_secs(2)),
             ),
             capacity: capacity(8, 4, 2, 0),
-            series: group_series(&chat, count, newest, 0.0),
+            series: chat_series,
             source: BackendHealth::Ok,
             actuator: BackendHealth::Ok,
             alarms: vec![
@@ -210,7 +254,7 @@ pub fn fleet() -> Snapshot {
                 Some(Duration::from_millis(500)),
             ),
             capacity: capacity(3, 3, 0, 0),
-            series: group_series(&vision, count, newest, 1.0),
+            series: group_series(&vision, (count, 24 * 60), newest, 1.0),
             source: BackendHealth::Ok,
             actuator: BackendHealth::Failing {
                 error: "SetDesiredCapacity: rate exceeded".into(),
@@ -256,8 +300,9 @@ pub fn fleet() -> Snapshot {
     ])
 }
 
-/// `groups` groups with `points` points per series (every third one vLLM, every
-/// seventh with a failing source, every eleventh stale): the benchmark's fleet.
+/// `groups` groups with `points` points and a full day of minutes per series (every
+/// third one vLLM, every seventh with a failing source, every eleventh stale): the
+/// benchmark's fleet.
 pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
     let newest = TAKEN_AT.minus(DATA_AGE);
     let all = (0..groups)
@@ -272,7 +317,7 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                 request_rate: (10.0 + f, 20.0 + f),
             };
             let serving = if g % 3 == 0 { Serving::Vllm } else { Serving::Generic };
-            let mut series = group_series(&shape, points_per_series, newest, f);
+            let mut series = group_series(&shape, (points_per_series, 24 * 60), newest, f);
             if g % 11 == 0 {
                 series[1].stale = true;
             }

@@ -186,7 +186,8 @@ impl Column {
     }
 }
 
-const METRICS: [Metric; 4] = [Metric::GpuUtil, Metric::Memory, Metric::LatencyP95, Metric::Queue];
+/// The metric columns, in order.
+pub const METRICS: [Metric; 4] = [Metric::GpuUtil, Metric::Memory, Metric::LatencyP95, Metric::Queue];
 
 /// One group's cells as text, computed once per frame.
 struct RowText<'a> {
@@ -507,16 +508,8 @@ fn render_row(row: &RowText<'_>, selected: bool, plan: &Plan, theme: &Theme, are
                 spans
                     .push(Span::styled(pad_left(&row.values[i], value_width), reading_style(reading, theme)));
                 if plan.sparkline > 0 {
-                    let points = reading.series.map_or(&[][..], |s| &s.points[..]);
-                    let scale = match metric {
-                        Metric::GpuUtil | Metric::Memory => Scale::Fraction,
-                        // Latency against the SLO when there is one: a full bar means "at or
-                        // past the objective". Queue against a handful of requests.
-                        Metric::LatencyP95 => Scale::ZeroToMax {
-                            floor: group.spec.slo_p95.map_or(0.0, |slo| slo.as_secs_f64()),
-                        },
-                        Metric::Queue => Scale::ZeroToMax { floor: QUEUE_SPARKLINE_FLOOR },
-                    };
+                    let points = reading.series.map(|s| s.points.iter()).unwrap_or_default();
+                    let scale = sparkline_scale(*metric, group);
                     let style = if reading.stale { theme.stale } else { theme.sparkline };
                     spans.push(Span::raw(" "));
                     spans.push(Span::styled(sparkline(points, usize::from(plan.sparkline), scale), style));
@@ -527,6 +520,20 @@ fn render_row(row: &RowText<'_>, selected: bool, plan: &Plan, theme: &Theme, are
     Line::from(spans).render(area, buf);
     if selected {
         buf.set_style(area, theme.selected);
+    }
+}
+
+/// How a metric's sparklines (the table's and the detail pane's history) map values to
+/// heights.
+pub fn sparkline_scale(metric: Metric, group: &GroupSnapshot) -> Scale {
+    match metric {
+        Metric::GpuUtil | Metric::Memory => Scale::Fraction,
+        // Latency against the SLO when there is one: a full bar means "at or past the
+        // objective". Queue against a handful of requests.
+        Metric::LatencyP95 => {
+            Scale::ZeroToMax { floor: group.spec.slo_p95.map_or(0.0, |slo| slo.as_secs_f64()) }
+        }
+        Metric::Queue => Scale::ZeroToMax { floor: QUEUE_SPARKLINE_FLOOR },
     }
 }
 

@@ -1,8 +1,11 @@
 //! Numbers as humans read them: fractions as `73%`, seconds as `850ms` / `1.25s`, counts
-//! as `12` / `1.2k`, rates as `42/s`, money as `$12.34/h`. Non-finite values (a NaN
-//! percentile of an idle group) print as `–`, never as `NaN`.
+//! as `12` / `1.2k`, rates as `42/s`, money as `$12.34/h`, spans of time as
+//! `14:02–16:40 UTC`. Non-finite values (a NaN percentile of an idle group) print as `–`,
+//! never as `NaN`.
 
 use std::time::Duration;
+
+use crate::model::Timestamp;
 
 /// What a missing or undefined value prints as.
 pub const NO_VALUE: &str = "–";
@@ -85,6 +88,24 @@ pub fn age(d: Duration) -> String {
     }
 }
 
+/// A span of UTC time to the minute, `14:02–16:40 UTC`; with the days,
+/// `12-31 21:22–01-01 00:40 UTC`, when it does not start and end on the same one.
+pub fn utc_span(from: Timestamp, to: Timestamp) -> String {
+    // RFC 3339, `2026-01-01T00:00:00Z`: the day is at 5..10, the time to the minute at 11..16.
+    fn day(t: &str) -> &str {
+        t.get(5..10).unwrap_or_default()
+    }
+    fn time(t: &str) -> &str {
+        t.get(11..16).unwrap_or_default()
+    }
+    let (from, to) = (from.to_rfc3339(), to.to_rfc3339());
+    if from.get(..10) == to.get(..10) {
+        format!("{}–{} UTC", time(&from), time(&to))
+    } else {
+        format!("{} {}–{} {} UTC", day(&from), time(&from), day(&to), time(&to))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +126,15 @@ mod tests {
         assert_eq!(usd_per_hour(1234.5), "$1234/h");
         assert_eq!(age(Duration::from_secs(65)), "1m05s");
         assert_eq!(age(Duration::from_secs(4)), "4s");
+    }
+
+    #[test]
+    fn spans_of_time_name_the_days_only_across_midnight() {
+        let at = |text: &str| Timestamp::parse_rfc3339(text).unwrap();
+        assert_eq!(utc_span(at("2026-01-01T14:02:00Z"), at("2026-01-01T16:40:00Z")), "14:02–16:40 UTC");
+        assert_eq!(
+            utc_span(at("2025-12-31T21:22:00Z"), at("2026-01-01T00:00:00Z")),
+            "12-31 21:22–01-01 00:00 UTC"
+        );
     }
 }

@@ -164,6 +164,26 @@ fn tiny_screens_still_name_every_group_with_its_health_and_state() {
     assert!(!text.contains("└"), "no room for lines under the rows:\n{text}");
 }
 
+#[test]
+fn the_detail_pane_says_how_much_minute_history_is_held() {
+    let mut app = app_with(fixtures::fleet());
+    let text = screen_text(&app, 120, 40);
+    let (line, next) = line_and_next(&text, "history");
+    assert!(line.contains("history   21:21–23:59 UTC (158 min)"), "{text}");
+    assert!(next.trim_start().starts_with("gpu util") && next.contains('▇'), "a sparkline a metric:\n{text}");
+    app.selected = 2;
+    let text = screen_text(&app, 120, 40);
+    assert!(line_and_next(&text, "history").0.contains("history   none yet"), "{text}");
+}
+
+#[test]
+fn without_charts_the_history_span_follows_the_facts() {
+    let text = screen_text(&app_with(fixtures::fleet()), 79, 50);
+    assert!(!text.contains("latency"), "no charts below 80 columns:\n{text}");
+    let (_, next) = line_and_next(&text, "actuator  ok");
+    assert!(next.starts_with("history   21:21–23:59 UTC (158 min)"), "{text}");
+}
+
 /// The screen's line holding `needle`, and the line after it.
 fn line_and_next<'a>(text: &'a str, needle: &str) -> (&'a str, &'a str) {
     let lines: Vec<&str> = text.lines().collect();
