@@ -42,6 +42,9 @@ pub enum AutoscaleMode {
 pub struct Alarm {
     pub rule: AlarmRule,
     pub status: AlarmStatus,
+    /// The rule in one line ([`AlarmRule::summary`]), worded once: snapshots show it
+    /// every tick.
+    pub summary: String,
 }
 
 /// What the engine remembers of one group between ticks for autoscaling.
@@ -90,7 +93,10 @@ impl Autoscaler {
             spec.warmup.max,
             policy,
         );
-        let alarms = rules.into_iter().map(|rule| Alarm { rule, status: AlarmStatus::new(start) }).collect();
+        let alarms = rules
+            .into_iter()
+            .map(|rule| Alarm { summary: rule.summary(), rule, status: AlarmStatus::new(start) })
+            .collect();
         let breaker = Breaker::new(spec.name.clone(), BreakerSettings::default());
         Autoscaler { state, breaker, alarms, last_decision: None, mode, load_profile: None }
     }
@@ -195,7 +201,7 @@ impl Autoscaler {
             state: a.status.state,
             since: a.status.since,
             value: a.status.value,
-            summary: a.rule.summary(),
+            summary: a.summary.clone(),
         });
         let stalled = self.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| AlarmView {
             held_until: None,

@@ -118,7 +118,7 @@ impl CoreGroup {
             autoscaler.alarms.iter().filter(|a| a.status.state == AlarmState::Firing).map(|a| Firing {
                 name: a.rule.name.clone(),
                 since: a.status.since,
-                summary: format!("{group}: {} — {}", a.rule.name, a.rule.summary()),
+                summary: format!("{group}: {} — {}", a.rule.name, a.summary),
             });
         let stalled = autoscaler.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| Firing {
             name: STALLED_ALARM.to_string(),

@@ -69,8 +69,7 @@ pub fn scheduled_effect(
     let mut max: Option<(Timestamp, u32, &str)> = None;
     let mut desired: Option<(Timestamp, u32, &str)> = None;
     for action in actions {
-        let schedule = Schedule::parse(action)?;
-        let Some(at) = schedule.last_at_or_before(now)? else { continue };
+        let Some(at) = last_occurrence(action, now)? else { continue };
         if at < oldest {
             continue;
         }
@@ -109,6 +108,40 @@ pub fn next_occurrence(
         .find_next_occurrence(&local, false)
         .ok()
         .map(|t| Timestamp::from_millis(t.timestamp_millis())))
+}
+
+/// The action's latest occurrence at or before `now`, remembered per thread for the
+/// minute `now` falls in: cron fires on whole minutes, so every `now` within one minute
+/// has the same answer, and `decide` asks it for every group every tick. Like
+/// [`parse_cron`]'s, the memo is invisible to callers. Errors are not remembered.
+fn last_occurrence(action: &ScheduledAction, now: Timestamp) -> Result<Option<Timestamp>, ScheduleError> {
+    use std::hash::{Hash, Hasher};
+    /// By a hash of (expression, zone); the entry keeps both to rule out a collision.
+    type Memo = std::collections::HashMap<u64, (String, String, i64, Option<Timestamp>)>;
+    thread_local! {
+        static LAST: std::cell::RefCell<Memo> = Default::default();
+    }
+    let minute = now.as_millis().div_euclid(60_000);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&action.cron, &action.timezone).hash(&mut hasher);
+    let key = hasher.finish();
+    let remembered = LAST.with(|m| {
+        m.borrow().get(&key).and_then(|(cron, zone, m, at)| {
+            (*m == minute && *cron == action.cron && *zone == action.timezone).then_some(*at)
+        })
+    });
+    if let Some(found) = remembered {
+        return Ok(found);
+    }
+    let found = Schedule::parse(action)?.last_at_or_before(now)?;
+    LAST.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 1024 {
+            m.clear();
+        }
+        m.insert(key, (action.cron.clone(), action.timezone.clone(), minute, found));
+    });
+    Ok(found)
 }
 
 /// Parses a 5-field expression, remembering the result per thread: `decide` runs every
