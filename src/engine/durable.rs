@@ -217,15 +217,19 @@ impl Engine {
         for (group, io) in self.core.groups.iter().zip(&mut self.io) {
             for (kind, history) in &group.series {
                 let after = io.persisted_minute.get(kind).copied();
+                // From the newest back to the last one written: a tick closes at most one.
                 let mut minutes: Vec<MinuteAggregate> = history
                     .minutes()
-                    .filter(|(at, p)| after.is_none_or(|a| *at >= a) && !p.is_gap())
+                    .rev()
+                    .take_while(|(at, _)| after.is_none_or(|a| *at >= a))
+                    .filter(|(_, p)| !p.is_gap())
                     .map(|(minute, p)| MinuteAggregate {
                         minute,
                         mean: f64::from(p.mean),
                         max: f64::from(p.max),
                     })
                     .collect();
+                minutes.reverse();
                 if let Some((minute, p)) = history.open_minute() {
                     minutes.push(MinuteAggregate { minute, mean: f64::from(p.mean), max: f64::from(p.max) });
                 }
