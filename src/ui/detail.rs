@@ -211,6 +211,15 @@ fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Li
             spans.push(Span::styled(format!("{} rules, none firing", group.alarms.len()), theme.ok));
         }
         lines.push(fact("alarms", spans));
+        // Firing during a scale-out's warm-up: evaluated and shown, its page held back
+        // until the warm-up ends (UTC, to the second: warm-ups are minutes long).
+        for alarm in group.alarms.iter().filter(|a| a.state == AlarmState::Firing) {
+            if let Some(until) = alarm.held_until {
+                let to = until.to_rfc3339().get(11..19).unwrap_or_default().to_string();
+                let text = format!("{} held to {to}", alarm.name);
+                lines.push(fact("paging", vec![Span::styled(text, theme.muted)]));
+            }
+        }
     }
     let running = group.capacity.map_or(0, |c| c.pending_total());
     lines.push(fact(

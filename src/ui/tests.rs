@@ -398,3 +398,13 @@ mod odd_data {
         }
     }
 }
+
+#[test]
+fn a_firing_alarm_held_back_by_a_warm_up_says_so_in_the_detail_pane() {
+    let mut snapshot = fixtures::fleet();
+    let firing = snapshot.groups[0].alarms.iter_mut().find(|a| a.state == crate::model::AlarmState::Firing);
+    let alarm = firing.expect("the fixture's llm-chat has a firing alarm");
+    alarm.held_until = Some(crate::model::Timestamp::from_millis(1_767_225_725_000));
+    let text = screen_text(&app_with(snapshot), 200, 50);
+    assert!(text.contains("paging    queue-high held to 00:02:05"), "{text}");
+}
