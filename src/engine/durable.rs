@@ -239,6 +239,8 @@ impl Engine {
                 }
             }
         }
+        let batch: Vec<(&str, &MetricKind, &[MinuteAggregate])> =
+            batch.iter().map(|(g, m, minutes)| (g.as_str(), m, minutes.as_slice())).collect();
         if let Err(err) = store.record_minutes_batch(&batch) {
             tracing::error!(%err, "saving 1-minute history");
         }

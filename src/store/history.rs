@@ -38,43 +38,36 @@ fn minute_start(at: Timestamp) -> Timestamp {
 }
 
 impl Store {
-    /// Writes minutes of `group`'s `metric`, replacing any already stored for the same
-    /// minutes (the engine may write a minute again after a restart). Minutes whose mean is
-    /// not finite are gaps and are skipped. Returns how many were written.
+    /// Writes minutes of `group`'s `metric`. A minute already stored (the engine writes
+    /// the open minute every tick, and again after a restart) takes the new mean and keeps
+    /// the larger max: a restart inside a minute must not erase the spike before it.
+    /// Minutes whose mean is not finite are gaps and are skipped. Returns how many were
+    /// written.
     pub fn record_minutes(
         &self,
         group: &str,
         metric: &MetricKind,
         minutes: &[MinuteAggregate],
     ) -> Result<usize, StoreError> {
-        self.write(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO history_1m (group_name, metric, minute, mean, max) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (group_name, metric, minute) DO UPDATE SET mean = excluded.mean, max = excluded.max",
-            )?;
-            let mut written = 0;
-            for m in minutes.iter().filter(|m| m.mean.is_finite()) {
-                // SQLite stores NaN as NULL; the column allows it and reading maps it back.
-                stmt.execute(params![group, metric, minute_start(m.minute), m.mean, m.max])?;
-                written += 1;
-            }
-            Ok(written)
-        })
+        self.record_minutes_batch(&[(group, metric, minutes)])
     }
 
     /// Writes many series' minutes in one transaction (what the engine does each tick):
-    /// `(group, metric, minutes)`, as [`record_minutes`](Self::record_minutes) would.
+    /// `(group, metric, minutes)`, each as [`record_minutes`](Self::record_minutes) does.
     pub fn record_minutes_batch(
         &self,
-        batch: &[(String, MetricKind, Vec<MinuteAggregate>)],
+        batch: &[(&str, &MetricKind, &[MinuteAggregate])],
     ) -> Result<usize, StoreError> {
         if batch.is_empty() {
             return Ok(0);
         }
         self.write(|tx| {
+            // SQLite stores NaN as NULL; a NULL max never replaces a number.
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO history_1m (group_name, metric, minute, mean, max) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (group_name, metric, minute) DO UPDATE SET mean = excluded.mean, max = excluded.max",
+                 ON CONFLICT (group_name, metric, minute) DO UPDATE SET mean = excluded.mean,
+                   max = CASE WHEN history_1m.max IS NULL OR excluded.max > history_1m.max
+                              THEN excluded.max ELSE history_1m.max END",
             )?;
             let mut written = 0;
             for (group, metric, minutes) in batch {

@@ -103,26 +103,60 @@ fn a_readonly_console_shows_the_engine_refusing_a_command() {
     assert_eq!(tmux.wait_exit(), 0);
 }
 
+/// The rows of the detail pane's 24 h history block: the `history …` line and the
+/// sparkline rows under it.
+fn history_block(screen: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.contains("history ") && l.contains("minute maxima")) else {
+        return Vec::new();
+    };
+    lines[start..(start + 5).min(lines.len())].iter().map(|l| l.trim().to_string()).collect()
+}
+
 #[test]
-fn a_pause_and_a_hold_survive_kill_9_and_show_after_restart() {
+fn a_pause_a_hold_and_the_history_survive_kill_9_and_show_after_restart() {
     let command = format!("{} --config {}", bin(), fixture("fast.toml").display());
-    let first = Tmux::start(&command, 120, 40);
+    let first = Tmux::start(&command, 160, 50);
     first.wait_for_text(&GROUPS);
+    // A spike first, so the minute history holds something a fresh start would not.
+    first.command("sim spike llm-chat x4 5m");
+    wait_for("llm-chat's queue to build", WAIT, || {
+        let screen = first.capture();
+        let chat = screen.lines().find(|l| l.contains(" llm-chat ")).unwrap_or_default();
+        if chat.contains("k!") { Ok(()) } else { Err(screen) }
+    });
     first.command("pause llm-chat 30m -- drill");
     first.wait_for_text(&["paused llm-chat"]);
     first.command("scale vision 6 --hold 20m");
     first.wait_for_text(&["holding vision at 6"]);
     first.kill_program();
 
-    let second = Tmux::start_with_state(&command, 120, 40, Some(&first.state_dir()));
-    // llm-chat is selected first: its detail pane says who paused it and why.
-    second.wait_for_text(&["paused (no automated changes)", "drill"]);
+    // What the killed process left on disk: the spike's minute, written while open.
+    let db = first.state_dir().join("fleetdeck/fast/state.db");
+    let store = fleetdeck::store::Store::open(&db).unwrap();
+    let since = fleetdeck::model::Timestamp::from_millis(0);
+    let queue = store.load_minutes("llm-chat", &fleetdeck::model::MetricKind::QueueLength, since).unwrap();
+    assert!(queue.iter().any(|m| m.max > 100.0), "the spike's minute is on disk: {queue:?}");
+    drop(store);
+
+    let second = Tmux::start_with_state(&command, 160, 50, Some(&first.state_dir()));
+    // llm-chat is selected first: its detail pane says who paused it and why, and its
+    // 24 h history is back at once — with the spike, which this run has not seen.
+    let screen = second.wait_for_text(&["paused (no automated changes)", "drill"]);
+    let history = history_block(&screen);
+    assert!(history.first().is_some_and(|l| l.contains(" UTC (") && !l.contains("none yet")), "{history:?}");
+    let queue_row = history.iter().find(|l| l.starts_with("queue")).cloned().unwrap_or_default();
+    assert!(
+        queue_row.contains('█'),
+        "the pre-kill spike in the queue's minute maxima: {history:?}\n{screen}"
+    );
+    let chat = screen.lines().find(|l| l.contains(" llm-chat ")).unwrap_or_default().to_string();
+    assert!(!chat.contains("k!"), "while this run's own queue is short: {chat}");
     second.send_keys(&["j"]);
     second.wait_for_text(&["held at 6"]);
     wait_for("vision held at 6", WAIT, || {
         let screen = second.capture();
-        let vision = screen.lines().find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
-        if vision.contains("/6") { Ok(()) } else { Err(screen) }
+        if counts(&screen, "vision").is_some_and(|(.., desired)| desired == 6) { Ok(()) } else { Err(screen) }
     });
     second.send_keys(&["q"]);
     assert_eq!(second.wait_exit(), 0);

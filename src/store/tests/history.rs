@@ -27,12 +27,17 @@ fn minutes_load_back_oldest_first_from_the_given_start() {
 }
 
 #[test]
-fn recording_a_minute_again_replaces_it() {
+fn recording_a_minute_again_takes_its_mean_and_keeps_the_larger_max() {
     let store = Store::open_in_memory().unwrap();
     let metric = MetricKind::LatencyP95;
     store.record_minutes("a", &metric, &[minute(0, 1.0, 2.0)]).unwrap();
     store.record_minutes("a", &metric, &[minute(0, 1.5, 3.0)]).unwrap();
     assert_eq!(store.load_minutes("a", &metric, at(0)).unwrap(), vec![minute(0, 1.5, 3.0)]);
+    // A restart inside the minute writes it again from fewer samples: the spike before
+    // the restart stays, and a missing max never replaces one.
+    store.record_minutes("a", &metric, &[minute(0, 0.5, 0.6)]).unwrap();
+    store.record_minutes("a", &metric, &[minute(0, 0.5, f64::NAN)]).unwrap();
+    assert_eq!(store.load_minutes("a", &metric, at(0)).unwrap(), vec![minute(0, 0.5, 3.0)]);
 }
 
 #[test]
