@@ -8,6 +8,7 @@
 //! datapoints than configured and treat the rest as missing, per their `missing_data`.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,43 @@ pub struct Alarm {
     /// The rule in one line ([`AlarmRule::summary`]), worded once: snapshots show it
     /// every tick.
     pub summary: String,
+    /// The last evaluation of the window, while it cannot have changed.
+    window: Option<WindowResult>,
+}
+
+/// One evaluation of an alarm's window (its complete periods), kept while no sample in it
+/// can have changed. Samples only ever arrive newer than the newest held (the history
+/// refuses older ones), so once the newest is past the window's end nothing new lands in
+/// it; and while the oldest sample held is not inside the window (or is the one held then),
+/// nothing in it has been dropped. The state machine still runs every tick, on `now`.
+#[derive(Clone, Debug)]
+struct WindowResult {
+    range: RangeInclusive<Timestamp>,
+    /// The oldest sample held when evaluated.
+    oldest: Timestamp,
+    condition: alarms::Condition,
+    value: Option<f64>,
+}
+
+impl WindowResult {
+    /// What to keep of an evaluation: nothing unless every later sample is sure to fall
+    /// after the window.
+    fn remember(
+        range: RangeInclusive<Timestamp>,
+        history: Option<&SeriesHistory>,
+        condition: alarms::Condition,
+        value: Option<f64>,
+    ) -> Option<Self> {
+        let history = history?;
+        let newest = history.newest()?.at;
+        let oldest = history.raw().next()?.at;
+        (newest > *range.end()).then_some(WindowResult { range, oldest, condition, value })
+    }
+
+    fn still_valid(&self, range: &RangeInclusive<Timestamp>, history: Option<&SeriesHistory>) -> bool {
+        let oldest = history.and_then(|h| h.raw().next()).map(|s| s.at);
+        self.range == *range && oldest.is_some_and(|o| o == self.oldest || o <= *range.start())
+    }
 }
 
 /// What the engine remembers of one group between ticks for autoscaling.
@@ -95,7 +133,12 @@ impl Autoscaler {
         );
         let alarms = rules
             .into_iter()
-            .map(|rule| Alarm { summary: rule.summary(), rule, status: AlarmStatus::new(start) })
+            .map(|rule| Alarm {
+                summary: rule.summary(),
+                rule,
+                status: AlarmStatus::new(start),
+                window: None,
+            })
             .collect();
         let breaker = Breaker::new(spec.name.clone(), BreakerSettings::default());
         Autoscaler { state, breaker, alarms, last_decision: None, mode, load_profile: None }
@@ -113,11 +156,21 @@ impl Autoscaler {
     ) -> Step {
         let mut transitions = Vec::new();
         for alarm in &mut self.alarms {
-            // Only the evaluation range's samples are data: the time-sorted raw buffer is
-            // read from its start to its end, found by binary search, a chunk at a time.
+            let history = series.get(&alarm.rule.metric);
             let range = alarms::window::evaluation_range(&alarm.rule, now);
-            let chunks = series.get(&alarm.rule.metric).map(|h| h.raw_in(range)).into_iter().flatten();
-            let next = alarms::evaluate_sorted(&alarm.rule, chunks, &alarm.status, now);
+            let (condition, value) = match alarm.window.as_ref().filter(|w| w.still_valid(&range, history)) {
+                Some(window) => (window.condition, window.value),
+                None => {
+                    // Only the evaluation range's samples are data: the time-sorted raw
+                    // buffer is read from its start to its end, found by binary search, a
+                    // chunk at a time.
+                    let chunks = history.map(|h| h.raw_in(range.clone())).into_iter().flatten();
+                    let (condition, value) = alarms::window::evaluate_sorted_range(&alarm.rule, chunks, now);
+                    alarm.window = WindowResult::remember(range, history, condition, value);
+                    (condition, value)
+                }
+            };
+            let next = alarms::next_status(&alarm.rule, condition, value, &alarm.status, now);
             if next.state != alarm.status.state {
                 transitions.push((alarm.rule.name.clone(), alarm.status.state, next.state));
             }
@@ -159,6 +212,14 @@ impl Autoscaler {
         let decision = Arc::new(decision);
         self.last_decision = Some(decision.clone());
         Step { state, inputs, decision, set_desired, vetoed, transitions }
+    }
+
+    /// Drops every remembered window evaluation (tests compare against evaluating afresh).
+    #[cfg(test)]
+    pub(crate) fn forget_windows(&mut self) {
+        for alarm in &mut self.alarms {
+            alarm.window = None;
+        }
     }
 
     /// Forgets the action taken at `at`: its actuator call failed or was never made, so

@@ -258,3 +258,83 @@ fn the_same_inputs_give_the_same_outputs() {
     let second = trace(&mut sim_loop(AutoscaleMode::Act, Some(4.0)));
     assert_eq!(first, second);
 }
+
+#[test]
+fn remembered_alarm_windows_give_exactly_what_evaluating_afresh_gives() {
+    // The demo: seed alarms with 1- and 5-minute periods, its scheduled spikes and gaps,
+    // random instance failures; 1 s polls for 40 minutes, so windows slide, periods
+    // complete and data goes missing; a 2-minute raw buffer, so samples inside the
+    // 5-minute windows are dropped as it rolls over.
+    let config = crate::config::demo();
+    let run = |afresh: bool| {
+        let mut fleet = SimFleet::new(&config.sim_groups(), 11, START);
+        for event in &config.sim_events {
+            fleet.schedule(START.plus(event.at), event.command.clone());
+        }
+        let settings = CoreSettings {
+            stale_after: config.stale_after,
+            raw_points: 120,
+            minute_points: 60,
+            readonly: false,
+        };
+        let groups =
+            config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
+        let mut sim = SimLoop::new(TickCore::build(groups, AutoscaleMode::Act, settings, START), fleet);
+        let mut trace = Vec::new();
+        for t in 0..2400 {
+            if afresh {
+                sim.core.groups.iter_mut().for_each(|g| g.autoscaler.forget_windows());
+            }
+            let out = sim.step(at(t), Vec::new());
+            let statuses: Vec<String> = sim
+                .core
+                .groups
+                .iter()
+                .flat_map(|g| g.autoscaler.alarms.iter().map(|a| format!("{:?}", a.status)))
+                .collect();
+            trace.push(format!("{t}: {statuses:?} {:?}", out.actions));
+        }
+        trace
+    };
+    let (remembered, afresh) = (run(false), run(true));
+    let fired = remembered.iter().filter(|line| line.contains("Firing")).count();
+    assert!(fired > 0, "the run must exercise firing alarms to mean anything");
+    for (a, b) in remembered.iter().zip(&afresh) {
+        assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn a_remembered_window_is_not_reused_when_late_samples_can_still_land_in_it() {
+    use crate::engine::history::SeriesHistory;
+    use crate::model::Sample;
+    // queue > 10 for 1 of 1 one-minute periods; the source reports with a delay, so at
+    // 2:05 its newest sample is from 0:50 and the minute 1:00–2:00 is still to come.
+    let rule = AlarmRule {
+        name: "queue-high".into(),
+        metric: MetricKind::QueueLength,
+        statistic: Statistic::Maximum,
+        comparison: Comparison::GreaterThan,
+        threshold: 10.0,
+        period: Duration::from_secs(60),
+        datapoints_to_alarm: 1,
+        evaluation_periods: 1,
+        for_duration: Duration::ZERO,
+        missing_data: MissingData::NotBreaching,
+        description: None,
+    };
+    let spec = config().groups[CHAT].spec.clone();
+    let mut autoscaler =
+        Autoscaler::new(&spec, PolicySpec::default(), vec![rule], AutoscaleMode::Shadow, START);
+    let mut series = BTreeMap::new();
+    let mut history = SeriesHistory::new(600, 60);
+    history.push(Sample { at: at(50), value: 1.0 });
+    series.insert(MetricKind::QueueLength, history);
+    let capacity = crate::model::Capacity { desired: 4, ready: 4, ..Default::default() };
+    autoscaler.step(&series, capacity, Duration::from_secs(300), at(125), false);
+    assert_ne!(autoscaler.alarms[0].status.state, AlarmState::Firing);
+    // The late minute arrives, breaching: the same window, evaluated again, fires.
+    series.get_mut(&MetricKind::QueueLength).unwrap().push(Sample { at: at(110), value: 50.0 });
+    autoscaler.step(&series, capacity, Duration::from_secs(300), at(126), false);
+    assert_eq!(autoscaler.alarms[0].status.state, AlarmState::Firing);
+}
