@@ -105,8 +105,9 @@ pub struct Autoscaler {
 #[derive(Clone, Debug)]
 pub struct Step {
     /// Exactly what `decide` was given: the decision log records these, so the line
-    /// reproduces the decision in `fleetdeck decide`.
-    pub state: GroupState,
+    /// reproduces the decision in `fleetdeck decide`. The state is copied only when asked
+    /// for (`record`): without a decision log nothing needs it.
+    pub state: Option<GroupState>,
     pub inputs: Inputs,
     pub decision: Arc<Decision>,
     pub set_desired: Option<u32>,
@@ -145,7 +146,8 @@ impl Autoscaler {
     }
 
     /// Evaluates alarms and decides at `now` on the group's history and capacity.
-    /// `may_act`: this engine holds the group's lease (else it only observes).
+    /// `may_act`: this engine holds the group's lease (else it only observes); `record`:
+    /// keep a copy of the state decided on, for the decision log.
     pub fn step(
         &mut self,
         series: &BTreeMap<MetricKind, SeriesHistory>,
@@ -153,6 +155,7 @@ impl Autoscaler {
         stale_after: Duration,
         now: Timestamp,
         may_act: bool,
+        record: bool,
     ) -> Step {
         let mut transitions = Vec::new();
         for alarm in &mut self.alarms {
@@ -191,9 +194,11 @@ impl Autoscaler {
         self.state.capacity = capacity;
         // decide sees the stricter of the operator's pause and the breaker's freeze; the
         // log records exactly that state, so the line reproduces the decision.
-        let mut state = self.state.clone();
-        state.pause = stricter_pause(self.state.pause.clone(), self.breaker.effective_pause(now), now);
-        let decision = policy::decide(&state, &inputs, now);
+        let effective = stricter_pause(self.state.pause.clone(), self.breaker.effective_pause(now), now);
+        let operator_pause = std::mem::replace(&mut self.state.pause, effective);
+        let decision = policy::decide(&self.state, &inputs, now);
+        let state = record.then(|| self.state.clone());
+        self.state.pause = operator_pause;
         // A budget trip freezes scale-out, which no pause mode expresses: veto it here.
         let vetoed = self.breaker.veto(now, &decision).map(|trip| format!("blocked: breaker {}", trip.cause));
         let set_desired = match (self.mode, &vetoed, may_act) {

@@ -86,6 +86,7 @@ impl Engine {
     pub fn set_audit_log(&mut self, path: PathBuf) {
         self.flush_audit();
         self.audit = open_audit_log(&path);
+        self.core.settings.record_states = self.audit.is_some();
         self.settings.audit_log = Some(path);
     }
 

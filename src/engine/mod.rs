@@ -271,6 +271,7 @@ impl Engine {
             raw_points: settings.raw_points,
             minute_points: settings.minute_points,
             readonly: settings.readonly,
+            record_states: settings.audit_log.is_some(),
         };
         let core = TickCore::build(specs, settings.autoscale, core_settings, clock.now());
         let audit = settings.audit_log.as_deref().and_then(open_audit_log);
@@ -406,8 +407,9 @@ impl Engine {
     async fn apply(&mut self, output: TickOutput, now: Timestamp) {
         if let Some(audit) = &mut self.audit {
             for record in &output.decisions {
+                let Some(state) = &record.state else { continue };
                 if let Err(err) =
-                    audit.record_decision(&record.state, &record.inputs, &record.decision, record.shadow)
+                    audit.record_decision(state, &record.inputs, &record.decision, record.shadow)
                 {
                     tracing::error!(%err, "writing the decision log");
                 }

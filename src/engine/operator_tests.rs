@@ -244,7 +244,7 @@ fn one_tick(autoscaler: &mut Autoscaler) -> super::super::autoscale::Step {
     history.push(Sample { at: NOW, value: 0.5 });
     let series = BTreeMap::from([(MetricKind::GpuUtil, history)]);
     let capacity = Capacity { desired: 4, ready: 4, ..Capacity::default() };
-    autoscaler.step(&series, capacity, Duration::from_secs(45), NOW, true)
+    autoscaler.step(&series, capacity, Duration::from_secs(45), NOW, true, true)
 }
 
 #[test]

@@ -51,6 +51,9 @@ pub struct CoreSettings {
     pub minute_points: usize,
     /// Refuse every mutating command and never act.
     pub readonly: bool,
+    /// Copy into each [`DecisionRecord`] the state it was decided on (the decision log
+    /// writes it, so a line reproduces its decision); off when nothing logs.
+    pub record_states: bool,
 }
 
 /// One group as the core keeps it between ticks.
@@ -199,7 +202,8 @@ pub struct Action {
 #[derive(Clone, Debug)]
 pub struct DecisionRecord {
     pub group: usize,
-    pub state: GroupState,
+    /// None unless [`CoreSettings::record_states`].
+    pub state: Option<GroupState>,
     pub inputs: Inputs,
     pub decision: Arc<Decision>,
     /// Not acted on (shadow mode, observing, vetoed, backing off).
@@ -325,7 +329,8 @@ impl TickCore {
                 continue;
             };
             let may_act = input.authority == Authority::Act && !self.settings.readonly;
-            let step = group.autoscaler.step(&group.series, capacity, stale_after, now, may_act);
+            let record = self.settings.record_states;
+            let step = group.autoscaler.step(&group.series, capacity, stale_after, now, may_act, record);
             let shadow = step.set_desired.is_none();
             out.decisions.push(DecisionRecord {
                 group: index,

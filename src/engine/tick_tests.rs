@@ -53,8 +53,13 @@ fn sim_loop(mode: AutoscaleMode, spike: Option<f64>) -> SimLoop {
             SimCommand::Spike { group: "llm-chat".into(), factor, duration: Duration::from_secs(600) };
         fleet.schedule(START.plus(Duration::from_secs(5)), spike);
     }
-    let settings =
-        CoreSettings { stale_after: config.stale_after, raw_points: 600, minute_points: 60, readonly: false };
+    let settings = CoreSettings {
+        stale_after: config.stale_after,
+        raw_points: 600,
+        minute_points: 60,
+        readonly: false,
+        record_states: true,
+    };
     let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
     SimLoop::new(TickCore::build(groups, mode, settings, START), fleet)
 }
@@ -104,7 +109,11 @@ fn a_flash_crowd_scales_out_once_in_the_tick_it_is_seen_and_waits_for_the_warm_u
     let warmup = sim.core.groups[CHAT].spec.warmup.max.as_secs();
     let ready = |tick: u64| {
         let out = &outputs[tick as usize].1;
-        out.decisions.iter().find(|d| d.group == CHAT).map(|d| d.state.capacity.ready).unwrap()
+        out.decisions
+            .iter()
+            .find(|d| d.group == CHAT)
+            .map(|d| d.state.as_ref().unwrap().capacity.ready)
+            .unwrap()
     };
     for pair in actions.windows(2) {
         let ((before, ..), (after, ..)) = (pair[0], pair[1]);
@@ -227,8 +236,13 @@ fn failed_actions_are_forgotten_and_k_in_a_row_freeze_the_group_until_reset() {
 fn a_read_only_core_refuses_commands_and_never_acts() {
     let config = config();
     let fleet = SimFleet::new(&config.sim_groups(), config.seed, START);
-    let settings =
-        CoreSettings { stale_after: config.stale_after, raw_points: 60, minute_points: 10, readonly: true };
+    let settings = CoreSettings {
+        stale_after: config.stale_after,
+        raw_points: 60,
+        minute_points: 10,
+        readonly: true,
+        record_states: true,
+    };
     let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
     let mut sim = SimLoop::new(TickCore::build(groups, AutoscaleMode::Act, settings, START), fleet);
     let pause = Command::Pause { target: Target::All, duration: None, mode: crate::policy::PauseMode::Full };
@@ -276,6 +290,7 @@ fn remembered_alarm_windows_give_exactly_what_evaluating_afresh_gives() {
             raw_points: 120,
             minute_points: 60,
             readonly: false,
+            record_states: false,
         };
         let groups =
             config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
@@ -331,10 +346,10 @@ fn a_remembered_window_is_not_reused_when_late_samples_can_still_land_in_it() {
     history.push(Sample { at: at(50), value: 1.0 });
     series.insert(MetricKind::QueueLength, history);
     let capacity = crate::model::Capacity { desired: 4, ready: 4, ..Default::default() };
-    autoscaler.step(&series, capacity, Duration::from_secs(300), at(125), false);
+    autoscaler.step(&series, capacity, Duration::from_secs(300), at(125), false, false);
     assert_ne!(autoscaler.alarms[0].status.state, AlarmState::Firing);
     // The late minute arrives, breaching: the same window, evaluated again, fires.
     series.get_mut(&MetricKind::QueueLength).unwrap().push(Sample { at: at(110), value: 50.0 });
-    autoscaler.step(&series, capacity, Duration::from_secs(300), at(126), false);
+    autoscaler.step(&series, capacity, Duration::from_secs(300), at(126), false, false);
     assert_eq!(autoscaler.alarms[0].status.state, AlarmState::Firing);
 }
