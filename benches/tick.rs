@@ -13,16 +13,7 @@ use fleetdeck::engine::Engine;
 use fleetdeck::model::Timestamp;
 
 fn tick(c: &mut Criterion) {
-    let mut config = config::demo();
-    let templates = config.groups.clone();
-    config.sim_events.clear();
-    config.groups = (0..100)
-        .map(|i| {
-            let mut group = templates[i % templates.len()].clone();
-            group.spec.name = format!("{}-{i:03}", group.spec.name);
-            group
-        })
-        .collect();
+    let config = config::demo_scaled(100);
     let clock = ManualClock::new(Timestamp::from_millis(1_767_225_600_000));
     let mut engine = Engine::simulated(&config, 42, Arc::new(clock.clone()), false, false);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

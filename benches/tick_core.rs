@@ -22,15 +22,7 @@ fn tick_core(c: &mut Criterion) {
 }
 
 fn bench(c: &mut Criterion, name: &str, record_states: bool) {
-    let mut config = config::demo();
-    let templates = config.groups.clone();
-    config.groups = (0..100)
-        .map(|i| {
-            let mut group = templates[i % templates.len()].clone();
-            group.spec.name = format!("{}-{i:03}", group.spec.name);
-            group
-        })
-        .collect();
+    let config = config::demo_scaled(100);
     let start = Timestamp::from_millis(1_767_225_600_000);
     let fleet = RefCell::new(SimFleet::new(&config.sim_groups(), 42, start));
     let settings = CoreSettings {

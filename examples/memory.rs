@@ -15,16 +15,7 @@ use fleetdeck::model::Timestamp;
 const GROUPS: usize = 100;
 
 fn main() {
-    let mut config = config::demo();
-    let templates = config.groups.clone();
-    config.sim_events.clear();
-    config.groups = (0..GROUPS)
-        .map(|i| {
-            let mut group = templates[i % templates.len()].clone();
-            group.spec.name = format!("{}-{i:03}", group.spec.name);
-            group
-        })
-        .collect();
+    let config = config::demo_scaled(GROUPS);
 
     let clock = ManualClock::new(Timestamp::from_millis(1_767_225_600_000)); // 2026-01-01
     let mut engine = Engine::simulated(&config, 42, Arc::new(clock.clone()), false, false);

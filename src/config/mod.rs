@@ -157,6 +157,22 @@ pub fn demo() -> Config {
     parse(DEMO_TOML, DEMO_ORIGIN).unwrap_or_else(|err| panic!("the embedded demo config is invalid: {err}"))
 }
 
+/// The demo's groups repeated to `n` groups (`llm-chat-000`, `vision-001`, …), without
+/// scheduled incidents: the fleet the benchmarks and the memory measurement run.
+pub fn demo_scaled(n: usize) -> Config {
+    let mut config = demo();
+    let templates = std::mem::take(&mut config.groups);
+    config.sim_events.clear();
+    config.groups = (0..n)
+        .map(|i| {
+            let mut group = templates[i % templates.len()].clone();
+            group.spec.name = format!("{}-{i:03}", group.spec.name);
+            group
+        })
+        .collect();
+    config
+}
+
 /// Parses config text; `origin` names it in errors. A `trace` file path is resolved
 /// against `origin`'s directory when `origin` is a path, else the working directory.
 pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
@@ -256,4 +272,11 @@ fn plain_serde_message(message: &str) -> String {
     ]
     .iter()
     .fold(message.to_string(), |text, (rust, toml)| text.replace(rust, toml))
+}
+
+/// The fast test profile (`tests/fixtures/fast.toml`: the demo's groups with 1 s polls,
+/// 5–10 s warm-ups and GPU target tracking at 0.7), for engine tests.
+#[cfg(test)]
+pub(crate) fn fast_profile() -> Config {
+    load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml")).unwrap()
 }

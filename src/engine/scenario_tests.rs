@@ -16,18 +16,10 @@ use crate::protocol::{ControlKind, Operator, SimCommand, Target};
 
 const START: Timestamp = Timestamp(1_767_225_600_000);
 
-/// The fast profile with GPU target tracking (0.7) on every group and a ×4 spike on
+/// The fast profile (GPU target tracking at 0.7 on every group) with a ×4 spike on
 /// llm-chat at 5 s (tick 6), in the given mode, on tokio's clock.
 pub(super) fn autoscaling_engine(clock: Arc<dyn Clock>, mode: AutoscaleMode) -> Engine {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml");
-    let mut config = crate::config::load(&path).unwrap();
-    for group in &mut config.groups {
-        group.policy.target_tracking = vec![crate::policy::TargetTracking {
-            metric: MetricKind::GpuUtil,
-            target: 0.7,
-            per_instance: false,
-        }];
-    }
+    let mut config = crate::config::fast_profile();
     config.sim_events.push(crate::config::ScheduledSimEvent {
         at: Duration::from_secs(5),
         command: SimCommand::Spike {

@@ -283,8 +283,7 @@ async fn run_answers_commands_and_stops_on_shutdown() {
 
 /// The engine over the simulated fast profile, on a manual clock.
 fn simulated_engine(clock: &ManualClock) -> Engine {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml");
-    let mut config = crate::config::load(&path).unwrap();
+    let mut config = crate::config::fast_profile();
     config.sim_events.push(crate::config::ScheduledSimEvent {
         at: Duration::from_secs(5),
         command: SimCommand::Spike {
@@ -457,8 +456,7 @@ async fn operator_state_and_history_survive_a_restart_through_the_store() {
 #[tokio::test]
 async fn a_group_in_shadow_by_config_decides_without_acting_while_the_others_act() {
     let clock = ManualClock::new(Timestamp(1_767_225_600_000));
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml");
-    let mut config = crate::config::load(&path).unwrap();
+    let mut config = crate::config::fast_profile();
     for group in &mut config.groups {
         group.policy.target_tracking = vec![crate::policy::TargetTracking {
             metric: MetricKind::GpuUtil,

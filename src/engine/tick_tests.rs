@@ -19,15 +19,7 @@ const CHAT: usize = 0;
 /// The fast profile (1 s polls, 5–10 s warm-ups) with GPU target tracking at 0.7 on
 /// every group, and on llm-chat a latency alarm that needs 3 breaching seconds in a row.
 fn config() -> Config {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.toml");
-    let mut config = crate::config::load(&path).unwrap();
-    for group in &mut config.groups {
-        group.policy.target_tracking = vec![crate::policy::TargetTracking {
-            metric: MetricKind::GpuUtil,
-            target: 0.7,
-            per_instance: false,
-        }];
-    }
+    let mut config = crate::config::fast_profile();
     config.groups[CHAT].alarms = vec![AlarmRule {
         name: "p95-over-slo".into(),
         metric: MetricKind::LatencyP95,
