@@ -103,6 +103,97 @@ impl CoreGroup {
             .filter(|w| now < w.until && ready < w.to)
     }
 
+    /// This group's part of [`TickCore::tick`], in the order the module doc gives.
+    fn tick(
+        &mut self,
+        index: usize,
+        input: GroupInput,
+        now: Timestamp,
+        settings: &CoreSettings,
+        out: &mut TickOutput,
+    ) {
+        self.record(input.samples, settings);
+        if input.capacity.is_some() {
+            self.capacity = input.capacity;
+        }
+        let name = self.spec.name.clone();
+        let mut breaker_events = Vec::new();
+        if let Some(action) = self.pending.take() {
+            match input.action_outcome {
+                Some(Ok(())) => breaker_events.extend(self.autoscaler.breaker.observe_outcome(now, false)),
+                Some(Err(_)) => {
+                    self.autoscaler.forget_action(action.at);
+                    breaker_events.extend(self.autoscaler.breaker.observe_outcome(now, true));
+                }
+                None => self.autoscaler.forget_action(action.at),
+            }
+        }
+        let Some(capacity) = self.capacity else {
+            out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
+            out.breaker_changes.extend(breaker_events);
+            return;
+        };
+        let may_act = input.authority == Authority::Act && !settings.readonly;
+        let record = settings.record_states;
+        let step = self.autoscaler.step(&self.series, capacity, settings.stale_after, now, may_act, record);
+        let shadow = step.set_desired.is_none();
+        out.decisions.push(DecisionRecord {
+            group: index,
+            state: step.state,
+            inputs: step.inputs,
+            decision: step.decision.clone(),
+            shadow: self.autoscaler.mode == AutoscaleMode::Shadow || !may_act || step.vetoed.is_some(),
+        });
+        for (alarm, from, to) in step.transitions {
+            out.events.push(Event::Alarm { at: now, group: name.clone(), alarm, from, to });
+        }
+        let decision = &step.decision;
+        if let Some(to) = decision.desired {
+            let why_not = match (&step.vetoed, &input.authority) {
+                (Some(veto), _) => Some(veto.clone()),
+                (None, Authority::Observe { holder }) if self.autoscaler.mode == AutoscaleMode::Act => {
+                    Some(format!("observing: automation owned by {holder}"))
+                }
+                (None, Authority::BackingOff { until }) if self.autoscaler.mode == AutoscaleMode::Act => {
+                    Some(format!("actuator backing off until {}", until.to_rfc3339()))
+                }
+                _ => None,
+            };
+            let reason = match why_not {
+                Some(why) => format!("{} — {why}", decision.reason),
+                None => decision.reason.clone(),
+            };
+            out.events.push(Event::Scaled {
+                at: now,
+                group: name.clone(),
+                from: decision.current,
+                to,
+                reason,
+                shadow,
+            });
+        }
+        let running = capacity.ready + capacity.warming + capacity.failed;
+        let facts = TickFacts {
+            now,
+            decision,
+            actuator_failed: None,
+            hourly_cost_usd_now: f64::from(running) * self.spec.hourly_cost_usd,
+            hourly_budget_usd: self.autoscaler.state.policy.hourly_budget_usd,
+        };
+        breaker_events.extend(self.autoscaler.breaker.observe(facts));
+        if let Some(to) = step.set_desired {
+            let action = Action { group: index, at: now, from: decision.current, to };
+            self.pending = Some(action.clone());
+            out.actions.push(action);
+        }
+        out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
+        out.breaker_changes.extend(breaker_events);
+        let firing = self.firing();
+        let warming = self.warming(now);
+        let silenced = self.silence_at(now).is_some();
+        out.notifications.extend(self.pager.reconcile(&name, &firing, warming.as_ref(), silenced, now));
+    }
+
     fn record(&mut self, samples: Vec<MetricSample>, settings: &CoreSettings) {
         for MetricSample { kind, sample } in samples {
             self.series
@@ -296,7 +387,6 @@ impl TickCore {
             let outcome = self.command(request, now);
             out.absorb(outcome);
         }
-        let stale_after = self.settings.stale_after;
         let mut inputs = input.groups.into_iter();
         for (index, group) in self.groups.iter_mut().enumerate() {
             let input = inputs.next().unwrap_or(GroupInput {
@@ -305,90 +395,7 @@ impl TickCore {
                 authority: Authority::Observe { holder: "nobody (no input)".into() },
                 action_outcome: None,
             });
-            group.record(input.samples, &self.settings);
-            if input.capacity.is_some() {
-                group.capacity = input.capacity;
-            }
-            let name = group.spec.name.clone();
-            let mut breaker_events = Vec::new();
-            if let Some(action) = group.pending.take() {
-                match input.action_outcome {
-                    Some(Ok(())) => {
-                        breaker_events.extend(group.autoscaler.breaker.observe_outcome(now, false))
-                    }
-                    Some(Err(_)) => {
-                        group.autoscaler.forget_action(action.at);
-                        breaker_events.extend(group.autoscaler.breaker.observe_outcome(now, true));
-                    }
-                    None => group.autoscaler.forget_action(action.at),
-                }
-            }
-            let Some(capacity) = group.capacity else {
-                out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
-                out.breaker_changes.extend(breaker_events);
-                continue;
-            };
-            let may_act = input.authority == Authority::Act && !self.settings.readonly;
-            let record = self.settings.record_states;
-            let step = group.autoscaler.step(&group.series, capacity, stale_after, now, may_act, record);
-            let shadow = step.set_desired.is_none();
-            out.decisions.push(DecisionRecord {
-                group: index,
-                state: step.state,
-                inputs: step.inputs,
-                decision: step.decision.clone(),
-                shadow: group.autoscaler.mode == AutoscaleMode::Shadow || !may_act || step.vetoed.is_some(),
-            });
-            for (alarm, from, to) in step.transitions {
-                out.events.push(Event::Alarm { at: now, group: name.clone(), alarm, from, to });
-            }
-            let decision = &step.decision;
-            if let Some(to) = decision.desired {
-                let why_not = match (&step.vetoed, &input.authority) {
-                    (Some(veto), _) => Some(veto.clone()),
-                    (None, Authority::Observe { holder }) if group.autoscaler.mode == AutoscaleMode::Act => {
-                        Some(format!("observing: automation owned by {holder}"))
-                    }
-                    (None, Authority::BackingOff { until })
-                        if group.autoscaler.mode == AutoscaleMode::Act =>
-                    {
-                        Some(format!("actuator backing off until {}", until.to_rfc3339()))
-                    }
-                    _ => None,
-                };
-                let reason = match why_not {
-                    Some(why) => format!("{} — {why}", decision.reason),
-                    None => decision.reason.clone(),
-                };
-                out.events.push(Event::Scaled {
-                    at: now,
-                    group: name.clone(),
-                    from: decision.current,
-                    to,
-                    reason,
-                    shadow,
-                });
-            }
-            let running = capacity.ready + capacity.warming + capacity.failed;
-            let facts = TickFacts {
-                now,
-                decision,
-                actuator_failed: None,
-                hourly_cost_usd_now: f64::from(running) * group.spec.hourly_cost_usd,
-                hourly_budget_usd: group.autoscaler.state.policy.hourly_budget_usd,
-            };
-            breaker_events.extend(group.autoscaler.breaker.observe(facts));
-            if let Some(to) = step.set_desired {
-                let action = Action { group: index, at: now, from: decision.current, to };
-                group.pending = Some(action.clone());
-                out.actions.push(action);
-            }
-            out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
-            out.breaker_changes.extend(breaker_events);
-            let firing = group.firing();
-            let warming = group.warming(now);
-            let silenced = group.silence_at(now).is_some();
-            out.notifications.extend(group.pager.reconcile(&name, &firing, warming.as_ref(), silenced, now));
+            group.tick(index, input, now, &self.settings, &mut out);
         }
         out
     }
