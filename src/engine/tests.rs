@@ -480,3 +480,37 @@ async fn a_group_in_shadow_by_config_decides_without_acting_while_the_others_act
     let chat = snapshot.group("llm-chat").unwrap();
     assert!(chat.capacity.unwrap().desired > 4, "{:?}", chat.decision);
 }
+
+#[tokio::test]
+async fn a_predictive_group_gets_its_load_profile_from_the_history_on_disk() {
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let mut config = crate::config::fast_profile();
+    config.groups[0].policy.predictive = Some(crate::policy::PredictiveSpec {
+        metric: MetricKind::RequestRate,
+        target_per_instance: 4.0,
+        mode: crate::policy::PredictiveMode::ForecastOnly,
+        lead: None,
+    });
+    // Eight days of llm-chat's request rate on disk, 20 req/s every minute.
+    let store = crate::store::Store::open_in_memory().unwrap();
+    let minutes: Vec<crate::store::MinuteAggregate> = (1..=8 * 1440)
+        .map(|m| crate::store::MinuteAggregate {
+            minute: clock.now().minus(Duration::from_secs(m * 60)),
+            mean: 20.0,
+            max: 20.0,
+        })
+        .collect();
+    store.record_minutes("llm-chat", &MetricKind::RequestRate, &minutes).unwrap();
+    let mut engine = Engine::simulated(&config, 7, Arc::new(clock.clone()), false, false);
+    engine.set_store(store).unwrap();
+    let profile = engine.core().groups[0].autoscaler.load_profile.clone().expect("a profile");
+    assert!(profile.days_of_history >= 7.0, "{}", profile.days_of_history);
+    assert!(engine.core().groups[1].autoscaler.load_profile.is_none(), "only predictive groups");
+    // The last 24 h of it are in the charts, and the forecast is used: 20 req/s at 4 per
+    // instance asks for 5.
+    assert!(engine.core().groups[0].series[&MetricKind::RequestRate].minutes_len() >= 1439);
+    engine.tick().await;
+    let decision = engine.core().groups[0].autoscaler.last_decision.clone().unwrap();
+    let predictive = decision.proposals.iter().find(|p| p.reason.starts_with("predictive")).unwrap();
+    assert_eq!(predictive.desired, Some(5), "{}", predictive.reason);
+}
