@@ -22,18 +22,10 @@ impl Engine {
     /// operator state it changed is saved in the store.
     pub fn handle_command(&mut self, request: CommandRequest) -> Reply {
         let at = self.clock.now();
-        let outcome = match (&request.command, &self.sim) {
-            (Command::Sim { action }, Some(fleet)) if !self.core.settings.readonly => {
-                let reply = match lock_fleet(fleet) {
-                    Err(error) => Reply::Failed { error },
-                    Ok(mut fleet) => {
-                        fleet.advance_to(at);
-                        match fleet.apply(action) {
-                            Ok(description) => Reply::Ok { message: description },
-                            Err(error) => Reply::Failed { error: error.to_string() },
-                        }
-                    }
-                };
+        // The simulator is a backend, not the autoscaler's state: it is answered here.
+        let outcome = match &request.command {
+            Command::Sim { action } if !self.core.settings.readonly => {
+                let reply = self.sim_command(action, at);
                 let mut events = Vec::new();
                 if let Reply::Ok { message } = &reply {
                     events.push(Event::Sim { at, description: message.clone() });
@@ -45,23 +37,6 @@ impl Engine {
                     reply: reply.clone(),
                 });
                 CommandOutcome { reply, events, breaker_changes: Vec::new(), operator_state_changed: false }
-            }
-            (Command::Sim { .. }, None) if !self.core.settings.readonly => {
-                let reply = Reply::Refused {
-                    reason: "this fleet is not simulated; :sim has nothing to act on".into(),
-                };
-                let event = Event::CommandHandled {
-                    at,
-                    operator: request.operator.to_string(),
-                    command: request.command.to_string(),
-                    reply: reply.clone(),
-                };
-                CommandOutcome {
-                    reply,
-                    events: vec![event],
-                    breaker_changes: Vec::new(),
-                    operator_state_changed: false,
-                }
             }
             _ => self.core.command(&request, at),
         };
@@ -80,6 +55,25 @@ impl Engine {
             self.emit(event);
         }
         outcome.reply
+    }
+
+    /// Applies a `:sim` command to the simulated fleet, if there is one.
+    fn sim_command(&self, action: &crate::protocol::SimCommand, at: Timestamp) -> Reply {
+        let Some(fleet) = &self.sim else {
+            return Reply::Refused {
+                reason: "this fleet is not simulated; :sim has nothing to act on".into(),
+            };
+        };
+        match lock_fleet(fleet) {
+            Err(error) => Reply::Failed { error },
+            Ok(mut fleet) => {
+                fleet.advance_to(at);
+                match fleet.apply(action) {
+                    Ok(description) => Reply::Ok { message: description },
+                    Err(error) => Reply::Failed { error: error.to_string() },
+                }
+            }
+        }
     }
 
     /// Starts writing the decision/audit log to `path` (replacing any log already open).
