@@ -209,7 +209,7 @@ impl Engine {
     pub(super) fn persist_history(&mut self, now: Timestamp) {
         let Some(store) = &self.store else { return };
         let mut batch = Vec::new();
-        for (group, io) in self.core.groups.iter().zip(&mut self.io) {
+        for (index, (group, io)) in self.core.groups.iter().zip(&self.io).enumerate() {
             for (kind, history) in &group.series {
                 let after = io.persisted_minute.get(kind).copied();
                 // From the newest back to the last one written: a tick closes at most one.
@@ -228,16 +228,27 @@ impl Engine {
                 if let Some((minute, p)) = history.open_minute() {
                     minutes.push(MinuteAggregate { minute, mean: f64::from(p.mean), max: f64::from(p.max) });
                 }
-                if let Some(newest) = minutes.last() {
-                    io.persisted_minute.insert(kind.clone(), newest.minute);
-                    batch.push((group.spec.name.clone(), kind.clone(), minutes));
+                if !minutes.is_empty() {
+                    batch.push((index, kind, minutes));
                 }
             }
         }
-        let batch: Vec<(&str, &MetricKind, &[MinuteAggregate])> =
-            batch.iter().map(|(g, m, minutes)| (g.as_str(), m, minutes.as_slice())).collect();
-        if let Err(err) = store.record_minutes_batch(&batch) {
-            tracing::error!(%err, "saving 1-minute history");
+        let rows: Vec<(&str, &MetricKind, &[MinuteAggregate])> = batch
+            .iter()
+            .map(|(index, kind, minutes)| {
+                (self.core.groups[*index].spec.name.as_str(), *kind, minutes.as_slice())
+            })
+            .collect();
+        match store.record_minutes_batch(&rows) {
+            // Only what is on disk counts as written: after a failure it is tried again.
+            Ok(_) => {
+                for (index, kind, minutes) in &batch {
+                    if let Some(newest) = minutes.last() {
+                        self.io[*index].persisted_minute.insert((*kind).clone(), newest.minute);
+                    }
+                }
+            }
+            Err(err) => tracing::error!(%err, "saving 1-minute history"),
         }
         let hour = now.as_millis().div_euclid(3_600_000);
         if self.history_hour != Some(hour) {
