@@ -175,7 +175,26 @@ impl Engine {
             autoscaler.breaker.restore(trips.iter().cloned());
         }
         self.restore_history(&store, now)?;
+        self.restore_pages(&store)?;
         self.store = Some(store);
+        Ok(())
+    }
+
+    /// Alarms that paged before a restart and never resolved: their pagers remember them,
+    /// so a resolve follows when they stop firing (or they stay paged while they fire).
+    fn restore_pages(&mut self, store: &Store) -> Result<(), StoreError> {
+        let mut last: BTreeMap<(String, String), Notification> = BTreeMap::new();
+        for message in store.outbox_messages(NOTIFICATION_CHANNEL)? {
+            // A payload this build cannot read is skipped: it cannot be resolved anyway.
+            if let Ok(n) = serde_json::from_value::<Notification>(message.payload) {
+                last.insert((n.group.clone(), n.alarm.clone()), n);
+            }
+        }
+        for ((group, alarm), n) in last.into_iter().filter(|(_, n)| n.kind == NotificationKind::Trigger) {
+            if let Some(index) = self.core.index_of(&group) {
+                self.core.groups[index].pager.restore_paged(alarm, n.summary);
+            }
+        }
         Ok(())
     }
 

@@ -145,6 +145,12 @@ impl Pager {
         out
     }
 
+    /// Remembers that `alarm` paged before a restart and has not resolved (read back from
+    /// the outbox), so its resolve is sent when it stops firing.
+    pub fn restore_paged(&mut self, alarm: String, summary: String) {
+        self.paged.insert(alarm, summary);
+    }
+
     /// The scale-out an alarm is held back under, if it is.
     pub fn held(&self, alarm: &str) -> Option<&Warming> {
         self.held.get(alarm)

@@ -514,3 +514,37 @@ async fn a_predictive_group_gets_its_load_profile_from_the_history_on_disk() {
     let predictive = decision.proposals.iter().find(|p| p.reason.starts_with("predictive")).unwrap();
     assert_eq!(predictive.desired, Some(5), "{}", predictive.reason);
 }
+
+#[tokio::test]
+async fn an_alarm_paged_before_a_restart_is_resolved_after_it() {
+    use crate::engine::pager::{Notification, NotificationKind};
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let store = crate::store::Store::open_in_memory().unwrap();
+    // The previous process paged llm-chat's p95 alarm, then died.
+    let paged = Notification {
+        at: clock.now().minus(Duration::from_secs(120)),
+        group: "llm-chat".into(),
+        alarm: "p95-over-slo".into(),
+        kind: NotificationKind::Trigger,
+        dedup_key: Notification::dedup_key("llm-chat", "p95-over-slo"),
+        summary: "llm-chat: p95-over-slo — latency_p95 maximum > 2".into(),
+        held_under: None,
+    };
+    let payload = serde_json::to_value(&paged).unwrap();
+    store.enqueue(durable::NOTIFICATION_CHANNEL, "earlier", &payload, paged.at).unwrap();
+    let mut engine =
+        Engine::simulated(&crate::config::fast_profile(), 7, Arc::new(clock.clone()), false, false);
+    engine.set_store(store).unwrap();
+    // It is not firing in this run (the fast profile has no such rule): resolved at once.
+    engine.tick().await;
+    let store = engine.store.as_ref().unwrap();
+    let sent: Vec<Notification> = store
+        .outbox_messages(durable::NOTIFICATION_CHANNEL)
+        .unwrap()
+        .into_iter()
+        .map(|m| serde_json::from_value(m.payload).unwrap())
+        .collect();
+    let resolve = sent.iter().find(|n| n.kind == NotificationKind::Resolve).expect("a resolve");
+    assert_eq!(resolve.dedup_key, paged.dedup_key);
+    assert_eq!(sent.len(), 2, "nothing else: {sent:?}");
+}

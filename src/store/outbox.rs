@@ -109,6 +109,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every message of `channel` still kept, sent or not, oldest first.
+    pub fn outbox_messages(&self, channel: &str) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("{SELECT_MESSAGE} WHERE channel = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([channel], message_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// One message by id, sent or not.
     pub fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError> {
         let sql = format!("{SELECT_MESSAGE} WHERE id = ?1");
