@@ -42,6 +42,7 @@ pub mod engine;
 pub mod model;
 pub mod policy;
 pub mod protocol;
+pub mod replay;
 pub mod series;
 pub mod sim;
 pub mod sources;

@@ -92,6 +92,25 @@ enum Cmd {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         line: Option<u64>,
     },
+    /// Replay a request-rate trace through a group's configured policy on the simulator
+    /// and print its scorecard (SLO-violation minutes, latency, cost, actions).
+    ///
+    /// The trace is a CSV file `t_seconds,requests_per_second`. Baselines, the oracle,
+    /// built-in traces and plots come later.
+    Replay {
+        /// The trace (CSV, header `t_seconds,requests_per_second`).
+        #[arg(long, value_name = "FILE")]
+        trace: PathBuf,
+        /// The group to replay (default: the config's first group).
+        #[arg(long, value_name = "NAME")]
+        group: Option<String>,
+        /// Multiply the trace's rates by K.
+        #[arg(long, value_name = "K", default_value_t = 1.0)]
+        scale: f64,
+        /// Print the result as JSON (byte-identical for the same trace, seed and config).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -126,6 +145,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Decide { file, json, line }) => decide(&file, json, line.map(|n| n as usize)),
+        Some(Cmd::Replay { trace, group, scale, json }) => {
+            let config = load_config(cli.config.as_deref())?;
+            replay(config, &trace, group, scale, cli.seed, json)
+        }
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "fleetdeck", &mut io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -145,6 +168,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `fleetdeck decide`: the decision, and for a logged one whether it is reproduced.
+fn replay(
+    config: Config,
+    trace: &Path,
+    group: Option<String>,
+    scale: f64,
+    seed: Option<u64>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use fleetdeck::replay::{ReplaySpec, replay};
+    let name = trace.display().to_string();
+    let trace = fleetdeck::sim::Trace::from_path(trace)?;
+    let group = match group {
+        Some(name) => name,
+        None => config.groups.first().map(|g| g.spec.name.clone()).unwrap_or_default(),
+    };
+    let seed = seed.unwrap_or(config.seed);
+    let spec = ReplaySpec { config, group, trace: std::sync::Arc::new(trace), scale, seed };
+    let run = replay(&spec)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        let c = &run.scorecard;
+        println!("replay of {name} on {} (×{scale}, seed {seed}): {} s", spec.group, c.seconds);
+        println!("{:<34} {}", "policy", c.policy);
+        println!("{:<34} {}", "SLO-violation minutes", c.slo_violation_minutes);
+        println!(
+            "{:<34} {:.3} / {:.3} / {:.3}",
+            "latency p50 / p95 / p99 (s)", c.latency_p50_s, c.latency_p95_s, c.latency_p99_s
+        );
+        println!(
+            "{:<34} {:.0} served, {:.0} dropped, {:.0} queued at most",
+            "requests", c.requests, c.dropped, c.max_queued
+        );
+        println!("{:<34} {:.2} (${:.2})", "instance-hours (cost)", c.instance_hours, c.cost_usd);
+        println!("{:<34} {} ({} direction changes)", "scaling actions", c.actions, c.direction_changes);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn decide(file: &Path, json: bool, line: Option<usize>) -> anyhow::Result<ExitCode> {
     use fleetdeck::decide_cmd::{self, DecideInput};
     let input = decide_cmd::read_input(file, line)?;

@@ -85,3 +85,26 @@ fn a_missing_config_file_is_a_clear_error() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("/nonexistent/fleet.toml"), "{}", stderr(&output));
 }
+
+#[test]
+fn replay_prints_a_scorecard_and_identical_json_for_the_same_inputs() {
+    let home = tempfile::tempdir().unwrap();
+    let trace = fixture("trace-small.csv");
+    let config = fixture("fast.toml");
+    let args = ["--config", config.to_str().unwrap(), "replay", "--trace", trace.to_str().unwrap(), "--json"];
+    let first = run_fleetdeck(&args, home.path());
+    assert!(first.status.success(), "{}", stderr(&first));
+    let second = run_fleetdeck(&args, home.path());
+    assert_eq!(first.stdout, second.stdout, "same trace, seed and config: same bytes");
+    let run: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(run["scorecard"]["policy"], "fleetdeck (configured policy)");
+    assert!(run["scorecard"]["seconds"].as_u64().is_some_and(|s| s > 0), "{run}");
+
+    let table = run_fleetdeck(&args[..5], home.path());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("SLO-violation minutes") && text.contains("instance-hours"), "{text}");
+
+    let missing = run_fleetdeck(&["replay", "--trace", "/nonexistent/trace.csv"], home.path());
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("/nonexistent/trace.csv"), "{}", stderr(&missing));
+}

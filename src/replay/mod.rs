@@ -1,0 +1,268 @@
+//! `fleetdeck replay` (first part): a request-rate trace driven through the simulated
+//! group and the engine's own tick core on a virtual clock, scored per second.
+//!
+//! The simulator runs in 1 s steps; the tick core ticks every `poll_interval`, exactly as
+//! the live engine does ([`SimLoop`]). Every simulated second is scored from the
+//! simulator's own state (demand, served, dropped, backlog, ready capacity) and its
+//! latency model, so the scorecard sees what users saw, not what the metrics reported:
+//!
+//! - **SLO-violation minutes**: whole minutes of the run whose p95 latency — the
+//!   request-weighted mean of the minute's per-second p95 — is above the group's SLO.
+//! - **Latency p50/p95/p99 over the run**: each is the request-weighted percentile of the
+//!   per-second value of the same percentile (so p95 is "the p95 most requests saw").
+//! - **Queued**: the largest backlog; **dropped**: requests refused by a full queue.
+//! - **Instance-hours and cost**: (ready + warming) instances each second, as billed
+//!   from launch, × the group's hourly cost.
+//! - **Actions** and **direction changes** (an increase after a decrease or the reverse).
+//!
+//! Not here yet (same issue): the baselines, the oracle, built-in traces, `--plot`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::autoscale::AutoscaleMode;
+use crate::engine::sim_loop::SimLoop;
+use crate::engine::tick::{CoreSettings, TickCore};
+use crate::model::Timestamp;
+use crate::sim::{LatencyInputs, SimFleet, Trace, TrafficSpec, estimate_latency};
+
+/// Where a replay starts: a Monday, 00:00 UTC (2026-01-05), so schedules and weekly
+/// profiles line up the same way on every run.
+pub const REPLAY_START: Timestamp = Timestamp(1_767_571_200_000);
+
+/// What to replay.
+#[derive(Clone, Debug)]
+pub struct ReplaySpec {
+    /// The fleet's config; only `group` is replayed.
+    pub config: Config,
+    pub group: String,
+    pub trace: Arc<Trace>,
+    /// Multiplies the trace's rates.
+    pub scale: f64,
+    pub seed: u64,
+}
+
+/// How one policy did over the whole trace.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Scorecard {
+    pub policy: String,
+    pub seconds: u64,
+    pub slo_violation_minutes: u64,
+    pub latency_p50_s: f64,
+    pub latency_p95_s: f64,
+    pub latency_p99_s: f64,
+    pub requests: f64,
+    pub max_queued: f64,
+    pub dropped: f64,
+    pub instance_hours: f64,
+    pub cost_usd: f64,
+    pub actions: u32,
+    pub direction_changes: u32,
+}
+
+/// A replay's result: the scorecard and every action, second by second.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplayRun {
+    pub scorecard: Scorecard,
+    /// (second of the trace, from, to) of each change of desired capacity.
+    pub actions: Vec<(u64, u32, u32)>,
+}
+
+/// A mistake in what was asked for.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ReplayError {
+    #[error("no group `{0}` in the config")]
+    UnknownGroup(String),
+    #[error("the trace is empty")]
+    EmptyTrace,
+    #[error("--scale must be a positive number, not {0}")]
+    BadScale(f64),
+}
+
+/// Replays the trace through the configured policy of the group.
+pub fn replay(spec: &ReplaySpec) -> Result<ReplayRun, ReplayError> {
+    let Some(group) = spec.config.group(&spec.group).cloned() else {
+        return Err(ReplayError::UnknownGroup(spec.group.clone()));
+    };
+    if !(spec.scale.is_finite() && spec.scale > 0.0) {
+        return Err(ReplayError::BadScale(spec.scale));
+    }
+    let seconds = spec.trace.span_seconds().ceil() as u64 + 1;
+    if spec.trace.span_seconds() < 0.0 || spec.trace.points.is_empty() {
+        return Err(ReplayError::EmptyTrace);
+    }
+    let mut sim_spec = group.sim.clone();
+    sim_spec.traffic = TrafficSpec::Trace { trace: spec.trace.clone(), scale: spec.scale, looped: false };
+    let fleet = SimFleet::new(&[(group.spec.clone(), sim_spec.clone())], spec.seed, REPLAY_START);
+    let settings = CoreSettings {
+        stale_after: spec.config.stale_after,
+        raw_points: crate::engine::history::RAW_POINTS,
+        minute_points: 60,
+        readonly: false,
+        record_states: false,
+    };
+    let groups = [(group.spec.clone(), group.policy.clone(), group.alarms.clone(), false)];
+    let core = TickCore::build(groups, AutoscaleMode::Act, settings, REPLAY_START);
+    let mut sim = SimLoop::new(core, fleet);
+    let poll_s = spec.config.poll_interval.as_secs().max(1);
+    let slo = group.spec.slo_p95.map(|d| d.as_secs_f64());
+    let service_time_s = sim_spec.service_time.as_secs_f64();
+
+    let mut score = Tally::default();
+    let mut actions = Vec::new();
+    for t in 0..seconds {
+        let now = REPLAY_START.plus(Duration::from_secs(t));
+        if t.is_multiple_of(poll_s) {
+            let out = sim.step(now, Vec::new());
+            for action in &out.actions {
+                score.action(action.from, action.to);
+                actions.push((t, action.from, action.to));
+            }
+        } else {
+            sim.fleet.advance_to(now);
+        }
+        if t == 0 {
+            continue; // nothing has been simulated yet
+        }
+        let state = sim.fleet.state(&group.spec.name).expect("the replayed group is in the fleet");
+        let capacity = sim.fleet.capacity(&group.spec.name).expect("the replayed group is in the fleet");
+        let latency = estimate_latency(&LatencyInputs {
+            service_time_s,
+            utilization: if state.capacity_rps > 0.0 {
+                state.demand_rps / state.capacity_rps
+            } else {
+                f64::INFINITY
+            },
+            capacity_rps: state.capacity_rps,
+            backlog: state.backlog,
+        });
+        let billed = f64::from(capacity.ready + capacity.warming);
+        score.second(t, state.served_rps, state.dropped_rps, state.backlog, billed, latency, slo);
+    }
+    let scorecard = score.card(
+        "fleetdeck (configured policy)",
+        seconds.saturating_sub(1),
+        group.spec.hourly_cost_usd,
+        slo,
+    );
+    Ok(ReplayRun { scorecard, actions })
+}
+
+/// Running sums of a replay.
+#[derive(Default)]
+struct Tally {
+    /// (value, weight) per second, for the request-weighted percentiles.
+    p50: Vec<(f64, f64)>,
+    p95: Vec<(f64, f64)>,
+    p99: Vec<(f64, f64)>,
+    requests: f64,
+    dropped: f64,
+    max_queued: f64,
+    instance_seconds: f64,
+    /// The current minute: (index, Σ p95 × requests, Σ requests).
+    minute: Option<(u64, f64, f64)>,
+    violation_minutes: u64,
+    actions: u32,
+    direction_changes: u32,
+    last_direction: Option<bool>,
+}
+
+impl Tally {
+    fn action(&mut self, from: u32, to: u32) {
+        self.actions += 1;
+        let up = to > from;
+        if self.last_direction.is_some_and(|d| d != up) {
+            self.direction_changes += 1;
+        }
+        self.last_direction = Some(up);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn second(
+        &mut self,
+        t: u64,
+        served: f64,
+        dropped: f64,
+        backlog: f64,
+        billed: f64,
+        latency: crate::sim::LatencyEstimate,
+        slo: Option<f64>,
+    ) {
+        let weight = served.max(0.0);
+        self.p50.push((latency.p50_s, weight));
+        self.p95.push((latency.p95_s, weight));
+        self.p99.push((latency.p99_s, weight));
+        self.requests += weight;
+        self.dropped += dropped.max(0.0);
+        self.max_queued = self.max_queued.max(backlog);
+        self.instance_seconds += billed;
+        let index = (t - 1) / 60;
+        match &mut self.minute {
+            Some((i, sum, n)) if *i == index => {
+                *sum += latency.p95_s * weight;
+                *n += weight;
+            }
+            _ => {
+                self.close_minute(slo);
+                self.minute = Some((index, latency.p95_s * weight, weight));
+            }
+        }
+    }
+
+    /// Counts the minute just ended if its request-weighted p95 was above the SLO (a
+    /// minute without requests violates nothing).
+    fn close_minute(&mut self, slo: Option<f64>) {
+        if let (Some((_, sum, n)), Some(slo)) = (self.minute.take(), slo)
+            && n > 0.0
+            && sum / n > slo
+        {
+            self.violation_minutes += 1;
+        }
+    }
+
+    fn card(mut self, policy: &str, seconds: u64, hourly_cost_usd: f64, slo: Option<f64>) -> Scorecard {
+        // Only whole minutes count; a trailing part-minute is left out.
+        if seconds.is_multiple_of(60) {
+            self.close_minute(slo);
+        }
+        let instance_hours = self.instance_seconds / 3600.0;
+        Scorecard {
+            policy: policy.to_string(),
+            seconds,
+            slo_violation_minutes: self.violation_minutes,
+            latency_p50_s: weighted_percentile(&mut self.p50, 0.50),
+            latency_p95_s: weighted_percentile(&mut self.p95, 0.95),
+            latency_p99_s: weighted_percentile(&mut self.p99, 0.99),
+            requests: self.requests,
+            max_queued: self.max_queued,
+            dropped: self.dropped,
+            instance_hours,
+            cost_usd: instance_hours * hourly_cost_usd,
+            actions: self.actions,
+            direction_changes: self.direction_changes,
+        }
+    }
+}
+
+/// The value below which `q` of the total weight lies (NaN without weight).
+fn weighted_percentile(values: &mut [(f64, f64)], q: f64) -> f64 {
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = values.iter().map(|(_, w)| w).sum();
+    if total <= 0.0 {
+        return f64::NAN;
+    }
+    let mut seen = 0.0;
+    for (value, weight) in values.iter() {
+        seen += weight;
+        if seen >= q * total {
+            return *value;
+        }
+    }
+    values.last().map_or(f64::NAN, |(v, _)| *v)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,97 @@
+//! Replays of short traces through the fast profile's llm-chat (8 req/s an instance,
+//! 4 instances, GPU target tracking at 0.7, 1 s polls, 5–10 s warm-ups, SLO p95 2 s).
+
+use std::path::Path;
+
+use super::*;
+
+/// A per-second trace: each `(until, rate)` holds `rate` up to second `until`.
+fn trace(pieces: &[(u32, f64)]) -> Arc<Trace> {
+    let mut points = Vec::new();
+    let mut t = 0;
+    for &(until, rate) in pieces {
+        while t < until {
+            points.push((f64::from(t), rate));
+            t += 1;
+        }
+    }
+    Arc::new(Trace { points })
+}
+
+fn spec(trace: Arc<Trace>, scale: f64) -> ReplaySpec {
+    ReplaySpec { config: crate::config::fast_profile(), group: "llm-chat".into(), trace, scale, seed: 7 }
+}
+
+#[test]
+fn a_flat_trace_at_the_fleets_usual_load_takes_no_action() {
+    let run = replay(&spec(trace(&[(600, 19.2)]), 1.0)).unwrap();
+    assert!(run.actions.is_empty(), "{:?}", run.actions);
+    let card = &run.scorecard;
+    assert_eq!((card.seconds, card.slo_violation_minutes, card.dropped), (600, 0, 0.0));
+    // 4 instances for 600 s at $32.77/h.
+    assert!((card.instance_hours - 4.0 * 600.0 / 3600.0).abs() < 1e-9, "{}", card.instance_hours);
+    assert!((card.cost_usd - card.instance_hours * 32.77).abs() < 1e-9);
+    assert!((card.requests - 19.2 * 600.0).abs() < 19.2 * 600.0 * 0.05, "{}", card.requests);
+}
+
+#[test]
+fn a_step_up_is_answered_within_one_poll_and_served_after_one_warm_up() {
+    let run = replay(&spec(trace(&[(300, 19.2), (900, 38.4)]), 1.0)).unwrap();
+    let (first, from, to) = run.actions[0];
+    // The step lands at second 300: the tick that sees it acts, or the next one.
+    assert!((300..=301).contains(&first) && from == 4 && to > 4, "{:?}", run.actions);
+    // ×2 demand needs ceil(38.4 / 8 / 0.7) = 7 instances; the queue built while the first
+    // instances warmed may overshoot it, and the scale-down window brings it back.
+    assert_eq!(run.actions.last().map(|a| a.2), Some(7), "{:?}", run.actions);
+    let card = &run.scorecard;
+    assert_eq!(card.actions as usize, run.actions.len());
+    // Warm-ups are at most 10 s, so at most the minute of the step (and the one after, if
+    // the step is late in it) sees the SLO broken.
+    assert!(card.slo_violation_minutes <= 2, "{card:?}");
+    assert_eq!(card.dropped, 0.0, "{card:?}");
+}
+
+#[test]
+fn the_same_trace_seed_and_config_give_byte_identical_json() {
+    let s = spec(trace(&[(120, 10.0), (240, 40.0), (360, 5.0)]), 1.0);
+    let first = serde_json::to_string(&replay(&s).unwrap()).unwrap();
+    let second = serde_json::to_string(&replay(&s).unwrap()).unwrap();
+    assert_eq!(first, second);
+}
+
+#[test]
+fn bad_requests_are_named() {
+    let mut s = spec(trace(&[(10, 1.0)]), 0.0);
+    assert_eq!(replay(&s), Err(ReplayError::BadScale(0.0)));
+    s.scale = 1.0;
+    s.group = "nope".into();
+    assert_eq!(replay(&s), Err(ReplayError::UnknownGroup("nope".into())));
+}
+
+/// The shared Azure LLM traces (CC-BY-4.0) live beside the project; in CI they must be
+/// there, elsewhere a missing copy skips the test with a message.
+fn azure_trace(name: &str) -> Option<Arc<Trace>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces").join(name);
+    match Trace::from_path(&path) {
+        Ok(trace) => Some(Arc::new(trace)),
+        Err(err) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipping: {}: {err}", path.display());
+            None
+        }
+        Err(err) => panic!("{}: {err} (CI must have ../shared/traces)", path.display()),
+    }
+}
+
+#[test]
+fn the_azure_code_trace_scaled_gives_a_sane_scorecard() {
+    let Some(trace) = azure_trace("azure-llm-2023-code-per-second.csv") else { return };
+    let run = replay(&spec(trace.clone(), 3.0)).unwrap();
+    let card = &run.scorecard;
+    assert_eq!(card.seconds as f64, trace.span_seconds().ceil());
+    let offered: f64 = trace.points.iter().map(|(_, r)| r * 3.0).sum();
+    assert!(card.requests + card.dropped <= offered * 1.05 && card.requests > offered * 0.8, "{card:?}");
+    assert!(card.latency_p50_s <= card.latency_p95_s && card.latency_p95_s <= card.latency_p99_s, "{card:?}");
+    assert!(card.actions > 0, "bursty traffic moves the autoscaler: {card:?}");
+    assert!(card.instance_hours >= 2.0 * card.seconds as f64 / 3600.0, "never below min 2: {card:?}");
+    assert!(card.cost_usd > 0.0 && card.slo_violation_minutes <= card.seconds / 60);
+}
