@@ -95,11 +95,12 @@ enum Cmd {
     /// Replay a request-rate trace through a group's configured policy on the simulator
     /// and print its scorecard (SLO-violation minutes, latency, cost, actions).
     ///
-    /// The trace is a CSV file `t_seconds,requests_per_second`. Baselines, the oracle,
-    /// built-in traces and plots come later.
+    /// The trace is a CSV file `t_seconds,requests_per_second` or a built-in one.
+    /// Baselines, the oracle and plots come later.
     Replay {
-        /// The trace (CSV, header `t_seconds,requests_per_second`).
-        #[arg(long, value_name = "FILE")]
+        /// The trace: a CSV file (header `t_seconds,requests_per_second`), or
+        /// `builtin:NAME` (diurnal-week, two-weeks, flash-crowd, slow-ramp, noisy-plateau).
+        #[arg(long, value_name = "FILE|builtin:NAME")]
         trace: PathBuf,
         /// The group to replay (default: the config's first group).
         #[arg(long, value_name = "NAME")]
@@ -178,7 +179,13 @@ fn replay(
 ) -> anyhow::Result<ExitCode> {
     use fleetdeck::replay::{ReplaySpec, replay};
     let name = trace.display().to_string();
-    let trace = fleetdeck::sim::Trace::from_path(trace)?;
+    let trace = match name.strip_prefix("builtin:") {
+        Some(builtin) => fleetdeck::replay::traces::builtin(builtin).ok_or_else(|| {
+            let known = fleetdeck::replay::traces::BUILTIN.join(", ");
+            anyhow::anyhow!("no built-in trace `{builtin}` (built-in: {known})")
+        })?,
+        None => fleetdeck::sim::Trace::from_path(trace)?,
+    };
     let group = match group {
         Some(name) => name,
         None => config.groups.first().map(|g| g.spec.name.clone()).unwrap_or_default(),

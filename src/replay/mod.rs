@@ -15,7 +15,8 @@
 //!   from launch, × the group's hourly cost.
 //! - **Actions** and **direction changes** (an increase after a decrease or the reverse).
 //!
-//! Not here yet (same issue): the baselines, the oracle, built-in traces, `--plot`.
+//! Built-in traces: [`traces`]. Not here yet (same issue): the baselines, the oracle,
+//! `--plot`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -263,6 +264,8 @@ fn weighted_percentile(values: &mut [(f64, f64)], q: f64) -> f64 {
     }
     values.last().map_or(f64::NAN, |(v, _)| *v)
 }
+
+pub mod traces;
 
 #[cfg(test)]
 mod tests;

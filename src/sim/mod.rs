@@ -99,7 +99,7 @@ mod fleet;
 mod group;
 mod metrics;
 mod queue;
-mod rng;
+pub(crate) mod rng;
 mod trace;
 mod traffic;
 

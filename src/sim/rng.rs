@@ -32,7 +32,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 /// FNV-1a, 64 bit: a stable hash of a group name (std's hashers may change between releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01B3))
 }
 
