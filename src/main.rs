@@ -92,11 +92,12 @@ enum Cmd {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         line: Option<u64>,
     },
-    /// Replay a request-rate trace through a group's configured policy on the simulator
-    /// and print its scorecard (SLO-violation minutes, latency, cost, actions).
+    /// Replay a request-rate trace on the simulator through static peak provisioning, an
+    /// HPA-like autoscaler and the group's configured policy, and print their scorecards
+    /// (SLO-violation minutes, latency, cost, actions).
     ///
     /// The trace is a CSV file `t_seconds,requests_per_second` or a built-in one.
-    /// Baselines, the oracle and plots come later.
+    /// The AWS-like baseline, the oracle and plots come later.
     Replay {
         /// The trace: a CSV file (header `t_seconds,requests_per_second`), or
         /// `builtin:NAME` (diurnal-week, two-weeks, flash-crowd, slow-ramp, noisy-plateau).
@@ -177,7 +178,7 @@ fn replay(
     seed: Option<u64>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    use fleetdeck::replay::{ReplaySpec, replay};
+    use fleetdeck::replay::{ReplaySpec, replay_all};
     let name = trace.display().to_string();
     let trace = match name.strip_prefix("builtin:") {
         Some(builtin) => fleetdeck::replay::traces::builtin(builtin).ok_or_else(|| {
@@ -192,25 +193,30 @@ fn replay(
     };
     let seed = seed.unwrap_or(config.seed);
     let spec = ReplaySpec { config, group, trace: std::sync::Arc::new(trace), scale, seed };
-    let run = replay(&spec)?;
+    let runs = replay_all(&spec)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&run)?);
-    } else {
-        let c = &run.scorecard;
-        println!("replay of {name} on {} (×{scale}, seed {seed}): {} s", spec.group, c.seconds);
-        println!("{:<34} {}", "policy", c.policy);
-        println!("{:<34} {}", "SLO-violation minutes", c.slo_violation_minutes);
-        println!(
-            "{:<34} {:.3} / {:.3} / {:.3}",
-            "latency p50 / p95 / p99 (s)", c.latency_p50_s, c.latency_p95_s, c.latency_p99_s
-        );
-        println!(
-            "{:<34} {:.0} served, {:.0} dropped, {:.0} queued at most",
-            "requests", c.requests, c.dropped, c.max_queued
-        );
-        println!("{:<34} {:.2} (${:.2})", "instance-hours (cost)", c.instance_hours, c.cost_usd);
-        println!("{:<34} {} ({} direction changes)", "scaling actions", c.actions, c.direction_changes);
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(ExitCode::SUCCESS);
     }
+    let seconds = runs.first().map_or(0, |r| r.scorecard.seconds);
+    println!("replay of {name} on {} (×{scale}, seed {seed}): {seconds} s", spec.group);
+    let cards: Vec<&fleetdeck::replay::Scorecard> = runs.iter().map(|r| &r.scorecard).collect();
+    let row = |label: &str, cell: &dyn Fn(&fleetdeck::replay::Scorecard) -> String| {
+        let cells: Vec<String> = cards.iter().map(|c| format!("{:>31}", cell(c))).collect();
+        println!("{label:<28}{}", cells.join(""));
+    };
+    row("", &|c| c.policy.clone());
+    row("SLO-violation minutes", &|c| c.slo_violation_minutes.to_string());
+    row("latency p50 (s)", &|c| format!("{:.3}", c.latency_p50_s));
+    row("latency p95 (s)", &|c| format!("{:.3}", c.latency_p95_s));
+    row("latency p99 (s)", &|c| format!("{:.3}", c.latency_p99_s));
+    row("requests served", &|c| format!("{:.0}", c.requests));
+    row("requests dropped", &|c| format!("{:.0}", c.dropped));
+    row("longest queue", &|c| format!("{:.0}", c.max_queued));
+    row("instance-hours", &|c| format!("{:.2}", c.instance_hours));
+    row("cost (USD)", &|c| format!("{:.2}", c.cost_usd));
+    row("scaling actions", &|c| c.actions.to_string());
+    row("direction changes", &|c| c.direction_changes.to_string());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,19 +15,21 @@
 //!   from launch, × the group's hourly cost.
 //! - **Actions** and **direction changes** (an increase after a decrease or the reverse).
 //!
-//! Built-in traces: [`traces`]. Not here yet (same issue): the baselines, the oracle,
-//! `--plot`.
+//! Contenders ([`replay_all`]): static peak provisioning, an HPA-like target tracker and
+//! the configured policy. Built-in traces: [`traces`]. Not here yet (same issue): the
+//! AWS-like baseline, the oracle, `--plot`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, GroupConfig};
 use crate::engine::autoscale::AutoscaleMode;
 use crate::engine::sim_loop::SimLoop;
 use crate::engine::tick::{CoreSettings, TickCore};
-use crate::model::Timestamp;
+use crate::model::{MetricKind, Timestamp};
+use crate::policy::{PolicySpec, Stabilization, TargetTracking};
 use crate::sim::{LatencyInputs, SimFleet, Trace, TrafficSpec, estimate_latency};
 
 /// Where a replay starts: a Monday, 00:00 UTC (2026-01-05), so schedules and weekly
@@ -44,6 +46,64 @@ pub struct ReplaySpec {
     /// Multiplies the trace's rates.
     pub scale: f64,
     pub seed: u64,
+}
+
+/// A policy to score, ticking at its own period.
+#[derive(Clone, Debug)]
+pub struct Contender {
+    pub name: String,
+    pub policy: PolicySpec,
+    /// How often its loop runs.
+    pub period: Duration,
+    /// Desired capacity at the start (a static contender never changes it).
+    pub desired: u32,
+}
+
+impl Contender {
+    /// The group's configured policy, at the config's poll interval.
+    pub fn configured(config: &Config, group: &GroupConfig) -> Self {
+        Contender {
+            name: "fleetdeck (configured policy)".into(),
+            policy: group.policy.clone(),
+            period: config.poll_interval,
+            desired: group.spec.desired,
+        }
+    }
+
+    /// Static peak provisioning: enough ready instances from the start for the trace's
+    /// highest rate at the 70 % utilization the autoscalers aim for (capped at max),
+    /// never changed.
+    pub fn static_peak(group: &GroupConfig, trace: &Trace, scale: f64) -> Self {
+        let peak = trace.points.iter().map(|(_, r)| r * scale).fold(0.0, f64::max);
+        let needed = (peak / (group.sim.capacity_rps_per_instance * 0.7)).ceil() as u32;
+        Contender {
+            name: "static peak".into(),
+            policy: PolicySpec::default(),
+            period: Duration::from_secs(60),
+            desired: needed.clamp(group.spec.min, group.spec.max),
+        }
+    }
+
+    /// Kubernetes HPA-like: GPU utilization target 70 %, 15 s sync, tolerance 0.1, 300 s
+    /// scale-down stabilization window, no scale-up window.
+    pub fn hpa_like(group: &GroupConfig) -> Self {
+        let policy = PolicySpec {
+            target_tracking: vec![TargetTracking {
+                metric: MetricKind::GpuUtil,
+                target: 0.7,
+                per_instance: false,
+            }],
+            tolerance: 0.1,
+            stabilization: Stabilization { scale_up: Duration::ZERO, scale_down: Duration::from_secs(300) },
+            ..PolicySpec::default()
+        };
+        Contender {
+            name: "HPA-like".into(),
+            policy,
+            period: Duration::from_secs(15),
+            desired: group.spec.desired,
+        }
+    }
 }
 
 /// How one policy did over the whole trace.
@@ -85,9 +145,30 @@ pub enum ReplayError {
 
 /// Replays the trace through the configured policy of the group.
 pub fn replay(spec: &ReplaySpec) -> Result<ReplayRun, ReplayError> {
-    let Some(group) = spec.config.group(&spec.group).cloned() else {
-        return Err(ReplayError::UnknownGroup(spec.group.clone()));
-    };
+    let group = find_group(spec)?;
+    replay_with(spec, &Contender::configured(&spec.config, &group))
+}
+
+/// Replays the trace through every contender: static peak, HPA-like, and the group's
+/// configured policy, in that order.
+pub fn replay_all(spec: &ReplaySpec) -> Result<Vec<ReplayRun>, ReplayError> {
+    let group = find_group(spec)?;
+    let contenders = [
+        Contender::static_peak(&group, &spec.trace, spec.scale),
+        Contender::hpa_like(&group),
+        Contender::configured(&spec.config, &group),
+    ];
+    contenders.iter().map(|c| replay_with(spec, c)).collect()
+}
+
+fn find_group(spec: &ReplaySpec) -> Result<GroupConfig, ReplayError> {
+    spec.config.group(&spec.group).cloned().ok_or_else(|| ReplayError::UnknownGroup(spec.group.clone()))
+}
+
+/// Replays the trace through one contender.
+pub fn replay_with(spec: &ReplaySpec, contender: &Contender) -> Result<ReplayRun, ReplayError> {
+    let mut group = find_group(spec)?;
+    group.spec.desired = contender.desired;
     if !(spec.scale.is_finite() && spec.scale > 0.0) {
         return Err(ReplayError::BadScale(spec.scale));
     }
@@ -105,10 +186,10 @@ pub fn replay(spec: &ReplaySpec) -> Result<ReplayRun, ReplayError> {
         readonly: false,
         record_states: false,
     };
-    let groups = [(group.spec.clone(), group.policy.clone(), group.alarms.clone(), false)];
+    let groups = [(group.spec.clone(), contender.policy.clone(), group.alarms.clone(), false)];
     let core = TickCore::build(groups, AutoscaleMode::Act, settings, REPLAY_START);
     let mut sim = SimLoop::new(core, fleet);
-    let poll_s = spec.config.poll_interval.as_secs().max(1);
+    let poll_s = contender.period.as_secs().max(1);
     let slo = group.spec.slo_p95.map(|d| d.as_secs_f64());
     let service_time_s = sim_spec.service_time.as_secs_f64();
 
@@ -143,12 +224,7 @@ pub fn replay(spec: &ReplaySpec) -> Result<ReplayRun, ReplayError> {
         let billed = f64::from(capacity.ready + capacity.warming);
         score.second(t, state.served_rps, state.dropped_rps, state.backlog, billed, latency, slo);
     }
-    let scorecard = score.card(
-        "fleetdeck (configured policy)",
-        seconds.saturating_sub(1),
-        group.spec.hourly_cost_usd,
-        slo,
-    );
+    let scorecard = score.card(&contender.name, seconds.saturating_sub(1), group.spec.hourly_cost_usd, slo);
     Ok(ReplayRun { scorecard, actions })
 }
 

@@ -95,3 +95,22 @@ fn the_azure_code_trace_scaled_gives_a_sane_scorecard() {
     assert!(card.instance_hours >= 2.0 * card.seconds as f64 / 3600.0, "never below min 2: {card:?}");
     assert!(card.cost_usd > 0.0 && card.slo_violation_minutes <= card.seconds / 60);
 }
+
+#[test]
+fn the_baselines_run_on_the_same_trace_each_at_its_own_period() {
+    let s = spec(trace(&[(300, 19.2), (900, 38.4)]), 1.0);
+    let runs = replay_all(&s).unwrap();
+    let names: Vec<&str> = runs.iter().map(|r| r.scorecard.policy.as_str()).collect();
+    assert_eq!(names, ["static peak", "HPA-like", "fleetdeck (configured policy)"]);
+    // Static peak: ceil(38.4 / (8 × 0.7)) = 7 instances for the whole 900 s, never changed.
+    let fixed = &runs[0];
+    assert!(fixed.actions.is_empty());
+    assert!((fixed.scorecard.instance_hours - 7.0 * 900.0 / 3600.0).abs() < 1e-9, "{:?}", fixed.scorecard);
+    assert_eq!(fixed.scorecard.slo_violation_minutes, 0);
+    // HPA-like syncs every 15 s: its first scale-out is on a 15 s boundary at or after
+    // the step, within one sync period.
+    let (first, ..) = runs[1].actions[0];
+    assert!(first % 15 == 0 && (300..=315).contains(&first), "{:?}", runs[1].actions);
+    // The same trace through the configured policy is what `replay` gives.
+    assert_eq!(runs[2], replay(&s).unwrap());
+}

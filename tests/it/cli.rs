@@ -96,9 +96,12 @@ fn replay_prints_a_scorecard_and_identical_json_for_the_same_inputs() {
     assert!(first.status.success(), "{}", stderr(&first));
     let second = run_fleetdeck(&args, home.path());
     assert_eq!(first.stdout, second.stdout, "same trace, seed and config: same bytes");
-    let run: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
-    assert_eq!(run["scorecard"]["policy"], "fleetdeck (configured policy)");
-    assert!(run["scorecard"]["seconds"].as_u64().is_some_and(|s| s > 0), "{run}");
+    let runs: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let policies: Vec<&str> =
+        runs.as_array().unwrap().iter().map(|r| r["scorecard"]["policy"].as_str().unwrap()).collect();
+    assert_eq!(policies, ["static peak", "HPA-like", "fleetdeck (configured policy)"]);
+    assert!(runs[0]["scorecard"]["seconds"].as_u64().is_some_and(|s| s > 0), "{runs}");
+    assert_eq!(runs[0]["scorecard"]["actions"], 0, "static never scales");
 
     let table = run_fleetdeck(&args[..5], home.path());
     let text = String::from_utf8_lossy(&table.stdout);
