@@ -217,6 +217,7 @@ fn replay(
     row("cost (USD)", &|c| format!("{:.2}", c.cost_usd));
     row("scaling actions", &|c| c.actions.to_string());
     row("direction changes", &|c| c.direction_changes.to_string());
+    row("time to recover (s)", &|c| c.time_to_recover_s.to_string());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,6 +14,8 @@
 //! - **Instance-hours and cost**: (ready + warming) instances each second, as billed
 //!   from launch, × the group's hourly cost.
 //! - **Actions** and **direction changes** (an increase after a decrease or the reverse).
+//! - **Time to recover**: the longest run of seconds whose p95 is above the SLO — how
+//!   long users waited, at worst, from a spike breaking the SLO to the fleet meeting it.
 //!
 //! Contenders ([`replay_all`]): static peak provisioning, an HPA-like target tracker and
 //! the configured policy. Built-in traces: [`traces`]. Not here yet (same issue): the
@@ -122,6 +124,8 @@ pub struct Scorecard {
     pub cost_usd: f64,
     pub actions: u32,
     pub direction_changes: u32,
+    /// The longest run of seconds with p95 above the SLO (0 when it never was).
+    pub time_to_recover_s: u64,
 }
 
 /// A replay's result: the scorecard and every action, second by second.
@@ -245,6 +249,9 @@ struct Tally {
     actions: u32,
     direction_changes: u32,
     last_direction: Option<bool>,
+    /// Seconds in a row above the SLO now, and the most seen.
+    breaching_run: u64,
+    longest_breach: u64,
 }
 
 impl Tally {
@@ -276,6 +283,12 @@ impl Tally {
         self.dropped += dropped.max(0.0);
         self.max_queued = self.max_queued.max(backlog);
         self.instance_seconds += billed;
+        if slo.is_some_and(|slo| latency.p95_s > slo) {
+            self.breaching_run += 1;
+            self.longest_breach = self.longest_breach.max(self.breaching_run);
+        } else {
+            self.breaching_run = 0;
+        }
         let index = (t - 1) / 60;
         match &mut self.minute {
             Some((i, sum, n)) if *i == index => {
@@ -320,6 +333,7 @@ impl Tally {
             cost_usd: instance_hours * hourly_cost_usd,
             actions: self.actions,
             direction_changes: self.direction_changes,
+            time_to_recover_s: self.longest_breach,
         }
     }
 }

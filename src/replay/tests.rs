@@ -28,6 +28,7 @@ fn a_flat_trace_at_the_fleets_usual_load_takes_no_action() {
     assert!(run.actions.is_empty(), "{:?}", run.actions);
     let card = &run.scorecard;
     assert_eq!((card.seconds, card.slo_violation_minutes, card.dropped), (600, 0, 0.0));
+    assert_eq!(card.time_to_recover_s, 0);
     // 4 instances for 600 s at $32.77/h.
     assert!((card.instance_hours - 4.0 * 600.0 / 3600.0).abs() < 1e-9, "{}", card.instance_hours);
     assert!((card.cost_usd - card.instance_hours * 32.77).abs() < 1e-9);
@@ -46,8 +47,9 @@ fn a_step_up_is_answered_within_one_poll_and_served_after_one_warm_up() {
     let card = &run.scorecard;
     assert_eq!(card.actions as usize, run.actions.len());
     // Warm-ups are at most 10 s, so at most the minute of the step (and the one after, if
-    // the step is late in it) sees the SLO broken.
+    // the step is late in it) sees the SLO broken, and for well under a minute.
     assert!(card.slo_violation_minutes <= 2, "{card:?}");
+    assert!(card.time_to_recover_s > 0 && card.time_to_recover_s < 60, "{card:?}");
     assert_eq!(card.dropped, 0.0, "{card:?}");
 }
 
