@@ -227,6 +227,11 @@ impl Engine {
     /// the retention once an hour, and refreshes the load profiles then.
     pub(super) fn persist_history(&mut self, now: Timestamp) {
         let Some(store) = &self.store else { return };
+        let aggregate = |(minute, p): (Timestamp, MinutePoint)| MinuteAggregate {
+            minute,
+            mean: f64::from(p.mean),
+            max: f64::from(p.max),
+        };
         let mut batch = Vec::new();
         for (index, (group, io)) in self.core.groups.iter().zip(&self.io).enumerate() {
             for (kind, history) in &group.series {
@@ -237,16 +242,10 @@ impl Engine {
                     .rev()
                     .take_while(|(at, _)| after.is_none_or(|a| *at >= a))
                     .filter(|(_, p)| !p.is_gap())
-                    .map(|(minute, p)| MinuteAggregate {
-                        minute,
-                        mean: f64::from(p.mean),
-                        max: f64::from(p.max),
-                    })
+                    .map(aggregate)
                     .collect();
                 minutes.reverse();
-                if let Some((minute, p)) = history.open_minute() {
-                    minutes.push(MinuteAggregate { minute, mean: f64::from(p.mean), max: f64::from(p.max) });
-                }
+                minutes.extend(history.open_minute().map(aggregate));
                 if !minutes.is_empty() {
                     batch.push((index, kind, minutes));
                 }

@@ -136,13 +136,15 @@ impl CoreGroup {
         let may_act = input.authority == Authority::Act && !settings.readonly;
         let record = settings.record_states;
         let step = self.autoscaler.step(&self.series, capacity, settings.stale_after, now, may_act, record);
-        let shadow = step.set_desired.is_none();
+        // Not acted on: shadow mode, observing or backing off, or vetoed (a change asked
+        // for is acted on exactly when none of these holds).
+        let shadow = self.autoscaler.mode == AutoscaleMode::Shadow || !may_act || step.vetoed.is_some();
         out.decisions.push(DecisionRecord {
             group: index,
             state: step.state,
             inputs: step.inputs,
             decision: step.decision.clone(),
-            shadow: self.autoscaler.mode == AutoscaleMode::Shadow || !may_act || step.vetoed.is_some(),
+            shadow,
         });
         for (alarm, from, to) in step.transitions {
             out.events.push(Event::Alarm { at: now, group: name.clone(), alarm, from, to });
