@@ -18,8 +18,8 @@ fn group(i: u32) -> (GroupState, Inputs) {
     let desired = 2 + i % 12;
     let policy = PolicySpec {
         target_tracking: vec![
-            TargetTracking { metric: MetricKind::GpuUtil, target: 0.7, per_instance: false },
-            TargetTracking { metric: MetricKind::QueueLength, target: 5.0, per_instance: true },
+            TargetTracking { metric: MetricKind::GpuUtil, target: 0.7, per_instance: false, alarms: None },
+            TargetTracking { metric: MetricKind::QueueLength, target: 5.0, per_instance: true, alarms: None },
         ],
         tolerance: 0.1,
         latency_guard: Some(LatencyGuard {

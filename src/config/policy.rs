@@ -40,6 +40,11 @@ pub(super) fn policy(spec: &PolicySpec, alarms: &[AlarmRule], at: &KeyPath) -> R
         if !(target.target.is_finite() && target.target > 0.0) {
             return Err(Invalid::new(path, format!("a target must be a number > 0, got {}", target.target)));
         }
+        if let Some(gate) = &target.alarms {
+            let path = at.key("target_tracking").index(i).key("alarms");
+            known_alarm(&gate.scale_out, alarms, path.key("scale_out"))?;
+            known_alarm(&gate.scale_in, alarms, path.key("scale_in"))?;
+        }
     }
     if !(0.0..1.0).contains(&spec.tolerance) {
         return Err(Invalid::new(

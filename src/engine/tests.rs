@@ -462,6 +462,7 @@ async fn a_group_in_shadow_by_config_decides_without_acting_while_the_others_act
             metric: MetricKind::GpuUtil,
             target: 0.4,
             per_instance: false,
+            alarms: None,
         }];
     }
     config.groups[1].shadow = true;

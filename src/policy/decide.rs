@@ -41,7 +41,7 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
     let mut acting: Vec<bool> = Vec::new();
     let mut problems = Vec::new();
     for tt in &spec.target_tracking {
-        let (proposal, problem) = target_proposal(tt, spec.tolerance, &readings, capacity);
+        let (proposal, problem) = target_proposal(tt, spec.tolerance, &readings, &inputs.alarms, capacity);
         problems.extend(problem);
         proposals.push(proposal);
         acting.push(true);

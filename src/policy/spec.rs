@@ -78,6 +78,22 @@ pub struct TargetTracking {
     /// `max(ready, 1)` before comparing with the target.
     #[serde(default)]
     pub per_instance: bool,
+    /// AWS-style: act only on the verdict of two alarms on the metric, as an AWS
+    /// target-tracking policy does with the alarms it creates. None: every tick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<TargetAlarms>,
+}
+
+/// The alarms that gate a target: scale out only while `scale_out` is FIRING and in only
+/// while `scale_in` is, with the metric read from that alarm's newest datapoint (for AWS,
+/// the 1-minute average) rather than the newest sample. No tolerance applies: the alarms'
+/// M-of-N datapoints are the dead band. AWS's own pair is "above the target for 3 of 3
+/// one-minute datapoints" and "below it for 15 of 15".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetAlarms {
+    pub scale_out: String,
+    pub scale_in: String,
 }
 
 /// Blocks scale-in while `metric` is above `block_scale_in_above × slo`.

@@ -38,6 +38,7 @@ use crate::model::{AlarmState, Capacity, Timestamp};
 use crate::policy::spec::{
     AdjustmentType, AlarmInput, PolicyKind, Proposal, ScalingActivity, SimpleRule, StepAdjustment, StepRule,
 };
+use crate::policy::words;
 
 #[cfg(test)]
 mod tests;
@@ -242,7 +243,7 @@ fn firing_value<'a>(name: &str, alarm: Option<&'a AlarmInput>) -> Result<(&'a Al
         return Err(format!("alarm `{name}` does not exist"));
     };
     if alarm.state != AlarmState::Firing {
-        return Err(format!("alarm `{name}` is {}, not firing", state_text(alarm.state)));
+        return Err(format!("alarm `{name}` is {}, not firing", words::alarm_state(alarm.state)));
     }
     match alarm.value {
         Some(value) if value.is_finite() => Ok((alarm, value)),
@@ -341,15 +342,6 @@ fn clamp_u32(n: i64) -> u32 {
 
 fn describe(alarm: &AlarmInput, value: f64) -> String {
     format!("alarm `{}` firing at {} (threshold {})", alarm.name, num(value), num(alarm.threshold))
-}
-
-fn state_text(state: AlarmState) -> &'static str {
-    match state {
-        AlarmState::Ok => "OK",
-        AlarmState::Pending => "PENDING",
-        AlarmState::Firing => "FIRING",
-        AlarmState::InsufficientData => "INSUFFICIENT_DATA",
-    }
 }
 
 fn interval_text(step: &StepAdjustment) -> String {

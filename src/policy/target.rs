@@ -14,10 +14,11 @@
 //! 0 (and no queue), a utilization metric that is absent or NaN because nothing runs is
 //! read as 0, and an unusable latency does not block.
 
+use crate::model::AlarmState;
 use crate::model::Timestamp;
 use crate::model::{Capacity, MetricKind};
 use crate::policy::decision::{MetricProblem, Problem};
-use crate::policy::spec::{LatencyGuard, PolicyKind, Proposal, TargetTracking};
+use crate::policy::spec::{AlarmInput, LatencyGuard, PolicyKind, Proposal, TargetAlarms, TargetTracking};
 use crate::policy::state::{Inputs, MetricInput};
 use crate::policy::words;
 
@@ -73,6 +74,7 @@ pub fn target_proposal(
     tt: &TargetTracking,
     tolerance: f64,
     readings: &Readings,
+    alarms: &[AlarmInput],
     capacity: &Capacity,
 ) -> (Proposal, Option<MetricProblem>) {
     let policy = PolicyKind::TargetTracking { metric: tt.metric.clone() };
@@ -85,6 +87,9 @@ pub fn target_proposal(
     };
     if !(tt.target.is_finite() && tt.target > 0.0) {
         return unusable(Problem::BadTarget);
+    }
+    if let Some(gate) = &tt.alarms {
+        return gated_proposal(tt, gate, alarms, capacity, policy);
     }
     let (value, idle_note) = match readings.read(&tt.metric) {
         Ok(v) => (v, ""),
@@ -117,6 +122,57 @@ pub fn target_proposal(
         }
     } else {
         (needs, format!("{shown} < target {target} (needs {needs})"))
+    };
+    (Proposal { policy, desired: Some(desired), may_scale_in: true, reason }, None)
+}
+
+/// Target tracking gated by alarms (AWS): the scale-out alarm FIRING → the formula on its
+/// datapoint, never below current; else the scale-in alarm FIRING → the formula on its
+/// datapoint, never above current; else hold. A gate alarm that is missing or firing
+/// without a value has no opinion and stops scale-in, like an unusable metric.
+fn gated_proposal(
+    tt: &TargetTracking,
+    gate: &TargetAlarms,
+    alarms: &[AlarmInput],
+    capacity: &Capacity,
+    policy: PolicyKind,
+) -> (Proposal, Option<MetricProblem>) {
+    let current = capacity.desired;
+    let instances = f64::from(capacity.ready.max(1));
+    let name = &tt.metric;
+    let target = words::value(name, tt.target);
+    let find = |alarm: &str| alarms.iter().find(|a| a.name == alarm);
+    let firing = |alarm: Option<&AlarmInput>| alarm.is_some_and(|a| a.state == AlarmState::Firing);
+    let (out, inward) = (find(&gate.scale_out), find(&gate.scale_in));
+    let (alarm, up) = if firing(out) {
+        (out, true)
+    } else if firing(inward) {
+        (inward, false)
+    } else {
+        let state = |a: Option<&AlarmInput>| a.map_or("missing", |a| words::alarm_state(a.state));
+        let reason = format!(
+            "alarm `{}` {}, `{}` {}: holds {current}",
+            gate.scale_out,
+            state(out),
+            gate.scale_in,
+            state(inward)
+        );
+        let known = out.is_some() && inward.is_some();
+        return (Proposal { policy, desired: Some(current), may_scale_in: known, reason }, None);
+    };
+    let alarm = alarm.expect("a firing alarm was found");
+    let Some(value) = alarm.value.filter(|v| v.is_finite() && *v >= 0.0) else {
+        let reason = format!("alarm `{}` firing without a usable value: no opinion, no scale-in", alarm.name);
+        return (Proposal { policy, desired: None, may_scale_in: false, reason }, None);
+    };
+    let per = if tt.per_instance { value / instances } else { value };
+    let needs = ceil_count(instances * per / tt.target);
+    let shown = format!("alarm `{}` firing: {name} {}", alarm.name, words::value(name, value));
+    let (desired, reason) = match (up, needs) {
+        (true, n) if n > current => (n, format!("{shown} > target {target} (needs {n})")),
+        (true, n) => (current, format!("{shown} > target {target} (needs {n}; {current} already asked for)")),
+        (false, n) if n < current => (n, format!("{shown} < target {target} (needs {n})")),
+        (false, n) => (current, format!("{shown} < target {target} (needs {n}): holds {current}")),
     };
     (Proposal { policy, desired: Some(desired), may_scale_in: true, reason }, None)
 }

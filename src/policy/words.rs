@@ -1,7 +1,7 @@
 //! How the policy writes numbers, times and problems in reasons: short, unit-bearing, the
 //! same everywhere ("gpu_util 0.93", "latency_p95 1.9s", "until 14:30 UTC").
 
-use crate::model::{MetricKind, Timestamp, Unit, format_duration};
+use crate::model::{AlarmState, MetricKind, Timestamp, Unit, format_duration};
 use crate::policy::decision::{MetricProblem, Problem};
 
 /// A metric value in its unit.
@@ -49,6 +49,16 @@ pub fn problem(p: &MetricProblem) -> String {
 /// Problems joined with ", ".
 pub fn problems(ps: &[MetricProblem]) -> String {
     ps.iter().map(problem).collect::<Vec<_>>().join(", ")
+}
+
+/// An alarm's state as CloudWatch spells it.
+pub fn alarm_state(state: AlarmState) -> &'static str {
+    match state {
+        AlarmState::Ok => "OK",
+        AlarmState::Pending => "PENDING",
+        AlarmState::Firing => "FIRING",
+        AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+    }
 }
 
 #[cfg(test)]

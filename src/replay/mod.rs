@@ -26,12 +26,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::alarms::{AlarmRule, Comparison, MissingData, Statistic};
 use crate::config::{Config, GroupConfig};
 use crate::engine::autoscale::AutoscaleMode;
 use crate::engine::sim_loop::SimLoop;
 use crate::engine::tick::{CoreSettings, TickCore};
 use crate::model::{MetricKind, Timestamp};
-use crate::policy::{PolicySpec, Stabilization, TargetTracking};
+use crate::policy::{PolicySpec, Stabilization, TargetAlarms, TargetTracking};
 use crate::sim::{LatencyInputs, SimFleet, Trace, TrafficSpec, estimate_latency};
 
 /// Where a replay starts: a Monday, 00:00 UTC (2026-01-05), so schedules and weekly
@@ -59,6 +60,8 @@ pub struct Contender {
     pub period: Duration,
     /// Desired capacity at the start (a static contender never changes it).
     pub desired: u32,
+    /// The alarms it evaluates (its policy may read them).
+    pub alarms: Vec<AlarmRule>,
 }
 
 impl Contender {
@@ -69,6 +72,7 @@ impl Contender {
             policy: group.policy.clone(),
             period: config.poll_interval,
             desired: group.spec.desired,
+            alarms: group.alarms.clone(),
         }
     }
 
@@ -83,6 +87,7 @@ impl Contender {
             policy: PolicySpec::default(),
             period: Duration::from_secs(60),
             desired: needed.clamp(group.spec.min, group.spec.max),
+            alarms: Vec::new(),
         }
     }
 
@@ -94,6 +99,7 @@ impl Contender {
                 metric: MetricKind::GpuUtil,
                 target: 0.7,
                 per_instance: false,
+                alarms: None,
             }],
             tolerance: 0.1,
             stabilization: Stabilization { scale_up: Duration::ZERO, scale_down: Duration::from_secs(300) },
@@ -104,6 +110,47 @@ impl Contender {
             policy,
             period: Duration::from_secs(15),
             desired: group.spec.desired,
+            alarms: Vec::new(),
+        }
+    }
+
+    /// AWS-like target tracking: GPU utilization 70 % on 1-minute average datapoints,
+    /// scaling out after 3 of 3 above the target and in after 15 of 15 below it (the two
+    /// alarms AWS creates for a target-tracking policy), evaluated every minute, without a
+    /// tolerance or a stabilization window — the alarms are the dead band.
+    pub fn aws_like(group: &GroupConfig) -> Self {
+        let alarm = |name: &str, comparison, datapoints| AlarmRule {
+            name: name.into(),
+            metric: MetricKind::GpuUtil,
+            statistic: Statistic::Average,
+            comparison,
+            threshold: 0.7,
+            period: Duration::from_secs(60),
+            datapoints_to_alarm: datapoints,
+            evaluation_periods: datapoints,
+            for_duration: Duration::ZERO,
+            missing_data: MissingData::default(),
+            description: None,
+        };
+        let policy = PolicySpec {
+            target_tracking: vec![TargetTracking {
+                metric: MetricKind::GpuUtil,
+                target: 0.7,
+                per_instance: false,
+                alarms: Some(TargetAlarms { scale_out: "AlarmHigh".into(), scale_in: "AlarmLow".into() }),
+            }],
+            stabilization: Stabilization { scale_up: Duration::ZERO, scale_down: Duration::ZERO },
+            ..PolicySpec::default()
+        };
+        Contender {
+            name: "AWS-like".into(),
+            policy,
+            period: Duration::from_secs(60),
+            desired: group.spec.desired,
+            alarms: vec![
+                alarm("AlarmHigh", Comparison::GreaterThan, 3),
+                alarm("AlarmLow", Comparison::LessThan, 15),
+            ],
         }
     }
 }
@@ -153,12 +200,13 @@ pub fn replay(spec: &ReplaySpec) -> Result<ReplayRun, ReplayError> {
     replay_with(spec, &Contender::configured(&spec.config, &group))
 }
 
-/// Replays the trace through every contender: static peak, HPA-like, and the group's
+/// Replays the trace through every contender: static peak, AWS-like, HPA-like, and the group's
 /// configured policy, in that order.
 pub fn replay_all(spec: &ReplaySpec) -> Result<Vec<ReplayRun>, ReplayError> {
     let group = find_group(spec)?;
     let contenders = [
         Contender::static_peak(&group, &spec.trace, spec.scale),
+        Contender::aws_like(&group),
         Contender::hpa_like(&group),
         Contender::configured(&spec.config, &group),
     ];
@@ -190,7 +238,7 @@ pub fn replay_with(spec: &ReplaySpec, contender: &Contender) -> Result<ReplayRun
         readonly: false,
         record_states: false,
     };
-    let groups = [(group.spec.clone(), contender.policy.clone(), group.alarms.clone(), false)];
+    let groups = [(group.spec.clone(), contender.policy.clone(), contender.alarms.clone(), false)];
     let core = TickCore::build(groups, AutoscaleMode::Act, settings, REPLAY_START);
     let mut sim = SimLoop::new(core, fleet);
     let poll_s = contender.period.as_secs().max(1);

@@ -103,7 +103,7 @@ fn the_baselines_run_on_the_same_trace_each_at_its_own_period() {
     let s = spec(trace(&[(300, 19.2), (900, 38.4)]), 1.0);
     let runs = replay_all(&s).unwrap();
     let names: Vec<&str> = runs.iter().map(|r| r.scorecard.policy.as_str()).collect();
-    assert_eq!(names, ["static peak", "HPA-like", "fleetdeck (configured policy)"]);
+    assert_eq!(names, ["static peak", "AWS-like", "HPA-like", "fleetdeck (configured policy)"]);
     // Static peak: ceil(38.4 / (8 × 0.7)) = 7 instances for the whole 900 s, never changed.
     let fixed = &runs[0];
     assert!(fixed.actions.is_empty());
@@ -111,8 +111,14 @@ fn the_baselines_run_on_the_same_trace_each_at_its_own_period() {
     assert_eq!(fixed.scorecard.slo_violation_minutes, 0);
     // HPA-like syncs every 15 s: its first scale-out is on a 15 s boundary at or after
     // the step, within one sync period.
-    let (first, ..) = runs[1].actions[0];
-    assert!(first % 15 == 0 && (300..=315).contains(&first), "{:?}", runs[1].actions);
+    let (first, ..) = runs[2].actions[0];
+    assert!(first % 15 == 0 && (300..=315).contains(&first), "{:?}", runs[2].actions);
+    // AWS-like waits for 3 one-minute datapoints above 70 %: the minutes starting at 300,
+    // 360 and 420 are complete at 480, and it evaluates on minute boundaries. A saturated
+    // GPU reads 100 %, so the first step is 4 × 1.0 / 0.7 → 6, and more follow while the
+    // queue built in those three minutes drains.
+    let (first, from, to) = runs[1].actions[0];
+    assert!(first == 480 && from == 4 && to == 6, "{:?}", runs[1].actions);
     // The same trace through the configured policy is what `replay` gives.
-    assert_eq!(runs[2], replay(&s).unwrap());
+    assert_eq!(runs[3], replay(&s).unwrap());
 }

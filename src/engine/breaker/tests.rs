@@ -164,8 +164,18 @@ fn group(desired: u32, pause: Option<Pause>) -> GroupState {
         max_warmup: Duration::from_secs(300),
         policy: PolicySpec {
             target_tracking: vec![
-                TargetTracking { metric: MetricKind::GpuUtil, target: 0.7, per_instance: false },
-                TargetTracking { metric: MetricKind::QueueLength, target: 5.0, per_instance: true },
+                TargetTracking {
+                    metric: MetricKind::GpuUtil,
+                    target: 0.7,
+                    per_instance: false,
+                    alarms: None,
+                },
+                TargetTracking {
+                    metric: MetricKind::QueueLength,
+                    target: 5.0,
+                    per_instance: true,
+                    alarms: None,
+                },
             ],
             tolerance: 0.1,
             stabilization: Stabilization { scale_up: Duration::ZERO, scale_down: Duration::ZERO },

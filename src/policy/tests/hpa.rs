@@ -197,7 +197,7 @@ fn hpa_queue_per_instance_is_an_average_value_target() {
     // Source: ALGORITHM — for AverageValue targets the metric is divided by the pod count.
     let mut state = cpu_group(4, 4, 0);
     state.policy.target_tracking =
-        vec![TargetTracking { metric: QueueLength, target: 5.0, per_instance: true }];
+        vec![TargetTracking { metric: QueueLength, target: 5.0, per_instance: true, alarms: None }];
     let d = decide(&state, &fresh(at(0), &[(QueueLength, 40.0)]), at(0));
     assert_eq!(d.desired, Some(8), "{}", d.reason);
 }

@@ -22,7 +22,7 @@ pub fn at(secs: i64) -> Timestamp {
 }
 
 pub fn tt(metric: MetricKind, target: f64) -> TargetTracking {
-    TargetTracking { metric, target, per_instance: false }
+    TargetTracking { metric, target, per_instance: false, alarms: None }
 }
 
 /// Target tracking on GPU utilization 0.7, tolerance 0.1, default windows (0 s / 300 s).
@@ -42,6 +42,7 @@ pub fn full_policy() -> PolicySpec {
         metric: MetricKind::QueueLength,
         target: 5.0,
         per_instance: true,
+        alarms: None,
     });
     spec.latency_guard = Some(LatencyGuard {
         metric: MetricKind::LatencyP95,

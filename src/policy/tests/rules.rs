@@ -10,9 +10,10 @@ use crate::model::AlarmState;
 use crate::model::MetricKind::{GpuUtil, RequestRate};
 use crate::policy::decision::{Block, BoundSource, ClampBy};
 use crate::policy::predictive::build_load_profile;
+use crate::policy::spec::Stabilization;
 use crate::policy::spec::{
     AdjustmentType, AlarmInput, LoadProfile, PolicyKind, PredictiveMode, PredictiveSpec, ScheduledAction,
-    SimpleRule, StepAdjustment, StepRule,
+    SimpleRule, StepAdjustment, StepRule, TargetAlarms,
 };
 use crate::policy::state::Recommendation;
 use crate::policy::{Decision, decide};
@@ -191,6 +192,86 @@ fn a_step_scale_in_waits_for_the_scale_down_window() {
     }
     // A first look holds 6 for a window; then one down per window of steady "one less".
     assert_eq!(changes, vec![(300, 5), (600, 4)]);
+}
+
+// Alarm-gated (AWS-style) target tracking.
+
+/// GPU 0.7 gated by `high` (out) and `low` (in), no scale-down window.
+fn gated() -> PolicySpec {
+    let mut target = tt(GpuUtil, 0.7);
+    target.alarms = Some(TargetAlarms { scale_out: "high".into(), scale_in: "low".into() });
+    PolicySpec {
+        target_tracking: vec![target],
+        stabilization: Stabilization { scale_up: Duration::ZERO, scale_down: Duration::ZERO },
+        ..PolicySpec::default()
+    }
+}
+
+fn alarm_in(name: &str, state: AlarmState, value: Option<f64>) -> AlarmInput {
+    AlarmInput { name: name.into(), state, value, threshold: 0.7, since: None }
+}
+
+#[test]
+fn a_gated_target_scales_out_on_the_alarms_datapoint_not_the_newest_sample() {
+    let state = group(gated(), 4, 4, 0);
+    // The newest sample says 0.99; the alarm's 1-minute average says 0.84: 4 × 0.84 / 0.7 = 4.8.
+    let inputs = alarms(
+        at(0),
+        &[(GpuUtil, 0.99)],
+        vec![firing("high", 0.84, 0.7), alarm_in("low", AlarmState::Ok, Some(0.84))],
+    );
+    let d = decide(&state, &inputs, at(0));
+    assert_eq!(d.desired, Some(5), "{}", d.reason);
+    assert!(d.reason.contains("alarm `high` firing: gpu_util 0.84 > target 0.70 (needs 5)"), "{}", d.reason);
+}
+
+#[test]
+fn a_gated_target_holds_while_neither_alarm_fires_whatever_the_sample() {
+    let state = group(gated(), 4, 4, 0);
+    for sample in [0.1, 0.99] {
+        let inputs = alarms(
+            at(0),
+            &[(GpuUtil, sample)],
+            vec![
+                alarm_in("high", AlarmState::Pending, Some(0.9)),
+                alarm_in("low", AlarmState::Ok, Some(0.9)),
+            ],
+        );
+        let d = decide(&state, &inputs, at(0));
+        assert_eq!(d.desired, None, "{}", d.reason);
+        assert!(d.reason.contains("alarm `high` PENDING, `low` OK: holds 4"), "{}", d.reason);
+    }
+}
+
+#[test]
+fn a_gated_target_scales_in_only_when_its_scale_in_alarm_fires() {
+    let state = group(gated(), 6, 6, 0);
+    let inputs = alarms(
+        at(0),
+        &[(GpuUtil, 0.3)],
+        vec![alarm_in("high", AlarmState::Ok, Some(0.35)), firing("low", 0.35, 0.7)],
+    );
+    let d = decide(&state, &inputs, at(0));
+    // 6 × 0.35 / 0.7 = 3.
+    assert_eq!(d.desired, Some(3), "{}", d.reason);
+}
+
+#[test]
+fn a_missing_gate_alarm_or_one_firing_without_a_value_never_scales_in() {
+    let state = group(gated(), 6, 6, 0);
+    let missing = alarms(at(0), &[(GpuUtil, 0.1)], vec![alarm_in("high", AlarmState::Ok, Some(0.1))]);
+    let d = decide(&state, &missing, at(0));
+    assert_eq!(d.desired, None, "{}", d.reason);
+    assert!(d.reason.contains("`low` missing: holds 6"), "{}", d.reason);
+    let valueless = alarms(
+        at(0),
+        &[],
+        vec![alarm_in("high", AlarmState::Ok, None), alarm_in("low", AlarmState::Firing, None)],
+    );
+    let d = decide(&state, &valueless, at(0));
+    assert_eq!(d.desired, None, "{}", d.reason);
+    assert!(d.proposals[0].reason.contains("alarm `low` firing without a usable value"), "{:?}", d.proposals);
+    assert!(!d.proposals[0].may_scale_in);
 }
 
 // Simple scaling.
