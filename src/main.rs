@@ -198,26 +198,9 @@ fn replay(
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let seconds = runs.first().map_or(0, |r| r.scorecard.seconds);
-    println!("replay of {name} on {} (×{scale}, seed {seed}): {seconds} s", spec.group);
-    let cards: Vec<&fleetdeck::replay::Scorecard> = runs.iter().map(|r| &r.scorecard).collect();
-    let row = |label: &str, cell: &dyn Fn(&fleetdeck::replay::Scorecard) -> String| {
-        let cells: Vec<String> = cards.iter().map(|c| format!("{:>31}", cell(c))).collect();
-        println!("{label:<28}{}", cells.join(""));
-    };
-    row("", &|c| c.policy.clone());
-    row("SLO-violation minutes", &|c| c.slo_violation_minutes.to_string());
-    row("latency p50 (s)", &|c| format!("{:.3}", c.latency_p50_s));
-    row("latency p95 (s)", &|c| format!("{:.3}", c.latency_p95_s));
-    row("latency p99 (s)", &|c| format!("{:.3}", c.latency_p99_s));
-    row("requests served", &|c| format!("{:.0}", c.requests));
-    row("requests dropped", &|c| format!("{:.0}", c.dropped));
-    row("longest queue", &|c| format!("{:.0}", c.max_queued));
-    row("instance-hours", &|c| format!("{:.2}", c.instance_hours));
-    row("cost (USD)", &|c| format!("{:.2}", c.cost_usd));
-    row("scaling actions", &|c| c.actions.to_string());
-    row("direction changes", &|c| c.direction_changes.to_string());
-    row("time to recover (s)", &|c| c.time_to_recover_s.to_string());
+    let seconds = runs.runs.first().map_or(0, |r| r.scorecard.seconds);
+    let heading = format!("replay of {name} on {} (×{scale}, seed {seed}): {seconds} s", spec.group);
+    print!("{}", fleetdeck::replay::report::table(&heading, &runs));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,9 +17,10 @@
 //! - **Time to recover**: the longest run of seconds whose p95 is above the SLO — how
 //!   long users waited, at worst, from a spike breaking the SLO to the fleet meeting it.
 //!
-//! Contenders ([`replay_all`]): static peak provisioning, an HPA-like target tracker and
-//! the configured policy. Built-in traces: [`traces`]. Not here yet (same issue): the
-//! AWS-like baseline, the oracle, `--plot`.
+//! Contenders ([`replay_all`]): static peak provisioning, AWS-like and HPA-like target
+//! trackers and the configured policy, each measured against the [`oracle`]: the cost of
+//! a clairvoyant cheapest schedule, and the minutes no schedule could serve. Built-in
+//! traces: [`traces`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +69,7 @@ impl Contender {
     /// The group's configured policy, at the config's poll interval.
     pub fn configured(config: &Config, group: &GroupConfig) -> Self {
         Contender {
-            name: "fleetdeck (configured policy)".into(),
+            name: "fleetdeck".into(),
             policy: group.policy.clone(),
             period: config.poll_interval,
             desired: group.spec.desired,
@@ -160,7 +161,11 @@ impl Contender {
 pub struct Scorecard {
     pub policy: String,
     pub seconds: u64,
+    /// Whole minutes whose p95 was above the SLO, leaving out infeasible ones.
     pub slo_violation_minutes: u64,
+    /// Minutes no capacity up to max could serve within the SLO (the oracle's; the same
+    /// on every card).
+    pub infeasible_minutes: u64,
     pub latency_p50_s: f64,
     pub latency_p95_s: f64,
     pub latency_p99_s: f64,
@@ -169,6 +174,8 @@ pub struct Scorecard {
     pub dropped: f64,
     pub instance_hours: f64,
     pub cost_usd: f64,
+    /// This cost over the oracle's (≥ 1 unless the SLO was missed to save money).
+    pub cost_vs_oracle: f64,
     pub actions: u32,
     pub direction_changes: u32,
     /// The longest run of seconds with p95 above the SLO (0 when it never was).
@@ -197,37 +204,69 @@ pub enum ReplayError {
 /// Replays the trace through the configured policy of the group.
 pub fn replay(spec: &ReplaySpec) -> Result<ReplayRun, ReplayError> {
     let group = find_group(spec)?;
-    replay_with(spec, &Contender::configured(&spec.config, &group))
+    replay_with(spec, &Contender::configured(&spec.config, &group), &oracle(spec)?)
 }
 
-/// Replays the trace through every contender: static peak, AWS-like, HPA-like, and the group's
-/// configured policy, in that order.
-pub fn replay_all(spec: &ReplaySpec) -> Result<Vec<ReplayRun>, ReplayError> {
+/// Every contender's run on one trace, and the oracle they are measured against.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Backtest {
+    pub oracle: Oracle,
+    pub runs: Vec<ReplayRun>,
+}
+
+/// Replays the trace through every contender: static peak, AWS-like, HPA-like, and the
+/// group's configured policy, in that order, and plans the oracle.
+pub fn replay_all(spec: &ReplaySpec) -> Result<Backtest, ReplayError> {
     let group = find_group(spec)?;
+    let oracle = oracle(spec)?;
     let contenders = [
         Contender::static_peak(&group, &spec.trace, spec.scale),
         Contender::aws_like(&group),
         Contender::hpa_like(&group),
         Contender::configured(&spec.config, &group),
     ];
-    contenders.iter().map(|c| replay_with(spec, c)).collect()
+    let runs = contenders.iter().map(|c| replay_with(spec, c, &oracle)).collect::<Result<_, _>>()?;
+    Ok(Backtest { oracle, runs })
+}
+
+/// The oracle of the trace on the spec's group: the demand of every scored second.
+pub fn oracle(spec: &ReplaySpec) -> Result<Oracle, ReplayError> {
+    let group = find_group(spec)?;
+    let seconds = checked_seconds(spec)?;
+    let traffic = TrafficSpec::Trace { trace: spec.trace.clone(), scale: spec.scale, looped: false };
+    let demand: Vec<f64> = (1..=seconds).map(|t| traffic.baseline_rps(Duration::from_secs(t))).collect();
+    Ok(Oracle::plan(&OracleInputs {
+        demand: &demand,
+        capacity_rps_per_instance: group.sim.capacity_rps_per_instance,
+        service_time_s: group.sim.service_time.as_secs_f64(),
+        slo_p95_s: group.spec.slo_p95.map(|d| d.as_secs_f64()),
+        min: group.spec.min,
+        max: group.spec.max,
+        warmup_s: group.spec.warmup.min.as_secs_f64(),
+        hourly_cost_usd: group.spec.hourly_cost_usd,
+    }))
+}
+
+/// The scored seconds of the run (1 ..= this), once the scale and trace are checked.
+fn checked_seconds(spec: &ReplaySpec) -> Result<u64, ReplayError> {
+    if !(spec.scale.is_finite() && spec.scale > 0.0) {
+        return Err(ReplayError::BadScale(spec.scale));
+    }
+    if spec.trace.span_seconds() < 0.0 || spec.trace.points.is_empty() {
+        return Err(ReplayError::EmptyTrace);
+    }
+    Ok(spec.trace.span_seconds().ceil() as u64)
 }
 
 fn find_group(spec: &ReplaySpec) -> Result<GroupConfig, ReplayError> {
     spec.config.group(&spec.group).cloned().ok_or_else(|| ReplayError::UnknownGroup(spec.group.clone()))
 }
 
-/// Replays the trace through one contender.
-pub fn replay_with(spec: &ReplaySpec, contender: &Contender) -> Result<ReplayRun, ReplayError> {
+/// Replays the trace through one contender, scored against `oracle` (the spec's).
+pub fn replay_with(spec: &ReplaySpec, contender: &Contender, oracle: &Oracle) -> Result<ReplayRun, ReplayError> {
     let mut group = find_group(spec)?;
     group.spec.desired = contender.desired;
-    if !(spec.scale.is_finite() && spec.scale > 0.0) {
-        return Err(ReplayError::BadScale(spec.scale));
-    }
-    let seconds = spec.trace.span_seconds().ceil() as u64 + 1;
-    if spec.trace.span_seconds() < 0.0 || spec.trace.points.is_empty() {
-        return Err(ReplayError::EmptyTrace);
-    }
+    let seconds = checked_seconds(spec)? + 1;
     let mut sim_spec = group.sim.clone();
     sim_spec.traffic = TrafficSpec::Trace { trace: spec.trace.clone(), scale: spec.scale, looped: false };
     let fleet = SimFleet::new(&[(group.spec.clone(), sim_spec.clone())], spec.seed, REPLAY_START);
@@ -245,7 +284,7 @@ pub fn replay_with(spec: &ReplaySpec, contender: &Contender) -> Result<ReplayRun
     let slo = group.spec.slo_p95.map(|d| d.as_secs_f64());
     let service_time_s = sim_spec.service_time.as_secs_f64();
 
-    let mut score = Tally::default();
+    let mut score = Tally { infeasible: oracle.infeasible.clone(), ..Tally::default() };
     let mut actions = Vec::new();
     for t in 0..seconds {
         let now = REPLAY_START.plus(Duration::from_secs(t));
@@ -276,7 +315,9 @@ pub fn replay_with(spec: &ReplaySpec, contender: &Contender) -> Result<ReplayRun
         let billed = f64::from(capacity.ready + capacity.warming);
         score.second(t, state.served_rps, state.dropped_rps, state.backlog, billed, latency, slo);
     }
-    let scorecard = score.card(&contender.name, seconds.saturating_sub(1), group.spec.hourly_cost_usd, slo);
+    let mut scorecard = score.card(&contender.name, seconds.saturating_sub(1), group.spec.hourly_cost_usd, slo);
+    scorecard.infeasible_minutes = oracle.infeasible_minutes;
+    scorecard.cost_vs_oracle = scorecard.cost_usd / oracle.cost_usd;
     Ok(ReplayRun { scorecard, actions })
 }
 
@@ -297,6 +338,8 @@ struct Tally {
     actions: u32,
     direction_changes: u32,
     last_direction: Option<bool>,
+    /// The oracle's infeasible minutes, which are not counted as violations.
+    infeasible: Vec<bool>,
     /// Seconds in a row above the SLO now, and the most seen.
     breaching_run: u64,
     longest_breach: u64,
@@ -353,9 +396,10 @@ impl Tally {
     /// Counts the minute just ended if its request-weighted p95 was above the SLO (a
     /// minute without requests violates nothing).
     fn close_minute(&mut self, slo: Option<f64>) {
-        if let (Some((_, sum, n)), Some(slo)) = (self.minute.take(), slo)
+        if let (Some((index, sum, n)), Some(slo)) = (self.minute.take(), slo)
             && n > 0.0
             && sum / n > slo
+            && !self.infeasible.get(index as usize).copied().unwrap_or(false)
         {
             self.violation_minutes += 1;
         }
@@ -379,6 +423,8 @@ impl Tally {
             dropped: self.dropped,
             instance_hours,
             cost_usd: instance_hours * hourly_cost_usd,
+            cost_vs_oracle: f64::NAN,
+            infeasible_minutes: 0,
             actions: self.actions,
             direction_changes: self.direction_changes,
             time_to_recover_s: self.longest_breach,
@@ -403,7 +449,11 @@ fn weighted_percentile(values: &mut [(f64, f64)], q: f64) -> f64 {
     values.last().map_or(f64::NAN, |(v, _)| *v)
 }
 
+pub mod oracle;
+pub mod report;
 pub mod traces;
+
+pub use oracle::{Oracle, OracleInputs};
 
 #[cfg(test)]
 mod tests;

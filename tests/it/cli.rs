@@ -99,7 +99,7 @@ fn replay_prints_a_scorecard_and_identical_json_for_the_same_inputs() {
     let runs: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
     let policies: Vec<&str> =
         runs.as_array().unwrap().iter().map(|r| r["scorecard"]["policy"].as_str().unwrap()).collect();
-    assert_eq!(policies, ["static peak", "AWS-like", "HPA-like", "fleetdeck (configured policy)"]);
+    assert_eq!(policies, ["static peak", "AWS-like", "HPA-like", "fleetdeck"]);
     assert!(runs[0]["scorecard"]["seconds"].as_u64().is_some_and(|s| s > 0), "{runs}");
     assert_eq!(runs[0]["scorecard"]["actions"], 0, "static never scales");
 
