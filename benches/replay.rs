@@ -9,7 +9,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fleetdeck::config;
 use fleetdeck::replay::traces::builtin;
-use fleetdeck::replay::{Contender, ReplaySpec, replay_with};
+use fleetdeck::replay::{Contender, ReplaySpec, oracle, replay_with};
 
 fn replay(c: &mut Criterion) {
     let mut config = config::demo();
@@ -20,11 +20,12 @@ fn replay(c: &mut Criterion) {
     let spec =
         ReplaySpec { config: config.clone(), group: group.spec.name.clone(), trace, scale: 1.0, seed: 42 };
     let contender = Contender::configured(&config, &group);
+    let oracle = oracle(&spec).unwrap();
     let ticks = 7 * 86_400 / 15;
     let mut bench = c.benchmark_group("replay");
     bench.sample_size(10).throughput(Throughput::Elements(ticks));
     bench.bench_function("a week of one group at 15 s ticks", |b| {
-        b.iter(|| replay_with(&spec, &contender).unwrap())
+        b.iter(|| replay_with(&spec, &contender, &oracle).unwrap())
     });
     bench.finish();
 }

@@ -263,7 +263,11 @@ fn find_group(spec: &ReplaySpec) -> Result<GroupConfig, ReplayError> {
 }
 
 /// Replays the trace through one contender, scored against `oracle` (the spec's).
-pub fn replay_with(spec: &ReplaySpec, contender: &Contender, oracle: &Oracle) -> Result<ReplayRun, ReplayError> {
+pub fn replay_with(
+    spec: &ReplaySpec,
+    contender: &Contender,
+    oracle: &Oracle,
+) -> Result<ReplayRun, ReplayError> {
     let mut group = find_group(spec)?;
     group.spec.desired = contender.desired;
     let seconds = checked_seconds(spec)? + 1;
@@ -284,8 +288,9 @@ pub fn replay_with(spec: &ReplaySpec, contender: &Contender, oracle: &Oracle) ->
     let slo = group.spec.slo_p95.map(|d| d.as_secs_f64());
     let service_time_s = sim_spec.service_time.as_secs_f64();
 
-    let mut score = Tally { infeasible: oracle.infeasible.clone(), ..Tally::default() };
+    let mut score = Tally::new(oracle.infeasible.clone());
     let mut actions = Vec::new();
+    let mut last_latency: Option<(LatencyInputs, crate::sim::LatencyEstimate)> = None;
     for t in 0..seconds {
         let now = REPLAY_START.plus(Duration::from_secs(t));
         if t.is_multiple_of(poll_s) {
@@ -300,9 +305,9 @@ pub fn replay_with(spec: &ReplaySpec, contender: &Contender, oracle: &Oracle) ->
         if t == 0 {
             continue; // nothing has been simulated yet
         }
-        let state = sim.fleet.state(&group.spec.name).expect("the replayed group is in the fleet");
-        let capacity = sim.fleet.capacity(&group.spec.name).expect("the replayed group is in the fleet");
-        let latency = estimate_latency(&LatencyInputs {
+        let (state, capacity) =
+            sim.fleet.state_and_capacity(&group.spec.name).expect("the replayed group is in the fleet");
+        let inputs = LatencyInputs {
             service_time_s,
             utilization: if state.capacity_rps > 0.0 {
                 state.demand_rps / state.capacity_rps
@@ -311,11 +316,22 @@ pub fn replay_with(spec: &ReplaySpec, contender: &Contender, oracle: &Oracle) ->
             },
             capacity_rps: state.capacity_rps,
             backlog: state.backlog,
-        });
+        };
+        // Most seconds repeat the last (a trace row holds for a minute, queues are empty):
+        // the model is a pure function of its inputs, so the last estimate is reused.
+        let latency = match &last_latency {
+            Some((previous, estimate)) if *previous == inputs => *estimate,
+            _ => {
+                let estimate = estimate_latency(&inputs);
+                last_latency = Some((inputs, estimate));
+                estimate
+            }
+        };
         let billed = f64::from(capacity.ready + capacity.warming);
         score.second(t, state.served_rps, state.dropped_rps, state.backlog, billed, latency, slo);
     }
-    let mut scorecard = score.card(&contender.name, seconds.saturating_sub(1), group.spec.hourly_cost_usd, slo);
+    let mut scorecard =
+        score.card(&contender.name, seconds.saturating_sub(1), group.spec.hourly_cost_usd, slo);
     scorecard.infeasible_minutes = oracle.infeasible_minutes;
     scorecard.cost_vs_oracle = scorecard.cost_usd / oracle.cost_usd;
     Ok(ReplayRun { scorecard, actions })
@@ -324,7 +340,8 @@ pub fn replay_with(spec: &ReplaySpec, contender: &Contender, oracle: &Oracle) ->
 /// Running sums of a replay.
 #[derive(Default)]
 struct Tally {
-    /// (value, weight) per second, for the request-weighted percentiles.
+    /// (value, weight) per second (a run of equal values merged), for the
+    /// request-weighted percentiles.
     p50: Vec<(f64, f64)>,
     p95: Vec<(f64, f64)>,
     p99: Vec<(f64, f64)>,
@@ -346,6 +363,10 @@ struct Tally {
 }
 
 impl Tally {
+    fn new(infeasible: Vec<bool>) -> Self {
+        Tally { infeasible, ..Tally::default() }
+    }
+
     fn action(&mut self, from: u32, to: u32) {
         self.actions += 1;
         let up = to > from;
@@ -367,9 +388,16 @@ impl Tally {
         slo: Option<f64>,
     ) {
         let weight = served.max(0.0);
-        self.p50.push((latency.p50_s, weight));
-        self.p95.push((latency.p95_s, weight));
-        self.p99.push((latency.p99_s, weight));
+        for (values, value) in
+            [(&mut self.p50, latency.p50_s), (&mut self.p95, latency.p95_s), (&mut self.p99, latency.p99_s)]
+        {
+            // A run of equal values is one entry with their summed weight: the same
+            // percentile, far less to sort.
+            match values.last_mut() {
+                Some((last, w)) if *last == value => *w += weight,
+                _ => values.push((value, weight)),
+            }
+        }
         self.requests += weight;
         self.dropped += dropped.max(0.0);
         self.max_queued = self.max_queued.max(backlog);
@@ -434,7 +462,7 @@ impl Tally {
 
 /// The value below which `q` of the total weight lies (NaN without weight).
 fn weighted_percentile(values: &mut [(f64, f64)], q: f64) -> f64 {
-    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let total: f64 = values.iter().map(|(_, w)| w).sum();
     if total <= 0.0 {
         return f64::NAN;

@@ -122,3 +122,29 @@ fn the_baselines_run_on_the_same_trace_each_at_its_own_period() {
     // The same trace through the configured policy is what `replay` gives.
     assert_eq!(runs[3], replay(&s).unwrap());
 }
+
+/// The oracle is a lower bound: on every built-in trace, through the demo's first group
+/// (what the traces are sized for), a contender that costs less than the oracle must have
+/// missed the SLO in more minutes than the oracle (none).
+#[test]
+fn on_every_builtin_trace_no_policy_is_cheaper_than_the_oracle_without_more_slo_violations() {
+    for name in traces::BUILTIN {
+        let config = crate::config::demo();
+        let group = config.groups[0].spec.name.clone();
+        let trace = Arc::new(traces::builtin(name).expect("a built-in trace"));
+        let backtest = replay_all(&ReplaySpec { config, group, trace, scale: 1.0, seed: 42 }).unwrap();
+        assert!(backtest.oracle.cost_usd > 0.0, "{name}: {:?}", backtest.oracle);
+        for run in &backtest.runs {
+            let card = &run.scorecard;
+            assert!(
+                card.cost_usd >= backtest.oracle.cost_usd || card.slo_violation_minutes > 0,
+                "{name}: {} costs {:.2} < oracle {:.2} with no SLO-violation minute",
+                card.policy,
+                card.cost_usd,
+                backtest.oracle.cost_usd
+            );
+            assert!((card.cost_vs_oracle - card.cost_usd / backtest.oracle.cost_usd).abs() < 1e-9);
+            assert_eq!(card.infeasible_minutes, backtest.oracle.infeasible_minutes);
+        }
+    }
+}

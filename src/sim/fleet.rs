@@ -138,6 +138,12 @@ impl SimFleet {
         Ok(self.group(group)?.state())
     }
 
+    /// [`SimFleet::state`] and [`SimFleet::capacity`] of a group in one lookup.
+    pub fn state_and_capacity(&self, group: &str) -> Result<(SimGroupState, Capacity), SimError> {
+        let group = self.group(group)?;
+        Ok((group.state(), group.capacity(self.now)))
+    }
+
     /// Applies an incident now; returns a one-line description of what was done.
     /// Spikes and gaps count from the next step.
     pub fn apply(&mut self, command: &SimCommand) -> Result<String, SimError> {

@@ -96,16 +96,23 @@ fn replay_prints_a_scorecard_and_identical_json_for_the_same_inputs() {
     assert!(first.status.success(), "{}", stderr(&first));
     let second = run_fleetdeck(&args, home.path());
     assert_eq!(first.stdout, second.stdout, "same trace, seed and config: same bytes");
-    let runs: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let backtest: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let runs = &backtest["runs"];
     let policies: Vec<&str> =
         runs.as_array().unwrap().iter().map(|r| r["scorecard"]["policy"].as_str().unwrap()).collect();
     assert_eq!(policies, ["static peak", "AWS-like", "HPA-like", "fleetdeck"]);
     assert!(runs[0]["scorecard"]["seconds"].as_u64().is_some_and(|s| s > 0), "{runs}");
     assert_eq!(runs[0]["scorecard"]["actions"], 0, "static never scales");
+    let oracle_cost = backtest["oracle"]["cost_usd"].as_f64().unwrap();
+    assert!(oracle_cost > 0.0, "{backtest}");
+    let ratio = runs[0]["scorecard"]["cost_vs_oracle"].as_f64().unwrap();
+    let cost = runs[0]["scorecard"]["cost_usd"].as_f64().unwrap();
+    assert!((ratio - cost / oracle_cost).abs() < 1e-9, "{backtest}");
 
     let table = run_fleetdeck(&args[..5], home.path());
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("SLO-violation minutes") && text.contains("instance-hours"), "{text}");
+    assert!(text.contains("cost / oracle") && text.contains("infeasible minutes"), "{text}");
 
     let missing = run_fleetdeck(&["replay", "--trace", "/nonexistent/trace.csv"], home.path());
     assert!(!missing.status.success());
