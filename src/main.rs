@@ -92,12 +92,12 @@ enum Cmd {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         line: Option<u64>,
     },
-    /// Replay a request-rate trace on the simulator through static peak provisioning, an
-    /// HPA-like autoscaler and the group's configured policy, and print their scorecards
-    /// (SLO-violation minutes, latency, cost, actions).
+    /// Replay a request-rate trace on the simulator through static peak provisioning,
+    /// AWS-like and HPA-like autoscalers and the group's configured policy, and print
+    /// their scorecards (SLO-violation minutes, latency, cost, actions) beside the oracle,
+    /// a clairvoyant lower bound on cost.
     ///
     /// The trace is a CSV file `t_seconds,requests_per_second` or a built-in one.
-    /// The AWS-like baseline, the oracle and plots come later.
     Replay {
         /// The trace: a CSV file (header `t_seconds,requests_per_second`), or
         /// `builtin:NAME` (diurnal-week, two-weeks, flash-crowd, slow-ramp, noisy-plateau).
@@ -112,6 +112,10 @@ enum Cmd {
         /// Print the result as JSON (byte-identical for the same trace, seed and config).
         #[arg(long)]
         json: bool,
+        /// Also draw demand, ready capacity and p95 latency over time, a panel per
+        /// policy, to FILE (.svg or .png).
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
     },
     /// Print a shell completion script.
     Completions {
@@ -147,9 +151,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Decide { file, json, line }) => decide(&file, json, line.map(|n| n as usize)),
-        Some(Cmd::Replay { trace, group, scale, json }) => {
+        Some(Cmd::Replay { trace, group, scale, json, plot }) => {
             let config = load_config(cli.config.as_deref())?;
-            replay(config, &trace, group, scale, cli.seed, json)
+            let options = ReplayOptions { group, scale, seed: cli.seed, json, plot };
+            replay(config, &trace, options)
         }
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "fleetdeck", &mut io::stdout());
@@ -169,15 +174,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `fleetdeck decide`: the decision, and for a logged one whether it is reproduced.
-fn replay(
-    config: Config,
-    trace: &Path,
+/// What `fleetdeck replay` was asked for besides the trace and config.
+struct ReplayOptions {
     group: Option<String>,
     scale: f64,
     seed: Option<u64>,
     json: bool,
-) -> anyhow::Result<ExitCode> {
+    plot: Option<PathBuf>,
+}
+
+/// `fleetdeck replay`: every contender's scorecard beside the oracle, and the plot.
+fn replay(config: Config, trace: &Path, options: ReplayOptions) -> anyhow::Result<ExitCode> {
+    let ReplayOptions { group, scale, seed, json, plot } = options;
     use fleetdeck::replay::{ReplaySpec, replay_all};
     let name = trace.display().to_string();
     let trace = match name.strip_prefix("builtin:") {
@@ -194,16 +202,26 @@ fn replay(
     let seed = seed.unwrap_or(config.seed);
     let spec = ReplaySpec { config, group, trace: std::sync::Arc::new(trace), scale, seed };
     let runs = replay_all(&spec)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
-        return Ok(ExitCode::SUCCESS);
-    }
     let seconds = runs.runs.first().map_or(0, |r| r.scorecard.seconds);
     let heading = format!("replay of {name} on {} (×{scale}, seed {seed}): {seconds} s", spec.group);
-    print!("{}", fleetdeck::replay::report::table(&heading, &runs));
+    if let Some(path) = &plot {
+        let group = spec.config.group(&spec.group).expect("replay_all found the group");
+        let labels = fleetdeck::replay::plot::PlotLabels {
+            title: &heading,
+            capacity_rps_per_instance: group.sim.capacity_rps_per_instance,
+            slo_p95_s: group.spec.slo_p95.map(|d| d.as_secs_f64()),
+        };
+        fleetdeck::replay::plot::plot(path, &runs, &labels)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+    } else {
+        print!("{}", fleetdeck::replay::report::table(&heading, &runs));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
+/// `fleetdeck decide`: the decision, and for a logged one whether it is reproduced.
 fn decide(file: &Path, json: bool, line: Option<usize>) -> anyhow::Result<ExitCode> {
     use fleetdeck::decide_cmd::{self, DecideInput};
     let input = decide_cmd::read_input(file, line)?;

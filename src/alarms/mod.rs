@@ -36,6 +36,9 @@ pub struct AlarmStatus {
     pub since: Timestamp,
     /// The newest datapoint's statistic in the evaluation range, if any period had data.
     pub value: Option<f64>,
+    /// The start of that datapoint's period.
+    #[serde(default)]
+    pub value_at: Option<Timestamp>,
     /// While PENDING or FIRING: the start of the newest complete period at the evaluation
     /// where the condition began to hold. The for-duration is counted from here, so a
     /// rule of 1-of-1 one-minute periods held for 5 min fires after five breaching minutes.
@@ -51,6 +54,7 @@ impl AlarmStatus {
             state: AlarmState::InsufficientData,
             since: at,
             value: None,
+            value_at: None,
             breaching_since: None,
             transition: None,
         }
@@ -62,6 +66,7 @@ impl AlarmStatus {
             name: rule.name.clone(),
             state: self.state,
             value: self.value,
+            value_at: self.value_at,
             threshold: rule.threshold,
             since: Some(self.since),
         }
@@ -116,8 +121,8 @@ pub fn evaluate<'a>(
 ) -> AlarmStatus {
     // `window::condition` of `window::datapoints`, and the newest datapoint's value,
     // without collecting either.
-    let (condition, value) = window::evaluate_range(rule, samples, now);
-    next_status(rule, condition, value, previous, now)
+    let (condition, newest) = window::evaluate_range(rule, samples, now);
+    next_status(rule, condition, newest, previous, now)
 }
 
 /// [`evaluate`] of samples in time order (oldest first), given as slices, as the engine's
@@ -128,15 +133,15 @@ pub fn evaluate_sorted<'a>(
     previous: &AlarmStatus,
     now: Timestamp,
 ) -> AlarmStatus {
-    let (condition, value) = window::evaluate_sorted_range(rule, chunks, now);
-    next_status(rule, condition, value, previous, now)
+    let (condition, newest) = window::evaluate_sorted_range(rule, chunks, now);
+    next_status(rule, condition, newest, previous, now)
 }
 
 /// The state machine alone: `previous` and this evaluation's condition → the new status.
 pub fn next_status(
     rule: &AlarmRule,
     condition: Condition,
-    value: Option<f64>,
+    newest: Option<Datapoint>,
     previous: &AlarmStatus,
     now: Timestamp,
 ) -> AlarmStatus {
@@ -170,7 +175,8 @@ pub fn next_status(
     AlarmStatus {
         state,
         since: if changed { now } else { previous.since },
-        value,
+        value: newest.and_then(|d| d.value),
+        value_at: newest.map(|d| d.start),
         breaching_since,
         transition: changed.then_some(Transition { from: previous.state, to: state, at: now }),
     }

@@ -221,6 +221,7 @@ fn a_status_converts_to_the_policy_alarm_input() {
         state: F,
         since: at_min(7),
         value: Some(127.0),
+        value_at: Some(at_min(6)),
         breaching_since: Some(at_min(5)),
         transition: None,
     };
@@ -230,6 +231,7 @@ fn a_status_converts_to_the_policy_alarm_input() {
             name: "queue-high".into(),
             state: F,
             value: Some(127.0),
+            value_at: Some(at_min(6)),
             threshold: 50.0,
             since: Some(at_min(7))
         }
@@ -379,7 +381,14 @@ prop_compose! {
             P | F => Some(Timestamp::from_millis(NOW_MS - breaching_back.unwrap_or(0) * UNIT_MS)),
             _ => breaching_back.map(|b| Timestamp::from_millis(NOW_MS - b * UNIT_MS)),
         };
-        AlarmStatus { state, since: Timestamp::from_millis(since), value: None, breaching_since, transition: None }
+        AlarmStatus {
+            state,
+            since: Timestamp::from_millis(since),
+            value: None,
+            value_at: None,
+            breaching_since,
+            transition: None,
+        }
     }
 }
 
@@ -454,8 +463,8 @@ proptest! {
     ) {
         let now = Timestamp::from_millis(NOW_MS + now_offset);
         let points = window::datapoints(&rule, &samples, now);
-        let value = points.iter().rev().find_map(|d| d.value);
-        prop_assert_eq!(window::evaluate_range(&rule, &samples, now), (window::condition(&rule, &points), value));
+        let newest = points.iter().rev().find(|d| d.value.is_some()).copied();
+        prop_assert_eq!(window::evaluate_range(&rule, &samples, now), (window::condition(&rule, &points), newest));
     }
 
     #[test]

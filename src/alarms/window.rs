@@ -94,13 +94,13 @@ pub fn datapoints<'a>(
         .collect()
 }
 
-/// What [`condition`] says of [`datapoints`], and the newest datapoint's value, without
-/// building either.
+/// What [`condition`] says of [`datapoints`], and the newest datapoint with a value,
+/// without building either.
 pub fn evaluate_range<'a>(
     rule: &AlarmRule,
     samples: impl IntoIterator<Item = &'a Sample>,
     now: Timestamp,
-) -> (Condition, Option<f64>) {
+) -> (Condition, Option<Datapoint>) {
     evaluate_with(rule, now, |range, buckets| range.fill(samples, buckets))
 }
 
@@ -112,17 +112,17 @@ pub fn evaluate_sorted_range<'a>(
     rule: &AlarmRule,
     chunks: impl IntoIterator<Item = &'a [Sample]>,
     now: Timestamp,
-) -> (Condition, Option<f64>) {
+) -> (Condition, Option<Datapoint>) {
     evaluate_with(rule, now, |range, buckets| range.summarise_sorted(rule.statistic, chunks, buckets))
 }
 
-/// The condition and the newest datapoint's value, once `fill` has summarised the
+/// The condition and the newest datapoint with a value, once `fill` has summarised the
 /// samples into the range's buckets.
 fn evaluate_with(
     rule: &AlarmRule,
     now: Timestamp,
     fill: impl FnOnce(&Range, &mut [Bucket]),
-) -> (Condition, Option<f64>) {
+) -> (Condition, Option<Datapoint>) {
     // Most rules look at a handful of periods: keep their buckets on the stack.
     const ON_STACK: usize = 8;
     let range = Range::new(rule, now);
@@ -136,9 +136,13 @@ fn evaluate_with(
     };
     fill(&range, buckets);
     let values = buckets.iter().map(|b| b.statistic(rule.statistic));
-    let value = values.clone().rev().flatten().next();
+    let newest = values
+        .clone()
+        .enumerate()
+        .rev()
+        .find_map(|(i, v)| v.map(|v| Datapoint { start: range.period_start(i), value: Some(v) }));
     let flags = values.map(|v| v.map(|v| rule.comparison.breaches(v, rule.threshold)));
-    (m_of_n_over(datapoints_to_alarm(rule), evaluation_periods(rule), flags, rule.missing_data), value)
+    (m_of_n_over(datapoints_to_alarm(rule), evaluation_periods(rule), flags, rule.missing_data), newest)
 }
 
 /// The periods of the evaluation range, in milliseconds since the epoch; `i128` so that

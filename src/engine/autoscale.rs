@@ -61,7 +61,7 @@ struct WindowResult {
     /// The oldest sample held when evaluated.
     oldest: Timestamp,
     condition: alarms::Condition,
-    value: Option<f64>,
+    newest: Option<alarms::Datapoint>,
 }
 
 impl WindowResult {
@@ -71,12 +71,12 @@ impl WindowResult {
         range: RangeInclusive<Timestamp>,
         history: Option<&SeriesHistory>,
         condition: alarms::Condition,
-        value: Option<f64>,
+        newest: Option<alarms::Datapoint>,
     ) -> Option<Self> {
         let history = history?;
-        let newest = history.newest()?.at;
+        let latest = history.newest()?.at;
         let oldest = history.raw().next()?.at;
-        (newest > *range.end()).then_some(WindowResult { range, oldest, condition, value })
+        (latest > *range.end()).then_some(WindowResult { range, oldest, condition, newest })
     }
 
     fn still_valid(&self, range: &RangeInclusive<Timestamp>, history: Option<&SeriesHistory>) -> bool {
@@ -161,19 +161,19 @@ impl Autoscaler {
         for alarm in &mut self.alarms {
             let history = series.get(&alarm.rule.metric);
             let range = alarms::window::evaluation_range(&alarm.rule, now);
-            let (condition, value) = match alarm.window.as_ref().filter(|w| w.still_valid(&range, history)) {
-                Some(window) => (window.condition, window.value),
+            let (condition, newest) = match alarm.window.as_ref().filter(|w| w.still_valid(&range, history)) {
+                Some(window) => (window.condition, window.newest),
                 None => {
                     // Only the evaluation range's samples are data: the time-sorted raw
                     // buffer is read from its start to its end, found by binary search, a
                     // chunk at a time.
                     let chunks = history.map(|h| h.raw_in(range.clone())).into_iter().flatten();
-                    let (condition, value) = alarms::window::evaluate_sorted_range(&alarm.rule, chunks, now);
-                    alarm.window = WindowResult::remember(range, history, condition, value);
-                    (condition, value)
+                    let (condition, newest) = alarms::window::evaluate_sorted_range(&alarm.rule, chunks, now);
+                    alarm.window = WindowResult::remember(range, history, condition, newest);
+                    (condition, newest)
                 }
             };
-            let next = alarms::next_status(&alarm.rule, condition, value, &alarm.status, now);
+            let next = alarms::next_status(&alarm.rule, condition, newest, &alarm.status, now);
             if next.state != alarm.status.state {
                 transitions.push((alarm.rule.name.clone(), alarm.status.state, next.state));
             }

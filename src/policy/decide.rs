@@ -40,8 +40,10 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
     let mut proposals: Vec<Proposal> = Vec::new();
     let mut acting: Vec<bool> = Vec::new();
     let mut problems = Vec::new();
+    let last_change = state.recent_activities.iter().map(|a| a.at).max();
     for tt in &spec.target_tracking {
-        let (proposal, problem) = target_proposal(tt, spec.tolerance, &readings, &inputs.alarms, capacity);
+        let (proposal, problem) =
+            target_proposal(tt, spec.tolerance, &readings, &inputs.alarms, last_change, capacity);
         problems.extend(problem);
         proposals.push(proposal);
         acting.push(true);

@@ -30,7 +30,7 @@ pub mod stabilize;
 pub mod state;
 pub mod step;
 pub mod target;
-mod words;
+pub(crate) mod words;
 
 #[cfg(test)]
 mod tests;

@@ -312,6 +312,9 @@ pub struct AlarmInput {
     pub state: AlarmState,
     #[serde(default)]
     pub value: Option<f64>,
+    /// The start of the period `value` summarises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_at: Option<Timestamp>,
     pub threshold: f64,
     /// When it entered its current state.
     #[serde(default)]

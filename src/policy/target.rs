@@ -75,6 +75,7 @@ pub fn target_proposal(
     tolerance: f64,
     readings: &Readings,
     alarms: &[AlarmInput],
+    last_change: Option<Timestamp>,
     capacity: &Capacity,
 ) -> (Proposal, Option<MetricProblem>) {
     let policy = PolicyKind::TargetTracking { metric: tt.metric.clone() };
@@ -89,7 +90,7 @@ pub fn target_proposal(
         return unusable(Problem::BadTarget);
     }
     if let Some(gate) = &tt.alarms {
-        return gated_proposal(tt, gate, alarms, capacity, policy);
+        return gated_proposal(tt, gate, alarms, last_change, capacity, policy);
     }
     let (value, idle_note) = match readings.read(&tt.metric) {
         Ok(v) => (v, ""),
@@ -128,12 +129,17 @@ pub fn target_proposal(
 
 /// Target tracking gated by alarms (AWS): the scale-out alarm FIRING → the formula on its
 /// datapoint, never below current; else the scale-in alarm FIRING → the formula on its
-/// datapoint, never above current; else hold. A gate alarm that is missing or firing
-/// without a value has no opinion and stops scale-in, like an unusable metric.
+/// datapoint, never above current; else hold. A datapoint whose period began at or
+/// before the last change of desired capacity is not acted on (it was measured, at least
+/// in part, on the capacity before, and acting on it again would repeat the change): as
+/// with AWS, a change waits for a datapoint of the fleet it made. A gate alarm that is
+/// missing or firing without a value has no opinion and stops scale-in, like an unusable
+/// metric.
 fn gated_proposal(
     tt: &TargetTracking,
     gate: &TargetAlarms,
     alarms: &[AlarmInput],
+    last_change: Option<Timestamp>,
     capacity: &Capacity,
     policy: PolicyKind,
 ) -> (Proposal, Option<MetricProblem>) {
@@ -165,6 +171,17 @@ fn gated_proposal(
         let reason = format!("alarm `{}` firing without a usable value: no opinion, no scale-in", alarm.name);
         return (Proposal { policy, desired: None, may_scale_in: false, reason }, None);
     };
+    if let (Some(start), Some(change)) = (alarm.value_at, last_change)
+        && start <= change
+    {
+        let reason = format!(
+            "alarm `{}` firing on a datapoint from {}, before the last change at {}: holds {current}",
+            alarm.name,
+            words::clock(start),
+            words::clock(change)
+        );
+        return (Proposal { policy, desired: Some(current), may_scale_in: true, reason }, None);
+    }
     let per = if tt.per_instance { value / instances } else { value };
     let needs = ceil_count(instances * per / tt.target);
     let shown = format!("alarm `{}` firing: {name} {}", alarm.name, words::value(name, value));

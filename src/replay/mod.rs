@@ -34,7 +34,9 @@ use crate::engine::sim_loop::SimLoop;
 use crate::engine::tick::{CoreSettings, TickCore};
 use crate::model::{MetricKind, Timestamp};
 use crate::policy::{PolicySpec, Stabilization, TargetAlarms, TargetTracking};
-use crate::sim::{LatencyInputs, SimFleet, Trace, TrafficSpec, estimate_latency};
+use crate::sim::{
+    LatencyEstimate, LatencyInputs, SimFleet, SimGroupState, Trace, TrafficSpec, estimate_latency,
+};
 
 /// Where a replay starts: a Monday, 00:00 UTC (2026-01-05), so schedules and weekly
 /// profiles line up the same way on every run.
@@ -188,6 +190,30 @@ pub struct ReplayRun {
     pub scorecard: Scorecard,
     /// (second of the trace, from, to) of each change of desired capacity.
     pub actions: Vec<(u64, u32, u32)>,
+    /// Each whole minute, for plots (not in the JSON: a week is 10,080 of them).
+    #[serde(skip)]
+    pub timeline: Vec<MinutePoint>,
+}
+
+/// One minute of a replay, as users saw it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MinutePoint {
+    /// Minutes since the start of the run.
+    pub minute: u64,
+    /// Mean requests/s offered.
+    pub demand_rps: f64,
+    /// Mean requests/s the ready instances could serve.
+    pub capacity_rps: f64,
+    /// Request-weighted p95 latency, seconds (NaN without requests).
+    pub p95_s: f64,
+    /// Requests served.
+    pub served: f64,
+}
+
+/// The minute being summed, and how many of its seconds are in.
+struct Minute {
+    point: MinutePoint,
+    seconds: u32,
 }
 
 /// A mistake in what was asked for.
@@ -290,7 +316,7 @@ pub fn replay_with(
 
     let mut score = Tally::new(oracle.infeasible.clone());
     let mut actions = Vec::new();
-    let mut last_latency: Option<(LatencyInputs, crate::sim::LatencyEstimate)> = None;
+    let mut last_latency: Option<(LatencyInputs, LatencyEstimate)> = None;
     for t in 0..seconds {
         let now = REPLAY_START.plus(Duration::from_secs(t));
         if t.is_multiple_of(poll_s) {
@@ -328,13 +354,13 @@ pub fn replay_with(
             }
         };
         let billed = f64::from(capacity.ready + capacity.warming);
-        score.second(t, state.served_rps, state.dropped_rps, state.backlog, billed, latency, slo);
+        score.second(t, &state, billed, latency, slo);
     }
-    let mut scorecard =
+    let (mut scorecard, timeline) =
         score.card(&contender.name, seconds.saturating_sub(1), group.spec.hourly_cost_usd, slo);
     scorecard.infeasible_minutes = oracle.infeasible_minutes;
     scorecard.cost_vs_oracle = scorecard.cost_usd / oracle.cost_usd;
-    Ok(ReplayRun { scorecard, actions })
+    Ok(ReplayRun { scorecard, actions, timeline })
 }
 
 /// Running sums of a replay.
@@ -349,8 +375,9 @@ struct Tally {
     dropped: f64,
     max_queued: f64,
     instance_seconds: f64,
-    /// The current minute: (index, Σ p95 × requests, Σ requests).
-    minute: Option<(u64, f64, f64)>,
+    /// The minute being summed.
+    minute: Option<Minute>,
+    timeline: Vec<MinutePoint>,
     violation_minutes: u64,
     actions: u32,
     direction_changes: u32,
@@ -376,18 +403,15 @@ impl Tally {
         self.last_direction = Some(up);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn second(
         &mut self,
         t: u64,
-        served: f64,
-        dropped: f64,
-        backlog: f64,
+        state: &SimGroupState,
         billed: f64,
-        latency: crate::sim::LatencyEstimate,
+        latency: LatencyEstimate,
         slo: Option<f64>,
     ) {
-        let weight = served.max(0.0);
+        let weight = state.served_rps.max(0.0);
         for (values, value) in
             [(&mut self.p50, latency.p50_s), (&mut self.p95, latency.p95_s), (&mut self.p99, latency.p99_s)]
         {
@@ -399,8 +423,8 @@ impl Tally {
             }
         }
         self.requests += weight;
-        self.dropped += dropped.max(0.0);
-        self.max_queued = self.max_queued.max(backlog);
+        self.dropped += state.dropped_rps.max(0.0);
+        self.max_queued = self.max_queued.max(state.backlog);
         self.instance_seconds += billed;
         if slo.is_some_and(|slo| latency.p95_s > slo) {
             self.breaching_run += 1;
@@ -409,37 +433,54 @@ impl Tally {
             self.breaching_run = 0;
         }
         let index = (t - 1) / 60;
-        match &mut self.minute {
-            Some((i, sum, n)) if *i == index => {
-                *sum += latency.p95_s * weight;
-                *n += weight;
-            }
-            _ => {
-                self.close_minute(slo);
-                self.minute = Some((index, latency.p95_s * weight, weight));
-            }
+        if self.minute.as_ref().is_none_or(|m| m.point.minute != index) {
+            self.close_minute(slo);
+            self.minute =
+                Some(Minute { point: MinutePoint { minute: index, ..MinutePoint::default() }, seconds: 0 });
         }
+        let minute = self.minute.as_mut().expect("a minute is open");
+        minute.seconds += 1;
+        let point = &mut minute.point;
+        point.p95_s += latency.p95_s * weight;
+        point.served += weight;
+        point.demand_rps += state.demand_rps;
+        point.capacity_rps += state.capacity_rps;
     }
 
     /// Counts the minute just ended if its request-weighted p95 was above the SLO (a
-    /// minute without requests violates nothing).
+    /// minute without requests violates nothing, nor does one the oracle found
+    /// infeasible), and adds it to the timeline.
     fn close_minute(&mut self, slo: Option<f64>) {
-        if let (Some((index, sum, n)), Some(slo)) = (self.minute.take(), slo)
-            && n > 0.0
-            && sum / n > slo
-            && !self.infeasible.get(index as usize).copied().unwrap_or(false)
+        let Some(Minute { mut point, seconds }) = self.minute.take() else { return };
+        let served = point.served;
+        point.p95_s = if served > 0.0 { point.p95_s / served } else { f64::NAN };
+        if let Some(slo) = slo
+            && served > 0.0
+            && point.p95_s > slo
+            && !self.infeasible.get(point.minute as usize).copied().unwrap_or(false)
         {
             self.violation_minutes += 1;
         }
+        let per_second = 1.0 / f64::from(seconds.max(1));
+        point.demand_rps *= per_second;
+        point.capacity_rps *= per_second;
+        self.timeline.push(point);
     }
 
-    fn card(mut self, policy: &str, seconds: u64, hourly_cost_usd: f64, slo: Option<f64>) -> Scorecard {
+    /// The scorecard, and the timeline of whole minutes.
+    fn card(
+        mut self,
+        policy: &str,
+        seconds: u64,
+        hourly_cost_usd: f64,
+        slo: Option<f64>,
+    ) -> (Scorecard, Vec<MinutePoint>) {
         // Only whole minutes count; a trailing part-minute is left out.
         if seconds.is_multiple_of(60) {
             self.close_minute(slo);
         }
         let instance_hours = self.instance_seconds / 3600.0;
-        Scorecard {
+        let card = Scorecard {
             policy: policy.to_string(),
             seconds,
             slo_violation_minutes: self.violation_minutes,
@@ -456,7 +497,8 @@ impl Tally {
             actions: self.actions,
             direction_changes: self.direction_changes,
             time_to_recover_s: self.longest_breach,
-        }
+        };
+        (card, self.timeline)
     }
 }
 
@@ -478,6 +520,7 @@ fn weighted_percentile(values: &mut [(f64, f64)], q: f64) -> f64 {
 }
 
 pub mod oracle;
+pub mod plot;
 pub mod report;
 pub mod traces;
 

@@ -49,7 +49,7 @@ fn aws_scale_in() -> StepRule {
 }
 
 fn alarm(name: &str, state: AlarmState, value: f64) -> AlarmInput {
-    AlarmInput { name: name.into(), state, value: Some(value), threshold: 50.0, since: None }
+    AlarmInput { name: name.into(), state, value: Some(value), value_at: None, threshold: 50.0, since: None }
 }
 
 fn firing(name: &str, value: f64) -> AlarmInput {

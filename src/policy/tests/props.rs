@@ -297,6 +297,7 @@ fn alarm_input(name: &'static str) -> impl Strategy<Value = AlarmInput> {
         name: name.into(),
         state,
         value,
+        value_at: None,
         threshold,
         since: None,
     })

@@ -19,7 +19,14 @@ use crate::policy::state::Recommendation;
 use crate::policy::{Decision, decide};
 
 fn firing(name: &str, value: f64, threshold: f64) -> AlarmInput {
-    AlarmInput { name: name.into(), state: AlarmState::Firing, value: Some(value), threshold, since: None }
+    AlarmInput {
+        name: name.into(),
+        state: AlarmState::Firing,
+        value: Some(value),
+        value_at: None,
+        threshold,
+        since: None,
+    }
 }
 
 fn step(lower: Option<f64>, upper: Option<f64>, adjustment: f64) -> StepAdjustment {
@@ -208,7 +215,7 @@ fn gated() -> PolicySpec {
 }
 
 fn alarm_in(name: &str, state: AlarmState, value: Option<f64>) -> AlarmInput {
-    AlarmInput { name: name.into(), state, value, threshold: 0.7, since: None }
+    AlarmInput { name: name.into(), state, value, value_at: None, threshold: 0.7, since: None }
 }
 
 #[test]
@@ -254,6 +261,26 @@ fn a_gated_target_scales_in_only_when_its_scale_in_alarm_fires() {
     let d = decide(&state, &inputs, at(0));
     // 6 × 0.35 / 0.7 = 3.
     assert_eq!(d.desired, Some(3), "{}", d.reason);
+}
+
+#[test]
+fn a_gated_target_waits_for_a_datapoint_measured_after_its_last_change() {
+    let mut state = group(gated(), 6, 6, 0);
+    let low = |start: i64| AlarmInput { value_at: Some(at(start)), ..firing("low", 0.35, 0.7) };
+    let inputs = |start| alarms(at(120), &[], vec![alarm_in("high", AlarmState::Ok, Some(0.35)), low(start)]);
+    let d = decide(&state, &inputs(0), at(0));
+    assert_eq!(d.desired, Some(3), "{}", d.reason);
+    state.apply(&d);
+    state.capacity.ready = 3;
+    // A datapoint from before the change, or one that began at it, still says 0.35 of 6.
+    for start in [-60, 0] {
+        let again = decide(&state, &inputs(start), at(60));
+        assert_eq!(again.desired, None, "{}", again.reason);
+        assert!(again.reason.contains("before the last change at"), "{}", again.reason);
+    }
+    // A datapoint that began after it is read against the 3 now there: 3 × 0.35 / 0.7 = 2.
+    let later = decide(&state, &inputs(60), at(120));
+    assert_eq!(later.desired, Some(2), "{}", later.reason);
 }
 
 #[test]
