@@ -85,17 +85,34 @@ fn azure_trace(name: &str) -> Option<Arc<Trace>> {
 }
 
 #[test]
-fn the_azure_code_trace_scaled_gives_a_sane_scorecard() {
-    let Some(trace) = azure_trace("azure-llm-2023-code-per-second.csv") else { return };
-    let run = replay(&spec(trace.clone(), 3.0)).unwrap();
-    let card = &run.scorecard;
-    assert_eq!(card.seconds as f64, trace.span_seconds().ceil());
-    let offered: f64 = trace.points.iter().map(|(_, r)| r * 3.0).sum();
-    assert!(card.requests + card.dropped <= offered * 1.05 && card.requests > offered * 0.8, "{card:?}");
-    assert!(card.latency_p50_s <= card.latency_p95_s && card.latency_p95_s <= card.latency_p99_s, "{card:?}");
-    assert!(card.actions > 0, "bursty traffic moves the autoscaler: {card:?}");
-    assert!(card.instance_hours >= 2.0 * card.seconds as f64 / 3600.0, "never below min 2: {card:?}");
-    assert!(card.cost_usd > 0.0 && card.slo_violation_minutes <= card.seconds / 60);
+fn the_azure_traces_scaled_give_sane_scorecards_for_every_contender() {
+    for (name, scale) in
+        [("azure-llm-2023-code-per-second.csv", 3.0), ("azure-llm-2023-conv-per-second.csv", 2.0)]
+    {
+        let Some(trace) = azure_trace(name) else { return };
+        let backtest = replay_all(&spec(trace.clone(), scale)).unwrap();
+        let offered: f64 = trace.points.iter().map(|(_, r)| r * scale).sum();
+        for run in &backtest.runs {
+            let card = &run.scorecard;
+            assert_eq!(card.seconds as f64, trace.span_seconds().ceil(), "{name}");
+            assert!(
+                card.requests + card.dropped <= offered * 1.05 && card.requests > offered * 0.8,
+                "{name} {card:?}"
+            );
+            assert!(
+                card.latency_p50_s <= card.latency_p95_s && card.latency_p95_s <= card.latency_p99_s,
+                "{card:?}"
+            );
+            assert!(card.instance_hours >= 2.0 * card.seconds as f64 / 3600.0, "never below min 2: {card:?}");
+            assert!(card.slo_violation_minutes + card.infeasible_minutes <= card.seconds / 60, "{card:?}");
+            assert!(
+                card.cost_usd >= backtest.oracle.cost_usd || card.slo_violation_minutes > 0,
+                "{name} {card:?}"
+            );
+        }
+        let configured = &backtest.runs[3].scorecard;
+        assert!(configured.actions > 0, "{name}: bursty traffic moves the autoscaler: {configured:?}");
+    }
 }
 
 #[test]
