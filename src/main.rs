@@ -185,8 +185,11 @@ struct ReplayOptions {
 
 /// `fleetdeck replay`: every contender's scorecard beside the oracle, and the plot.
 fn replay(config: Config, trace: &Path, options: ReplayOptions) -> anyhow::Result<ExitCode> {
-    let ReplayOptions { group, scale, seed, json, plot } = options;
     use fleetdeck::replay::{ReplaySpec, replay_all};
+    let ReplayOptions { group, scale, seed, json, plot } = options;
+    if let Some(path) = &plot {
+        fleetdeck::replay::plot::format_of(path)?;
+    }
     let name = trace.display().to_string();
     let trace = match name.strip_prefix("builtin:") {
         Some(builtin) => fleetdeck::replay::traces::builtin(builtin).ok_or_else(|| {

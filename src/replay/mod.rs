@@ -120,7 +120,9 @@ impl Contender {
     /// AWS-like target tracking: GPU utilization 70 % on 1-minute average datapoints,
     /// scaling out after 3 of 3 above the target and in after 15 of 15 below it (the two
     /// alarms AWS creates for a target-tracking policy), evaluated every minute, without a
-    /// tolerance or a stabilization window — the alarms are the dead band.
+    /// tolerance or a stabilization window — the alarms are the dead band — and acting
+    /// only on a datapoint measured after its last change. One sample a minute (the tick's)
+    /// makes each 1-minute datapoint; CloudWatch's would average finer data.
     pub fn aws_like(group: &GroupConfig) -> Self {
         let alarm = |name: &str, comparison, datapoints| AlarmRule {
             name: name.into(),

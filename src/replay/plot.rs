@@ -50,16 +50,31 @@ pub fn plot(path: &Path, backtest: &Backtest, labels: &PlotLabels) -> Result<(),
     let draw_error = |message: String| PlotError::Draw { path: shown.clone(), message };
     register_font().map_err(|message| draw_error(message.to_string()))?;
     let height = PANEL * (backtest.runs.len() as u32 + 1) + 40;
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("svg") => {
+    match format_of(path)? {
+        Format::Svg => {
             let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
             draw(&root, backtest, labels).map_err(draw_error)
         }
-        Some("png") => {
+        Format::Png => {
             let root = BitMapBackend::new(path, (WIDTH, height)).into_drawing_area();
             draw(&root, backtest, labels).map_err(draw_error)
         }
-        _ => Err(PlotError::Format(shown)),
+    }
+}
+
+/// The image formats a plot is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Svg,
+    Png,
+}
+
+/// The format `path`'s extension asks for (checked before a long replay starts).
+pub fn format_of(path: &Path) -> Result<Format, PlotError> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("svg") => Ok(Format::Svg),
+        Some("png") => Ok(Format::Png),
+        _ => Err(PlotError::Format(path.display().to_string())),
     }
 }
 

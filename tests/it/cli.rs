@@ -114,6 +114,16 @@ fn replay_prints_a_scorecard_and_identical_json_for_the_same_inputs() {
     assert!(text.contains("SLO-violation minutes") && text.contains("instance-hours"), "{text}");
     assert!(text.contains("cost / oracle") && text.contains("infeasible minutes"), "{text}");
 
+    let plot = home.path().join("small.svg");
+    let plotted = run_fleetdeck(&[&args[..5], &["--plot", plot.to_str().unwrap()]].concat(), home.path());
+    assert!(plotted.status.success(), "{}", stderr(&plotted));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("AWS-like:") && svg.contains("oracle"), "{svg:.200}");
+    let pdf = home.path().join("small.pdf");
+    let refused = run_fleetdeck(&[&args[..5], &["--plot", pdf.to_str().unwrap()]].concat(), home.path());
+    assert!(!refused.status.success() && stderr(&refused).contains("a plot is written as .svg or .png"));
+    assert!(!pdf.exists());
+
     let missing = run_fleetdeck(&["replay", "--trace", "/nonexistent/trace.csv"], home.path());
     assert!(!missing.status.success());
     assert!(stderr(&missing).contains("/nonexistent/trace.csv"), "{}", stderr(&missing));
