@@ -14,9 +14,6 @@ use crate::store::MinuteAggregate;
 /// them out.
 pub const NOTIFICATION_CHANNEL: &str = "alarms";
 
-/// Slot width of the load profiles predictive scaling forecasts from.
-const PROFILE_SLOT: Duration = Duration::from_secs(300);
-
 impl Engine {
     /// Answers one command. Every command is answered, logged and announced as an event;
     /// operator state it changed is saved in the store.
@@ -365,7 +362,12 @@ fn refresh_load_profiles(core: &mut TickCore, store: &Store, now: Timestamp) {
     for index in 0..core.groups.len() {
         let group = &core.groups[index];
         let Some(predictive) = &group.autoscaler.state.policy.predictive else { continue };
-        match store.load_profile(&group.spec.name, &predictive.metric, PROFILE_SLOT, now) {
+        match store.load_profile(
+            &group.spec.name,
+            &predictive.metric,
+            crate::policy::predictive::PROFILE_SLOT,
+            now,
+        ) {
             Ok(profile) => core.set_load_profile(index, Some(profile)),
             Err(err) => tracing::error!(group = %group.spec.name, %err, "computing the load profile"),
         }

@@ -106,6 +106,9 @@ pub fn predictive_proposal(
 #[error("profile slot {0:?} must be whole milliseconds, above zero, and divide a day")]
 pub struct ProfileSlotError(pub Duration);
 
+/// Slot width of the load profiles the engine (and replay) build for predictive scaling.
+pub const PROFILE_SLOT: Duration = Duration::from_secs(300);
+
 /// Builds the daily and weekly load profiles from `(time, value)` points: the mean of the
 /// finite values falling in each slot (of the day, and of the week from Monday 00:00
 /// UTC), NaN for slots without data. `days_of_history` is the span the points cover, from

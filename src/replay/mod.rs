@@ -33,10 +33,12 @@ use crate::engine::autoscale::AutoscaleMode;
 use crate::engine::sim_loop::SimLoop;
 use crate::engine::tick::{CoreSettings, TickCore};
 use crate::model::{MetricKind, Timestamp};
+use crate::policy::predictive::{PROFILE_SLOT, build_load_profile};
 use crate::policy::{PolicySpec, Stabilization, TargetAlarms, TargetTracking};
 use crate::sim::{
     LatencyEstimate, LatencyInputs, SimFleet, SimGroupState, Trace, TrafficSpec, estimate_latency,
 };
+use crate::store::HISTORY_RETENTION;
 
 /// Where a replay starts: a Monday, 00:00 UTC (2026-01-05), so schedules and weekly
 /// profiles line up the same way on every run.
@@ -302,10 +304,14 @@ pub fn replay_with(
     let mut sim_spec = group.sim.clone();
     sim_spec.traffic = TrafficSpec::Trace { trace: spec.trace.clone(), scale: spec.scale, looped: false };
     let fleet = SimFleet::new(&[(group.spec.clone(), sim_spec.clone())], spec.seed, REPLAY_START);
+    // Predictive scaling forecasts from minute history, as the live engine reads it from
+    // its store: keep the store's retention of minutes, and rebuild the profiles hourly.
+    let predictive = contender.policy.predictive.as_ref().map(|p| p.metric.clone());
+    let minute_points = if predictive.is_some() { (HISTORY_RETENTION.as_secs() / 60) as usize } else { 60 };
     let settings = CoreSettings {
         stale_after: spec.config.stale_after,
         raw_points: crate::engine::history::RAW_POINTS,
-        minute_points: 60,
+        minute_points,
         readonly: false,
         record_states: false,
     };
@@ -321,6 +327,11 @@ pub fn replay_with(
     let mut last_latency: Option<(LatencyInputs, LatencyEstimate)> = None;
     for t in 0..seconds {
         let now = REPLAY_START.plus(Duration::from_secs(t));
+        if let Some(metric) = &predictive
+            && t.is_multiple_of(3600)
+        {
+            refresh_load_profile(&mut sim.core, metric);
+        }
         if t.is_multiple_of(poll_s) {
             let out = sim.step(now, Vec::new());
             for action in &out.actions {
@@ -363,6 +374,17 @@ pub fn replay_with(
     scorecard.infeasible_minutes = oracle.infeasible_minutes;
     scorecard.cost_vs_oracle = scorecard.cost_usd / oracle.cost_usd;
     Ok(ReplayRun { scorecard, actions, timeline })
+}
+
+/// The replayed group's daily and weekly profiles of `metric`, from the minute means the
+/// core holds (what the live engine computes hourly from its store).
+fn refresh_load_profile(core: &mut TickCore, metric: &MetricKind) {
+    let Some(series) = core.groups[0].series.get(metric) else { return };
+    let points: Vec<(Timestamp, f64)> =
+        series.minutes().filter(|(_, m)| !m.is_gap()).map(|(at, m)| (at, f64::from(m.mean))).collect();
+    if let Ok(profile) = build_load_profile(&points, PROFILE_SLOT) {
+        core.set_load_profile(0, Some(profile));
+    }
 }
 
 /// Running sums of a replay.

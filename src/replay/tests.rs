@@ -165,3 +165,38 @@ fn on_every_builtin_trace_no_policy_is_cheaper_than_the_oracle_without_more_slo_
         }
     }
 }
+
+/// Predictive scaling forecasts from the replay's own history, as the live engine does
+/// from its store: silent for the first week (too little history), then raising capacity
+/// ahead of the daily peaks of the second.
+#[test]
+fn predictive_scaling_learns_the_first_week_and_acts_in_the_second() {
+    use crate::policy::{PredictiveMode, PredictiveSpec};
+    let config = crate::config::demo();
+    let group = config.groups[0].clone();
+    let trace = Arc::new(traces::builtin("two-weeks").expect("a built-in trace"));
+    let spec = ReplaySpec { config, group: group.spec.name.clone(), trace, scale: 1.0, seed: 42 };
+    let policy = PolicySpec {
+        predictive: Some(PredictiveSpec {
+            metric: MetricKind::RequestRate,
+            target_per_instance: 5.6,
+            mode: PredictiveMode::ForecastAndScale,
+            lead: None,
+        }),
+        ..PolicySpec::default()
+    };
+    let contender = Contender {
+        name: "predictive".into(),
+        policy,
+        period: Duration::from_secs(60),
+        desired: 2,
+        alarms: Vec::new(),
+    };
+    let run = replay_with(&spec, &contender, &oracle(&spec).unwrap()).unwrap();
+    let week = 7 * 86_400;
+    assert!(run.actions.iter().all(|&(t, ..)| t >= week), "{:?}", &run.actions[..3.min(run.actions.len())]);
+    assert!(!run.actions.is_empty(), "it forecasts once a week of history is in");
+    // The first forecast rises to the weekday peak: 40 req/s at 5.6 an instance is 8.
+    let highest = run.actions.iter().map(|a| a.2).max().unwrap();
+    assert!((7..=9).contains(&highest), "{:?}", run.actions);
+}
