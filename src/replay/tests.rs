@@ -51,6 +51,9 @@ fn a_step_up_is_answered_within_one_poll_and_served_after_one_warm_up() {
     assert!(card.slo_violation_minutes <= 2, "{card:?}");
     assert!(card.time_to_recover_s > 0 && card.time_to_recover_s < 60, "{card:?}");
     assert_eq!(card.dropped, 0.0, "{card:?}");
+    // By the minute after the step (seconds 361–420), ready capacity covers the demand.
+    let after = &run.timeline[6];
+    assert!(after.minute == 6 && after.capacity_rps >= 38.4 && after.p95_s <= 2.0, "{after:?}");
 }
 
 #[test]
