@@ -142,18 +142,10 @@ pub fn parse(text: &str, json: bool, origin: &str) -> Result<DecideFile, DecideE
         })
     } else {
         toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |span| line_col(text, span.start));
+            let (line, column) = e.span().map_or((1, 1), |span| crate::config::line_col(text, span.start));
             DecideError::Parse { path: origin.to_string(), line, column, message: e.message().to_string() }
         })
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Runs the policy on a decide file.

@@ -60,6 +60,12 @@ struct Cli {
     #[arg(long)]
     shadow: bool,
 
+    /// Colour theme: dark, light, high-contrast, or a theme file (.toml). A file
+    /// $XDG_CONFIG_HOME/fleetdeck/themes/NAME.toml overrides the preset NAME; NO_COLOR
+    /// turns colour off.
+    #[arg(long, value_name = "NAME|FILE", env = "FLEETDECK_THEME", default_value = "dark")]
+    theme: String,
+
     /// Where the decision/audit log goes (JSON lines; `fleetdeck decide` replays a line).
     /// Default: $XDG_STATE_HOME/fleetdeck/<fleet>/decisions.jsonl.
     #[arg(long, value_name = "FILE")]
@@ -167,6 +173,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 readonly: cli.readonly,
                 shadow: cli.shadow,
                 audit_log: cli.audit_log,
+                theme: cli.theme,
             };
             run_console(config, options)?;
             Ok(ExitCode::SUCCESS)
@@ -276,11 +283,19 @@ struct ConsoleOptions {
     readonly: bool,
     shadow: bool,
     audit_log: Option<PathBuf>,
+    theme: String,
 }
 
 fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
-    let ConsoleOptions { seed, readonly, shadow, audit_log } = options;
+    let ConsoleOptions { seed, readonly, shadow, audit_log, theme } = options;
     init_logging();
+    let user_themes =
+        directories::ProjectDirs::from("", "", "fleetdeck").map(|d| d.config_dir().join("themes"));
+    let depth = ui::theme::ColourDepth::from_env(|name| std::env::var(name).ok());
+    let ui::theme::ThemeChoice { theme, warning } = ui::theme::choose(&theme, user_themes.as_deref(), depth);
+    if let Some(warning) = &warning {
+        tracing::warn!(%warning, "theme");
+    }
     let operator = config.operator.clone().unwrap_or_else(operator_from_env);
     let seed = seed.unwrap_or(config.seed);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -311,7 +326,7 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
             let _ = stop_rx.await;
         }));
         tracing::info!(origin = %config.origin, seed, readonly, "console started");
-        let result = ui::run(conn, UiOptions { operator, readonly }).await;
+        let result = ui::run(conn, UiOptions { operator, readonly, theme, notice: warning }).await;
         let _ = stop_tx.send(());
         let _ = engine_task.await;
         tracing::info!("console stopped");

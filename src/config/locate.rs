@@ -165,7 +165,7 @@ fn path_within(node: &Spanned<DeValue<'_>>, offset: usize, here: KeyPath) -> Opt
 
 /// 1-based line and column (in characters, not bytes) of a byte offset in `text`.
 /// Offsets past the end, or inside a character, are clamped to a valid position.
-pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;

@@ -81,7 +81,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-use locate::{Document, KeyPath, line_col};
+pub(crate) use locate::line_col;
+use locate::{Document, KeyPath};
 
 /// A fully validated configuration.
 #[derive(Clone, Debug, PartialEq)]

@@ -107,6 +107,11 @@ impl App {
         self.snapshot.groups.get(self.selected)
     }
 
+    /// A problem found before the console started (a theme that could not be used).
+    pub fn notice(&mut self, text: impl Into<String>) {
+        self.set_status(StatusKind::Error, text);
+    }
+
     fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
         self.status = Some(Status { kind, text: text.into() });
     }

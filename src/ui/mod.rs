@@ -53,6 +53,10 @@ pub struct UiOptions {
     pub operator: Operator,
     /// Only shown: the engine enforces read-only itself.
     pub readonly: bool,
+    /// The theme, already brought to the terminal's colours ([`theme::choose`]).
+    pub theme: theme::Theme,
+    /// Shown on the status line at start (why the asked-for theme is not in use).
+    pub notice: Option<String>,
 }
 
 /// Runs the console until the user quits (`q`, `:q`, ctrl-c) or the process gets SIGTERM
@@ -61,7 +65,11 @@ pub struct UiOptions {
 /// terminal itself fails mid-run. A stopped engine is shown, not returned as an error.
 pub async fn run(conn: Connection, options: UiOptions) -> anyhow::Result<()> {
     let mut guard = terminal::TerminalGuard::enter()?;
-    let app = App::new(conn.snapshots.borrow().clone(), options.operator, options.readonly);
+    let mut app = App::new(conn.snapshots.borrow().clone(), options.operator, options.readonly);
+    app.theme = options.theme;
+    if let Some(notice) = options.notice {
+        app.notice(notice);
+    }
     let input = crossterm::event::EventStream::new();
     let result = event_loop::run_loop(guard.terminal(), input, conn, app).await;
     // Restore before the caller prints anything (an error, a goodbye).

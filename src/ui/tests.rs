@@ -12,6 +12,7 @@ use ratatui::layout::Rect;
 use crate::protocol::{Operator, Snapshot};
 
 use super::app::{App, Mode, Status, StatusKind};
+use super::theme::Theme;
 use super::{detail, fixtures, fleet, header, help, status, view};
 
 pub(crate) fn app_with(snapshot: Snapshot) -> App {
@@ -55,16 +56,6 @@ pub(crate) fn screen_text(app: &App, width: u16, height: u16) -> String {
 }
 
 #[test]
-fn fleet_screen_120x40() {
-    insta::assert_debug_snapshot!(draw(&fixture_app(), 120, 40));
-}
-
-#[test]
-fn fleet_screen_80x24() {
-    insta::assert_debug_snapshot!(draw(&fixture_app(), 80, 24));
-}
-
-#[test]
 fn fleet_screen_160x40() {
     insta::assert_debug_snapshot!(draw(&fixture_app(), 160, 40));
 }
@@ -72,13 +63,6 @@ fn fleet_screen_160x40() {
 #[test]
 fn fleet_screen_20x5() {
     insta::assert_debug_snapshot!(draw(&fixture_app(), 20, 5));
-}
-
-#[test]
-fn detail_pane_120x40() {
-    let mut app = fixture_app();
-    app.detail_open = true;
-    insta::assert_debug_snapshot!(draw(&app, 120, 40));
 }
 
 #[test]
@@ -90,19 +74,38 @@ fn detail_pane_of_a_failing_group_120x40() {
 }
 
 #[test]
-fn help_overlay_120x40() {
-    let mut app = fixture_app();
-    app.mode = Mode::Help;
-    insta::assert_debug_snapshot!(draw(&app, 120, 40));
-}
-
-#[test]
 fn readonly_engine_stopped_and_command_line_80x24() {
     let mut app = fixture_app();
     app.readonly = true;
     app.engine_stopped = true;
     app.mode = Mode::CommandLine("sim spike llm-chat x5 2m".into());
     insta::assert_debug_snapshot!(draw(&app, 80, 24));
+}
+
+/// Every view at the two sizes the issue names, in each theme and without colour: a
+/// change of theme shows in the snapshot's styles.
+#[test]
+fn every_view_in_every_theme_at_120x40_and_80x24() {
+    let themes = [
+        ("dark", Theme::dark()),
+        ("light", Theme::preset("light").expect("the light preset")),
+        ("high_contrast", Theme::preset("high-contrast").expect("the high-contrast preset")),
+        ("no_color", Theme::monochrome()),
+    ];
+    type Open = fn(&mut App);
+    let views: [(&str, Open); 3] =
+        [("fleet", |_| {}), ("detail", |app| app.detail_open = true), ("help", |app| app.mode = Mode::Help)];
+    for (theme_name, theme) in &themes {
+        for (view_name, open) in views {
+            for (width, height) in [(120, 40), (80, 24)] {
+                let mut app = fixture_app();
+                app.theme = theme.clone();
+                open(&mut app);
+                let name = format!("{view_name}_{width}x{height}_{theme_name}");
+                insta::assert_debug_snapshot!(name, draw(&app, width, height));
+            }
+        }
+    }
 }
 
 #[test]

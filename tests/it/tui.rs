@@ -208,3 +208,19 @@ fn the_decision_log_of_a_real_run_replays_through_fleetdeck_decide() {
         );
     }
 }
+
+#[test]
+fn a_broken_theme_file_is_named_with_its_line_and_the_console_runs_on_the_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let theme = dir.path().join("mine.toml");
+    let dark = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/themes/dark.toml")).unwrap();
+    std::fs::write(&theme, dark.replace("base = {}", "base = { fg = \"chartreuse\" }")).unwrap();
+    let line = dark.lines().position(|l| l == "base = {}").unwrap() + 1;
+    let command = format!("{} --config {} --theme {}", bin(), fixture("fast.toml").display(), theme.display());
+    let tmux = Tmux::start(&command, 160, 40);
+    let screen = tmux.wait_for_text(&GROUPS);
+    let expected = format!("{}:{line}:16: role `base`: bad colour `chartreuse`", theme.display());
+    assert!(screen.contains(&expected) && screen.contains("using dark"), "{screen}");
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
