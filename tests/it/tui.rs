@@ -216,7 +216,8 @@ fn a_broken_theme_file_is_named_with_its_line_and_the_console_runs_on_the_preset
     let dark = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/themes/dark.toml")).unwrap();
     std::fs::write(&theme, dark.replace("base = {}", "base = { fg = \"chartreuse\" }")).unwrap();
     let line = dark.lines().position(|l| l == "base = {}").unwrap() + 1;
-    let command = format!("{} --config {} --theme {}", bin(), fixture("fast.toml").display(), theme.display());
+    let command =
+        format!("{} --config {} --theme {}", bin(), fixture("fast.toml").display(), theme.display());
     let tmux = Tmux::start(&command, 160, 40);
     let screen = tmux.wait_for_text(&GROUPS);
     let expected = format!("{}:{line}:16: role `base`: bad colour `chartreuse`", theme.display());
