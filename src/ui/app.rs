@@ -16,6 +16,7 @@ use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot}
 use super::command::{self, Parsed};
 use super::keymap::{Action, Context, Keymap};
 use super::metrics::Thresholds;
+use super::order::{self, SortKey};
 use super::theme::Theme;
 
 /// Something that happened, for [`update`].
@@ -51,6 +52,8 @@ pub enum Mode {
     Help,
     /// Typing a command; the text after `:`.
     CommandLine(String),
+    /// Typing the table's filter; the text after `/` (applied as it is typed).
+    Filter(String),
 }
 
 /// How a status line message should look.
@@ -81,6 +84,11 @@ pub struct App {
     pub operator: Operator,
     pub keymap: Keymap,
     pub theme: Theme,
+    /// The fleet table's filter (`/`), kept after enter.
+    pub filter: String,
+    /// Lines scrolled off the top of the help overlay (clamped when drawn).
+    pub help_scroll: u16,
+    pub sort: SortKey,
     pub thresholds: Thresholds,
 }
 
@@ -98,13 +106,53 @@ impl App {
             readonly,
             operator,
             keymap: Keymap::builtin(),
+            filter: String::new(),
+            help_scroll: 0,
+            sort: SortKey::default(),
             theme: Theme::dark(),
             thresholds: Thresholds::default(),
         }
     }
 
+    /// The selected group, unless the filter hides it.
     pub fn selected_group(&self) -> Option<&crate::protocol::GroupSnapshot> {
-        self.snapshot.groups.get(self.selected)
+        self.snapshot.groups.get(self.selected).filter(|g| order::matches(g, self.active_filter()))
+    }
+
+    /// The filter in force: the one being typed, else the one kept.
+    pub fn active_filter(&self) -> &str {
+        match &self.mode {
+            Mode::Filter(text) => text,
+            _ => &self.filter,
+        }
+    }
+
+    /// The table's rows: indexes into the snapshot's groups, filtered and sorted.
+    pub fn rows(&self) -> Vec<usize> {
+        order::visible(&self.snapshot, self.active_filter(), self.sort)
+    }
+
+    /// Moves the selection `by` rows in the table's order (clamped at its ends).
+    fn move_selection(&mut self, by: isize) {
+        let rows = self.rows();
+        let Some(last) = rows.len().checked_sub(1) else { return };
+        let at = rows.iter().position(|&i| i == self.selected);
+        let to = match at {
+            Some(at) => at.saturating_add_signed(by).min(last),
+            None => 0,
+        };
+        self.selected = rows[to];
+    }
+
+    /// Keeps the selection on a row the table shows (the first, if the filter or a new
+    /// snapshot hid it).
+    fn keep_selection_visible(&mut self) {
+        let rows = self.rows();
+        if !rows.contains(&self.selected)
+            && let Some(&first) = rows.first()
+        {
+            self.selected = first;
+        }
     }
 
     /// A problem found before the console started (a theme that could not be used).
@@ -132,6 +180,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.snapshot = snapshot;
             let index = selected_name.and_then(|n| app.snapshot.groups.iter().position(|g| g.spec.name == n));
             app.select(index.unwrap_or(app.selected));
+            app.keep_selection_visible();
             Vec::new()
         }
         Msg::Engine(event) => {
@@ -204,11 +253,18 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
     match &app.mode {
         Mode::CommandLine(_) => on_command_line_key(app, key),
+        Mode::Filter(_) => on_filter_key(app, key),
         Mode::Help => {
-            // Any key closes help; quitting still quits.
-            let action = app.keymap.action(Context::Normal, &key);
-            app.mode = Mode::Normal;
-            if action == Some(Action::Quit) { vec![Effect::Quit] } else { Vec::new() }
+            // The selection keys scroll; any other key closes help; quitting still quits.
+            match app.keymap.action(Context::Normal, &key) {
+                Some(Action::Up) => app.help_scroll = app.help_scroll.saturating_sub(1),
+                Some(Action::Down) => app.help_scroll = app.help_scroll.saturating_add(1),
+                Some(Action::First) => app.help_scroll = 0,
+                Some(Action::Last) => app.help_scroll = u16::MAX,
+                Some(Action::Quit) => return vec![Effect::Quit],
+                _ => app.mode = Mode::Normal,
+            }
+            Vec::new()
         }
         Mode::Normal => match app.keymap.action(Context::Normal, &key) {
             Some(action) => on_action(app, action),
@@ -219,16 +275,26 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
-        Action::Up => app.select(app.selected.saturating_sub(1)),
-        Action::Down => app.select(app.selected.saturating_add(1)),
-        Action::First => app.select(0),
-        Action::Last => app.select(usize::MAX),
+        Action::Up => app.move_selection(-1),
+        Action::Down => app.move_selection(1),
+        Action::First => app.move_selection(isize::MIN),
+        Action::Last => app.move_selection(isize::MAX),
+        Action::Filter => app.mode = Mode::Filter(app.filter.clone()),
+        Action::Sort => {
+            app.sort = app.sort.next();
+            app.set_status(StatusKind::Info, format!("sorted by {}", app.sort.label()));
+        }
         Action::ToggleDetail => app.detail_open = !app.detail_open,
-        Action::Help => app.mode = Mode::Help,
+        Action::Help => {
+            app.mode = Mode::Help;
+            app.help_scroll = 0;
+        }
         Action::CommandLine => app.mode = Mode::CommandLine(String::new()),
         Action::Cancel => {
             if app.detail_open {
                 app.detail_open = false;
+            } else if !app.filter.is_empty() {
+                app.filter.clear();
             } else {
                 app.status = None;
             }
@@ -260,19 +326,53 @@ fn on_command_line_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         _ => {
-            match key.code {
-                KeyCode::Backspace if line.is_empty() => app.mode = Mode::Normal,
-                KeyCode::Backspace => {
-                    line.pop();
-                }
-                KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                    line.push(c)
-                }
-                _ => {}
+            if !edit(line, &key) {
+                app.mode = Mode::Normal;
             }
             Vec::new()
         }
     }
+}
+
+/// Typed text: a character is added, backspace takes the last one back. False when
+/// backspace finds the line already empty (which leaves the line).
+fn edit(line: &mut String, key: &KeyEvent) -> bool {
+    match key.code {
+        KeyCode::Backspace if line.is_empty() => return false,
+        KeyCode::Backspace => {
+            line.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+            line.push(c)
+        }
+        _ => {}
+    }
+    true
+}
+
+/// The `/` prompt: the table follows the text as it is typed; enter keeps it, esc (or
+/// backspace on an empty line) drops it.
+fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let Mode::Filter(line) = &mut app.mode else { return Vec::new() };
+    match app.keymap.action(Context::CommandLine, &key) {
+        Some(Action::Submit) => {
+            app.filter = std::mem::take(line).trim().to_string();
+            app.mode = Mode::Normal;
+        }
+        Some(Action::Cancel) => {
+            app.filter.clear();
+            app.mode = Mode::Normal;
+        }
+        Some(_) => {}
+        None => {
+            if !edit(line, &key) {
+                app.filter.clear();
+                app.mode = Mode::Normal;
+            }
+        }
+    }
+    app.keep_selection_visible();
+    Vec::new()
 }
 
 fn submit(app: &mut App, line: &str) -> Vec<Effect> {

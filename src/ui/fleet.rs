@@ -379,7 +379,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Line::styled(text, theme.muted).render(area, buf);
         return;
     }
-    let rows: Vec<RowText<'_>> = snapshot.groups.iter().map(|g| row_text(g, snapshot, app)).collect();
+    let order = app.rows();
+    if order.is_empty() {
+        let text = format!("no group matches /{} (esc clears the filter)", app.active_filter());
+        Line::styled(text, theme.muted).render(area, buf);
+        return;
+    }
+    let rows: Vec<RowText<'_>> =
+        order.iter().map(|&i| row_text(&snapshot.groups[i], snapshot, app)).collect();
+    let selected = order.iter().position(|&i| i == app.selected).unwrap_or(0);
     let plan = plan(&rows, area.width);
     let roomy = shows_health_lines(snapshot, area);
 
@@ -396,13 +404,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             (1 + under).min(usize::from(u16::MAX)) as u16
         })
         .collect();
-    let first = first_visible(&heights, app.selected, body_height);
+    let first = first_visible(&heights, selected, body_height);
     for (index, row) in rows.iter().enumerate().skip(first) {
         if y >= area.bottom() {
             break;
         }
         let row_area = Rect { y, height: 1, ..area };
-        render_row(row, index == app.selected, &plan, theme, row_area, buf);
+        render_row(row, index == selected, &plan, theme, row_area, buf);
         y += 1;
         if roomy {
             let under = row.failing.iter().map(|l| (l, theme.error));

@@ -12,6 +12,7 @@ use ratatui::widgets::Widget;
 use super::app::{self, App};
 use super::format;
 use super::metrics;
+use super::order::SortKey;
 
 const SEPARATOR: &str = " · ";
 
@@ -55,7 +56,17 @@ fn segments(app: &App) -> Vec<Segment> {
     out.push(Segment { text: age_text, style: age_style, priority: 1 });
     let groups = snapshot.groups.len();
     let noun = if groups == 1 { "group" } else { "groups" };
-    out.push(Segment { text: format!("{groups} {noun}"), style: theme.header, priority: 3 });
+    let filter = app.active_filter();
+    if filter.is_empty() {
+        out.push(Segment { text: format!("{groups} {noun}"), style: theme.header, priority: 3 });
+    } else {
+        let shown = app.rows().len();
+        let text = format!("/{filter}: {shown} of {groups} {noun}");
+        out.push(Segment { text, style: theme.header_title, priority: 2 });
+    }
+    if app.sort != SortKey::Config {
+        out.push(Segment { text: format!("sort: {}", app.sort.label()), style: theme.header, priority: 2 });
+    }
     out.push(Segment {
         text: format::usd_per_hour(metrics::fleet_hourly_cost_usd(snapshot)),
         style: theme.header,

@@ -44,6 +44,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ("scale GROUP N [--hold 20m] [--beyond-max]", "set desired now, hold it"),
         ("shadow GROUP|all on|off", "decide only / act again"),
         ("reset GROUP|all", "close circuit-breaker trips"),
+        ("silence GROUP|all DURATION", "mute pages (alarms still shown)"),
+        ("unsilence GROUP|all", "page again"),
     ] {
         out.push(Line::from(vec![Span::styled(format!("  :{cmd:<44} "), theme.help_key), Span::raw(what)]));
     }
@@ -77,13 +79,33 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let lines = lines(app);
-    let height = (lines.len() as u16).saturating_add(2).min(area.height);
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let height = total.saturating_add(2).min(area.height);
     let width = WIDTH.min(area.width);
     let popup =
         Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     Clear.render(popup, buf);
-    let block = Block::bordered()
-        .border_style(app.theme.border)
-        .title(Span::styled(" help · any key closes ", app.theme.title));
-    Paragraph::new(lines).block(block).style(app.theme.base).render(popup, buf);
+    // What does not fit scrolls with the selection keys; the title says how far.
+    let shown = height.saturating_sub(2);
+    let scroll = app.help_scroll.min(total.saturating_sub(shown));
+    let title = if shown < total {
+        let (up, down) = keys(app, Action::Up, Action::Down);
+        let last = (scroll + shown).min(total);
+        format!(" help · lines {}–{last} of {total} · {up}/{down} scroll · any other key closes ", scroll + 1)
+    } else {
+        " help · any key closes ".to_string()
+    };
+    let block = Block::bordered().border_style(app.theme.border).title(Span::styled(title, app.theme.title));
+    Paragraph::new(lines).block(block).style(app.theme.base).scroll((scroll, 0)).render(popup, buf);
+}
+
+/// The first key of each of two actions, for a hint.
+fn keys(app: &App, a: Action, b: Action) -> (String, String) {
+    let first = |action| {
+        app.keymap
+            .keys_for(Context::Normal, action)
+            .first()
+            .map_or_else(|| action.name().to_string(), |k| k.to_string())
+    };
+    (first(a), first(b))
 }

@@ -27,15 +27,19 @@ pub enum Action {
     Quit,
     Submit,
     Complete,
+    Filter,
+    Sort,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::Up,
         Action::Down,
         Action::First,
         Action::Last,
+        Action::Filter,
+        Action::Sort,
         Action::ToggleDetail,
         Action::Help,
         Action::CommandLine,
@@ -59,6 +63,8 @@ impl Action {
             Action::Quit => "quit",
             Action::Submit => "submit",
             Action::Complete => "complete",
+            Action::Filter => "filter",
+            Action::Sort => "sort",
         }
     }
 
@@ -76,6 +82,8 @@ impl Action {
             Action::Quit => "quit fleetdeck",
             Action::Submit => "run the command",
             Action::Complete => "complete the verb or group name",
+            Action::Filter => "filter the groups by name or instance type",
+            Action::Sort => "sort by the next column (worst first)",
         }
     }
 }

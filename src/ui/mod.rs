@@ -12,6 +12,7 @@
 //! - [`view`]: `view(&state, frame)`: layout and degradation by size; draws through
 //!   [`header`], [`fleet`] (table), [`detail`] (charts), [`status`] (bottom line) and
 //!   [`help`] (overlay).
+//! - [`order`]: which groups the table lists, in what order (the `/` filter, the sort).
 //! - [`metrics`], [`format`], [`sparkline`]: what is read out of a snapshot and how numbers
 //!   are written.
 //! - [`theme`]: every style by role (`themes/*.toml`).
@@ -31,6 +32,7 @@ pub mod header;
 pub mod help;
 pub mod keymap;
 pub mod metrics;
+pub mod order;
 pub mod sparkline;
 pub mod status;
 pub mod terminal;

@@ -27,9 +27,14 @@ pub fn render(app: &App, hidden: Hidden, area: Rect, buf: &mut Buffer) -> Option
     }
     let area = Rect { height: 1, ..area };
     let theme = &app.theme;
-    if let Mode::CommandLine(text) = &app.mode {
+    let prompt = match &app.mode {
+        Mode::CommandLine(text) => Some((':', text)),
+        Mode::Filter(text) => Some(('/', text)),
+        _ => None,
+    };
+    if let Some((sigil, text)) = prompt {
         // Keep the end of a long line (where the typing happens) in view.
-        let full = format!(":{text}");
+        let full = format!("{sigil}{text}");
         let fit = usize::from(area.width.saturating_sub(1));
         let chars: Vec<char> = full.chars().collect();
         let shown: String = chars[chars.len().saturating_sub(fit)..].iter().collect();

@@ -171,12 +171,18 @@ fn enter_toggles_the_detail_pane_and_esc_closes_it() {
 }
 
 #[test]
-fn help_opens_with_question_mark_and_any_key_closes_it() {
+fn help_opens_with_question_mark_scrolls_with_j_and_k_and_any_other_key_closes_it() {
     let mut app = fixture_app();
     update(&mut app, key(KeyCode::Char('?')));
     assert_eq!(app.mode, Mode::Help);
-    assert!(update(&mut app, key(KeyCode::Char('j'))).is_empty());
+    update(&mut app, key(KeyCode::Char('j')));
+    update(&mut app, key(KeyCode::Char('j')));
+    update(&mut app, key(KeyCode::Char('k')));
+    assert_eq!((app.mode.clone(), app.help_scroll, app.selected), (Mode::Help, 1, 0), "j/k scroll the help");
+    assert!(update(&mut app, key(KeyCode::Char('x'))).is_empty());
     assert_eq!((app.mode.clone(), app.selected), (Mode::Normal, 0), "the closing key does nothing else");
+    update(&mut app, key(KeyCode::Char('?')));
+    assert_eq!(app.help_scroll, 0, "help opens at the top");
     update(&mut app, key(KeyCode::Char('?')));
     assert_eq!(update(&mut app, key(KeyCode::Char('q'))), vec![Effect::Quit], "q still quits from help");
 }
@@ -275,4 +281,59 @@ fn tab_completes_an_operator_verb_and_group_name() {
     update(&mut app, key(KeyCode::Char('v')));
     update(&mut app, key(KeyCode::Tab));
     assert_eq!(app.mode, Mode::CommandLine("pause vision ".into()));
+}
+
+#[test]
+fn slash_filters_the_table_as_typed_enter_keeps_it_and_esc_drops_it() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('/')));
+    for c in "VIS".chars() {
+        update(&mut app, key(KeyCode::Char(c)));
+    }
+    assert_eq!(app.mode, Mode::Filter("VIS".into()));
+    let vision = app.snapshot.groups.iter().position(|g| g.spec.name == "vision").unwrap();
+    assert_eq!(app.rows(), [vision], "the table follows the typing");
+    assert_eq!(app.selected, vision, "the selection moves onto a row that is shown");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!((app.mode.clone(), app.filter.as_str()), (Mode::Normal, "VIS"));
+    update(&mut app, key(KeyCode::Char('j')));
+    assert_eq!(app.selected, vision, "j stays within the filtered rows");
+    assert!(screen_text(&app, 120, 40).contains("/VIS: 1 of 3 groups"));
+
+    // esc closes the detail pane first, then drops the filter.
+    app.detail_open = true;
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!((app.detail_open, app.filter.as_str(), app.rows().len()), (false, "", 3));
+
+    // A filter that matches nothing says so, and leaves nothing selected.
+    update(&mut app, key(KeyCode::Char('/')));
+    update(&mut app, key(KeyCode::Char('z')));
+    assert!(app.selected_group().is_none());
+    assert!(screen_text(&app, 120, 40).contains("no group matches /z"));
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!((app.mode.clone(), app.filter.as_str()), (Mode::Normal, ""));
+}
+
+#[test]
+fn s_cycles_the_sort_and_the_selection_keys_follow_the_sorted_rows() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('s')));
+    assert_eq!(app.sort, crate::ui::order::SortKey::Name);
+    let rows = app.rows();
+    let names: Vec<&str> = rows.iter().map(|&i| app.snapshot.groups[i].spec.name.as_str()).collect();
+    assert_eq!(names, ["embeddings", "llm-chat", "vision"]);
+    update(&mut app, key(KeyCode::Char('g')));
+    assert_eq!(app.selected, rows[0]);
+    update(&mut app, key(KeyCode::Char('j')));
+    assert_eq!(app.selected, rows[1]);
+    update(&mut app, key(KeyCode::Char('G')));
+    assert_eq!(app.selected, rows[2]);
+    let screen = screen_text(&app, 120, 40);
+    assert!(screen.contains("sort: name"), "{screen}");
+    let order: Vec<usize> = ["embeddings", "llm-chat", "vision"]
+        .iter()
+        .map(|n| screen.lines().position(|l| l.split_whitespace().any(|w| w == *n)).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "drawn in sorted order: {screen}");
 }

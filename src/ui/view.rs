@@ -33,7 +33,7 @@ pub struct ScreenLayout {
 
 pub fn layout(app: &App, area: Rect) -> ScreenLayout {
     let mut rest = area;
-    let typing = matches!(app.mode, Mode::CommandLine(_));
+    let typing = matches!(app.mode, Mode::CommandLine(_) | Mode::Filter(_));
     let bottom = (rest.height >= 3 || (typing && rest.height >= 1)).then(|| {
         rest.height -= 1;
         Rect { y: rest.bottom(), height: 1, ..rest }

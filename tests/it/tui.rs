@@ -225,3 +225,26 @@ fn a_broken_theme_file_is_named_with_its_line_and_the_console_runs_on_the_preset
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.wait_exit(), 0);
 }
+
+#[test]
+fn slash_filters_the_fleet_and_esc_brings_every_group_back() {
+    let tmux = start_console(120, 40);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["Enter"]); // the table alone, so esc goes to the filter
+    tmux.send_keys(&["/"]);
+    tmux.type_text("vis");
+    tmux.send_keys(&["Enter"]);
+    wait_for("only vision listed", WAIT, || {
+        let screen = tmux.capture();
+        let rows = group_rows(&screen);
+        let only_vision = rows.iter().all(|r| r.contains("vision")) && !rows.is_empty();
+        if only_vision && screen.contains("/vis: 1 of 3 groups") { Ok(()) } else { Err(screen) }
+    });
+    tmux.send_keys(&["Escape"]);
+    wait_for("every group back", WAIT, || {
+        let screen = tmux.capture();
+        if group_rows(&screen).len() == 3 && !screen.contains("/vis") { Ok(()) } else { Err(screen) }
+    });
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
