@@ -14,6 +14,7 @@ use crate::model::AlarmState;
 use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot};
 
 use super::command::{self, Parsed};
+use super::dialog::{Dialog, DialogKind, Outcome};
 use super::keymap::{Action, Context, Keymap};
 use super::metrics::Thresholds;
 use super::order::{self, SortKey};
@@ -54,6 +55,8 @@ pub enum Mode {
     CommandLine(String),
     /// Typing the table's filter; the text after `/` (applied as it is typed).
     Filter(String),
+    /// A change waits for confirmation.
+    Dialog(Dialog),
 }
 
 /// How a status line message should look.
@@ -254,6 +257,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match &app.mode {
         Mode::CommandLine(_) => on_command_line_key(app, key),
         Mode::Filter(_) => on_filter_key(app, key),
+        Mode::Dialog(_) => on_dialog_key(app, key),
         Mode::Help => {
             // The selection keys scroll; any other key closes help; quitting still quits.
             match app.keymap.action(Context::Normal, &key) {
@@ -300,8 +304,23 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Quit => return vec![Effect::Quit],
-        // Command-line actions mean nothing while browsing.
-        Action::Submit | Action::Complete => {}
+        Action::Pause => {
+            open_dialog(app, action, |g, s| Dialog::open(DialogKind::Pause { scale_in_only: false }, g, s))
+        }
+        Action::Resume => open_dialog(app, action, |g, s| Dialog::open(DialogKind::Resume, g, s)),
+        Action::Scale => open_dialog(app, action, Dialog::scale),
+        Action::ResetBreaker => open_dialog(app, action, |g, s| Dialog::open(DialogKind::ResetBreaker, g, s)),
+        Action::Silence => open_dialog(app, action, |g, s| Dialog::open(DialogKind::Silence, g, s)),
+        Action::Shadow => open_dialog(app, action, Dialog::shadow),
+        // Command-line and dialog actions mean nothing while browsing.
+        Action::Submit
+        | Action::Complete
+        | Action::Confirm
+        | Action::ToggleAll
+        | Action::NextDuration
+        | Action::ToggleScaleInOnly
+        | Action::More
+        | Action::Less => {}
     }
     Vec::new()
 }
@@ -330,6 +349,55 @@ fn on_command_line_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 app.mode = Mode::Normal;
             }
             Vec::new()
+        }
+    }
+}
+
+/// Opens the dialog of a change on the selected group, unless this console is read-only
+/// (then it says so at once: the engine would refuse it anyway).
+fn open_dialog(
+    app: &mut App,
+    action: Action,
+    build: impl FnOnce(&crate::protocol::GroupSnapshot, &Snapshot) -> Dialog,
+) {
+    if app.readonly || app.snapshot.readonly {
+        let what = action.name().replace('_', " ");
+        app.set_status(StatusKind::Error, format!("refused: {what}: this console is read-only"));
+        return;
+    }
+    let Some(group) = app.selected_group() else {
+        app.set_status(StatusKind::Error, "no group selected");
+        return;
+    };
+    let dialog = build(group, &app.snapshot);
+    app.mode = Mode::Dialog(dialog);
+}
+
+/// A key in a dialog: its actions, or digits and backspace for a scale's count.
+fn on_dialog_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let Mode::Dialog(dialog) = &mut app.mode else { return Vec::new() };
+    let outcome = match app.keymap.action(Context::Dialog, &key) {
+        Some(action) => dialog.act(action),
+        None => {
+            match key.code {
+                KeyCode::Char(c) if c.is_ascii_digit() => dialog.digit(c.to_digit(10).unwrap_or(0)),
+                KeyCode::Backspace => dialog.erase(),
+                _ => {}
+            }
+            Outcome::Stay
+        }
+    };
+    match outcome {
+        Outcome::Stay => Vec::new(),
+        Outcome::Cancel => {
+            app.mode = Mode::Normal;
+            app.set_status(StatusKind::Info, "cancelled: nothing was sent");
+            Vec::new()
+        }
+        Outcome::Send(command) => {
+            app.mode = Mode::Normal;
+            app.set_status(StatusKind::Info, format!("sent: {command}"));
+            vec![Effect::Send(CommandRequest { operator: app.operator.clone(), reason: None, command })]
         }
     }
 }

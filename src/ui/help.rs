@@ -24,7 +24,11 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ])
     };
     let mut out = Vec::new();
-    for (context, title) in [(Context::Normal, "Keys"), (Context::CommandLine, "On the command line")] {
+    for (context, title) in [
+        (Context::Normal, "Keys"),
+        (Context::CommandLine, "On the command line"),
+        (Context::Dialog, "In a dialog (digits type the count of a scale)"),
+    ] {
         out.push(heading(title));
         for action in Action::ALL {
             let keys = app.keymap.keys_for(context, action);

@@ -29,11 +29,23 @@ pub enum Action {
     Complete,
     Filter,
     Sort,
+    Pause,
+    Resume,
+    Scale,
+    ResetBreaker,
+    Silence,
+    Shadow,
+    Confirm,
+    ToggleAll,
+    NextDuration,
+    ToggleScaleInOnly,
+    More,
+    Less,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 25] = [
         Action::Up,
         Action::Down,
         Action::First,
@@ -41,6 +53,18 @@ impl Action {
         Action::Filter,
         Action::Sort,
         Action::ToggleDetail,
+        Action::Pause,
+        Action::Resume,
+        Action::Scale,
+        Action::ResetBreaker,
+        Action::Silence,
+        Action::Shadow,
+        Action::Confirm,
+        Action::ToggleAll,
+        Action::NextDuration,
+        Action::ToggleScaleInOnly,
+        Action::More,
+        Action::Less,
         Action::Help,
         Action::CommandLine,
         Action::Cancel,
@@ -65,6 +89,18 @@ impl Action {
             Action::Complete => "complete",
             Action::Filter => "filter",
             Action::Sort => "sort",
+            Action::Pause => "pause",
+            Action::Resume => "resume",
+            Action::Scale => "scale",
+            Action::ResetBreaker => "reset_breaker",
+            Action::Silence => "silence",
+            Action::Shadow => "shadow",
+            Action::Confirm => "confirm",
+            Action::ToggleAll => "toggle_all",
+            Action::NextDuration => "next_duration",
+            Action::ToggleScaleInOnly => "toggle_scale_in_only",
+            Action::More => "more",
+            Action::Less => "less",
         }
     }
 
@@ -84,6 +120,18 @@ impl Action {
             Action::Complete => "complete the verb or group name",
             Action::Filter => "filter the groups by name or instance type",
             Action::Sort => "sort by the next column (worst first)",
+            Action::Pause => "pause automation of the selected group (asks first)",
+            Action::Resume => "resume automation of the selected group (asks first)",
+            Action::Scale => "force the selected group's capacity and hold it (asks first)",
+            Action::ResetBreaker => "close the selected group's breaker trips (asks first)",
+            Action::Silence => "mute the selected group's pages (asks first)",
+            Action::Shadow => "toggle shadow mode of the selected group (asks first)",
+            Action::Confirm => "do what the dialog says",
+            Action::ToggleAll => "the selected group or the whole fleet",
+            Action::NextDuration => "the next duration",
+            Action::ToggleScaleInOnly => "pause everything or scale-in only",
+            Action::More => "one instance more",
+            Action::Less => "one instance less",
         }
     }
 }
@@ -104,6 +152,8 @@ impl FromStr for Action {
 pub enum Context {
     Normal,
     CommandLine,
+    /// A confirmation dialog is open.
+    Dialog,
 }
 
 /// A key with its modifiers, as written in keymap files (`j`, `ctrl-c`, `pageup`).
@@ -225,6 +275,8 @@ struct KeymapFile {
     normal: BTreeMap<String, String>,
     #[serde(default)]
     command_line: BTreeMap<String, String>,
+    #[serde(default)]
+    dialog: BTreeMap<String, String>,
 }
 
 /// Bindings per context.
@@ -232,6 +284,7 @@ struct KeymapFile {
 pub struct Keymap {
     normal: Vec<(KeyBinding, Action)>,
     command_line: Vec<(KeyBinding, Action)>,
+    dialog: Vec<(KeyBinding, Action)>,
 }
 
 impl Keymap {
@@ -255,6 +308,7 @@ impl Keymap {
         Ok(Keymap {
             normal: section("normal", file.normal)?,
             command_line: section("command_line", file.command_line)?,
+            dialog: section("dialog", file.dialog)?,
         })
     }
 
@@ -264,7 +318,8 @@ impl Keymap {
         Keymap::from_toml(DEFAULT_TOML).unwrap_or_else(|_| {
             let q = KeyBinding { code: KeyCode::Char('q'), modifiers: KeyModifiers::NONE };
             let ctrl_c = KeyBinding { code: KeyCode::Char('c'), modifiers: KeyModifiers::CONTROL };
-            Keymap { normal: vec![(q, Action::Quit), (ctrl_c, Action::Quit)], command_line: Vec::new() }
+            let normal = vec![(q, Action::Quit), (ctrl_c, Action::Quit)];
+            Keymap { normal, command_line: Vec::new(), dialog: Vec::new() }
         })
     }
 
@@ -272,6 +327,7 @@ impl Keymap {
         match context {
             Context::Normal => &self.normal,
             Context::CommandLine => &self.command_line,
+            Context::Dialog => &self.dialog,
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`app`]: the state and `update(state, msg) -> effects` (pure).
 //! - [`keymap`]: the [`Action`](keymap::Action) list and key bindings (`keymaps/*.toml`).
 //! - [`command`]: the `:` command line's language and tab completion.
+//! - [`dialog`]: the confirmation dialogs of the changes a key asks for.
 //! - [`view`]: `view(&state, frame)`: layout and degradation by size; draws through
 //!   [`header`], [`fleet`] (table), [`detail`] (charts), [`status`] (bottom line) and
 //!   [`help`] (overlay).
@@ -23,6 +24,7 @@
 pub mod app;
 pub mod command;
 pub mod detail;
+pub mod dialog;
 pub mod event_loop;
 #[doc(hidden)]
 pub mod fixtures;

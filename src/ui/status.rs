@@ -75,7 +75,10 @@ fn hints(app: &App) -> Line<'static> {
     for (action, what) in [
         (Action::Help, "help"),
         (Action::CommandLine, "command"),
+        (Action::Filter, "filter"),
         (Action::ToggleDetail, "detail"),
+        (Action::Pause, "pause"),
+        (Action::Scale, "scale"),
         (Action::Quit, "quit"),
     ] {
         if let Some(key) = app.keymap.keys_for(Context::Normal, action).first() {

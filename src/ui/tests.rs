@@ -12,6 +12,7 @@ use ratatui::layout::Rect;
 use crate::protocol::{Operator, Snapshot};
 
 use super::app::{App, Mode, Status, StatusKind};
+use super::dialog::Dialog;
 use super::theme::Theme;
 use super::{detail, fixtures, fleet, header, help, status, view};
 
@@ -82,6 +83,16 @@ fn readonly_engine_stopped_and_command_line_80x24() {
     insta::assert_debug_snapshot!(draw(&app, 80, 24));
 }
 
+/// The force-scale dialog on the fixture's first group, beyond its max.
+fn scale_dialog() -> Dialog {
+    let fleet = fixtures::fleet();
+    let mut dialog = Dialog::scale(&fleet.groups[0], &fleet);
+    for digit in [9, 9] {
+        dialog.digit(digit);
+    }
+    dialog
+}
+
 /// Every view at the two sizes the issue names, in each theme and without colour: a
 /// change of theme shows in the snapshot's styles.
 #[test]
@@ -93,8 +104,12 @@ fn every_view_in_every_theme_at_120x40_and_80x24() {
         ("no_color", Theme::monochrome()),
     ];
     type Open = fn(&mut App);
-    let views: [(&str, Open); 3] =
-        [("fleet", |_| {}), ("detail", |app| app.detail_open = true), ("help", |app| app.mode = Mode::Help)];
+    let views: [(&str, Open); 4] = [
+        ("fleet", |_| {}),
+        ("detail", |app| app.detail_open = true),
+        ("help", |app| app.mode = Mode::Help),
+        ("dialog", |app| app.mode = Mode::Dialog(scale_dialog())),
+    ];
     for (theme_name, theme) in &themes {
         for (view_name, open) in views {
             for (width, height) in [(120, 40), (80, 24)] {
@@ -129,6 +144,8 @@ fn every_part_draws_into_every_tiny_area_without_panicking() {
         (true, Mode::Normal),
         (true, Mode::Help),
         (false, Mode::CommandLine("sim fail vision 2".into())),
+        (false, Mode::Filter("vis".into())),
+        (true, Mode::Dialog(scale_dialog())),
     ] {
         let mut app = fixture_app();
         app.detail_open = detail_open;

@@ -337,3 +337,67 @@ fn s_cycles_the_sort_and_the_selection_keys_follow_the_sorted_rows() {
         .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "drawn in sorted order: {screen}");
 }
+
+#[test]
+fn p_asks_before_pausing_and_y_sends_exactly_what_the_dialog_said() {
+    let mut app = fixture_app();
+    assert!(update(&mut app, key(KeyCode::Char('p'))).is_empty(), "nothing is sent before confirming");
+    let Mode::Dialog(dialog) = &app.mode else { panic!("a dialog opens: {:?}", app.mode) };
+    let said = dialog.what_happens().join(" ");
+    assert!(said.contains("Automated changes to llm-chat stop for 30m"), "{said}");
+    assert!(screen_text(&app, 120, 40).contains("pause llm-chat?"));
+    update(&mut app, key(KeyCode::Char('i')));
+    let sent = update(&mut app, key(KeyCode::Char('y')));
+    let [Effect::Send(request)] = sent.as_slice() else { panic!("{sent:?}") };
+    assert_eq!(
+        request.command,
+        Command::Pause {
+            target: Target::Group("llm-chat".into()),
+            duration: Some(std::time::Duration::from_secs(1800)),
+            mode: PauseMode::ScaleInOnly
+        }
+    );
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn n_cancels_a_dialog_and_nothing_is_sent() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('S')));
+    update(&mut app, key(KeyCode::Char('+')));
+    assert!(update(&mut app, key(KeyCode::Char('n'))).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(screen_text(&app, 120, 40).contains("cancelled: nothing was sent"));
+}
+
+#[test]
+fn a_force_scale_typed_as_digits_is_sent_with_its_hold() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('S')));
+    for code in [KeyCode::Backspace, KeyCode::Backspace, KeyCode::Char('6'), KeyCode::Char('d')] {
+        update(&mut app, key(code));
+    }
+    let sent = update(&mut app, key(KeyCode::Enter));
+    let [Effect::Send(request)] = sent.as_slice() else { panic!("{sent:?}") };
+    assert_eq!(
+        request.command,
+        Command::ForceScale {
+            group: "llm-chat".into(),
+            desired: 6,
+            hold: std::time::Duration::from_secs(3600),
+            beyond_max: false
+        }
+    );
+}
+
+#[test]
+fn a_mutating_key_in_a_readonly_console_is_refused_on_the_spot() {
+    let mut app = fixture_app();
+    app.readonly = true;
+    for c in ['p', 'r', 'S', 'R', 'm', 'w'] {
+        assert!(update(&mut app, key(KeyCode::Char(c))).is_empty());
+        assert_eq!(app.mode, Mode::Normal, "{c}: no dialog in a read-only console");
+    }
+    let screen = screen_text(&app, 120, 40);
+    assert!(screen.contains("refused: shadow: this console is read-only"), "{screen}");
+}

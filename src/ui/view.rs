@@ -13,6 +13,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 
 use super::app::{App, Mode};
+use super::dialog;
 use super::status::Hidden;
 use super::{detail, fleet, header, help, status};
 
@@ -87,8 +88,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         detail: app.detail_open && parts.detail.is_none(),
     };
     let cursor = parts.bottom.and_then(|r| status::render(app, hidden, r, buf));
-    if app.mode == Mode::Help {
-        help::render(app, area, buf);
+    match &app.mode {
+        Mode::Help => help::render(app, area, buf),
+        Mode::Dialog(dialog) => dialog::render(app, dialog, area, buf),
+        _ => {}
     }
     cursor
 }

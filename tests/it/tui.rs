@@ -248,3 +248,73 @@ fn slash_filters_the_fleet_and_esc_brings_every_group_back() {
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.wait_exit(), 0);
 }
+
+/// llm-chat's `rdy/wrm/des` now.
+fn chat_desired(tmux: &Tmux) -> Option<u32> {
+    counts(&tmux.capture(), "llm-chat").map(|(.., desired)| desired)
+}
+
+#[test]
+fn a_pause_confirmed_in_its_dialog_holds_capacity_through_a_spike() {
+    let tmux = start_console(160, 50);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["p"]);
+    tmux.wait_for_text(&["pause llm-chat?", "stop for 30m"]);
+    tmux.send_keys(&["y"]);
+    tmux.wait_for_text(&["paused (no automated changes)"]);
+    tmux.command("sim spike llm-chat x5 2m");
+    // The policy wants more and says what stops it; desired stays where it was.
+    let screen = tmux.wait_for_text(&["blocked: paused by"]);
+    assert_eq!(counts(&screen, "llm-chat").map(|c| c.2), Some(4), "{screen}");
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
+
+#[test]
+fn a_scale_in_only_pause_still_scales_out() {
+    let tmux = start_console(160, 50);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["p"]);
+    tmux.wait_for_text(&["pause llm-chat?"]);
+    tmux.send_keys(&["i"]);
+    tmux.wait_for_text(&["Automated scale-in of llm-chat stops"]);
+    tmux.send_keys(&["y"]);
+    tmux.wait_for_text(&["paused (scale-in only)"]);
+    tmux.command("sim spike llm-chat x5 2m");
+    wait_for("llm-chat to scale out", WAIT, || match chat_desired(&tmux) {
+        Some(desired) if desired > 4 => Ok(()),
+        _ => Err(tmux.capture()),
+    });
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
+
+#[test]
+fn a_force_scale_confirmed_in_its_dialog_sets_desired_and_shows_the_hold() {
+    let tmux = start_console(160, 50);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["j", "S"]);
+    tmux.wait_for_text(&["scale vision to 5?"]);
+    tmux.send_keys(&["BSpace", "7"]);
+    tmux.wait_for_text(&["scale vision to 7?", "held there for 20m"]);
+    tmux.send_keys(&["y"]);
+    wait_for("vision at 7, held", WAIT, || {
+        let screen = tmux.capture();
+        let desired = counts(&screen, "vision").map(|c| c.2);
+        if desired == Some(7) && screen.contains("held at 7") { Ok(()) } else { Err(screen) }
+    });
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
+
+#[test]
+fn a_mutating_key_in_a_readonly_console_is_refused_where_it_can_be_seen() {
+    let command = format!("{} --readonly --config {}", bin(), fixture("fast.toml").display());
+    let tmux = Tmux::start(&command, 120, 40);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["p"]);
+    let screen = tmux.wait_for_text(&["refused: pause: this console is read-only"]);
+    assert!(!screen.contains("pause llm-chat?"), "no dialog opens: {screen}");
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}

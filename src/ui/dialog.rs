@@ -1,0 +1,483 @@
+//! Confirmation dialogs for the actions that change the fleet: pause, resume, force
+//! scale, reset breaker, silence, shadow. Each states exactly what will happen — to which
+//! groups, for how long, until when — before anything is sent, and builds the same
+//! [`Command`] the `:` command line would. A scale beyond the group's max needs a second
+//! confirmation. The dialog's own keys are named actions of the keymap's `[dialog]`
+//! table, listed at its foot.
+
+use std::time::Duration;
+
+use crate::model::{Timestamp, format_duration};
+use crate::policy::PauseMode;
+use crate::protocol::{Command, ControlKind, GroupSnapshot, Snapshot, Target};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+use super::app::App;
+use super::keymap::{Action, Context};
+
+/// Durations a pause offers (None: until someone resumes), first the default.
+const PAUSE_FOR: [Option<Duration>; 5] = [
+    Some(Duration::from_secs(30 * 60)),
+    Some(Duration::from_secs(3600)),
+    Some(Duration::from_secs(4 * 3600)),
+    None,
+    Some(Duration::from_secs(15 * 60)),
+];
+
+/// Durations a silence or a hold offers, first the default.
+const SILENCE_FOR: [Duration; 4] = [
+    Duration::from_secs(3600),
+    Duration::from_secs(4 * 3600),
+    Duration::from_secs(15 * 60),
+    Duration::from_secs(30 * 60),
+];
+const HOLD_FOR: [Duration; 4] = [
+    Duration::from_secs(20 * 60),
+    Duration::from_secs(3600),
+    Duration::from_secs(4 * 3600),
+    Duration::from_secs(5 * 60),
+];
+
+/// Which change the dialog confirms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DialogKind {
+    Pause {
+        scale_in_only: bool,
+    },
+    Resume,
+    /// Force desired to `desired` and hold it; `beyond_max_confirmed` once the second
+    /// confirmation of a count above max was given.
+    Scale {
+        desired: u32,
+        beyond_max_confirmed: bool,
+    },
+    ResetBreaker,
+    Silence,
+    /// Turn shadow mode `on` (true) or off.
+    Shadow {
+        on: bool,
+    },
+}
+
+/// An open dialog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dialog {
+    pub kind: DialogKind,
+    pub group: String,
+    /// The whole fleet rather than the selected group (not for a scale).
+    pub all: bool,
+    /// Index into the kind's durations.
+    pub duration: usize,
+    /// The selected group's desired, min and max when the dialog opened.
+    current: u32,
+    min: u32,
+    max: u32,
+    /// How many groups the fleet has, for "all 3 groups".
+    groups: usize,
+    /// When the dialog opened (engine clock), for "until 14:30 UTC".
+    now: Timestamp,
+}
+
+/// What a key did to the dialog.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Stay,
+    Cancel,
+    Send(Command),
+}
+
+impl Dialog {
+    /// A dialog of `kind` on `group` (the selected one), as the snapshot shows it now.
+    pub fn open(kind: DialogKind, group: &GroupSnapshot, snapshot: &Snapshot) -> Dialog {
+        let current = group.capacity.map_or(group.spec.desired, |c| c.desired);
+        Dialog {
+            kind,
+            group: group.spec.name.clone(),
+            all: false,
+            duration: 0,
+            current,
+            min: group.spec.min,
+            max: group.spec.max,
+            groups: snapshot.groups.len(),
+            now: snapshot.taken_at,
+        }
+    }
+
+    /// The force-scale dialog starts one above current desired (within max).
+    pub fn scale(group: &GroupSnapshot, snapshot: &Snapshot) -> Dialog {
+        let mut dialog =
+            Dialog::open(DialogKind::Scale { desired: 0, beyond_max_confirmed: false }, group, snapshot);
+        let start = dialog.current.saturating_add(1).min(dialog.max).max(dialog.min);
+        dialog.kind = DialogKind::Scale { desired: start, beyond_max_confirmed: false };
+        dialog
+    }
+
+    /// The shadow dialog proposes the opposite of the group's mode now.
+    pub fn shadow(group: &GroupSnapshot, snapshot: &Snapshot) -> Dialog {
+        let on = !group.controls.iter().any(|c| c.kind == ControlKind::Shadow);
+        Dialog::open(DialogKind::Shadow { on }, group, snapshot)
+    }
+
+    fn target(&self) -> Target {
+        if self.all { Target::All } else { Target::Group(self.group.clone()) }
+    }
+
+    fn who(&self) -> String {
+        if self.all { format!("all {} groups", self.groups) } else { self.group.clone() }
+    }
+
+    fn until(&self, duration: Duration) -> String {
+        crate::policy::words::clock(self.now.plus(duration))
+    }
+
+    fn pause_for(&self) -> Option<Duration> {
+        PAUSE_FOR[self.duration % PAUSE_FOR.len()]
+    }
+
+    fn silence_for(&self) -> Duration {
+        SILENCE_FOR[self.duration % SILENCE_FOR.len()]
+    }
+
+    fn hold_for(&self) -> Duration {
+        HOLD_FOR[self.duration % HOLD_FOR.len()]
+    }
+
+    /// The title line.
+    pub fn title(&self) -> String {
+        match &self.kind {
+            DialogKind::Pause { .. } => format!("pause {}?", self.who()),
+            DialogKind::Resume => format!("resume {}?", self.who()),
+            DialogKind::Scale { desired, .. } => format!("scale {} to {desired}?", self.group),
+            DialogKind::ResetBreaker => format!("reset the circuit breaker of {}?", self.who()),
+            DialogKind::Silence => format!("silence {}?", self.who()),
+            DialogKind::Shadow { on: true } => format!("shadow {}?", self.who()),
+            DialogKind::Shadow { on: false } => format!("act again on {}?", self.who()),
+        }
+    }
+
+    /// Exactly what confirming does, in sentences.
+    pub fn what_happens(&self) -> Vec<String> {
+        let who = self.who();
+        match &self.kind {
+            DialogKind::Pause { scale_in_only } => {
+                let how_long = match self.pause_for() {
+                    Some(d) => format!("for {} (until {})", format_duration(d), self.until(d)),
+                    None => "until someone resumes it".to_string(),
+                };
+                let what = if *scale_in_only {
+                    format!("Automated scale-in of {who} stops {how_long}; it may still scale out.")
+                } else {
+                    format!("Automated changes to {who} stop {how_long}: nothing changes its capacity.")
+                };
+                vec![what, "Alarms, paging and forced scales still work; :resume lifts it.".into()]
+            }
+            DialogKind::Resume => {
+                vec![format!("The policy acts on {who} again from the next tick."), "Holds stay.".into()]
+            }
+            DialogKind::Scale { desired, beyond_max_confirmed } => {
+                let hold = self.hold_for();
+                let mut lines = vec![
+                    format!(
+                        "Desired capacity of {} goes from {} to {desired} now.",
+                        self.group, self.current
+                    ),
+                    format!(
+                        "It is held there for {} (until {}): the policy does not change it before.",
+                        format_duration(hold),
+                        self.until(hold)
+                    ),
+                ];
+                if *desired > self.max {
+                    lines.push(format!(
+                        "{desired} is above max {}: max is raised for the hold only.",
+                        self.max
+                    ));
+                    lines.push(if *beyond_max_confirmed {
+                        "Confirm once more to send it.".into()
+                    } else {
+                        "Beyond max: it takes two confirmations.".into()
+                    });
+                }
+                lines
+            }
+            DialogKind::ResetBreaker => vec![
+                format!("Every open circuit-breaker trip of {who} closes."),
+                "Automation resumes unless something else (a pause, a hold) stops it.".into(),
+            ],
+            DialogKind::Silence => {
+                let d = self.silence_for();
+                vec![
+                    format!(
+                        "Pages for {who} are muted for {} (until {}).",
+                        format_duration(d),
+                        self.until(d)
+                    ),
+                    "Alarms are still evaluated and shown; one still firing then pages then.".into(),
+                ]
+            }
+            DialogKind::Shadow { on: true } => {
+                vec![format!("{who}: decisions are made and shown as \"would …\", never acted on.")]
+            }
+            DialogKind::Shadow { on: false } => vec![format!("{who}: decisions are acted on again.")],
+        }
+    }
+
+    /// The dialog's keys that do something here, for its foot.
+    pub fn actions(&self) -> Vec<(Action, String)> {
+        let mut out = vec![(Action::Confirm, self.confirm_word().to_string())];
+        match &self.kind {
+            DialogKind::Pause { scale_in_only } => {
+                out.push((Action::NextDuration, "duration".into()));
+                let other = if *scale_in_only { "pause everything" } else { "scale-in only" };
+                out.push((Action::ToggleScaleInOnly, other.into()));
+            }
+            DialogKind::Silence => out.push((Action::NextDuration, "duration".into())),
+            DialogKind::Scale { .. } => {
+                out.push((Action::More, "+1".into()));
+                out.push((Action::Less, "−1".into()));
+                out.push((Action::NextDuration, "hold".into()));
+            }
+            _ => {}
+        }
+        if !matches!(self.kind, DialogKind::Scale { .. }) {
+            let other = if self.all { "this group only" } else { "all groups" };
+            out.push((Action::ToggleAll, other.into()));
+        }
+        out.push((Action::Cancel, "cancel".into()));
+        out
+    }
+
+    fn confirm_word(&self) -> &'static str {
+        match self.kind {
+            DialogKind::Scale { desired, beyond_max_confirmed } if desired > self.max => {
+                if beyond_max_confirmed {
+                    "confirm (2 of 2)"
+                } else {
+                    "confirm (1 of 2)"
+                }
+            }
+            _ => "confirm",
+        }
+    }
+
+    /// Applies one of the dialog's actions.
+    pub fn act(&mut self, action: Action) -> Outcome {
+        match action {
+            Action::Cancel => return Outcome::Cancel,
+            Action::Confirm => return self.confirm(),
+            Action::ToggleAll if !matches!(self.kind, DialogKind::Scale { .. }) => self.all = !self.all,
+            Action::NextDuration => self.duration += 1,
+            Action::ToggleScaleInOnly => {
+                if let DialogKind::Pause { scale_in_only } = &mut self.kind {
+                    *scale_in_only = !*scale_in_only;
+                }
+            }
+            Action::More | Action::Less => {
+                if let DialogKind::Scale { desired, beyond_max_confirmed } = &mut self.kind {
+                    *desired = if action == Action::More {
+                        desired.saturating_add(1)
+                    } else {
+                        desired.saturating_sub(1).max(self.min)
+                    };
+                    *beyond_max_confirmed = false;
+                }
+            }
+            _ => {}
+        }
+        Outcome::Stay
+    }
+
+    /// A digit typed into the scale dialog's count.
+    pub fn digit(&mut self, digit: u32) {
+        if let DialogKind::Scale { desired, beyond_max_confirmed } = &mut self.kind {
+            *desired = desired.saturating_mul(10).saturating_add(digit).min(100_000);
+            *beyond_max_confirmed = false;
+        }
+    }
+
+    /// Backspace in the scale dialog's count.
+    pub fn erase(&mut self) {
+        if let DialogKind::Scale { desired, beyond_max_confirmed } = &mut self.kind {
+            *desired /= 10;
+            *beyond_max_confirmed = false;
+        }
+    }
+
+    fn confirm(&mut self) -> Outcome {
+        let target = self.target();
+        let (pause_for, hold_for, silence_for) = (self.pause_for(), self.hold_for(), self.silence_for());
+        let command = match &mut self.kind {
+            DialogKind::Pause { scale_in_only } => Command::Pause {
+                target,
+                duration: pause_for,
+                mode: if *scale_in_only { PauseMode::ScaleInOnly } else { PauseMode::Full },
+            },
+            DialogKind::Resume => Command::Resume { target },
+            DialogKind::Scale { desired, beyond_max_confirmed } => {
+                if *desired < self.min {
+                    return Outcome::Stay;
+                }
+                let beyond_max = *desired > self.max;
+                if beyond_max && !*beyond_max_confirmed {
+                    *beyond_max_confirmed = true;
+                    return Outcome::Stay;
+                }
+                Command::ForceScale {
+                    group: self.group.clone(),
+                    desired: *desired,
+                    hold: hold_for,
+                    beyond_max,
+                }
+            }
+            DialogKind::ResetBreaker => Command::ResetBreaker { target },
+            DialogKind::Silence => Command::Silence { target, duration: silence_for },
+            DialogKind::Shadow { on } => Command::Shadow { target, on: *on },
+        };
+        Outcome::Send(command)
+    }
+}
+
+/// Widest a dialog gets.
+const WIDTH: u16 = 72;
+
+/// Draws the dialog centred over `area`: the title, what will happen, then its keys.
+pub fn render(app: &App, dialog: &Dialog, area: Rect, buf: &mut Buffer) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let theme = &app.theme;
+    let mut lines: Vec<Line<'static>> =
+        dialog.what_happens().into_iter().map(|l| Line::styled(l, theme.base)).collect();
+    lines.push(Line::default());
+    let mut keys = Vec::new();
+    for (action, what) in dialog.actions() {
+        let Some(key) = app.keymap.keys_for(Context::Dialog, action).first().map(ToString::to_string) else {
+            continue;
+        };
+        if !keys.is_empty() {
+            keys.push(Span::styled("  ", theme.muted));
+        }
+        keys.push(Span::styled(key, theme.help_key));
+        keys.push(Span::styled(format!(" {what}"), theme.muted));
+    }
+    lines.push(Line::from(keys));
+    let width = WIDTH.min(area.width);
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    // Wrapped height: each line's width over the inner width, at least one row.
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
+    let popup =
+        Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    Clear.render(popup, buf);
+    let block = Block::bordered()
+        .border_style(theme.warn)
+        .title(Span::styled(format!(" {} ", dialog.title()), theme.title));
+    Paragraph::new(lines).block(block).wrap(Wrap { trim: true }).style(theme.base).render(popup, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::fixtures;
+
+    fn chat() -> (Snapshot, usize) {
+        let fleet = fixtures::fleet();
+        let i = fleet.groups.iter().position(|g| g.spec.name == "llm-chat").unwrap();
+        (fleet, i)
+    }
+
+    #[test]
+    fn a_pause_says_for_how_long_and_until_when_and_sends_exactly_that() {
+        let (fleet, i) = chat();
+        let mut d = Dialog::open(DialogKind::Pause { scale_in_only: false }, &fleet.groups[i], &fleet);
+        let until = crate::policy::words::clock(fleet.taken_at.plus(Duration::from_secs(1800)));
+        assert_eq!(
+            d.what_happens()[0],
+            format!(
+                "Automated changes to llm-chat stop for 30m (until {until}): nothing changes its capacity."
+            )
+        );
+        d.act(Action::ToggleScaleInOnly);
+        d.act(Action::NextDuration);
+        d.act(Action::ToggleAll);
+        assert_eq!(d.title(), format!("pause all {} groups?", fleet.groups.len()));
+        assert!(d.what_happens()[0].starts_with("Automated scale-in of all"), "{:?}", d.what_happens());
+        let sent = d.act(Action::Confirm);
+        assert_eq!(
+            sent,
+            Outcome::Send(Command::Pause {
+                target: Target::All,
+                duration: Some(Duration::from_secs(3600)),
+                mode: PauseMode::ScaleInOnly
+            })
+        );
+        // Cycling reaches "until someone resumes it".
+        d.act(Action::NextDuration);
+        d.act(Action::NextDuration);
+        assert!(d.what_happens()[0].contains("until someone resumes it"), "{:?}", d.what_happens());
+        assert_eq!(d.act(Action::Cancel), Outcome::Cancel);
+    }
+
+    #[test]
+    fn a_scale_beyond_max_needs_a_second_confirmation_and_never_goes_below_min() {
+        let (fleet, i) = chat();
+        let group = &fleet.groups[i];
+        let mut d = Dialog::scale(group, &fleet);
+        let max = group.spec.max;
+        // Type the count: max + 1.
+        for _ in 0..6 {
+            d.erase();
+        }
+        for digit in (max + 1).to_string().chars() {
+            d.digit(digit.to_digit(10).unwrap());
+        }
+        assert!(d.what_happens().iter().any(|l| l.contains(&format!("above max {max}"))));
+        assert_eq!(d.act(Action::Confirm), Outcome::Stay, "the first confirmation only arms it");
+        let Outcome::Send(Command::ForceScale { desired, beyond_max, hold, group: name }) =
+            d.act(Action::Confirm)
+        else {
+            panic!("the second confirmation sends")
+        };
+        assert_eq!((desired, beyond_max, hold, name.as_str()), (max + 1, true, HOLD_FOR[0], "llm-chat"));
+        // Changing the count disarms it again.
+        d.act(Action::More);
+        assert_eq!(d.act(Action::Confirm), Outcome::Stay);
+        // Less stops at min.
+        for _ in 0..200 {
+            d.act(Action::Less);
+        }
+        assert_eq!(d.kind, DialogKind::Scale { desired: group.spec.min, beyond_max_confirmed: false });
+    }
+
+    #[test]
+    fn every_kind_sends_its_command_for_the_selected_group() {
+        let (fleet, i) = chat();
+        let group = &fleet.groups[i];
+        let target = Target::Group("llm-chat".into());
+        let cases = [
+            (Dialog::open(DialogKind::Resume, group, &fleet), Command::Resume { target: target.clone() }),
+            (
+                Dialog::open(DialogKind::ResetBreaker, group, &fleet),
+                Command::ResetBreaker { target: target.clone() },
+            ),
+            (
+                Dialog::open(DialogKind::Silence, group, &fleet),
+                Command::Silence { target: target.clone(), duration: Duration::from_secs(3600) },
+            ),
+            (Dialog::shadow(group, &fleet), Command::Shadow { target: target.clone(), on: !shadowed(group) }),
+        ];
+        for (mut dialog, command) in cases {
+            assert!(!dialog.what_happens().is_empty() && !dialog.title().is_empty());
+            assert_eq!(dialog.act(Action::Confirm), Outcome::Send(command));
+        }
+    }
+
+    fn shadowed(group: &GroupSnapshot) -> bool {
+        group.controls.iter().any(|c| c.kind == ControlKind::Shadow)
+    }
+}
