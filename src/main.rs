@@ -66,6 +66,11 @@ struct Cli {
     #[arg(long, value_name = "NAME|FILE", env = "FLEETDECK_THEME", default_value = "dark")]
     theme: String,
 
+    /// Keymap: default (k9s-like), vim, or a keymap file laid over default.
+    /// $XDG_CONFIG_HOME/fleetdeck/keymap.toml, if it exists, is laid over either.
+    #[arg(long, value_name = "NAME|FILE", env = "FLEETDECK_KEYMAP", default_value = "default")]
+    keymap: String,
+
     /// Where the decision/audit log goes (JSON lines; `fleetdeck decide` replays a line).
     /// Default: $XDG_STATE_HOME/fleetdeck/<fleet>/decisions.jsonl.
     #[arg(long, value_name = "FILE")]
@@ -174,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shadow: cli.shadow,
                 audit_log: cli.audit_log,
                 theme: cli.theme,
+                keymap: cli.keymap,
             };
             run_console(config, options)?;
             Ok(ExitCode::SUCCESS)
@@ -284,18 +290,25 @@ struct ConsoleOptions {
     shadow: bool,
     audit_log: Option<PathBuf>,
     theme: String,
+    keymap: String,
 }
 
 fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
-    let ConsoleOptions { seed, readonly, shadow, audit_log, theme } = options;
+    let ConsoleOptions { seed, readonly, shadow, audit_log, theme, keymap } = options;
     init_logging();
-    let user_themes =
-        directories::ProjectDirs::from("", "", "fleetdeck").map(|d| d.config_dir().join("themes"));
+    let config_dir =
+        directories::ProjectDirs::from("", "", "fleetdeck").map(|d| d.config_dir().to_path_buf());
+    let user_themes = config_dir.as_ref().map(|d| d.join("themes"));
     let depth = ui::theme::ColourDepth::from_env(|name| std::env::var(name).ok());
-    let ui::theme::ThemeChoice { theme, warning } = ui::theme::choose(&theme, user_themes.as_deref(), depth);
-    if let Some(warning) = &warning {
-        tracing::warn!(%warning, "theme");
+    let theme = ui::theme::choose(&theme, user_themes.as_deref(), depth);
+    let keymap_overrides = config_dir.as_ref().map(|d| d.join("keymap.toml"));
+    let keymap = ui::keymap::choose(&keymap, keymap_overrides.as_deref());
+    let warnings: Vec<String> = [theme.warning, keymap.warning].into_iter().flatten().collect();
+    for warning in &warnings {
+        tracing::warn!(%warning, "console setup");
     }
+    let notice = (!warnings.is_empty()).then(|| warnings.join(" · "));
+    let (theme, keymap) = (theme.theme, keymap.keymap);
     let operator = config.operator.clone().unwrap_or_else(operator_from_env);
     let seed = seed.unwrap_or(config.seed);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -326,7 +339,7 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
             let _ = stop_rx.await;
         }));
         tracing::info!(origin = %config.origin, seed, readonly, "console started");
-        let result = ui::run(conn, UiOptions { operator, readonly, theme, notice: warning }).await;
+        let result = ui::run(conn, UiOptions { operator, readonly, theme, keymap, notice }).await;
         let _ = stop_tx.send(());
         let _ = engine_task.await;
         tracing::info!("console stopped");

@@ -26,6 +26,7 @@ use crate::protocol::{GroupSnapshot, SeriesSnapshot, Snapshot};
 use super::app::App;
 use super::fleet::{METRICS, health_line, reading_style, sparkline_scale};
 use super::format;
+use super::keymap::{Action, Context};
 use super::metrics::{self, Metric};
 use super::sparkline::minute_sparkline;
 use super::theme::Theme;
@@ -58,7 +59,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .borders(Borders::TOP)
         .border_style(theme.border)
         .title(Span::styled(title, theme.title))
-        .title(Line::styled(" enter closes ", theme.muted).right_aligned());
+        .title(Line::styled(closing_hint(app), theme.muted).right_aligned());
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.is_empty() {
@@ -400,4 +401,10 @@ fn chart<'a>(
         .y_axis(y)
         .legend_position(Some(LegendPosition::TopLeft))
         .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+}
+
+/// " enter closes " with the active keymap's key for closing the pane.
+fn closing_hint(app: &App) -> String {
+    let keys = app.keymap.keys_for(Context::Normal, Action::ToggleDetail);
+    keys.first().map_or_else(String::new, |key| format!(" {key} closes "))
 }

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde::Deserialize;
 
-/// The embedded default keymap.
+/// The embedded default keymap (k9s-like).
 pub const DEFAULT_TOML: &str = include_str!("../../keymaps/default.toml");
 
 /// Everything a user can ask of the console.
@@ -259,24 +259,47 @@ impl fmt::Display for KeyBinding {
     }
 }
 
-/// A keymap file that cannot be used.
+/// A keymap file that cannot be used; `offset` is where, in bytes, when known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeymapError {
-    #[error("keymap is not valid TOML: {0}")]
-    Toml(String),
-    #[error("keymap [{section}] `{key}`: {message}")]
-    Binding { section: &'static str, key: String, message: String },
+    #[error("{message}")]
+    Toml { message: String, offset: Option<usize> },
+    #[error("[{section}] `{key}`: {message}")]
+    Binding { section: &'static str, key: String, message: String, offset: usize },
+    #[error("no key in [normal] quits fleetdeck: bind one to \"quit\"")]
+    NoQuit,
 }
+
+impl KeymapError {
+    /// 1-based line and column of the mistake in `text`.
+    pub fn line_col(&self, text: &str) -> (usize, usize) {
+        let offset = match self {
+            KeymapError::Toml { offset, .. } => offset.unwrap_or(0),
+            KeymapError::Binding { offset, .. } => *offset,
+            KeymapError::NoQuit => text.find("[normal]").unwrap_or(0),
+        };
+        crate::config::line_col(text, offset)
+    }
+}
+
+/// The embedded presets: `default` (k9s-like) and `vim`.
+pub const PRESETS: [(&str, &str); 2] = [("default", DEFAULT_TOML), ("vim", VIM_TOML)];
+pub const VIM_TOML: &str = include_str!("../../keymaps/vim.toml");
+
+/// The action name that removes a preset's binding in an override file.
+const UNBIND: &str = "none";
+
+type Section = BTreeMap<toml::Spanned<String>, toml::Spanned<String>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeymapFile {
     #[serde(default)]
-    normal: BTreeMap<String, String>,
+    normal: Section,
     #[serde(default)]
-    command_line: BTreeMap<String, String>,
+    command_line: Section,
     #[serde(default)]
-    dialog: BTreeMap<String, String>,
+    dialog: Section,
 }
 
 /// Bindings per context.
@@ -288,28 +311,59 @@ pub struct Keymap {
 }
 
 impl Keymap {
+    /// A whole keymap from one file.
     pub fn from_toml(text: &str) -> Result<Keymap, KeymapError> {
-        let file: KeymapFile = toml::from_str(text).map_err(|e| KeymapError::Toml(e.to_string()))?;
-        let section = |name: &'static str, table: BTreeMap<String, String>| {
-            table
-                .into_iter()
-                .map(|(key, action)| {
-                    let binding = key.parse::<KeyBinding>();
-                    let action = action.parse::<Action>();
-                    match (binding, action) {
-                        (Ok(b), Ok(a)) => Ok((b, a)),
-                        (Err(message), _) | (_, Err(message)) => {
-                            Err(KeymapError::Binding { section: name, key, message })
-                        }
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()
+        let empty = Keymap { normal: Vec::new(), command_line: Vec::new(), dialog: Vec::new() };
+        empty.overlay(text)
+    }
+
+    /// This keymap with the bindings of `text` on top: a key it binds replaces the
+    /// binding of the same key here, `key = "none"` removes it. Two names of one key in
+    /// a table (`space` and `" "`) are a conflict; a keymap where no key quits is refused.
+    pub fn overlay(&self, text: &str) -> Result<Keymap, KeymapError> {
+        let file: KeymapFile = toml::from_str(text).map_err(|e| KeymapError::Toml {
+            message: e.message().to_string(),
+            offset: e.span().map(|span| span.start),
+        })?;
+        let merge = |name: &'static str, base: &[(KeyBinding, Action)], table: Section| {
+            let mut out = base.to_vec();
+            let mut seen: Vec<(KeyBinding, String)> = Vec::new();
+            for (key, action) in table {
+                let error = |message: String, offset: usize| KeymapError::Binding {
+                    section: name,
+                    key: key.get_ref().clone(),
+                    message,
+                    offset,
+                };
+                let binding = key.get_ref().parse::<KeyBinding>().map_err(|m| error(m, key.span().start))?;
+                if let Some((_, first)) = seen.iter().find(|(b, _)| *b == binding) {
+                    let message = format!("the same key as `{first}` in this table");
+                    return Err(error(message, key.span().start));
+                }
+                seen.push((binding, key.get_ref().clone()));
+                out.retain(|(b, _)| *b != binding);
+                if action.get_ref() != UNBIND {
+                    let parsed =
+                        action.get_ref().parse::<Action>().map_err(|m| error(m, action.span().start))?;
+                    out.push((binding, parsed));
+                }
+            }
+            Ok(out)
         };
-        Ok(Keymap {
-            normal: section("normal", file.normal)?,
-            command_line: section("command_line", file.command_line)?,
-            dialog: section("dialog", file.dialog)?,
-        })
+        let keymap = Keymap {
+            normal: merge("normal", &self.normal, file.normal)?,
+            command_line: merge("command_line", &self.command_line, file.command_line)?,
+            dialog: merge("dialog", &self.dialog, file.dialog)?,
+        };
+        if !keymap.normal.iter().any(|(_, a)| *a == Action::Quit) {
+            return Err(KeymapError::NoQuit);
+        }
+        Ok(keymap)
+    }
+
+    /// The preset called `name`.
+    pub fn preset(name: &str) -> Option<Keymap> {
+        PRESETS.iter().find(|(n, _)| *n == name).and_then(|(_, text)| Keymap::from_toml(text).ok())
     }
 
     /// The embedded default keymap. Should it ever fail to parse (a test parses it), the
@@ -353,6 +407,47 @@ impl Default for Keymap {
     fn default() -> Self {
         Keymap::builtin()
     }
+}
+
+/// The keymap in use, and what the user should be told about the choice.
+#[derive(Clone, Debug)]
+pub struct KeymapChoice {
+    pub keymap: Keymap,
+    /// Why the asked-for keymap is not (all) in use ("path:line:col: …; using the vim keymap").
+    pub warning: Option<String>,
+}
+
+/// The keymap for `--keymap` `name_or_file` — a preset name, or a file laid over the
+/// default preset — with the user's `overrides` file (if it exists) laid on top. A file
+/// that cannot be used is named with file:line:col, and the preset runs without it.
+pub fn choose(name_or_file: &str, overrides: Option<&std::path::Path>) -> KeymapChoice {
+    let is_file = name_or_file.ends_with(".toml") || name_or_file.contains('/');
+    let (preset_name, mut warning) = match Keymap::preset(name_or_file) {
+        Some(_) => (name_or_file, None),
+        None if is_file => ("default", None),
+        None => {
+            let known: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+            let why = format!("no keymap `{name_or_file}` (presets: {})", known.join(", "));
+            ("default", Some(why))
+        }
+    };
+    let mut keymap = Keymap::preset(preset_name).unwrap_or_else(Keymap::builtin);
+    let files = [is_file.then(|| std::path::PathBuf::from(name_or_file)), overrides.map(|p| p.to_path_buf())];
+    for path in files.into_iter().flatten().filter(|p| is_file || p.is_file()) {
+        let laid =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display())).and_then(|text| {
+                keymap.overlay(&text).map_err(|e| {
+                    let (line, column) = e.line_col(&text);
+                    format!("{}:{line}:{column}: {e}", path.display())
+                })
+            });
+        match laid {
+            Ok(next) => keymap = next,
+            Err(why) => warning = Some(why),
+        }
+    }
+    let warning = warning.map(|w| format!("{w}; using the {preset_name} keymap"));
+    KeymapChoice { keymap, warning }
 }
 
 #[cfg(test)]
@@ -415,8 +510,70 @@ mod tests {
     }
 
     #[test]
+    fn an_override_replaces_or_removes_a_presets_binding_and_keeps_the_rest() {
+        let base = Keymap::preset("default").unwrap();
+        let laid = base.overlay("[normal]\nx = \"quit\"\nq = \"none\"\nj = \"up\"\n").unwrap();
+        let n = Context::Normal;
+        let none = KeyModifiers::NONE;
+        assert_eq!(laid.action(n, &press(KeyCode::Char('x'), none)), Some(Action::Quit));
+        assert_eq!(laid.action(n, &press(KeyCode::Char('q'), none)), None, "q unbound");
+        assert_eq!(laid.action(n, &press(KeyCode::Char('j'), none)), Some(Action::Up), "j rebound");
+        assert_eq!(laid.action(n, &press(KeyCode::Down, none)), Some(Action::Down), "the rest kept");
+    }
+
+    #[test]
+    fn two_names_of_one_key_conflict_and_a_keymap_without_quit_is_refused() {
+        let text = "[normal]\nq = \"quit\"\nspace = \"up\"\n\" \" = \"down\"\n";
+        let err = Keymap::from_toml(text).unwrap_err();
+        assert!(err.to_string().contains("the same key as `"), "{err}");
+        assert_eq!(err.line_col(text).0, 3, "{err}");
+        let err = Keymap::from_toml("[normal]\nj = \"down\"\n").unwrap_err();
+        assert_eq!(err, KeymapError::NoQuit);
+        let err = Keymap::preset("default").unwrap().overlay("[normal]\nq = \"none\"\nctrl-c = \"none\"\n");
+        assert_eq!(err, Err(KeymapError::NoQuit));
+    }
+
+    #[test]
+    fn the_vim_preset_opens_the_detail_with_l_and_closes_it_with_h() {
+        let vim = Keymap::preset("vim").expect("keymaps/vim.toml");
+        let n = Context::Normal;
+        let none = KeyModifiers::NONE;
+        assert_eq!(vim.action(n, &press(KeyCode::Char('l'), none)), Some(Action::ToggleDetail));
+        assert_eq!(vim.action(n, &press(KeyCode::Char('h'), none)), Some(Action::Cancel));
+        assert_eq!(vim.action(n, &press(KeyCode::Char('n'), KeyModifiers::CONTROL)), Some(Action::Down));
+        assert_ne!(vim, Keymap::preset("default").unwrap());
+    }
+
+    #[test]
+    fn choosing_a_keymap_names_a_broken_file_with_its_line_and_keeps_the_preset() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("keymap.toml");
+        std::fs::write(&user, "[normal]\nx = \"quit\"\n").unwrap();
+        let chosen = choose("vim", Some(&user));
+        assert!(chosen.warning.is_none());
+        assert_eq!(
+            chosen.keymap.action(Context::Normal, &press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+        std::fs::write(&user, "[normal]\nx = \"quit\"\nz = \"explode\"\n").unwrap();
+        let chosen = choose("vim", Some(&user));
+        let warning = chosen.warning.unwrap();
+        let expected = format!("{}:3:5: [normal] `z`: unknown action `explode`", user.display());
+        assert!(warning.starts_with(&expected), "{warning}");
+        assert!(warning.ends_with("; using the vim keymap"), "{warning}");
+        assert_eq!(chosen.keymap, Keymap::preset("vim").unwrap());
+        // A missing override file is no warning; an unknown preset is.
+        assert!(choose("default", Some(&dir.path().join("absent.toml"))).warning.is_none());
+        let unknown = choose("emacs", None);
+        assert_eq!(
+            unknown.warning.unwrap(),
+            "no keymap `emacs` (presets: default, vim); using the default keymap"
+        );
+    }
+
+    #[test]
     fn backtab_matches_with_or_without_shift() {
-        let keymap = Keymap::from_toml("[normal]\nbacktab = \"up\"\n").unwrap();
+        let keymap = Keymap::from_toml("[normal]\nbacktab = \"up\"\nq = \"quit\"\n").unwrap();
         for modifiers in [KeyModifiers::NONE, KeyModifiers::SHIFT] {
             assert_eq!(keymap.action(Context::Normal, &press(KeyCode::BackTab, modifiers)), Some(Action::Up));
         }

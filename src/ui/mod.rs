@@ -59,7 +59,9 @@ pub struct UiOptions {
     pub readonly: bool,
     /// The theme, already brought to the terminal's colours ([`theme::choose`]).
     pub theme: theme::Theme,
-    /// Shown on the status line at start (why the asked-for theme is not in use).
+    /// The keymap, with the user's overrides laid on ([`keymap::choose`]).
+    pub keymap: keymap::Keymap,
+    /// Shown on the status line at start (why the asked-for theme or keymap is not in use).
     pub notice: Option<String>,
 }
 
@@ -71,6 +73,7 @@ pub async fn run(conn: Connection, options: UiOptions) -> anyhow::Result<()> {
     let mut guard = terminal::TerminalGuard::enter()?;
     let mut app = App::new(conn.snapshots.borrow().clone(), options.operator, options.readonly);
     app.theme = options.theme;
+    app.keymap = options.keymap;
     if let Some(notice) = options.notice {
         app.notice(notice);
     }

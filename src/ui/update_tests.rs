@@ -316,9 +316,9 @@ fn slash_filters_the_table_as_typed_enter_keeps_it_and_esc_drops_it() {
 }
 
 #[test]
-fn s_cycles_the_sort_and_the_selection_keys_follow_the_sorted_rows() {
+fn o_cycles_the_sort_and_the_selection_keys_follow_the_sorted_rows() {
     let mut app = fixture_app();
-    update(&mut app, key(KeyCode::Char('s')));
+    update(&mut app, key(KeyCode::Char('o')));
     assert_eq!(app.sort, crate::ui::order::SortKey::Name);
     let rows = app.rows();
     let names: Vec<&str> = rows.iter().map(|&i| app.snapshot.groups[i].spec.name.as_str()).collect();
@@ -363,7 +363,7 @@ fn p_asks_before_pausing_and_y_sends_exactly_what_the_dialog_said() {
 #[test]
 fn n_cancels_a_dialog_and_nothing_is_sent() {
     let mut app = fixture_app();
-    update(&mut app, key(KeyCode::Char('S')));
+    update(&mut app, key(KeyCode::Char('s')));
     update(&mut app, key(KeyCode::Char('+')));
     assert!(update(&mut app, key(KeyCode::Char('n'))).is_empty());
     assert_eq!(app.mode, Mode::Normal);
@@ -373,7 +373,7 @@ fn n_cancels_a_dialog_and_nothing_is_sent() {
 #[test]
 fn a_force_scale_typed_as_digits_is_sent_with_its_hold() {
     let mut app = fixture_app();
-    update(&mut app, key(KeyCode::Char('S')));
+    update(&mut app, key(KeyCode::Char('s')));
     for code in [KeyCode::Backspace, KeyCode::Backspace, KeyCode::Char('6'), KeyCode::Char('d')] {
         update(&mut app, key(code));
     }
@@ -394,7 +394,7 @@ fn a_force_scale_typed_as_digits_is_sent_with_its_hold() {
 fn a_mutating_key_in_a_readonly_console_is_refused_on_the_spot() {
     let mut app = fixture_app();
     app.readonly = true;
-    for c in ['p', 'r', 'S', 'R', 'm', 'w'] {
+    for c in ['p', 'r', 's', 'R', 'm', 'w'] {
         assert!(update(&mut app, key(KeyCode::Char(c))).is_empty());
         assert_eq!(app.mode, Mode::Normal, "{c}: no dialog in a read-only console");
     }

@@ -293,7 +293,7 @@ fn a_scale_in_only_pause_still_scales_out() {
 fn a_force_scale_confirmed_in_its_dialog_sets_desired_and_shows_the_hold() {
     let tmux = start_console(160, 50);
     tmux.wait_for_text(&GROUPS);
-    tmux.send_keys(&["j", "S"]);
+    tmux.send_keys(&["j", "s"]);
     tmux.wait_for_text(&["scale vision to 5?"]);
     tmux.send_keys(&["BSpace", "7"]);
     tmux.wait_for_text(&["scale vision to 7?", "held there for 20m"]);
@@ -315,6 +315,20 @@ fn a_mutating_key_in_a_readonly_console_is_refused_where_it_can_be_seen() {
     tmux.send_keys(&["p"]);
     let screen = tmux.wait_for_text(&["refused: pause: this console is read-only"]);
     assert!(!screen.contains("pause llm-chat?"), "no dialog opens: {screen}");
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
+
+#[test]
+fn the_vim_keymap_closes_the_detail_with_h_and_says_so_in_the_pane() {
+    let command = format!("{} --config {} --keymap vim", bin(), fixture("fast.toml").display());
+    let tmux = Tmux::start(&command, 120, 40);
+    tmux.wait_for_text(&["l closes"]);
+    tmux.send_keys(&["h"]);
+    wait_for("the detail pane to close", WAIT, || {
+        let screen = tmux.capture();
+        if !screen.contains("l closes") && group_rows(&screen).len() == 3 { Ok(()) } else { Err(screen) }
+    });
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.wait_exit(), 0);
 }
