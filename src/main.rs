@@ -22,6 +22,7 @@ Examples:
   fleetdeck --config fleet.toml      your own fleet (see `fleetdeck config default`)
   fleetdeck --readonly               look, never touch: every change is refused
   fleetdeck --shadow                 decide and show what it would do, never act
+  fleetdeck --war-room               a read-only wall screen cycling through firing alarms
   fleetdeck config check fleet.toml  validate a config file (errors name file:line:col)
   fleetdeck config default > fleet.toml
   fleetdeck decide state.toml        what the policy decides for one group, and why
@@ -60,11 +61,16 @@ struct Cli {
     #[arg(long)]
     shadow: bool,
 
-    /// Colour theme: dark, light, high-contrast, or a theme file (.toml). A file
+    /// Colour theme: dark (default), light, high-contrast, or a theme file (.toml). A file
     /// $XDG_CONFIG_HOME/fleetdeck/themes/NAME.toml overrides the preset NAME; NO_COLOR
     /// turns colour off.
-    #[arg(long, value_name = "NAME|FILE", env = "FLEETDECK_THEME", default_value = "dark")]
-    theme: String,
+    #[arg(long, value_name = "NAME|FILE", env = "FLEETDECK_THEME")]
+    theme: Option<String>,
+
+    /// War-room screen: read-only (takes no lease), high-contrast unless --theme says
+    /// otherwise, cycling through the groups with alarms firing; only q quits.
+    #[arg(long)]
+    war_room: bool,
 
     /// Keymap: default (k9s-like), vim, or a keymap file laid over default.
     /// $XDG_CONFIG_HOME/fleetdeck/keymap.toml, if it exists, is laid over either.
@@ -175,7 +181,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             let options = ConsoleOptions {
                 seed: cli.seed,
-                readonly: cli.readonly,
+                readonly: cli.readonly || cli.war_room,
+                war_room: cli.war_room,
                 shadow: cli.shadow,
                 audit_log: cli.audit_log,
                 theme: cli.theme,
@@ -289,12 +296,14 @@ struct ConsoleOptions {
     readonly: bool,
     shadow: bool,
     audit_log: Option<PathBuf>,
-    theme: String,
+    theme: Option<String>,
     keymap: String,
+    war_room: bool,
 }
 
 fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
-    let ConsoleOptions { seed, readonly, shadow, audit_log, theme, keymap } = options;
+    let ConsoleOptions { seed, readonly, shadow, audit_log, theme, keymap, war_room } = options;
+    let theme = theme.unwrap_or_else(|| if war_room { "high-contrast" } else { "dark" }.to_string());
     init_logging();
     let config_dir =
         directories::ProjectDirs::from("", "", "fleetdeck").map(|d| d.config_dir().to_path_buf());
@@ -339,7 +348,7 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
             let _ = stop_rx.await;
         }));
         tracing::info!(origin = %config.origin, seed, readonly, "console started");
-        let result = ui::run(conn, UiOptions { operator, readonly, theme, keymap, notice }).await;
+        let result = ui::run(conn, UiOptions { operator, readonly, theme, keymap, war_room, notice }).await;
         let _ = stop_tx.send(());
         let _ = engine_task.await;
         tracing::info!("console stopped");

@@ -59,6 +59,15 @@ pub enum Mode {
     Dialog(Dialog),
 }
 
+/// How long the war-room screen shows one group before the next.
+pub const WAR_ROOM_DWELL: Duration = Duration::from_secs(10);
+
+/// The war-room screen's cycle: when (engine clock) it moves to the next group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WarRoom {
+    pub next_at: Option<crate::model::Timestamp>,
+}
+
 /// How a status line message should look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusKind {
@@ -91,6 +100,9 @@ pub struct App {
     pub filter: String,
     /// Lines scrolled off the top of the help overlay (clamped when drawn).
     pub help_scroll: u16,
+    /// War-room screen: read-only, every key but quit ignored, the selection cycling
+    /// through the groups with alarms firing; `Some(next)` once cycling started.
+    pub war_room: Option<WarRoom>,
     pub sort: SortKey,
     pub thresholds: Thresholds,
 }
@@ -111,6 +123,7 @@ impl App {
             keymap: Keymap::builtin(),
             filter: String::new(),
             help_scroll: 0,
+            war_room: None,
             sort: SortKey::default(),
             theme: Theme::dark(),
             thresholds: Thresholds::default(),
@@ -158,6 +171,16 @@ impl App {
         }
     }
 
+    /// Turns this console into a war-room screen: read-only, worst groups first, the
+    /// detail pane open on the group being shown.
+    pub fn start_war_room(&mut self) {
+        self.war_room = Some(WarRoom::default());
+        self.readonly = true;
+        self.detail_open = true;
+        self.sort = SortKey::AlarmsFiring;
+        war_room_tick(self);
+    }
+
     /// A problem found before the console started (a theme that could not be used).
     pub fn notice(&mut self, text: impl Into<String>) {
         self.set_status(StatusKind::Error, text);
@@ -184,6 +207,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             let index = selected_name.and_then(|n| app.snapshot.groups.iter().position(|g| g.spec.name == n));
             app.select(index.unwrap_or(app.selected));
             app.keep_selection_visible();
+            if app.war_room.is_some() {
+                war_room_tick(app);
+            }
             Vec::new()
         }
         Msg::Engine(event) => {
@@ -250,9 +276,37 @@ fn on_engine_event(app: &mut App, event: Event) {
     }
 }
 
+/// Indexes of the groups with an alarm firing, in the table's order.
+pub fn firing_rows(app: &App) -> Vec<usize> {
+    app.rows().into_iter().filter(|&i| app.snapshot.groups[i].firing().next().is_some()).collect()
+}
+
+/// On each snapshot of the war-room screen: once the dwell has passed (engine clock),
+/// select the next group with an alarm firing — or, with none firing, stay on the first
+/// row of the table (sorted worst first).
+fn war_room_tick(app: &mut App) {
+    let now = app.snapshot.taken_at;
+    let Some(war_room) = &mut app.war_room else { return };
+    if war_room.next_at.is_some_and(|at| now < at) {
+        return;
+    }
+    war_room.next_at = Some(now.plus(WAR_ROOM_DWELL));
+    let firing = firing_rows(app);
+    let next = match firing.iter().position(|&i| i == app.selected) {
+        Some(at) => firing[(at + 1) % firing.len()],
+        None => firing.first().copied().or_else(|| app.rows().first().copied()).unwrap_or(0),
+    };
+    app.selected = next;
+}
+
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
+    }
+    if app.war_room.is_some() {
+        // No input is needed on a war-room screen; only quitting is heard.
+        let quit = app.keymap.action(Context::Normal, &key) == Some(Action::Quit);
+        return if quit { vec![Effect::Quit] } else { Vec::new() };
     }
     match &app.mode {
         Mode::CommandLine(_) => on_command_line_key(app, key),

@@ -61,6 +61,8 @@ pub struct UiOptions {
     pub theme: theme::Theme,
     /// The keymap, with the user's overrides laid on ([`keymap::choose`]).
     pub keymap: keymap::Keymap,
+    /// The war-room screen: read-only, high-contrast, cycling through firing alarms.
+    pub war_room: bool,
     /// Shown on the status line at start (why the asked-for theme or keymap is not in use).
     pub notice: Option<String>,
 }
@@ -74,6 +76,9 @@ pub async fn run(conn: Connection, options: UiOptions) -> anyhow::Result<()> {
     let mut app = App::new(conn.snapshots.borrow().clone(), options.operator, options.readonly);
     app.theme = options.theme;
     app.keymap = options.keymap;
+    if options.war_room {
+        app.start_war_room();
+    }
     if let Some(notice) = options.notice {
         app.notice(notice);
     }

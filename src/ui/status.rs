@@ -42,7 +42,9 @@ pub fn render(app: &App, hidden: Hidden, area: Rect, buf: &mut Buffer) -> Option
         Line::styled(shown, theme.command_line).render(area, buf);
         return Some(Position { x: cursor_x.min(area.right().saturating_sub(1)), y: area.y });
     }
-    let line = if let Some(status) = &app.status {
+    let line = if app.war_room.is_some() {
+        war_room_line(app)
+    } else if let Some(status) = &app.status {
         let style = match status.kind {
             StatusKind::Info => theme.status,
             StatusKind::Ok => theme.status_ok,
@@ -58,6 +60,26 @@ pub fn render(app: &App, hidden: Hidden, area: Rect, buf: &mut Buffer) -> Option
     };
     line.render(area, buf);
     None
+}
+
+/// The war-room screen's bottom line: which group is shown and why, and how to leave.
+fn war_room_line(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    let firing = super::app::firing_rows(app);
+    let shown = app.selected_group().map_or("—".to_string(), |g| g.spec.name.clone());
+    let why = match firing.iter().position(|&i| i == app.selected) {
+        Some(at) => format!("{shown}: {} of {} groups with alarms firing", at + 1, firing.len()),
+        None if firing.is_empty() => format!("{shown}: no alarm firing anywhere"),
+        None => shown,
+    };
+    let quit =
+        app.keymap.keys_for(Context::Normal, Action::Quit).first().map_or("q".into(), |k| k.to_string());
+    Line::from(vec![
+        Span::styled(" WAR ROOM ", theme.header_title),
+        Span::styled(format!(" {why} · read-only · "), theme.status),
+        Span::styled(quit, theme.help_key),
+        Span::styled(" quits", theme.muted),
+    ])
 }
 
 fn selected_failure(app: &App) -> Option<String> {

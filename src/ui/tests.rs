@@ -104,11 +104,12 @@ fn every_view_in_every_theme_at_120x40_and_80x24() {
         ("no_color", Theme::monochrome()),
     ];
     type Open = fn(&mut App);
-    let views: [(&str, Open); 4] = [
+    let views: [(&str, Open); 5] = [
         ("fleet", |_| {}),
         ("detail", |app| app.detail_open = true),
         ("help", |app| app.mode = Mode::Help),
         ("dialog", |app| app.mode = Mode::Dialog(scale_dialog())),
+        ("war_room", |app| app.start_war_room()),
     ];
     for (theme_name, theme) in &themes {
         for (view_name, open) in views {

@@ -401,3 +401,48 @@ fn a_mutating_key_in_a_readonly_console_is_refused_on_the_spot() {
     let screen = screen_text(&app, 120, 40);
     assert!(screen.contains("refused: shadow: this console is read-only"), "{screen}");
 }
+
+/// The fixture with an alarm firing on `embeddings` too (llm-chat has one already).
+fn two_groups_firing() -> crate::protocol::Snapshot {
+    let mut fleet = fixtures::fleet();
+    let chat_alarm = fleet.groups[0].alarms[0].clone();
+    let embeddings = fleet.groups.iter_mut().find(|g| g.spec.name == "embeddings").unwrap();
+    embeddings.alarms.push(chat_alarm);
+    fleet
+}
+
+#[test]
+fn the_war_room_cycles_through_the_groups_with_alarms_firing_and_hears_only_quit() {
+    let mut app = super::tests::app_with(two_groups_firing());
+    app.start_war_room();
+    assert!(app.readonly && app.detail_open);
+    let name = |app: &super::app::App| app.selected_group().map(|g| g.spec.name.clone()).unwrap();
+    let first = name(&app);
+    // Every key but quit is ignored.
+    for code in [KeyCode::Char('j'), KeyCode::Char('p'), KeyCode::Enter, KeyCode::Char(':')] {
+        assert!(update(&mut app, key(code)).is_empty());
+        assert_eq!((name(&app), app.mode.clone(), app.detail_open), (first.clone(), Mode::Normal, true));
+    }
+    // Snapshots before the dwell keep the group; the one after moves to the next firing
+    // group, and the one after that wraps around.
+    let snapshot_at = |after: std::time::Duration| {
+        let mut s = two_groups_firing();
+        s.taken_at = s.taken_at.plus(after);
+        Msg::Snapshot(Arc::new(s))
+    };
+    let dwell = super::app::WAR_ROOM_DWELL;
+    update(&mut app, snapshot_at(dwell / 2));
+    assert_eq!(name(&app), first);
+    update(&mut app, snapshot_at(dwell));
+    let second = name(&app);
+    assert_ne!(second, first);
+    assert!(
+        ["llm-chat", "embeddings"].contains(&second.as_str())
+            && ["llm-chat", "embeddings"].contains(&first.as_str())
+    );
+    update(&mut app, snapshot_at(dwell * 2));
+    assert_eq!(name(&app), first);
+    let screen = screen_text(&app, 120, 40);
+    assert!(screen.contains("WAR ROOM") && screen.contains("of 2 groups with alarms firing"), "{screen}");
+    assert_eq!(update(&mut app, key(KeyCode::Char('q'))), vec![Effect::Quit]);
+}

@@ -332,3 +332,18 @@ fn the_vim_keymap_closes_the_detail_with_h_and_says_so_in_the_pane() {
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.wait_exit(), 0);
 }
+
+#[test]
+fn the_war_room_screen_is_read_only_ignores_keys_and_quits_on_q() {
+    let command = format!("{} --config {} --war-room", bin(), fixture("fast.toml").display());
+    let tmux = Tmux::start(&command, 120, 40);
+    let screen = tmux.wait_for_text(&["WAR ROOM", "READ-ONLY"]);
+    assert!(screen.contains("q quits"), "{screen}");
+    tmux.send_keys(&["p", ":"]);
+    tmux.type_text("sim fail vision 2");
+    tmux.send_keys(&["Enter"]);
+    let after = tmux.capture();
+    assert!(!after.contains("pause llm-chat?") && !after.contains(":sim"), "keys are not heard: {after}");
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
