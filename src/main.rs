@@ -72,6 +72,12 @@ struct Cli {
     #[arg(long)]
     war_room: bool,
 
+    /// Capture the mouse: the wheel moves the selection, a click selects a group. Off
+    /// by default, because capturing stops the terminal's own text selection (copying
+    /// over SSH).
+    #[arg(long)]
+    mouse: bool,
+
     /// Keymap: default (k9s-like), vim, or a keymap file laid over default.
     /// $XDG_CONFIG_HOME/fleetdeck/keymap.toml, if it exists, is laid over either.
     #[arg(long, value_name = "NAME|FILE", env = "FLEETDECK_KEYMAP", default_value = "default")]
@@ -183,6 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed: cli.seed,
                 readonly: cli.readonly || cli.war_room,
                 war_room: cli.war_room,
+                mouse: cli.mouse,
                 shadow: cli.shadow,
                 audit_log: cli.audit_log,
                 theme: cli.theme,
@@ -299,10 +306,11 @@ struct ConsoleOptions {
     theme: Option<String>,
     keymap: String,
     war_room: bool,
+    mouse: bool,
 }
 
 fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
-    let ConsoleOptions { seed, readonly, shadow, audit_log, theme, keymap, war_room } = options;
+    let ConsoleOptions { seed, readonly, shadow, audit_log, theme, keymap, war_room, mouse } = options;
     let theme = theme.unwrap_or_else(|| if war_room { "high-contrast" } else { "dark" }.to_string());
     init_logging();
     let config_dir =
@@ -348,7 +356,8 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
             let _ = stop_rx.await;
         }));
         tracing::info!(origin = %config.origin, seed, readonly, "console started");
-        let result = ui::run(conn, UiOptions { operator, readonly, theme, keymap, war_room, notice }).await;
+        let result =
+            ui::run(conn, UiOptions { operator, readonly, theme, keymap, war_room, mouse, notice }).await;
         let _ = stop_tx.send(());
         let _ = engine_task.await;
         tracing::info!("console stopped");

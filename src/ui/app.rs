@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use crate::model::AlarmState;
 use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot};
@@ -37,6 +39,11 @@ pub enum Msg {
     },
     /// The engine's snapshot channel closed.
     EngineStopped,
+    /// A mouse event (with `--mouse`), on a screen of this size.
+    Mouse {
+        event: MouseEvent,
+        screen: ratatui::layout::Rect,
+    },
 }
 
 /// What [`update`] asks the event loop to do.
@@ -232,6 +239,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Mouse { event, screen } => {
+            on_mouse(app, event, screen);
+            Vec::new()
+        }
         Msg::EngineStopped => {
             app.engine_stopped = true;
             app.set_status(StatusKind::Error, "engine stopped: showing its last data; q quits");
@@ -297,6 +308,25 @@ fn war_room_tick(app: &mut App) {
         None => firing.first().copied().or_else(|| app.rows().first().copied()).unwrap_or(0),
     };
     app.selected = next;
+}
+
+/// The wheel moves the selection and a left click selects the row under it, while
+/// browsing; elsewhere (dialogs, help, typing, the war room) the mouse does nothing.
+fn on_mouse(app: &mut App, event: MouseEvent, screen: ratatui::layout::Rect) {
+    if app.mode != Mode::Normal || app.war_room.is_some() {
+        return;
+    }
+    match event.kind {
+        MouseEventKind::ScrollDown => app.move_selection(1),
+        MouseEventKind::ScrollUp => app.move_selection(-1),
+        MouseEventKind::Down(MouseButton::Left) => {
+            let table = super::view::layout(app, screen).table;
+            if let Some(group) = super::fleet::row_at(app, table, event.row) {
+                app.selected = group;
+            }
+        }
+        _ => {}
+    }
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {

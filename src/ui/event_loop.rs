@@ -102,6 +102,8 @@ fn translate(event: TermEvent) -> Option<Msg> {
     match event {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Msg::Key(key)),
         TermEvent::Resize(..) => Some(Msg::Resize),
+        // The screen's size is filled in by the loop, which has the terminal.
+        TermEvent::Mouse(event) => Some(Msg::Mouse { event, screen: ratatui::layout::Rect::default() }),
         _ => None,
     }
 }
@@ -156,8 +158,12 @@ where
         let mut handled = 0;
         while let Some(next) = wake.take() {
             match next {
-                Wake::Msg(msg) => {
+                Wake::Msg(mut msg) => {
                     resized |= matches!(msg, Msg::Resize);
+                    if let Msg::Mouse { screen, .. } = &mut msg {
+                        let size = terminal.size().context("reading the terminal size")?;
+                        *screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                    }
                     // Engine events redraw only if they changed what is shown (the
                     // status line); input, snapshots, replies and resizes always do.
                     let status_before = matches!(msg, Msg::Engine(_)).then(|| app.status.clone());

@@ -385,34 +385,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Line::styled(text, theme.muted).render(area, buf);
         return;
     }
-    let rows: Vec<RowText<'_>> =
-        order.iter().map(|&i| row_text(&snapshot.groups[i], snapshot, app)).collect();
-    let selected = order.iter().position(|&i| i == app.selected).unwrap_or(0);
-    let plan = plan(&rows, area.width);
-    let roomy = shows_health_lines(snapshot, area);
-
+    let table = TableLayout::new(app, &order, area);
     let mut y = area.y;
-    if roomy {
-        render_heading(&plan, theme, Rect { y, height: 1, ..area }, buf);
+    if table.roomy {
+        render_heading(&table.plan, theme, Rect { y, height: 1, ..area }, buf);
         y += 1;
     }
-    let body_height = area.bottom().saturating_sub(y);
-    let heights: Vec<u16> = rows
-        .iter()
-        .map(|r| {
-            let under = if roomy { r.failing.len() + r.constraints.len() } else { 0 };
-            (1 + under).min(usize::from(u16::MAX)) as u16
-        })
-        .collect();
-    let first = first_visible(&heights, selected, body_height);
-    for (index, row) in rows.iter().enumerate().skip(first) {
+    for (index, row) in table.rows.iter().enumerate().skip(table.first) {
         if y >= area.bottom() {
             break;
         }
         let row_area = Rect { y, height: 1, ..area };
-        render_row(row, index == selected, &plan, theme, row_area, buf);
+        render_row(row, index == table.selected, &table.plan, theme, row_area, buf);
         y += 1;
-        if roomy {
+        if table.roomy {
             let under = row.failing.iter().map(|l| (l, theme.error));
             let under = under.chain(row.constraints.iter().map(|l| (l, theme.warn)));
             for (line, style) in under {
@@ -424,6 +410,57 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }
         }
     }
+}
+
+/// Where the table's rows go in `area`: the text of each, the column plan, whether the
+/// heading and the lines under rows fit, and the first row drawn (so the selected one is
+/// on screen).
+struct TableLayout<'a> {
+    rows: Vec<RowText<'a>>,
+    heights: Vec<u16>,
+    selected: usize,
+    plan: Plan,
+    roomy: bool,
+    first: usize,
+}
+
+impl<'a> TableLayout<'a> {
+    fn new(app: &'a App, order: &[usize], area: Rect) -> Self {
+        let snapshot = &app.snapshot;
+        let rows: Vec<RowText<'a>> =
+            order.iter().map(|&i| row_text(&snapshot.groups[i], snapshot, app)).collect();
+        let selected = order.iter().position(|&i| i == app.selected).unwrap_or(0);
+        let plan = plan(&rows, area.width);
+        let roomy = shows_health_lines(snapshot, area);
+        let body_height = area.height.saturating_sub(u16::from(roomy));
+        let heights: Vec<u16> = rows
+            .iter()
+            .map(|r| {
+                let under = if roomy { r.failing.len() + r.constraints.len() } else { 0 };
+                (1 + under).min(usize::from(u16::MAX)) as u16
+            })
+            .collect();
+        let first = first_visible(&heights, selected, body_height);
+        TableLayout { rows, heights, selected, plan, roomy, first }
+    }
+}
+
+/// The group (index into the snapshot's groups) whose row, or a line under it, is drawn
+/// at screen row `y` of a table in `area`; None for the heading or empty space.
+pub fn row_at(app: &App, area: Rect, y: u16) -> Option<usize> {
+    let order = app.rows();
+    if order.is_empty() || !(area.y..area.bottom()).contains(&y) {
+        return None;
+    }
+    let table = TableLayout::new(app, &order, area);
+    let mut top = area.y + u16::from(table.roomy);
+    for (index, height) in table.heights.iter().enumerate().skip(table.first) {
+        if (top..top.saturating_add(*height)).contains(&y) {
+            return Some(order[index]);
+        }
+        top = top.saturating_add(*height);
+    }
+    None
 }
 
 /// "└ …" under a row, indented past the marks, cut with `…` at the edge.

@@ -63,6 +63,8 @@ pub struct UiOptions {
     pub keymap: keymap::Keymap,
     /// The war-room screen: read-only, high-contrast, cycling through firing alarms.
     pub war_room: bool,
+    /// Capture the mouse: the wheel moves the selection, a click selects a row.
+    pub mouse: bool,
     /// Shown on the status line at start (why the asked-for theme or keymap is not in use).
     pub notice: Option<String>,
 }
@@ -72,7 +74,7 @@ pub struct UiOptions {
 /// the terminal as it was, when stdout is not a terminal; returns an error if the
 /// terminal itself fails mid-run. A stopped engine is shown, not returned as an error.
 pub async fn run(conn: Connection, options: UiOptions) -> anyhow::Result<()> {
-    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut guard = terminal::TerminalGuard::enter(options.mouse)?;
     let mut app = App::new(conn.snapshots.borrow().clone(), options.operator, options.readonly);
     app.theme = options.theme;
     app.keymap = options.keymap;

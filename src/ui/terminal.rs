@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use crossterm::cursor::{Hide, Show};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use ratatui::Terminal;
@@ -22,6 +23,8 @@ use ratatui::backend::CrosstermBackend;
 
 /// Whether the terminal is in the console's state and needs restoring.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Whether mouse capture was turned on and must be turned off again.
+static MOUSE: AtomicBool = AtomicBool::new(false);
 static PANIC_HOOK: Once = Once::new();
 
 pub type ConsoleTerminal = Terminal<CrosstermBackend<Stdout>>;
@@ -32,9 +35,10 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    /// Takes over the terminal. Fails, with the terminal left as it was, when stdout is
-    /// not a terminal or any setup step fails.
-    pub fn enter() -> anyhow::Result<TerminalGuard> {
+    /// Takes over the terminal, capturing the mouse if asked (off by default: capture
+    /// stops the terminal's own selection, so copying text over SSH breaks). Fails, with
+    /// the terminal left as it was, when stdout is not a terminal or any setup step fails.
+    pub fn enter(mouse: bool) -> anyhow::Result<TerminalGuard> {
         if !io::stdout().is_terminal() {
             anyhow::bail!("the console needs an interactive terminal, and stdout is not one");
         }
@@ -43,6 +47,10 @@ impl TerminalGuard {
         let setup = || -> io::Result<ConsoleTerminal> {
             enable_raw_mode()?;
             execute!(io::stdout(), EnterAlternateScreen, Hide)?;
+            if mouse {
+                MOUSE.store(true, Ordering::SeqCst);
+                execute!(io::stdout(), EnableMouseCapture)?;
+            }
             Terminal::new(CrosstermBackend::new(io::stdout()))
         };
         match setup() {
@@ -70,6 +78,9 @@ impl Drop for TerminalGuard {
 /// ignored: there is nowhere left to report them.
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
+        if MOUSE.swap(false, Ordering::SeqCst) {
+            let _ = execute!(io::stdout(), DisableMouseCapture);
+        }
         let _ = disable_raw_mode();
         let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
     }

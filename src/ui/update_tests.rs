@@ -446,3 +446,34 @@ fn the_war_room_cycles_through_the_groups_with_alarms_firing_and_hears_only_quit
     assert!(screen.contains("WAR ROOM") && screen.contains("of 2 groups with alarms firing"), "{screen}");
     assert_eq!(update(&mut app, key(KeyCode::Char('q'))), vec![Effect::Quit]);
 }
+
+fn mouse(kind: crossterm::event::MouseEventKind, row: u16) -> Msg {
+    let event = crossterm::event::MouseEvent { kind, column: 10, row, modifiers: KeyModifiers::NONE };
+    Msg::Mouse { event, screen: ratatui::layout::Rect::new(0, 0, 120, 40) }
+}
+
+#[test]
+fn the_wheel_moves_the_selection_and_a_click_selects_the_row_under_it() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut app = fixture_app();
+    app.detail_open = true;
+    update(&mut app, mouse(MouseEventKind::ScrollDown, 0));
+    assert_eq!(app.selected, 1);
+    update(&mut app, mouse(MouseEventKind::ScrollUp, 0));
+    assert_eq!(app.selected, 0);
+    // Click on embeddings' row, then on a line under vision's row (its failing backend).
+    let screen = screen_text(&app, 120, 40);
+    let row_of = |needle: &str| screen.lines().position(|l| l.contains(needle)).unwrap() as u16;
+    let embeddings = app.snapshot.groups.iter().position(|g| g.spec.name == "embeddings").unwrap();
+    update(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), row_of(" embeddings ")));
+    assert_eq!(app.selected, embeddings);
+    update(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), row_of("└ actuator:")));
+    assert_eq!(app.selected, 1, "a line under a row belongs to that row's group");
+    // The header is no row.
+    update(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), 0));
+    assert_eq!(app.selected, 1);
+    // Not while a dialog is open.
+    update(&mut app, key(KeyCode::Char('p')));
+    update(&mut app, mouse(MouseEventKind::ScrollDown, 0));
+    assert_eq!(app.selected, 1);
+}

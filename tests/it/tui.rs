@@ -347,3 +347,21 @@ fn the_war_room_screen_is_read_only_ignores_keys_and_quits_on_q() {
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.wait_exit(), 0);
 }
+
+#[test]
+fn mouse_capture_is_only_on_with_mouse_and_is_given_back_on_quit() {
+    let plain = start_console(100, 30);
+    plain.wait_for_text(&GROUPS);
+    assert_eq!(plain.pane_var("mouse_any_flag"), "0", "off by default: copying over SSH keeps working");
+    plain.send_keys(&["q"]);
+    assert_eq!(plain.wait_exit(), 0);
+
+    let command = format!("{} --config {} --mouse", bin(), fixture("fast.toml").display());
+    let tmux = Tmux::start(&command, 100, 30);
+    tmux.wait_for_text(&GROUPS);
+    assert_eq!(tmux.pane_var("mouse_any_flag"), "1", "--mouse captures it");
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+    assert_eq!(tmux.pane_var("mouse_any_flag"), "0", "and gives it back");
+    assert_terminal_restored(&tmux);
+}
