@@ -1,5 +1,6 @@
-//! The top bar: product name, READ-ONLY and ENGINE STOPPED badges, stale-series count,
-//! data age, group count, fleet cost per hour and tick number. When the terminal is
+//! The top bar: product name, READ-ONLY, ENGINE STOPPED and BREAKER badges, stale-series
+//! count, alarms firing, who holds the leases, data age, group count (and the filter),
+//! fleet cost per hour and per 1,000 requests, and tick number. When the terminal is
 //! narrow, segments go least urgent first (tick, cost, group count, product name); the
 //! badges and the freshness of the data stay to the end.
 
@@ -39,6 +40,18 @@ fn segments(app: &App) -> Vec<Segment> {
         let text = format!(" {}{stale} stale series ", metrics::STALE_MARK);
         out.push(Segment { text, style: theme.badge_alert, priority: 1 });
     }
+    let tripped = snapshot
+        .groups
+        .iter()
+        .filter(|g| g.controls.iter().any(|c| c.kind == crate::protocol::ControlKind::Breaker))
+        .count();
+    if tripped > 0 {
+        let text = format!(" {tripped} BREAKER OPEN ");
+        out.push(Segment { text, style: theme.badge_alert, priority: 0 });
+    }
+    if let Some(text) = metrics::lease_summary(snapshot) {
+        out.push(Segment { text, style: theme.header, priority: 4 });
+    }
     let firing: usize = snapshot.groups.iter().map(|g| g.firing().count()).sum();
     if firing > 0 {
         let noun = if firing == 1 { "alarm" } else { "alarms" };
@@ -72,6 +85,10 @@ fn segments(app: &App) -> Vec<Segment> {
         style: theme.header,
         priority: 3,
     });
+    if let Some(per_1k) = metrics::cost_per_1k_requests(snapshot) {
+        let text = format!("{}/1k req", format::usd(per_1k));
+        out.push(Segment { text, style: theme.header, priority: 5 });
+    }
     out.push(Segment { text: format!("tick {}", snapshot.seq), style: theme.header, priority: 4 });
     out
 }

@@ -147,6 +147,44 @@ pub fn fleet_hourly_cost_usd(snapshot: &Snapshot) -> f64 {
     snapshot.groups.iter().map(hourly_cost_usd).sum()
 }
 
+/// What 1,000 requests cost at this moment: the fleet's $/h over the requests it takes
+/// in an hour at the newest request rates. None while no group reports requests.
+pub fn cost_per_1k_requests(snapshot: &Snapshot) -> Option<f64> {
+    let rps: f64 = snapshot
+        .groups
+        .iter()
+        .filter_map(|g| g.latest(&MetricKind::RequestRate))
+        .map(|s| s.value)
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .sum();
+    (rps > 0.0).then(|| fleet_hourly_cost_usd(snapshot) / (rps * 3600.0) * 1000.0)
+}
+
+/// Who acts on the fleet: "lease: this engine", "lease: engine-b on ops-2" when one
+/// other engine holds the leases ("(1 of 3 groups)" when not every group has one),
+/// "leases: 2 holders" otherwise; None without leases.
+pub fn lease_summary(snapshot: &Snapshot) -> Option<String> {
+    let leases: Vec<&crate::protocol::LeaseView> =
+        snapshot.groups.iter().filter_map(|g| g.lease.as_ref()).collect();
+    let first = leases.first()?;
+    let same = leases.iter().all(|l| l.holder == first.holder && l.ours == first.ours);
+    let part = if leases.len() < snapshot.groups.len() {
+        format!(" ({} of {} groups)", leases.len(), snapshot.groups.len())
+    } else {
+        String::new()
+    };
+    Some(match (same, first.ours) {
+        (true, true) => format!("lease: this engine{part}"),
+        (true, false) => format!("lease: {} on {}{part}", first.holder, first.host),
+        (false, _) => {
+            let mut holders: Vec<&str> = leases.iter().map(|l| l.holder.as_str()).collect();
+            holders.sort_unstable();
+            holders.dedup();
+            format!("leases: {} holders", holders.len())
+        }
+    })
+}
+
 /// How many series in the fleet are stale.
 pub fn stale_series(snapshot: &Snapshot) -> usize {
     snapshot.groups.iter().flat_map(|g| &g.series).filter(|s| s.stale).count()
@@ -156,6 +194,40 @@ pub fn stale_series(snapshot: &Snapshot) -> usize {
 mod tests {
     use super::*;
     use crate::ui::fixtures;
+
+    #[test]
+    fn cost_per_1k_requests_is_the_fleets_hourly_cost_over_an_hours_requests() {
+        let fleet = fixtures::fleet();
+        let rps: f64 =
+            fleet.groups.iter().filter_map(|g| g.latest(&MetricKind::RequestRate)).map(|s| s.value).sum();
+        assert!(rps > 0.0);
+        let expected = fleet_hourly_cost_usd(&fleet) * 1000.0 / (rps * 3600.0);
+        assert!((cost_per_1k_requests(&fleet).unwrap() - expected).abs() < 1e-12);
+        let mut idle = fleet.clone();
+        for group in &mut idle.groups {
+            group.series.retain(|s| s.kind != MetricKind::RequestRate);
+        }
+        assert_eq!(cost_per_1k_requests(&idle), None, "no requests, no price per request");
+    }
+
+    #[test]
+    fn the_lease_summary_names_one_holder_or_counts_them() {
+        let mut fleet = fixtures::fleet();
+        // The fixture: one group observed under engine-b on ops-2, the others without a lease.
+        assert_eq!(lease_summary(&fleet).as_deref(), Some("lease: engine-b on ops-2 (1 of 3 groups)"));
+        let theirs = fleet.groups.iter().find_map(|g| g.lease.clone()).unwrap();
+        let ours = crate::protocol::LeaseView { holder: "me".into(), ours: true, ..theirs.clone() };
+        fleet.groups[0].lease = Some(ours.clone());
+        assert_eq!(lease_summary(&fleet).as_deref(), Some("leases: 2 holders"));
+        for group in &mut fleet.groups {
+            group.lease = Some(ours.clone());
+        }
+        assert_eq!(lease_summary(&fleet).as_deref(), Some("lease: this engine"));
+        for group in &mut fleet.groups {
+            group.lease = None;
+        }
+        assert_eq!(lease_summary(&fleet), None);
+    }
 
     #[test]
     fn vllm_groups_show_kv_cache_labelled_as_such() {

@@ -310,9 +310,15 @@ fn header_counts_stale_series_and_shows_data_age_and_tick() {
     let header = text.lines().next().unwrap();
     assert!(header.contains("~1 stale series"), "{header}");
     assert!(header.contains("data as of 2s ago"), "{header}");
-    assert!(header.contains("tick 1234"), "{header}");
+    assert!(header.contains("1 BREAKER OPEN"), "{header}");
     assert!(header.contains("3 groups"), "{header}");
     assert!(!header.contains("READ-ONLY"), "{header}");
+    // On a wide screen, everything: the lease holder, the price of requests, the tick.
+    let wide = screen_text(&fixture_app(), 220, 40);
+    let header = wide.lines().next().unwrap();
+    for part in ["lease: engine-b on ops-2 (1 of 3 groups)", "/1k req", "tick 1234"] {
+        assert!(header.contains(part), "{part}: {header}");
+    }
 }
 
 #[test]
