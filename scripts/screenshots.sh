@@ -37,4 +37,17 @@ shot detail-vision
 tmux -L "$sock" send-keys -t main Enter
 sleep 1
 shot table
+# A confirmation dialog: force-scale vision, one more than now, held 20 minutes.
+tmux -L "$sock" send-keys -t main s
+wait_for "scale vision to"
+shot dialog-scale
+tmux -L "$sock" send-keys -t main n
 tmux -L "$sock" send-keys -t main q
+sleep 1
+# The war-room screen on the same state, 75 s into its own run (the spike again).
+tmux -L "$sock" kill-server 2>/dev/null || true
+tmux -L "$sock" -f "$home/tmux.conf" new-session -d -s main -x 120 -y 40 \
+    "env HOME=$home XDG_CONFIG_HOME=$home/config XDG_STATE_HOME=$home/state2 COLORTERM=truecolor ./target/release/fleetdeck --seed 7 --war-room"
+wait_for "WAR ROOM"
+sleep 75
+shot war-room

@@ -66,6 +66,16 @@ pub enum Mode {
     Dialog(Dialog),
 }
 
+/// What the body of the screen shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// The fleet table, and the selected group's detail.
+    #[default]
+    Fleet,
+    /// Every alarm of the groups listed, most urgent first.
+    Alarms,
+}
+
 /// How long the war-room screen shows one group before the next.
 pub const WAR_ROOM_DWELL: Duration = Duration::from_secs(10);
 
@@ -110,6 +120,7 @@ pub struct App {
     /// War-room screen: read-only, every key but quit ignored, the selection cycling
     /// through the groups with alarms firing; `Some(next)` once cycling started.
     pub war_room: Option<WarRoom>,
+    pub view: View,
     pub sort: SortKey,
     pub thresholds: Thresholds,
 }
@@ -131,6 +142,7 @@ impl App {
             filter: String::new(),
             help_scroll: 0,
             war_room: None,
+            view: View::Fleet,
             sort: SortKey::default(),
             theme: Theme::dark(),
             thresholds: Thresholds::default(),
@@ -368,6 +380,8 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::First => app.move_selection(isize::MIN),
         Action::Last => app.move_selection(isize::MAX),
         Action::Filter => app.mode = Mode::Filter(app.filter.clone()),
+        Action::ViewFleet => app.view = View::Fleet,
+        Action::ViewAlarms => app.view = View::Alarms,
         Action::Sort => {
             app.sort = app.sort.next();
             app.set_status(StatusKind::Info, format!("sorted by {}", app.sort.label()));

@@ -405,6 +405,9 @@ fn chart<'a>(
 
 /// " enter closes " with the active keymap's key for closing the pane.
 fn closing_hint(app: &App) -> String {
+    if app.war_room.is_some() {
+        return String::new(); // no key but quit is heard there
+    }
     let keys = app.keymap.keys_for(Context::Normal, Action::ToggleDetail);
     keys.first().map_or_else(String::new, |key| format!(" {key} closes "))
 }

@@ -597,7 +597,7 @@ fn width_of(text: &str) -> usize {
     Span::raw(text).width()
 }
 
-fn truncate(text: &str, width: u16) -> String {
+pub(crate) fn truncate(text: &str, width: u16) -> String {
     let width = usize::from(width);
     if width_of(text) <= width {
         return text.to_string();

@@ -41,15 +41,19 @@ pub enum Action {
     ToggleScaleInOnly,
     More,
     Less,
+    ViewFleet,
+    ViewAlarms,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::Up,
         Action::Down,
         Action::First,
         Action::Last,
+        Action::ViewFleet,
+        Action::ViewAlarms,
         Action::Filter,
         Action::Sort,
         Action::ToggleDetail,
@@ -101,6 +105,8 @@ impl Action {
             Action::ToggleScaleInOnly => "toggle_scale_in_only",
             Action::More => "more",
             Action::Less => "less",
+            Action::ViewFleet => "view_fleet",
+            Action::ViewAlarms => "view_alarms",
         }
     }
 
@@ -132,6 +138,8 @@ impl Action {
             Action::ToggleScaleInOnly => "pause everything or scale-in only",
             Action::More => "one instance more",
             Action::Less => "one instance less",
+            Action::ViewFleet => "show the fleet table and detail",
+            Action::ViewAlarms => "show every alarm, firing first",
         }
     }
 }

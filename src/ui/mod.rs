@@ -16,11 +16,13 @@
 //! - [`order`]: which groups the table lists, in what order (the `/` filter, the sort).
 //! - [`metrics`], [`format`], [`sparkline`]: what is read out of a snapshot and how numbers
 //!   are written.
+//! - [`alarms`]: the alarms view (every alarm of the groups listed, firing first).
 //! - [`theme`]: every style by role (`themes/*.toml`).
 //! - [`event_loop`]: waits on channels and input, applies `update`, redraws per burst.
 //! - [`terminal`]: takes the terminal over and restores it on every exit path.
 //! - [`fixtures`]: deterministic snapshots for tests and benchmarks.
 
+pub mod alarms;
 pub mod app;
 pub mod command;
 pub mod detail;

@@ -8,7 +8,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::app::{App, Mode, StatusKind};
+use super::app::{App, Mode, StatusKind, View};
 use super::fleet::health_line;
 use super::keymap::{Action, Context};
 
@@ -94,15 +94,26 @@ fn selected_failure(app: &App) -> Option<String> {
 fn hints(app: &App) -> Line<'static> {
     let theme = &app.theme;
     let mut spans = Vec::new();
-    for (action, what) in [
-        (Action::Help, "help"),
-        (Action::CommandLine, "command"),
-        (Action::Filter, "filter"),
-        (Action::ToggleDetail, "detail"),
-        (Action::Pause, "pause"),
-        (Action::Scale, "scale"),
-        (Action::Quit, "quit"),
-    ] {
+    let keys: &[(Action, &str)] = match app.view {
+        View::Fleet => &[
+            (Action::Help, "help"),
+            (Action::CommandLine, "command"),
+            (Action::Filter, "filter"),
+            (Action::ViewAlarms, "alarms"),
+            (Action::ToggleDetail, "detail"),
+            (Action::Pause, "pause"),
+            (Action::Scale, "scale"),
+            (Action::Quit, "quit"),
+        ],
+        View::Alarms => &[
+            (Action::Help, "help"),
+            (Action::Filter, "filter"),
+            (Action::ViewFleet, "fleet"),
+            (Action::CommandLine, "command"),
+            (Action::Quit, "quit"),
+        ],
+    };
+    for &(action, what) in keys {
         if let Some(key) = app.keymap.keys_for(Context::Normal, action).first() {
             if !spans.is_empty() {
                 spans.push(Span::styled("  ", theme.muted));

@@ -104,12 +104,13 @@ fn every_view_in_every_theme_at_120x40_and_80x24() {
         ("no_color", Theme::monochrome()),
     ];
     type Open = fn(&mut App);
-    let views: [(&str, Open); 5] = [
+    let views: [(&str, Open); 6] = [
         ("fleet", |_| {}),
         ("detail", |app| app.detail_open = true),
         ("help", |app| app.mode = Mode::Help),
         ("dialog", |app| app.mode = Mode::Dialog(scale_dialog())),
         ("war_room", |app| app.start_war_room()),
+        ("alarms", |app| app.view = super::app::View::Alarms),
     ];
     for (theme_name, theme) in &themes {
         for (view_name, open) in views {

@@ -12,9 +12,10 @@ use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 
+use super::app::View;
 use super::app::{App, Mode};
-use super::dialog;
 use super::status::Hidden;
+use super::{alarms, dialog};
 use super::{detail, fleet, header, help, status};
 
 /// Smallest detail pane worth drawing (border + facts + a chart).
@@ -46,7 +47,8 @@ pub fn layout(app: &App, area: Rect) -> ScreenLayout {
         line
     });
     let mut detail = None;
-    if app.detail_open && app.selected_group().is_some() && rest.width >= DETAIL_MIN_WIDTH {
+    let fleet_view = app.view == View::Fleet;
+    if fleet_view && app.detail_open && app.selected_group().is_some() && rest.width >= DETAIL_MIN_WIDTH {
         let wanted = fleet::height_needed(&app.snapshot).max(TABLE_MIN_HEIGHT_WITH_DETAIL);
         // The table keeps what it needs up to 40 % of the body; the pane gets the rest.
         let table_height = wanted.min((rest.height.saturating_mul(2) / 5).max(TABLE_MIN_HEIGHT_WITH_DETAIL));
@@ -79,13 +81,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     if let Some(r) = parts.header {
         header::render(app, r, buf);
     }
-    fleet::render(app, parts.table, buf);
-    if let Some(r) = parts.detail {
-        detail::render(app, r, buf);
+    if app.view == View::Alarms {
+        alarms::render(app, parts.table, buf);
+    } else {
+        fleet::render(app, parts.table, buf);
+        if let Some(r) = parts.detail {
+            detail::render(app, r, buf);
+        }
     }
     let hidden = Hidden {
         health_lines: !fleet::shows_health_lines(&app.snapshot, parts.table),
-        detail: app.detail_open && parts.detail.is_none(),
+        detail: app.view == View::Fleet && app.detail_open && parts.detail.is_none(),
     };
     let cursor = parts.bottom.and_then(|r| status::render(app, hidden, r, buf));
     match &app.mode {

@@ -365,3 +365,17 @@ fn mouse_capture_is_only_on_with_mouse_and_is_given_back_on_quit() {
     assert_eq!(tmux.pane_var("mouse_any_flag"), "0", "and gives it back");
     assert_terminal_restored(&tmux);
 }
+
+#[test]
+fn two_shows_every_alarm_and_one_brings_the_fleet_back() {
+    // The demo fleet: its groups carry alarm rules (the fast profile's do not).
+    let tmux = Tmux::start(&format!("{} --seed 7", bin()), 120, 40);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["2"]);
+    let screen = tmux.wait_for_text(&["state", "alarm", "rule", "latency-p95-high", "1 fleet"]);
+    assert!(!screen.contains("rdy/wrm/des"), "the table gives way: {screen}");
+    tmux.send_keys(&["1"]);
+    tmux.wait_for_text(&["rdy/wrm/des"]);
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
