@@ -440,8 +440,10 @@ pub fn choose(name_or_file: &str, overrides: Option<&std::path::Path>) -> Keymap
         }
     };
     let mut keymap = Keymap::preset(preset_name).unwrap_or_else(Keymap::builtin);
-    let files = [is_file.then(|| std::path::PathBuf::from(name_or_file)), overrides.map(|p| p.to_path_buf())];
-    for path in files.into_iter().flatten().filter(|p| is_file || p.is_file()) {
+    // The file asked for is read (and missing is an error); the overrides only if present.
+    let asked = is_file.then(|| std::path::PathBuf::from(name_or_file));
+    let present = overrides.filter(|p| p.is_file()).map(|p| p.to_path_buf());
+    for path in [asked, present].into_iter().flatten() {
         let laid =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display())).and_then(|text| {
                 keymap.overlay(&text).map_err(|e| {
@@ -570,8 +572,14 @@ mod tests {
         assert!(warning.starts_with(&expected), "{warning}");
         assert!(warning.ends_with("; using the vim keymap"), "{warning}");
         assert_eq!(chosen.keymap, Keymap::preset("vim").unwrap());
-        // A missing override file is no warning; an unknown preset is.
-        assert!(choose("default", Some(&dir.path().join("absent.toml"))).warning.is_none());
+        // A missing override file is no warning, even beside a keymap file; a missing
+        // keymap file asked for, or an unknown preset, is.
+        let absent = dir.path().join("absent.toml");
+        assert!(choose("default", Some(&absent)).warning.is_none());
+        std::fs::write(&user, "[normal]\nx = \"quit\"\n").unwrap();
+        assert!(choose(user.to_str().unwrap(), Some(&absent)).warning.is_none());
+        let missing = choose(absent.to_str().unwrap(), None).warning.unwrap();
+        assert!(missing.starts_with(&absent.display().to_string()), "{missing}");
         let unknown = choose("emacs", None);
         assert_eq!(
             unknown.warning.unwrap(),
