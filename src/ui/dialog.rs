@@ -78,6 +78,8 @@ pub struct Dialog {
     max: u32,
     /// How many groups the fleet has, for "all 3 groups".
     groups: usize,
+    /// Whether the selected group is paused now (for resume).
+    paused: bool,
     /// When the dialog opened (engine clock), for "until 14:30 UTC".
     now: Timestamp,
 }
@@ -103,6 +105,7 @@ impl Dialog {
             min: group.spec.min,
             max: group.spec.max,
             groups: snapshot.groups.len(),
+            paused: group.controls.iter().any(|c| c.kind == ControlKind::Pause),
             now: snapshot.taken_at,
         }
     }
@@ -174,6 +177,9 @@ impl Dialog {
                     format!("Automated changes to {who} stop {how_long}: nothing changes its capacity.")
                 };
                 vec![what, "Alarms, paging and forced scales still work; :resume lifts it.".into()]
+            }
+            DialogKind::Resume if !self.all && !self.paused => {
+                vec![format!("{who} is not paused: nothing changes.")]
             }
             DialogKind::Resume => {
                 vec![format!("The policy acts on {who} again from the next tick."), "Holds stay.".into()]
@@ -471,6 +477,14 @@ mod tests {
             ),
             (Dialog::shadow(group, &fleet), Command::Shadow { target: target.clone(), on: !shadowed(group) }),
         ];
+        let resume = Dialog::open(DialogKind::Resume, group, &fleet);
+        let paused = group.controls.iter().any(|c| c.kind == ControlKind::Pause);
+        assert_eq!(
+            resume.what_happens()[0].contains("is not paused"),
+            !paused,
+            "{:?}",
+            resume.what_happens()
+        );
         for (mut dialog, command) in cases {
             assert!(!dialog.what_happens().is_empty() && !dialog.title().is_empty());
             assert_eq!(dialog.act(Action::Confirm), Outcome::Send(command));
