@@ -477,14 +477,12 @@ mod tests {
             ),
             (Dialog::shadow(group, &fleet), Command::Shadow { target: target.clone(), on: !shadowed(group) }),
         ];
+        // llm-chat is not paused in the fixture, embeddings is (scale-in only).
         let resume = Dialog::open(DialogKind::Resume, group, &fleet);
-        let paused = group.controls.iter().any(|c| c.kind == ControlKind::Pause);
-        assert_eq!(
-            resume.what_happens()[0].contains("is not paused"),
-            !paused,
-            "{:?}",
-            resume.what_happens()
-        );
+        assert_eq!(resume.what_happens(), ["llm-chat is not paused: nothing changes."]);
+        let embeddings = fleet.groups.iter().find(|g| g.spec.name == "embeddings").unwrap();
+        let resume = Dialog::open(DialogKind::Resume, embeddings, &fleet);
+        assert!(resume.what_happens()[0].starts_with("The policy acts on embeddings again"));
         for (mut dialog, command) in cases {
             assert!(!dialog.what_happens().is_empty() && !dialog.title().is_empty());
             assert_eq!(dialog.act(Action::Confirm), Outcome::Send(command));
