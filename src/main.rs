@@ -371,24 +371,23 @@ fn operator_from_env() -> Operator {
     Operator { name, email: None }
 }
 
-/// Logs go to a file: the console owns the terminal, and a log line on stderr would
-/// tear the screen. Without a writable state dir, logging is off (the console still runs).
+/// Logs go to a file and to the console's diagnostics view (`3`): the console owns the
+/// terminal, and a log line on stderr would tear the screen. Without a writable state
+/// dir only the view has them (the console still runs).
 fn init_logging() {
-    let Some(dir) = directories::ProjectDirs::from("", "", "fleetdeck")
-        .map(|d| d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
-    else {
-        return;
-    };
-    let Ok(file) = fs::create_dir_all(&dir)
-        .and_then(|_| File::options().create(true).append(true).open(dir.join("fleetdeck.log")))
-    else {
-        return;
-    };
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(Mutex::new(file))
-        .try_init();
+    let file = directories::ProjectDirs::from("", "", "fleetdeck")
+        .map(|d| d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
+        .and_then(|dir| {
+            fs::create_dir_all(&dir)
+                .and_then(|_| File::options().create(true).append(true).open(dir.join("fleetdeck.log")))
+                .ok()
+        });
+    let to_file =
+        file.map(|file| tracing_subscriber::fmt::layer().with_ansi(false).with_writer(Mutex::new(file)));
+    let _ =
+        tracing_subscriber::registry().with(filter).with(to_file).with(ui::diagnostics::layer()).try_init();
 }

@@ -74,6 +74,8 @@ pub enum View {
     Fleet,
     /// Every alarm of the groups listed, most urgent first.
     Alarms,
+    /// fleetdeck's own log.
+    Diagnostics,
 }
 
 /// How long the war-room screen shows one group before the next.
@@ -382,6 +384,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Filter => app.mode = Mode::Filter(app.filter.clone()),
         Action::ViewFleet => app.view = View::Fleet,
         Action::ViewAlarms => app.view = View::Alarms,
+        Action::ViewDiagnostics => app.view = View::Diagnostics,
         Action::Sort => {
             app.sort = app.sort.next();
             app.set_status(StatusKind::Info, format!("sorted by {}", app.sort.label()));

@@ -43,17 +43,19 @@ pub enum Action {
     Less,
     ViewFleet,
     ViewAlarms,
+    ViewDiagnostics,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::Up,
         Action::Down,
         Action::First,
         Action::Last,
         Action::ViewFleet,
         Action::ViewAlarms,
+        Action::ViewDiagnostics,
         Action::Filter,
         Action::Sort,
         Action::ToggleDetail,
@@ -107,6 +109,7 @@ impl Action {
             Action::Less => "less",
             Action::ViewFleet => "view_fleet",
             Action::ViewAlarms => "view_alarms",
+            Action::ViewDiagnostics => "view_diagnostics",
         }
     }
 
@@ -140,6 +143,7 @@ impl Action {
             Action::Less => "one instance less",
             Action::ViewFleet => "show the fleet table and detail",
             Action::ViewAlarms => "show every alarm, firing first",
+            Action::ViewDiagnostics => "show fleetdeck's own log",
         }
     }
 }

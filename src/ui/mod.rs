@@ -16,6 +16,7 @@
 //! - [`order`]: which groups the table lists, in what order (the `/` filter, the sort).
 //! - [`metrics`], [`format`], [`sparkline`]: what is read out of a snapshot and how numbers
 //!   are written.
+//! - [`diagnostics`]: fleetdeck's own log (tui-logger, fed by `tracing`).
 //! - [`alarms`]: the alarms view (every alarm of the groups listed, firing first).
 //! - [`theme`]: every style by role (`themes/*.toml`).
 //! - [`event_loop`]: waits on channels and input, applies `update`, redraws per burst.
@@ -26,6 +27,7 @@ pub mod alarms;
 pub mod app;
 pub mod command;
 pub mod detail;
+pub mod diagnostics;
 pub mod dialog;
 pub mod event_loop;
 #[doc(hidden)]

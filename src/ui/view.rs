@@ -15,7 +15,7 @@ use ratatui::layout::{Position, Rect};
 use super::app::View;
 use super::app::{App, Mode};
 use super::status::Hidden;
-use super::{alarms, dialog};
+use super::{alarms, diagnostics, dialog};
 use super::{detail, fleet, header, help, status};
 
 /// Smallest detail pane worth drawing (border + facts + a chart).
@@ -81,12 +81,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     if let Some(r) = parts.header {
         header::render(app, r, buf);
     }
-    if app.view == View::Alarms {
-        alarms::render(app, parts.table, buf);
-    } else {
-        fleet::render(app, parts.table, buf);
-        if let Some(r) = parts.detail {
-            detail::render(app, r, buf);
+    match app.view {
+        View::Alarms => alarms::render(app, parts.table, buf),
+        View::Diagnostics => diagnostics::render(app, parts.table, buf),
+        View::Fleet => {
+            fleet::render(app, parts.table, buf);
+            if let Some(r) = parts.detail {
+                detail::render(app, r, buf);
+            }
         }
     }
     let hidden = Hidden {

@@ -379,3 +379,14 @@ fn two_shows_every_alarm_and_one_brings_the_fleet_back() {
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.wait_exit(), 0);
 }
+
+#[test]
+fn three_shows_fleetdecks_own_log() {
+    let tmux = start_console(140, 40);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["3"]);
+    // What the process logged at start, e.g. where the decision log goes.
+    tmux.wait_for_text(&["fleetdeck's own log", "console started", "1 fleet"]);
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0);
+}
