@@ -12,16 +12,29 @@ use tui_logger::{TuiLoggerLevelOutput, TuiLoggerWidget};
 
 use super::app::App;
 
-/// The `tracing` layer that feeds the view, and the buffer behind it (started once per
-/// process; later calls only return another layer).
+/// Lines the layer may take in between two [`collect`]s before the oldest are lost.
+const HOT_LINES: usize = 10_000;
+
+/// The `tracing` layer that feeds the view (its buffer is set up once per process).
+///
+/// tui-logger's own `init_logger` starts a thread that wakes every 10 ms to move lines
+/// into the view's buffer; on an idle console that alone took idle CPU from 0.13 % to
+/// 0.73 % of a core. Instead the event loop [`collect`]s on each wake-up (every snapshot
+/// at least), with room for [`HOT_LINES`] in between.
 pub fn layer() -> tui_logger::TuiTracingSubscriberLayer {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
         // Every level is kept; what is recorded at all is the subscriber's filter.
-        let _ = tui_logger::init_logger(tui_logger::LevelFilter::Trace);
         tui_logger::set_default_level(tui_logger::LevelFilter::Trace);
+        tui_logger::set_hot_buffer_depth(HOT_LINES);
+        tui_logger::move_events(); // applies the depth
     });
     tui_logger::TuiTracingSubscriberLayer
+}
+
+/// Moves the lines logged since the last call into the view's buffer.
+pub fn collect() {
+    tui_logger::move_events();
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {

@@ -201,6 +201,7 @@ where
                 .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
                 .context("clearing the terminal after a resize")?;
         }
+        super::diagnostics::collect();
         if dirty {
             terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
         }
