@@ -10,6 +10,8 @@ use std::str::FromStr;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde::Deserialize;
 
+use super::user_file;
+
 /// The embedded default keymap (k9s-like).
 pub const DEFAULT_TOML: &str = include_str!("../../keymaps/default.toml");
 
@@ -282,9 +284,8 @@ pub enum KeymapError {
     NoQuit,
 }
 
-impl KeymapError {
-    /// 1-based line and column of the mistake in `text`.
-    pub fn line_col(&self, text: &str) -> (usize, usize) {
+impl user_file::Located for KeymapError {
+    fn line_col(&self, text: &str) -> (usize, usize) {
         let offset = match self {
             KeymapError::Toml { offset, .. } => offset.unwrap_or(0),
             KeymapError::Binding { offset, .. } => *offset,
@@ -433,7 +434,7 @@ pub struct KeymapChoice {
 /// default preset — with the user's `overrides` file (if it exists) laid on top. A file
 /// that cannot be used is named with file:line:col, and the preset runs without it.
 pub fn choose(name_or_file: &str, overrides: Option<&std::path::Path>) -> KeymapChoice {
-    let is_file = name_or_file.ends_with(".toml") || name_or_file.contains('/');
+    let is_file = user_file::names_a_file(name_or_file);
     let (preset_name, mut warning) = match Keymap::preset(name_or_file) {
         Some(_) => (name_or_file, None),
         None if is_file => ("default", None),
@@ -448,14 +449,7 @@ pub fn choose(name_or_file: &str, overrides: Option<&std::path::Path>) -> Keymap
     let asked = is_file.then(|| std::path::PathBuf::from(name_or_file));
     let present = overrides.filter(|p| p.is_file()).map(|p| p.to_path_buf());
     for path in [asked, present].into_iter().flatten() {
-        let laid =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display())).and_then(|text| {
-                keymap.overlay(&text).map_err(|e| {
-                    let (line, column) = e.line_col(&text);
-                    format!("{}:{line}:{column}: {e}", path.display())
-                })
-            });
-        match laid {
+        match user_file::parse(&path, |text| keymap.overlay(text)) {
             Ok(next) => keymap = next,
             Err(why) => warning = Some(why),
         }
@@ -467,6 +461,7 @@ pub fn choose(name_or_file: &str, overrides: Option<&std::path::Path>) -> Keymap
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::user_file::Located;
 
     fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)

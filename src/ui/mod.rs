@@ -19,6 +19,7 @@
 //! - [`diagnostics`]: fleetdeck's own log (tui-logger, fed by `tracing`).
 //! - [`alarms`]: the alarms view (every alarm of the groups listed, firing first).
 //! - [`theme`]: every style by role (`themes/*.toml`).
+//! - [`user_file`]: reading the user's theme and keymap files, mistakes placed.
 //! - [`event_loop`]: waits on channels and input, applies `update`, redraws per burst.
 //! - [`terminal`]: takes the terminal over and restores it on every exit path.
 //! - [`fixtures`]: deterministic snapshots for tests and benchmarks.
@@ -43,6 +44,7 @@ pub mod sparkline;
 pub mod status;
 pub mod terminal;
 pub mod theme;
+pub mod user_file;
 pub mod view;
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
+use super::user_file;
+
 /// The embedded presets.
 pub const DARK_TOML: &str = include_str!("../../themes/dark.toml");
 pub const LIGHT_TOML: &str = include_str!("../../themes/light.toml");
@@ -35,9 +37,9 @@ pub enum ThemeError {
     Colour { role: &'static str, value: String },
 }
 
-impl ThemeError {
+impl user_file::Located for ThemeError {
     /// 1-based line and column of the mistake in `text` (the role's line for a colour).
-    pub fn line_col(&self, text: &str) -> (usize, usize) {
+    fn line_col(&self, text: &str) -> (usize, usize) {
         let offset = match self {
             ThemeError::Toml { offset, .. } => offset.unwrap_or(0),
             ThemeError::Colour { role, value } => text
@@ -372,22 +374,18 @@ pub struct ThemeChoice {
 /// theme that cannot be used falls back to the preset (or dark), with a warning naming
 /// file:line:col.
 pub fn choose(name_or_file: &str, user_dir: Option<&Path>, depth: ColourDepth) -> ThemeChoice {
-    let is_file = name_or_file.ends_with(".toml") || name_or_file.contains('/');
     let user_file = user_dir.map(|dir| dir.join(format!("{name_or_file}.toml"))).filter(|p| p.is_file());
-    let file = if is_file { Some(Path::new(name_or_file).to_path_buf()) } else { user_file };
+    let file = if user_file::names_a_file(name_or_file) {
+        Some(Path::new(name_or_file).to_path_buf())
+    } else {
+        user_file
+    };
     let fallback_name = if Theme::preset(name_or_file).is_some() { name_or_file } else { "dark" };
     let fallback = || Theme::preset(fallback_name).unwrap_or_else(Theme::monochrome);
     let (theme, warning) = match file {
-        Some(path) => match std::fs::read_to_string(&path) {
-            Ok(text) => match Theme::from_toml(&text) {
-                Ok(theme) => (theme, None),
-                Err(err) => {
-                    let (line, column) = err.line_col(&text);
-                    let why = format!("{}:{line}:{column}: {err}; using {fallback_name}", path.display());
-                    (fallback(), Some(why))
-                }
-            },
-            Err(err) => (fallback(), Some(format!("{}: {err}; using {fallback_name}", path.display()))),
+        Some(path) => match user_file::parse(&path, Theme::from_toml) {
+            Ok(theme) => (theme, None),
+            Err(why) => (fallback(), Some(format!("{why}; using {fallback_name}"))),
         },
         None => match Theme::preset(name_or_file) {
             Some(theme) => (theme, None),
@@ -410,6 +408,7 @@ impl Default for Theme {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::user_file::Located;
 
     #[test]
     fn embedded_dark_theme_parses() {
