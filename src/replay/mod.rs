@@ -263,7 +263,7 @@ pub fn replay_all(spec: &ReplaySpec) -> Result<Backtest, ReplayError> {
 pub fn oracle(spec: &ReplaySpec) -> Result<Oracle, ReplayError> {
     let group = find_group(spec)?;
     let seconds = checked_seconds(spec)?;
-    let traffic = TrafficSpec::Trace { trace: spec.trace.clone(), scale: spec.scale, looped: false };
+    let traffic = traffic(spec);
     let demand: Vec<f64> = (1..=seconds).map(|t| traffic.baseline_rps(Duration::from_secs(t))).collect();
     Ok(Oracle::plan(&OracleInputs {
         demand: &demand,
@@ -275,6 +275,11 @@ pub fn oracle(spec: &ReplaySpec) -> Result<Oracle, ReplayError> {
         warmup_s: group.spec.warmup.min.as_secs_f64(),
         hourly_cost_usd: group.spec.hourly_cost_usd,
     }))
+}
+
+/// The trace as the simulator plays it: scaled, once through.
+fn traffic(spec: &ReplaySpec) -> TrafficSpec {
+    TrafficSpec::Trace { trace: spec.trace.clone(), scale: spec.scale, looped: false }
 }
 
 /// The scored seconds of the run (1 ..= this), once the scale and trace are checked.
@@ -302,7 +307,7 @@ pub fn replay_with(
     group.spec.desired = contender.desired;
     let seconds = checked_seconds(spec)? + 1;
     let mut sim_spec = group.sim.clone();
-    sim_spec.traffic = TrafficSpec::Trace { trace: spec.trace.clone(), scale: spec.scale, looped: false };
+    sim_spec.traffic = traffic(spec);
     let fleet = SimFleet::new(&[(group.spec.clone(), sim_spec.clone())], spec.seed, REPLAY_START);
     // Predictive scaling forecasts from minute history, as the live engine reads it from
     // its store: keep the store's retention of minutes, and rebuild the profiles hourly.
