@@ -140,6 +140,12 @@ impl Tmux {
         })
     }
 
+    /// Quits with `q`, as a person would, and checks the program exited with status 0.
+    pub fn quit(&self) {
+        self.send_keys(&["q"]);
+        assert_eq!(self.wait_exit(), 0, "q exits with status 0");
+    }
+
     /// The directory the program's state went to (unless given to `start_with_state`).
     pub fn state_dir(&self) -> std::path::PathBuf {
         self.home.path().join("state")

@@ -86,8 +86,7 @@ fn a_sim_command_typed_in_the_console_fails_instances_that_warm_back_up() {
             _ => Err(screen),
         }
     });
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -99,8 +98,7 @@ fn a_readonly_console_shows_the_engine_refusing_a_command() {
     tmux.wait_for_text(&["refused", "read-only"]);
     let vision = tmux.capture().lines().find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
     assert!(vision.contains("4/0/4"), "nothing changed: {vision}");
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 /// The rows of the detail pane's 24 h history block: the `history …` line and the
@@ -158,8 +156,7 @@ fn a_pause_a_hold_and_the_history_survive_kill_9_and_show_after_restart() {
         let screen = second.capture();
         if counts(&screen, "vision").is_some_and(|(.., desired)| desired == 6) { Ok(()) } else { Err(screen) }
     });
-    second.send_keys(&["q"]);
-    assert_eq!(second.wait_exit(), 0);
+    second.quit();
 }
 
 #[test]
@@ -222,8 +219,7 @@ fn a_broken_theme_file_is_named_with_its_line_and_the_console_runs_on_the_preset
     let screen = tmux.wait_for_text(&GROUPS);
     let expected = format!("{}:{line}:16: role `base`: bad colour `chartreuse`", theme.display());
     assert!(screen.contains(&expected) && screen.contains("using dark"), "{screen}");
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -245,8 +241,7 @@ fn slash_filters_the_fleet_and_esc_brings_every_group_back() {
         let screen = tmux.capture();
         if group_rows(&screen).len() == 3 && !screen.contains("/vis") { Ok(()) } else { Err(screen) }
     });
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 /// llm-chat's `rdy/wrm/des` now.
@@ -266,8 +261,7 @@ fn a_pause_confirmed_in_its_dialog_holds_capacity_through_a_spike() {
     // The policy wants more and says what stops it; desired stays where it was.
     let screen = tmux.wait_for_text(&["blocked: paused by"]);
     assert_eq!(counts(&screen, "llm-chat").map(|c| c.2), Some(4), "{screen}");
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -285,8 +279,7 @@ fn a_scale_in_only_pause_still_scales_out() {
         Some(desired) if desired > 4 => Ok(()),
         _ => Err(tmux.capture()),
     });
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -303,8 +296,7 @@ fn a_force_scale_confirmed_in_its_dialog_sets_desired_and_shows_the_hold() {
         let desired = counts(&screen, "vision").map(|c| c.2);
         if desired == Some(7) && screen.contains("held at 7") { Ok(()) } else { Err(screen) }
     });
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -315,8 +307,7 @@ fn a_mutating_key_in_a_readonly_console_is_refused_where_it_can_be_seen() {
     tmux.send_keys(&["p"]);
     let screen = tmux.wait_for_text(&["refused: pause: this console is read-only"]);
     assert!(!screen.contains("pause llm-chat?"), "no dialog opens: {screen}");
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -329,8 +320,7 @@ fn the_vim_keymap_closes_the_detail_with_h_and_says_so_in_the_pane() {
         let screen = tmux.capture();
         if !screen.contains("l closes") && group_rows(&screen).len() == 3 { Ok(()) } else { Err(screen) }
     });
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -344,8 +334,7 @@ fn the_war_room_screen_is_read_only_ignores_keys_and_quits_on_q() {
     tmux.send_keys(&["Enter"]);
     let after = tmux.capture();
     assert!(!after.contains("pause llm-chat?") && !after.contains(":sim"), "keys are not heard: {after}");
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -353,15 +342,13 @@ fn mouse_capture_is_only_on_with_mouse_and_is_given_back_on_quit() {
     let plain = start_console(100, 30);
     plain.wait_for_text(&GROUPS);
     assert_eq!(plain.pane_var("mouse_any_flag"), "0", "off by default: copying over SSH keeps working");
-    plain.send_keys(&["q"]);
-    assert_eq!(plain.wait_exit(), 0);
+    plain.quit();
 
     let command = format!("{} --config {} --mouse", bin(), fixture("fast.toml").display());
     let tmux = Tmux::start(&command, 100, 30);
     tmux.wait_for_text(&GROUPS);
     assert_eq!(tmux.pane_var("mouse_any_flag"), "1", "--mouse captures it");
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
     assert_eq!(tmux.pane_var("mouse_any_flag"), "0", "and gives it back");
     assert_terminal_restored(&tmux);
 }
@@ -376,8 +363,7 @@ fn two_shows_every_alarm_and_one_brings_the_fleet_back() {
     assert!(!screen.contains("rdy/wrm/des"), "the table gives way: {screen}");
     tmux.send_keys(&["1"]);
     tmux.wait_for_text(&["rdy/wrm/des"]);
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
 
 #[test]
@@ -387,6 +373,5 @@ fn three_shows_fleetdecks_own_log() {
     tmux.send_keys(&["3"]);
     // What the process logged at start, e.g. where the decision log goes.
     tmux.wait_for_text(&["fleetdeck's own log", "console started", "1 fleet"]);
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0);
+    tmux.quit();
 }
