@@ -73,16 +73,22 @@ impl SortKey {
 
 /// Whether `group` passes the filter `text` (empty passes everything).
 pub fn matches(group: &GroupSnapshot, text: &str) -> bool {
-    let text = text.trim().to_lowercase();
+    matches_lowercase(group, &text.trim().to_lowercase())
+}
+
+/// [`matches`] for a filter already trimmed and lowercased.
+fn matches_lowercase(group: &GroupSnapshot, text: &str) -> bool {
     text.is_empty()
-        || group.spec.name.to_lowercase().contains(&text)
-        || group.spec.instance_type.to_lowercase().contains(&text)
+        || group.spec.name.to_lowercase().contains(text)
+        || group.spec.instance_type.to_lowercase().contains(text)
 }
 
 /// Indexes into `snapshot.groups` of the rows to show, in order.
 pub fn visible(snapshot: &Snapshot, filter: &str, sort: SortKey) -> Vec<usize> {
     let groups = &snapshot.groups;
-    let mut rows: Vec<usize> = (0..groups.len()).filter(|&i| matches(&groups[i], filter)).collect();
+    let filter = filter.trim().to_lowercase();
+    let mut rows: Vec<usize> =
+        (0..groups.len()).filter(|&i| matches_lowercase(&groups[i], &filter)).collect();
     match sort {
         SortKey::Config => {}
         SortKey::Name => rows.sort_by(|&a, &b| groups[a].spec.name.cmp(&groups[b].spec.name)),
