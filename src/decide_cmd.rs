@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, AuditError, AuditLine, LoggedDecision};
 use crate::model::{Timestamp, format_duration};
-use crate::policy::{self, Decision, GroupState, Inputs};
+use crate::policy::{self, Decision, GroupState, Inputs, words};
 
 /// What a decide file holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -200,13 +200,13 @@ pub fn render(decision: &Decision) -> String {
     }
     for p in &decision.proposals {
         let desired = p.desired.map_or("-".to_string(), |d| d.to_string());
-        out.push_str(&format!("  {:<28} {:>4}  {}\n", policy_name(&p.policy), desired, p.reason));
+        out.push_str(&format!("  {:<28} {:>4}  {}\n", words::policy_name(&p.policy), desired, p.reason));
     }
     out.push_str(&format!("recommendation: {}\n", decision.recommendation));
     let b = &decision.bounds;
     out.push_str(&format!("bounds: [{}, {}]\n", b.min, b.max));
     for c in &decision.clamps {
-        out.push_str(&format!("clamp: {} → {} by {}\n", c.from, c.to, clamp_name(&c.by)));
+        out.push_str(&format!("clamp: {} → {} by {}\n", c.from, c.to, words::clamp_name(&c.by)));
     }
     for block in &decision.blocked {
         out.push_str(&format!("blocked: {}\n", policy::block_text(block)));
@@ -221,33 +221,4 @@ pub fn render(decision: &Decision) -> String {
         ));
     }
     out
-}
-
-fn policy_name(kind: &policy::PolicyKind) -> String {
-    use policy::PolicyKind::*;
-    match kind {
-        TargetTracking { metric } => format!("target tracking {metric}"),
-        LatencyGuard => "latency guard".to_string(),
-        StepScaling { alarm } => format!("step scaling on {alarm}"),
-        SimpleScaling { alarm } => format!("simple scaling on {alarm}"),
-        Scheduled { action } => format!("scheduled {action}"),
-        Predictive => "predictive".to_string(),
-    }
-}
-
-fn clamp_name(by: &policy::ClampBy) -> String {
-    use policy::ClampBy::*;
-    match by {
-        ColdStart => "cold start (at least 1 with demand)".to_string(),
-        ScaleDownWindow => "scale-down window".to_string(),
-        ScaleUpWindow => "scale-up window".to_string(),
-        MaxStep => "max step".to_string(),
-        Budget => "budget".to_string(),
-        ScaleInPaused => "scale-in pause".to_string(),
-        Stalled => "stalled scale-out".to_string(),
-        ScheduledDesired { action } => format!("scheduled action {action}"),
-        Hold { by } => format!("hold by {by}"),
-        Min => "min".to_string(),
-        Max => "max".to_string(),
-    }
 }

@@ -28,7 +28,8 @@ pub use crate::series::{MinutePoint, SharedMinutes, SharedPoints};
 /// 1.1 added each group's alarms and last decision.
 /// 1.2 added `silence` / `unsilence`, the `silence` control, alarms' `held_until` and
 /// each series' closed 1-minute aggregates ([`SeriesSnapshot::minutes`]).
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 2 };
+/// 1.3 added the decision log's [`Event::Decided`].
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 3 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -168,6 +169,82 @@ pub struct DecisionView {
     pub shadow: bool,
 }
 
+/// One entry of the decision log (since 1.3): a decision that changes desired, or one
+/// that holds the group where it is for another reason than the entry before it (other
+/// desired or bounds, another block, a stall, unusable data, shadow mode). An entry stands
+/// until the group's next one. Everything an operator asks of a decision is here, already
+/// in words: what it read, what each policy proposed, what cut the recommendation and
+/// what blocked it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionEntry {
+    pub at: Timestamp,
+    pub group: String,
+    /// Desired capacity before the decision.
+    pub current: u32,
+    /// The new desired capacity, if the decision changes it.
+    pub desired: Option<u32>,
+    /// The decision in one line (the same words as the audit log's).
+    pub reason: String,
+    /// Decided but not acted on: shadow mode, observing without the lease, a breaker veto
+    /// or an actuator backing off. A change is then shown as "would …".
+    pub shadow: bool,
+    /// Why a change was not acted on, when something other than shadow mode stopped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_acted: Option<String>,
+    /// The newest sample of each metric the policies read.
+    pub inputs: Vec<InputView>,
+    /// The alarms the policies read, in words ("queue-high FIRING at 63 (threshold 50)").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
+    /// What each policy proposed, in the order they are configured.
+    pub proposals: Vec<ProposalView>,
+    /// What the policies recommend together, before stabilization, limits and bounds.
+    pub recommendation: u32,
+    /// The effective bounds and where each comes from ("group", "scheduled peak", "hold by ana").
+    pub min: (u32, String),
+    pub max: (u32, String),
+    /// Each cut on the way from the recommendation to desired, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clamps: Vec<ClampView>,
+    /// What stopped a change or part of it, in words ("paused by ana until 14:30 UTC").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<String>,
+}
+
+impl DecisionEntry {
+    /// Whether it changes desired (acted on or not).
+    pub fn is_action(&self) -> bool {
+        self.desired.is_some_and(|d| d != self.current)
+    }
+}
+
+/// One metric a decision read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputView {
+    pub kind: MetricKind,
+    pub value: f64,
+    /// When it was sampled.
+    pub at: Timestamp,
+}
+
+/// One policy's proposal: `desired: None` when it has no opinion this tick.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalView {
+    /// "target tracking gpu_util", "latency guard", "step scaling on queue-high" ...
+    pub policy: String,
+    pub desired: Option<u32>,
+    pub reason: String,
+}
+
+/// One cut on the way from the recommendation to desired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClampView {
+    pub from: u32,
+    pub to: u32,
+    /// "max step", "scale-down window", "hold by ana", "max" ...
+    pub by: String,
+}
+
 impl GroupSnapshot {
     pub fn series(&self, kind: &MetricKind) -> Option<&SeriesSnapshot> {
         self.series.iter().find(|s| &s.kind == kind)
@@ -280,6 +357,9 @@ pub enum Event {
         message: String,
         tripped: bool,
     },
+    /// A new entry of the decision log (since 1.3): every change of desired, and the first
+    /// decision of each run of identical ones (see [`DecisionEntry`]).
+    Decided(Box<DecisionEntry>),
     /// A command was answered (accepted or refused); every command gets one.
     CommandHandled {
         at: Timestamp,

@@ -20,6 +20,7 @@
 
 pub mod autoscale;
 pub mod breaker;
+pub mod decision_log;
 mod durable;
 pub mod history;
 pub mod operator;

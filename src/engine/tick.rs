@@ -36,6 +36,7 @@ use crate::store::Silence;
 
 use super::autoscale::{AutoscaleMode, Autoscaler, STALLED_ALARM};
 use super::breaker::{BreakerEvent, ResetScope, TickFacts};
+use super::decision_log::{self, DecisionRuns};
 use super::history::SeriesHistory;
 use super::operator;
 use super::pager::{Firing, Notification, Pager, Warming};
@@ -69,6 +70,8 @@ pub struct CoreGroup {
     pub pager: Pager,
     /// The action the previous tick asked for, until its outcome comes in.
     pending: Option<Action>,
+    /// The run of identical decisions the decision log's newest entry stands for.
+    runs: DecisionRuns,
 }
 
 impl CoreGroup {
@@ -81,6 +84,7 @@ impl CoreGroup {
             silence: None,
             pager: Pager::default(),
             pending: None,
+            runs: DecisionRuns::default(),
         }
     }
 
@@ -139,29 +143,24 @@ impl CoreGroup {
         // Not acted on: shadow mode, observing or backing off, or vetoed (a change asked
         // for is acted on exactly when none of these holds).
         let shadow = self.autoscaler.mode == AutoscaleMode::Shadow || !may_act || step.vetoed.is_some();
-        out.decisions.push(DecisionRecord {
-            group: index,
-            state: step.state,
-            inputs: step.inputs,
-            decision: step.decision.clone(),
-            shadow,
-        });
         for (alarm, from, to) in step.transitions {
             out.events.push(Event::Alarm { at: now, group: name.clone(), alarm, from, to });
         }
         let decision = &step.decision;
+        // Why a change asked for is not acted on, when shadow mode is not the reason.
+        let why_not = match (&step.vetoed, &input.authority) {
+            _ if decision.desired.is_none() => None,
+            (Some(veto), _) => Some(veto.clone()),
+            (None, Authority::Observe { holder }) if self.autoscaler.mode == AutoscaleMode::Act => {
+                Some(format!("observing: automation owned by {holder}"))
+            }
+            (None, Authority::BackingOff { until }) if self.autoscaler.mode == AutoscaleMode::Act => {
+                Some(format!("actuator backing off until {}", until.to_rfc3339()))
+            }
+            _ => None,
+        };
         if let Some(to) = decision.desired {
-            let why_not = match (&step.vetoed, &input.authority) {
-                (Some(veto), _) => Some(veto.clone()),
-                (None, Authority::Observe { holder }) if self.autoscaler.mode == AutoscaleMode::Act => {
-                    Some(format!("observing: automation owned by {holder}"))
-                }
-                (None, Authority::BackingOff { until }) if self.autoscaler.mode == AutoscaleMode::Act => {
-                    Some(format!("actuator backing off until {}", until.to_rfc3339()))
-                }
-                _ => None,
-            };
-            let reason = match why_not {
+            let reason = match &why_not {
                 Some(why) => format!("{} — {why}", decision.reason),
                 None => decision.reason.clone(),
             };
@@ -174,6 +173,17 @@ impl CoreGroup {
                 shadow,
             });
         }
+        if self.runs.starts_entry(decision, shadow) {
+            let entry = decision_log::entry(decision, &step.inputs, shadow, why_not);
+            out.events.push(Event::Decided(Box::new(entry)));
+        }
+        out.decisions.push(DecisionRecord {
+            group: index,
+            state: step.state,
+            inputs: step.inputs,
+            decision: step.decision.clone(),
+            shadow,
+        });
         let running = capacity.ready + capacity.warming + capacity.failed;
         let facts = TickFacts {
             now,

@@ -8,7 +8,7 @@ use crate::alarms::{Comparison, MissingData, Statistic};
 use crate::config::Config;
 use crate::engine::sim_loop::SimLoop;
 use crate::model::MetricKind;
-use crate::protocol::{Event, Operator, SimCommand};
+use crate::protocol::{DecisionEntry, Event, Operator, SimCommand};
 use crate::sim::SimFleet;
 
 use super::super::pager::NotificationKind;
@@ -344,4 +344,50 @@ fn a_remembered_window_is_not_reused_when_late_samples_can_still_land_in_it() {
     series.get_mut(&MetricKind::QueueLength).unwrap().push(Sample { at: at(110), value: 50.0 });
     autoscaler.step(&series, capacity, Duration::from_secs(300), at(126), false, false);
     assert_eq!(autoscaler.alarms[0].status.state, AlarmState::Firing);
+}
+
+/// The decision log's entries: every change of desired, and the first decision of each
+/// run of identical ones — not one per tick.
+#[test]
+fn the_decision_log_gets_every_change_and_the_first_of_each_run() {
+    let mut sim = sim_loop(AutoscaleMode::Act, Some(4.0));
+    let mut outputs = run(&mut sim, 0..40);
+    let pause = Command::Pause { target: Target::All, duration: None, mode: crate::policy::PauseMode::Full };
+    let paused = sim.step(at(40), vec![request(pause)]);
+    outputs.push((40, paused));
+    outputs.extend(run(&mut sim, 41..60));
+    let entries: Vec<(u64, &DecisionEntry)> = outputs
+        .iter()
+        .flat_map(|(t, out)| {
+            out.events.iter().filter_map(move |e| match e {
+                Event::Decided(entry) if entry.group == "llm-chat" => Some((*t, &**entry)),
+                _ => None,
+            })
+        })
+        .collect();
+    let decisions: Vec<(u64, &DecisionRecord)> = outputs
+        .iter()
+        .flat_map(|(t, out)| out.decisions.iter().filter(|d| d.group == CHAT).map(move |d| (*t, d)))
+        .collect();
+    assert_eq!(decisions.len(), 60, "one decision a tick");
+    assert!(entries.len() < decisions.len() / 2, "runs are not repeated: {} entries", entries.len());
+    // Every change of desired has its entry, in the tick it was decided, with its words.
+    for (tick, record) in decisions.iter().filter(|(_, d)| d.decision.desired.is_some()) {
+        let entry = entries.iter().find(|(t, _)| t == tick).map(|(_, e)| e);
+        let entry = entry.unwrap_or_else(|| panic!("tick {tick}'s change has no entry"));
+        assert_eq!((entry.current, entry.desired), (record.decision.current, record.decision.desired));
+        assert_eq!(entry.reason, record.decision.reason);
+        assert!(!entry.proposals.is_empty() && !entry.inputs.is_empty(), "{entry:?}");
+        assert!(entry.is_action() && !entry.shadow);
+    }
+    // A tick whose decision differs from the one before it (other than in measured
+    // values) starts an entry: the pause shows as one "blocked" entry, not one per tick.
+    let blocked: Vec<&(u64, &DecisionEntry)> =
+        entries.iter().filter(|(_, e)| e.reason.starts_with("blocked: paused by ana")).collect();
+    assert!(!blocked.is_empty(), "the pause blocks the spike's scale-out: {entries:#?}");
+    assert!(blocked.iter().all(|(t, _)| *t >= 40));
+    assert!(blocked[0].1.blocked.iter().any(|b| b.starts_with("paused by ana")), "{:?}", blocked[0].1);
+    let blocked_ticks =
+        decisions.iter().filter(|(_, d)| d.decision.reason.starts_with("blocked: paused")).count();
+    assert!(blocked.len() < blocked_ticks, "{} entries for {blocked_ticks} blocked ticks", blocked.len());
 }

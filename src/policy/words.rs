@@ -2,7 +2,8 @@
 //! same everywhere ("gpu_util 0.93", "latency_p95 1.9s", "until 14:30 UTC").
 
 use crate::model::{AlarmState, MetricKind, Timestamp, Unit, format_duration};
-use crate::policy::decision::{MetricProblem, Problem};
+use crate::policy::decision::{BoundSource, ClampBy, MetricProblem, Problem};
+use crate::policy::spec::PolicyKind;
 
 /// A metric value in its unit.
 pub fn value(kind: &MetricKind, v: f64) -> String {
@@ -58,6 +59,44 @@ pub fn alarm_state(state: AlarmState) -> &'static str {
         AlarmState::Pending => "PENDING",
         AlarmState::Firing => "FIRING",
         AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+    }
+}
+
+/// A policy by name: "target tracking gpu_util", "step scaling on queue-high".
+pub fn policy_name(kind: &PolicyKind) -> String {
+    match kind {
+        PolicyKind::TargetTracking { metric } => format!("target tracking {metric}"),
+        PolicyKind::LatencyGuard => "latency guard".to_string(),
+        PolicyKind::StepScaling { alarm } => format!("step scaling on {alarm}"),
+        PolicyKind::SimpleScaling { alarm } => format!("simple scaling on {alarm}"),
+        PolicyKind::Scheduled { action } => format!("scheduled {action}"),
+        PolicyKind::Predictive => "predictive".to_string(),
+    }
+}
+
+/// What cut a recommendation: "max step", "hold by ana".
+pub fn clamp_name(by: &ClampBy) -> String {
+    match by {
+        ClampBy::ColdStart => "cold start (at least 1 with demand)".to_string(),
+        ClampBy::ScaleDownWindow => "scale-down window".to_string(),
+        ClampBy::ScaleUpWindow => "scale-up window".to_string(),
+        ClampBy::MaxStep => "max step".to_string(),
+        ClampBy::Budget => "budget".to_string(),
+        ClampBy::ScaleInPaused => "scale-in pause".to_string(),
+        ClampBy::Stalled => "stalled scale-out".to_string(),
+        ClampBy::ScheduledDesired { action } => format!("scheduled action {action}"),
+        ClampBy::Hold { by } => format!("hold by {by}"),
+        ClampBy::Min => "min".to_string(),
+        ClampBy::Max => "max".to_string(),
+    }
+}
+
+/// Where a bound comes from: "group", "scheduled peak", "hold by ana".
+pub fn bound_source(source: &BoundSource) -> String {
+    match source {
+        BoundSource::Group => "group".to_string(),
+        BoundSource::Scheduled { action } => format!("scheduled {action}"),
+        BoundSource::Hold { by } => format!("hold by {by}"),
     }
 }
 

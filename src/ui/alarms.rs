@@ -118,19 +118,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Span::styled(cells, theme.base),
         ]);
         let y = area.y + 1 + i as u16;
-        let width = area.width;
-        Line::from(
-            line.spans
-                .into_iter()
-                .scan(0u16, |used, span| {
-                    let room = width.saturating_sub(*used);
-                    let text = super::fleet::truncate(&span.content, room);
-                    *used = used.saturating_add(Span::raw(text.as_str()).width() as u16);
-                    Some(Span::styled(text, span.style))
-                })
-                .collect::<Vec<_>>(),
-        )
-        .render(Rect { y, height: 1, ..area }, buf);
+        super::fleet::fit(line, area.width).render(Rect { y, height: 1, ..area }, buf);
     }
     if more > 0 {
         let y = area.y + 1 + fits as u16;

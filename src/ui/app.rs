@@ -16,6 +16,7 @@ use crate::model::AlarmState;
 use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot};
 
 use super::command::{self, Parsed};
+use super::decisions::{self, DecisionLog};
 use super::dialog::{Dialog, DialogKind, Outcome};
 use super::keymap::{Action, Context, Keymap};
 use super::metrics::Thresholds;
@@ -76,6 +77,8 @@ pub enum View {
     Alarms,
     /// fleetdeck's own log.
     Diagnostics,
+    /// The autoscaler's decision log.
+    Decisions,
 }
 
 /// How long the war-room screen shows one group before the next.
@@ -125,6 +128,8 @@ pub struct App {
     pub view: View,
     pub sort: SortKey,
     pub thresholds: Thresholds,
+    /// The decision log's entries as they came, and how the view browses them.
+    pub decisions: DecisionLog,
 }
 
 impl App {
@@ -148,6 +153,7 @@ impl App {
             sort: SortKey::default(),
             theme: Theme::dark(),
             thresholds: Thresholds::default(),
+            decisions: DecisionLog::default(),
         }
     }
 
@@ -169,8 +175,14 @@ impl App {
         order::visible(&self.snapshot, self.active_filter(), self.sort)
     }
 
-    /// Moves the selection `by` rows in the table's order (clamped at its ends).
+    /// Moves the selection `by` rows in the table's order (clamped at its ends), or in
+    /// the decision log while it is shown.
     fn move_selection(&mut self, by: isize) {
+        if self.view == View::Decisions {
+            let cursor = self.decisions.cursor_after(&decisions::rows(self), by);
+            self.decisions.cursor = cursor;
+            return;
+        }
         let rows = self.rows();
         let Some(last) = rows.len().checked_sub(1) else { return };
         let at = rows.iter().position(|&i| i == self.selected);
@@ -266,6 +278,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 }
 
 fn on_engine_event(app: &mut App, event: Event) {
+    let event = match event {
+        Event::Decided(entry) => {
+            app.decisions.push(*entry);
+            return;
+        }
+        event => event,
+    };
     // A reply or an error stays until the user dismisses it (esc) or sends another
     // command: a background event must not wipe what the operator has not read yet.
     if app.status.as_ref().is_some_and(|s| s.kind != StatusKind::Info) {
@@ -297,7 +316,8 @@ fn on_engine_event(app: &mut App, event: Event) {
         | Event::Started { .. }
         | Event::BackendFailed { .. }
         | Event::BackendRecovered { .. }
-        | Event::CommandHandled { .. } => {}
+        | Event::CommandHandled { .. }
+        | Event::Decided(_) => {}
     }
 }
 
@@ -385,9 +405,19 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::ViewFleet => app.view = View::Fleet,
         Action::ViewAlarms => app.view = View::Alarms,
         Action::ViewDiagnostics => app.view = View::Diagnostics,
+        Action::ViewDecisions => app.view = View::Decisions,
+        Action::ActionsOnly => {
+            let log = &mut app.decisions;
+            log.actions_only = !log.actions_only;
+            let shown = if log.actions_only { "only changes of desired" } else { "every entry" };
+            app.set_status(StatusKind::Info, format!("decision log: {shown}"));
+        }
         Action::Sort => {
             app.sort = app.sort.next();
             app.set_status(StatusKind::Info, format!("sorted by {}", app.sort.label()));
+        }
+        Action::ToggleDetail if app.view == View::Decisions => {
+            app.decisions.expanded = !app.decisions.expanded
         }
         Action::ToggleDetail => app.detail_open = !app.detail_open,
         Action::Help => {
@@ -396,7 +426,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::CommandLine => app.mode = Mode::CommandLine(String::new()),
         Action::Cancel => {
-            if app.detail_open {
+            if app.view == View::Decisions && app.decisions.expanded {
+                app.decisions.expanded = false;
+            } else if app.detail_open && app.view == View::Fleet {
                 app.detail_open = false;
             } else if !app.filter.is_empty() {
                 app.filter.clear();

@@ -11,8 +11,9 @@ use crate::model::{
     WarmupRange,
 };
 use crate::protocol::{
-    AlarmView, BackendHealth, ControlKind, ControlView, DecisionView, GroupSnapshot, LeaseView, MinutePoint,
-    PROTOCOL_VERSION, SeriesSnapshot, SharedMinutes, Snapshot,
+    AlarmView, BackendHealth, ClampView, ControlKind, ControlView, DecisionEntry, DecisionView,
+    GroupSnapshot, InputView, LeaseView, MinutePoint, PROTOCOL_VERSION, ProposalView, SeriesSnapshot,
+    SharedMinutes, Snapshot,
 };
 
 /// When every fixture snapshot is taken: 2026-01-01T00:00:00Z.
@@ -359,4 +360,109 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
         })
         .collect();
     snapshot(all)
+}
+
+/// The decision log that goes with [`fleet`], oldest first: vision's scale-out acted on
+/// and its breaker trip since; llm-chat scaled in, then shadowed and wanting more;
+/// embeddings' scale-in blocked by its pause and a scale-out it observed but did not own.
+pub fn decisions() -> Vec<DecisionEntry> {
+    let ago = |secs: u64| TAKEN_AT.minus(Duration::from_secs(secs));
+    let input = |kind: MetricKind, value: f64, at: Timestamp| InputView { kind, value, at };
+    let target = |metric: &str, desired: Option<u32>, reason: &str| ProposalView {
+        policy: format!("target tracking {metric}"),
+        desired,
+        reason: reason.into(),
+    };
+    let guard =
+        |reason: &str| ProposalView { policy: "latency guard".into(), desired: None, reason: reason.into() };
+    let entry =
+        |at: Timestamp, group: &str, current: u32, desired: Option<u32>, reason: &str| DecisionEntry {
+            at,
+            group: group.into(),
+            current,
+            desired,
+            reason: reason.into(),
+            shadow: false,
+            not_acted: None,
+            inputs: Vec::new(),
+            alarms: Vec::new(),
+            proposals: Vec::new(),
+            recommendation: desired.unwrap_or(current),
+            min: (1, "group".into()),
+            max: (12, "group".into()),
+            clamps: Vec::new(),
+            blocked: Vec::new(),
+        };
+    vec![
+        DecisionEntry {
+            inputs: vec![
+                input(MetricKind::GpuUtil, 0.91, ago(1802)),
+                input(MetricKind::QueueLength, 14.0, ago(1802)),
+            ],
+            proposals: vec![target("gpu_util", Some(4), "gpu_util 0.91 > target 0.70 (needs 4)")],
+            recommendation: 4,
+            clamps: vec![ClampView { from: 4, to: 3, by: "max step".into() }],
+            blocked: vec!["max step: at most 1 within 5m".into()],
+            ..entry(
+                ago(1800),
+                "vision",
+                2,
+                Some(3),
+                "scale out 2→3: gpu_util 0.91 > target 0.70 (needs 4) — max step: at most 1 within 5m",
+            )
+        },
+        entry(ago(1500), "vision", 3, None, "no change at 3: gpu_util 0.61 within 10 % of target 0.70"),
+        DecisionEntry {
+            inputs: vec![
+                input(MetricKind::GpuUtil, 0.41, ago(1201)),
+                input(MetricKind::LatencyP95, 0.9, ago(1201)),
+            ],
+            proposals: vec![
+                target("gpu_util", Some(6), "gpu_util 0.41 < target 0.70 (needs 6)"),
+                guard("latency_p95 900ms within SLO 2.00s"),
+            ],
+            ..entry(ago(1200), "llm-chat", 8, Some(6), "scale in 8→6: gpu_util 0.41 < target 0.70 (needs 6)")
+        },
+        DecisionEntry {
+            inputs: vec![input(MetricKind::GpuUtil, 0.22, ago(47))],
+            proposals: vec![target("gpu_util", Some(1), "gpu_util 0.22 < target 0.70 (needs 1)")],
+            recommendation: 1,
+            blocked: vec!["scale-in paused by ana until 00:30 UTC (INC-123)".into()],
+            ..entry(
+                ago(900),
+                "embeddings",
+                2,
+                None,
+                "blocked: scale-in paused by ana until 00:30 UTC (INC-123) — stays at 2; gpu_util 0.22 < target 0.70 (needs 1)",
+            )
+        },
+        DecisionEntry {
+            shadow: true,
+            not_acted: Some("observing: automation owned by engine-b".into()),
+            ..entry(
+                ago(600),
+                "embeddings",
+                2,
+                Some(3),
+                "scale out 2→3: request_rate 120/s > target 50/s (needs 3)",
+            )
+        },
+        entry(ago(40), "vision", 3, None, "no change at 3: breaker actuator failures open"),
+        DecisionEntry {
+            shadow: true,
+            inputs: vec![
+                input(MetricKind::GpuUtil, 0.95, ago(2)),
+                input(MetricKind::LatencyP95, 2.4, ago(2)),
+                input(MetricKind::QueueLength, 37.0, ago(2)),
+            ],
+            alarms: vec!["queue-high FIRING at 37 (threshold 50)".into()],
+            proposals: vec![
+                target("gpu_util", Some(10), "gpu_util 0.95 > target 0.70 (needs 10)"),
+                guard("latency_p95 2.40s > 0.9 × SLO 2.00s"),
+            ],
+            recommendation: 11,
+            clamps: vec![ClampView { from: 11, to: 10, by: "max step".into() }],
+            ..entry(ago(0), "llm-chat", 8, Some(10), "scale out 8→10: gpu_util 0.95 > target 0.70 (needs 10)")
+        },
+    ]
 }

@@ -597,6 +597,17 @@ fn width_of(text: &str) -> usize {
     Span::raw(text).width()
 }
 
+/// A line cut to `width` columns, the cut span ending in an ellipsis (see [`truncate`]).
+pub(crate) fn fit(line: Line<'_>, width: u16) -> Line<'static> {
+    let spans = line.spans.into_iter().scan(0u16, |used, span| {
+        let room = width.saturating_sub(*used);
+        let text = truncate(&span.content, room);
+        *used = used.saturating_add(Span::raw(text.as_str()).width() as u16);
+        Some(Span::styled(text, span.style))
+    });
+    Line::from(spans.collect::<Vec<_>>())
+}
+
 pub(crate) fn truncate(text: &str, width: u16) -> String {
     let width = usize::from(width);
     if width_of(text) <= width {

@@ -46,11 +46,13 @@ pub enum Action {
     ViewFleet,
     ViewAlarms,
     ViewDiagnostics,
+    ViewDecisions,
+    ActionsOnly,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::Up,
         Action::Down,
         Action::First,
@@ -58,7 +60,9 @@ impl Action {
         Action::ViewFleet,
         Action::ViewAlarms,
         Action::ViewDiagnostics,
+        Action::ViewDecisions,
         Action::Filter,
+        Action::ActionsOnly,
         Action::Sort,
         Action::ToggleDetail,
         Action::Pause,
@@ -112,24 +116,26 @@ impl Action {
             Action::ViewFleet => "view_fleet",
             Action::ViewAlarms => "view_alarms",
             Action::ViewDiagnostics => "view_diagnostics",
+            Action::ViewDecisions => "view_decisions",
+            Action::ActionsOnly => "actions_only",
         }
     }
 
     /// What it does, in the words of the help overlay.
     pub fn description(self) -> &'static str {
         match self {
-            Action::Up => "select the group above",
-            Action::Down => "select the group below",
-            Action::First => "select the first group",
-            Action::Last => "select the last group",
-            Action::ToggleDetail => "show or hide the selected group's detail",
+            Action::Up => "select the row above (group, or decision in the log)",
+            Action::Down => "select the row below",
+            Action::First => "select the first row (the log then follows the newest)",
+            Action::Last => "select the last row",
+            Action::ToggleDetail => "show or hide the selected group's detail or decision in full",
             Action::Help => "show or hide this help",
             Action::CommandLine => "open the command line",
             Action::Cancel => "close the overlay, pane or command line",
             Action::Quit => "quit fleetdeck",
             Action::Submit => "run the command",
             Action::Complete => "complete the verb or group name",
-            Action::Filter => "filter the groups by name or instance type",
+            Action::Filter => "filter the groups (and the log's entries) by name or instance type",
             Action::Sort => "sort by the next column (worst first)",
             Action::Pause => "pause automation of the selected group (asks first)",
             Action::Resume => "resume automation of the selected group (asks first)",
@@ -146,6 +152,8 @@ impl Action {
             Action::ViewFleet => "show the fleet table and detail",
             Action::ViewAlarms => "show every alarm, firing first",
             Action::ViewDiagnostics => "show fleetdeck's own log",
+            Action::ViewDecisions => "show the decision log, newest first",
+            Action::ActionsOnly => "decision log: only the changes of desired, or everything",
         }
     }
 }

@@ -27,6 +27,7 @@
 pub mod alarms;
 pub mod app;
 pub mod command;
+pub mod decisions;
 pub mod detail;
 pub mod diagnostics;
 pub mod dialog;

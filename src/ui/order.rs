@@ -73,11 +73,16 @@ impl SortKey {
 
 /// Whether `group` passes the filter `text` (empty passes everything).
 pub fn matches(group: &GroupSnapshot, text: &str) -> bool {
-    matches_lowercase(group, &text.trim().to_lowercase())
+    matches_needle(group, &needle(text))
 }
 
-/// [`matches`] for a filter already trimmed and lowercased.
-fn matches_lowercase(group: &GroupSnapshot, text: &str) -> bool {
+/// The filter as it is matched: trimmed and lowercased (once per listing, not per group).
+pub fn needle(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+/// [`matches`] for a filter already made a [`needle`].
+pub fn matches_needle(group: &GroupSnapshot, text: &str) -> bool {
     text.is_empty()
         || group.spec.name.to_lowercase().contains(text)
         || group.spec.instance_type.to_lowercase().contains(text)
@@ -86,9 +91,8 @@ fn matches_lowercase(group: &GroupSnapshot, text: &str) -> bool {
 /// Indexes into `snapshot.groups` of the rows to show, in order.
 pub fn visible(snapshot: &Snapshot, filter: &str, sort: SortKey) -> Vec<usize> {
     let groups = &snapshot.groups;
-    let filter = filter.trim().to_lowercase();
-    let mut rows: Vec<usize> =
-        (0..groups.len()).filter(|&i| matches_lowercase(&groups[i], &filter)).collect();
+    let filter = needle(filter);
+    let mut rows: Vec<usize> = (0..groups.len()).filter(|&i| matches_needle(&groups[i], &filter)).collect();
     match sort {
         SortKey::Config => {}
         SortKey::Name => rows.sort_by(|&a, &b| groups[a].spec.name.cmp(&groups[b].spec.name)),

@@ -56,7 +56,7 @@ pub fn render(app: &App, hidden: Hidden, area: Rect, buf: &mut Buffer) -> Option
     } else if hidden.detail {
         Line::styled("detail pane needs a larger terminal", theme.muted)
     } else {
-        hints(app)
+        hints(app, area.width)
     };
     line.render(area, buf);
     None
@@ -91,44 +91,66 @@ fn selected_failure(app: &App) -> Option<String> {
     (!failures.is_empty()).then(|| format!("{}: {}", group.spec.name, failures.join(" · ")))
 }
 
-fn hints(app: &App) -> Line<'static> {
+/// The current view's keys, as many as fit whole (the list is in order of importance:
+/// help and quit first).
+fn hints(app: &App, width: u16) -> Line<'static> {
     let theme = &app.theme;
     let mut spans = Vec::new();
     let keys: &[(Action, &str)] = match app.view {
         View::Fleet => &[
             (Action::Help, "help"),
+            (Action::Quit, "quit"),
             (Action::CommandLine, "command"),
             (Action::Filter, "filter"),
-            (Action::ViewAlarms, "alarms"),
             (Action::ToggleDetail, "detail"),
             (Action::Pause, "pause"),
             (Action::Scale, "scale"),
-            (Action::Quit, "quit"),
+            (Action::ViewAlarms, "alarms"),
+            (Action::ViewDecisions, "decisions"),
         ],
         View::Alarms => &[
             (Action::Help, "help"),
+            (Action::Quit, "quit"),
             (Action::Filter, "filter"),
             (Action::ViewFleet, "fleet"),
+            (Action::ViewDecisions, "decisions"),
             (Action::ViewDiagnostics, "log"),
             (Action::CommandLine, "command"),
-            (Action::Quit, "quit"),
         ],
         View::Diagnostics => &[
             (Action::Help, "help"),
+            (Action::Quit, "quit"),
             (Action::ViewFleet, "fleet"),
             (Action::ViewAlarms, "alarms"),
+            (Action::ViewDecisions, "decisions"),
             (Action::CommandLine, "command"),
+        ],
+        View::Decisions => &[
+            (Action::Help, "help"),
             (Action::Quit, "quit"),
+            (Action::ToggleDetail, "expand"),
+            (Action::ActionsOnly, "actions only"),
+            (Action::Filter, "filter"),
+            (Action::ViewFleet, "fleet"),
+            (Action::ViewAlarms, "alarms"),
         ],
     };
+    let mut used = 0;
     for &(action, what) in keys {
-        if let Some(key) = app.keymap.keys_for(Context::Normal, action).first() {
-            if !spans.is_empty() {
-                spans.push(Span::styled("  ", theme.muted));
-            }
-            spans.push(Span::styled(key.to_string(), theme.help_key));
-            spans.push(Span::styled(format!(" {what}"), theme.muted));
+        let Some(key) = app.keymap.keys_for(Context::Normal, action).first().map(|k| k.to_string()) else {
+            continue;
+        };
+        let gap = if spans.is_empty() { "" } else { "  " };
+        let hint_width = gap.len() + Span::raw(format!("{key} {what}")).width();
+        if used + hint_width > usize::from(width) {
+            continue;
         }
+        used += hint_width;
+        if !gap.is_empty() {
+            spans.push(Span::styled(gap, theme.muted));
+        }
+        spans.push(Span::styled(key, theme.help_key));
+        spans.push(Span::styled(format!(" {what}"), theme.muted));
     }
     Line::from(spans)
 }

@@ -25,10 +25,13 @@ pub(crate) fn fixture_app() -> App {
     app_closed(fixtures::fleet())
 }
 
-/// `snapshot` with the detail pane closed.
+/// `snapshot` with the detail pane closed, and the fixture decision log.
 fn app_closed(snapshot: Snapshot) -> App {
     let mut app = app_with(snapshot);
     app.detail_open = false;
+    for entry in fixtures::decisions() {
+        app.decisions.push(entry);
+    }
     app
 }
 
@@ -104,13 +107,18 @@ fn every_view_in_every_theme_at_120x40_and_80x24() {
         ("no_color", Theme::monochrome()),
     ];
     type Open = fn(&mut App);
-    let views: [(&str, Open); 6] = [
+    let views: [(&str, Open); 8] = [
         ("fleet", |_| {}),
         ("detail", |app| app.detail_open = true),
         ("help", |app| app.mode = Mode::Help),
         ("dialog", |app| app.mode = Mode::Dialog(scale_dialog())),
         ("war_room", |app| app.start_war_room()),
         ("alarms", |app| app.view = super::app::View::Alarms),
+        ("decisions", |app| app.view = super::app::View::Decisions),
+        ("decision_expanded", |app| {
+            app.view = super::app::View::Decisions;
+            app.decisions.expanded = true;
+        }),
     ];
     for (theme_name, theme) in &themes {
         for (view_name, open) in views {
@@ -278,7 +286,7 @@ fn a_held_group_is_marked_h_and_its_hold_spelled_out() {
 #[test]
 fn decision_column_appears_from_160_columns_with_shadow_decisions_as_would() {
     let narrow = screen_text(&fixture_app(), 159, 40);
-    assert!(!narrow.contains("decision"), "{narrow}");
+    assert!(!narrow.lines().nth(1).unwrap().contains("decision"), "{narrow}");
     assert!(!narrow.contains("scale out 8→10"), "{narrow}");
     let wide = screen_text(&fixture_app(), 160, 40);
     let heading = wide.lines().nth(1).unwrap();

@@ -15,7 +15,7 @@ use ratatui::layout::{Position, Rect};
 use super::app::View;
 use super::app::{App, Mode};
 use super::status::Hidden;
-use super::{alarms, diagnostics, dialog};
+use super::{alarms, decisions, diagnostics, dialog};
 use super::{detail, fleet, header, help, status};
 
 /// Smallest detail pane worth drawing (border + facts + a chart).
@@ -84,6 +84,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     match app.view {
         View::Alarms => alarms::render(app, parts.table, buf),
         View::Diagnostics => diagnostics::render(app, parts.table, buf),
+        View::Decisions => decisions::render(app, parts.table, buf),
         View::Fleet => {
             fleet::render(app, parts.table, buf);
             if let Some(r) = parts.detail {

@@ -261,6 +261,19 @@ fn a_pause_confirmed_in_its_dialog_holds_capacity_through_a_spike() {
     // The policy wants more and says what stops it; desired stays where it was.
     let screen = tmux.wait_for_text(&["blocked: paused by"]);
     assert_eq!(counts(&screen, "llm-chat").map(|c| c.2), Some(4), "{screen}");
+    // The decision log, narrowed to llm-chat: the blocked decision, expanded in full.
+    tmux.send_keys(&["4", "/"]);
+    tmux.type_text("llm-chat");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_text(&["groups matching \"llm-chat\"", "■ 4", "blocked: paused by"]);
+    tmux.send_keys(&["Enter"]);
+    let screen = tmux.wait_for_text(&["kept desired at 4", "proposals", "target tracking"]);
+    let blocked = screen.lines().find(|l| l.starts_with("blocked ")).unwrap_or_default();
+    assert!(blocked.contains("paused by"), "the expanded entry names the pause: {screen}");
+    assert!(!screen.contains("▲ 4→"), "no scale-out while paused: {screen}");
+    tmux.send_keys(&["1"]);
+    let screen = tmux.wait_for_text(&["rdy/wrm/des", "/llm-chat: 1 of 3 groups"]);
+    assert_eq!(counts(&screen, "llm-chat").map(|c| c.2), Some(4), "{screen}");
     tmux.quit();
 }
 
