@@ -31,6 +31,7 @@ fn bench(c: &mut Criterion, name: &str, record_states: bool) {
         minute_points: 24 * 60,
         readonly: false,
         record_states,
+        capacity_series: true,
     };
     let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
     let mut core = TickCore::build(groups, AutoscaleMode::Act, settings, start);

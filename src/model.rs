@@ -201,6 +201,13 @@ pub enum MetricKind {
     TimeToFirstToken,
     /// Generated tokens per second, whole group.
     TokensPerSecond,
+    /// The group's own capacity, recorded by the engine from each observation (not read
+    /// from a source): desired, ready (in service) and warming (launched, not yet ready),
+    /// as CloudWatch's GroupDesiredCapacity, GroupInServiceInstances and
+    /// GroupPendingInstances.
+    DesiredCapacity,
+    ReadyCapacity,
+    WarmingCapacity,
     Custom(String),
 }
 
@@ -216,7 +223,7 @@ pub enum Unit {
 
 impl MetricKind {
     /// Every built-in kind, in display order.
-    pub const BUILTIN: [MetricKind; 11] = [
+    pub const BUILTIN: [MetricKind; 14] = [
         MetricKind::GpuUtil,
         MetricKind::GpuMem,
         MetricKind::KvCacheUsage,
@@ -228,7 +235,19 @@ impl MetricKind {
         MetricKind::ErrorRate,
         MetricKind::TimeToFirstToken,
         MetricKind::TokensPerSecond,
+        MetricKind::DesiredCapacity,
+        MetricKind::ReadyCapacity,
+        MetricKind::WarmingCapacity,
     ];
+
+    /// The capacity kinds the engine records itself, in the order charts draw them.
+    pub const CAPACITY: [MetricKind; 3] =
+        [MetricKind::DesiredCapacity, MetricKind::ReadyCapacity, MetricKind::WarmingCapacity];
+
+    /// One of the capacity series the engine records itself.
+    pub fn is_capacity(&self) -> bool {
+        MetricKind::CAPACITY.contains(self)
+    }
 
     pub fn name(&self) -> &str {
         match self {
@@ -243,6 +262,9 @@ impl MetricKind {
             MetricKind::KvCacheUsage => "kv_cache_usage",
             MetricKind::TimeToFirstToken => "time_to_first_token",
             MetricKind::TokensPerSecond => "tokens_per_second",
+            MetricKind::DesiredCapacity => "desired_capacity",
+            MetricKind::ReadyCapacity => "ready_capacity",
+            MetricKind::WarmingCapacity => "warming_capacity",
             MetricKind::Custom(name) => name,
         }
     }
@@ -254,7 +276,10 @@ impl MetricKind {
             | MetricKind::LatencyP95
             | MetricKind::LatencyP99
             | MetricKind::TimeToFirstToken => Unit::Seconds,
-            MetricKind::QueueLength => Unit::Count,
+            MetricKind::QueueLength
+            | MetricKind::DesiredCapacity
+            | MetricKind::ReadyCapacity
+            | MetricKind::WarmingCapacity => Unit::Count,
             MetricKind::RequestRate | MetricKind::ErrorRate | MetricKind::TokensPerSecond => Unit::PerSecond,
             MetricKind::Custom(_) => Unit::Unknown,
         }
@@ -273,7 +298,7 @@ impl fmt::Display for MetricKind {
 /// The name was not a built-in metric and had no `custom:` prefix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown metric `{0}` (built-in names: gpu_util, gpu_mem, kv_cache_usage, latency_p50, latency_p95, latency_p99, queue_length, request_rate, error_rate, time_to_first_token, tokens_per_second; or custom:NAME)"
+    "unknown metric `{0}` (built-in names: gpu_util, gpu_mem, kv_cache_usage, latency_p50, latency_p95, latency_p99, queue_length, request_rate, error_rate, time_to_first_token, tokens_per_second, desired_capacity, ready_capacity, warming_capacity; or custom:NAME)"
 )]
 pub struct UnknownMetric(pub String);
 

@@ -28,7 +28,8 @@ pub use crate::series::{MinutePoint, SharedMinutes, SharedPoints};
 /// 1.1 added each group's alarms and last decision.
 /// 1.2 added `silence` / `unsilence`, the `silence` control, alarms' `held_until` and
 /// each series' closed 1-minute aggregates ([`SeriesSnapshot::minutes`]).
-/// 1.3 added the decision log's [`Event::Decided`].
+/// 1.3 added the decision log's [`Event::Decided`], the capacity series
+/// ([`MetricKind::CAPACITY`]) and predictive scaling's [`ForecastView`].
 pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 3 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +110,24 @@ pub struct GroupSnapshot {
     /// shadow mode — each in words, with who, until when and what resets it.
     #[serde(default)]
     pub controls: Vec<ControlView>,
+    /// What predictive scaling expects, when the group has it and it has a usable
+    /// profile (since 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<ForecastView>,
+}
+
+/// Predictive scaling's forecast as capacity: the instances its load forecast needs,
+/// slot by slot, from the oldest raw point shown to one lead time ahead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForecastView {
+    /// The load metric forecast.
+    pub metric: MetricKind,
+    /// Forecast and scale (true), or forecast only (false).
+    pub acts: bool,
+    /// (slot start, instances needed), oldest first.
+    pub points: Vec<(Timestamp, u32)>,
+    /// One lead time past the snapshot: how far ahead the policy looks.
+    pub until: Timestamp,
 }
 
 /// One thing that stops or limits the autoscaler on a group.

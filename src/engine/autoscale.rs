@@ -19,7 +19,7 @@ use crate::policy::{
     self, ActivityCause, Decision, GroupState, Inputs, LoadProfile, MetricInput, PolicySpec, Recommendation,
     ScalingActivity,
 };
-use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView};
+use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView, ForecastView};
 
 use super::breaker::{Breaker, BreakerSettings, stricter_pause};
 use super::history::SeriesHistory;
@@ -180,8 +180,10 @@ impl Autoscaler {
             alarm.status = next;
         }
         let inputs = Inputs {
+            // The capacity series are the console's; the policies read capacity itself.
             metrics: series
                 .iter()
+                .filter(|(kind, _)| !kind.is_capacity())
                 .filter_map(|(kind, h)| {
                     h.newest().map(|s| MetricInput { kind: kind.clone(), at: s.at, value: s.value })
                 })
@@ -322,6 +324,25 @@ impl Autoscaler {
             });
         }
         out
+    }
+
+    /// Predictive scaling's forecast from `from` to one lead time past `now` (the spec's
+    /// lead, else `default_lead`), when the group has the policy and a usable profile.
+    pub fn forecast_view(
+        &self,
+        from: Timestamp,
+        now: Timestamp,
+        default_lead: Duration,
+    ) -> Option<ForecastView> {
+        let spec = self.state.policy.predictive.as_ref()?;
+        let until = now.plus(spec.lead.unwrap_or(default_lead));
+        let points = policy::predictive::forecast_capacity(spec, self.load_profile.as_ref(), from, until);
+        (!points.is_empty()).then(|| ForecastView {
+            metric: spec.metric.clone(),
+            acts: spec.mode == policy::PredictiveMode::ForecastAndScale,
+            points,
+            until,
+        })
     }
 
     /// The last decision as front ends show it.

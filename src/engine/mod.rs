@@ -273,6 +273,7 @@ impl Engine {
             minute_points: settings.minute_points,
             readonly: settings.readonly,
             record_states: settings.audit_log.is_some(),
+            capacity_series: true,
         };
         let core = TickCore::build(specs, settings.autoscale, core_settings, clock.now());
         let audit = settings.audit_log.as_deref().and_then(open_audit_log);
@@ -531,6 +532,8 @@ impl Engine {
         self.seq += 1;
         let now = self.clock.now();
         let stale_after = self.settings.stale_after;
+        // The console's charts span the raw points kept; the forecast is laid over them.
+        let shown_from = now.minus(self.settings.poll_interval * self.settings.raw_points as u32);
         let groups = self
             .core
             .groups
@@ -564,6 +567,7 @@ impl Engine {
                     .collect(),
                 decision: g.autoscaler.decision_view(),
                 controls: control_views(g, now),
+                forecast: g.autoscaler.forecast_view(shown_from, now, g.spec.warmup.max),
                 lease: io.lease.as_ref().map(|l| LeaseView {
                     holder: l.holder.clone(),
                     host: l.host.clone(),

@@ -123,6 +123,7 @@ async fn each_tick_publishes_a_numbered_snapshot_with_samples_and_capacity() {
     let clock = ManualClock::new(Timestamp(1_000_000));
     let source = ScriptedSource::new(&clock);
     let mut engine = engine_with(&[("a", source)], &clock);
+    let mut connection = engine.connect();
     for expected_seq in 1..=3 {
         engine.tick().await;
         clock.advance(Duration::from_secs(1));
@@ -133,6 +134,24 @@ async fn each_tick_publishes_a_numbered_snapshot_with_samples_and_capacity() {
     assert_eq!(group.series(&MetricKind::GpuUtil).unwrap().points.len(), 3);
     assert_eq!(group.capacity.unwrap().ready, 2);
     assert_eq!(group.source, BackendHealth::Ok);
+    // The engine records each observed capacity as the group's capacity series.
+    let capacity = group.capacity.unwrap();
+    for (kind, count) in MetricKind::CAPACITY.iter().zip([capacity.desired, capacity.ready, capacity.warming])
+    {
+        let series = group.series(kind).unwrap_or_else(|| panic!("{kind} series"));
+        assert_eq!(series.points.len(), 3, "{kind}");
+        assert_eq!(series.points.last().unwrap().value, f64::from(count), "{kind}");
+    }
+    // They are the console's: the policies read capacity itself, not these.
+    let mut entries = 0;
+    while let Ok(event) = connection.events.try_recv() {
+        if let Event::Decided(entry) = event {
+            entries += 1;
+            assert!(entry.inputs.iter().any(|m| m.kind == MetricKind::GpuUtil), "{entry:?}");
+            assert!(entry.inputs.iter().all(|m| !m.kind.is_capacity()), "{entry:?}");
+        }
+    }
+    assert!(entries > 0, "the first decision is an entry of the decision log");
 }
 
 #[tokio::test]

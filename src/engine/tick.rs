@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alarms::AlarmRule;
-use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
+use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, MetricSample, Sample, Timestamp};
 use crate::policy::{Decision, GroupState, Inputs, LoadProfile, PolicySpec};
 use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Target};
 use crate::store::Silence;
@@ -55,6 +55,9 @@ pub struct CoreSettings {
     /// Copy into each [`DecisionRecord`] the state it was decided on (the decision log
     /// writes it, so a line reproduces its decision); off when nothing logs.
     pub record_states: bool,
+    /// Record each observed capacity as the group's desired, ready and warming series
+    /// ([`MetricKind::CAPACITY`]) for the console's capacity chart; replay does without.
+    pub capacity_series: bool,
 }
 
 /// One group as the core keeps it between ticks.
@@ -117,8 +120,15 @@ impl CoreGroup {
         out: &mut TickOutput,
     ) {
         self.record(input.samples, settings);
-        if input.capacity.is_some() {
-            self.capacity = input.capacity;
+        if let Some(capacity) = input.capacity {
+            self.capacity = Some(capacity);
+            if settings.capacity_series {
+                let counts = [capacity.desired, capacity.ready, capacity.warming];
+                let samples = MetricKind::CAPACITY.into_iter().zip(counts).map(|(kind, count)| {
+                    MetricSample { kind, sample: Sample { at: now, value: f64::from(count) } }
+                });
+                self.record(samples.collect(), settings);
+            }
         }
         let name = self.spec.name.clone();
         let mut breaker_events = Vec::new();

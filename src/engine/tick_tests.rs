@@ -51,6 +51,7 @@ fn sim_loop(mode: AutoscaleMode, spike: Option<f64>) -> SimLoop {
         minute_points: 60,
         readonly: false,
         record_states: true,
+        capacity_series: true,
     };
     let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
     SimLoop::new(TickCore::build(groups, mode, settings, START), fleet)
@@ -234,6 +235,7 @@ fn a_read_only_core_refuses_commands_and_never_acts() {
         minute_points: 10,
         readonly: true,
         record_states: true,
+        capacity_series: true,
     };
     let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));
     let mut sim = SimLoop::new(TickCore::build(groups, AutoscaleMode::Act, settings, START), fleet);
@@ -283,6 +285,7 @@ fn remembered_alarm_windows_give_exactly_what_evaluating_afresh_gives() {
             minute_points: 60,
             readonly: false,
             record_states: false,
+            capacity_series: true,
         };
         let groups =
             config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone(), false));

@@ -54,39 +54,15 @@ pub fn predictive_proposal(
         may_scale_in: false,
         reason: format!("predictive ({mode}): {why}"),
     };
-    let Some(profile) = profile else {
-        return no_opinion("no load profile yet".into());
+    let (profile, slot_ms) = match usable(spec, profile) {
+        Ok(usable) => usable,
+        Err(why) => return no_opinion(why),
     };
-    if profile.days_of_history.is_nan() || profile.days_of_history < MIN_DAYS_OF_HISTORY {
-        return no_opinion(format!(
-            "needs {MIN_DAYS_OF_HISTORY} days of history, has {:.1}",
-            profile.days_of_history.max(0.0)
-        ));
-    }
-    let Some(slot_ms) = slot_millis(profile.slot) else {
-        return no_opinion(format!("slot {} does not divide a day", format_duration(profile.slot)));
-    };
-    let per_day = (DAY_MS / slot_ms) as usize;
-    if profile.daily.len() != per_day || profile.weekly.len() != 7 * per_day {
-        return no_opinion(format!(
-            "profile has {} daily and {} weekly slots, expected {per_day} and {}",
-            profile.daily.len(),
-            profile.weekly.len(),
-            7 * per_day
-        ));
-    }
-    if !(spec.target_per_instance > 0.0 && spec.target_per_instance.is_finite()) {
-        return no_opinion(format!(
-            "target per instance {} is not a positive number",
-            spec.target_per_instance
-        ));
-    }
     let lead = spec.lead.unwrap_or(default_lead);
     let Some(peak) = peak_forecast(profile, slot_ms, now, now.plus(lead)) else {
         return no_opinion(format!("no data for any slot in the next {}", format_duration(lead)));
     };
-    let needed = (peak.value.max(0.0) / spec.target_per_instance).ceil();
-    let desired = needed.min(f64::from(u32::MAX)) as u32;
+    let desired = needed(peak.value, spec.target_per_instance);
     let reason = format!(
         "predictive ({mode}): forecast {} at {} UTC ({} slot {}) → {desired} instances at {} per instance \
          (peak of the next {}; now {})",
@@ -99,6 +75,66 @@ pub fn predictive_proposal(
         capacity.desired,
     );
     Proposal { policy: PolicyKind::Predictive, desired: Some(desired), may_scale_in: false, reason }
+}
+
+/// The profile and its slot width in milliseconds, if the forecast can be used; else why
+/// not, in words.
+fn usable<'a>(
+    spec: &PredictiveSpec,
+    profile: Option<&'a LoadProfile>,
+) -> Result<(&'a LoadProfile, i64), String> {
+    let Some(profile) = profile else {
+        return Err("no load profile yet".into());
+    };
+    if profile.days_of_history.is_nan() || profile.days_of_history < MIN_DAYS_OF_HISTORY {
+        return Err(format!(
+            "needs {MIN_DAYS_OF_HISTORY} days of history, has {:.1}",
+            profile.days_of_history.max(0.0)
+        ));
+    }
+    let Some(slot_ms) = slot_millis(profile.slot) else {
+        return Err(format!("slot {} does not divide a day", format_duration(profile.slot)));
+    };
+    let per_day = (DAY_MS / slot_ms) as usize;
+    if profile.daily.len() != per_day || profile.weekly.len() != 7 * per_day {
+        return Err(format!(
+            "profile has {} daily and {} weekly slots, expected {per_day} and {}",
+            profile.daily.len(),
+            profile.weekly.len(),
+            7 * per_day
+        ));
+    }
+    if !(spec.target_per_instance > 0.0 && spec.target_per_instance.is_finite()) {
+        return Err(format!("target per instance {} is not a positive number", spec.target_per_instance));
+    }
+    Ok((profile, slot_ms))
+}
+
+/// The instances the forecast load needs in each slot touching `[from, to]`, as (slot
+/// start, instances), oldest first, for the console to lay over what happened. Empty
+/// when the policy would have no opinion (see [`predictive_proposal`]); a slot never
+/// observed is left out.
+pub fn forecast_capacity(
+    spec: &PredictiveSpec,
+    profile: Option<&LoadProfile>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<(Timestamp, u32)> {
+    let Ok((profile, slot_ms)) = usable(spec, profile) else { return Vec::new() };
+    let first = from.as_millis().div_euclid(slot_ms);
+    let last = to.as_millis().div_euclid(slot_ms).min(first + WEEK_MS / slot_ms);
+    (first..=last)
+        .filter_map(|index| {
+            let at = Timestamp::from_millis(index * slot_ms);
+            let (value, _) = slot_forecast(profile, slot_ms, at)?;
+            Some((at, needed(value, spec.target_per_instance)))
+        })
+        .collect()
+}
+
+/// Instances needed for `load` at `per_instance` each.
+fn needed(load: f64, per_instance: f64) -> u32 {
+    (load.max(0.0) / per_instance).ceil().min(f64::from(u32::MAX)) as u32
 }
 
 /// A profile's slot width could not be used.
@@ -171,17 +207,22 @@ fn peak_forecast(profile: &LoadProfile, slot_ms: i64, from: Timestamp, to: Times
     // A lead longer than a week would only repeat slots.
     for index in first..=last.min(first + WEEK_MS / slot_ms) {
         let at = Timestamp::from_millis(index * slot_ms);
-        let (day_slot, week_slot) = slot_indices(at, slot_ms);
-        let forecast = [(profile.weekly[week_slot], "weekly"), (profile.daily[day_slot], "daily")]
-            .into_iter()
-            .find(|(value, _)| value.is_finite());
-        if let Some((value, source)) = forecast
+        if let Some((value, source)) = slot_forecast(profile, slot_ms, at)
             && peak.as_ref().is_none_or(|p| value > p.value)
         {
             peak = Some(Peak { value, at, source });
         }
     }
     peak
+}
+
+/// The forecast for the slot starting at `at`: the weekly profile's value, else the
+/// daily one's, with which it is (None when neither slot was ever observed).
+fn slot_forecast(profile: &LoadProfile, slot_ms: i64, at: Timestamp) -> Option<(f64, &'static str)> {
+    let (day_slot, week_slot) = slot_indices(at, slot_ms);
+    [(profile.weekly[week_slot], "weekly"), (profile.daily[day_slot], "daily")]
+        .into_iter()
+        .find(|(value, _)| value.is_finite())
 }
 
 fn load_text(metric: &MetricKind, value: f64) -> String {

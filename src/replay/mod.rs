@@ -319,6 +319,7 @@ pub fn replay_with(
         minute_points,
         readonly: false,
         record_states: false,
+        capacity_series: false,
     };
     let groups = [(group.spec.clone(), contender.policy.clone(), contender.alarms.clone(), false)];
     let core = TickCore::build(groups, AutoscaleMode::Act, settings, REPLAY_START);

@@ -1,10 +1,12 @@
 //! The detail pane of the selected group: capacity, cost and backend health in words,
 //! and charts over time (x = seconds relative to the snapshot): latency p50/p95/p99 with
-//! the SLO line, GPU utilization with GPU memory (or KV-cache for vLLM groups), queue.
-//! Under the charts, the 24 h minute history: the span held (`history 14:02–16:40 UTC
+//! the SLO line; beside it capacity (desired, ready, warming; each change of desired
+//! marked; predictive scaling's forecast dotted, one lead time into the future); GPU
+//! utilization with GPU memory (or KV-cache for vLLM groups); queue. Under the charts, the 24 h minute history: the span held (`history 14:02–16:40 UTC
 //! (158 min)`, minutes from before a restart included) and a sparkline a metric.
 //!
-//! Degrades by size: the history's sparklines go first, then the GPU and queue charts,
+//! Degrades by size: the history's sparklines go first, then the capacity chart (below
+//! 60 columns beside latency), the GPU and queue charts,
 //! the history's line and the latency chart (no charts below 80 columns, where the
 //! history's span follows the facts); the facts last, and a failing backend heads them.
 
@@ -21,7 +23,7 @@ use ratatui::widgets::{
 
 use crate::model::{AlarmState, MetricKind, Serving, Timestamp, format_duration};
 use crate::protocol::ControlKind;
-use crate::protocol::{GroupSnapshot, SeriesSnapshot, Snapshot};
+use crate::protocol::{ForecastView, GroupSnapshot, SeriesSnapshot, Snapshot};
 
 use super::app::App;
 use super::fleet::{METRICS, health_line, reading_style, sparkline_scale};
@@ -345,8 +347,20 @@ fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area
     if let Some(s) = slo {
         datasets.push(dataset(format!("slo {}", format::seconds(s)), &slo_line, theme.chart_slo));
     }
+    // Capacity beside latency when both stay readable; else latency alone.
+    let (latency_area, capacity_area) = if latency_area.width >= 2 * CAPACITY_CHART_MIN_WIDTH {
+        let [latency, capacity] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)])
+            .spacing(2)
+            .areas(latency_area);
+        (latency, Some(capacity))
+    } else {
+        (latency_area, None)
+    };
     chart(datasets, "latency", x_axis(x_min, theme), y_axis(y_max, format::seconds, theme), theme)
         .render(latency_area, buf);
+    if let Some(area) = capacity_area {
+        render_capacity(group, now, x_min, theme, area, buf);
+    }
 
     let Some(lower) = lower else { return };
     let [gpu_area, queue_area] =
@@ -373,6 +387,145 @@ fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area
     )];
     chart(queue_datasets, "queue", x_axis(x_min, theme), y_axis(queue_max, format::count, theme), theme)
         .render(queue_area, buf);
+}
+
+/// Narrowest capacity chart drawn beside the latency chart.
+const CAPACITY_CHART_MIN_WIDTH: u16 = 30;
+
+/// Desired, ready and warming instances over the charts' window; each change of desired
+/// marked by a thin vertical line; and, with predictive scaling, its forecast of the
+/// instances needed, dotted, on to one lead time ahead (the x axis then runs past now).
+/// No legend (it would hide the lines in so small a chart): the title names each line in
+/// its own style, with its value now.
+fn render_capacity(
+    group: &GroupSnapshot,
+    now: Timestamp,
+    x_min: f64,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let desired = chart_points(group.series(&MetricKind::DesiredCapacity), now, 1.0);
+    let ready = chart_points(group.series(&MetricKind::ReadyCapacity), now, 1.0);
+    let warming = chart_points(group.series(&MetricKind::WarmingCapacity), now, 1.0);
+    let secs = |t: Timestamp| t.as_millis().saturating_sub(now.as_millis()) as f64 / 1000.0;
+    let x_max = group.forecast.as_ref().map_or(0.0, |f| secs(f.until).max(0.0));
+    // Dots two columns apart along the forecast's steps.
+    let spacing = (x_max - x_min) / f64::from(area.width.max(2)) * 2.0;
+    let forecast = dotted(&forecast_steps(group, now, x_min), spacing);
+    let top = [&desired, &ready, &warming, &forecast]
+        .iter()
+        .flat_map(|v| v.iter().map(|p| p.1))
+        .fold(1.0, f64::max);
+    let y_max = (top * 1.15).ceil();
+    // A braille column at each change of desired, from 0 to the top.
+    let steps = u32::from(area.height.max(2)) * 4;
+    let events: Vec<(f64, f64)> = desired
+        .windows(2)
+        .filter(|w| w[1].1 != w[0].1)
+        .flat_map(|w| (0..=steps).map(move |i| (w[1].0, y_max * f64::from(i) / f64::from(steps))))
+        .collect();
+    let scatter = |points, marker, style| {
+        Dataset::default().marker(marker).graph_type(GraphType::Scatter).style(style).data(points)
+    };
+    let line = |points, style| {
+        Dataset::default().marker(Marker::Braille).graph_type(GraphType::Line).style(style).data(points)
+    };
+    // Events first, so the capacity lines draw over them.
+    let datasets = vec![
+        scatter(&events, Marker::Braille, theme.chart_event),
+        scatter(&forecast, Marker::Dot, theme.chart_forecast),
+        line(&warming, theme.chart_warming),
+        line(&ready, theme.chart_ready),
+        line(&desired, theme.chart_desired),
+    ];
+    let now_of = |kind: &MetricKind| {
+        group.latest(kind).map_or(format::NO_VALUE.to_string(), |s| format!("{:.0}", s.value))
+    };
+    // Named as in the table's rdy/wrm/des column.
+    let mut title = vec![
+        Span::styled("capacity ", theme.title),
+        Span::styled(format!("des {} ", now_of(&MetricKind::DesiredCapacity)), theme.chart_desired),
+        Span::styled(format!("rdy {} ", now_of(&MetricKind::ReadyCapacity)), theme.chart_ready),
+        Span::styled(format!("wrm {} ", now_of(&MetricKind::WarmingCapacity)), theme.chart_warming),
+    ];
+    if let Some(view) = &group.forecast {
+        // What the policy asks for: the peak of the slots from now to one lead ahead.
+        let slot = forecast_slot_secs(view);
+        let ahead = view.points.iter().filter(|(at, _)| secs(*at) + slot > 0.0 && secs(*at) <= x_max);
+        let ahead = ahead.map(|(_, n)| *n).max();
+        let ahead = ahead.map_or(format::NO_VALUE.to_string(), |n| n.to_string());
+        title.push(Span::styled(format!("•fcst {ahead} "), theme.chart_forecast));
+    }
+    if !events.is_empty() {
+        title.push(Span::styled("│scaled", theme.chart_event));
+    }
+    // The word "capacity" goes first when the values would not fit.
+    if Line::from(title.clone()).width() > usize::from(area.width) {
+        title.remove(0);
+    }
+    let count = |v: f64| format!("{v:.0}");
+    Chart::new(datasets)
+        .block(Block::new().title(Line::from(title)))
+        .x_axis(time_axis(x_min, x_max, theme))
+        .y_axis(y_axis(y_max, count, theme))
+        .legend_position(None)
+        .render(area, buf);
+}
+
+/// Points along a polyline, about `spacing` apart in x (vertical stretches get one dot at
+/// each end): the dots of a dotted line.
+fn dotted(line: &[(f64, f64)], spacing: f64) -> Vec<(f64, f64)> {
+    let mut dots = Vec::new();
+    let Some(&(mut next_x, _)) = line.first() else { return dots };
+    for pair in line.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        while spacing > 0.0 && next_x <= x1 && x1 > x0 {
+            let f = (next_x - x0) / (x1 - x0);
+            dots.push((next_x, y0 + (y1 - y0) * f));
+            next_x += spacing;
+        }
+    }
+    dots
+}
+
+/// Predictive scaling's forecast as steps, a slot at a time: (seconds from `now`,
+/// instances), from `x_min` on.
+fn forecast_steps(group: &GroupSnapshot, now: Timestamp, x_min: f64) -> Vec<(f64, f64)> {
+    let Some(view) = &group.forecast else { return Vec::new() };
+    let secs = |t: Timestamp| t.as_millis().saturating_sub(now.as_millis()) as f64 / 1000.0;
+    let slot = forecast_slot_secs(view);
+    view.points
+        .iter()
+        .flat_map(|&(at, n)| [(secs(at), f64::from(n)), (secs(at) + slot, f64::from(n))])
+        .map(|(x, y)| (x.clamp(x_min, secs(view.until).max(x_min)), y))
+        .collect()
+}
+
+/// The forecast's slot width in seconds (0 with fewer than two slots).
+fn forecast_slot_secs(view: &ForecastView) -> f64 {
+    match view.points.as_slice() {
+        [a, b, ..] => b.0.since(a.0).as_secs_f64(),
+        _ => 0.0,
+    }
+}
+
+/// An x axis from `x_min` (negative) to `x_max` (now, or past it): "-5m … now", or
+/// "-5m … +5m" with its middle where it falls.
+fn time_axis<'a>(x_min: f64, x_max: f64, theme: &Theme) -> Axis<'a> {
+    if x_max <= 0.0 {
+        return x_axis(x_min, theme);
+    }
+    let label = |secs: f64| match secs {
+        s if s.abs() < 0.5 => "now".to_string(),
+        s if s < 0.0 => format!("-{}", format_duration(Duration::from_secs_f64(-s))),
+        s => format!("+{}", format_duration(Duration::from_secs_f64(s))),
+    };
+    Axis::default().bounds([x_min, x_max]).style(theme.chart_axis).labels([
+        label(x_min),
+        label((x_min + x_max) / 2.0),
+        label(x_max),
+    ])
 }
 
 /// A y bound 15 % above the highest point, finite and positive whatever the data.
@@ -410,4 +563,47 @@ fn closing_hint(app: &App) -> String {
     }
     let keys = app.keymap.keys_for(Context::Normal, Action::ToggleDetail);
     keys.first().map_or_else(String::new, |key| format!(" {key} closes "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::tests::{fixture_app, screen_text};
+
+    #[test]
+    fn the_capacity_chart_names_its_lines_and_runs_one_lead_past_now_with_a_forecast() {
+        let mut app = fixture_app();
+        app.detail_open = true;
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("des 8 rdy 4 wrm 2 •fcst 9 │scaled"), "{screen}");
+        assert!(screen.contains("+2m30s"), "the x axis runs one lead ahead: {screen}");
+        // Without predictive scaling: no forecast, and the axis ends now.
+        let mut fleet = (*app.snapshot).clone();
+        fleet.groups[0].forecast = None;
+        app.snapshot = std::sync::Arc::new(fleet);
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("des 8 rdy 4 wrm 2 │scaled") && !screen.contains("fcst"), "{screen}");
+        assert!(!screen.contains("+2m30s"), "{screen}");
+    }
+
+    #[test]
+    fn a_group_that_never_scaled_has_no_event_marks() {
+        let mut app = fixture_app();
+        app.detail_open = true;
+        app.selected = 1; // vision: 3 throughout
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("des 3 rdy 3 wrm 0"), "{screen}");
+        assert!(!screen.contains("scaled"), "{screen}");
+    }
+
+    #[test]
+    fn dotted_lines_have_evenly_spaced_dots_on_the_line() {
+        let line = [(0.0, 1.0), (10.0, 1.0), (10.0, 3.0), (20.0, 3.0)];
+        let dots = dotted(&line, 2.5);
+        let xs: Vec<f64> = dots.iter().map(|d| d.0).collect();
+        assert_eq!(xs, [0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 17.5, 20.0]);
+        assert!(dots.iter().all(|&(x, y)| if x < 10.0 { y == 1.0 } else { y == 1.0 || y == 3.0 }));
+        assert_eq!(dots.last(), Some(&(20.0, 3.0)));
+        assert!(dotted(&line, 0.0).is_empty() && dotted(&[], 1.0).is_empty());
+    }
 }

@@ -11,7 +11,7 @@ use crate::model::{
     WarmupRange,
 };
 use crate::protocol::{
-    AlarmView, BackendHealth, ClampView, ControlKind, ControlView, DecisionEntry, DecisionView,
+    AlarmView, BackendHealth, ClampView, ControlKind, ControlView, DecisionEntry, DecisionView, ForecastView,
     GroupSnapshot, InputView, LeaseView, MinutePoint, PROTOCOL_VERSION, ProposalView, SeriesSnapshot,
     SharedMinutes, Snapshot,
 };
@@ -100,6 +100,22 @@ fn group_series(shape: &Shape, sizes: (usize, usize), newest: Timestamp, phase: 
         out.push(series(MetricKind::KvCacheUsage, sizes, newest, fraction(kv)));
     }
     out
+}
+
+/// The capacity series the engine records, over the same points and minutes:
+/// `desired(t)`, `ready(t)` and `warming(t)` with `t` from 0 (oldest) to 1 (newest).
+fn capacity_series(
+    sizes: (usize, usize),
+    newest: Timestamp,
+    desired: impl Fn(f64) -> f64,
+    ready: impl Fn(f64) -> f64,
+    warming: impl Fn(f64) -> f64,
+) -> Vec<SeriesSnapshot> {
+    vec![
+        series(MetricKind::DesiredCapacity, sizes, newest, desired),
+        series(MetricKind::ReadyCapacity, sizes, newest, ready),
+        series(MetricKind::WarmingCapacity, sizes, newest, warming),
+    ]
 }
 
 /// Ten minutes of `series`' history, `ago` minutes before its newest, lost (the engine
@@ -194,12 +210,29 @@ pub fn fleet() -> Snapshot {
     };
     // llm-chat's engine restarted 40 min ago after 10 min down; embeddings is new.
     let mut chat_series = group_series(&chat, (count, 158), newest, 0.0);
+    // A scale-in 7→6, then a scale-out 6→8 whose last two instances are not launched yet.
+    chat_series.extend(capacity_series(
+        (count, 158),
+        newest,
+        |t| {
+            if t < 0.2 {
+                7.0
+            } else if t < 0.6 {
+                6.0
+            } else {
+                8.0
+            }
+        },
+        |t| if t < 0.2 { 7.0 } else { 4.0 },
+        |t| if t < 0.2 { 0.0 } else { 2.0 },
+    ));
     lose_minutes(&mut chat_series, 40);
     let mut embeddings_series = group_series(&embeddings, (count, 0), newest, 2.0);
     // The GPU exporter went quiet 47 s ago: older than stale_after (15 s).
     let stale_newest = TAKEN_AT.minus(Duration::from_secs(47));
     embeddings_series[0] =
         SeriesSnapshot { stale: true, ..series(MetricKind::GpuUtil, (count - 9, 0), stale_newest, |_| 0.22) };
+    embeddings_series.extend(capacity_series((count, 0), newest, |_| 2.0, |_| 2.0, |_| 0.0));
     snapshot(vec![
         GroupSnapshot {
             spec: spec(
@@ -240,6 +273,13 @@ pub fn fleet() -> Snapshot {
                 shadow: true,
             }),
             lease: None,
+            // Forecast only, 2m30s of lead: 7 needed in the last slot, 9 in this one.
+            forecast: Some(ForecastView {
+                metric: MetricKind::RequestRate,
+                acts: false,
+                points: vec![(TAKEN_AT.minus(Duration::from_secs(300)), 7), (TAKEN_AT, 9)],
+                until: TAKEN_AT.plus(Duration::from_secs(150)),
+            }),
             controls: vec![ControlView {
                 kind: ControlKind::Shadow,
                 text: "shadow mode: decisions are shown, not acted on".into(),
@@ -255,7 +295,11 @@ pub fn fleet() -> Snapshot {
                 Some(Duration::from_millis(500)),
             ),
             capacity: capacity(3, 3, 0, 0),
-            series: group_series(&vision, (count, 24 * 60), newest, 1.0),
+            series: [
+                group_series(&vision, (count, 24 * 60), newest, 1.0),
+                capacity_series((count, 24 * 60), newest, |_| 3.0, |_| 3.0, |_| 0.0),
+            ]
+            .concat(),
             source: BackendHealth::Ok,
             actuator: BackendHealth::Failing {
                 error: "SetDesiredCapacity: rate exceeded".into(),
@@ -272,6 +316,7 @@ pub fn fleet() -> Snapshot {
                 shadow: false,
             }),
             lease: None,
+            forecast: None,
             controls: vec![ControlView {
                 kind: ControlKind::Breaker,
                 text: "breaker ActuatorFailures (Full): 3 actuator calls in a row failed; resets when an \
@@ -293,6 +338,7 @@ pub fn fleet() -> Snapshot {
                 expires_at: TAKEN_AT.plus(Duration::from_secs(20)),
                 ours: false,
             }),
+            forecast: None,
             controls: vec![ControlView {
                 kind: ControlKind::Pause,
                 text: "paused (scale-in only) by ana until 2026-01-01T00:30:00Z: INC-123".into(),
@@ -318,7 +364,10 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                 request_rate: (10.0 + f, 20.0 + f),
             };
             let serving = if g % 3 == 0 { Serving::Vllm } else { Serving::Generic };
+            let desired = 2 + (g % 9) as u32;
             let mut series = group_series(&shape, (points_per_series, 24 * 60), newest, f);
+            let n = f64::from(desired);
+            series.extend(capacity_series((points_per_series, 24 * 60), newest, |_| n, |_| n - 1.0, |_| 1.0));
             if g % 11 == 0 {
                 series[1].stale = true;
             }
@@ -332,7 +381,6 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
             } else {
                 BackendHealth::Ok
             };
-            let desired = 2 + (g % 9) as u32;
             GroupSnapshot {
                 spec: spec(
                     &format!("model-{g:03}"),
@@ -356,6 +404,7 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                 }),
                 lease: None,
                 controls: Vec::new(),
+                forecast: None,
             }
         })
         .collect();

@@ -174,6 +174,14 @@ theme_roles! {
     /// GPU memory, or KV-cache usage for vLLM groups.
     chart_memory,
     chart_queue,
+    /// The capacity chart: desired, ready and warming instances.
+    chart_desired,
+    chart_ready,
+    chart_warming,
+    /// Predictive scaling's forecast (drawn dotted).
+    chart_forecast,
+    /// The marks of scaling events (changes of desired).
+    chart_event,
     /// The status line at rest.
     status,
     /// A command the engine accepted.
@@ -260,6 +268,11 @@ impl Theme {
             chart_gpu_util: plain,
             chart_memory: plain,
             chart_queue: plain,
+            chart_desired: bold,
+            chart_ready: plain,
+            chart_warming: dim,
+            chart_forecast: plain,
+            chart_event: plain,
             status: plain,
             status_ok: plain,
             status_error: bold,

@@ -158,3 +158,19 @@ fn a_slot_that_does_not_divide_a_day_is_refused() {
         assert_eq!(build_load_profile(&[], slot), Err(ProfileSlotError(slot)));
     }
 }
+
+#[test]
+fn the_forecast_capacity_follows_the_weekday_ramp_slot_by_slot() {
+    let profile = build_load_profile(&trace(14), SLOT).unwrap();
+    let curve = forecast_capacity(&spec(), Some(&profile), t(14, 8, 50), t(14, 9, 10));
+    let expected =
+        [(t(14, 8, 50), 2), (t(14, 8, 55), 2), (t(14, 9, 0), 8), (t(14, 9, 5), 8), (t(14, 9, 10), 8)];
+    assert_eq!(curve, expected);
+    // The proposal asks, one lead ahead, for the curve's peak.
+    let proposal = propose(&profile, t(14, 8, 50));
+    assert_eq!(proposal.desired, curve.iter().map(|(_, n)| *n).max());
+    // No forecast where the policy would have no opinion.
+    let young = build_load_profile(&trace(3), SLOT).unwrap();
+    assert!(forecast_capacity(&spec(), Some(&young), t(3, 8, 0), t(3, 10, 0)).is_empty());
+    assert!(forecast_capacity(&spec(), None, t(14, 8, 0), t(14, 10, 0)).is_empty());
+}
