@@ -42,6 +42,14 @@ tmux -L "$sock" send-keys -t main s
 wait_for "scale vision to"
 shot dialog-scale
 tmux -L "$sock" send-keys -t main n
+# The decision log: everything, then the changes of desired only with the newest expanded.
+tmux -L "$sock" send-keys -t main 4
+wait_for "decisions:"
+shot decision-log
+tmux -L "$sock" send-keys -t main a Enter
+wait_for "actions only"
+wait_for "proposals"
+shot decision-entry
 tmux -L "$sock" send-keys -t main q
 sleep 1
 # The war-room screen on the same state, 75 s into its own run (the spike again).
