@@ -124,10 +124,15 @@ impl CoreGroup {
             self.capacity = Some(capacity);
             if settings.capacity_series {
                 let counts = [capacity.desired, capacity.ready, capacity.warming];
-                let samples = MetricKind::CAPACITY.into_iter().zip(counts).map(|(kind, count)| {
-                    MetricSample { kind, sample: Sample { at: now, value: f64::from(count) } }
-                });
-                self.record(samples.collect(), settings);
+                for (kind, count) in MetricKind::CAPACITY.iter().zip(counts) {
+                    let sample = Sample { at: now, value: f64::from(count) };
+                    match self.series.get_mut(kind) {
+                        Some(history) => {
+                            history.push(sample);
+                        }
+                        None => self.record(vec![MetricSample { kind: kind.clone(), sample }], settings),
+                    }
+                }
             }
         }
         let name = self.spec.name.clone();
