@@ -83,6 +83,21 @@ struct Cli {
     #[arg(long, value_name = "NAME|FILE", env = "FLEETDECK_KEYMAP", default_value = "default")]
     keymap: String,
 
+    /// Headless daemon: the engine with no terminal, one line per event on standard
+    /// output, consoles and `fleetdeck ctl` on the fleet's socket; SIGTERM or SIGINT
+    /// stops it cleanly (exit 0).
+    #[arg(long, conflicts_with_all = ["war_room", "mouse"])]
+    auto: bool,
+
+    /// With --auto: json (default) or text lines.
+    #[arg(long, value_enum, default_value = "json", requires = "auto")]
+    log_format: fleetdeck::daemon::LogFormat,
+
+    /// With --auto: the Unix socket to listen on (default
+    /// $XDG_RUNTIME_DIR/fleetdeck/<fleet>.sock).
+    #[arg(long, value_name = "PATH", requires = "auto")]
+    socket: Option<PathBuf>,
+
     /// Where the decision/audit log goes (JSON lines; `fleetdeck decide` replays a line).
     /// Default: $XDG_STATE_HOME/fleetdeck/<fleet>/decisions.jsonl.
     #[arg(long, value_name = "FILE")]
@@ -140,6 +155,10 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         plot: Option<PathBuf>,
     },
+    /// Talk to a running daemon (`fleetdeck --auto`): status, pause, resume, scale,
+    /// silence, shadow, the decision log. Exit status: 0 done, 1 refused or failed, 3 no
+    /// daemon (or it refused the connection).
+    Ctl(fleetdeck::ctl::CtlArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -179,8 +198,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = ReplayOptions { group, scale, seed: cli.seed, json, plot };
             replay(config, &trace, options)
         }
+        Some(Cmd::Ctl(args)) => {
+            let config = load_config(cli.config.as_deref())?;
+            let socket = args.socket.clone().unwrap_or_else(|| fleetdeck::remote::find_socket(&config.fleet));
+            let operator = config.operator.clone().unwrap_or_else(operator_from_env);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let (mut out, mut err) = (io::stdout(), io::stderr());
+            runtime.block_on(fleetdeck::ctl::run(&args, &socket, operator, &mut out, &mut err))
+        }
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "fleetdeck", &mut io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        None if cli.auto => {
+            let config = load_config(cli.config.as_deref())?;
+            let engine = EngineOptions {
+                seed: cli.seed,
+                readonly: cli.readonly,
+                shadow: cli.shadow,
+                audit_log: cli.audit_log,
+            };
+            run_auto(config, engine, cli.log_format, cli.socket)?;
             Ok(ExitCode::SUCCESS)
         }
         None => {
@@ -334,22 +372,7 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let mut engine = Engine::simulated(&config, seed, Arc::new(SystemClock), readonly, shadow);
-        if let Some(path) = audit_log.or_else(|| fleetdeck::audit::default_path(&config.fleet)) {
-            tracing::info!(path = %path.display(), "decision log");
-            engine.set_audit_log(path);
-        }
-        // Pauses and holds survive restarts; without a usable store the console still runs.
-        match fleetdeck::store::default_path(&config.fleet).and_then(fleetdeck::store::Store::open) {
-            Ok(store) => {
-                if let Err(err) = engine.set_store(store) {
-                    tracing::error!(%err, "restoring pauses and holds");
-                }
-            }
-            Err(err) => {
-                tracing::error!(%err, "state store unavailable: pauses and holds will not survive a restart")
-            }
-        }
+        let engine = build_engine(&config, EngineOptions { seed: Some(seed), readonly, shadow, audit_log });
         let conn = engine.connect();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let engine_task = tokio::spawn(engine.run(async {
@@ -363,6 +386,71 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
         tracing::info!("console stopped");
         result
     })
+}
+
+/// How to build the engine, for the console and the daemon alike.
+struct EngineOptions {
+    seed: Option<u64>,
+    readonly: bool,
+    shadow: bool,
+    audit_log: Option<PathBuf>,
+}
+
+/// The engine on the config's fleet, with its decision log and its store (without a
+/// usable store it still runs; pauses and holds then do not survive a restart).
+fn build_engine(config: &Config, options: EngineOptions) -> Engine {
+    let EngineOptions { seed, readonly, shadow, audit_log } = options;
+    let seed = seed.unwrap_or(config.seed);
+    let mut engine = Engine::simulated(config, seed, Arc::new(SystemClock), readonly, shadow);
+    if let Some(path) = audit_log.or_else(|| fleetdeck::audit::default_path(&config.fleet)) {
+        tracing::info!(path = %path.display(), "decision log");
+        engine.set_audit_log(path);
+    }
+    match fleetdeck::store::default_path(&config.fleet).and_then(fleetdeck::store::Store::open) {
+        Ok(store) => {
+            if let Err(err) = engine.set_store(store) {
+                tracing::error!(%err, "restoring pauses and holds");
+            }
+        }
+        Err(err) => {
+            tracing::error!(%err, "state store unavailable: pauses and holds will not survive a restart")
+        }
+    }
+    engine
+}
+
+/// `fleetdeck --auto`: the daemon, until SIGTERM or SIGINT.
+fn run_auto(
+    config: Config,
+    engine: EngineOptions,
+    log_format: fleetdeck::daemon::LogFormat,
+    socket: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    init_daemon_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let engine = build_engine(&config, engine);
+        let options = fleetdeck::daemon::AutoOptions {
+            log_format,
+            socket: socket.unwrap_or_else(|| fleetdeck::remote::default_socket(&config.fleet)),
+            discovery: fleetdeck::remote::discovery_path(&config.fleet),
+        };
+        tracing::info!(origin = %config.origin, "daemon started");
+        fleetdeck::daemon::run(engine, options, io::stdout()).await
+    })
+}
+
+/// The daemon's own log goes to standard error (the journal, `kubectl logs`), its event
+/// lines to standard output.
+fn init_daemon_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_ansi(false).try_init();
 }
 
 /// The operator's identity for the audit trail when the config names none: `$USER`.

@@ -675,6 +675,26 @@ pub struct Connection {
     pub commands: CommandSender,
 }
 
+/// Makes [`Connection`]s to a running engine for front ends that come and go (the
+/// daemon's clients); cheap to clone.
+#[derive(Clone)]
+pub struct Connector {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub events: broadcast::Sender<Event>,
+    pub commands: CommandSender,
+}
+
+impl Connector {
+    /// A new connection: the newest snapshot, events from now on, a command sender.
+    pub fn connect(&self) -> Connection {
+        Connection {
+            snapshots: self.snapshots.clone(),
+            events: self.events.subscribe(),
+            commands: self.commands.clone(),
+        }
+    }
+}
+
 /// Sends commands to the engine; cheap to clone.
 #[derive(Clone)]
 pub struct CommandSender {

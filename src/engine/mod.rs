@@ -342,6 +342,20 @@ impl Engine {
         }
     }
 
+    /// Connections for front ends that come and go while the engine runs.
+    pub fn connector(&self) -> crate::protocol::Connector {
+        crate::protocol::Connector {
+            snapshots: self.snapshot_tx.subscribe(),
+            events: self.events_tx.clone(),
+            commands: self.command_tx.clone(),
+        }
+    }
+
+    /// The engine's identity, `user@host:pid`: what leases and "automation owned by" name.
+    pub fn identity(&self) -> &str {
+        &self.identity.0
+    }
+
     /// The newest published snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot_tx.borrow().clone()

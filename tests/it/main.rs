@@ -3,6 +3,7 @@
 //! tmux, as a person would use it.
 
 mod cli;
+mod daemon;
 mod decide;
 mod support;
 mod tui;

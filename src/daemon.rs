@@ -1,0 +1,184 @@
+//! `fleetdeck --auto`: the engine with no terminal, for a bastion, a systemd service or a
+//! Kubernetes Deployment. It ticks and acts exactly as under a console, listens on the
+//! fleet's Unix socket for consoles and `fleetdeck ctl`, and writes one line per thing
+//! that happened to standard output: JSON (default) or text (`--log-format text`).
+//!
+//! What is written: every event of the protocol — decision-log entries (`decided`),
+//! alarm transitions, breaker trips, operator commands and their replies, backend
+//! failures and recoveries, simulator events — except `scaled`, which only repeats a
+//! `decided` entry; and the daemon's own `listening` and `stopped` lines. fleetdeck's own
+//! log (`$FLEETDECK_LOG`) goes to standard error.
+//!
+//! SIGINT or SIGTERM: the tick under way finishes, leases are released, the decision log
+//! and the store are flushed, `stopped` is written, and the process exits 0.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::engine::Engine;
+use crate::model::Timestamp;
+use crate::protocol::{Event, Reply};
+use crate::remote::Listening;
+use crate::remote::server::{Backlog, ServerContext, UnixServer};
+
+/// How the daemon writes its lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object a line (`"event"` names what it is).
+    #[default]
+    Json,
+    /// One line of words a line, for people.
+    Text,
+}
+
+pub struct AutoOptions {
+    pub log_format: LogFormat,
+    /// The Unix socket to listen on.
+    pub socket: PathBuf,
+    /// Where to record where it listens (`daemon.json`), if anywhere.
+    pub discovery: Option<PathBuf>,
+}
+
+/// The daemon's own lines (not engine events).
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum DaemonLine<'a> {
+    Listening { at: Timestamp, socket: &'a std::path::Path, engine: &'a str, pid: u32 },
+    Stopped { at: Timestamp, signal: &'a str },
+}
+
+/// Runs `engine` until SIGINT or SIGTERM, writing lines to `out`.
+pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Send) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let connector = engine.connector();
+    let identity = engine.identity().to_string();
+    let now = || crate::clock::Clock::now(&crate::clock::SystemClock);
+    let server = UnixServer::bind(&options.socket).await?;
+    let listening =
+        Listening { socket: server.path().to_path_buf(), pid: std::process::id(), engine: identity.clone() };
+    if let Some(path) = &options.discovery {
+        record(path, &listening);
+    }
+    let context = ServerContext {
+        connector: connector.clone(),
+        engine: identity.clone(),
+        readonly: engine.snapshot().readonly,
+        backlog: Backlog::follow(&connector),
+    };
+    let mut events = connector.connect().events;
+    let line =
+        DaemonLine::Listening { at: now(), socket: server.path(), engine: &identity, pid: listening.pid };
+    write_line(&mut out, options.log_format, &line, || {
+        format!("listening on {} as {identity}", server.path().display())
+    })?;
+    let server_task = tokio::spawn(server.serve(context));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut engine_task = tokio::spawn(engine.run(async {
+        let _ = stop_rx.await;
+    }));
+    let signal_name = loop {
+        tokio::select! {
+            _ = interrupt.recv() => break "SIGINT",
+            _ = terminate.recv() => break "SIGTERM",
+            event = events.recv() => match event {
+                Ok(event) => write_event(&mut out, options.log_format, &event)?,
+                Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "standard output fell behind the events"),
+                Err(RecvError::Closed) => break "engine stopped",
+            },
+            _ = &mut engine_task => break "engine stopped",
+        }
+    };
+    tracing::info!(signal = signal_name, "stopping");
+    let _ = stop_tx.send(());
+    let _ = engine_task.await;
+    // What the last tick and the shutdown said, before the stop line.
+    while let Ok(event) = events.try_recv() {
+        write_event(&mut out, options.log_format, &event)?;
+    }
+    server_task.abort();
+    let _ = server_task.await; // drops the listener, which removes the socket file
+    // Only our own record: another daemon of the fleet may have written its own since.
+    if let Some(path) = &options.discovery
+        && std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Listening>(&text).ok())
+            .is_some_and(|recorded| recorded.pid == listening.pid)
+    {
+        let _ = std::fs::remove_file(path);
+    }
+    let line = DaemonLine::Stopped { at: now(), signal: signal_name };
+    write_line(&mut out, options.log_format, &line, || format!("stopped ({signal_name})"))?;
+    Ok(())
+}
+
+/// Records where the daemon listens; a failure is logged, the daemon still runs.
+fn record(path: &std::path::Path, listening: &Listening) {
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| std::fs::write(path, serde_json::to_string_pretty(listening).unwrap_or_default()));
+    if let Err(err) = written {
+        tracing::warn!(%err, path = %path.display(), "recording where the daemon listens");
+    }
+}
+
+fn write_line<T: Serialize>(
+    out: &mut impl Write,
+    format: LogFormat,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    match format {
+        LogFormat::Json => serde_json::to_writer(&mut *out, value)?,
+        LogFormat::Text => write!(out, "{}", text())?,
+    }
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_event(out: &mut impl Write, format: LogFormat, event: &Event) -> anyhow::Result<()> {
+    if matches!(event, Event::Scaled { .. }) {
+        return Ok(()); // the `decided` entry says it, with more
+    }
+    write_line(out, format, event, || event_text(event))
+}
+
+/// The event in words, after its UTC time: "2026-11-23T14:02:11Z llm-chat: scale out 4→8: …".
+pub fn event_text(event: &Event) -> String {
+    let (at, text) = match event {
+        Event::Started { at, groups } => (*at, format!("started: {}", groups.join(", "))),
+        Event::BackendFailed { at, group, backend, error, retry_at } => {
+            (*at, format!("{group}: {backend:?} failing: {error} (retry at {})", retry_at.to_rfc3339()))
+        }
+        Event::BackendRecovered { at, group, backend } => (*at, format!("{group}: {backend:?} recovered")),
+        Event::Sim { at, description } => (*at, format!("sim: {description}")),
+        Event::Alarm { at, group, alarm, from, to } => {
+            (*at, format!("{group}: alarm {alarm} {from:?} → {to:?}"))
+        }
+        Event::Scaled { at, group, reason, shadow, .. } => {
+            (*at, format!("{group}: {}{reason}", if *shadow { "would " } else { "" }))
+        }
+        Event::Decided(entry) => {
+            let would = if entry.shadow && entry.is_action() { "would " } else { "" };
+            let why_not = entry.not_acted.as_ref().map_or(String::new(), |why| format!(" — {why}"));
+            (entry.at, format!("{}: {would}{}{why_not}", entry.group, entry.reason))
+        }
+        Event::Breaker { at, group, message, .. } => (*at, format!("{group}: {message}")),
+        Event::CommandHandled { at, operator, command, reply } => {
+            let outcome = match reply {
+                Reply::Ok { message } => format!("ok: {message}"),
+                Reply::Refused { reason } => format!("refused: {reason}"),
+                Reply::Failed { error } => format!("failed: {error}"),
+            };
+            (*at, format!("{operator}: {command}: {outcome}"))
+        }
+    };
+    format!("{} {text}", at.to_rfc3339())
+}

@@ -1,0 +1,95 @@
+//! The client side of the socket protocol, for `fleetdeck ctl` (and, later, an attached
+//! console): connect, say hello, read what the daemon sends, send commands and wait for
+//! their replies.
+
+use std::path::{Path, PathBuf};
+
+use futures::{SinkExt, StreamExt};
+use tokio::net::UnixStream;
+use tokio_util::codec::{Framed, LinesCodec};
+
+use crate::protocol::{CommandRequest, Reply};
+
+use super::wire::{self, ClientMsg, Hello, MAX_LINE, ServerMsg, Welcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "cannot reach a fleetdeck daemon at {path}: {source} (is `fleetdeck --auto` running? --socket names another)"
+    )]
+    Connect {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the daemon refused the connection: {0}")]
+    Refused(String),
+    #[error("the daemon closed the connection")]
+    Closed,
+    #[error("unexpected from the daemon: {0}")]
+    Protocol(String),
+    #[error("talking to the daemon: {0}")]
+    Io(#[from] tokio_util::codec::LinesCodecError),
+}
+
+/// An open, welcomed connection to a daemon.
+pub struct Client {
+    lines: Framed<UnixStream, LinesCodec>,
+    pub welcome: Welcome,
+    next_id: u64,
+}
+
+impl Client {
+    /// Connects to the daemon at `path` and says `hello`; fails with the daemon's words
+    /// if it refuses.
+    pub async fn connect(path: &Path, hello: Hello) -> Result<Client, ClientError> {
+        let stream = UnixStream::connect(path)
+            .await
+            .map_err(|source| ClientError::Connect { path: path.to_path_buf(), source })?;
+        let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
+        let hello = serde_json::to_string(&ClientMsg::Hello(hello)).expect("a hello serialises");
+        // A refusal may already be waiting even if writing the hello failed.
+        let sent = lines.send(hello).await;
+        let answer = match (read(&mut lines).await, sent) {
+            (Ok(answer), _) => answer,
+            (Err(_), Err(err)) => return Err(err.into()),
+            (Err(err), Ok(())) => return Err(err),
+        };
+        let welcome = match answer {
+            ServerMsg::Welcome(welcome) => welcome,
+            ServerMsg::Refused { reason } => return Err(ClientError::Refused(reason)),
+            other => return Err(ClientError::Protocol(format!("expected a welcome, got {other:?}"))),
+        };
+        wire::check_version(welcome.version).map_err(ClientError::Refused)?;
+        Ok(Client { lines, welcome, next_id: 1 })
+    }
+
+    /// The next line from the daemon.
+    pub async fn next(&mut self) -> Result<ServerMsg, ClientError> {
+        read(&mut self.lines).await
+    }
+
+    /// Sends `request` and waits for its reply; whatever else arrives meanwhile is passed
+    /// to `meanwhile`.
+    pub async fn command(
+        &mut self,
+        request: CommandRequest,
+        mut meanwhile: impl FnMut(ServerMsg),
+    ) -> Result<Reply, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let line = serde_json::to_string(&ClientMsg::Command { id, request }).expect("a command serialises");
+        self.lines.send(line).await?;
+        loop {
+            match self.next().await? {
+                ServerMsg::Reply { id: got, reply } if got == id => return Ok(reply),
+                other => meanwhile(other),
+            }
+        }
+    }
+}
+
+async fn read(lines: &mut Framed<UnixStream, LinesCodec>) -> Result<ServerMsg, ClientError> {
+    let line = lines.next().await.ok_or(ClientError::Closed)??;
+    serde_json::from_str(&line).map_err(|err| ClientError::Protocol(format!("{err}: {line:.200}")))
+}

@@ -1,0 +1,51 @@
+//! The protocol over a socket: the daemon's listener ([`server`]), its clients
+//! ([`client`]), the lines they exchange ([`wire`]), and where a fleet's daemon listens.
+//!
+//! A fleet's socket is `$XDG_RUNTIME_DIR/fleetdeck/<fleet>.sock`, or
+//! `/tmp/fleetdeck-<uid>/<fleet>.sock` where there is no runtime dir; `--socket` names
+//! another. The daemon also records where it listens in `<state dir>/daemon.json`
+//! (`--listen 127.0.0.1:0` picks a port: that file and the daemon's first line say which).
+
+pub mod client;
+pub mod server;
+pub mod wire;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The fleet's default socket path.
+pub fn default_socket(fleet: &str) -> PathBuf {
+    let name = format!("{fleet}.sock");
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("fleetdeck").join(name),
+        None => {
+            // The process's own uid, as /proc shows it (no unsafe call needed).
+            let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+            std::env::temp_dir().join(format!("fleetdeck-{uid}")).join(name)
+        }
+    }
+}
+
+/// Where a running daemon listens, as it records it for `ctl` and consoles.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listening {
+    pub socket: PathBuf,
+    pub pid: u32,
+    pub engine: String,
+}
+
+/// `<state dir>/daemon.json` of the fleet.
+pub fn discovery_path(fleet: &str) -> Option<PathBuf> {
+    crate::config::state_dir(fleet).map(|dir| dir.join("daemon.json"))
+}
+
+/// The socket of the fleet's running daemon: the one it recorded, else the default.
+pub fn find_socket(fleet: &str) -> PathBuf {
+    discovery_path(fleet)
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| serde_json::from_str::<Listening>(&text).ok())
+        .map(|l| l.socket)
+        .unwrap_or_else(|| default_socket(fleet))
+}
