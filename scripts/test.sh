@@ -11,6 +11,8 @@ elapsed() { local s=$(( $(date +%s) - $1 )); printf '%dm%02ds' $((s / 60)) $((s 
 # --- tools the tests need -------------------------------------------------------
 missing=()
 command -v tmux >/dev/null || missing+=(tmux)
+# A real Prometheus scrapes the daemon's /metrics in the end-to-end tests.
+command -v prometheus >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     sudo_cmd=""

@@ -120,6 +120,12 @@ pub enum CtlAction {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Provoke an incident in a simulated fleet (as `:sim` in the console), e.g.
+    /// `ctl sim gap embeddings 30s`, `ctl sim spike llm-chat x5 2m`.
+    Sim {
+        #[arg(required = true, num_args = 1.., value_name = "WORDS")]
+        words: Vec<String>,
+    },
     /// The decision log: the recent entries, and with --follow the new ones as they come.
     Decisions {
         #[arg(long)]
@@ -132,6 +138,11 @@ impl CtlAction {
     fn command(&self) -> Option<(Command, Option<String>)> {
         Some(match self {
             CtlAction::Status | CtlAction::Decisions { .. } => return None,
+            CtlAction::Sim { words } => match words.join(" ").parse::<crate::protocol::SimCommand>() {
+                Ok(action) => (Command::Sim { action }, None),
+                // Parsed again in `run`, where the error can be printed.
+                Err(_) => return None,
+            },
             CtlAction::Pause { which, duration, scale_in_only, reason } => {
                 let mode = if *scale_in_only { PauseMode::ScaleInOnly } else { PauseMode::Full };
                 (Command::Pause { target: which.target(), duration: *duration, mode }, Some(reason.clone()))
@@ -159,6 +170,9 @@ impl CtlAction {
     }
 }
 
+/// Exit status of a command line that does not say a valid command.
+pub const USAGE: u8 = 2;
+
 /// Runs one `ctl` action against the daemon at `socket`, writing to `out` and `err`.
 pub async fn run(
     args: &CtlArgs,
@@ -167,6 +181,12 @@ pub async fn run(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
+    if let CtlAction::Sim { words } = &args.action
+        && let Err(error) = words.join(" ").parse::<crate::protocol::SimCommand>()
+    {
+        writeln!(err, "fleetdeck ctl sim: {error}")?;
+        return Ok(ExitCode::from(USAGE));
+    }
     let hello = match &args.action {
         CtlAction::Status => Hello { summary: true, ..Hello::new(SnapshotWish::Once, false) },
         CtlAction::Decisions { follow } => Hello { backlog: true, ..Hello::new(SnapshotWish::None, *follow) },

@@ -20,6 +20,7 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::engine::Engine;
+use crate::exporter::Exporter;
 use crate::model::Timestamp;
 use crate::protocol::{Event, Reply};
 use crate::remote::Listening;
@@ -37,6 +38,8 @@ pub enum LogFormat {
 
 pub struct AutoOptions {
     pub log_format: LogFormat,
+    /// Where to serve `/metrics` and `/healthz` (port 0: any free one, reported).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// The Unix socket to listen on.
     pub socket: PathBuf,
     /// Where to record where it listens (`daemon.json`), if anywhere.
@@ -47,8 +50,18 @@ pub struct AutoOptions {
 #[derive(Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 enum DaemonLine<'a> {
-    Listening { at: Timestamp, socket: &'a std::path::Path, engine: &'a str, pid: u32 },
-    Stopped { at: Timestamp, signal: &'a str },
+    Listening {
+        at: Timestamp,
+        socket: &'a std::path::Path,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        metrics: Option<std::net::SocketAddr>,
+        engine: &'a str,
+        pid: u32,
+    },
+    Stopped {
+        at: Timestamp,
+        signal: &'a str,
+    },
 }
 
 /// Runs `engine` until SIGINT or SIGTERM, writing lines to `out`.
@@ -60,8 +73,21 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
     let identity = engine.identity().to_string();
     let now = || crate::clock::Clock::now(&crate::clock::SystemClock);
     let server = UnixServer::bind(&options.socket).await?;
-    let listening =
-        Listening { socket: server.path().to_path_buf(), pid: std::process::id(), engine: identity.clone() };
+    let metrics = match options.metrics_listen {
+        Some(addr) => {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+            Some((listener.local_addr()?, listener))
+        }
+        None => None,
+    };
+    let metrics_addr = metrics.as_ref().map(|(addr, _)| *addr);
+    let listening = Listening {
+        socket: server.path().to_path_buf(),
+        metrics: metrics_addr,
+        pid: std::process::id(),
+        engine: identity.clone(),
+    };
     if let Some(path) = &options.discovery {
         record(path, &listening);
     }
@@ -72,11 +98,27 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
         backlog: Backlog::follow(&connector),
     };
     let mut events = connector.connect().events;
-    let line =
-        DaemonLine::Listening { at: now(), socket: server.path(), engine: &identity, pid: listening.pid };
+    let line = DaemonLine::Listening {
+        at: now(),
+        socket: server.path(),
+        metrics: metrics_addr,
+        engine: &identity,
+        pid: listening.pid,
+    };
     write_line(&mut out, options.log_format, &line, || {
-        format!("listening on {} as {identity}", server.path().display())
+        let metrics = metrics_addr.map_or(String::new(), |a| format!(", metrics on http://{a}/metrics"));
+        format!("listening on {}{metrics} as {identity}", server.path().display())
     })?;
+    let exporter_tasks = metrics.map(|(_, listener)| {
+        let exporter = std::sync::Arc::new(Exporter::new());
+        let follow = exporter.follow(&connector);
+        let serve = tokio::spawn(async move {
+            if let Err(err) = crate::exporter::serve(listener, exporter).await {
+                tracing::error!(%err, "serving /metrics");
+            }
+        });
+        (follow, serve)
+    });
     let server_task = tokio::spawn(server.serve(context));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut engine_task = tokio::spawn(engine.run(async {
@@ -103,6 +145,10 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
     }
     server_task.abort();
     let _ = server_task.await; // drops the listener, which removes the socket file
+    if let Some((follow, serve)) = exporter_tasks {
+        follow.abort();
+        serve.abort();
+    }
     // Only our own record: another daemon of the fleet may have written its own since.
     if let Some(path) = &options.discovery
         && std::fs::read_to_string(path)

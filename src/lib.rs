@@ -41,6 +41,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod decide_cmd;
 pub mod engine;
+pub mod exporter;
 pub mod model;
 pub mod policy;
 pub mod protocol;

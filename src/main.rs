@@ -98,6 +98,11 @@ struct Cli {
     #[arg(long, value_name = "PATH", requires = "auto")]
     socket: Option<PathBuf>,
 
+    /// With --auto: serve Prometheus /metrics and /healthz on ADDR (e.g. 127.0.0.1:9184;
+    /// port 0 picks a free one, reported on the first line).
+    #[arg(long, value_name = "ADDR", requires = "auto")]
+    metrics_listen: Option<std::net::SocketAddr>,
+
     /// Where the decision/audit log goes (JSON lines; `fleetdeck decide` replays a line).
     /// Default: $XDG_STATE_HOME/fleetdeck/<fleet>/decisions.jsonl.
     #[arg(long, value_name = "FILE")]
@@ -218,7 +223,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shadow: cli.shadow,
                 audit_log: cli.audit_log,
             };
-            run_auto(config, engine, cli.log_format, cli.socket)?;
+            run_auto(config, engine, cli.log_format, cli.socket, cli.metrics_listen)?;
             Ok(ExitCode::SUCCESS)
         }
         None => {
@@ -425,6 +430,7 @@ fn run_auto(
     engine: EngineOptions,
     log_format: fleetdeck::daemon::LogFormat,
     socket: Option<PathBuf>,
+    metrics_listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     init_daemon_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -436,6 +442,7 @@ fn run_auto(
         let engine = build_engine(&config, engine);
         let options = fleetdeck::daemon::AutoOptions {
             log_format,
+            metrics_listen,
             socket: socket.unwrap_or_else(|| fleetdeck::remote::default_socket(&config.fleet)),
             discovery: fleetdeck::remote::discovery_path(&config.fleet),
         };

@@ -171,6 +171,17 @@ struct GroupIo {
     persisted_minute: BTreeMap<MetricKind, Timestamp>,
 }
 
+/// Debug builds only: `FLEETDECK_DEBUG_STALL_AFTER_TICKS=N` stops ticking after tick N
+/// (commands and shutdown are still heard), so a test can see `/healthz` notice a stuck
+/// tick loop. Release builds never stall.
+fn debug_stall_after() -> Option<u64> {
+    if cfg!(debug_assertions) {
+        std::env::var("FLEETDECK_DEBUG_STALL_AFTER_TICKS").ok().and_then(|n| n.parse().ok())
+    } else {
+        None
+    }
+}
+
 /// `user@host:pid` and `host`: unique per process, readable in "automation owned by …".
 fn engine_identity() -> (String, String) {
     let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "fleetdeck".into());
@@ -379,14 +390,16 @@ impl Engine {
         let mut interval = tokio::time::interval(self.settings.poll_interval);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
+        let stall_after = debug_stall_after();
         loop {
+            let stalled = stall_after.is_some_and(|n| self.seq >= n);
             tokio::select! {
                 _ = &mut shutdown => {
                     self.flush_audit();
                     self.release_leases();
                     break;
                 }
-                _ = interval.tick() => self.tick().await,
+                _ = interval.tick(), if !stalled => self.tick().await,
                 Some((request, reply_tx)) = self.command_rx.recv() => {
                     let reply = self.handle_command(request);
                     let _ = reply_tx.send(reply);

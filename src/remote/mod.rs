@@ -32,6 +32,9 @@ pub fn default_socket(fleet: &str) -> PathBuf {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listening {
     pub socket: PathBuf,
+    /// Where `/metrics` and `/healthz` are served, if they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<std::net::SocketAddr>,
     pub pid: u32,
     pub engine: String,
 }

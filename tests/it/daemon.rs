@@ -22,8 +22,14 @@ impl Daemon {
     /// Starts the daemon on the fast profile with `home` as its whole world (state,
     /// config, runtime dir), listening on `socket` (default: the fleet's).
     fn start(home: &Path, socket: Option<&Path>) -> Daemon {
+        Daemon::start_with(home, socket, &[], &[])
+    }
+
+    /// As [`Daemon::start`], with more arguments and environment variables.
+    fn start_with(home: &Path, socket: Option<&Path>, args: &[&str], vars: &[(&str, &str)]) -> Daemon {
         let mut command = Command::new(bin());
-        command.args(["--auto", "--config"]).arg(fixture("fast.toml"));
+        command.args(["--auto", "--config"]).arg(fixture("fast.toml")).args(args);
+        command.envs(vars.iter().copied());
         if let Some(socket) = socket {
             command.arg("--socket").arg(socket);
         }
@@ -45,6 +51,12 @@ impl Daemon {
         let value: serde_json::Value = serde_json::from_str(&listening).unwrap();
         daemon.socket = PathBuf::from(value["socket"].as_str().unwrap());
         daemon
+    }
+
+    /// Where its `/metrics` is (started with `--metrics-listen`).
+    fn metrics_addr(&self) -> String {
+        let listening: serde_json::Value = serde_json::from_str(&self.lines()[0]).unwrap();
+        listening["metrics"].as_str().expect("started with --metrics-listen").to_string()
     }
 
     fn lines(&self) -> Vec<String> {
@@ -278,4 +290,135 @@ fn another_protocol_version_or_another_user_is_refused_and_changes_nothing() {
         !daemon.lines().iter().any(|l| l.contains(r#""event":"command_handled""#)),
         "no command reached the engine"
     );
+}
+
+/// `GET path` on `addr`: (status code, body). HTTP/1.0 so the server closes when done.
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string());
+    (code, body)
+}
+
+#[test]
+fn metrics_follow_the_engine_and_healthz_tells_a_stuck_tick_loop_from_a_stalled_source() {
+    let home = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(home.path(), None, &["--metrics-listen", "127.0.0.1:0"], &[]);
+    let addr = daemon.metrics_addr();
+    let engine = serde_json::from_str::<serde_json::Value>(&daemon.lines()[0]).unwrap()["engine"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let metric = |line: &str| {
+        let (code, body) = http_get(&addr, "/metrics");
+        assert_eq!(code, 200);
+        if body.lines().any(|l| l == line) { Ok(body) } else { Err(body) }
+    };
+    wait_for("capacity and lease in /metrics", WAIT, || {
+        metric(r#"fleetdeck_desired_capacity{group="llm-chat"} 4"#)?;
+        metric(&format!(r#"fleetdeck_lease_holder{{group="llm-chat",holder="{engine}"}} 1"#))
+    });
+    assert!(metric("# EOF").is_ok(), "OpenMetrics text ends with # EOF");
+
+    // A pause by ctl shows in /metrics by a later tick.
+    assert!(daemon.ctl(&["pause", "llm-chat", "--reason", "drill"]).status.success());
+    wait_for("the pause in /metrics", WAIT, || metric(r#"fleetdeck_paused{group="llm-chat"} 1"#));
+
+    // A stalled source: stale data trips the scale-in freeze; the engine still ticks.
+    assert!(daemon.ctl(&["sim", "gap", "embeddings", "60s"]).status.success());
+    wait_for("the stale-data breaker in /metrics", WAIT, || {
+        metric(r#"fleetdeck_breaker_open{group="embeddings"} 1"#)
+    });
+    let status = text(&daemon.ctl(&["status"]).stdout);
+    assert!(status.contains("StaleData"), "{status}");
+    assert_eq!(http_get(&addr, "/healthz").0, 200, "a stalled source is not a stuck daemon");
+
+    // A stuck tick loop (a debug-only hook stops ticking after tick 3): 503, with why.
+    let stuck_home = tempfile::tempdir().unwrap();
+    let stuck = Daemon::start_with(
+        stuck_home.path(),
+        None,
+        &["--metrics-listen", "127.0.0.1:0"],
+        &[("FLEETDECK_DEBUG_STALL_AFTER_TICKS", "3")],
+    );
+    let stuck_addr = stuck.metrics_addr();
+    let body = wait_for("/healthz to turn 503", WAIT, || match http_get(&stuck_addr, "/healthz") {
+        (503, body) => Ok(body),
+        (code, body) => Err(format!("{code} {body}")),
+    });
+    assert!(body.contains("the tick loop is stuck"), "{body}");
+}
+
+/// A Prometheus server (Debian's package, installed by `scripts/test.sh`) scraping
+/// `target` every second, with its own data directory; killed on drop.
+struct Prometheus {
+    child: Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(target: &str) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: fleetdeck\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        // A free port: bound, read, released (Prometheus cannot report the one it took).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus (Debian package `prometheus`; ./scripts/test.sh installs it)");
+        Prometheus { child, addr, _dir: dir }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_the_daemon_and_answers_queries_about_it() {
+    let home = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(home.path(), None, &["--metrics-listen", "127.0.0.1:0"], &[]);
+    let prometheus = Prometheus::start(&daemon.metrics_addr());
+    wait_for("Prometheus to be ready", WAIT, || {
+        let ready = std::net::TcpStream::connect(&prometheus.addr).is_ok()
+            && http_get(&prometheus.addr, "/-/ready").0 == 200;
+        if ready { Ok(()) } else { Err("not ready".into()) }
+    });
+    // The first scrape is queryable a few seconds after start: poll the query.
+    let body = wait_for("fleetdeck's series through Prometheus's query API", WAIT, || {
+        let (code, body) = http_get(&prometheus.addr, "/api/v1/query?query=fleetdeck_desired_capacity");
+        let json: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| format!("{code} {e}: {body}"))?;
+        let results = json["data"]["result"].as_array().cloned().unwrap_or_default();
+        let groups: Vec<&str> = results.iter().filter_map(|r| r["metric"]["group"].as_str()).collect();
+        if ["llm-chat", "vision", "embeddings"].iter().all(|g| groups.contains(g)) {
+            Ok(body)
+        } else {
+            Err(body)
+        }
+    });
+    assert!(body.contains(r#""job":"fleetdeck""#), "{body}");
+    let (_, up) = http_get(&prometheus.addr, "/api/v1/query?query=up%7Bjob%3D%22fleetdeck%22%7D");
+    assert!(up.contains(r#""value":["#) && up.contains(r#","1"]"#), "the target is up: {up}");
 }

@@ -1,0 +1,316 @@
+//! The daemon's own metrics and health, over HTTP on `--metrics-listen ADDR`:
+//!
+//! - `/metrics`: Prometheus text exposition (prometheus-client) — per group the desired,
+//!   ready and warming capacity, decisions and actions counters, whether the breaker is
+//!   open and automation paused, each alarm's state (one-hot on `state`), the lease
+//!   holder (`ours` 1 when this daemon holds it); and `fleetdeck_last_tick_timestamp_seconds`.
+//! - `/healthz`: 200 while ticks come; 503 once the last one is older than three poll
+//!   intervals (the tick loop is stuck). A stalled metric *source* is not that: the engine
+//!   still ticks, marks the data stale and freezes scale-in, and `/healthz` stays 200.
+//!
+//! Everything is read from the engine's snapshots and events, as any front end would.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::model::AlarmState;
+use crate::protocol::{Connector, ControlKind, Event, Snapshot};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GroupLabels {
+    group: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    group: String,
+    direction: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AlarmLabels {
+    group: String,
+    alarm: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LeaseLabels {
+    group: String,
+    holder: String,
+}
+
+type Gauges<L> = Family<L, Gauge>;
+
+/// The registry and what the daemon last saw.
+pub struct Exporter {
+    registry: Registry,
+    desired: Gauges<GroupLabels>,
+    ready: Gauges<GroupLabels>,
+    warming: Gauges<GroupLabels>,
+    decisions: Family<GroupLabels, Counter>,
+    actions: Family<ActionLabels, Counter>,
+    breaker_open: Gauges<GroupLabels>,
+    paused: Gauges<GroupLabels>,
+    alarm_state: Gauges<AlarmLabels>,
+    lease: Gauges<LeaseLabels>,
+    last_tick: Gauge<f64, std::sync::atomic::AtomicU64>,
+    seen: Mutex<Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
+    seq: u64,
+    /// When the newest snapshot arrived (this process's clock).
+    at: Option<Instant>,
+    poll_interval: Duration,
+}
+
+impl Default for Exporter {
+    fn default() -> Self {
+        Exporter::new()
+    }
+}
+
+impl Exporter {
+    pub fn new() -> Exporter {
+        let mut registry = Registry::with_prefix("fleetdeck");
+        let exporter = Exporter {
+            desired: Family::default(),
+            ready: Family::default(),
+            warming: Family::default(),
+            decisions: Family::default(),
+            actions: Family::default(),
+            breaker_open: Family::default(),
+            paused: Family::default(),
+            alarm_state: Family::default(),
+            lease: Family::default(),
+            last_tick: Gauge::default(),
+            seen: Mutex::new(Seen::default()),
+            registry: Registry::default(),
+        };
+        registry.register("desired_capacity", "Desired instances", exporter.desired.clone());
+        registry.register("ready_capacity", "Instances ready (in service)", exporter.ready.clone());
+        registry.register("warming_capacity", "Instances launched, not yet ready", exporter.warming.clone());
+        registry.register(
+            "decisions",
+            "Autoscaler decisions (one a group a tick)",
+            exporter.decisions.clone(),
+        );
+        registry.register("actions", "Changes of desired acted on, by direction", exporter.actions.clone());
+        registry.register(
+            "breaker_open",
+            "1 while a circuit-breaker trip is open",
+            exporter.breaker_open.clone(),
+        );
+        registry.register("paused", "1 while an operator pause is in force", exporter.paused.clone());
+        registry.register("alarm_state", "1 for each alarm's current state", exporter.alarm_state.clone());
+        registry.register("lease_holder", "1 for the group's lease holder", exporter.lease.clone());
+        registry.register(
+            "last_tick_timestamp_seconds",
+            "When the engine's newest tick was taken (engine clock)",
+            exporter.last_tick.clone(),
+        );
+        Exporter { registry, ..exporter }
+    }
+
+    /// Takes in a snapshot: gauges set, decisions counted by ticks since the last one.
+    pub fn observe_snapshot(&self, snapshot: &Snapshot) {
+        let ticks = {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            let ticks = snapshot.seq.saturating_sub(seen.seq);
+            seen.seq = seen.seq.max(snapshot.seq);
+            seen.at = Some(Instant::now());
+            seen.poll_interval = snapshot.poll_interval;
+            ticks
+        };
+        self.alarm_state.clear();
+        self.lease.clear();
+        for group in &snapshot.groups {
+            let labels = GroupLabels { group: group.spec.name.clone() };
+            if let Some(c) = group.capacity {
+                self.desired.get_or_create(&labels).set(i64::from(c.desired));
+                self.ready.get_or_create(&labels).set(i64::from(c.ready));
+                self.warming.get_or_create(&labels).set(i64::from(c.warming));
+            }
+            if group.decision.is_some() {
+                self.decisions.get_or_create(&labels).inc_by(ticks);
+            }
+            let has = |kind: ControlKind| i64::from(group.controls.iter().any(|c| c.kind == kind));
+            self.breaker_open.get_or_create(&labels).set(has(ControlKind::Breaker));
+            self.paused.get_or_create(&labels).set(has(ControlKind::Pause));
+            for alarm in &group.alarms {
+                for state in
+                    [AlarmState::Ok, AlarmState::Pending, AlarmState::Firing, AlarmState::InsufficientData]
+                {
+                    let labels = AlarmLabels {
+                        group: group.spec.name.clone(),
+                        alarm: alarm.name.clone(),
+                        state: crate::policy::words::alarm_state(state).to_string(),
+                    };
+                    self.alarm_state.get_or_create(&labels).set(i64::from(alarm.state == state));
+                }
+            }
+            if let Some(lease) = &group.lease {
+                let labels = LeaseLabels { group: group.spec.name.clone(), holder: lease.holder.clone() };
+                self.lease.get_or_create(&labels).set(1);
+            }
+        }
+        self.last_tick.set(snapshot.taken_at.as_millis() as f64 / 1000.0);
+    }
+
+    /// Takes in an event: changes of desired acted on are counted.
+    pub fn observe_event(&self, event: &Event) {
+        if let Event::Scaled { group, from, to, shadow: false, .. } = event {
+            let direction = if to > from { "out" } else { "in" };
+            self.actions
+                .get_or_create(&ActionLabels { group: group.clone(), direction: direction.into() })
+                .inc();
+        }
+    }
+
+    /// The exposition text.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Ok while ticks come; why not otherwise.
+    pub fn health(&self) -> Result<(), String> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(at) = seen.at else { return Err("no tick yet".into()) };
+        let limit = seen.poll_interval * 3;
+        let age = at.elapsed();
+        if age > limit {
+            Err(format!(
+                "the last tick (#{}) was {} ago, over three poll intervals ({}): the tick loop is stuck",
+                seen.seq,
+                crate::model::format_duration(age),
+                crate::model::format_duration(limit)
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Keeps this exporter up to date from `connector` until the engine stops.
+    pub fn follow(self: &Arc<Self>, connector: &Connector) -> tokio::task::JoinHandle<()> {
+        let exporter = self.clone();
+        let mut connection = connector.connect();
+        tokio::spawn(async move {
+            exporter.observe_snapshot(&connection.snapshots.borrow_and_update().clone());
+            loop {
+                tokio::select! {
+                    changed = connection.snapshots.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        let snapshot = connection.snapshots.borrow_and_update().clone();
+                        exporter.observe_snapshot(&snapshot);
+                    }
+                    event = connection.events.recv() => match event {
+                        Ok(event) => exporter.observe_event(&event),
+                        Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "metrics fell behind the events"),
+                        Err(RecvError::Closed) => return,
+                    },
+                }
+            }
+        })
+    }
+}
+
+/// Serves `/metrics` and `/healthz` on `listener` until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, exporter: Arc<Exporter>) -> std::io::Result<()> {
+    use axum::http::{StatusCode, header};
+    use axum::routing::get;
+    let metrics = {
+        let exporter = exporter.clone();
+        move || {
+            let exporter = exporter.clone();
+            async move {
+                let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+                ([(header::CONTENT_TYPE, content_type)], exporter.encode())
+            }
+        }
+    };
+    let healthz = move || {
+        let exporter = exporter.clone();
+        async move {
+            match exporter.health() {
+                Ok(()) => (StatusCode::OK, "ok\n".to_string()),
+                Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+            }
+        }
+    };
+    let app = axum::Router::new().route("/metrics", get(metrics)).route("/healthz", get(healthz));
+    axum::serve(listener, app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixture_fleet_reads_as_metrics() {
+        let exporter = Exporter::new();
+        let fleet = crate::ui::fixtures::fleet();
+        exporter.observe_snapshot(&fleet);
+        exporter.observe_event(&Event::Scaled {
+            at: fleet.taken_at,
+            group: "vision".into(),
+            from: 2,
+            to: 3,
+            reason: String::new(),
+            shadow: false,
+        });
+        exporter.observe_event(&Event::Scaled {
+            at: fleet.taken_at,
+            group: "llm-chat".into(),
+            from: 8,
+            to: 10,
+            reason: String::new(),
+            shadow: true,
+        });
+        let text = exporter.encode();
+        for line in [
+            r#"fleetdeck_desired_capacity{group="llm-chat"} 8"#,
+            r#"fleetdeck_ready_capacity{group="llm-chat"} 4"#,
+            r#"fleetdeck_warming_capacity{group="llm-chat"} 2"#,
+            r#"fleetdeck_breaker_open{group="vision"} 1"#,
+            r#"fleetdeck_paused{group="embeddings"} 1"#,
+            r#"fleetdeck_alarm_state{group="llm-chat",alarm="queue-high",state="FIRING"} 1"#,
+            r#"fleetdeck_alarm_state{group="llm-chat",alarm="queue-high",state="OK"} 0"#,
+            r#"fleetdeck_lease_holder{group="embeddings",holder="engine-b"} 1"#,
+            r#"fleetdeck_actions_total{group="vision",direction="out"} 1"#,
+            "fleetdeck_last_tick_timestamp_seconds 1767225600.0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+        }
+        assert!(!text.contains(r#"group="llm-chat",direction"#), "a shadow change is not an action:\n{text}");
+    }
+
+    #[test]
+    fn decisions_count_ticks_and_health_follows_the_newest_tick() {
+        let exporter = Exporter::new();
+        assert!(exporter.health().is_err(), "no tick yet");
+        let mut fleet = crate::ui::fixtures::fleet();
+        fleet.seq = 5;
+        exporter.observe_snapshot(&fleet);
+        fleet.seq = 8; // two snapshots coalesced: three ticks
+        exporter.observe_snapshot(&fleet);
+        assert!(exporter.encode().lines().any(|l| l == r#"fleetdeck_decisions_total{group="vision"} 8"#));
+        assert!(exporter.health().is_ok());
+        exporter.seen.lock().unwrap().at = Some(Instant::now() - fleet.poll_interval * 4);
+        let why = exporter.health().unwrap_err();
+        assert!(why.contains("tick loop is stuck"), "{why}");
+    }
+}
