@@ -96,6 +96,8 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
         engine: identity.clone(),
         readonly: engine.snapshot().readonly,
         backlog: Backlog::follow(&connector),
+        raw_points: engine.settings().raw_points,
+        minute_points: engine.settings().minute_points,
     };
     let mut events = connector.connect().events;
     let line = DaemonLine::Listening {

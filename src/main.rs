@@ -83,6 +83,12 @@ struct Cli {
     #[arg(long, value_name = "NAME|FILE", env = "FLEETDECK_KEYMAP", default_value = "default")]
     keymap: String,
 
+    /// Attach the console to a running daemon (`fleetdeck --auto`) instead of running an
+    /// engine: SOCKET, or the fleet's (where its daemon recorded it). Commands go to the
+    /// daemon; the console reconnects if the daemon restarts.
+    #[arg(long, value_name = "SOCKET", num_args = 0..=1, conflicts_with = "auto")]
+    attach: Option<Option<PathBuf>>,
+
     /// Headless daemon: the engine with no terminal, one line per event on standard
     /// output, consoles and `fleetdeck ctl` on the fleet's socket; SIGTERM or SIGINT
     /// stops it cleanly (exit 0).
@@ -228,7 +234,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let config = load_config(cli.config.as_deref())?;
+            let attach = cli
+                .attach
+                .map(|socket| socket.unwrap_or_else(|| fleetdeck::remote::find_socket(&config.fleet)));
             let options = ConsoleOptions {
+                attach,
                 seed: cli.seed,
                 readonly: cli.readonly || cli.war_room,
                 war_room: cli.war_room,
@@ -342,6 +352,8 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 struct ConsoleOptions {
+    /// Attached to the daemon at this socket instead of running an engine.
+    attach: Option<PathBuf>,
     seed: Option<u64>,
     readonly: bool,
     shadow: bool,
@@ -353,7 +365,8 @@ struct ConsoleOptions {
 }
 
 fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
-    let ConsoleOptions { seed, readonly, shadow, audit_log, theme, keymap, war_room, mouse } = options;
+    let ConsoleOptions { attach, seed, readonly, shadow, audit_log, theme, keymap, war_room, mouse } =
+        options;
     let theme = theme.unwrap_or_else(|| if war_room { "high-contrast" } else { "dark" }.to_string());
     init_logging();
     let config_dir =
@@ -376,6 +389,15 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let ui_options = UiOptions { operator, readonly, theme, keymap, war_room, mouse, notice };
+    if let Some(socket) = attach {
+        return runtime.block_on(async {
+            tracing::info!(socket = %socket.display(), "console attaching");
+            let result = ui::run(fleetdeck::remote::attach::attach(socket, None), ui_options).await;
+            tracing::info!("console stopped");
+            result
+        });
+    }
     runtime.block_on(async {
         let engine = build_engine(&config, EngineOptions { seed: Some(seed), readonly, shadow, audit_log });
         let conn = engine.connect();
@@ -384,8 +406,7 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
             let _ = stop_rx.await;
         }));
         tracing::info!(origin = %config.origin, seed, readonly, "console started");
-        let result =
-            ui::run(conn, UiOptions { operator, readonly, theme, keymap, war_room, mouse, notice }).await;
+        let result = ui::run(conn, ui_options).await;
         let _ = stop_tx.send(());
         let _ = engine_task.await;
         tracing::info!("console stopped");

@@ -673,6 +673,23 @@ pub struct Connection {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub events: broadcast::Receiver<Event>,
     pub commands: CommandSender,
+    /// For a console attached to a daemon: whether the link is up. None in-process.
+    pub link: Option<watch::Receiver<LinkState>>,
+}
+
+/// The state of an attached console's link to its daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    /// Welcomed by the daemon whose engine is `engine`.
+    Connected {
+        engine: String,
+    },
+    /// Down: why, and when the next attempt is made.
+    Disconnected {
+        error: String,
+        retry_at: Timestamp,
+    },
 }
 
 /// Makes [`Connection`]s to a running engine for front ends that come and go (the
@@ -691,6 +708,7 @@ impl Connector {
             snapshots: self.snapshots.clone(),
             events: self.events.subscribe(),
             commands: self.commands.clone(),
+            link: None,
         }
     }
 }

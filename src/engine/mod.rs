@@ -350,6 +350,7 @@ impl Engine {
             snapshots: self.snapshot_tx.subscribe(),
             events: self.events_tx.subscribe(),
             commands: self.command_tx.clone(),
+            link: None,
         }
     }
 
@@ -360,6 +361,10 @@ impl Engine {
             events: self.events_tx.clone(),
             commands: self.command_tx.clone(),
         }
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
     }
 
     /// The engine's identity, `user@host:pid`: what leases and "automation owned by" name.

@@ -69,6 +69,16 @@ impl Client {
         read(&mut self.lines).await
     }
 
+    /// Sends `request` without waiting; its reply comes later as a [`ServerMsg::Reply`]
+    /// with the id returned.
+    pub async fn send_command(&mut self, request: CommandRequest) -> Result<u64, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let line = serde_json::to_string(&ClientMsg::Command { id, request }).expect("a command serialises");
+        self.lines.send(line).await?;
+        Ok(id)
+    }
+
     /// Sends `request` and waits for its reply; whatever else arrives meanwhile is passed
     /// to `meanwhile`.
     pub async fn command(
@@ -76,10 +86,7 @@ impl Client {
         request: CommandRequest,
         mut meanwhile: impl FnMut(ServerMsg),
     ) -> Result<Reply, ClientError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let line = serde_json::to_string(&ClientMsg::Command { id, request }).expect("a command serialises");
-        self.lines.send(line).await?;
+        let id = self.send_command(request).await?;
         loop {
             match self.next().await? {
                 ServerMsg::Reply { id: got, reply } if got == id => return Ok(reply),

@@ -6,6 +6,7 @@
 //! another. The daemon also records where it listens in `<state dir>/daemon.json`
 //! (`--listen 127.0.0.1:0` picks a port: that file and the daemon's first line say which).
 
+pub mod attach;
 pub mod client;
 pub mod server;
 pub mod wire;

@@ -35,6 +35,9 @@ pub struct ServerContext {
     pub engine: String,
     pub readonly: bool,
     pub backlog: Backlog,
+    /// The engine's raw points and minutes a series (told to clients that merge updates).
+    pub raw_points: usize,
+    pub minute_points: usize,
 }
 
 /// The decision log's recent entries, for clients that come later.
@@ -182,8 +185,13 @@ where
         let _ = send(&mut lines, &ServerMsg::Refused { reason }).await;
         return;
     }
-    let welcome =
-        Welcome { version: PROTOCOL_VERSION, engine: context.engine.clone(), readonly: context.readonly };
+    let welcome = Welcome {
+        version: PROTOCOL_VERSION,
+        engine: context.engine.clone(),
+        readonly: context.readonly,
+        raw_points: context.raw_points,
+        minute_points: context.minute_points,
+    };
     if send(&mut lines, &ServerMsg::Welcome(welcome)).await.is_err() {
         return;
     }
@@ -228,8 +236,12 @@ where
         let snapshot = if hello.summary { wire::summary(snapshot) } else { snapshot.clone() };
         ServerMsg::Snapshot(Box::new(snapshot))
     };
+    let mut updates = (hello.updates && !hello.summary).then(wire::Sent::default);
     if hello.snapshots != SnapshotWish::None {
         let snapshot = connection.snapshots.borrow_and_update().clone();
+        if let Some(updates) = &mut updates {
+            updates.remember(&snapshot);
+        }
         send(&mut lines, &snapshot_msg(&snapshot)).await?;
     }
     // Entries sent from the backlog that may also be queued on this connection's events
@@ -283,7 +295,11 @@ where
                     return Ok(()); // the engine stopped
                 }
                 let snapshot = connection.snapshots.borrow_and_update().clone();
-                send(&mut lines, &snapshot_msg(&snapshot)).await?;
+                let msg = match &mut updates {
+                    Some(updates) => ServerMsg::Update(Box::new(updates.update(&snapshot))),
+                    None => snapshot_msg(&snapshot),
+                };
+                send(&mut lines, &msg).await?;
             }
             event = connection.events.recv(), if events_open => match event {
                 Ok(Event::Decided(entry)) if sent.remove(&(entry.group.clone(), entry.at)) => {}

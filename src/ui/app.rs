@@ -13,7 +13,7 @@ use crossterm::event::{
 };
 
 use crate::model::AlarmState;
-use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot};
+use crate::protocol::{Command, CommandRequest, Event, LinkState, Operator, Reply, Snapshot};
 
 use super::command::{self, Parsed};
 use super::decisions::{self, DecisionLog};
@@ -40,6 +40,8 @@ pub enum Msg {
     },
     /// The engine's snapshot channel closed.
     EngineStopped,
+    /// An attached console's link to its daemon changed.
+    Link(LinkState),
     /// A mouse event (with `--mouse`), on a screen of this size.
     Mouse {
         event: MouseEvent,
@@ -130,6 +132,8 @@ pub struct App {
     pub thresholds: Thresholds,
     /// The decision log's entries as they came, and how the view browses them.
     pub decisions: DecisionLog,
+    /// Attached to a daemon: the link's state (None in-process).
+    pub link: Option<LinkState>,
 }
 
 impl App {
@@ -154,6 +158,7 @@ impl App {
             theme: Theme::dark(),
             thresholds: Thresholds::default(),
             decisions: DecisionLog::default(),
+            link: None,
         }
     }
 
@@ -267,6 +272,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Mouse { event, screen } => {
             on_mouse(app, event, screen);
+            Vec::new()
+        }
+        Msg::Link(state) => {
+            match (&app.link, &state) {
+                (_, LinkState::Disconnected { error, .. }) => {
+                    app.set_status(StatusKind::Error, format!("disconnected from the daemon: {error}"))
+                }
+                (
+                    Some(LinkState::Disconnected { .. } | LinkState::Connecting),
+                    LinkState::Connected { engine },
+                ) => app.set_status(StatusKind::Ok, format!("attached to {engine}")),
+                _ => {}
+            }
+            app.link = Some(state);
             Vec::new()
         }
         Msg::EngineStopped => {

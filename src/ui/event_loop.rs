@@ -21,7 +21,7 @@ use ratatui::backend::Backend;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 
-use crate::protocol::{CommandRequest, CommandSender, Connection, Event, Reply, Snapshot};
+use crate::protocol::{CommandRequest, CommandSender, Connection, Event, LinkState, Reply, Snapshot};
 
 use super::app::{App, Effect, Msg, update};
 use super::view::view;
@@ -48,6 +48,8 @@ struct Sources<S> {
     events: broadcast::Receiver<Event>,
     events_open: bool,
     replies: FuturesUnordered<PendingReply>,
+    /// An attached console's link to its daemon (None in-process, or once it closed).
+    link: Option<watch::Receiver<LinkState>>,
     input: S,
     #[cfg(unix)]
     signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
@@ -85,6 +87,13 @@ where
                     Wake::Nothing
                 }
             }),
+            changed = link_changed(&mut self.link) => Ok(match changed {
+                Some(state) => Wake::Msg(Msg::Link(state)),
+                None => {
+                    self.link = None;
+                    Wake::Nothing
+                }
+            }),
             Some((command, reply)) = self.replies.next(), if !self.replies.is_empty() => {
                 Ok(Wake::Msg(Msg::Reply { command, reply }))
             }
@@ -95,6 +104,14 @@ where
             },
             () = terminate => Ok(Wake::Terminate),
         }
+    }
+}
+
+/// The link's next state; None once its sender is gone; never, without a link.
+async fn link_changed(link: &mut Option<watch::Receiver<LinkState>>) -> Option<LinkState> {
+    match link {
+        Some(link) => link.changed().await.ok().map(|()| link.borrow_and_update().clone()),
+        None => std::future::pending().await,
     }
 }
 
@@ -137,7 +154,10 @@ where
     B::Error: Send + Sync + 'static,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
 {
-    let Connection { mut snapshots, events, commands } = conn;
+    let Connection { mut snapshots, events, commands, link } = conn;
+    if let Some(link) = &link {
+        app.link = Some(link.borrow().clone());
+    }
     app.snapshot = snapshots.borrow_and_update().clone();
     let mut sources = Sources {
         snapshots,
@@ -145,6 +165,7 @@ where
         events,
         events_open: true,
         replies: FuturesUnordered::new(),
+        link,
         input,
         #[cfg(unix)]
         signals: termination_signals(),
@@ -255,7 +276,7 @@ mod tests {
         let (event_tx, event_rx) = broadcast::channel(4);
         let (command_tx, command_rx) = CommandSender::channel(4);
         let (key_tx, key_rx) = mpsc::unbounded();
-        let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx };
+        let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx, link: None };
         let handle = tokio::spawn(async move {
             let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
             let result = run_loop(&mut terminal, key_rx, conn, fixture_app()).await;

@@ -10,6 +10,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use crate::protocol::LinkState;
+
 use super::app::{self, App};
 use super::format;
 use super::metrics;
@@ -31,6 +33,20 @@ fn segments(app: &App) -> Vec<Segment> {
     // The engine's word counts too: it refuses commands whatever this console was told.
     if app.readonly || snapshot.readonly {
         out.push(Segment { text: " READ-ONLY ".into(), style: theme.badge_readonly, priority: 0 });
+    }
+    match &app.link {
+        // Short, so it always fits: the error itself is on the status line.
+        Some(LinkState::Disconnected { retry_at, .. }) => {
+            let text = format!(" DISCONNECTED · retry {} ", crate::policy::words::clock(*retry_at));
+            out.push(Segment { text, style: theme.badge_alert, priority: 0 });
+        }
+        Some(LinkState::Connecting) => {
+            out.push(Segment { text: " CONNECTING ".into(), style: theme.badge_alert, priority: 0 });
+        }
+        Some(LinkState::Connected { engine }) => {
+            out.push(Segment { text: format!("attached to {engine}"), style: theme.header, priority: 3 });
+        }
+        None => {}
     }
     if app.engine_stopped {
         out.push(Segment { text: " ENGINE STOPPED ".into(), style: theme.badge_alert, priority: 0 });
@@ -124,4 +140,29 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         spans.push(Span::styled(segment.text, segment.style));
     }
     Line::from(spans).style(app.theme.header).render(area, buf);
+}
+
+#[cfg(test)]
+mod link_tests {
+    use crate::protocol::LinkState;
+    use crate::ui::tests::{fixture_app, screen_text};
+
+    #[test]
+    fn an_attached_console_says_whether_its_daemon_is_there() {
+        let mut app = fixture_app();
+        app.link = Some(LinkState::Connected { engine: "fleetdeck@ops-1:42".into() });
+        let top = screen_text(&app, 200, 10).lines().next().unwrap().to_string();
+        assert!(top.contains("attached to fleetdeck@ops-1:42"), "{top}");
+        let retry_at = crate::ui::fixtures::TAKEN_AT.plus(std::time::Duration::from_secs(4));
+        app.link =
+            Some(LinkState::Disconnected { error: "the daemon closed the connection".into(), retry_at });
+        let top = screen_text(&app, 140, 10).lines().next().unwrap().to_string();
+        assert!(top.contains("DISCONNECTED · retry 00:00:04 UTC"), "{top}");
+        // However long the error, the badge fits an 80-column header.
+        let error =
+            "cannot reach a fleetdeck daemon at /a/very/long/path/to/the/fleet.sock: refused".repeat(3);
+        app.link = Some(LinkState::Disconnected { error, retry_at });
+        let top = screen_text(&app, 80, 10).lines().next().unwrap().to_string();
+        assert!(top.contains("DISCONNECTED"), "{top}");
+    }
 }

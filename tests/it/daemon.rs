@@ -422,3 +422,51 @@ fn a_real_prometheus_scrapes_the_daemon_and_answers_queries_about_it() {
     let (_, up) = http_get(&prometheus.addr, "/api/v1/query?query=up%7Bjob%3D%22fleetdeck%22%7D");
     assert!(up.contains(r#""value":["#) && up.contains(r#","1"]"#), "the target is up: {up}");
 }
+
+/// The tick number in a console's header ("· tick 42").
+fn screen_tick(screen: &str) -> Option<u64> {
+    let header = screen.lines().next()?;
+    header.rsplit("tick ").next()?.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn an_attached_console_sees_ctl_changes_by_the_next_tick_and_reconnects_after_a_restart() {
+    let home = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(home.path(), None);
+    let socket = daemon.socket.display().to_string();
+    let tmux = crate::support::Tmux::start(&format!("{} --attach {socket}", bin()), 140, 40);
+    let screen = tmux.wait_for_text(&["attached to", "llm-chat", "vision", "embeddings"]);
+    assert!(!screen.contains("paused"), "{screen}");
+
+    assert!(daemon.ctl(&["pause", "vision", "--reason", "drill"]).status.success());
+    // The tick the daemon had reached when the pause was accepted: the next one shows it.
+    let status = text(&daemon.ctl(&["status"]).stdout);
+    let paused_at: u64 =
+        status.split("tick ").nth(1).and_then(|t| t.split_whitespace().next()?.parse().ok()).unwrap();
+    let screen = wait_for("a tick after the pause on the console", WAIT, || {
+        let screen = tmux.capture();
+        match screen_tick(&screen) {
+            Some(tick) if tick > paused_at => Ok(screen),
+            _ => Err(screen),
+        }
+    });
+    assert!(screen.contains("paused (no automated changes) by ana"), "tick {paused_at}+: {screen}");
+
+    // The daemon goes away: the console says so and keeps its last data.
+    assert_eq!(daemon.terminate().code(), Some(0));
+    let screen = tmux.wait_for_text(&["DISCONNECTED", "disconnected from the daemon"]);
+    assert!(screen.contains("vision"), "{screen}");
+    // It comes back (same fleet, same state): the console reattaches by itself.
+    let again = Daemon::start(home.path(), None);
+    let engine = serde_json::from_str::<serde_json::Value>(&again.lines()[0]).unwrap()["engine"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let screen = tmux.wait_for_text(&[&format!("attached to {engine}")]);
+    assert!(!screen.contains("DISCONNECTED"), "{screen}");
+    assert!(
+        screen.contains("paused (no automated changes) by ana"),
+        "the pause survived the restart: {screen}"
+    );
+    tmux.quit();
+}
