@@ -38,6 +38,8 @@ pub enum LogFormat {
 
 pub struct AutoOptions {
     pub log_format: LogFormat,
+    /// The config file SIGHUP reads again (None: the built-in demo, nothing to reload).
+    pub config_path: Option<PathBuf>,
     /// Where to serve `/metrics` and `/healthz` (port 0: any free one, reported).
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// The Unix socket to listen on.
@@ -62,6 +64,17 @@ enum DaemonLine<'a> {
         at: Timestamp,
         signal: &'a str,
     },
+    /// SIGHUP: the config was read again and applied where it can be while running.
+    Reloaded {
+        at: Timestamp,
+        applied: &'a [String],
+        restart_needed: &'a [String],
+    },
+    /// SIGHUP: the config could not be used; the running one is kept.
+    ReloadFailed {
+        at: Timestamp,
+        error: &'a str,
+    },
 }
 
 /// Runs `engine` until SIGINT or SIGTERM, writing lines to `out`.
@@ -69,6 +82,8 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    let reloader = engine.reloader();
     let connector = engine.connector();
     let identity = engine.identity().to_string();
     let now = || crate::clock::Clock::now(&crate::clock::SystemClock);
@@ -130,6 +145,7 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
         tokio::select! {
             _ = interrupt.recv() => break "SIGINT",
             _ = terminate.recv() => break "SIGTERM",
+            _ = hangup.recv() => reload(options.config_path.as_deref(), &reloader, &mut out, options.log_format).await?,
             event = events.recv() => match event {
                 Ok(event) => write_event(&mut out, options.log_format, &event)?,
                 Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "standard output fell behind the events"),
@@ -163,6 +179,50 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
     let line = DaemonLine::Stopped { at: now(), signal: signal_name };
     write_line(&mut out, options.log_format, &line, || format!("stopped ({signal_name})"))?;
     Ok(())
+}
+
+/// SIGHUP: reads the config again and hands its groups to the engine; an unusable
+/// config is reported (file:line:col and the key) and the running one kept.
+async fn reload(
+    path: Option<&std::path::Path>,
+    reloader: &tokio::sync::mpsc::Sender<crate::engine::Reload>,
+    out: &mut impl Write,
+    format: LogFormat,
+) -> anyhow::Result<()> {
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let config = match path {
+        None => Err("no config file to read again: the built-in demo is running".to_string()),
+        Some(path) => crate::config::load(path).map_err(|err| err.to_string()),
+    };
+    let config = match config {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(%error, "reload: keeping the running config");
+            let line = DaemonLine::ReloadFailed { at: now, error: &error };
+            return write_line(out, format, &line, || format!("reload failed, running config kept: {error}"));
+        }
+    };
+    let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone())).collect();
+    let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+    if reloader.send((groups, reply_tx)).await.is_err() {
+        return Ok(()); // the engine is stopping
+    }
+    let Ok(outcome) = reply_rx.await else { return Ok(()) };
+    let line =
+        DaemonLine::Reloaded { at: now, applied: &outcome.applied, restart_needed: &outcome.restart_needed };
+    write_line(out, format, &line, || {
+        let applied = if outcome.applied.is_empty() {
+            "nothing changed".to_string()
+        } else {
+            outcome.applied.join("; ")
+        };
+        let restart = if outcome.restart_needed.is_empty() {
+            String::new()
+        } else {
+            format!(" (needs a restart: {})", outcome.restart_needed.join("; "))
+        };
+        format!("reloaded: {applied}{restart}")
+    })
 }
 
 /// Records where the daemon listens; a failure is logged, the daemon still runs.

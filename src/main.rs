@@ -229,7 +229,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shadow: cli.shadow,
                 audit_log: cli.audit_log,
             };
-            run_auto(config, engine, cli.log_format, cli.socket, cli.metrics_listen)?;
+            let config_path = cli.config.clone().or_else(config::user_config_path);
+            run_auto(config, engine, cli.log_format, cli.socket, cli.metrics_listen, config_path)?;
             Ok(ExitCode::SUCCESS)
         }
         None => {
@@ -452,6 +453,7 @@ fn run_auto(
     log_format: fleetdeck::daemon::LogFormat,
     socket: Option<PathBuf>,
     metrics_listen: Option<std::net::SocketAddr>,
+    config_path: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     init_daemon_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -463,6 +465,7 @@ fn run_auto(
         let engine = build_engine(&config, engine);
         let options = fleetdeck::daemon::AutoOptions {
             log_format,
+            config_path,
             metrics_listen,
             socket: socket.unwrap_or_else(|| fleetdeck::remote::default_socket(&config.fleet)),
             discovery: fleetdeck::remote::discovery_path(&config.fleet),

@@ -145,6 +145,18 @@ impl Autoscaler {
         Autoscaler { state, breaker, alarms, last_decision: None, mode, load_profile: None }
     }
 
+    /// Replaces the alarm rules; a rule equal to one already there keeps its state.
+    pub fn set_rules(&mut self, rules: Vec<AlarmRule>, now: Timestamp) {
+        let mut old = std::mem::take(&mut self.alarms);
+        self.alarms = rules
+            .into_iter()
+            .map(|rule| match old.iter().position(|a| a.rule == rule) {
+                Some(i) => old.swap_remove(i),
+                None => Alarm { summary: rule.summary(), rule, status: AlarmStatus::new(now), window: None },
+            })
+            .collect();
+    }
+
     /// Evaluates alarms and decides at `now` on the group's history and capacity.
     /// `may_act`: this engine holds the group's lease (else it only observes); `record`:
     /// keep a copy of the state decided on, for the decision log.

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::join_all;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{MissedTickBehavior, timeout};
 
 use crate::actuators::{Actuator, SimActuator};
@@ -54,7 +54,7 @@ use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
 use crate::store::{self, Lease, LeaseOutcome, LeaseRecord, Store, StoreError};
 use autoscale::AutoscaleMode;
 use breaker::BreakerEvent;
-use tick::{Authority, CoreGroup, CoreSettings, GroupInput, TickCore, TickInput, TickOutput};
+use tick::{Authority, CoreGroup, CoreSettings, GroupInput, Reconfigured, TickCore, TickInput, TickOutput};
 
 /// How the engine runs.
 #[derive(Clone, Debug)]
@@ -248,7 +248,12 @@ pub struct Engine {
     events_tx: broadcast::Sender<Event>,
     command_tx: CommandSender,
     command_rx: CommandReceiver,
+    reload_tx: mpsc::Sender<Reload>,
+    reload_rx: mpsc::Receiver<Reload>,
 }
+
+/// A reloaded config's groups for a running engine, and where to say what was applied.
+pub type Reload = (Vec<(GroupSpec, PolicySpec, Vec<AlarmRule>)>, oneshot::Sender<Reconfigured>);
 
 impl Engine {
     /// An engine over the given groups. `sim` is the simulated fleet when the groups are
@@ -263,6 +268,7 @@ impl Engine {
         let (snapshot_tx, _) = watch::channel(Arc::new(empty));
         let (events_tx, _) = broadcast::channel(256);
         let (command_tx, command_rx) = CommandSender::channel(64);
+        let (reload_tx, reload_rx) = mpsc::channel(4);
         let mut specs = Vec::with_capacity(groups.len());
         let mut io = Vec::with_capacity(groups.len());
         for g in groups {
@@ -303,7 +309,14 @@ impl Engine {
             events_tx,
             command_tx,
             command_rx,
+            reload_tx,
+            reload_rx,
         }
+    }
+
+    /// Where a running engine takes reloaded configs ([`TickCore::reconfigure`]).
+    pub fn reloader(&self) -> mpsc::Sender<Reload> {
+        self.reload_tx.clone()
     }
 
     /// The engine for a config whose groups all run in the simulator: builds the fleet
@@ -405,6 +418,11 @@ impl Engine {
                     break;
                 }
                 _ = interval.tick(), if !stalled => self.tick().await,
+                Some((groups, reply_tx)) = self.reload_rx.recv() => {
+                    let outcome = self.core.reconfigure(&groups, self.clock.now());
+                    tracing::info!(applied = ?outcome.applied, restart_needed = ?outcome.restart_needed, "config reloaded");
+                    let _ = reply_tx.send(outcome);
+                }
                 Some((request, reply_tx)) = self.command_rx.recv() => {
                     let reply = self.handle_command(request);
                     let _ = reply_tx.send(reply);

@@ -328,6 +328,13 @@ pub struct DecisionRecord {
     pub shadow: bool,
 }
 
+/// What a config reload changed, and what it could not (in words, a line a group).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Reconfigured {
+    pub applied: Vec<String>,
+    pub restart_needed: Vec<String>,
+}
+
 /// What a command did.
 #[derive(Clone, Debug)]
 pub struct CommandOutcome {
@@ -391,6 +398,60 @@ impl TickCore {
             })
             .collect();
         TickCore::new(groups, settings)
+    }
+
+    /// Applies a reloaded config's groups, matched by name: bounds, cost, warm-up, SLO,
+    /// policy and alarm rules change in place (an unchanged alarm rule keeps its state).
+    /// What cannot change while running — the set of groups, a group's backends — is
+    /// left as it is and named in `restart_needed`.
+    pub fn reconfigure(
+        &mut self,
+        groups: &[(GroupSpec, PolicySpec, Vec<AlarmRule>)],
+        now: Timestamp,
+    ) -> Reconfigured {
+        let mut out = Reconfigured::default();
+        for (spec, policy, rules) in groups {
+            let Some(group) = self.groups.iter_mut().find(|g| g.spec.name == spec.name) else {
+                out.restart_needed.push(format!("new group {}", spec.name));
+                continue;
+            };
+            if (group.spec.source, group.spec.actuator) != (spec.source, spec.actuator) {
+                out.restart_needed.push(format!("{}: another source or actuator", spec.name));
+                continue;
+            }
+            let mut changed = Vec::new();
+            if (group.spec.min, group.spec.max) != (spec.min, spec.max) {
+                changed.push(format!(
+                    "bounds {}-{} → {}-{}",
+                    group.spec.min, group.spec.max, spec.min, spec.max
+                ));
+            }
+            if group.spec != *spec && changed.is_empty() {
+                changed.push("group settings".to_string());
+            }
+            let state = &mut group.autoscaler.state;
+            if state.policy != *policy {
+                changed.push("policy".to_string());
+            }
+            (state.min, state.max, state.hourly_cost_usd, state.max_warmup) =
+                (spec.min, spec.max, spec.hourly_cost_usd, spec.warmup.max);
+            state.policy = policy.clone();
+            group.spec = spec.clone();
+            let before: Vec<&AlarmRule> = group.autoscaler.alarms.iter().map(|a| &a.rule).collect();
+            if before.len() != rules.len() || before.iter().zip(rules).any(|(a, b)| *a != b) {
+                changed.push("alarm rules".to_string());
+                group.autoscaler.set_rules(rules.clone(), now);
+            }
+            if !changed.is_empty() {
+                out.applied.push(format!("{}: {}", spec.name, changed.join(", ")));
+            }
+        }
+        for group in &self.groups {
+            if !groups.iter().any(|(spec, ..)| spec.name == group.spec.name) {
+                out.restart_needed.push(format!("group {} removed", group.spec.name));
+            }
+        }
+        out
     }
 
     pub fn index_of(&self, group: &str) -> Option<usize> {

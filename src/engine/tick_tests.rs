@@ -394,3 +394,30 @@ fn the_decision_log_gets_every_change_and_the_first_of_each_run() {
         decisions.iter().filter(|(_, d)| d.decision.reason.starts_with("blocked: paused")).count();
     assert!(blocked.len() < blocked_ticks, "{} entries for {blocked_ticks} blocked ticks", blocked.len());
 }
+
+#[test]
+fn a_reload_changes_bounds_policy_and_rules_in_place_and_names_what_needs_a_restart() {
+    let mut sim = sim_loop(AutoscaleMode::Act, None);
+    run(&mut sim, 0..5);
+    let before = sim.core.groups[CHAT].autoscaler.alarms[0].status.clone();
+    let mut config = config();
+    config.groups[1].spec.max = 24;
+    config.groups[1].policy.tolerance = 0.2;
+    config.groups.remove(2);
+    let mut extra = config.groups[0].clone();
+    extra.spec.name = "new-group".into();
+    config.groups.push(extra);
+    let groups: Vec<_> =
+        config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone())).collect();
+    let outcome = sim.core.reconfigure(&groups, at(5));
+    assert_eq!(outcome.applied, ["vision: bounds 2-20 → 2-24, policy"]);
+    assert_eq!(outcome.restart_needed, ["new group new-group", "group embeddings removed"]);
+    let vision = &sim.core.groups[1];
+    assert_eq!((vision.spec.max, vision.autoscaler.state.max), (24, 24));
+    assert_eq!(vision.autoscaler.state.policy.tolerance, 0.2);
+    assert_eq!(sim.core.groups.len(), 3, "the set of groups waits for a restart");
+    // An unchanged rule keeps its state: llm-chat's alarm did not start over.
+    assert_eq!(sim.core.groups[CHAT].autoscaler.alarms[0].status, before);
+    let outputs = run(&mut sim, 6..8);
+    assert!(outputs.iter().all(|(_, out)| out.decisions.len() == 3), "it keeps ticking");
+}

@@ -27,8 +27,19 @@ impl Daemon {
 
     /// As [`Daemon::start`], with more arguments and environment variables.
     fn start_with(home: &Path, socket: Option<&Path>, args: &[&str], vars: &[(&str, &str)]) -> Daemon {
+        Daemon::start_config(home, &fixture("fast.toml"), socket, args, vars)
+    }
+
+    /// As [`Daemon::start_with`], on the config file `config`.
+    fn start_config(
+        home: &Path,
+        config: &Path,
+        socket: Option<&Path>,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Daemon {
         let mut command = Command::new(bin());
-        command.args(["--auto", "--config"]).arg(fixture("fast.toml")).args(args);
+        command.args(["--auto", "--config"]).arg(config).args(args);
         command.envs(vars.iter().copied());
         if let Some(socket) = socket {
             command.arg("--socket").arg(socket);
@@ -75,6 +86,12 @@ impl Daemon {
         let mut command = Command::new(bin());
         command.args(["ctl", "--socket"]).arg(&self.socket).args(args);
         env(&mut command, &self.home).output().expect("run fleetdeck ctl")
+    }
+
+    fn signal(&self, name: &str) {
+        let sent =
+            Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
     }
 
     /// SIGTERM, then the exit status (bounded wait).
@@ -469,4 +486,40 @@ fn an_attached_console_sees_ctl_changes_by_the_next_tick_and_reconnects_after_a_
         "the pause survived the restart: {screen}"
     );
     tmux.quit();
+}
+
+#[test]
+fn sighup_reloads_the_config_and_an_invalid_one_is_reported_and_the_running_one_kept() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("fleet.toml");
+    let fast = std::fs::read_to_string(fixture("fast.toml")).unwrap();
+    std::fs::write(&config, &fast).unwrap();
+    let daemon = Daemon::start_config(home.path(), &config, None, &[], &[]);
+    let bounds = |daemon: &Daemon| {
+        let status = text(&daemon.ctl(&["status"]).stdout);
+        let row = status.lines().find(|l| l.starts_with("vision")).map(str::to_string);
+        row.and_then(|r| r.split_whitespace().nth(2).map(str::to_string)).ok_or(status)
+    };
+    assert_eq!(bounds(&daemon).unwrap(), "2-20");
+
+    // vision's max 20 → 24 (the fast profile's vision is the second group).
+    let vision_at = fast.find("name = \"vision\"").unwrap();
+    let max_at = vision_at + fast[vision_at..].find("max = 20").unwrap();
+    let edited = format!("{}max = 24{}", &fast[..max_at], &fast[max_at + "max = 20".len()..]);
+    std::fs::write(&config, &edited).unwrap();
+    daemon.signal("HUP");
+    let line = daemon.wait_for_line("the reloaded line", |l| l.contains(r#""event":"reloaded""#));
+    assert!(line.contains("vision: bounds 2-20 → 2-24"), "{line}");
+    wait_for("the new max in the status", WAIT, || match bounds(&daemon) {
+        Ok(b) if b == "2-24" => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
+
+    // A broken file: named with its line and column, and the running config kept.
+    std::fs::write(&config, edited.replace("max = 24", "max = \"lots\"")).unwrap();
+    daemon.signal("HUP");
+    let line = daemon.wait_for_line("the reload_failed line", |l| l.contains(r#""event":"reload_failed""#));
+    assert!(line.contains("fleet.toml:") && line.contains("max"), "{line}");
+    assert_eq!(bounds(&daemon).unwrap(), "2-24", "the running config is kept");
+    assert!(daemon.ctl(&["status"]).status.success(), "still running");
 }
