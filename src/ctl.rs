@@ -10,7 +10,6 @@
 //! series only), the reply, or one decision-log entry a line.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use clap::{Args, Subcommand};
 use crate::daemon::event_text;
 use crate::policy::PauseMode;
 use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot, Target};
-use crate::remote::client::{Client, ClientError};
+use crate::remote::client::{Client, ClientError, Endpoint};
 use crate::remote::wire::{Hello, ServerMsg, SnapshotWish};
 
 /// Exit status when no daemon could be talked to.
@@ -27,7 +26,8 @@ pub const NO_DAEMON: u8 = 3;
 
 #[derive(Args, Debug)]
 pub struct CtlArgs {
-    /// The daemon's socket (default: where the fleet's daemon recorded it, else
+    /// The daemon: its socket, or tcp://HOST:PORT with --token-file or $FLEETDECK_TOKEN
+    /// (default: where the fleet's daemon recorded its socket, else
     /// $XDG_RUNTIME_DIR/fleetdeck/<fleet>.sock).
     #[arg(long, value_name = "PATH", global = true)]
     pub socket: Option<std::path::PathBuf>,
@@ -173,10 +173,16 @@ impl CtlAction {
 /// Exit status of a command line that does not say a valid command.
 pub const USAGE: u8 = 2;
 
-/// Runs one `ctl` action against the daemon at `socket`, writing to `out` and `err`.
+/// Where the daemon is, and the token for TCP.
+pub struct Daemon {
+    pub endpoint: Endpoint,
+    pub token: Option<String>,
+}
+
+/// Runs one `ctl` action against `daemon`, writing to `out` and `err`.
 pub async fn run(
     args: &CtlArgs,
-    socket: &Path,
+    daemon: &Daemon,
     operator: Operator,
     out: &mut impl Write,
     err: &mut impl Write,
@@ -192,7 +198,8 @@ pub async fn run(
         CtlAction::Decisions { follow } => Hello { backlog: true, ..Hello::new(SnapshotWish::None, *follow) },
         _ => Hello::new(SnapshotWish::None, false),
     };
-    let mut client = match Client::connect(socket, hello).await {
+    let hello = Hello { token: daemon.token.clone(), ..hello };
+    let mut client = match Client::connect_to(&daemon.endpoint, hello).await {
         Ok(client) => client,
         Err(error @ (ClientError::Connect { .. } | ClientError::Refused(_))) => {
             writeln!(err, "fleetdeck ctl: {error}")?;

@@ -38,6 +38,8 @@ pub enum LogFormat {
 
 pub struct AutoOptions {
     pub log_format: LogFormat,
+    /// A TCP address to listen on too, and the bearer token its clients must present.
+    pub listen: Option<(std::net::SocketAddr, String)>,
     /// The config file SIGHUP reads again (None: the built-in demo, nothing to reload).
     pub config_path: Option<PathBuf>,
     /// Where to serve `/metrics` and `/healthz` (port 0: any free one, reported).
@@ -57,6 +59,8 @@ enum DaemonLine<'a> {
         socket: &'a std::path::Path,
         #[serde(skip_serializing_if = "Option::is_none")]
         metrics: Option<std::net::SocketAddr>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tcp: Option<std::net::SocketAddr>,
         engine: &'a str,
         pid: u32,
     },
@@ -97,9 +101,19 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
         None => None,
     };
     let metrics_addr = metrics.as_ref().map(|(addr, _)| *addr);
+    let tcp = match &options.listen {
+        Some((addr, token)) => {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+            Some((listener.local_addr()?, listener, std::sync::Arc::<str>::from(token.as_str())))
+        }
+        None => None,
+    };
+    let tcp_addr = tcp.as_ref().map(|(addr, ..)| *addr);
     let listening = Listening {
         socket: server.path().to_path_buf(),
         metrics: metrics_addr,
+        tcp: tcp_addr,
         pid: std::process::id(),
         engine: identity.clone(),
     };
@@ -119,6 +133,7 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
         at: now(),
         socket: server.path(),
         metrics: metrics_addr,
+        tcp: tcp_addr,
         engine: &identity,
         pid: listening.pid,
     };
@@ -135,6 +150,9 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
             }
         });
         (follow, serve)
+    });
+    let tcp_task = tcp.map(|(_, listener, token)| {
+        tokio::spawn(crate::remote::server::serve_tcp(listener, context.clone(), token))
     });
     let server_task = tokio::spawn(server.serve(context));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -163,6 +181,9 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
     }
     server_task.abort();
     let _ = server_task.await; // drops the listener, which removes the socket file
+    if let Some(task) = tcp_task {
+        task.abort();
+    }
     if let Some((follow, serve)) = exporter_tasks {
         follow.abort();
         serve.abort();

@@ -13,6 +13,7 @@ use fleetdeck::clock::SystemClock;
 use fleetdeck::config::{self, Config};
 use fleetdeck::engine::Engine;
 use fleetdeck::protocol::Operator;
+use fleetdeck::remote::client::Endpoint;
 use fleetdeck::ui::{self, UiOptions};
 
 const EXAMPLES: &str = "\
@@ -84,7 +85,8 @@ struct Cli {
     keymap: String,
 
     /// Attach the console to a running daemon (`fleetdeck --auto`) instead of running an
-    /// engine: SOCKET, or the fleet's (where its daemon recorded it). Commands go to the
+    /// engine: a SOCKET path or tcp://HOST:PORT (with the token), or the fleet's socket
+    /// (where its daemon recorded it). Commands go to the
     /// daemon; the console reconnects if the daemon restarts.
     #[arg(long, value_name = "SOCKET", num_args = 0..=1, conflicts_with = "auto")]
     attach: Option<Option<PathBuf>>,
@@ -103,6 +105,17 @@ struct Cli {
     /// $XDG_RUNTIME_DIR/fleetdeck/<fleet>.sock).
     #[arg(long, value_name = "PATH", requires = "auto")]
     socket: Option<PathBuf>,
+
+    /// With --auto: also listen on TCP at ADDR (port 0 picks one, reported on the first
+    /// line) for consoles and ctl on other hosts; they must present the token. No TLS
+    /// yet: a trusted network or an SSH tunnel.
+    #[arg(long, value_name = "ADDR", requires = "auto")]
+    listen: Option<std::net::SocketAddr>,
+
+    /// The bearer token for TCP (the daemon's --listen, or a client's tcp://HOST:PORT):
+    /// the file's first line. Default: $FLEETDECK_TOKEN.
+    #[arg(long, value_name = "FILE", global = true)]
+    token_file: Option<PathBuf>,
 
     /// With --auto: serve Prometheus /metrics and /healthz on ADDR (e.g. 127.0.0.1:9184;
     /// port 0 picks a free one, reported on the first line).
@@ -211,11 +224,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Cmd::Ctl(args)) => {
             let config = load_config(cli.config.as_deref())?;
-            let socket = args.socket.clone().unwrap_or_else(|| fleetdeck::remote::find_socket(&config.fleet));
+            let endpoint = match &args.socket {
+                Some(text) => Endpoint::parse(text.as_os_str()),
+                None => Endpoint::Unix(fleetdeck::remote::find_socket(&config.fleet)),
+            };
+            let token =
+                fleetdeck::remote::read_token(cli.token_file.as_deref()).map_err(anyhow::Error::msg)?;
             let operator = config.operator.clone().unwrap_or_else(operator_from_env);
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let (mut out, mut err) = (io::stdout(), io::stderr());
-            runtime.block_on(fleetdeck::ctl::run(&args, &socket, operator, &mut out, &mut err))
+            let target = fleetdeck::ctl::Daemon { endpoint, token };
+            runtime.block_on(fleetdeck::ctl::run(&args, &target, operator, &mut out, &mut err))
         }
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "fleetdeck", &mut io::stdout());
@@ -230,16 +249,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 audit_log: cli.audit_log,
             };
             let config_path = cli.config.clone().or_else(config::user_config_path);
-            run_auto(config, engine, cli.log_format, cli.socket, cli.metrics_listen, config_path)?;
+            let listen = match cli.listen {
+                Some(addr) => match fleetdeck::remote::read_token(cli.token_file.as_deref()) {
+                    Ok(Some(token)) => Some((addr, token)),
+                    Ok(None) => {
+                        anyhow::bail!("--listen needs a token: --token-file FILE or $FLEETDECK_TOKEN")
+                    }
+                    Err(err) => anyhow::bail!("reading the token: {err}"),
+                },
+                None => None,
+            };
+            run_auto(config, engine, cli.log_format, cli.socket, cli.metrics_listen, config_path, listen)?;
             Ok(ExitCode::SUCCESS)
         }
         None => {
             let config = load_config(cli.config.as_deref())?;
-            let attach = cli
-                .attach
-                .map(|socket| socket.unwrap_or_else(|| fleetdeck::remote::find_socket(&config.fleet)));
+            let attach = cli.attach.map(|socket| match socket {
+                Some(text) => Endpoint::parse(text.as_os_str()),
+                None => Endpoint::Unix(fleetdeck::remote::find_socket(&config.fleet)),
+            });
+            let token = match &attach {
+                Some(_) => {
+                    fleetdeck::remote::read_token(cli.token_file.as_deref()).map_err(anyhow::Error::msg)?
+                }
+                None => None,
+            };
             let options = ConsoleOptions {
-                attach,
+                attach: attach.map(|endpoint| (endpoint, token)),
                 seed: cli.seed,
                 readonly: cli.readonly || cli.war_room,
                 war_room: cli.war_room,
@@ -353,8 +389,8 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 struct ConsoleOptions {
-    /// Attached to the daemon at this socket instead of running an engine.
-    attach: Option<PathBuf>,
+    /// Attached to the daemon there (with the token for TCP) instead of running an engine.
+    attach: Option<(Endpoint, Option<String>)>,
     seed: Option<u64>,
     readonly: bool,
     shadow: bool,
@@ -391,10 +427,10 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     let ui_options = UiOptions { operator, readonly, theme, keymap, war_room, mouse, notice };
-    if let Some(socket) = attach {
+    if let Some((endpoint, token)) = attach {
         return runtime.block_on(async {
-            tracing::info!(socket = %socket.display(), "console attaching");
-            let result = ui::run(fleetdeck::remote::attach::attach(socket, None), ui_options).await;
+            tracing::info!(%endpoint, "console attaching");
+            let result = ui::run(fleetdeck::remote::attach::attach(endpoint, token), ui_options).await;
             tracing::info!("console stopped");
             result
         });
@@ -454,6 +490,7 @@ fn run_auto(
     socket: Option<PathBuf>,
     metrics_listen: Option<std::net::SocketAddr>,
     config_path: Option<PathBuf>,
+    listen: Option<(std::net::SocketAddr, String)>,
 ) -> anyhow::Result<()> {
     init_daemon_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -464,6 +501,7 @@ fn run_auto(
     runtime.block_on(async {
         let engine = build_engine(&config, engine);
         let options = fleetdeck::daemon::AutoOptions {
+            listen,
             log_format,
             config_path,
             metrics_listen,

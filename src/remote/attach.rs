@@ -10,7 +10,6 @@
 //! or may not have been applied, and `ctl status` tells.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,26 +18,26 @@ use tokio::sync::{broadcast, oneshot, watch};
 use crate::clock::{Clock, SystemClock};
 use crate::protocol::{CommandReceiver, CommandSender, Connection, LinkState, Reply, Snapshot};
 
-use super::client::Client;
+use super::client::{Client, Endpoint};
 use super::wire::{self, Hello, ServerMsg, SnapshotWish};
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
-/// A connection to the daemon at `socket`, kept up by a background task.
-pub fn attach(socket: PathBuf, token: Option<String>) -> Connection {
+/// A connection to the daemon at `endpoint`, kept up by a background task.
+pub fn attach(endpoint: Endpoint, token: Option<String>) -> Connection {
     let empty = Snapshot::empty(false, Duration::from_secs(1), Duration::from_secs(3));
     let (snapshot_tx, snapshots) = watch::channel(Arc::new(empty));
     let (events_tx, events) = broadcast::channel(256);
     let (commands, command_rx) = CommandSender::channel(64);
     let (link_tx, link) = watch::channel(LinkState::Connecting);
-    let bridge = Bridge { socket, token, snapshot_tx, events_tx, link_tx };
+    let bridge = Bridge { endpoint, token, snapshot_tx, events_tx, link_tx };
     tokio::spawn(bridge.run(command_rx));
     Connection { snapshots, events, commands, link: Some(link) }
 }
 
 struct Bridge {
-    socket: PathBuf,
+    endpoint: Endpoint,
     token: Option<String>,
     snapshot_tx: watch::Sender<Arc<Snapshot>>,
     events_tx: broadcast::Sender<crate::protocol::Event>,
@@ -55,7 +54,7 @@ impl Bridge {
                 updates: true,
                 ..Hello::new(SnapshotWish::Every, true)
             };
-            let error = match Client::connect(&self.socket, hello).await {
+            let error = match Client::connect_to(&self.endpoint, hello).await {
                 Ok(client) => {
                     retry = FIRST_RETRY;
                     let engine = client.welcome.engine.clone();

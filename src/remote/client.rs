@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use futures::{SinkExt, StreamExt};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
 use tokio_util::codec::{Framed, LinesCodec};
 
 use crate::protocol::{CommandRequest, Reply};
@@ -18,7 +19,7 @@ pub enum ClientError {
         "cannot reach a fleetdeck daemon at {path}: {source} (is `fleetdeck --auto` running? --socket names another)"
     )]
     Connect {
-        path: PathBuf,
+        path: Endpoint,
         #[source]
         source: std::io::Error,
     },
@@ -32,9 +33,39 @@ pub enum ClientError {
     Io(#[from] tokio_util::codec::LinesCodecError),
 }
 
+/// Where a daemon listens: its Unix socket, or `tcp://HOST:PORT` (which needs a token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+impl Endpoint {
+    /// `tcp://HOST:PORT`, else a socket path.
+    pub fn parse(text: &std::ffi::OsStr) -> Endpoint {
+        match text.to_str().and_then(|t| t.strip_prefix("tcp://")) {
+            Some(addr) => Endpoint::Tcp(addr.trim_end_matches('/').to_string()),
+            None => Endpoint::Unix(PathBuf::from(text)),
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Unix(path) => write!(f, "{}", path.display()),
+            Endpoint::Tcp(addr) => write!(f, "tcp://{addr}"),
+        }
+    }
+}
+
+/// A byte stream either kind of endpoint gives.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// An open, welcomed connection to a daemon.
 pub struct Client {
-    lines: Framed<UnixStream, LinesCodec>,
+    lines: Framed<Box<dyn Io>, LinesCodec>,
     pub welcome: Welcome,
     next_id: u64,
 }
@@ -43,9 +74,16 @@ impl Client {
     /// Connects to the daemon at `path` and says `hello`; fails with the daemon's words
     /// if it refuses.
     pub async fn connect(path: &Path, hello: Hello) -> Result<Client, ClientError> {
-        let stream = UnixStream::connect(path)
-            .await
-            .map_err(|source| ClientError::Connect { path: path.to_path_buf(), source })?;
+        Client::connect_to(&Endpoint::Unix(path.to_path_buf()), hello).await
+    }
+
+    /// Connects to `endpoint` and says `hello` (with the token, for TCP).
+    pub async fn connect_to(endpoint: &Endpoint, hello: Hello) -> Result<Client, ClientError> {
+        let failed = |source| ClientError::Connect { path: endpoint.clone(), source };
+        let stream: Box<dyn Io> = match endpoint {
+            Endpoint::Unix(path) => Box::new(UnixStream::connect(path).await.map_err(failed)?),
+            Endpoint::Tcp(addr) => Box::new(TcpStream::connect(addr).await.map_err(failed)?),
+        };
         let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
         let hello = serde_json::to_string(&ClientMsg::Hello(hello)).expect("a hello serialises");
         // A refusal may already be waiting even if writing the hello failed.
@@ -96,7 +134,7 @@ impl Client {
     }
 }
 
-async fn read(lines: &mut Framed<UnixStream, LinesCodec>) -> Result<ServerMsg, ClientError> {
+async fn read(lines: &mut Framed<Box<dyn Io>, LinesCodec>) -> Result<ServerMsg, ClientError> {
     let line = lines.next().await.ok_or(ClientError::Closed)??;
     serde_json::from_str(&line).map_err(|err| ClientError::Protocol(format!("{err}: {line:.200}")))
 }

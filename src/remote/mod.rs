@@ -36,6 +36,9 @@ pub struct Listening {
     /// Where `/metrics` and `/healthz` are served, if they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// The TCP address, with `--listen` (clients need the token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<std::net::SocketAddr>,
     pub pid: u32,
     pub engine: String,
 }
@@ -52,4 +55,18 @@ pub fn find_socket(fleet: &str) -> PathBuf {
         .and_then(|text| serde_json::from_str::<Listening>(&text).ok())
         .map(|l| l.socket)
         .unwrap_or_else(|| default_socket(fleet))
+}
+
+/// The bearer token for TCP: the file's first line, else `$FLEETDECK_TOKEN`; never
+/// logged or printed.
+pub fn read_token(file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file).map_err(|err| format!("{}: {err}", file.display()))?;
+        let token = text.lines().next().unwrap_or_default().trim().to_string();
+        if token.is_empty() {
+            return Err(format!("{}: the token file is empty", file.display()));
+        }
+        return Ok(Some(token));
+    }
+    Ok(std::env::var("FLEETDECK_TOKEN").ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()))
 }

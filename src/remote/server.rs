@@ -148,6 +148,26 @@ impl UnixServer {
     }
 }
 
+/// Serves clients on a TCP listener, each of which must present `token` in its hello.
+/// (No TLS yet: use it on a trusted network, or behind an SSH tunnel.)
+pub async fn serve_tcp(listener: tokio::net::TcpListener, context: ServerContext, token: Arc<str>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, peer)) => {
+                tracing::debug!(%peer, "tcp client");
+                stream
+            }
+            Err(err) => {
+                tracing::warn!(%err, "accepting a tcp client");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let (context, token) = (context.clone(), token.clone());
+        tokio::spawn(async move { serve_client(stream, &context, None, Some(&token)).await });
+    }
+}
+
 impl Drop for UnixServer {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);

@@ -523,3 +523,54 @@ fn sighup_reloads_the_config_and_an_invalid_one_is_reported_and_the_running_one_
     assert_eq!(bounds(&daemon).unwrap(), "2-24", "the running config is kept");
     assert!(daemon.ctl(&["status"]).status.success(), "still running");
 }
+
+#[test]
+fn over_tcp_the_right_token_is_served_and_a_wrong_or_missing_one_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(
+        home.path(),
+        None,
+        &["--listen", "127.0.0.1:0"],
+        &[("FLEETDECK_TOKEN", "s3cret-token")],
+    );
+    let listening: serde_json::Value = serde_json::from_str(&daemon.lines()[0]).unwrap();
+    let url = format!("tcp://{}", listening["tcp"].as_str().unwrap());
+    let ctl = |token: Option<&str>, args: &[&str]| {
+        let mut command = Command::new(bin());
+        command.args(["ctl", "--socket", &url]).args(args);
+        env(&mut command, home.path());
+        match token {
+            Some(token) => command.env("FLEETDECK_TOKEN", token),
+            None => command.env_remove("FLEETDECK_TOKEN"),
+        };
+        command.output().unwrap()
+    };
+    let ok = ctl(Some("s3cret-token"), &["status"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("vision"));
+
+    let wrong = ctl(Some("guess"), &["pause", "--all", "--reason", "not allowed"]);
+    assert_eq!(wrong.status.code(), Some(3));
+    assert!(text(&wrong.stderr).contains("refused the connection: wrong token"), "{}", text(&wrong.stderr));
+    let missing = ctl(None, &["status"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(text(&missing.stderr).contains("needs a token"), "{}", text(&missing.stderr));
+
+    // Nothing changed, and the token is never printed.
+    wait_for("a tick after the refusals", WAIT, || {
+        let status = text(&ctl(Some("s3cret-token"), &["status"]).stdout);
+        if status.contains("tick") && !status.contains("paused") { Ok(()) } else { Err(status) }
+    });
+    assert!(!daemon.lines().iter().any(|l| l.contains(r#""event":"command_handled""#)));
+    assert!(!daemon.lines().iter().any(|l| l.contains("s3cret")), "the token is never printed");
+}
+
+#[test]
+fn listen_without_a_token_is_refused_at_start() {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::new(bin());
+    command.args(["--auto", "--listen", "127.0.0.1:0", "--config"]).arg(fixture("fast.toml"));
+    let output = env(&mut command, home.path()).env_remove("FLEETDECK_TOKEN").output().unwrap();
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("--listen needs a token"), "{}", text(&output.stderr));
+}
