@@ -18,7 +18,7 @@ use clap::{Args, Subcommand};
 use crate::daemon::event_text;
 use crate::policy::PauseMode;
 use crate::protocol::{Command, CommandRequest, Event, Operator, Reply, Snapshot, Target};
-use crate::remote::client::{Client, ClientError, Endpoint};
+use crate::remote::client::{Client, Endpoint};
 use crate::remote::wire::{Hello, ServerMsg, SnapshotWish};
 
 /// Exit status when no daemon could be talked to.
@@ -201,11 +201,11 @@ pub async fn run(
     let hello = Hello { token: daemon.token.clone(), ..hello };
     let mut client = match Client::connect_to(&daemon.endpoint, hello).await {
         Ok(client) => client,
-        Err(error @ (ClientError::Connect { .. } | ClientError::Refused(_))) => {
+        // Whatever stopped the connection (none there, refused, TLS, closed at once).
+        Err(error) => {
             writeln!(err, "fleetdeck ctl: {error}")?;
             return Ok(ExitCode::from(NO_DAEMON));
         }
-        Err(error) => return Err(error.into()),
     };
     if let Some((command, reason)) = args.action.command() {
         let text = command.to_string();

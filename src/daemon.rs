@@ -38,8 +38,8 @@ pub enum LogFormat {
 
 pub struct AutoOptions {
     pub log_format: LogFormat,
-    /// A TCP address to listen on too, and the bearer token its clients must present.
-    pub listen: Option<(std::net::SocketAddr, String)>,
+    /// A TCP address to listen on too, with the bearer token its clients must present.
+    pub listen: Option<TcpListen>,
     /// The config file SIGHUP reads again (None: the built-in demo, nothing to reload).
     pub config_path: Option<PathBuf>,
     /// Where to serve `/metrics` and `/healthz` (port 0: any free one, reported).
@@ -48,6 +48,14 @@ pub struct AutoOptions {
     pub socket: PathBuf,
     /// Where to record where it listens (`daemon.json`), if anywhere.
     pub discovery: Option<PathBuf>,
+}
+
+/// The TCP listener's settings.
+pub struct TcpListen {
+    pub addr: std::net::SocketAddr,
+    pub token: String,
+    /// Certificate chain and private key (PEM): TLS on every connection.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// The daemon's own lines (not engine events).
@@ -102,10 +110,16 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
     };
     let metrics_addr = metrics.as_ref().map(|(addr, _)| *addr);
     let tcp = match &options.listen {
-        Some((addr, token)) => {
+        Some(TcpListen { addr, token, tls }) => {
+            let tls = match tls {
+                Some((cert, key)) => {
+                    Some(crate::remote::tls::acceptor(cert, key).map_err(anyhow::Error::msg)?)
+                }
+                None => None,
+            };
             let listener =
                 tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
-            Some((listener.local_addr()?, listener, std::sync::Arc::<str>::from(token.as_str())))
+            Some((listener.local_addr()?, listener, std::sync::Arc::<str>::from(token.as_str()), tls))
         }
         None => None,
     };
@@ -151,8 +165,8 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
         });
         (follow, serve)
     });
-    let tcp_task = tcp.map(|(_, listener, token)| {
-        tokio::spawn(crate::remote::server::serve_tcp(listener, context.clone(), token))
+    let tcp_task = tcp.map(|(_, listener, token, tls)| {
+        tokio::spawn(crate::remote::server::serve_tcp(listener, context.clone(), token, tls))
     });
     let server_task = tokio::spawn(server.serve(context));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

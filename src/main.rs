@@ -112,6 +112,18 @@ struct Cli {
     #[arg(long, value_name = "ADDR", requires = "auto")]
     listen: Option<std::net::SocketAddr>,
 
+    /// With --listen: TLS on every TCP connection, with this certificate chain (PEM)...
+    #[arg(long, value_name = "FILE", requires_all = ["listen", "tls_key"])]
+    tls_cert: Option<PathBuf>,
+
+    /// ...and this private key (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["listen", "tls_cert"])]
+    tls_key: Option<PathBuf>,
+
+    /// For a client of tls://HOST:PORT: the CA (or self-signed certificate) to trust, PEM.
+    #[arg(long, value_name = "FILE", env = "FLEETDECK_TLS_CA", global = true)]
+    tls_ca: Option<PathBuf>,
+
     /// The bearer token for TCP (the daemon's --listen, or a client's tcp://HOST:PORT):
     /// the file's first line. Default: $FLEETDECK_TOKEN.
     #[arg(long, value_name = "FILE", global = true)]
@@ -225,7 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::Ctl(args)) => {
             let config = load_config(cli.config.as_deref())?;
             let endpoint = match &args.socket {
-                Some(text) => Endpoint::parse(text.as_os_str()),
+                Some(text) => Endpoint::parse(text.as_os_str()).with_ca(cli.tls_ca.clone()),
                 None => Endpoint::Unix(fleetdeck::remote::find_socket(&config.fleet)),
             };
             let token =
@@ -251,7 +263,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config_path = cli.config.clone().or_else(config::user_config_path);
             let listen = match cli.listen {
                 Some(addr) => match fleetdeck::remote::read_token(cli.token_file.as_deref()) {
-                    Ok(Some(token)) => Some((addr, token)),
+                    Ok(Some(token)) => {
+                        let tls = cli.tls_cert.clone().zip(cli.tls_key.clone());
+                        Some(fleetdeck::daemon::TcpListen { addr, token, tls })
+                    }
                     Ok(None) => {
                         anyhow::bail!("--listen needs a token: --token-file FILE or $FLEETDECK_TOKEN")
                     }
@@ -265,7 +280,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => {
             let config = load_config(cli.config.as_deref())?;
             let attach = cli.attach.map(|socket| match socket {
-                Some(text) => Endpoint::parse(text.as_os_str()),
+                Some(text) => Endpoint::parse(text.as_os_str()).with_ca(cli.tls_ca.clone()),
                 None => Endpoint::Unix(fleetdeck::remote::find_socket(&config.fleet)),
             });
             let token = match &attach {
@@ -490,7 +505,7 @@ fn run_auto(
     socket: Option<PathBuf>,
     metrics_listen: Option<std::net::SocketAddr>,
     config_path: Option<PathBuf>,
-    listen: Option<(std::net::SocketAddr, String)>,
+    listen: Option<fleetdeck::daemon::TcpListen>,
 ) -> anyhow::Result<()> {
     init_daemon_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -25,6 +25,8 @@ pub enum ClientError {
     },
     #[error("the daemon refused the connection: {0}")]
     Refused(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("the daemon closed the connection")]
     Closed,
     #[error("unexpected from the daemon: {0}")]
@@ -33,19 +35,33 @@ pub enum ClientError {
     Io(#[from] tokio_util::codec::LinesCodecError),
 }
 
-/// Where a daemon listens: its Unix socket, or `tcp://HOST:PORT` (which needs a token).
+/// Where a daemon listens: its Unix socket, `tcp://HOST:PORT` (which needs a token), or
+/// `tls://HOST:PORT` (a token, and the CA to trust: `--tls-ca` or `$FLEETDECK_TLS_CA`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Unix(PathBuf),
     Tcp(String),
+    Tls { addr: String, ca: Option<PathBuf> },
 }
 
 impl Endpoint {
-    /// `tcp://HOST:PORT`, else a socket path.
+    /// `tcp://HOST:PORT` or `tls://HOST:PORT`, else a socket path.
     pub fn parse(text: &std::ffi::OsStr) -> Endpoint {
-        match text.to_str().and_then(|t| t.strip_prefix("tcp://")) {
-            Some(addr) => Endpoint::Tcp(addr.trim_end_matches('/').to_string()),
-            None => Endpoint::Unix(PathBuf::from(text)),
+        let url = text.to_str().unwrap_or_default();
+        if let Some(addr) = url.strip_prefix("tcp://") {
+            Endpoint::Tcp(addr.trim_end_matches('/').to_string())
+        } else if let Some(addr) = url.strip_prefix("tls://") {
+            Endpoint::Tls { addr: addr.trim_end_matches('/').to_string(), ca: None }
+        } else {
+            Endpoint::Unix(PathBuf::from(text))
+        }
+    }
+
+    /// The CA a `tls://` endpoint trusts.
+    pub fn with_ca(self, ca: Option<PathBuf>) -> Endpoint {
+        match self {
+            Endpoint::Tls { addr, .. } => Endpoint::Tls { addr, ca },
+            other => other,
         }
     }
 }
@@ -55,6 +71,7 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Unix(path) => write!(f, "{}", path.display()),
             Endpoint::Tcp(addr) => write!(f, "tcp://{addr}"),
+            Endpoint::Tls { addr, .. } => write!(f, "tls://{addr}"),
         }
     }
 }
@@ -83,6 +100,19 @@ impl Client {
         let stream: Box<dyn Io> = match endpoint {
             Endpoint::Unix(path) => Box::new(UnixStream::connect(path).await.map_err(failed)?),
             Endpoint::Tcp(addr) => Box::new(TcpStream::connect(addr).await.map_err(failed)?),
+            Endpoint::Tls { addr, ca } => {
+                let ca = ca.as_deref().ok_or_else(|| {
+                    ClientError::Tls(format!(
+                        "tls://{addr} needs the CA to trust: --tls-ca FILE or $FLEETDECK_TLS_CA"
+                    ))
+                })?;
+                let connector = super::tls::connector(ca).map_err(ClientError::Tls)?;
+                let name = super::tls::server_name(addr).map_err(ClientError::Tls)?;
+                let tcp = TcpStream::connect(addr).await.map_err(failed)?;
+                let tls =
+                    connector.connect(name, tcp).await.map_err(|err| ClientError::Tls(err.to_string()))?;
+                Box::new(tls)
+            }
         };
         let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
         let hello = serde_json::to_string(&ClientMsg::Hello(hello)).expect("a hello serialises");

@@ -9,6 +9,7 @@
 pub mod attach;
 pub mod client;
 pub mod server;
+pub mod tls;
 pub mod wire;
 
 use std::os::unix::fs::MetadataExt;

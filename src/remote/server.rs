@@ -148,9 +148,14 @@ impl UnixServer {
     }
 }
 
-/// Serves clients on a TCP listener, each of which must present `token` in its hello.
-/// (No TLS yet: use it on a trusted network, or behind an SSH tunnel.)
-pub async fn serve_tcp(listener: tokio::net::TcpListener, context: ServerContext, token: Arc<str>) {
+/// Serves clients on a TCP listener, each of which must present `token` in its hello;
+/// with `tls`, every connection is a TLS one (a failed handshake is logged and dropped).
+pub async fn serve_tcp(
+    listener: tokio::net::TcpListener,
+    context: ServerContext,
+    token: Arc<str>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, peer)) => {
@@ -163,8 +168,16 @@ pub async fn serve_tcp(listener: tokio::net::TcpListener, context: ServerContext
                 continue;
             }
         };
-        let (context, token) = (context.clone(), token.clone());
-        tokio::spawn(async move { serve_client(stream, &context, None, Some(&token)).await });
+        let (context, token, tls) = (context.clone(), token.clone(), tls.clone());
+        tokio::spawn(async move {
+            match tls {
+                None => serve_client(stream, &context, None, Some(&token)).await,
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(stream) => serve_client(stream, &context, None, Some(&token)).await,
+                    Err(err) => tracing::warn!(%err, "TLS handshake failed"),
+                },
+            }
+        });
     }
 }
 

@@ -574,3 +574,48 @@ fn listen_without_a_token_is_refused_at_start() {
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("--listen needs a token"), "{}", text(&output.stderr));
 }
+
+#[test]
+fn over_tls_a_client_that_trusts_the_certificate_is_served() {
+    let home = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let (cert, key) = (home.path().join("cert.pem"), home.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let (cert_arg, key_arg) = (cert.display().to_string(), key.display().to_string());
+    let daemon = Daemon::start_with(
+        home.path(),
+        None,
+        &["--listen", "127.0.0.1:0", "--tls-cert", &cert_arg, "--tls-key", &key_arg],
+        &[("FLEETDECK_TOKEN", "t0ken")],
+    );
+    let listening: serde_json::Value = serde_json::from_str(&daemon.lines()[0]).unwrap();
+    let addr = listening["tcp"].as_str().unwrap().to_string();
+    let ctl = |url: &str, ca: Option<&Path>| {
+        let mut command = Command::new(bin());
+        command.args(["ctl", "--socket", url, "status"]);
+        env(&mut command, home.path()).env("FLEETDECK_TOKEN", "t0ken");
+        match ca {
+            Some(ca) => command.env("FLEETDECK_TLS_CA", ca),
+            None => command.env_remove("FLEETDECK_TLS_CA"),
+        };
+        command.output().unwrap()
+    };
+    let ok = ctl(&format!("tls://{addr}"), Some(&cert));
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("vision"));
+    // Without the CA to trust: said plainly, exit 3.
+    let no_ca = ctl(&format!("tls://{addr}"), None);
+    assert_eq!(no_ca.status.code(), Some(3));
+    assert!(text(&no_ca.stderr).contains("needs the CA to trust"), "{}", text(&no_ca.stderr));
+    // Trusting another certificate: the handshake fails.
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let other_pem = home.path().join("other.pem");
+    std::fs::write(&other_pem, other.cert.pem()).unwrap();
+    let untrusted = ctl(&format!("tls://{addr}"), Some(&other_pem));
+    assert_eq!(untrusted.status.code(), Some(3));
+    assert!(text(&untrusted.stderr).contains("TLS:"), "{}", text(&untrusted.stderr));
+    // Plain TCP to a TLS port is not served.
+    let plain = ctl(&format!("tcp://{addr}"), None);
+    assert_eq!(plain.status.code(), Some(3), "{}", text(&plain.stderr));
+}
