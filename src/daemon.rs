@@ -153,7 +153,8 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
     };
     write_line(&mut out, options.log_format, &line, || {
         let metrics = metrics_addr.map_or(String::new(), |a| format!(", metrics on http://{a}/metrics"));
-        format!("listening on {}{metrics} as {identity}", server.path().display())
+        let tcp = tcp_addr.map_or(String::new(), |a| format!(", tcp on {a}"));
+        format!("listening on {}{tcp}{metrics} as {identity}", server.path().display())
     })?;
     let exporter_tasks = metrics.map(|(_, listener)| {
         let exporter = std::sync::Arc::new(Exporter::new());

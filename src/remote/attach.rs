@@ -9,14 +9,15 @@
 //! never gave before the link broke are failed the same way: the operator knows it may
 //! or may not have been applied, and `ctl status` tells.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::clock::{Clock, SystemClock};
-use crate::protocol::{CommandReceiver, CommandSender, Connection, LinkState, Reply, Snapshot};
+use crate::model::Timestamp;
+use crate::protocol::{CommandReceiver, CommandSender, Connection, Event, LinkState, Reply, Snapshot};
 
 use super::client::{Client, Endpoint};
 use super::wire::{self, Hello, ServerMsg, SnapshotWish};
@@ -44,9 +45,35 @@ struct Bridge {
     link_tx: watch::Sender<LinkState>,
 }
 
+/// Decision-log entries already passed on, by group and time: after a reconnect to a
+/// daemon that kept running, its backlog repeats them.
+#[derive(Default)]
+struct Seen {
+    order: VecDeque<(String, Timestamp)>,
+    keys: HashSet<(String, Timestamp)>,
+}
+
+impl Seen {
+    /// False for an entry passed on before; remembers it otherwise.
+    fn first_time(&mut self, group: &str, at: Timestamp) -> bool {
+        let key = (group.to_string(), at);
+        if !self.keys.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > 2 * wire::BACKLOG
+            && let Some(old) = self.order.pop_front()
+        {
+            self.keys.remove(&old);
+        }
+        true
+    }
+}
+
 impl Bridge {
     async fn run(self, mut commands: CommandReceiver) {
         let mut retry = FIRST_RETRY;
+        let mut seen = Seen::default();
         loop {
             let hello = Hello {
                 token: self.token.clone(),
@@ -59,7 +86,7 @@ impl Bridge {
                     retry = FIRST_RETRY;
                     let engine = client.welcome.engine.clone();
                     self.link_tx.send_replace(LinkState::Connected { engine });
-                    match self.serve(client, &mut commands).await {
+                    match self.serve(client, &mut commands, &mut seen).await {
                         Some(error) => error,
                         None => return, // the console is gone
                     }
@@ -89,7 +116,12 @@ impl Bridge {
     }
 
     /// Relays until the link breaks (Some(why)) or the console is gone (None).
-    async fn serve(&self, mut client: Client, commands: &mut CommandReceiver) -> Option<String> {
+    async fn serve(
+        &self,
+        mut client: Client,
+        commands: &mut CommandReceiver,
+        seen: &mut Seen,
+    ) -> Option<String> {
         let (raw_points, minute_points) = (client.welcome.raw_points, client.welcome.minute_points);
         let mut pending: HashMap<u64, oneshot::Sender<Reply>> = HashMap::new();
         let error = loop {
@@ -104,7 +136,10 @@ impl Bridge {
                         self.snapshot_tx.send_replace(Arc::new(merged));
                     }
                     Ok(ServerMsg::Event(event)) => {
-                        let _ = self.events_tx.send(*event);
+                        let repeated = matches!(&*event, Event::Decided(entry) if !seen.first_time(&entry.group, entry.at));
+                        if !repeated {
+                            let _ = self.events_tx.send(*event);
+                        }
                     }
                     Ok(ServerMsg::Reply { id, reply }) => {
                         if let Some(waiting) = pending.remove(&id) {
@@ -135,5 +170,23 @@ impl Bridge {
             let _ = waiting.send(Reply::Failed { error });
         }
         Some(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_passed_on_once_and_the_memory_stays_bounded() {
+        let mut seen = Seen::default();
+        let at = Timestamp(1_000);
+        assert!(seen.first_time("vision", at));
+        assert!(!seen.first_time("vision", at), "the backlog's repeat");
+        assert!(seen.first_time("llm-chat", at), "another group at the same tick");
+        for n in 0..3 * wire::BACKLOG as i64 {
+            seen.first_time("g", Timestamp(n));
+        }
+        assert!(seen.keys.len() <= 2 * wire::BACKLOG + 1 && seen.order.len() == seen.keys.len());
     }
 }
