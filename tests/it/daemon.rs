@@ -64,10 +64,19 @@ impl Daemon {
         daemon
     }
 
+    /// Its first line: where it listens and who it is.
+    fn listening(&self) -> serde_json::Value {
+        serde_json::from_str(&self.lines()[0]).unwrap()
+    }
+
+    /// Its engine's identity, `user@host:pid`.
+    fn engine(&self) -> String {
+        self.listening()["engine"].as_str().unwrap().to_string()
+    }
+
     /// Where its `/metrics` is (started with `--metrics-listen`).
     fn metrics_addr(&self) -> String {
-        let listening: serde_json::Value = serde_json::from_str(&self.lines()[0]).unwrap();
-        listening["metrics"].as_str().expect("started with --metrics-listen").to_string()
+        self.listening()["metrics"].as_str().expect("started with --metrics-listen").to_string()
     }
 
     fn lines(&self) -> Vec<String> {
@@ -225,14 +234,8 @@ fn a_second_daemon_observes_the_first_and_takes_over_when_it_stops() {
         let status = text(&daemon.ctl(&["status"]).stdout);
         status_row(&status, "vision").map(|(_, holder)| holder).ok_or(status)
     };
-    let first_engine = serde_json::from_str::<serde_json::Value>(&first.lines()[0]).unwrap()["engine"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let second_engine = serde_json::from_str::<serde_json::Value>(&second.lines()[0]).unwrap()["engine"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first_engine = first.engine();
+    let second_engine = second.engine();
     wait_for("the second daemon to report the first as lease holder", WAIT, || match holder(&second) {
         Ok(h) if h == first_engine => Ok(()),
         other => Err(format!("{other:?}")),
@@ -327,10 +330,7 @@ fn metrics_follow_the_engine_and_healthz_tells_a_stuck_tick_loop_from_a_stalled_
     let home = tempfile::tempdir().unwrap();
     let daemon = Daemon::start_with(home.path(), None, &["--metrics-listen", "127.0.0.1:0"], &[]);
     let addr = daemon.metrics_addr();
-    let engine = serde_json::from_str::<serde_json::Value>(&daemon.lines()[0]).unwrap()["engine"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let engine = daemon.engine();
     let metric = |line: &str| {
         let (code, body) = http_get(&addr, "/metrics");
         assert_eq!(code, 200);
@@ -475,10 +475,7 @@ fn an_attached_console_sees_ctl_changes_by_the_next_tick_and_reconnects_after_a_
     assert!(screen.contains("vision"), "{screen}");
     // It comes back (same fleet, same state): the console reattaches by itself.
     let again = Daemon::start(home.path(), None);
-    let engine = serde_json::from_str::<serde_json::Value>(&again.lines()[0]).unwrap()["engine"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let engine = again.engine();
     let screen = tmux.wait_for_text(&[&format!("attached to {engine}")]);
     assert!(!screen.contains("DISCONNECTED"), "{screen}");
     assert!(
@@ -533,8 +530,7 @@ fn over_tcp_the_right_token_is_served_and_a_wrong_or_missing_one_refused() {
         &["--listen", "127.0.0.1:0"],
         &[("FLEETDECK_TOKEN", "s3cret-token")],
     );
-    let listening: serde_json::Value = serde_json::from_str(&daemon.lines()[0]).unwrap();
-    let url = format!("tcp://{}", listening["tcp"].as_str().unwrap());
+    let url = format!("tcp://{}", daemon.listening()["tcp"].as_str().unwrap());
     let ctl = |token: Option<&str>, args: &[&str]| {
         let mut command = Command::new(bin());
         command.args(["ctl", "--socket", &url]).args(args);
@@ -589,8 +585,7 @@ fn over_tls_a_client_that_trusts_the_certificate_is_served() {
         &["--listen", "127.0.0.1:0", "--tls-cert", &cert_arg, "--tls-key", &key_arg],
         &[("FLEETDECK_TOKEN", "t0ken")],
     );
-    let listening: serde_json::Value = serde_json::from_str(&daemon.lines()[0]).unwrap();
-    let addr = listening["tcp"].as_str().unwrap().to_string();
+    let addr = daemon.listening()["tcp"].as_str().unwrap().to_string();
     let ctl = |url: &str, ca: Option<&Path>| {
         let mut command = Command::new(bin());
         command.args(["ctl", "--socket", url, "status"]);
