@@ -85,9 +85,9 @@ struct Cli {
     keymap: String,
 
     /// Attach the console to a running daemon (`fleetdeck --auto`) instead of running an
-    /// engine: a SOCKET path or tcp://HOST:PORT (with the token), or the fleet's socket
-    /// (where its daemon recorded it). Commands go to the
-    /// daemon; the console reconnects if the daemon restarts.
+    /// engine: a SOCKET path, tcp://HOST:PORT or tls://HOST:PORT (with the token; for TLS
+    /// also --tls-ca), or the fleet's socket (where its daemon recorded it). Commands go
+    /// to the daemon; the console reconnects if the daemon restarts.
     #[arg(long, value_name = "SOCKET", num_args = 0..=1, conflicts_with = "auto")]
     attach: Option<Option<PathBuf>>,
 
@@ -107,8 +107,8 @@ struct Cli {
     socket: Option<PathBuf>,
 
     /// With --auto: also listen on TCP at ADDR (port 0 picks one, reported on the first
-    /// line) for consoles and ctl on other hosts; they must present the token. No TLS
-    /// yet: a trusted network or an SSH tunnel.
+    /// line) for consoles and ctl on other hosts; they must present the token. Plain TCP
+    /// unless --tls-cert and --tls-key are given.
     #[arg(long, value_name = "ADDR", requires = "auto")]
     listen: Option<std::net::SocketAddr>,
 
@@ -192,8 +192,8 @@ enum Cmd {
         plot: Option<PathBuf>,
     },
     /// Talk to a running daemon (`fleetdeck --auto`): status, pause, resume, scale,
-    /// silence, shadow, the decision log. Exit status: 0 done, 1 refused or failed, 3 no
-    /// daemon (or it refused the connection).
+    /// silence, shadow, the decision log. Exit status: 0 done, 1 refused or failed, 2 usage,
+    /// 3 no connection (no daemon, or it refused the connection).
     Ctl(fleetdeck::ctl::CtlArgs),
     /// Print a shell completion script.
     Completions {

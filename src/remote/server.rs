@@ -4,7 +4,9 @@
 //!
 //! The Unix socket is owner-only twice over: the file is created `0600` in a `0700`
 //! directory, and a peer whose uid (from the kernel, `SO_PEERCRED`) is not the socket's
-//! owner is refused before its hello is read.
+//! owner is refused before its hello is read. On TCP ([`serve_tcp`]) every client must
+//! present the listener's bearer token in its hello, over TLS when the daemon has a
+//! certificate.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -172,9 +174,11 @@ pub async fn serve_tcp(
         tokio::spawn(async move {
             match tls {
                 None => serve_client(stream, &context, None, Some(&token)).await,
-                Some(tls) => match tls.accept(stream).await {
-                    Ok(stream) => serve_client(stream, &context, None, Some(&token)).await,
-                    Err(err) => tracing::warn!(%err, "TLS handshake failed"),
+                // A client that never finishes its handshake does not hold a task.
+                Some(tls) => match tokio::time::timeout(HELLO_WAIT, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_client(stream, &context, None, Some(&token)).await,
+                    Ok(Err(err)) => tracing::warn!(%err, "TLS handshake failed"),
+                    Err(_) => tracing::warn!("TLS handshake not finished in time"),
                 },
             }
         });
