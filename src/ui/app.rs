@@ -372,7 +372,8 @@ fn on_mouse(app: &mut App, event: MouseEvent, screen: ratatui::layout::Rect) {
     match event.kind {
         MouseEventKind::ScrollDown => app.move_selection(1),
         MouseEventKind::ScrollUp => app.move_selection(-1),
-        MouseEventKind::Down(MouseButton::Left) => {
+        // A click picks a row of the fleet table; the other views have no table rows.
+        MouseEventKind::Down(MouseButton::Left) if app.view == View::Fleet => {
             let table = super::view::layout(app, screen).table;
             if let Some(group) = super::fleet::row_at(app, table, event.row) {
                 app.selected = group;

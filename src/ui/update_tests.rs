@@ -477,3 +477,18 @@ fn the_wheel_moves_the_selection_and_a_click_selects_the_row_under_it() {
     update(&mut app, mouse(MouseEventKind::ScrollDown, 0));
     assert_eq!(app.selected, 1);
 }
+
+#[test]
+fn in_the_decision_log_the_wheel_moves_through_entries_and_a_click_picks_no_group() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut app = fixture_app(); // with the fixture decision log
+    app.view = crate::ui::app::View::Decisions;
+    update(&mut app, mouse(MouseEventKind::ScrollDown, 0));
+    let rows = crate::ui::decisions::rows(&app);
+    assert_eq!(app.decisions.selected(&rows), 1, "the wheel moves in the log");
+    let selected = app.selected;
+    for row in 0..10 {
+        update(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), row));
+    }
+    assert_eq!(app.selected, selected, "a click in the log is not a click on the fleet table");
+}
