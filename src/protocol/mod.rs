@@ -2,27 +2,31 @@
 //! [`Event`]s flow out of the engine, [`CommandRequest`]s flow in and each gets a
 //! [`Reply`].
 //!
-//! Every type here is serialisable so the same messages can cross a socket later; for
-//! now they travel in-process over tokio channels bundled in a [`Connection`]. Front ends
-//! know nothing else of the engine: the console only ever reads snapshots and events and
-//! sends commands.
+//! Every type here is serialisable: in-process the messages travel over tokio channels
+//! bundled in a [`Connection`] (`channels.rs`); to a daemon they cross a socket as JSON
+//! lines ([`crate::remote`]). Front ends know nothing else of the engine: the console
+//! only ever reads snapshots and events and sends commands. `sim_command.rs` holds the
+//! `:sim` grammar.
 //!
 //! Versioning: [`PROTOCOL_VERSION`] is `major.minor`. New optional fields and new command
 //! variants bump the minor version; a peer with another major version is refused.
 
 use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::model::{
     AlarmState, Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms, format_duration,
 };
 use crate::policy::PauseMode;
 pub use crate::series::{MinutePoint, SharedMinutes, SharedPoints};
+
+mod channels;
+mod sim_command;
+
+pub use channels::{CommandReceiver, CommandSender, Connection, Connector, LinkState};
+pub use sim_command::{SimCommand, SimCommandError};
 
 /// Protocol version spoken by this build.
 /// 1.1 added each group's alarms and last decision.
@@ -540,261 +544,9 @@ pub enum Reply {
     Failed { error: String },
 }
 
-/// Incidents on demand in the simulated fleet; the same grammar serves the config's
-/// `[[sim.events]]` schedule and the console's `:sim` command line:
-///
-/// - `spike GROUP xFACTOR [for] DURATION` — demand × FACTOR for DURATION
-/// - `fail GROUP COUNT` — COUNT ready instances fail now (and are replaced)
-/// - `gap GROUP DURATION` — the group's metrics go missing for DURATION
-/// - `stockout GROUP DURATION` — launches requested during DURATION never arrive
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SimCommand {
-    Spike {
-        group: String,
-        factor: f64,
-        #[serde(with = "duration_ms")]
-        duration: Duration,
-    },
-    Fail {
-        group: String,
-        count: u32,
-    },
-    Gap {
-        group: String,
-        #[serde(with = "duration_ms")]
-        duration: Duration,
-    },
-    Stockout {
-        group: String,
-        #[serde(with = "duration_ms")]
-        duration: Duration,
-    },
-}
-
-impl SimCommand {
-    pub fn group(&self) -> &str {
-        match self {
-            SimCommand::Spike { group, .. }
-            | SimCommand::Fail { group, .. }
-            | SimCommand::Gap { group, .. }
-            | SimCommand::Stockout { group, .. } => group,
-        }
-    }
-
-    /// Parses the spike form used in config schedules, `GROUP xFACTOR for DURATION`.
-    pub fn parse_spike(text: &str) -> Result<Self, SimCommandError> {
-        SimCommand::from_str(&format!("spike {text}"))
-    }
-}
-
-impl fmt::Display for SimCommand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SimCommand::Spike { group, factor, duration } => {
-                write!(f, "spike {group} x{factor} for {}", format_duration(*duration))
-            }
-            SimCommand::Fail { group, count } => write!(f, "fail {group} {count}"),
-            SimCommand::Gap { group, duration } => {
-                write!(f, "gap {group} {}", format_duration(*duration))
-            }
-            SimCommand::Stockout { group, duration } => {
-                write!(f, "stockout {group} {}", format_duration(*duration))
-            }
-        }
-    }
-}
-
-/// A `:sim` command or scheduled event that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{message} (usage: spike GROUP xFACTOR [for] DURATION | fail GROUP COUNT | gap GROUP DURATION | stockout GROUP DURATION)"
-)]
-pub struct SimCommandError {
-    pub message: String,
-}
-
-fn sim_err(message: impl Into<String>) -> SimCommandError {
-    SimCommandError { message: message.into() }
-}
-
-fn parse_duration(word: Option<&str>) -> Result<Duration, SimCommandError> {
-    let word = word.ok_or_else(|| sim_err("missing duration"))?;
-    let d = humantime::parse_duration(word).map_err(|e| sim_err(format!("bad duration `{word}`: {e}")))?;
-    if d.is_zero() {
-        return Err(sim_err("duration must be more than zero"));
-    }
-    Ok(d)
-}
-
-impl FromStr for SimCommand {
-    type Err = SimCommandError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut words = s.split_whitespace();
-        let verb = words.next().ok_or_else(|| sim_err("empty command"))?;
-        let group = words.next().ok_or_else(|| sim_err(format!("`{verb}` needs a group name")))?.to_string();
-        let command = match verb {
-            "spike" => {
-                let factor_word = words.next().ok_or_else(|| sim_err("missing factor, e.g. x5"))?;
-                let factor: f64 = factor_word
-                    .strip_prefix(['x', '×'])
-                    .unwrap_or(factor_word)
-                    .parse()
-                    .map_err(|_| sim_err(format!("bad factor `{factor_word}`, expected e.g. x5")))?;
-                if !(factor.is_finite() && factor > 0.0) {
-                    return Err(sim_err(format!("factor must be a positive number, got {factor}")));
-                }
-                let mut next = words.next();
-                if next == Some("for") {
-                    next = words.next();
-                }
-                SimCommand::Spike { group, factor, duration: parse_duration(next)? }
-            }
-            "fail" => {
-                let word = words.next().ok_or_else(|| sim_err("missing instance count"))?;
-                let count: u32 = word.parse().map_err(|_| sim_err(format!("bad instance count `{word}`")))?;
-                SimCommand::Fail { group, count }
-            }
-            "gap" => SimCommand::Gap { group, duration: parse_duration(words.next())? },
-            "stockout" => SimCommand::Stockout { group, duration: parse_duration(words.next())? },
-            other => return Err(sim_err(format!("unknown sim command `{other}`"))),
-        };
-        if let Some(extra) = words.next() {
-            return Err(sim_err(format!("unexpected `{extra}`")));
-        }
-        Ok(command)
-    }
-}
-
-/// A front end's end of the in-process channels to one engine.
-pub struct Connection {
-    /// Always holds the newest snapshot; front ends redraw when it changes.
-    pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    pub events: broadcast::Receiver<Event>,
-    pub commands: CommandSender,
-    /// For a console attached to a daemon: whether the link is up. None in-process.
-    pub link: Option<watch::Receiver<LinkState>>,
-}
-
-/// The state of an attached console's link to its daemon.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LinkState {
-    Connecting,
-    /// Welcomed by the daemon whose engine is `engine`.
-    Connected {
-        engine: String,
-    },
-    /// Down: why, and when the next attempt is made.
-    Disconnected {
-        error: String,
-        retry_at: Timestamp,
-    },
-}
-
-/// Makes [`Connection`]s to a running engine for front ends that come and go (the
-/// daemon's clients); cheap to clone.
-#[derive(Clone)]
-pub struct Connector {
-    pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    pub events: broadcast::Sender<Event>,
-    pub commands: CommandSender,
-}
-
-impl Connector {
-    /// A new connection: the newest snapshot, events from now on, a command sender.
-    pub fn connect(&self) -> Connection {
-        Connection {
-            snapshots: self.snapshots.clone(),
-            events: self.events.subscribe(),
-            commands: self.commands.clone(),
-            link: None,
-        }
-    }
-}
-
-/// Sends commands to the engine; cheap to clone.
-#[derive(Clone)]
-pub struct CommandSender {
-    tx: mpsc::Sender<(CommandRequest, oneshot::Sender<Reply>)>,
-}
-
-/// The engine's end of the command channel.
-pub type CommandReceiver = mpsc::Receiver<(CommandRequest, oneshot::Sender<Reply>)>;
-
-impl CommandSender {
-    pub fn channel(capacity: usize) -> (CommandSender, CommandReceiver) {
-        let (tx, rx) = mpsc::channel(capacity);
-        (CommandSender { tx }, rx)
-    }
-
-    /// Sends a command without waiting; the reply arrives on the returned receiver.
-    pub fn send(&self, request: CommandRequest) -> oneshot::Receiver<Reply> {
-        let (reply_tx, reply_rx) = oneshot::channel();
-        if let Err(err) = self.tx.try_send((request, reply_tx)) {
-            let (_, reply_tx) = match err {
-                mpsc::error::TrySendError::Full(pair) | mpsc::error::TrySendError::Closed(pair) => pair,
-            };
-            let _ = reply_tx.send(Reply::Failed { error: "the engine is not accepting commands".into() });
-        }
-        reply_rx
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_spike_with_and_without_for() {
-        let a: SimCommand = "spike llm-chat x5 2m".parse().unwrap();
-        let b = SimCommand::parse_spike("llm-chat x5 for 2m").unwrap();
-        assert_eq!(a, b);
-        assert_eq!(
-            a,
-            SimCommand::Spike { group: "llm-chat".into(), factor: 5.0, duration: Duration::from_secs(120) }
-        );
-    }
-
-    #[test]
-    fn parses_fail_gap_and_stockout() {
-        assert_eq!(
-            "fail vision 2".parse::<SimCommand>().unwrap(),
-            SimCommand::Fail { group: "vision".into(), count: 2 }
-        );
-        assert_eq!(
-            "gap vision 30s".parse::<SimCommand>().unwrap(),
-            SimCommand::Gap { group: "vision".into(), duration: Duration::from_secs(30) }
-        );
-        assert_eq!(
-            "stockout vision 10m".parse::<SimCommand>().unwrap(),
-            SimCommand::Stockout { group: "vision".into(), duration: Duration::from_secs(600) }
-        );
-    }
-
-    #[test]
-    fn rejects_malformed_sim_commands_with_a_reason() {
-        for (input, needle) in [
-            ("", "empty"),
-            ("spike", "group"),
-            ("spike g five 2m", "bad factor"),
-            ("spike g x0 2m", "positive"),
-            ("spike g x2", "missing duration"),
-            ("spike g x2 soon", "bad duration"),
-            ("fail g -1", "bad instance count"),
-            ("explode g", "unknown sim command"),
-            ("fail g 2 now", "unexpected"),
-        ] {
-            let err = input.parse::<SimCommand>().unwrap_err();
-            assert!(err.to_string().contains(needle), "{input:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn sim_command_display_parses_back() {
-        let cmd = SimCommand::Spike { group: "g".into(), factor: 2.5, duration: Duration::from_secs(90) };
-        assert_eq!(cmd.to_string().parse::<SimCommand>().unwrap(), cmd);
-    }
 
     #[test]
     fn series_points_stay_a_flat_array_and_a_1_1_series_reads_without_minutes() {
