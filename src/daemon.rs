@@ -309,11 +309,7 @@ pub fn event_text(event: &Event) -> String {
         Event::Scaled { at, group, reason, shadow, .. } => {
             (*at, format!("{group}: {}{reason}", if *shadow { "would " } else { "" }))
         }
-        Event::Decided(entry) => {
-            let would = if entry.shadow && entry.is_action() { "would " } else { "" };
-            let why_not = entry.not_acted.as_ref().map_or(String::new(), |why| format!(" — {why}"));
-            (entry.at, format!("{}: {would}{}{why_not}", entry.group, entry.reason))
-        }
+        Event::Decided(entry) => (entry.at, format!("{}: {}", entry.group, entry.reason_line())),
         Event::Breaker { at, group, message, .. } => (*at, format!("{group}: {message}")),
         Event::CommandHandled { at, operator, command, reply } => {
             let outcome = match reply {

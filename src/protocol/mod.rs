@@ -239,6 +239,14 @@ impl DecisionEntry {
     pub fn is_action(&self) -> bool {
         self.desired.is_some_and(|d| d != self.current)
     }
+
+    /// The reason as a log line says it: a change not acted on reads "would …", followed
+    /// by why it was not acted on when that is not shadow mode.
+    pub fn reason_line(&self) -> String {
+        let would = if self.shadow && self.is_action() { "would " } else { "" };
+        let why_not = self.not_acted.as_ref().map_or(String::new(), |why| format!(" — {why}"));
+        format!("{would}{}{why_not}", self.reason)
+    }
 }
 
 /// One metric a decision read.

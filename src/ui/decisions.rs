@@ -121,19 +121,6 @@ fn outcome(entry: &DecisionEntry, theme: &Theme) -> (String, Style) {
     }
 }
 
-/// The reason as the row shows it: a change not acted on reads "would …".
-fn reason(entry: &DecisionEntry) -> String {
-    let mut text = if entry.shadow && entry.is_action() {
-        format!("would {}", entry.reason)
-    } else {
-        entry.reason.clone()
-    };
-    if let Some(why) = &entry.not_acted {
-        text.push_str(&format!(" — {why}"));
-    }
-    text
-}
-
 /// "14:02:11": the engine clock's time of day, UTC.
 fn time_of_day(at: Timestamp) -> String {
     at.to_rfc3339().get(11..19).unwrap_or_default().to_string()
@@ -202,7 +189,7 @@ fn render_list(app: &App, rows: &[Row<'_>], selected: usize, area: Rect, buf: &m
             ),
             Span::styled(format!("{what:<9} "), what_style),
             Span::styled(format!("{stood:>7}  "), theme.muted),
-            Span::styled(reason(entry), if entry.is_action() { theme.base } else { theme.muted }),
+            Span::styled(entry.reason_line(), if entry.is_action() { theme.base } else { theme.muted }),
         ]);
         let y = area.y + (i - first) as u16;
         let line_area = Rect { y, height: 1, ..area };
