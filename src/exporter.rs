@@ -10,6 +10,7 @@
 //!
 //! Everything is read from the engine's snapshots and events, as any front end would.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -71,6 +72,11 @@ struct Seen {
     /// When the newest snapshot arrived (this process's clock).
     at: Option<Instant>,
     poll_interval: Duration,
+    /// The alarm and lease series of the last snapshot: one not in the next is removed
+    /// (an alarm rule dropped by a reload, another lease holder), the others are set in
+    /// place, so a scrape never finds them missing.
+    alarms: HashSet<AlarmLabels>,
+    leases: HashSet<LeaseLabels>,
 }
 
 impl Default for Exporter {
@@ -131,8 +137,7 @@ impl Exporter {
             seen.poll_interval = snapshot.poll_interval;
             ticks
         };
-        self.alarm_state.clear();
-        self.lease.clear();
+        let (mut alarms, mut leases) = (HashSet::new(), HashSet::new());
         for group in &snapshot.groups {
             let labels = GroupLabels { group: group.spec.name.clone() };
             if let Some(c) = group.capacity {
@@ -156,13 +161,24 @@ impl Exporter {
                         state: crate::policy::words::alarm_state(state).to_string(),
                     };
                     self.alarm_state.get_or_create(&labels).set(i64::from(alarm.state == state));
+                    alarms.insert(labels);
                 }
             }
             if let Some(lease) = &group.lease {
                 let labels = LeaseLabels { group: group.spec.name.clone(), holder: lease.holder.clone() };
                 self.lease.get_or_create(&labels).set(1);
+                leases.insert(labels);
             }
         }
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for gone in seen.alarms.difference(&alarms) {
+            self.alarm_state.remove(gone);
+        }
+        for gone in seen.leases.difference(&leases) {
+            self.lease.remove(gone);
+        }
+        (seen.alarms, seen.leases) = (alarms, leases);
+        drop(seen);
         self.last_tick.set(snapshot.taken_at.as_millis() as f64 / 1000.0);
     }
 
@@ -296,6 +312,16 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
         }
         assert!(!text.contains(r#"group="llm-chat",direction"#), "a shadow change is not an action:\n{text}");
+        // Another holder and a dropped alarm rule: their old series go, the rest stay.
+        let mut later = fleet.clone();
+        later.groups[2].lease.as_mut().unwrap().holder = "engine-c".into();
+        later.groups[0].alarms.retain(|a| a.name != "kv-cache-high");
+        exporter.observe_snapshot(&later);
+        let text = exporter.encode();
+        assert!(text.contains(r#"fleetdeck_lease_holder{group="embeddings",holder="engine-c"} 1"#), "{text}");
+        assert!(!text.contains(r#"holder="engine-b""#), "{text}");
+        assert!(!text.contains("kv-cache-high"), "{text}");
+        assert!(text.contains(r#"alarm="queue-high",state="FIRING"} 1"#), "{text}");
     }
 
     #[test]
