@@ -52,7 +52,7 @@ fn group(i: u32) -> (GroupState, Inputs) {
     };
     // A spread of loads: some groups scale out, some in, most stay.
     let load = 0.2 + f64::from(i % 10) * 0.12;
-    let metric = |kind, value| MetricInput { kind, at: NOW.minus(Duration::from_secs(2)), value };
+    let metric = |kind, value| MetricInput::new(kind, NOW.minus(Duration::from_secs(2)), value);
     let inputs = Inputs {
         metrics: vec![
             metric(MetricKind::GpuUtil, load),

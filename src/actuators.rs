@@ -3,6 +3,7 @@
 //! desired capacity. [`SimActuator`] drives the simulated fleet.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 
@@ -18,6 +19,21 @@ pub struct ActuatorError(pub String);
 pub trait Actuator: Send + Sync {
     /// Short name for the UI and logs, e.g. `sim`.
     fn name(&self) -> &str;
+
+    /// How old an observation may be before the capacity it reports counts as unknown
+    /// (nothing is changed on it), given the engine's poll interval. The default is
+    /// DESIGN.md's stale rule, three polls; an actuator that watches its target (and
+    /// stamps capacity with its last list, event or bookmark) may allow longer.
+    fn capacity_stale_after(&self, poll_interval: Duration) -> Duration {
+        poll_interval.saturating_mul(3)
+    }
+
+    /// Whether acting on a target needs this engine to hold the group's lease even
+    /// without a lease store (which then means: observe only). True for every real
+    /// backend, which other engines can reach too.
+    fn needs_lease(&self) -> bool {
+        true
+    }
 
     fn observe<'a>(&'a self, group: &'a GroupSpec) -> BoxFuture<'a, Result<Capacity, ActuatorError>>;
 
@@ -43,6 +59,11 @@ impl SimActuator {
 impl Actuator for SimActuator {
     fn name(&self) -> &str {
         "sim"
+    }
+
+    /// This process's own simulated fleet: no other engine can act on it.
+    fn needs_lease(&self) -> bool {
+        false
     }
 
     fn observe<'a>(&'a self, group: &'a GroupSpec) -> BoxFuture<'a, Result<Capacity, ActuatorError>> {

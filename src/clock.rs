@@ -10,7 +10,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::model::Timestamp;
 
 pub trait Clock: Send + Sync {
+    /// Wall-clock time: what timestamps, records and people read.
     fn now(&self) -> Timestamp;
+
+    /// Time elapsed since an arbitrary origin of this clock, never going back: what
+    /// durations that must not jump with the wall clock are measured on (how long our
+    /// lease has left, how long another's record has stood unchanged).
+    fn monotonic(&self) -> Duration;
 }
 
 /// Wall-clock time.
@@ -21,6 +27,11 @@ impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Timestamp(since_epoch.as_millis() as i64)
+    }
+
+    fn monotonic(&self) -> Duration {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        ORIGIN.get_or_init(std::time::Instant::now).elapsed()
     }
 }
 
@@ -48,6 +59,12 @@ impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.now_ms.load(Ordering::SeqCst))
     }
+
+    /// The manual time since the epoch: it moves exactly as `now` is moved (tests that
+    /// set the clock back get what they asked for).
+    fn monotonic(&self) -> Duration {
+        Duration::from_millis(self.now_ms.load(Ordering::SeqCst).max(0) as u64)
+    }
 }
 
 /// Time as tokio sees it, anchored at a fixed timestamp: under `start_paused` tests it
@@ -67,6 +84,10 @@ impl TokioClock {
 impl Clock for TokioClock {
     fn now(&self) -> Timestamp {
         self.anchor_ts.plus(self.anchor.elapsed())
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.anchor.elapsed()
     }
 }
 

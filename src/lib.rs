@@ -42,6 +42,7 @@ pub mod daemon;
 pub mod decide_cmd;
 pub mod engine;
 pub mod exporter;
+pub mod lease;
 pub mod model;
 pub mod policy;
 pub mod protocol;

@@ -344,6 +344,24 @@ pub struct Sample {
 pub struct MetricSample {
     pub kind: MetricKind,
     pub sample: Sample,
+    /// How many instances the value covers, where the source sees instances (a mean over
+    /// 3 of 4 GPUs says 3); None when it cannot tell, read as every ready instance. The
+    /// policy applies the HPA's rule to the instances not covered (DESIGN.md, "Partial
+    /// coverage").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u32>,
+}
+
+impl MetricSample {
+    /// A sample that covers every ready instance, as far as the source can tell.
+    pub fn new(kind: MetricKind, sample: Sample) -> Self {
+        MetricSample { kind, sample, instances: None }
+    }
+
+    /// The same sample, covering `instances` instances.
+    pub fn covering(self, instances: u32) -> Self {
+        MetricSample { instances: Some(instances), ..self }
+    }
 }
 
 /// A duration in the compact form people type and config files use: `90s` → `1m30s`,

@@ -76,6 +76,7 @@ fn unmeasured(block: &Block) -> Block {
             }
         }
         Block::Latency { value_secs, .. } => *value_secs = 0.0,
+        Block::CapacityUnknown { age, .. } => *age = Duration::ZERO,
         Block::Paused { .. }
         | Block::ScaleInPaused { .. }
         | Block::Held { .. }

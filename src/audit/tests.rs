@@ -258,7 +258,7 @@ fn logged_decisions_read_back_and_decided_again_are_identical() {
     }
     // A NaN latency percentile (no requests), written as text.
     let mut nan = fixture("scale-out");
-    nan.inputs.metrics.push(MetricInput { kind: MetricKind::LatencyP99, at: nan.now, value: f64::NAN });
+    nan.inputs.metrics.push(MetricInput::new(MetricKind::LatencyP99, nan.now, f64::NAN));
     let decision = decide_cmd::run(&nan);
     log.record_decision(&nan.group, &nan.inputs, &decision, true).unwrap();
     expected.push(decision);

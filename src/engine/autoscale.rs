@@ -98,6 +98,9 @@ pub struct Autoscaler {
     pub mode: AutoscaleMode,
     /// Daily and weekly load profiles for predictive scaling (from the store's history).
     pub load_profile: Option<LoadProfile>,
+    /// Capacity observed longer ago than this is unknown (the actuator's own staleness
+    /// limit; None where capacity is always current, as in replay).
+    pub capacity_stale_after: Option<Duration>,
 }
 
 /// The outcome of one step: the decision, and the desired capacity to set (only in
@@ -142,7 +145,15 @@ impl Autoscaler {
             })
             .collect();
         let breaker = Breaker::new(spec.name.clone(), BreakerSettings::default());
-        Autoscaler { state, breaker, alarms, last_decision: None, mode, load_profile: None }
+        Autoscaler {
+            state,
+            breaker,
+            alarms,
+            last_decision: None,
+            mode,
+            load_profile: None,
+            capacity_stale_after: None,
+        }
     }
 
     /// Replaces the alarm rules; a rule equal to one already there keeps its state.
@@ -197,13 +208,19 @@ impl Autoscaler {
                 .iter()
                 .filter(|(kind, _)| !kind.is_capacity())
                 .filter_map(|(kind, h)| {
-                    h.newest().map(|s| MetricInput { kind: kind.clone(), at: s.at, value: s.value })
+                    h.newest().map(|s| MetricInput {
+                        kind: kind.clone(),
+                        at: s.at,
+                        value: s.value,
+                        instances: h.newest_instances(),
+                    })
                 })
                 .collect(),
             stale_after,
             alarms: self.alarms.iter().map(|a| a.status.to_input(&a.rule)).collect(),
             // Only a predictive policy reads it; the decision log need not carry it otherwise.
             load_profile: self.load_profile.clone().filter(|_| self.state.policy.predictive.is_some()),
+            capacity_stale_after: self.capacity_stale_after,
         };
         self.state.capacity = capacity;
         // decide sees the stricter of the operator's pause and the breaker's freeze; the

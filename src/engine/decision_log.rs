@@ -184,7 +184,7 @@ mod tests {
         let mut decision = no_change();
         decision.blocked = vec![paused_by("ana")];
         let inputs = Inputs {
-            metrics: vec![policy::MetricInput { kind: MetricKind::GpuUtil, at: decision.at, value: 0.71 }],
+            metrics: vec![policy::MetricInput::new(MetricKind::GpuUtil, decision.at, 0.71)],
             ..Inputs::default()
         };
         let entry = entry(&decision, &inputs, true, Some("observing: automation owned by b".into()));

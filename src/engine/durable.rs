@@ -81,61 +81,40 @@ impl Engine {
         self.settings.audit_log = Some(path);
     }
 
-    /// Takes or renews the lease of each group this engine acts on (compare-and-swap in
-    /// the store); a lease held by another live engine is only recorded, for the snapshot.
-    /// Leases last three poll intervals, so a holder that stops renewing is replaced
-    /// within three ticks. A group this engine would not act on — read-only, or in shadow
-    /// mode — takes no lease (a war-room screen must not lock out the daemon) and gives
-    /// back one it held; its holder is only read.
-    pub(super) fn renew_leases(&mut self, now: Timestamp) {
-        let Some(store) = &self.store else { return };
-        let ttl = self.settings.poll_interval.saturating_mul(3).max(Duration::from_secs(5));
-        let (holder, host) = &self.identity;
-        let readonly = self.core.settings.readonly;
-        for (group, io) in self.core.groups.iter().zip(&mut self.io) {
-            let name = &group.spec.name;
-            let acts = !readonly && group.autoscaler.mode == AutoscaleMode::Act;
-            let result = if acts {
-                store.try_acquire(name, holder, host, ttl, now).map(|outcome| {
-                    if let LeaseOutcome::Acquired { expired: Some(previous), .. } = &outcome {
-                        tracing::warn!(group = %name, previous = %previous.holder, "took over an expired lease");
-                    }
-                    Some(outcome.lease().clone())
-                })
-            } else {
-                if io.lease.as_ref().is_some_and(|l| &l.holder == holder)
-                    && let Err(err) = store.release(name, holder)
-                {
-                    tracing::error!(group = %name, %err, "releasing the lease");
+    /// One lease round for every group at once ([`lease`](super::lease)): each takes or
+    /// renews its lease — shadow-mode groups too, since their autoscaler on trial pages —
+    /// or, in a read-only engine, only reads who holds it. The clocks are read per group
+    /// right before its store call.
+    pub(super) async fn renew_leases(&mut self) {
+        let Some(store) = self.leases.clone() else { return };
+        let take = !self.core.settings.readonly;
+        let (identity, timing, clock) = (&self.identity, &self.settings.lease, &self.clock);
+        let rounds = self.core.groups.iter().zip(&mut self.io).map(|(group, io)| {
+            let (store, name) = (store.clone(), &group.spec.name);
+            async move {
+                let at = lease::Reading::of(clock.as_ref());
+                match io.lease.round(store.as_ref(), name, identity, timing, take, at).await {
+                    Ok(lease::Round::Ours { taken: true, taken_from }) => match taken_from {
+                        Some(previous) => {
+                            tracing::warn!(group = %name, %previous, "took over a lease its holder stopped renewing")
+                        }
+                        None => tracing::info!(group = %name, "took the lease"),
+                    },
+                    Ok(_) => {}
+                    Err(err) => tracing::error!(group = %name, %err, "lease round failed"),
                 }
-                store.holder(name, now)
-            };
-            io.lease = match result {
-                Ok(lease) => lease,
-                Err(err) => {
-                    // Unknown ownership: act as an observer until the store answers.
-                    tracing::error!(group = %name, %err, "lease store");
-                    Some(LeaseRecord {
-                        group: name.clone(),
-                        holder: "unknown (lease store unavailable)".into(),
-                        host: String::new(),
-                        acquired_at: now,
-                        expires_at: now,
-                    })
-                }
-            };
-        }
+            }
+        });
+        join_all(rounds).await;
     }
 
     /// Gives back the leases this engine holds, so another engine can act at once.
-    pub fn release_leases(&mut self) {
-        let Some(store) = &self.store else { return };
+    pub async fn release_leases(&mut self) {
+        let Some(store) = self.leases.clone() else { return };
+        let now = self.clock.now();
         for (group, io) in self.core.groups.iter().zip(&mut self.io) {
-            if io.lease.as_ref().is_some_and(|l| l.holder == self.identity.0) {
-                if let Err(err) = store.release(&group.spec.name, &self.identity.0) {
-                    tracing::error!(group = %group.spec.name, %err, "releasing the lease");
-                }
-                io.lease = None;
+            if let Err(err) = io.lease.release(store.as_ref(), &self.identity, now).await {
+                tracing::error!(group = %group.spec.name, %err, "releasing the lease");
             }
         }
     }
@@ -173,6 +152,13 @@ impl Engine {
         }
         self.restore_history(&store, now)?;
         self.restore_pages(&store)?;
+        // Leases on a connection of their own, used off the async task. An in-memory store
+        // (tests) has no file to share: its leases are this process's alone.
+        let leases = match store.path() {
+            Some(path) => Store::open(path)?,
+            None => Store::open_in_memory()?,
+        };
+        self.leases = Some(Arc::new(crate::store::SqliteLeaseStore::new(leases)));
         self.store = Some(store);
         Ok(())
     }

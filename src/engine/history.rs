@@ -51,6 +51,8 @@ pub struct SeriesHistory {
     minutes: ChunkedBuffer<MinutePoint>,
     next_minute: i64,
     open: Option<OpenMinute>,
+    /// How many instances the newest sample covers, where its source said.
+    newest_instances: Option<u32>,
 }
 
 impl SeriesHistory {
@@ -60,6 +62,7 @@ impl SeriesHistory {
             minutes: ChunkedBuffer::new(minute_capacity),
             next_minute: 0,
             open: None,
+            newest_instances: None,
         }
     }
 
@@ -72,7 +75,22 @@ impl SeriesHistory {
         }
         self.raw.push(sample);
         self.aggregate(sample);
+        self.newest_instances = None;
         true
+    }
+
+    /// [`push`](Self::push), with how many instances the sample covers (None: unknown).
+    pub fn push_covering(&mut self, sample: Sample, instances: Option<u32>) -> bool {
+        let pushed = self.push(sample);
+        if pushed {
+            self.newest_instances = instances;
+        }
+        pushed
+    }
+
+    /// How many instances the newest sample covers, where its source said.
+    pub fn newest_instances(&self) -> Option<u32> {
+        self.newest_instances
     }
 
     fn aggregate(&mut self, sample: Sample) {

@@ -23,6 +23,7 @@ pub mod breaker;
 pub mod decision_log;
 mod durable;
 pub mod history;
+pub mod lease;
 pub mod operator;
 pub mod pager;
 pub mod sim_loop;
@@ -43,6 +44,7 @@ use crate::alarms::AlarmRule;
 use crate::audit::{AuditLog, AuditOptions};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::lease::LeaseStore;
 use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
 use crate::policy::PolicySpec;
 use crate::protocol::{
@@ -51,9 +53,10 @@ use crate::protocol::{
 };
 use crate::sim::SimFleet;
 use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
-use crate::store::{self, Lease, LeaseOutcome, LeaseRecord, Store, StoreError};
+use crate::store::{self, Store, StoreError};
 use autoscale::AutoscaleMode;
 use breaker::BreakerEvent;
+use lease::{Identity, LeaseKeeper, LeaseTiming};
 use tick::{Authority, CoreGroup, CoreSettings, GroupInput, Reconfigured, TickCore, TickInput, TickOutput};
 
 /// How the engine runs.
@@ -76,20 +79,24 @@ pub struct EngineSettings {
     pub autoscale: AutoscaleMode,
     /// Where the decision/audit log goes; None: no log.
     pub audit_log: Option<PathBuf>,
+    /// How long leases last and how much of one the timing rule keeps back.
+    pub lease: LeaseTiming,
 }
 
 impl EngineSettings {
     pub fn new(poll_interval: Duration, stale_after: Duration) -> Self {
+        let call_timeout = Duration::from_secs(10);
         EngineSettings {
             poll_interval,
             stale_after,
             readonly: false,
             raw_points: history::RAW_POINTS,
             minute_points: history::MINUTE_POINTS,
-            call_timeout: Duration::from_secs(10),
+            call_timeout,
             max_backoff: Duration::from_secs(60),
             autoscale: AutoscaleMode::Act,
             audit_log: None,
+            lease: LeaseTiming::default_for(poll_interval, call_timeout),
         }
     }
 }
@@ -163,8 +170,8 @@ struct GroupIo {
     actuator_health: Health,
     /// Of `set_desired()`: a failing write backs off even while observing works.
     write_health: Health,
-    /// The group's lease as last seen (None without a store): only its holder acts.
-    lease: Option<LeaseRecord>,
+    /// The group's lease as this engine knows it: only its holder acts and pages.
+    lease: LeaseKeeper,
     /// The outcome of the action the last tick asked for, for the next tick.
     action_outcome: Option<Result<(), String>>,
     /// The newest minute already written to the store, per series.
@@ -183,7 +190,7 @@ fn debug_stall_after() -> Option<u64> {
 }
 
 /// `user@host:pid` and `host`: unique per process, readable in "automation owned by …".
-fn engine_identity() -> (String, String) {
+fn engine_identity() -> Identity {
     let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "fleetdeck".into());
     let host = std::env::var("HOSTNAME")
         .ok()
@@ -191,7 +198,7 @@ fn engine_identity() -> (String, String) {
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into());
-    (format!("{user}@{host}:{}", std::process::id()), host)
+    Identity { holder: format!("{user}@{host}:{}", std::process::id()), host }
 }
 
 /// Opens the decision log; a log that cannot be opened is reported, and the engine runs on
@@ -239,8 +246,11 @@ pub struct Engine {
     sim: Option<SharedFleet>,
     audit: Option<AuditLog>,
     store: Option<Store>,
-    /// Who this engine is in lease records: `user@host:pid`, and the host.
-    identity: (String, String),
+    /// Where leases are kept (the store's file, on a connection of its own); None without
+    /// a store: then only groups whose actuator needs no lease are acted on.
+    leases: Option<Arc<dyn LeaseStore>>,
+    /// Who this engine is in lease records.
+    identity: Identity,
     seq: u64,
     /// The hour history was last pruned and load profiles refreshed in.
     history_hour: Option<i64>,
@@ -279,7 +289,7 @@ impl Engine {
                 source_health: Health::default(),
                 actuator_health: Health::default(),
                 write_health: Health::default(),
-                lease: None,
+                lease: LeaseKeeper::default(),
                 action_outcome: None,
                 persisted_minute: BTreeMap::new(),
             });
@@ -292,7 +302,11 @@ impl Engine {
             record_states: settings.audit_log.is_some(),
             capacity_series: true,
         };
-        let core = TickCore::build(specs, settings.autoscale, core_settings, clock.now());
+        let mut core = TickCore::build(specs, settings.autoscale, core_settings, clock.now());
+        for (group, io) in core.groups.iter_mut().zip(&io) {
+            group.autoscaler.capacity_stale_after =
+                Some(io.actuator.capacity_stale_after(settings.poll_interval));
+        }
         let audit = settings.audit_log.as_deref().and_then(open_audit_log);
         Engine {
             core,
@@ -302,6 +316,7 @@ impl Engine {
             sim,
             audit,
             store: None,
+            leases: None,
             identity: engine_identity(),
             seq: 0,
             history_hour: None,
@@ -382,7 +397,7 @@ impl Engine {
 
     /// The engine's identity, `user@host:pid`: what leases and "automation owned by" name.
     pub fn identity(&self) -> &str {
-        &self.identity.0
+        &self.identity.holder
     }
 
     /// The newest published snapshot.
@@ -414,7 +429,7 @@ impl Engine {
             tokio::select! {
                 _ = &mut shutdown => {
                     self.flush_audit();
-                    self.release_leases();
+                    self.release_leases().await;
                     break;
                 }
                 _ = interval.tick(), if !stalled => self.tick().await,
@@ -444,7 +459,8 @@ impl Engine {
             PollResult { samples, capacity }
         });
         let results = join_all(polls).await;
-        self.renew_leases(now);
+        // After the polls, however long they took, with fresh readings of both clocks.
+        self.renew_leases().await;
         let inputs =
             results.into_iter().enumerate().map(|(index, result)| self.record(index, result, now)).collect();
         let output = self.core.tick(TickInput { now, commands: Vec::new(), groups: inputs });
@@ -473,14 +489,26 @@ impl Engine {
         }
         self.store_breaker_changes(&output.breaker_changes);
         self.enqueue_notifications(&output.notifications, now);
-        for action in output.actions {
+        // Each group's call at once: a slow backend holds up only its own groups.
+        let calls = output.actions.iter().map(|action| {
             let (group, io) = (&self.core.groups[action.group], &self.io[action.group]);
-            let result = bounded_call(true, self.settings.call_timeout, || {
+            // The timing rule, again right before the call: the polls and the store may
+            // have eaten into the lease since the tick decided.
+            let lease_ok = !self.lease_required(io)
+                || io.lease.may_act(self.clock.monotonic(), &self.settings.lease, self.settings.call_timeout);
+            bounded_call(lease_ok, self.settings.call_timeout, || {
                 io.actuator.set_desired(&group.spec, action.to)
             })
-            .await
-            .unwrap_or_else(|| Err("not called".into()));
-            let name = group.spec.name.clone();
+        });
+        let results = join_all(calls).await;
+        for (action, result) in output.actions.into_iter().zip(results) {
+            let name = self.core.groups[action.group].spec.name.clone();
+            let Some(result) = result else {
+                tracing::warn!(group = %name, to = action.to, "not acted on: the lease ran short before the call");
+                // Not attempted: the core forgets the action (capacity did not change).
+                self.io[action.group].action_outcome = None;
+                continue;
+            };
             let io = &mut self.io[action.group];
             if result.is_ok() && io.write_health.succeeded() {
                 tracing::info!(group = %name, "actuator accepts changes again");
@@ -514,6 +542,7 @@ impl Engine {
             capacity: None,
             authority: Authority::Act,
             action_outcome: io.action_outcome.take(),
+            pages: true,
         };
         match result.samples {
             Some(Ok(samples)) => {
@@ -543,12 +572,22 @@ impl Engine {
         }
         // Without the lease this engine observes: it decides, shows, and logs, but the
         // holder acts. A failing actuator is left alone until its retry is due.
-        input.authority = match &io.lease {
-            Some(lease) if lease.holder != self.identity.0 => {
-                Authority::Observe { holder: lease.holder.clone() }
+        let required = self.leases.is_some() || io.actuator.needs_lease();
+        let (authority, pages) = lease::authority(
+            &io.lease,
+            required,
+            self.leases.is_some(),
+            &self.identity,
+            self.clock.monotonic(),
+            &settings.lease,
+            settings.call_timeout,
+        );
+        input.pages = pages;
+        input.authority = match authority {
+            Authority::Act if !io.write_health.due(now) => {
+                Authority::BackingOff { until: io.write_health.retry_at }
             }
-            _ if !io.write_health.due(now) => Authority::BackingOff { until: io.write_health.retry_at },
-            _ => Authority::Act,
+            authority => authority,
         };
         for (backend, failure) in events {
             let event = match failure {
@@ -564,6 +603,13 @@ impl Engine {
             self.emit(event);
         }
         input
+    }
+
+    /// Whether acting on this group needs our lease: always with a lease store; without
+    /// one, for every actuator but one that no other engine can reach (the in-process
+    /// simulator).
+    fn lease_required(&self, io: &GroupIo) -> bool {
+        self.leases.is_some() || io.actuator.needs_lease()
     }
 
     fn publish_sim_events(&mut self) {
@@ -592,6 +638,10 @@ impl Engine {
             .map(|(g, io)| GroupSnapshot {
                 spec: g.spec.clone(),
                 capacity: g.capacity,
+                capacity_stale: g
+                    .capacity
+                    .zip(g.autoscaler.capacity_stale_after)
+                    .is_some_and(|(capacity, limit)| now.since(capacity.observed_at) > limit),
                 series: g
                     .series
                     .iter()
@@ -618,11 +668,11 @@ impl Engine {
                 decision: g.autoscaler.decision_view(),
                 controls: control_views(g, now),
                 forecast: g.autoscaler.forecast_view(shown_from, now, g.spec.warmup.max),
-                lease: io.lease.as_ref().map(|l| LeaseView {
+                lease: io.lease.holder().map(|l| LeaseView {
                     holder: l.holder.clone(),
                     host: l.host.clone(),
                     expires_at: l.expires_at,
-                    ours: l.holder == self.identity.0,
+                    ours: l.holder == self.identity.holder,
                 }),
             })
             .collect();

@@ -37,16 +37,28 @@ struct CountingActuator {
     inner: crate::actuators::SimActuator,
     calls: Arc<AtomicU32>,
     broken: Arc<std::sync::atomic::AtomicBool>,
+    /// While set, `observe()` fails too.
+    blind: Arc<std::sync::atomic::AtomicBool>,
+    /// Stands in for a real backend (which other engines can reach) rather than this
+    /// process's simulator.
+    real: bool,
 }
 
 impl Actuator for CountingActuator {
     fn name(&self) -> &str {
         "counting"
     }
+    fn needs_lease(&self) -> bool {
+        self.real
+    }
     fn observe<'a>(
         &'a self,
         g: &'a GroupSpec,
     ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
+        if self.blind.load(Ordering::SeqCst) {
+            let error = ActuatorError("DescribeAutoScalingGroups: Throttling: Rate exceeded".into());
+            return Box::pin(std::future::ready(Err(error)));
+        }
         self.inner.observe(g)
     }
     fn set_desired<'a>(
@@ -67,6 +79,7 @@ impl Actuator for CountingActuator {
 pub(super) struct Probe {
     pub calls: Arc<AtomicU32>,
     pub broken: Arc<std::sync::atomic::AtomicBool>,
+    pub blind: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Probe {
@@ -79,13 +92,20 @@ impl Probe {
 /// its calls (and fails them while broken): a second process on the same fleet, or the
 /// same engine with an instrumented actuator.
 pub(super) fn rewired(base: &Engine, clock: Arc<dyn Clock>) -> (Engine, Probe) {
+    rewired_as(base, clock, false)
+}
+
+/// [`rewired`], with an actuator that is a real backend (`real`) or the simulator.
+pub(super) fn rewired_as(base: &Engine, clock: Arc<dyn Clock>, real: bool) -> (Engine, Probe) {
     let fleet = base.sim.clone().unwrap();
-    let probe = Probe { calls: Arc::new(AtomicU32::new(0)), broken: Arc::default() };
+    let probe = Probe { calls: Arc::new(AtomicU32::new(0)), broken: Arc::default(), blind: Arc::default() };
     let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), clock.clone()));
     let actuator: Arc<dyn Actuator> = Arc::new(CountingActuator {
         inner: crate::actuators::SimActuator::new(fleet.clone(), clock.clone()),
         calls: probe.calls.clone(),
         broken: probe.broken.clone(),
+        blind: probe.blind.clone(),
+        real,
     });
     let groups = base
         .core
@@ -102,6 +122,14 @@ pub(super) fn rewired(base: &Engine, clock: Arc<dyn Clock>) -> (Engine, Probe) {
         .collect();
     let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
     (Engine::new(groups, clock, settings, Some(fleet)), probe)
+}
+
+/// Leases of 5 s, calls bounded at 2 s and a 0.5 s skew margin: takeovers within a few
+/// one-second ticks.
+fn short_leases(engine: &mut Engine) {
+    engine.settings.call_timeout = Duration::from_secs(2);
+    engine.settings.lease =
+        LeaseTiming { ttl: Duration::from_secs(5), skew_margin: Duration::from_millis(500) };
 }
 
 pub(super) fn request(command: Command) -> CommandRequest {
@@ -402,12 +430,14 @@ async fn two_engines_on_one_store_and_fleet_only_the_holder_acts_and_the_other_t
     let path = dir.path().join("state.db");
     let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
     let (mut first, first_probe) = rewired(&base, clock.clone());
-    first.identity = ("first@host:1".into(), "host".into());
+    short_leases(&mut first);
+    first.identity = Identity { holder: "first@host:1".into(), host: "host".into() };
     first.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     // The second drives the same simulated fleet, as a second process on one machine
     // watches the same real fleet.
     let (mut second, second_probe) = rewired(&base, clock);
-    second.identity = ("second@host:2".into(), "host".into());
+    short_leases(&mut second);
+    second.identity = Identity { holder: "second@host:2".into(), host: "host".into() };
     second.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let fleet = base.sim.clone().unwrap();
     let first = Running::start(first);
@@ -431,8 +461,9 @@ async fn two_engines_on_one_store_and_fleet_only_the_holder_acts_and_the_other_t
         })
         .await;
     let taken_over = taken_over.expect("the second takes the lease");
-    // Leases last three poll intervals (at least 5 s): not before expiry, soon after.
-    assert!(taken_over > killed_at + 3 && taken_over <= killed_at + 7, "took over at tick {taken_over}");
+    // The record stood unchanged for the 5 s ttl on the second's clock: not before, soon
+    // after (it first saw the last renewal up to a tick late, and acts on its next tick).
+    assert!(taken_over > killed_at + 4 && taken_over <= killed_at + 8, "took over at tick {taken_over}");
     assert!(second_probe.calls() > 0, "and acts");
     second.stop().await;
 }
@@ -445,12 +476,12 @@ async fn a_read_only_screen_started_first_takes_no_lease_and_shows_who_acts() {
     let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
     let (mut screen, screen_probe) = rewired(&base, clock.clone());
     screen.core.settings.readonly = true;
-    screen.identity = ("war-room@host:1".into(), "host".into());
+    screen.identity = Identity { holder: "war-room@host:1".into(), host: "host".into() };
     screen.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let mut screen = Running::start(screen);
     screen.until(5).await;
     let (mut acting, acting_probe) = rewired(&base, clock);
-    acting.identity = ("daemon@host:2".into(), "host".into());
+    acting.identity = Identity { holder: "daemon@host:2".into(), host: "host".into() };
     acting.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let acting = Running::start(acting);
     let seen = screen.until(30).await;
@@ -460,4 +491,142 @@ async fn a_read_only_screen_started_first_takes_no_lease_and_shows_who_acts() {
     assert!(!lease.ours && lease.holder == "daemon@host:2", "{lease:?}");
     acting.stop().await;
     screen.stop().await;
+}
+
+/// Polls the simulated fleet, taking `delay` per call while `slow` is set (under the call
+/// timeout: a slow answer, not a failed one).
+struct SlowSource {
+    inner: SimSource,
+    slow: Arc<std::sync::atomic::AtomicBool>,
+    delay: Duration,
+}
+
+impl MetricSource for SlowSource {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    fn poll<'a>(
+        &'a self,
+        group: &'a GroupSpec,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<crate::model::MetricSample>, crate::sources::SourceError>>
+    {
+        Box::pin(async move {
+            if self.slow.load(Ordering::SeqCst) {
+                tokio::time::sleep(self.delay).await;
+            }
+            self.inner.poll(group).await
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_renewed_after_a_slow_poll_runs_from_the_renew_and_a_newcomer_does_not_take_it() {
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
+    let (mut first, _first_probe) = rewired(&base, clock.clone());
+    short_leases(&mut first);
+    first.identity = Identity { holder: "first@host:1".into(), host: "host".into() };
+    // Every poll of the first engine takes 1.9 s of its 2 s timeout while `slow`: with
+    // its 5 s ttl, a renew made with the tick's starting time would be out of date at once.
+    let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fleet = base.sim.clone().unwrap();
+    let source: Arc<dyn MetricSource> = Arc::new(SlowSource {
+        inner: SimSource::new(fleet.clone(), clock.clone()),
+        slow: slow.clone(),
+        delay: Duration::from_millis(1900),
+    });
+    for io in &mut first.io {
+        io.source = source.clone();
+    }
+    first.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let mut first = Running::start(first);
+    first.until(3).await;
+    slow.store(true, Ordering::SeqCst);
+    let slow_tick = first.until(6).await;
+    // Renewed from when the renew was made, after the slow polls.
+    let record = crate::store::Store::open(&path).unwrap().lease("llm-chat").unwrap().unwrap();
+    assert_eq!(record.holder, "first@host:1");
+    assert!(
+        record.renewed_at >= slow_tick.taken_at.minus(Duration::from_millis(100)),
+        "renewed at {} for a tick published at {}",
+        record.renewed_at.to_rfc3339(),
+        slow_tick.taken_at.to_rfc3339()
+    );
+    assert!(record.expires_at > clock.now(), "the renewed lease has not run out");
+    // A second engine started now finds a live lease and keeps off it.
+    let (mut second, second_probe) = rewired(&base, clock.clone());
+    short_leases(&mut second);
+    second.identity = Identity { holder: "second@host:2".into(), host: "host".into() };
+    second.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let mut second = Running::start(second);
+    let mut holders = Vec::new();
+    second
+        .run_until(4, |s| {
+            holders.push(s.group("llm-chat").unwrap().lease.clone().map(|l| (l.holder, l.ours)))
+        })
+        .await;
+    assert!(
+        holders.iter().flatten().all(|(holder, ours)| holder == "first@host:1" && !ours),
+        "the first engine keeps the lease it renewed: {holders:?}"
+    );
+    assert_eq!(second_probe.calls(), 0);
+    second.stop().await;
+    first.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_store_a_real_backend_is_only_observed_and_the_log_says_why() {
+    let clock = clock();
+    let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
+    let (engine, probe) = rewired_as(&base, clock, true);
+    let mut running = Running::start(engine);
+    let seen = running.until(30).await;
+    assert_eq!(probe.calls(), 0, "no lease, no action");
+    let chat = seen.group("llm-chat").unwrap();
+    let decided = running.events.iter().find_map(|(_, e)| match e {
+        Event::Scaled { group, reason, shadow: true, .. } if group == "llm-chat" => Some(reason.clone()),
+        _ => None,
+    });
+    let reason = decided.expect("the spike was decided on, and not acted on");
+    assert!(reason.contains("no state store, so no lease"), "{reason}");
+    assert_eq!(chat.capacity.unwrap().desired, 4, "nothing changed");
+    running.stop().await;
+    // The same engine over the simulator (no other engine can reach it) acts.
+    let clock = super::scenario_tests::clock();
+    let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
+    let (engine, probe) = rewired_as(&base, clock, false);
+    let mut running = Running::start(engine);
+    running.until(30).await;
+    assert!(probe.calls() > 0, "the control: the spike is scaled out");
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn capacity_observed_longer_ago_than_the_actuators_limit_is_unknown_and_never_acted_on() {
+    let clock = clock();
+    let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
+    let (engine, probe) = rewired(&base, clock);
+    let blind = probe.blind.clone();
+    let mut running = Running::start(engine);
+    running.until(2).await;
+    // Capacity was observed; from now on observe() fails, through the spike at 5 s.
+    blind.store(true, Ordering::SeqCst);
+    let seen = running.until(30).await;
+    assert_eq!(probe.calls(), 0, "no change is made on capacity nobody can see");
+    let chat = seen.group("llm-chat").unwrap();
+    assert!(chat.capacity_stale, "shown as stale");
+    let reason = &chat.decision.as_ref().unwrap().reason;
+    assert!(reason.contains("capacity unknown (last observed"), "{reason}");
+    let tripped = running.events.iter().any(|(_, e)| {
+        matches!(e, Event::Breaker { group, tripped: true, message, .. } if group == "llm-chat" && message.contains("desired_capacity"))
+    });
+    assert!(tripped, "the breaker counts it: {:?}", running.events_of("llm-chat").collect::<Vec<_>>());
+    // Seen again: the spike is scaled out.
+    blind.store(false, Ordering::SeqCst);
+    running.until(40).await;
+    assert!(probe.calls() > 0, "acted on once capacity is known again");
+    running.stop().await;
 }

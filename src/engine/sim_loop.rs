@@ -46,6 +46,7 @@ impl SimLoop {
                 capacity: self.fleet.capacity(&group.spec.name).ok(),
                 authority: Authority::Act,
                 action_outcome: outcome.take(),
+                pages: true,
             })
             .collect();
         let output = self.core.tick(TickInput { now, commands, groups });

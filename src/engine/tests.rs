@@ -63,13 +63,10 @@ impl MetricSource for ScriptedSource {
             Err(SourceError("connection refused".into()))
         } else if self.frozen.load(Ordering::SeqCst) {
             // A source that answers but has nothing new: the last point again.
-            Ok(vec![MetricSample {
-                kind: MetricKind::GpuUtil,
-                sample: Sample { at: Timestamp(0), value: 0.5 },
-            }])
+            Ok(vec![MetricSample::new(MetricKind::GpuUtil, Sample { at: Timestamp(0), value: 0.5 })])
         } else {
             let at = self.clock.now();
-            Ok(vec![MetricSample { kind: MetricKind::GpuUtil, sample: Sample { at, value: 0.5 } }])
+            Ok(vec![MetricSample::new(MetricKind::GpuUtil, Sample { at, value: 0.5 })])
         };
         Box::pin(std::future::ready(result))
     }

@@ -130,7 +130,7 @@ impl CoreGroup {
                         Some(history) => {
                             history.push(sample);
                         }
-                        None => self.record(vec![MetricSample { kind: kind.clone(), sample }], settings),
+                        None => self.record(vec![MetricSample::new(kind.clone(), sample)], settings),
                     }
                 }
             }
@@ -171,6 +171,9 @@ impl CoreGroup {
             }
             (None, Authority::BackingOff { until }) if self.autoscaler.mode == AutoscaleMode::Act => {
                 Some(format!("actuator backing off until {}", until.to_rfc3339()))
+            }
+            (None, Authority::NoLease { why }) if self.autoscaler.mode == AutoscaleMode::Act => {
+                Some(why.clone())
             }
             _ => None,
         };
@@ -215,18 +218,22 @@ impl CoreGroup {
         }
         out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
         out.breaker_changes.extend(breaker_events);
-        let firing = self.firing();
-        let warming = self.warming(now);
-        let silenced = self.silence_at(now).is_some();
-        out.notifications.extend(self.pager.reconcile(&name, &firing, warming.as_ref(), silenced, now));
+        // Only the engine that holds the lease pages (a shadow-mode group's holder too);
+        // observers and read-only screens leave the pager as it is.
+        if input.pages && !settings.readonly {
+            let firing = self.firing();
+            let warming = self.warming(now);
+            let silenced = self.silence_at(now).is_some();
+            out.notifications.extend(self.pager.reconcile(&name, &firing, warming.as_ref(), silenced, now));
+        }
     }
 
     fn record(&mut self, samples: Vec<MetricSample>, settings: &CoreSettings) {
-        for MetricSample { kind, sample } in samples {
+        for MetricSample { kind, sample, instances } in samples {
             self.series
                 .entry(kind)
                 .or_insert_with(|| SeriesHistory::new(settings.raw_points, settings.minute_points))
-                .push(sample);
+                .push_covering(sample, instances);
         }
     }
 
@@ -272,6 +279,9 @@ pub enum Authority {
     Observe { holder: String },
     /// The actuator is failing and backing off: decide, act once it is due again.
     BackingOff { until: Timestamp },
+    /// Nobody's lease allows this engine to act: no store, no lease yet, or too little of
+    /// ours left for a call (the timing rule). Decide and show, never act.
+    NoLease { why: String },
 }
 
 /// One group's part of a tick's input.
@@ -285,13 +295,16 @@ pub struct GroupInput {
     /// The outcome of the action the previous tick asked for: `Some(Err)` failed, `None`
     /// when it was not attempted. Ignored when none was asked for.
     pub action_outcome: Option<Result<(), String>>,
+    /// This engine pages for the group: it holds the group's lease (or the group needs
+    /// none). Observers and read-only engines never page.
+    pub pages: bool,
 }
 
 impl GroupInput {
     /// Samples and capacity, acting, after a successful previous action (what replay and
     /// tests feed).
     pub fn acting(samples: Vec<MetricSample>, capacity: Option<Capacity>) -> Self {
-        GroupInput { samples, capacity, authority: Authority::Act, action_outcome: Some(Ok(())) }
+        GroupInput { samples, capacity, authority: Authority::Act, action_outcome: Some(Ok(())), pages: true }
     }
 }
 
@@ -482,6 +495,7 @@ impl TickCore {
                 capacity: None,
                 authority: Authority::Observe { holder: "nobody (no input)".into() },
                 action_outcome: None,
+                pages: false,
             });
             group.tick(index, input, now, &self.settings, &mut out);
         }

@@ -7,8 +7,9 @@
 //! 2. recommendation: the largest scale-out proposal; else a scale-in only when every
 //!    scale-in-capable proposal is below current and nothing scale-in relies on is
 //!    unusable or over its guard (the recommendation then stays at current);
-//! 3. a full pause: no change at all. A hold: its value, within bounds (it bypasses
-//!    stabilization, step limits and the budget, as a force-scale must);
+//! 3. capacity older than the actuator's staleness limit, or a full pause: no change at
+//!    all. A hold: its value, within bounds (it bypasses stabilization, step limits and
+//!    the budget, as a force-scale must);
 //! 4. otherwise: stabilization windows → a scheduled desired that fired (exact; raised
 //!    only by a scale-out need) → max step → stalled scale-out → budget → scale-in-only
 //!    pause → effective [min, max].
@@ -17,9 +18,9 @@
 
 use std::time::Duration;
 
-use crate::model::Timestamp;
+use crate::model::{MetricKind, Timestamp};
 use crate::policy::bounds::{budget_cap, effective_bounds};
-use crate::policy::decision::{Block, Bounds, Clamp, ClampBy, Decision, Stalled};
+use crate::policy::decision::{Block, Bounds, Clamp, ClampBy, Decision, MetricProblem, Problem, Stalled};
 use crate::policy::predictive::predictive_proposal;
 use crate::policy::reason;
 use crate::policy::schedule::{ScheduledEffect, scheduled_effect};
@@ -171,7 +172,18 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
         window_history.push(Recommendation { at: now, desired: current });
     }
     let mut v = recommendation;
-    if let Some(pause) = pause.filter(|p| p.mode == PauseMode::Full) {
+    let capacity_age = now.since(capacity.observed_at);
+    let capacity_unknown = inputs.capacity_stale_after.is_some_and(|limit| capacity_age > limit);
+    if capacity_unknown {
+        // What is there now is not known: neither a policy nor a hold may change it. The
+        // breaker's stale-data trip counts it like any stale input.
+        blocked.insert(0, Block::CapacityUnknown { observed_at: capacity.observed_at, age: capacity_age });
+        data_problems.push(MetricProblem {
+            metric: MetricKind::DesiredCapacity,
+            problem: Problem::Stale { age: capacity_age },
+        });
+        v = current;
+    } else if let Some(pause) = pause.filter(|p| p.mode == PauseMode::Full) {
         blocked.insert(
             0,
             Block::Paused { by: pause.by.clone(), until: pause.until, reason: pause.reason.clone() },

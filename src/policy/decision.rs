@@ -163,6 +163,13 @@ pub enum Block {
     Schedule {
         message: String,
     },
+    /// The capacity was last observed longer ago than the actuator's staleness limit: it
+    /// is unknown, and nothing is changed on it (DESIGN.md, "Stale capacity").
+    CapacityUnknown {
+        observed_at: Timestamp,
+        #[serde(with = "duration_text")]
+        age: Duration,
+    },
 }
 
 /// A metric that cannot be used this tick, and why.

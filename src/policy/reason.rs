@@ -106,5 +106,8 @@ pub fn block_text(b: &Block) -> String {
             format!("scale-out stalled since {}: no further increase", words::clock(*since))
         }
         Block::Schedule { message } => format!("schedule ignored: {message}"),
+        Block::CapacityUnknown { age, .. } => {
+            format!("capacity unknown (last observed {} ago): no change", format_duration(*age))
+        }
     }
 }

@@ -125,6 +125,10 @@ pub struct Inputs {
     pub alarms: Vec<AlarmInput>,
     #[serde(default)]
     pub load_profile: Option<LoadProfile>,
+    /// Capacity observed longer ago than this at `now` is unknown: no change is made on
+    /// it (the actuator's own staleness limit). None: capacity is taken as current.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
+    pub capacity_stale_after: Option<Duration>,
 }
 
 /// 3 × the 15 s poll interval of real sources (the config's default).
@@ -139,11 +143,14 @@ impl Default for Inputs {
             stale_after: default_stale_after(),
             alarms: Vec::new(),
             load_profile: None,
+            capacity_stale_after: None,
         }
     }
 }
 
-/// The newest sample of one metric: `{ kind = "gpu_util", at = 1700000000000, value = 0.93 }`.
+/// The newest sample of one metric: `{ kind = "gpu_util", at = 1700000000000, value = 0.93 }`,
+/// and `instances = 3` where the source said how many instances the value covers (the
+/// rest of the ready instances reported nothing: partial coverage, DESIGN.md).
 /// `value` may be NaN (a percentile over no requests); JSON has no NaN, so non-finite
 /// values are written and read as the strings "NaN", "inf", "-inf".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -153,11 +160,21 @@ pub struct MetricInput {
     pub at: Timestamp,
     #[serde(with = "float_text")]
     pub value: f64,
+    /// How many instances `value` covers; absent: every ready instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u32>,
+}
+
+impl MetricInput {
+    /// A value that covers every ready instance.
+    pub fn new(kind: MetricKind, at: Timestamp, value: f64) -> Self {
+        MetricInput { kind, at, value, instances: None }
+    }
 }
 
 impl From<&MetricSample> for MetricInput {
     fn from(s: &MetricSample) -> Self {
-        MetricInput { kind: s.kind.clone(), at: s.sample.at, value: s.sample.value }
+        MetricInput { kind: s.kind.clone(), at: s.sample.at, value: s.sample.value, instances: s.instances }
     }
 }
 

@@ -13,6 +13,12 @@
 //! never votes below current). Idle is not missing: with a fresh request rate of exactly
 //! 0 (and no queue), a utilization metric that is absent or NaN because nothing runs is
 //! read as 0, and an unusable latency does not block.
+//!
+//! Partial coverage, the HPA's per-pod rule itself (`calcPlainMetricReplicas` in the
+//! HPA's replica calculator): when a value covers k of the n ready instances, the n − k
+//! without a metric count as exactly at the target on a scale-in and as using nothing on
+//! a scale-out; if that brings the ratio inside the tolerance or turns the direction, the
+//! group holds. 2 of 4 instances at 10 % with a 50 % target needs 3, never 1.
 
 use crate::model::AlarmState;
 use crate::model::Timestamp;
@@ -52,6 +58,11 @@ impl<'a> Readings<'a> {
             }
         }
         best
+    }
+
+    /// How many instances the newest sample of `kind` covers, where its source said.
+    pub fn instances(&self, kind: &MetricKind) -> Option<u32> {
+        self.latest(kind).and_then(|m| m.instances)
     }
 
     /// A usable value, or why not. Stale is the one definition of DESIGN.md: the newest
@@ -98,31 +109,67 @@ pub fn target_proposal(
         Err(problem) => return unusable(problem),
     };
     let instances = capacity.ready.max(1);
+    // Instances the value covers: all unless the source said fewer (an idle group's 0 is
+    // everyone's). None of them is no value at all.
+    let covered = match readings.instances(&tt.metric) {
+        Some(k) if idle_note.is_empty() => k.min(instances),
+        _ => instances,
+    };
+    if covered == 0 {
+        return unusable(Problem::Missing);
+    }
     let (per, shown) = if tt.per_instance {
-        let per = value / f64::from(instances);
+        let per = value / f64::from(covered);
         (per, format!("{name} {} ({} per instance)", words::value(name, value), words::number(per)))
     } else {
         (value, format!("{name} {}{idle_note}", words::value(name, value)))
     };
+    let shown =
+        if covered < instances { format!("{shown} from {covered} of {instances} instances") } else { shown };
     let target = words::value(name, tt.target);
     let ratio = per / tt.target;
     // Same dead band as the HPA: |ratio − 1| ≤ tolerance → no change. The edge is
     // inclusive in decimal, not in binary: 110 / 100 − 1 is 0.10000000000000009.
-    if (ratio - 1.0).abs() <= tolerance + 1e-9 {
+    let within = |ratio: f64| (ratio - 1.0).abs() <= tolerance + 1e-9;
+    if within(ratio) {
         let reason = format!("{shown} within {} % of target {target}", words::number(tolerance * 100.0));
         return (Proposal { policy, desired: Some(current), may_scale_in: true, reason }, None);
     }
+    let (ratio, note) = if covered < instances {
+        let missing = instances - covered;
+        let (fill, as_what) = if ratio < 1.0 { (1.0, "at target") } else { (0.0, "using nothing") };
+        let filled = (ratio * f64::from(covered) + fill * f64::from(missing)) / f64::from(instances);
+        let note = format!("; the {missing} without a metric count as {as_what}");
+        if within(filled) || (ratio < 1.0) != (filled < 1.0) {
+            let why = if within(filled) {
+                format!("within {} % of target", words::number(tolerance * 100.0))
+            } else {
+                "below target".to_string()
+            };
+            let reason = format!(
+                "{shown} {} target {target}{note}, which is {why}: holds {current}",
+                if ratio < 1.0 { "<" } else { ">" },
+            );
+            return (Proposal { policy, desired: Some(current), may_scale_in: true, reason }, None);
+        }
+        (filled, note)
+    } else {
+        (ratio, String::new())
+    };
     let needs = ceil_count(f64::from(instances) * ratio);
     let (desired, reason) = if ratio > 1.0 {
         // Above target never votes to lower desired: instances already asked for (warming,
         // or being replaced) will take the load, so a need for +k is asked once.
         if needs > current {
-            (needs, format!("{shown} > target {target} (needs {needs})"))
+            (needs, format!("{shown} > target {target} (needs {needs}{note})"))
         } else {
-            (current, format!("{shown} > target {target} (needs {needs}; {current} already asked for)"))
+            (current, format!("{shown} > target {target} (needs {needs}; {current} already asked for{note})"))
         }
+    } else if needs > current && covered < instances {
+        // The HPA's last guard: filling in the missing never turns a scale-in into growth.
+        (current, format!("{shown} < target {target} (needs {needs}{note}): holds {current}"))
     } else {
-        (needs, format!("{shown} < target {target} (needs {needs})"))
+        (needs, format!("{shown} < target {target} (needs {needs}{note})"))
     };
     (Proposal { policy, desired: Some(desired), may_scale_in: true, reason }, None)
 }

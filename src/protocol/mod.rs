@@ -34,7 +34,7 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// each series' closed 1-minute aggregates ([`SeriesSnapshot::minutes`]).
 /// 1.3 added the decision log's [`Event::Decided`], the capacity series
 /// ([`MetricKind::CAPACITY`]) and predictive scaling's [`ForecastView`].
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 3 };
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 4 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -97,6 +97,10 @@ pub struct GroupSnapshot {
     pub spec: GroupSpec,
     /// `None` until the actuator has been observed once.
     pub capacity: Option<Capacity>,
+    /// The capacity shown was observed longer ago than the actuator's staleness limit:
+    /// it is unknown, and the autoscaler changes nothing on it (since 1.4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub capacity_stale: bool,
     /// Recent raw points per metric, oldest first, ordered by kind.
     pub series: Vec<SeriesSnapshot>,
     pub source: BackendHealth,

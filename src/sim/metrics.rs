@@ -84,5 +84,5 @@ pub(crate) fn sample(group: &mut GroupSim) -> Vec<MetricSample> {
     if gap_probability > 0.0 {
         metrics.retain(|_| !group.sample_rng.chance(gap_probability));
     }
-    metrics.into_iter().map(|(kind, value)| MetricSample { kind, sample: Sample { at, value } }).collect()
+    metrics.into_iter().map(|(kind, value)| MetricSample::new(kind, Sample { at, value })).collect()
 }

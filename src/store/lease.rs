@@ -1,146 +1,150 @@
-//! Per-group leases: only the holder of a group's lease acts on it (DESIGN.md, "One
-//! autoscaler per group"). [`Lease`] is the compare-and-swap contract any lease store
-//! meets; [`Store`] meets it for processes on one machine. A Kubernetes `Lease` object or
-//! a DynamoDB conditional write can meet it later for a fleet-wide one.
+//! Local per-group lease records: the [`LeaseStore`](crate::lease::LeaseStore) contract
+//! for processes on one machine. [`Store::lease`] reads a record and [`Store::put_lease`]
+//! writes one only if its revision is still the one expected, under an `IMMEDIATE`
+//! transaction, so of several processes racing for a lease exactly one wins.
+//! [`SqliteLeaseStore`] puts the same calls behind the async trait, off the async task
+//! (the store's rule: SQLite blocks).
 //!
-//! A holder is identified by its `holder` string alone, so it must be unique per running
-//! engine (e.g. `daemon:4242` or a random instance id): two engines giving the same holder
-//! would both believe they own the group. `host` is for people ("owned by daemon@gpu-ops-1").
+//! Judging expiry is not the store's business (see [`crate::lease`]).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
-use crate::model::Timestamp;
+use crate::lease::{LeaseError, LeaseRecord, LeaseStore};
 
-/// Who holds a group's lease, and until when.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeaseRecord {
-    pub group: String,
-    pub holder: String,
-    pub host: String,
-    /// When this holder first took the lease (renewals keep it).
-    pub acquired_at: Timestamp,
-    /// The lease is free from this instant on unless renewed.
-    pub expires_at: Timestamp,
-}
-
-/// What [`Lease::try_acquire`] found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LeaseOutcome {
-    /// The lease was free or had expired, and is now ours. `expired` is the previous
-    /// holder whose lease ran out, if any (worth a log line: that engine stopped renewing).
-    Acquired { lease: LeaseRecord, expired: Option<LeaseRecord> },
-    /// We held it already; its expiry moved on.
-    Renewed(LeaseRecord),
-    /// Someone else holds it; we observe.
-    HeldBy(LeaseRecord),
-}
-
-impl LeaseOutcome {
-    /// Whether the caller holds the lease now (and may act on the group).
-    pub fn is_ours(&self) -> bool {
-        !matches!(self, LeaseOutcome::HeldBy(_))
-    }
-
-    /// The lease as it stands after the call, whoever holds it.
-    pub fn lease(&self) -> &LeaseRecord {
-        match self {
-            LeaseOutcome::Acquired { lease, .. }
-            | LeaseOutcome::Renewed(lease)
-            | LeaseOutcome::HeldBy(lease) => lease,
-        }
-    }
-}
-
-/// A store of per-group leases with compare-and-swap semantics. Synchronous, like the
-/// rest of the store; a networked implementation is called the same way (off the tick).
-pub trait Lease {
-    type Error: std::error::Error + Send + Sync + 'static;
-
-    /// Takes or renews `group`'s lease for `ttl` from `now` if it is free, expired, or
-    /// already `holder`'s; otherwise reports who holds it. Atomic: of several callers
-    /// racing for a free lease, exactly one gets it.
-    fn try_acquire(
-        &self,
-        group: &str,
-        holder: &str,
-        host: &str,
-        ttl: Duration,
-        now: Timestamp,
-    ) -> Result<LeaseOutcome, Self::Error>;
-
-    /// Gives up `group`'s lease if `holder` has it (an engine shutting down); false if it
-    /// was someone else's or nobody's, which is left alone.
-    fn release(&self, group: &str, holder: &str) -> Result<bool, Self::Error>;
-
-    /// Who holds `group`'s lease at `now`; None if free or expired.
-    fn holder(&self, group: &str, now: Timestamp) -> Result<Option<LeaseRecord>, Self::Error>;
-}
-
-const SELECT_LEASE: &str =
-    "SELECT group_name, holder, host, acquired_at, expires_at FROM leases WHERE group_name = ?1";
+const SELECT_LEASE: &str = "SELECT group_name, holder, host, acquired_at, renewed_at, expires_at, ttl_ms, \
+                            version, revision FROM leases WHERE group_name = ?1";
 
 fn lease_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LeaseRecord> {
+    let ttl_ms: i64 = row.get(6)?;
+    let version: i64 = row.get(7)?;
+    let revision: i64 = row.get(8)?;
     Ok(LeaseRecord {
         group: row.get(0)?,
         holder: row.get(1)?,
         host: row.get(2)?,
         acquired_at: row.get(3)?,
-        expires_at: row.get(4)?,
+        renewed_at: row.get(4)?,
+        expires_at: row.get(5)?,
+        ttl: Duration::from_millis(ttl_ms.max(0) as u64),
+        version: version.max(0) as u64,
+        revision: revision.max(0) as u64,
     })
 }
 
-impl Lease for Store {
-    type Error = StoreError;
+/// SQLite INTEGER is i64: counts beyond it are pinned there rather than wrapped.
+fn sql_count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
 
-    fn try_acquire(
+impl Store {
+    /// The group's lease record, if there is one.
+    pub fn lease(&self, group: &str) -> Result<Option<LeaseRecord>, StoreError> {
+        Ok(self.conn.query_row(SELECT_LEASE, [group], lease_from_row).optional()?)
+    }
+
+    /// Writes `record` if the stored revision is still `expected` (None: no record yet);
+    /// the record as written (its revision one higher), or None when another write came
+    /// first.
+    pub fn put_lease(
         &self,
-        group: &str,
-        holder: &str,
-        host: &str,
-        ttl: Duration,
-        now: Timestamp,
-    ) -> Result<LeaseOutcome, StoreError> {
-        let expires_at = now.plus(ttl);
-        // IMMEDIATE: the write lock is held from the read to the write, so no other
-        // process can take the lease in between (the compare-and-swap).
+        record: &LeaseRecord,
+        expected: Option<u64>,
+    ) -> Result<Option<LeaseRecord>, StoreError> {
+        let ttl_ms = sql_count(u64::try_from(record.ttl.as_millis()).unwrap_or(u64::MAX));
         self.write(|tx| {
-            let current = tx.query_row(SELECT_LEASE, [group], lease_from_row).optional()?;
-            let (acquired_at, renewed, expired) = match current {
-                Some(lease) if lease.holder == holder => (lease.acquired_at, true, None),
-                Some(lease) if lease.expires_at > now => return Ok(LeaseOutcome::HeldBy(lease)),
-                expired => (now, false, expired),
+            let written = match expected {
+                None => tx.execute(
+                    "INSERT INTO leases (group_name, holder, host, acquired_at, renewed_at, expires_at, ttl_ms,
+                                         version, revision)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+                     ON CONFLICT (group_name) DO NOTHING",
+                    params![
+                        record.group,
+                        record.holder,
+                        record.host,
+                        record.acquired_at,
+                        record.renewed_at,
+                        record.expires_at,
+                        ttl_ms,
+                        sql_count(record.version)
+                    ],
+                )?,
+                Some(revision) => tx.execute(
+                    "UPDATE leases SET holder = ?2, host = ?3, acquired_at = ?4, renewed_at = ?5,
+                                       expires_at = ?6, ttl_ms = ?7, version = ?8, revision = revision + 1
+                     WHERE group_name = ?1 AND revision = ?9",
+                    params![
+                        record.group,
+                        record.holder,
+                        record.host,
+                        record.acquired_at,
+                        record.renewed_at,
+                        record.expires_at,
+                        ttl_ms,
+                        sql_count(record.version),
+                        sql_count(revision)
+                    ],
+                )?,
             };
-            let lease = LeaseRecord {
-                group: group.to_string(),
-                holder: holder.to_string(),
-                host: host.to_string(),
-                acquired_at,
-                expires_at,
-            };
-            tx.execute(
-                "INSERT OR REPLACE INTO leases (group_name, holder, host, acquired_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![lease.group, lease.holder, lease.host, lease.acquired_at, lease.expires_at],
-            )?;
-            Ok(if renewed { LeaseOutcome::Renewed(lease) } else { LeaseOutcome::Acquired { lease, expired } })
+            if written == 0 {
+                return Ok(None);
+            }
+            Ok(tx.query_row(SELECT_LEASE, [&record.group], lease_from_row).optional()?)
         })
     }
+}
 
-    fn release(&self, group: &str, holder: &str) -> Result<bool, StoreError> {
-        self.write(|tx| {
-            Ok(tx.execute(
-                "DELETE FROM leases WHERE group_name = ?1 AND holder = ?2",
-                params![group, holder],
-            )? > 0)
-        })
+/// The local store's leases behind the async [`LeaseStore`] trait: each call runs on
+/// tokio's blocking pool with the store's own connection.
+#[derive(Clone)]
+pub struct SqliteLeaseStore {
+    store: Arc<Mutex<Store>>,
+}
+
+impl SqliteLeaseStore {
+    /// Leases in `store` (a connection of its own: the engine's other writes never wait
+    /// behind a lease round, nor it behind them).
+    pub fn new(store: Store) -> Self {
+        SqliteLeaseStore { store: Arc::new(Mutex::new(store)) }
     }
 
-    fn holder(&self, group: &str, now: Timestamp) -> Result<Option<LeaseRecord>, StoreError> {
-        let lease = self.conn.query_row(SELECT_LEASE, [group], lease_from_row).optional()?;
-        Ok(lease.filter(|lease| lease.expires_at > now))
+    /// Runs `f` with the store on the blocking pool.
+    fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, LeaseError>> {
+        let store = self.store.clone();
+        Box::pin(async move {
+            let call = tokio::task::spawn_blocking(move || {
+                let store =
+                    store.lock().map_err(|_| LeaseError("the lease store's lock is poisoned".into()))?;
+                f(&store).map_err(|e| LeaseError(e.to_string()))
+            });
+            call.await.map_err(|e| LeaseError(format!("lease call did not finish: {e}")))?
+        })
+    }
+}
+
+impl LeaseStore for SqliteLeaseStore {
+    fn name(&self) -> &str {
+        "sqlite"
+    }
+
+    fn get<'a>(&'a self, group: &'a str) -> BoxFuture<'a, Result<Option<LeaseRecord>, LeaseError>> {
+        let group = group.to_string();
+        self.blocking(move |store| store.lease(&group))
+    }
+
+    fn put<'a>(
+        &'a self,
+        record: LeaseRecord,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<Option<LeaseRecord>, LeaseError>> {
+        self.blocking(move |store| store.put_lease(&record, expected))
     }
 }

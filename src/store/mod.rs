@@ -11,12 +11,12 @@
 //!
 //! Several processes on one machine (a daemon and a few consoles) may open the same file:
 //! the database runs in WAL mode with a busy timeout, every write is one short
-//! transaction, and lease acquisition is a compare-and-swap under an `IMMEDIATE`
-//! transaction, so each sees the others' writes and at most one holds a group's lease.
+//! transaction, and a lease write is a compare-and-swap on the record's revision under an
+//! `IMMEDIATE` transaction, so each sees the others' writes and of racing writers one wins.
 //!
 //! Files: [`schema`] (versions and migrations), `sql` (how domain types are written as
 //! SQL values), [`operator`] (pauses, holds, silences), [`breaker`] (automatic trips),
-//! [`lease`] (the [`Lease`] trait and its SQLite implementation), [`outbox`]
+//! [`lease`] (lease records, and the [`crate::lease::LeaseStore`] trait over them), [`outbox`]
 //! (notifications to send), [`history`] (1-minute aggregates and load profiles).
 
 use std::path::{Path, PathBuf};
@@ -38,9 +38,10 @@ mod sql;
 #[cfg(test)]
 mod tests;
 
+pub use crate::lease::LeaseRecord;
 pub use breaker::{BreakerKind, BreakerTrip, TripMode};
 pub use history::{HISTORY_RETENTION, MinuteAggregate};
-pub use lease::{Lease, LeaseOutcome, LeaseRecord};
+pub use lease::SqliteLeaseStore;
 pub use operator::{GLOBAL, HoldRecord, PauseRecord, Silence};
 pub use outbox::{Enqueued, OutboxMessage};
 
@@ -161,9 +162,9 @@ impl Store {
         Ok(schema::version(&self.conn)?)
     }
 
-    /// Deletes everything that has expired at `now`: pauses, holds, silences and leases.
-    /// Reads already ignore expired rows; this only keeps the tables small. Returns how
-    /// many rows went.
+    /// Deletes everything that has expired at `now`: pauses, holds and silences. Reads
+    /// already ignore expired rows; this only keeps the tables small. Returns how many
+    /// rows went. Lease rows are kept (one a group): their version must only grow.
     pub fn prune_expired(&self, now: Timestamp) -> Result<usize, StoreError> {
         self.write(|tx| {
             let mut removed = 0;
@@ -171,7 +172,6 @@ impl Store {
                 "DELETE FROM pauses WHERE until IS NOT NULL AND until <= ?1",
                 "DELETE FROM holds WHERE until <= ?1",
                 "DELETE FROM silences WHERE until <= ?1",
-                "DELETE FROM leases WHERE expires_at <= ?1",
             ] {
                 removed += tx.execute(sql, [now])?;
             }

@@ -96,6 +96,16 @@ pub const MIGRATIONS: &[&str] = &[
         since INTEGER NOT NULL
     ) STRICT;
     ",
+    // 5: leases judged by the observer's clock (renewed_at, ttl) with a fencing version
+    // (one more per new holder) and a revision every write is conditional on. A released
+    // lease keeps its row with an empty holder, so versions only grow.
+    "
+    ALTER TABLE leases ADD COLUMN renewed_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE leases ADD COLUMN ttl_ms INTEGER NOT NULL DEFAULT 0 CHECK (ttl_ms >= 0);
+    ALTER TABLE leases ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 0);
+    ALTER TABLE leases ADD COLUMN revision INTEGER NOT NULL DEFAULT 1 CHECK (revision >= 0);
+    UPDATE leases SET renewed_at = acquired_at;
+    ",
 ];
 
 /// The version this build writes.

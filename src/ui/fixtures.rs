@@ -244,6 +244,7 @@ pub fn fleet() -> Snapshot {
                 Some(Duration::from_secs(2)),
             ),
             capacity: capacity(8, 4, 2, 0),
+            capacity_stale: false,
             series: chat_series,
             source: BackendHealth::Ok,
             actuator: BackendHealth::Ok,
@@ -295,6 +296,7 @@ pub fn fleet() -> Snapshot {
                 Some(Duration::from_millis(500)),
             ),
             capacity: capacity(3, 3, 0, 0),
+            capacity_stale: false,
             series: [
                 group_series(&vision, (count, 24 * 60), newest, 1.0),
                 capacity_series((count, 24 * 60), newest, |_| 3.0, |_| 3.0, |_| 0.0),
@@ -327,6 +329,7 @@ pub fn fleet() -> Snapshot {
         GroupSnapshot {
             spec: spec("embeddings", Serving::Generic, (1, 4, 2), "g5.xlarge", 1.006, None),
             capacity: capacity(2, 2, 0, 0),
+            capacity_stale: false,
             series: embeddings_series,
             source: BackendHealth::Ok,
             actuator: BackendHealth::Ok,
@@ -391,6 +394,7 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                     Some(Duration::from_millis(800)),
                 ),
                 capacity: capacity(desired, desired.saturating_sub(1), 1, 0),
+                capacity_stale: false,
                 series,
                 source,
                 actuator: BackendHealth::Ok,

@@ -196,12 +196,8 @@ fn group(desired: u32, pause: Option<Pause>) -> GroupState {
 fn inputs(now: Timestamp, gpu: f64, gpu_age_secs: i64, queue: f64) -> Inputs {
     Inputs {
         metrics: vec![
-            MetricInput {
-                kind: MetricKind::GpuUtil,
-                at: now.minus(Duration::from_secs(gpu_age_secs as u64)),
-                value: gpu,
-            },
-            MetricInput { kind: MetricKind::QueueLength, at: now, value: queue },
+            MetricInput::new(MetricKind::GpuUtil, now.minus(Duration::from_secs(gpu_age_secs as u64)), gpu),
+            MetricInput::new(MetricKind::QueueLength, now, queue),
         ],
         stale_after: Duration::from_secs(45),
         ..Inputs::default()

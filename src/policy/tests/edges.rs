@@ -95,7 +95,7 @@ fn idle_means_a_fresh_zero_request_rate_not_a_missing_one() {
 fn a_stale_metric_blocks_scale_in_and_is_named() {
     let state = group(full_policy(), 6, 6, 0);
     let mut inputs = fresh(at(0), &[(GpuUtil, 0.1), (RequestRate, 5.0), (LatencyP95, 0.3)]);
-    inputs.metrics.push(MetricInput { kind: QueueLength, at: at(-120), value: 0.0 });
+    inputs.metrics.push(MetricInput::new(QueueLength, at(-120), 0.0));
     let d = decide(&state, &inputs, at(0));
     assert_eq!(d.desired, None);
     let Some(Block::Data { metrics }) = d.blocked.first() else { panic!("{:?}", d.blocked) };
@@ -108,7 +108,7 @@ fn a_stale_metric_blocks_scale_in_and_is_named() {
 fn a_stale_metric_does_not_stop_scale_out_on_the_others() {
     let state = group(full_policy(), 4, 4, 0);
     let mut inputs = fresh(at(0), &[(GpuUtil, 0.95), (RequestRate, 5.0)]);
-    inputs.metrics.push(MetricInput { kind: QueueLength, at: at(-120), value: 0.0 });
+    inputs.metrics.push(MetricInput::new(QueueLength, at(-120), 0.0));
     assert_eq!(decide(&state, &inputs, at(0)).desired, Some(6));
 }
 

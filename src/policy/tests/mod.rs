@@ -62,10 +62,7 @@ pub fn group(policy: PolicySpec, desired: u32, ready: u32, warming: u32) -> Grou
 /// Fresh samples at `now`.
 pub fn fresh(now: Timestamp, values: &[(MetricKind, f64)]) -> Inputs {
     Inputs {
-        metrics: values
-            .iter()
-            .map(|(kind, value)| MetricInput { kind: kind.clone(), at: now, value: *value })
-            .collect(),
+        metrics: values.iter().map(|(kind, value)| MetricInput::new(kind.clone(), now, *value)).collect(),
         stale_after: Duration::from_secs(45),
         ..Inputs::default()
     }

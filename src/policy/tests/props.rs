@@ -67,7 +67,7 @@ fn inputs(w: &World, now: Timestamp) -> Inputs {
             Obs::Missing => continue,
             Obs::NaN => (now, f64::NAN),
         };
-        inputs.metrics.push(MetricInput { kind, at, value });
+        inputs.metrics.push(MetricInput::new(kind, at, value));
     }
     inputs
 }

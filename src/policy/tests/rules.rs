@@ -165,7 +165,7 @@ fn a_step_scale_in_is_blocked_while_target_tracking_holds_current() {
 fn a_step_scale_in_is_blocked_when_the_target_tracking_metric_is_stale() {
     let state = step_in_with_target_tracking();
     let mut inputs = queue_low_firing(at(0), &[]);
-    inputs.metrics.push(MetricInput { kind: GpuUtil, at: at(-120), value: 0.1 });
+    inputs.metrics.push(MetricInput::new(GpuUtil, at(-120), 0.1));
     let d = decide(&state, &inputs, at(0));
     assert_eq!(d.desired, None, "{}", d.reason);
     assert!(d.blocked.iter().any(|b| matches!(b, Block::Data { .. })), "{:?}", d.blocked);

@@ -2,100 +2,73 @@ use std::sync::Barrier;
 use std::time::Duration;
 
 use super::{at, temp_db};
-use crate::store::{Lease, LeaseOutcome, LeaseRecord, Store};
+use crate::lease::{LeaseRecord, LeaseStore};
+use crate::store::{SqliteLeaseStore, Store};
 
 const TTL: Duration = Duration::from_secs(30);
 
-fn acquire(lease: &impl Lease<Error = crate::store::StoreError>, holder: &str, now: i64) -> LeaseOutcome {
-    lease.try_acquire("llama-70b", holder, &format!("{holder}-host"), TTL, at(now)).unwrap()
-}
-
-fn record(holder: &str, acquired_at: i64, expires_at: i64) -> LeaseRecord {
+/// `holder`'s record of `llama-70b`, renewed at `renewed`, version `version`.
+fn record(holder: &str, renewed: i64, version: u64) -> LeaseRecord {
     LeaseRecord {
         group: "llama-70b".into(),
         holder: holder.into(),
         host: format!("{holder}-host"),
-        acquired_at: at(acquired_at),
-        expires_at: at(expires_at),
+        acquired_at: at(0),
+        renewed_at: at(renewed),
+        expires_at: at(renewed).plus(TTL),
+        ttl: TTL,
+        version,
+        revision: 0,
     }
 }
 
 #[test]
-fn the_first_caller_acquires_a_free_lease() {
+fn the_first_write_creates_the_record_at_revision_one_and_a_second_create_loses() {
     let store = Store::open_in_memory().unwrap();
-    let outcome = acquire(&store, "daemon", 0);
-    assert_eq!(outcome, LeaseOutcome::Acquired { lease: record("daemon", 0, 30), expired: None });
-    assert!(outcome.is_ours());
-    assert_eq!(store.holder("llama-70b", at(1)).unwrap(), Some(record("daemon", 0, 30)));
+    assert_eq!(store.lease("llama-70b").unwrap(), None);
+    let written = store.put_lease(&record("daemon", 0, 1), None).unwrap().expect("created");
+    assert_eq!(written, LeaseRecord { revision: 1, ..record("daemon", 0, 1) });
+    assert_eq!(store.put_lease(&record("console", 0, 1), None).unwrap(), None, "it exists now");
+    assert_eq!(store.lease("llama-70b").unwrap(), Some(written));
 }
 
 #[test]
-fn a_second_caller_sees_the_current_holder() {
+fn a_write_needs_the_revision_it_read_and_each_write_raises_it() {
     let store = Store::open_in_memory().unwrap();
-    acquire(&store, "daemon", 0);
-    let outcome = acquire(&store, "console", 10);
-    assert_eq!(outcome, LeaseOutcome::HeldBy(record("daemon", 0, 30)));
-    assert!(!outcome.is_ours());
+    let first = store.put_lease(&record("daemon", 0, 1), None).unwrap().unwrap();
+    let renewed = store.put_lease(&record("daemon", 10, 1), Some(first.revision)).unwrap().unwrap();
+    assert_eq!((renewed.revision, renewed.renewed_at), (2, at(10)));
+    // A writer that read revision 1 lost to the renewal: it must read again.
+    assert_eq!(store.put_lease(&record("console", 11, 2), Some(first.revision)).unwrap(), None);
+    assert_eq!(store.lease("llama-70b").unwrap().unwrap().holder, "daemon");
 }
 
 #[test]
-fn renewal_by_the_holder_extends_the_expiry_and_keeps_the_start() {
-    let store = Store::open_in_memory().unwrap();
-    acquire(&store, "daemon", 0);
-    assert_eq!(acquire(&store, "daemon", 20), LeaseOutcome::Renewed(record("daemon", 0, 50)));
-    assert_eq!(acquire(&store, "console", 40), LeaseOutcome::HeldBy(record("daemon", 0, 50)));
-}
-
-#[test]
-fn an_expired_lease_is_taken_over_and_names_the_previous_holder() {
-    let store = Store::open_in_memory().unwrap();
-    acquire(&store, "daemon", 0);
-    assert_eq!(store.holder("llama-70b", at(30)).unwrap(), None, "expired at expires_at");
-    assert_eq!(
-        acquire(&store, "console", 30),
-        LeaseOutcome::Acquired { lease: record("console", 30, 60), expired: Some(record("daemon", 0, 30)) }
-    );
-    assert_eq!(acquire(&store, "daemon", 31), LeaseOutcome::HeldBy(record("console", 30, 60)));
-}
-
-#[test]
-fn only_the_holder_can_release() {
-    let store = Store::open_in_memory().unwrap();
-    acquire(&store, "daemon", 0);
-    assert!(!store.release("llama-70b", "console").unwrap());
-    assert_eq!(store.holder("llama-70b", at(1)).unwrap(), Some(record("daemon", 0, 30)));
-    assert!(store.release("llama-70b", "daemon").unwrap());
-    assert_eq!(store.holder("llama-70b", at(1)).unwrap(), None);
-    assert!(acquire(&store, "console", 2).is_ours(), "released means free before expiry");
-}
-
-#[test]
-fn leases_are_per_group() {
-    let store = Store::open_in_memory().unwrap();
-    acquire(&store, "daemon", 0);
-    assert!(store.try_acquire("mistral-7b", "console", "h", TTL, at(1)).unwrap().is_ours());
-}
-
-#[test]
-fn two_stores_on_one_file_see_each_others_leases() {
+fn two_stores_on_one_file_see_each_others_writes() {
     let (_dir, path) = temp_db();
     let a = Store::open(&path).unwrap();
     let b = Store::open(&path).unwrap();
-    assert!(acquire(&a, "daemon", 0).is_ours());
-    assert_eq!(acquire(&b, "console", 1), LeaseOutcome::HeldBy(record("daemon", 0, 30)));
-    assert_eq!(acquire(&a, "daemon", 20), LeaseOutcome::Renewed(record("daemon", 0, 50)));
-    assert_eq!(b.holder("llama-70b", at(21)).unwrap(), Some(record("daemon", 0, 50)));
-    assert!(a.release("llama-70b", "daemon").unwrap());
-    assert!(acquire(&b, "console", 22).is_ours());
-    assert_eq!(acquire(&a, "daemon", 23), LeaseOutcome::HeldBy(record("console", 22, 52)));
+    let written = a.put_lease(&record("daemon", 0, 1), None).unwrap().unwrap();
+    assert_eq!(b.lease("llama-70b").unwrap(), Some(written.clone()));
+    let released = LeaseRecord { holder: String::new(), ..record("daemon", 5, 1) };
+    let released = a.put_lease(&released, Some(written.revision)).unwrap().unwrap();
+    let seen = b.lease("llama-70b").unwrap().unwrap();
+    assert!(seen.is_free() && seen.version == 1, "{seen:?}");
+    let taken = b.put_lease(&record("console", 6, 2), Some(released.revision)).unwrap().unwrap();
+    assert_eq!(a.lease("llama-70b").unwrap(), Some(taken));
 }
 
 #[test]
-fn racing_processes_let_exactly_one_take_each_lease() {
+fn racing_processes_let_exactly_one_write_win_from_each_revision() {
     let (_dir, path) = temp_db();
-    Store::open(&path).unwrap();
+    let seed = Store::open(&path).unwrap();
     const RACERS: usize = 4;
     const GROUPS: usize = 20;
+    // Half the groups have a record at revision 1 (an expired holder), half none.
+    for g in (0..GROUPS).step_by(2) {
+        let old = LeaseRecord { group: format!("g{g}"), ..record("gone", 0, 1) };
+        seed.put_lease(&old, None).unwrap().unwrap();
+    }
     let barrier = Barrier::new(RACERS);
     let wins: Vec<Vec<usize>> = std::thread::scope(|s| {
         let racers: Vec<_> = (0..RACERS)
@@ -103,14 +76,15 @@ fn racing_processes_let_exactly_one_take_each_lease() {
                 let (path, barrier) = (&path, &barrier);
                 s.spawn(move || {
                     let store = Store::open(path).unwrap();
-                    let holder = format!("engine-{racer}");
                     barrier.wait();
                     (0..GROUPS)
                         .filter(|g| {
-                            store
-                                .try_acquire(&format!("g{g}"), &holder, "host", TTL, at(0))
-                                .unwrap()
-                                .is_ours()
+                            let expected = (g % 2 == 0).then_some(1);
+                            let mine = LeaseRecord {
+                                group: format!("g{g}"),
+                                ..record(&format!("engine-{racer}"), 40, 2)
+                            };
+                            store.put_lease(&mine, expected).unwrap().is_some()
                         })
                         .collect()
                 })
@@ -122,4 +96,17 @@ fn racing_processes_let_exactly_one_take_each_lease() {
         let winners = wins.iter().filter(|won| won.contains(&g)).count();
         assert_eq!(winners, 1, "group g{g}: {wins:?}");
     }
+}
+
+#[tokio::test]
+async fn the_async_store_answers_off_the_runtime_thread() {
+    let (_dir, path) = temp_db();
+    let leases = SqliteLeaseStore::new(Store::open(&path).unwrap());
+    assert_eq!(leases.get("llama-70b").await.unwrap(), None);
+    let written = leases.put(record("daemon", 0, 1), None).await.unwrap().unwrap();
+    assert_eq!(leases.get("llama-70b").await.unwrap(), Some(written.clone()));
+    let stale = leases.put(record("console", 1, 2), None).await.unwrap();
+    assert_eq!(stale, None);
+    // Another process's connection sees it.
+    assert_eq!(Store::open(&path).unwrap().lease("llama-70b").unwrap(), Some(written));
 }
