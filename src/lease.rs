@@ -68,6 +68,13 @@ pub trait LeaseStore: Send + Sync {
     /// Short name for the UI and logs, e.g. `sqlite`.
     fn name(&self) -> &str;
 
+    /// Whether every engine using this store runs on this machine (a local file): then a
+    /// holder on this host whose process is gone has provably stopped, and its lease may
+    /// be taken without waiting out its ttl.
+    fn is_local(&self) -> bool {
+        false
+    }
+
     /// The group's record as stored, if there is one.
     fn get<'a>(&'a self, group: &'a str) -> BoxFuture<'a, Result<Option<LeaseRecord>, LeaseError>>;
 

@@ -5,14 +5,24 @@
 use std::path::PathBuf;
 
 use super::history::{MinutePoint, SeriesHistory};
-use super::pager::{Notification, NotificationKind};
+use super::pager::{Notification, NotificationKind, Paged};
 use super::tick::CommandOutcome;
 use super::*;
-use crate::store::MinuteAggregate;
+use crate::store::{MinuteAggregate, NewMessage, OpenPage};
 
-/// The outbox channel of alarm pages and resolves; the notifiers (PagerDuty, Slack) fan
-/// them out.
-pub const NOTIFICATION_CHANNEL: &str = "alarms";
+/// How long delivered (and undeliverable) outbox rows are kept.
+pub const OUTBOX_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+
+/// Replaces a group's paging state with the episodes the store has open for it: at start,
+/// and when this engine takes over the group's lease from another.
+pub(super) fn adopt_pages(group: &mut CoreGroup, store: &Store) -> Result<(), StoreError> {
+    let open = store.open_pages(&group.spec.name)?;
+    group.pager.adopt(
+        open.into_iter()
+            .map(|p| (p.alarm, Paged { dedup_key: p.dedup_key, summary: p.summary, since: p.since })),
+    );
+    Ok(())
+}
 
 impl Engine {
     /// Answers one command. Every command is answered, logged and announced as an event;
@@ -94,18 +104,33 @@ impl Engine {
             async move {
                 let at = lease::Reading::of(clock.as_ref());
                 match io.lease.round(store.as_ref(), name, identity, timing, take, at).await {
-                    Ok(lease::Round::Ours { taken: true, taken_from }) => match taken_from {
-                        Some(previous) => {
-                            tracing::warn!(group = %name, %previous, "took over a lease its holder stopped renewing")
+                    Ok(lease::Round::Ours { taken: true, taken_from }) => {
+                        match taken_from {
+                            Some(previous) => {
+                                tracing::warn!(group = %name, %previous, "took over a lease its holder stopped renewing")
+                            }
+                            None => tracing::info!(group = %name, "took the lease"),
                         }
-                        None => tracing::info!(group = %name, "took the lease"),
-                    },
-                    Ok(_) => {}
-                    Err(err) => tracing::error!(group = %name, %err, "lease round failed"),
+                        true
+                    }
+                    Ok(_) => false,
+                    Err(err) => {
+                        tracing::error!(group = %name, %err, "lease round failed");
+                        false
+                    }
                 }
             }
         });
-        join_all(rounds).await;
+        let taken = join_all(rounds).await;
+        // A new holder pages from what the store says is open, not from what it saw while
+        // it only observed.
+        if let Some(store) = &self.store {
+            for (group, _) in self.core.groups.iter_mut().zip(taken).filter(|(_, taken)| *taken) {
+                if let Err(err) = adopt_pages(group, store) {
+                    tracing::error!(group = %group.spec.name, %err, "reading the open pages");
+                }
+            }
+        }
     }
 
     /// Gives back the leases this engine holds, so another engine can act at once.
@@ -166,17 +191,8 @@ impl Engine {
     /// Alarms that paged before a restart and never resolved: their pagers remember them,
     /// so a resolve follows when they stop firing (or they stay paged while they fire).
     fn restore_pages(&mut self, store: &Store) -> Result<(), StoreError> {
-        let mut last: BTreeMap<(String, String), Notification> = BTreeMap::new();
-        for message in store.outbox_messages(NOTIFICATION_CHANNEL)? {
-            // A payload this build cannot read is skipped: it cannot be resolved anyway.
-            if let Ok(n) = serde_json::from_value::<Notification>(message.payload) {
-                last.insert((n.group.clone(), n.alarm.clone()), n);
-            }
-        }
-        for ((group, alarm), n) in last.into_iter().filter(|(_, n)| n.kind == NotificationKind::Trigger) {
-            if let Some(index) = self.core.index_of(&group) {
-                self.core.groups[index].pager.restore_paged(alarm, n.summary);
-            }
+        for index in 0..self.core.groups.len() {
+            adopt_pages(&mut self.core.groups[index], store)?;
         }
         Ok(())
     }
@@ -257,6 +273,13 @@ impl Engine {
             if let Err(err) = store.prune_history(now.minus(store::HISTORY_RETENTION)) {
                 tracing::error!(%err, "pruning 1-minute history");
             }
+            match store.prune_outbox(now.minus(OUTBOX_RETENTION)) {
+                Ok((_, 0)) => {}
+                Ok((_, given_up)) => {
+                    tracing::warn!(given_up, "outbox: dropped messages never delivered within 7 days")
+                }
+                Err(err) => tracing::error!(%err, "pruning the outbox"),
+            }
             refresh_load_profiles(&mut self.core, store, now);
         }
     }
@@ -307,13 +330,39 @@ impl Engine {
         }
     }
 
-    /// Queues pages and resolves in the store's outbox, for the notifiers to deliver.
+    /// Records each page's episode as open or closed, and queues the page or resolve in
+    /// the outbox once per notifier, for them to deliver (in order per dedup key).
     pub(super) fn enqueue_notifications(&self, notifications: &[Notification], now: Timestamp) {
         for n in notifications {
             tracing::warn!(group = %n.group, alarm = %n.alarm, kind = ?n.kind, summary = %n.summary, "notification");
         }
         let Some(store) = &self.store else { return };
+        let notifiers: Vec<&str> = self.settings.notifiers.iter().map(String::as_str).collect();
         for n in notifications {
+            let episode = match n.kind {
+                NotificationKind::Trigger => {
+                    let since = self
+                        .core
+                        .index_of(&n.group)
+                        .and_then(|i| self.core.groups[i].pager.paged(&n.alarm))
+                        .map_or(n.at, |p| p.since);
+                    let page = OpenPage {
+                        group: n.group.clone(),
+                        alarm: n.alarm.clone(),
+                        dedup_key: n.dedup_key.clone(),
+                        summary: n.summary.clone(),
+                        since,
+                    };
+                    store.open_page(&page)
+                }
+                NotificationKind::Resolve => store.close_page(&n.dedup_key).map(|_| ()),
+            };
+            if let Err(err) = episode {
+                tracing::error!(%err, "recording a page");
+            }
+            if notifiers.is_empty() {
+                continue;
+            }
             let payload = match serde_json::to_value(n) {
                 Ok(payload) => payload,
                 Err(err) => {
@@ -321,13 +370,14 @@ impl Engine {
                     continue;
                 }
             };
-            // One outbox row per page or resolve; the notifiers send `dedup_key` itself.
-            let kind = match n.kind {
-                NotificationKind::Trigger => "trigger",
-                NotificationKind::Resolve => "resolve",
+            let message_key = n.message_key();
+            let message = NewMessage {
+                group: &n.group,
+                message_key: &message_key,
+                order_key: &n.dedup_key,
+                payload: &payload,
             };
-            let key = format!("{}:{kind}:{}", n.dedup_key, n.at.as_millis());
-            if let Err(err) = store.enqueue(NOTIFICATION_CHANNEL, &key, &payload, now) {
+            if let Err(err) = store.enqueue(&notifiers, &message, now) {
                 tracing::error!(%err, "queueing a notification");
             }
         }

@@ -17,7 +17,9 @@
 //!   are protected by this rule alone.
 //!
 //! How soon a dead holder is replaced: an observer takes over within `ttl` plus two of
-//! its own poll intervals of the holder's last renewal (README, "Leases").
+//! its own poll intervals of the holder's last renewal (README, "Leases"). With a local
+//! store (one machine) a holder of this host whose process is gone — `kill -9` — is
+//! replaced at once.
 
 use std::time::Duration;
 
@@ -69,6 +71,21 @@ pub struct Identity {
     /// `user@host:pid`: unique per running engine.
     pub holder: String,
     pub host: String,
+}
+
+impl Identity {
+    /// Whether `record`'s holder is an engine of this host whose process no longer runs
+    /// (killed without giving its lease back). Only a live process can be mistaken for
+    /// a dead one by pid reuse, which errs on the safe side: the lease is then waited out.
+    pub fn holder_is_gone(&self, record: &LeaseRecord) -> bool {
+        if record.host != self.host || record.holder == self.holder {
+            return false;
+        }
+        let Some(pid) = record.holder.rsplit_once(':').and_then(|(_, pid)| pid.parse::<u32>().ok()) else {
+            return false;
+        };
+        cfg!(target_os = "linux") && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }
 }
 
 /// One group's lease as this engine knows it.
@@ -172,7 +189,7 @@ impl LeaseKeeper {
             None => (now, 1, None),
             Some(record) if ours => (record.acquired_at, record.version, None),
             Some(record) if record.is_free() => (now, record.version.saturating_add(1), None),
-            Some(record) if expired(record) => {
+            Some(record) if expired(record) || (store.is_local() && me.holder_is_gone(record)) => {
                 (now, record.version.saturating_add(1), Some(record.holder.clone()))
             }
             Some(_) => return Ok(Round::Theirs),

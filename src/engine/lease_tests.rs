@@ -229,3 +229,29 @@ fn without_a_store_a_real_backend_is_only_observed_and_the_simulator_is_acted_on
     let (sim, pages) = authority(&keeper, false, false, &me("a"), mono, &timing(), CALL_TIMEOUT);
     assert_eq!((sim, pages), (Authority::Act, true));
 }
+
+#[test]
+fn a_holder_of_this_host_whose_process_is_gone_is_known_to_have_stopped() {
+    let me = Identity { holder: "ana@ops:1".into(), host: "ops".into() };
+    let record = |holder: &str, host: &str| LeaseRecord {
+        group: "llm-chat".into(),
+        holder: holder.into(),
+        host: host.into(),
+        acquired_at: Timestamp::from_millis(0),
+        renewed_at: Timestamp::from_millis(0),
+        expires_at: Timestamp::from_millis(0),
+        ttl: TTL,
+        version: 1,
+        revision: 1,
+    };
+    // No process has a pid this high (Linux caps pids at 2^22).
+    let dead = format!("ana@ops:{}", u32::MAX);
+    assert_eq!(me.holder_is_gone(&record(&dead, "ops")), cfg!(target_os = "linux"));
+    let alive = format!("ana@ops:{}", std::process::id());
+    assert!(!me.holder_is_gone(&record(&alive, "ops")), "this test's own process runs");
+    assert!(
+        !me.holder_is_gone(&record(&dead, "elsewhere")),
+        "another host's processes are not ours to judge"
+    );
+    assert!(!me.holder_is_gone(&record("daemon", "ops")), "no pid, no judgement");
+}

@@ -81,6 +81,9 @@ pub struct EngineSettings {
     pub audit_log: Option<PathBuf>,
     /// How long leases last and how much of one the timing rule keeps back.
     pub lease: LeaseTiming,
+    /// The notifiers (`[notifiers.NAME]`) every page and resolve is queued for, a row
+    /// each; none: episodes are recorded, nothing is queued.
+    pub notifiers: Vec<String>,
 }
 
 impl EngineSettings {
@@ -97,6 +100,7 @@ impl EngineSettings {
             autoscale: AutoscaleMode::Act,
             audit_log: None,
             lease: LeaseTiming::default_for(poll_interval, call_timeout),
+            notifiers: Vec::new(),
         }
     }
 }

@@ -2,8 +2,11 @@
 //! tick. Evaluation is not this module's business: it gets the alarms firing now and
 //! answers with the notifications to queue.
 //!
-//! - An alarm that fires pages once ([`NotificationKind::Trigger`]) with a stable dedup
-//!   key, and sends [`NotificationKind::Resolve`] under the same key when it stops firing.
+//! - An alarm that fires pages once ([`NotificationKind::Trigger`]) under a dedup key that
+//!   names its episode — group, alarm and the moment it went FIRING — and sends
+//!   [`NotificationKind::Resolve`] under the same key when it stops firing. A second
+//!   episode of the same alarm is a new key: trigger → resolve → trigger is three
+//!   messages, however late a paging service that was down receives them.
 //! - **Warm-up hold-back.** An alarm raised after a scale-out was acted on and while that
 //!   scale-out is still warming (capacity has not arrived and its maximum warm-up has not
 //!   passed) is grouped under it and held back: it pages only if it is still firing when
@@ -55,7 +58,8 @@ pub struct Notification {
     pub group: String,
     pub alarm: String,
     pub kind: NotificationKind,
-    /// The same for a trigger and its resolve: `fleetdeck:<group>:<alarm>`.
+    /// The same for a trigger and its resolve, another for each episode:
+    /// `fleetdeck:<group>:<alarm>:<ms it went FIRING>` (at most 255 characters).
     pub dedup_key: String,
     pub summary: String,
     /// The scale-out this alarm was held back under, if it was.
@@ -63,17 +67,54 @@ pub struct Notification {
     pub held_under: Option<Warming>,
 }
 
+/// PagerDuty's limit on a dedup key, which the others' keys fit as well.
+pub const MAX_DEDUP_KEY: usize = 255;
+
 impl Notification {
-    pub fn dedup_key(group: &str, alarm: &str) -> String {
-        format!("fleetdeck:{group}:{alarm}")
+    /// The episode's key. Names too long for it keep their start and get a hash of the
+    /// whole, so distinct episodes keep distinct keys.
+    pub fn dedup_key(group: &str, alarm: &str, since: Timestamp) -> String {
+        let key = format!("fleetdeck:{group}:{alarm}:{}", since.as_millis());
+        if key.len() <= MAX_DEDUP_KEY {
+            return key;
+        }
+        let hash = format!(":{:016x}", fnv1a(key.as_bytes()));
+        let mut cut = MAX_DEDUP_KEY - hash.len();
+        while !key.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}{hash}", &key[..cut])
     }
+
+    /// The outbox's name for this message: its episode and whether it opens or closes it.
+    pub fn message_key(&self) -> String {
+        let kind = match self.kind {
+            NotificationKind::Trigger => "trigger",
+            NotificationKind::Resolve => "resolve",
+        };
+        format!("{}#{kind}", self.dedup_key)
+    }
+}
+
+/// 64-bit FNV-1a: stable across builds and platforms, unlike std's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// An alarm paged and not yet resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paged {
+    pub dedup_key: String,
+    pub summary: String,
+    /// When it went FIRING.
+    pub since: Timestamp,
 }
 
 /// One group's paging state.
 #[derive(Clone, Debug, Default)]
 pub struct Pager {
-    /// Alarms paged and not yet resolved, with the summary they paged with.
-    paged: BTreeMap<String, String>,
+    /// Alarms paged and not yet resolved.
+    paged: BTreeMap<String, Paged>,
     /// Alarms held back, under the scale-out they were raised during.
     held: BTreeMap<String, Warming>,
 }
@@ -93,12 +134,12 @@ impl Pager {
         let is_firing = |name: &str| firing.iter().any(|f| f.name == name);
         let resolved: Vec<String> = self.paged.keys().filter(|name| !is_firing(name)).cloned().collect();
         for alarm in resolved {
-            let summary = self.paged.remove(&alarm).unwrap_or_default();
+            let Some(paged) = self.paged.remove(&alarm) else { continue };
             out.push(Notification {
                 at: now,
                 group: group.to_string(),
-                dedup_key: Notification::dedup_key(group, &alarm),
-                summary: format!("resolved: {summary}"),
+                dedup_key: paged.dedup_key,
+                summary: format!("resolved: {}", paged.summary),
                 alarm,
                 kind: NotificationKind::Resolve,
                 held_under: None,
@@ -131,13 +172,16 @@ impl Pager {
                 ),
                 None => alarm.summary.clone(),
             };
-            self.paged.insert(alarm.name.clone(), alarm.summary.clone());
+            let dedup_key = Notification::dedup_key(group, &alarm.name, alarm.since);
+            let paged =
+                Paged { dedup_key: dedup_key.clone(), summary: alarm.summary.clone(), since: alarm.since };
+            self.paged.insert(alarm.name.clone(), paged);
             out.push(Notification {
                 at: now,
                 group: group.to_string(),
                 alarm: alarm.name.clone(),
                 kind: NotificationKind::Trigger,
-                dedup_key: Notification::dedup_key(group, &alarm.name),
+                dedup_key,
                 summary,
                 held_under: under,
             });
@@ -145,10 +189,16 @@ impl Pager {
         out
     }
 
-    /// Remembers that `alarm` paged before a restart and has not resolved (read back from
-    /// the outbox), so its resolve is sent when it stops firing.
-    pub fn restore_paged(&mut self, alarm: String, summary: String) {
-        self.paged.insert(alarm, summary);
+    /// Takes the open episodes as the store has them (paged before a restart, or by the
+    /// engine whose lease this one took over): their resolves go out under their keys
+    /// when they stop firing, and an alarm still firing does not page again.
+    pub fn adopt(&mut self, open: impl IntoIterator<Item = (String, Paged)>) {
+        self.paged = open.into_iter().collect();
+    }
+
+    /// The episode an alarm paged, if it has and has not resolved.
+    pub fn paged(&self, alarm: &str) -> Option<&Paged> {
+        self.paged.get(alarm)
     }
 
     /// The scale-out an alarm is held back under, if it is.
@@ -187,7 +237,7 @@ mod tests {
         let mut pager = Pager::default();
         let first = pager.reconcile("chat", &[firing("p95", 0)], None, false, at(0));
         assert_eq!(kinds(&first), vec![("p95".into(), NotificationKind::Trigger)]);
-        assert_eq!(first[0].dedup_key, "fleetdeck:chat:p95");
+        assert_eq!(first[0].dedup_key, format!("fleetdeck:chat:p95:{}", at(0).as_millis()));
         assert!(pager.reconcile("chat", &[firing("p95", 0)], None, false, at(15)).is_empty());
         let resolved = pager.reconcile("chat", &[], None, false, at(30));
         assert_eq!(kinds(&resolved), vec![("p95".into(), NotificationKind::Resolve)]);
@@ -268,5 +318,45 @@ mod tests {
         let second = Warming { at: at(100), from: 8, to: 12, until: at(220) };
         let notes = pager.reconcile("chat", &[firing("p95", 15)], Some(&second), false, at(121));
         assert_eq!(kinds(&notes), vec![("p95".into(), NotificationKind::Trigger)]);
+    }
+
+    #[test]
+    fn each_episode_of_an_alarm_pages_under_its_own_key_and_resolves_under_it() {
+        let mut pager = Pager::default();
+        let first = pager.reconcile("chat", &[firing("p95", 0)], None, false, at(0));
+        let resolved = pager.reconcile("chat", &[], None, false, at(30));
+        let second = pager.reconcile("chat", &[firing("p95", 60)], None, false, at(60));
+        let keys: Vec<(&str, NotificationKind)> = [&first[0], &resolved[0], &second[0]]
+            .into_iter()
+            .map(|n| (n.dedup_key.as_str(), n.kind))
+            .collect();
+        assert_eq!(keys[0].0, keys[1].0, "a trigger and its resolve share the key");
+        assert_ne!(keys[0].0, keys[2].0, "the next episode is another incident: {keys:?}");
+        let messages: std::collections::BTreeSet<String> =
+            [&first[0], &resolved[0], &second[0]].into_iter().map(|n| n.message_key()).collect();
+        assert_eq!(messages.len(), 3, "three messages, none folded into another");
+    }
+
+    #[test]
+    fn a_key_too_long_for_pagerduty_is_cut_with_a_hash_that_keeps_episodes_apart() {
+        let group = "g".repeat(300);
+        let a = Notification::dedup_key(&group, "p95", at(0));
+        let b = Notification::dedup_key(&group, "p95", at(1));
+        assert!(a.len() <= MAX_DEDUP_KEY && b.len() <= MAX_DEDUP_KEY, "{} {}", a.len(), b.len());
+        assert_ne!(a, b);
+        let short = Notification::dedup_key("chat", "p95", at(0));
+        assert_eq!(short, format!("fleetdeck:chat:p95:{}", at(0).as_millis()));
+    }
+
+    #[test]
+    fn an_adopted_episode_does_not_page_again_and_resolves_under_its_key() {
+        let mut pager = Pager::default();
+        let paged =
+            Paged { dedup_key: "fleetdeck:chat:p95:42".into(), summary: "p95 high".into(), since: at(-60) };
+        pager.adopt([("p95".to_string(), paged)]);
+        assert!(pager.reconcile("chat", &[firing("p95", 0)], None, false, at(0)).is_empty());
+        let notes = pager.reconcile("chat", &[], None, false, at(15));
+        assert_eq!(kinds(&notes), vec![("p95".into(), NotificationKind::Resolve)]);
+        assert_eq!(notes[0].dedup_key, "fleetdeck:chat:p95:42");
     }
 }

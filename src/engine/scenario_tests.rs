@@ -431,16 +431,23 @@ async fn two_engines_on_one_store_and_fleet_only_the_holder_acts_and_the_other_t
     let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
     let (mut first, first_probe) = rewired(&base, clock.clone());
     short_leases(&mut first);
-    first.identity = Identity { holder: "first@host:1".into(), host: "host".into() };
+    first.identity = Identity { holder: "first@host:1".into(), host: "first-host".into() };
     first.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     // The second drives the same simulated fleet, as a second process on one machine
     // watches the same real fleet.
     let (mut second, second_probe) = rewired(&base, clock);
     short_leases(&mut second);
-    second.identity = Identity { holder: "second@host:2".into(), host: "host".into() };
+    second.identity = Identity { holder: "second@host:2".into(), host: "second-host".into() };
     second.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let fleet = base.sim.clone().unwrap();
-    let first = Running::start(first);
+    // The first takes the leases before the second starts (started together, either
+    // may win the free leases: exactly one does, which the lease tests check).
+    let mut first = Running::start(first);
+    let held = first.until(1).await;
+    assert!(
+        held.groups.iter().all(|g| g.lease.as_ref().is_some_and(|l| l.ours)),
+        "the first holds every lease"
+    );
     let mut second = Running::start(second);
     let seen = second.until(30).await;
     assert_eq!(second_probe.calls(), 0, "the engine without the lease never acts");
@@ -476,12 +483,12 @@ async fn a_read_only_screen_started_first_takes_no_lease_and_shows_who_acts() {
     let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
     let (mut screen, screen_probe) = rewired(&base, clock.clone());
     screen.core.settings.readonly = true;
-    screen.identity = Identity { holder: "war-room@host:1".into(), host: "host".into() };
+    screen.identity = Identity { holder: "war-room@host:1".into(), host: "war-room-host".into() };
     screen.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let mut screen = Running::start(screen);
     screen.until(5).await;
     let (mut acting, acting_probe) = rewired(&base, clock);
-    acting.identity = Identity { holder: "daemon@host:2".into(), host: "host".into() };
+    acting.identity = Identity { holder: "daemon@host:2".into(), host: "daemon-host".into() };
     acting.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let acting = Running::start(acting);
     let seen = screen.until(30).await;
@@ -528,7 +535,7 @@ async fn a_lease_renewed_after_a_slow_poll_runs_from_the_renew_and_a_newcomer_do
     let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
     let (mut first, _first_probe) = rewired(&base, clock.clone());
     short_leases(&mut first);
-    first.identity = Identity { holder: "first@host:1".into(), host: "host".into() };
+    first.identity = Identity { holder: "first@host:1".into(), host: "first-host".into() };
     // Every poll of the first engine takes 1.9 s of its 2 s timeout while `slow`: with
     // its 5 s ttl, a renew made with the tick's starting time would be out of date at once.
     let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -559,7 +566,7 @@ async fn a_lease_renewed_after_a_slow_poll_runs_from_the_renew_and_a_newcomer_do
     // A second engine started now finds a live lease and keeps off it.
     let (mut second, second_probe) = rewired(&base, clock.clone());
     short_leases(&mut second);
-    second.identity = Identity { holder: "second@host:2".into(), host: "host".into() };
+    second.identity = Identity { holder: "second@host:2".into(), host: "second-host".into() };
     second.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let mut second = Running::start(second);
     let mut holders = Vec::new();
@@ -629,4 +636,70 @@ async fn capacity_observed_longer_ago_than_the_actuators_limit_is_unknown_and_ne
     running.until(40).await;
     assert!(probe.calls() > 0, "acted on once capacity is known again");
     running.stop().await;
+}
+
+/// llm-chat's GPU above 0.75 for one 1-second datapoint: fires within a tick of the spike.
+fn gpu_hot_rule() -> crate::alarms::AlarmRule {
+    use crate::alarms::{Comparison, MissingData, Statistic};
+    crate::alarms::AlarmRule {
+        name: "gpu-hot".into(),
+        metric: MetricKind::GpuUtil,
+        statistic: Statistic::Maximum,
+        comparison: Comparison::GreaterThan,
+        threshold: 0.75,
+        period: Duration::from_secs(1),
+        datapoints_to_alarm: 1,
+        evaluation_periods: 1,
+        for_duration: Duration::ZERO,
+        missing_data: MissingData::Missing,
+        description: None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_engines_see_one_alarm_fire_and_only_the_lease_holder_queues_the_page() {
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
+    let mut engines = Vec::new();
+    for (name, shadow) in [("daemon@host:1", false), ("console@host:2", false), ("trial@host:3", true)] {
+        let (mut engine, _) = rewired(&base, clock.clone());
+        engine.identity = Identity { holder: name.into(), host: format!("{name}-host") };
+        engine.settings.notifiers = vec!["pagerduty".into(), "slack".into()];
+        let chat = engine.core.index_of("llm-chat").unwrap();
+        engine.core.groups[chat].autoscaler.set_rules(vec![gpu_hot_rule()], clock.now());
+        if shadow {
+            // A shadow-mode engine started last: it would page too if it took the lease.
+            engine.core.groups[chat].autoscaler.mode = AutoscaleMode::Shadow;
+        }
+        engine.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+        engines.push(engine);
+    }
+    let mut running: Vec<Running> = engines.into_iter().map(Running::start).collect();
+    let mut fired = Vec::new();
+    for r in &mut running {
+        let seen = r.until(20).await;
+        let alarm = seen.group("llm-chat").unwrap().alarms.iter().find(|a| a.name == "gpu-hot").cloned();
+        fired.push(alarm.map(|a| a.state));
+    }
+    assert!(
+        fired.iter().all(|s| *s == Some(crate::model::AlarmState::Firing)),
+        "every engine evaluates the alarm: {fired:?}"
+    );
+    let store = crate::store::Store::open(&path).unwrap();
+    for notifier in ["pagerduty", "slack"] {
+        let pages: Vec<_> = store
+            .outbox_messages(notifier)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.payload["alarm"] == "gpu-hot" && m.payload["kind"] == "trigger")
+            .collect();
+        assert_eq!(pages.len(), 1, "{notifier}: one page from the holder, not one per engine: {pages:?}");
+    }
+    let open = store.open_pages("llm-chat").unwrap();
+    assert_eq!(open.iter().filter(|p| p.alarm == "gpu-hot").count(), 1, "{open:?}");
+    for r in running {
+        r.stop().await;
+    }
 }

@@ -538,30 +538,29 @@ async fn an_alarm_paged_before_a_restart_is_resolved_after_it() {
     let clock = ManualClock::new(Timestamp(1_767_225_600_000));
     let store = crate::store::Store::open_in_memory().unwrap();
     // The previous process paged llm-chat's p95 alarm, then died.
-    let paged = Notification {
-        at: clock.now().minus(Duration::from_secs(120)),
+    let since = clock.now().minus(Duration::from_secs(120));
+    let paged = crate::store::OpenPage {
         group: "llm-chat".into(),
         alarm: "p95-over-slo".into(),
-        kind: NotificationKind::Trigger,
-        dedup_key: Notification::dedup_key("llm-chat", "p95-over-slo"),
+        dedup_key: Notification::dedup_key("llm-chat", "p95-over-slo", since),
         summary: "llm-chat: p95-over-slo — latency_p95 maximum > 2".into(),
-        held_under: None,
+        since,
     };
-    let payload = serde_json::to_value(&paged).unwrap();
-    store.enqueue(durable::NOTIFICATION_CHANNEL, "earlier", &payload, paged.at).unwrap();
+    store.open_page(&paged).unwrap();
     let mut engine =
         Engine::simulated(&crate::config::fast_profile(), 7, Arc::new(clock.clone()), false, false);
+    engine.settings.notifiers = vec!["pagerduty".into()];
     engine.set_store(store).unwrap();
     // It is not firing in this run (the fast profile has no such rule): resolved at once.
     engine.tick().await;
     let store = engine.store.as_ref().unwrap();
     let sent: Vec<Notification> = store
-        .outbox_messages(durable::NOTIFICATION_CHANNEL)
+        .outbox_messages("pagerduty")
         .unwrap()
         .into_iter()
         .map(|m| serde_json::from_value(m.payload).unwrap())
         .collect();
-    let resolve = sent.iter().find(|n| n.kind == NotificationKind::Resolve).expect("a resolve");
-    assert_eq!(resolve.dedup_key, paged.dedup_key);
-    assert_eq!(sent.len(), 2, "nothing else: {sent:?}");
+    assert_eq!(sent.len(), 1, "the resolve, nothing else: {sent:?}");
+    assert_eq!((sent[0].kind, &sent[0].dedup_key), (NotificationKind::Resolve, &paged.dedup_key));
+    assert!(store.open_pages("llm-chat").unwrap().is_empty(), "the episode is closed");
 }

@@ -165,7 +165,8 @@ fn an_alarm_raised_while_the_scale_out_warms_is_held_back_and_pages_when_the_war
         warmup.min.as_secs(),
         warmup.max.as_secs()
     );
-    assert_eq!(page.dedup_key, "fleetdeck:llm-chat:p95-over-slo");
+    // The episode's key: group, alarm and when it went FIRING (the tick the alarm fired).
+    assert_eq!(page.dedup_key, format!("fleetdeck:llm-chat:p95-over-slo:{}", at(fired_at).as_millis()));
 }
 
 #[test]

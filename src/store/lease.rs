@@ -135,6 +135,10 @@ impl LeaseStore for SqliteLeaseStore {
         "sqlite"
     }
 
+    fn is_local(&self) -> bool {
+        true
+    }
+
     fn get<'a>(&'a self, group: &'a str) -> BoxFuture<'a, Result<Option<LeaseRecord>, LeaseError>> {
         let group = group.to_string();
         self.blocking(move |store| store.lease(&group))

@@ -43,7 +43,7 @@ pub use breaker::{BreakerKind, BreakerTrip, TripMode};
 pub use history::{HISTORY_RETENTION, MinuteAggregate};
 pub use lease::SqliteLeaseStore;
 pub use operator::{GLOBAL, HoldRecord, PauseRecord, Silence};
-pub use outbox::{Enqueued, OutboxMessage};
+pub use outbox::{Enqueued, NewMessage, OpenPage, OutboxMessage};
 
 /// How long a write waits for another process's transaction before giving up. Every
 /// transaction here is a few statements, so a wait this long means something is stuck.

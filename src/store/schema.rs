@@ -106,6 +106,39 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE leases ADD COLUMN revision INTEGER NOT NULL DEFAULT 1 CHECK (revision >= 0);
     UPDATE leases SET renewed_at = acquired_at;
     ",
+    // 6: the outbox per notifier (`channel` names it; `dedup_key` is now the message's
+    // key, unique per notifier while the row is kept), ordered per `order_key`, claimed
+    // by one sender at a time; the open page episodes. The pages of schema 2–5 (channel
+    // `alarms`, which no notifier sends) become open episodes and leave the outbox.
+    "
+    ALTER TABLE outbox ADD COLUMN group_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN order_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
+    CREATE TABLE open_pages (
+        group_name TEXT NOT NULL,
+        alarm TEXT NOT NULL,
+        dedup_key TEXT NOT NULL UNIQUE,
+        summary TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (group_name, alarm)
+    ) STRICT;
+    INSERT OR IGNORE INTO open_pages (group_name, alarm, dedup_key, summary, since)
+        SELECT json_extract(o.payload, '$.group'), json_extract(o.payload, '$.alarm'),
+               json_extract(o.payload, '$.dedup_key'), json_extract(o.payload, '$.summary'), o.created_at
+        FROM outbox o
+        WHERE o.channel = 'alarms' AND json_valid(o.payload)
+          AND json_extract(o.payload, '$.kind') = 'trigger'
+          AND o.id = (SELECT max(l.id) FROM outbox l
+                      WHERE l.channel = 'alarms' AND json_valid(l.payload)
+                        AND json_extract(l.payload, '$.group') = json_extract(o.payload, '$.group')
+                        AND json_extract(l.payload, '$.alarm') = json_extract(o.payload, '$.alarm'));
+    DELETE FROM outbox WHERE channel = 'alarms';
+    UPDATE outbox SET order_key = dedup_key;
+    DELETE FROM outbox WHERE id NOT IN (SELECT max(id) FROM outbox GROUP BY channel, dedup_key);
+    DROP INDEX outbox_unsent_dedup;
+    CREATE UNIQUE INDEX outbox_message ON outbox (channel, dedup_key);
+    CREATE INDEX outbox_order ON outbox (channel, order_key) WHERE sent_at IS NULL;
+    ",
 ];
 
 /// The version this build writes.

@@ -48,8 +48,55 @@ fn a_version_1_file_is_migrated_and_keeps_its_rows() {
     assert_eq!(pauses[0].group, "llama-70b");
     assert_eq!(pauses[0].pause.mode, PauseMode::ScaleInOnly);
     // The later steps' tables work.
-    store.enqueue("slack", "k", &serde_json::json!({}), at(2)).unwrap();
-    assert_eq!(store.due(at(2), 10).unwrap().len(), 1);
+    let payload = serde_json::json!({});
+    let message =
+        crate::store::NewMessage { group: "llama-70b", message_key: "k", order_key: "k", payload: &payload };
+    store.enqueue(&["slack"], &message, at(2)).unwrap();
+    assert_eq!(store.claim_due("slack", at(2), 10, std::time::Duration::from_secs(30)).unwrap().len(), 1);
+}
+
+#[test]
+fn a_version_5_file_keeps_its_leases_and_its_unresolved_pages_become_open_episodes() {
+    let (_dir, path) = temp_db();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, "v5", 5).unwrap();
+        conn.execute(
+            "INSERT INTO leases (group_name, holder, host, acquired_at, expires_at, renewed_at, ttl_ms, version, revision)
+             VALUES ('chat', 'daemon@ops:7', 'ops', 1000, 31000, 1000, 30000, 3, 9)",
+            [],
+        )
+        .unwrap();
+        // Schema 2–5 pages: channel `alarms`, the payload a Notification. p95 paged and
+        // never resolved; queue paged and resolved.
+        let row = |id: i64, alarm: &str, kind: &str| {
+            let payload = serde_json::json!({
+                "at": 1000 + id, "group": "chat", "alarm": alarm, "kind": kind,
+                "dedup_key": format!("fleetdeck:chat:{alarm}"), "summary": format!("{alarm} high"),
+            });
+            conn.execute(
+                "INSERT INTO outbox (id, created_at, channel, dedup_key, payload, next_attempt_at)
+                 VALUES (?1, ?2, 'alarms', ?3, ?4, ?2)",
+                rusqlite::params![
+                    id,
+                    1000 + id,
+                    format!("fleetdeck:chat:{alarm}:{kind}:{id}"),
+                    payload.to_string()
+                ],
+            )
+            .unwrap();
+        };
+        row(1, "p95", "trigger");
+        row(2, "queue", "trigger");
+        row(3, "queue", "resolve");
+    }
+    let store = Store::open(&path).unwrap();
+    let lease = store.lease("chat").unwrap().unwrap();
+    assert_eq!((lease.holder.as_str(), lease.version, lease.revision), ("daemon@ops:7", 3, 9));
+    let open = store.open_pages("chat").unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!((open[0].alarm.as_str(), open[0].dedup_key.as_str()), ("p95", "fleetdeck:chat:p95"));
+    assert!(store.outbox_messages("alarms").unwrap().is_empty(), "no notifier sends `alarms`");
 }
 
 #[test]
