@@ -297,6 +297,19 @@ fn a_daemon_whose_stdout_is_closed_says_so_on_stderr_keeps_running_and_stops_cle
 }
 
 #[test]
+fn ctl_whose_reader_went_away_exits_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(home.path(), None);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut command = Command::new(bin());
+    command.args(["ctl", "--socket"]).arg(&daemon.socket).arg("status").env("RUST_BACKTRACE", "0");
+    let output = env(&mut command, home.path()).stdout(writer).stderr(Stdio::piped()).output().unwrap();
+    assert_eq!(output.status.code(), Some(141), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stderr), "", "quiet");
+}
+
+#[test]
 fn ctl_without_a_daemon_says_so_and_exits_3() {
     let home = tempfile::tempdir().unwrap();
     let mut command = Command::new(bin());
