@@ -376,7 +376,8 @@ impl<W: Write> LineOut<W> {
         if self.broken {
             return;
         }
-        let written = self.out.write_all(line).and_then(|()| self.out.write_all(b"\n")).and_then(|()| self.out.flush());
+        let written =
+            self.out.write_all(line).and_then(|()| self.out.write_all(b"\n")).and_then(|()| self.out.flush());
         if let Err(err) = written {
             self.broken = true;
             tracing::error!(%err, "standard output is gone: no more event lines are written (the daemon keeps running; decisions still go to the decision log)");
@@ -384,7 +385,12 @@ impl<W: Write> LineOut<W> {
     }
 }
 
-fn write_line<T: Serialize>(out: &mut LineOut<impl Write>, format: LogFormat, value: &T, text: impl FnOnce() -> String) {
+fn write_line<T: Serialize>(
+    out: &mut LineOut<impl Write>,
+    format: LogFormat,
+    value: &T,
+    text: impl FnOnce() -> String,
+) {
     let line = match format {
         LogFormat::Json => match serde_json::to_vec(value) {
             Ok(line) => line,

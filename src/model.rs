@@ -421,7 +421,8 @@ pub mod duration_text {
     }
 
     fn parse(text: &str) -> Result<Duration, String> {
-        humantime::parse_duration(text).map_err(|e| format!("bad duration `{text}`: {e} (e.g. \"30s\", \"5m\")"))
+        humantime::parse_duration(text)
+            .map_err(|e| format!("bad duration `{text}`: {e} (e.g. \"30s\", \"5m\")"))
     }
 
     /// For durations fleetdeck computes and writes (the age of a stale sample, how long a

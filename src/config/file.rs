@@ -238,7 +238,11 @@ mod tests {
     #[test]
     fn a_duration_longer_than_a_year_is_refused_at_its_value() {
         let err = toml::from_str::<Holder>("d = \"500000000000y\"").unwrap_err();
-        assert!(err.message().contains("duration `500000000000y` is too long: at most 1y"), "{}", err.message());
+        assert!(
+            err.message().contains("duration `500000000000y` is too long: at most 1y"),
+            "{}",
+            err.message()
+        );
         assert_eq!(err.span(), Some(4..19));
         let year: Holder = toml::from_str("d = \"1y\"").unwrap();
         assert_eq!(year.d.0, crate::model::MAX_DURATION);

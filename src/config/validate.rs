@@ -251,7 +251,9 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
                 ),
             ));
         }
-        Some(w) => WarmupRange { min: w.min.0, max: at_most(&at.key("warmup").key("max"), w.max.0, MAX_WARMUP)? },
+        Some(w) => {
+            WarmupRange { min: w.min.0, max: at_most(&at.key("warmup").key("max"), w.max.0, MAX_WARMUP)? }
+        }
         None => WarmupRange::default(),
     };
     let slo_p95 = file.slo_p95.map(|d| positive_duration(&at.key("slo_p95"), d.0)).transpose()?;

@@ -153,7 +153,8 @@ fn run_with_closed_stdout(args: &[&str], home: &Path) -> Output {
 #[test]
 fn a_command_whose_reader_went_away_exits_quietly_as_sigpipe_would() {
     let home = tempfile::tempdir().unwrap();
-    let (step, config, trace) = (fixture("decide/step.toml"), fixture("fast.toml"), fixture("trace-small.csv"));
+    let (step, config, trace) =
+        (fixture("decide/step.toml"), fixture("fast.toml"), fixture("trace-small.csv"));
     let (step, config, trace) = (step.to_str().unwrap(), config.to_str().unwrap(), trace.to_str().unwrap());
     let commands: [&[&str]; 7] = [
         &["decide", "--json", step],

@@ -239,15 +239,20 @@ fn when_its_engine_task_ends_the_daemon_removes_socket_and_discovery_file_and_ex
             .spawn()
             .unwrap();
         let status = wait_exit(&mut child, &format!("the daemon to exit after its engine task ({mode})"));
-        let (stdout, stderr) = (std::fs::read_to_string(&out).unwrap(), std::fs::read_to_string(&err).unwrap());
+        let (stdout, stderr) =
+            (std::fs::read_to_string(&out).unwrap(), std::fs::read_to_string(&err).unwrap());
         assert_eq!(status.code(), Some(1), "{mode}: {stderr}");
         assert!(stderr.contains(says), "{mode}: {stderr}");
         assert!(!stderr.contains("JoinHandle"), "{mode}: {stderr}");
-        let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> =
+            stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let listening = lines.first().unwrap_or_else(|| panic!("{mode}: no lines; {stderr}"));
         assert_eq!(listening["event"], "listening", "{mode}");
         let last = lines.last().unwrap();
-        assert_eq!((last["event"].as_str(), last["signal"].as_str()), (Some("stopped"), Some("engine stopped")));
+        assert_eq!(
+            (last["event"].as_str(), last["signal"].as_str()),
+            (Some("stopped"), Some("engine stopped"))
+        );
         let socket = PathBuf::from(listening["socket"].as_str().unwrap());
         assert!(socket.starts_with(home.path()), "{}", socket.display());
         assert!(!socket.exists(), "{mode}: the socket file is removed");
