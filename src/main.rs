@@ -230,7 +230,8 @@ const BROKEN_PIPE_STATUS: u8 = 141;
 /// that prints writes through [`stdout`] and returns that error here (`println!` would
 /// panic on it). The daemon never gets here for its stdout: it logs and keeps running.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+    err.chain()
+        .any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
 }
 
 /// Standard output for a command's answer: write with `write!`/`writeln!` and `?`, so a
@@ -383,22 +384,27 @@ fn replay(config: Config, trace: &Path, options: ReplayOptions) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// `fleetdeck decide`: the decision, and for a logged one whether it is reproduced.
+/// `fleetdeck decide`: each evaluated alarm, the decision, and for a logged one whether
+/// it is reproduced. With `--json` standard output is the decision alone (one object, as
+/// in the decision log); the alarms and a replay's verdict go to standard error.
 fn decide(file: &Path, json: bool, line: Option<usize>) -> anyhow::Result<ExitCode> {
     use fleetdeck::decide_cmd::{self, DecideInput};
     let input = decide_cmd::read_input(file, line)?;
-    let decision = decide_cmd::run_input(&input);
+    let answer = decide_cmd::answer_input(&input);
+    let decision = &answer.decision;
+    let alarms = decide_cmd::render_alarms(&answer.alarms);
     let mut out = stdout();
     if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&decision)?)?;
+        eprint!("{alarms}");
+        writeln!(out, "{}", serde_json::to_string_pretty(decision)?)?;
     } else {
-        write!(out, "{}", decide_cmd::render(&decision))?;
+        write!(out, "{alarms}{}", decide_cmd::render(decision))?;
     }
     let DecideInput::Logged { origin, logged } = &input else {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     };
-    let differences = fleetdeck::audit::differences(&logged.record.decision, &decision);
+    let differences = fleetdeck::audit::differences(&logged.record.decision, decision);
     let verdict = decide_cmd::render_verdict(origin, logged, &differences);
     if json {
         eprint!("{verdict}");
