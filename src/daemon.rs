@@ -90,7 +90,14 @@ enum DaemonLine<'a> {
 }
 
 /// Runs `engine` until SIGINT or SIGTERM, writing lines to `out`.
-pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Send) -> anyhow::Result<()> {
+///
+/// If the engine task ends by itself (it returned, or it panicked) the daemon cleans up as
+/// for a signal (socket and discovery file removed, `stopped` written) and then returns an
+/// error saying what happened, so the process exits non-zero. Standard output going away
+/// is logged and the daemon keeps running: its decisions are in the decision log, and a
+/// daemon that died with its reader would leave its leases to expire mid-tick.
+pub async fn run(engine: Engine, options: AutoOptions, out: impl Write + Send) -> anyhow::Result<()> {
+    let mut out = LineOut::new(out);
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
@@ -155,7 +162,7 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
         let metrics = metrics_addr.map_or(String::new(), |a| format!(", metrics on http://{a}/metrics"));
         let tcp = tcp_addr.map_or(String::new(), |a| format!(", tcp on {a}"));
         format!("listening on {}{tcp}{metrics} as {identity}", server.path().display())
-    })?;
+    });
     let exporter_tasks = metrics.map(|(_, listener)| {
         let exporter = std::sync::Arc::new(Exporter::new());
         let follow = exporter.follow(&connector);
@@ -171,28 +178,44 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
     });
     let server_task = tokio::spawn(server.serve(context));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut engine_task = tokio::spawn(engine.run(async {
-        let _ = stop_rx.await;
-    }));
+    let mut engine_task = tokio::spawn(engine_task(engine, stop_rx));
+    // The engine task's outcome once it is known: a JoinHandle is awaited once only.
+    let mut engine_ended = None;
     let signal_name = loop {
         tokio::select! {
             _ = interrupt.recv() => break "SIGINT",
             _ = terminate.recv() => break "SIGTERM",
-            _ = hangup.recv() => reload(options.config_path.as_deref(), &reloader, &mut out, options.log_format).await?,
+            _ = hangup.recv() => reload(options.config_path.as_deref(), &reloader, &mut out, options.log_format).await,
             event = events.recv() => match event {
-                Ok(event) => write_event(&mut out, options.log_format, &event)?,
+                Ok(event) => write_event(&mut out, options.log_format, &event),
                 Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "standard output fell behind the events"),
-                Err(RecvError::Closed) => break "engine stopped",
+                Err(RecvError::Closed) => break ENGINE_STOPPED,
             },
-            _ = &mut engine_task => break "engine stopped",
+            ended = &mut engine_task => {
+                engine_ended = Some(ended);
+                break ENGINE_STOPPED;
+            }
         }
     };
     tracing::info!(signal = signal_name, "stopping");
-    let _ = stop_tx.send(());
-    let _ = engine_task.await;
+    let ended = match engine_ended {
+        Some(ended) => ended,
+        None => {
+            let _ = stop_tx.send(());
+            engine_task.await
+        }
+    };
+    let failure = match ended {
+        Ok(()) if signal_name == ENGINE_STOPPED => Some("the engine stopped by itself".to_string()),
+        Ok(()) => None,
+        Err(err) => Some(engine_failure(err)),
+    };
+    if let Some(failure) = &failure {
+        tracing::error!(%failure, "engine task ended; cleaning up");
+    }
     // What the last tick and the shutdown said, before the stop line.
     while let Ok(event) = events.try_recv() {
-        write_event(&mut out, options.log_format, &event)?;
+        write_event(&mut out, options.log_format, &event);
     }
     server_task.abort();
     let _ = server_task.await; // drops the listener, which removes the socket file
@@ -213,8 +236,70 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
         let _ = std::fs::remove_file(path);
     }
     let line = DaemonLine::Stopped { at: now(), signal: signal_name };
-    write_line(&mut out, options.log_format, &line, || format!("stopped ({signal_name})"))?;
-    Ok(())
+    write_line(&mut out, options.log_format, &line, || format!("stopped ({signal_name})"));
+    match failure {
+        Some(failure) => Err(anyhow::anyhow!("{failure}")),
+        None => Ok(()),
+    }
+}
+
+/// The `signal` of the `stopped` line when no signal stopped the daemon.
+const ENGINE_STOPPED: &str = "engine stopped";
+
+/// The engine task: `engine` until `stop`. Debug builds only: with
+/// `FLEETDECK_DEBUG_ENGINE_EXIT=return` (or `=panic`) the task drops the engine and
+/// returns (or panics) once the engine has published its first tick, so a test can see
+/// the daemon survive its engine's end. Release builds run the engine only.
+fn engine_task(
+    engine: Engine,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let debug_exit = debug_engine_exit();
+    let mut snapshots = engine.connect().snapshots;
+    async move {
+        let run = engine.run(async {
+            let _ = stop.await;
+        });
+        let Some(exit) = debug_exit else { return run.await };
+        tokio::select! {
+            () = run => {}
+            _ = snapshots.wait_for(|snapshot| snapshot.seq >= 1) => match exit {
+                DebugExit::Return => {}
+                DebugExit::Panic => panic!("FLEETDECK_DEBUG_ENGINE_EXIT=panic"),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum DebugExit {
+    Return,
+    Panic,
+}
+
+fn debug_engine_exit() -> Option<DebugExit> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    match std::env::var("FLEETDECK_DEBUG_ENGINE_EXIT").ok()?.as_str() {
+        "return" => Some(DebugExit::Return),
+        "panic" => Some(DebugExit::Panic),
+        _ => None,
+    }
+}
+
+/// An engine task that did not return: its panic message, or that it was cancelled.
+fn engine_failure(err: tokio::task::JoinError) -> String {
+    if !err.is_panic() {
+        return format!("the engine task was cancelled: {err}");
+    }
+    let panic = err.into_panic();
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    format!("the engine task panicked: {message}")
 }
 
 /// SIGHUP: reads the config again and hands its groups to the engine; an unusable
@@ -222,9 +307,9 @@ pub async fn run(engine: Engine, options: AutoOptions, mut out: impl Write + Sen
 async fn reload(
     path: Option<&std::path::Path>,
     reloader: &tokio::sync::mpsc::Sender<crate::engine::Reload>,
-    out: &mut impl Write,
+    out: &mut LineOut<impl Write>,
     format: LogFormat,
-) -> anyhow::Result<()> {
+) {
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let config = match path {
         None => Err("no config file to read again: the built-in demo is running".to_string()),
@@ -241,9 +326,9 @@ async fn reload(
     let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone())).collect();
     let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
     if reloader.send((groups, reply_tx)).await.is_err() {
-        return Ok(()); // the engine is stopping
+        return; // the engine is stopping
     }
-    let Ok(outcome) = reply_rx.await else { return Ok(()) };
+    let Ok(outcome) = reply_rx.await else { return };
     let line =
         DaemonLine::Reloaded { at: now, applied: &outcome.applied, restart_needed: &outcome.restart_needed };
     write_line(out, format, &line, || {
@@ -272,24 +357,56 @@ fn record(path: &std::path::Path, listening: &Listening) {
     }
 }
 
+/// The daemon's standard output. A line that cannot be written (the reader went away:
+/// `fleetdeck --auto | head`, a closed pipe to a log shipper) is reported once on
+/// standard error, and later lines are dropped: the daemon goes on ticking, acting and
+/// logging decisions to its decision log, and stops only on a signal, releasing its leases.
+struct LineOut<W> {
+    out: W,
+    broken: bool,
+}
+
+impl<W: Write> LineOut<W> {
+    fn new(out: W) -> Self {
+        LineOut { out, broken: false }
+    }
+
+    /// Writes `line` and a newline, flushed.
+    fn write(&mut self, line: &[u8]) {
+        if self.broken {
+            return;
+        }
+        let written =
+            self.out.write_all(line).and_then(|()| self.out.write_all(b"\n")).and_then(|()| self.out.flush());
+        if let Err(err) = written {
+            self.broken = true;
+            tracing::error!(%err, "standard output is gone: no more event lines are written (the daemon keeps running; decisions still go to the decision log)");
+        }
+    }
+}
+
 fn write_line<T: Serialize>(
-    out: &mut impl Write,
+    out: &mut LineOut<impl Write>,
     format: LogFormat,
     value: &T,
     text: impl FnOnce() -> String,
-) -> anyhow::Result<()> {
-    match format {
-        LogFormat::Json => serde_json::to_writer(&mut *out, value)?,
-        LogFormat::Text => write!(out, "{}", text())?,
-    }
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+) {
+    let line = match format {
+        LogFormat::Json => match serde_json::to_vec(value) {
+            Ok(line) => line,
+            Err(err) => {
+                tracing::error!(%err, "an event line could not be serialised");
+                return;
+            }
+        },
+        LogFormat::Text => text().into_bytes(),
+    };
+    out.write(&line);
 }
 
-fn write_event(out: &mut impl Write, format: LogFormat, event: &Event) -> anyhow::Result<()> {
+fn write_event(out: &mut LineOut<impl Write>, format: LogFormat, event: &Event) {
     if matches!(event, Event::Scaled { .. }) {
-        return Ok(()); // the `decided` entry says it, with more
+        return; // the `decided` entry says it, with more
     }
     write_line(out, format, event, || event_text(event))
 }

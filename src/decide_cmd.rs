@@ -19,6 +19,19 @@
 //! metrics = [{ kind = "gpu_util", at = "2026-11-23T07:59:50Z", value = 0.93 }]
 //! ```
 //!
+//! `[[alarms]]` entries add alarm rules with their datapoints: each is evaluated at `now`
+//! and its state joins `inputs.alarms`, so the policy's step rules and gated targets read
+//! it (see [`alarms`]):
+//!
+//! ```toml
+//! [[alarms]]
+//! datapoints = [40, "-", 180]     # one per period, oldest first; "-": no data
+//! previous = "OK"                 # optional; default INSUFFICIENT_DATA
+//! [alarms.rule]                   # as [[groups.alarms]] in the config
+//! name = "queue-high"
+//! # metric, statistic, comparison, threshold, period, datapoints_to_alarm, …
+//! ```
+//!
 //! FILE may also be a line of the decision log ([`crate::audit`]): a `.jsonl` log (its
 //! last decision line, or `--line N`), or one decision line as a JSON object
 //! (`"kind":"decision"`). The policy runs on the logged state and inputs at the logged
@@ -34,14 +47,60 @@ use crate::audit::{self, AuditError, AuditLine, LoggedDecision};
 use crate::model::{Timestamp, format_duration};
 use crate::policy::{self, Decision, GroupState, Inputs, words};
 
+pub mod alarms;
+
+pub use alarms::{AlarmCase, EvaluatedAlarm};
+
 /// What a decide file holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "DecideFileText")]
 pub struct DecideFile {
     pub now: Timestamp,
     pub group: GroupState,
     #[serde(default)]
     pub inputs: Inputs,
+    /// Alarm rules to evaluate on their datapoints; their states join `inputs.alarms`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<AlarmCase>,
+}
+
+/// [`DecideFile`] as written, before the checks that span its parts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecideFileText {
+    now: Timestamp,
+    group: GroupState,
+    #[serde(default)]
+    inputs: Inputs,
+    #[serde(default)]
+    alarms: Vec<AlarmCase>,
+}
+
+impl TryFrom<DecideFileText> for DecideFile {
+    type Error = String;
+
+    /// Each alarm is named once: by one `[[alarms]]` rule or one `inputs.alarms` entry.
+    fn try_from(text: DecideFileText) -> Result<Self, String> {
+        let evaluated = text.alarms.iter().map(|case| case.rule.name.as_str());
+        let given = text.inputs.alarms.iter().map(|input| input.name.as_str());
+        let mut names: Vec<&str> = evaluated.chain(given).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(format!(
+                "alarm `{}` is named twice (in [[alarms]] or inputs.alarms): an alarm has one state",
+                pair[0]
+            ));
+        }
+        let DecideFileText { now, group, inputs, alarms } = text;
+        Ok(DecideFile { now, group, inputs, alarms })
+    }
+}
+
+/// What `fleetdeck decide` answers: each evaluated alarm, then the decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    pub alarms: Vec<EvaluatedAlarm>,
+    pub decision: Decision,
 }
 
 /// What `fleetdeck decide` was given: a decide file, or a logged decision to replay.
@@ -150,14 +209,100 @@ pub fn parse(text: &str, json: bool, origin: &str) -> Result<DecideFile, DecideE
 
 /// Runs the policy on a decide file.
 pub fn run(file: &DecideFile) -> Decision {
-    policy::decide(&file.group, &file.inputs, file.now)
+    answer(file).decision
+}
+
+/// Evaluates a decide file's alarms at `now`, then runs the policy with their states
+/// among its alarm inputs.
+pub fn answer(file: &DecideFile) -> Answer {
+    let alarms: Vec<EvaluatedAlarm> =
+        file.alarms.iter().map(|case| alarms::evaluate(case, file.now)).collect();
+    let decision = if alarms.is_empty() {
+        policy::decide(&file.group, &file.inputs, file.now)
+    } else {
+        let mut inputs = file.inputs.clone();
+        inputs.alarms.extend(alarms.iter().map(|a| a.status.to_input(&a.case.rule)));
+        policy::decide(&file.group, &inputs, file.now)
+    };
+    Answer { alarms, decision }
 }
 
 /// Runs the policy on whatever `fleetdeck decide` was given.
 pub fn run_input(input: &DecideInput) -> Decision {
+    answer_input(input).decision
+}
+
+/// [`answer`] for whatever `fleetdeck decide` was given (a logged decision has no alarms
+/// to evaluate: its alarm states are logged with its inputs).
+pub fn answer_input(input: &DecideInput) -> Answer {
     match input {
-        DecideInput::File(file) => run(file),
-        DecideInput::Logged { logged, .. } => logged.decide_again(),
+        DecideInput::File(file) => answer(file),
+        DecideInput::Logged { logged, .. } => Answer { alarms: Vec::new(), decision: logged.decide_again() },
+    }
+}
+
+/// The evaluated alarms as an on-call engineer reads them, one block each:
+///
+/// ```text
+/// alarm queue-high: FIRING since 2026-11-23T09:00:00Z
+///   rule: queue_length average > 50 for 2 of 3 × 1m, missing data treated as breaching
+///   datapoints: 40 - 180 (the newest from 2026-11-23T08:59:00Z)
+///   history: INSUFFICIENT_DATA → OK at 08:58 UTC, OK → FIRING at 09:00 UTC
+/// ```
+pub fn render_alarms(alarms: &[EvaluatedAlarm]) -> String {
+    // A long run of datapoints can change state many times; the newest changes tell.
+    const CHANGES_SHOWN: usize = 6;
+    let mut out = String::new();
+    for alarm in alarms {
+        let (rule, status) = (&alarm.case.rule, &alarm.status);
+        let state = words::alarm_state(status.state);
+        out.push_str(&format!("alarm {}: {state} since {}\n", rule.name, status.since.to_rfc3339()));
+        out.push_str(&format!("  rule: {}, {}\n", rule.summary(), missing_data_words(rule.missing_data)));
+        let values: Vec<String> = alarm
+            .case
+            .datapoints
+            .iter()
+            .map(|v| v.filter(|v| v.is_finite()).map_or("-".into(), |v| format!("{v}")))
+            .collect();
+        if values.is_empty() {
+            out.push_str("  datapoints: none\n");
+        } else {
+            let newest = alarm.newest_period.to_rfc3339();
+            out.push_str(&format!("  datapoints: {} (the newest from {newest})\n", values.join(" ")));
+        }
+        let changes = &alarm.transitions;
+        if changes.is_empty() {
+            out.push_str(&format!("  history: {} throughout\n", words::alarm_state(alarm.case.previous)));
+            continue;
+        }
+        let earlier = changes.len().saturating_sub(CHANGES_SHOWN);
+        let mut shown: Vec<String> = changes[earlier..]
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} → {} at {}",
+                    words::alarm_state(t.from),
+                    words::alarm_state(t.to),
+                    words::clock(t.at)
+                )
+            })
+            .collect();
+        if earlier > 0 {
+            shown.insert(0, format!("({earlier} earlier changes)"));
+        }
+        out.push_str(&format!("  history: {}\n", shown.join(", ")));
+    }
+    out
+}
+
+/// CloudWatch's `TreatMissingData`, in words.
+fn missing_data_words(treatment: crate::alarms::MissingData) -> &'static str {
+    use crate::alarms::MissingData;
+    match treatment {
+        MissingData::Missing => "missing data treated as missing",
+        MissingData::Ignore => "missing data ignored",
+        MissingData::Breaching => "missing data treated as breaching",
+        MissingData::NotBreaching => "missing data treated as not breaching",
     }
 }
 

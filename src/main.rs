@@ -2,7 +2,7 @@
 //! the library; this file only decides what to run and turns errors into exit codes.
 
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -214,6 +214,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // `fleetdeck decide --json f | head`: the reader has what it wanted. Quiet, with the
+        // status a process ended by SIGPIPE gets from the shell (128 + 13), as `cat` would.
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(BROKEN_PIPE_STATUS),
         Err(err) => {
             eprintln!("fleetdeck: {err:#}");
             ExitCode::FAILURE
@@ -221,11 +224,29 @@ fn main() -> ExitCode {
     }
 }
 
+const BROKEN_PIPE_STATUS: u8 = 141;
+
+/// Rust ignores SIGPIPE, so a write to a closed pipe is an `EPIPE` error: every command
+/// that prints writes through [`stdout`] and returns that error here (`println!` would
+/// panic on it). The daemon never gets here for its stdout: it logs and keeps running.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+}
+
+/// Standard output for a command's answer: write with `write!`/`writeln!` and `?`, so a
+/// reader that went away ends the command quietly (see [`is_broken_pipe`]).
+fn stdout() -> io::StdoutLock<'static> {
+    io::stdout().lock()
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Some(Cmd::Config { action: ConfigCmd::Check { file } }) => Ok(check_config(&file)),
+        Some(Cmd::Config { action: ConfigCmd::Check { file } }) => check_config(&file),
         Some(Cmd::Config { action: ConfigCmd::Default }) => {
-            print!("{}", config::DEMO_TOML);
+            let mut out = stdout();
+            out.write_all(config::DEMO_TOML.as_bytes())?;
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Decide { file, json, line }) => decide(&file, json, line.map(|n| n as usize)),
@@ -249,7 +270,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(fleetdeck::ctl::run(&args, &target, operator, &mut out, &mut err))
         }
         Some(Cmd::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "fleetdeck", &mut io::stdout());
+            // clap_complete panics on a failed write: generate into memory, then write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fleetdeck", &mut script);
+            let mut out = stdout();
+            out.write_all(&script)?;
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         None if cli.auto => {
@@ -348,47 +374,59 @@ fn replay(config: Config, trace: &Path, options: ReplayOptions) -> anyhow::Resul
         };
         fleetdeck::replay::plot::plot(path, &runs, &labels)?;
     }
+    let mut out = stdout();
     if json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&runs)?)?;
     } else {
-        print!("{}", fleetdeck::replay::report::table(&heading, &runs));
+        write!(out, "{}", fleetdeck::replay::report::table(&heading, &runs))?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// `fleetdeck decide`: the decision, and for a logged one whether it is reproduced.
+/// `fleetdeck decide`: each evaluated alarm, the decision, and for a logged one whether
+/// it is reproduced. With `--json` standard output is the decision alone (one object, as
+/// in the decision log); the alarms and a replay's verdict go to standard error.
 fn decide(file: &Path, json: bool, line: Option<usize>) -> anyhow::Result<ExitCode> {
     use fleetdeck::decide_cmd::{self, DecideInput};
     let input = decide_cmd::read_input(file, line)?;
-    let decision = decide_cmd::run_input(&input);
+    let answer = decide_cmd::answer_input(&input);
+    let decision = &answer.decision;
+    let alarms = decide_cmd::render_alarms(&answer.alarms);
+    let mut out = stdout();
     if json {
-        println!("{}", serde_json::to_string_pretty(&decision)?);
+        eprint!("{alarms}");
+        writeln!(out, "{}", serde_json::to_string_pretty(decision)?)?;
     } else {
-        print!("{}", decide_cmd::render(&decision));
+        write!(out, "{alarms}{}", decide_cmd::render(decision))?;
     }
     let DecideInput::Logged { origin, logged } = &input else {
+        out.flush()?;
         return Ok(ExitCode::SUCCESS);
     };
-    let differences = fleetdeck::audit::differences(&logged.record.decision, &decision);
+    let differences = fleetdeck::audit::differences(&logged.record.decision, decision);
     let verdict = decide_cmd::render_verdict(origin, logged, &differences);
     if json {
         eprint!("{verdict}");
     } else {
-        print!("{verdict}");
+        write!(out, "{verdict}")?;
     }
+    out.flush()?;
     Ok(if differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn check_config(file: &Path) -> ExitCode {
+fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
     match config::load(file) {
         Ok(config) => {
             let names: Vec<&str> = config.groups.iter().map(|g| g.spec.name.as_str()).collect();
-            println!("{}: ok ({} groups: {})", file.display(), names.len(), names.join(", "));
-            ExitCode::SUCCESS
+            let mut out = stdout();
+            writeln!(out, "{}: ok ({} groups: {})", file.display(), names.len(), names.join(", "))?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
             eprintln!("{err}");
-            ExitCode::FAILURE
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -50,20 +50,28 @@ impl Timestamp {
         Ok(Timestamp(since.as_millis() as i64))
     }
 
-    /// RFC 3339 UTC text, to the second (milliseconds when there are any).
+    /// RFC 3339 UTC text, to the second (milliseconds when there are any). RFC 3339 has
+    /// four-digit years: an instant before 1970 is written as the epoch and one after
+    /// 9999 as [`Timestamp::LAST_RFC3339`] (humantime formats nothing else).
     pub fn to_rfc3339(self) -> String {
-        let time = std::time::UNIX_EPOCH + Duration::from_millis(self.0.max(0) as u64);
-        if self.0 % 1000 == 0 {
+        let ms = self.0.clamp(0, Self::LAST_RFC3339.0);
+        let time = std::time::UNIX_EPOCH + Duration::from_millis(ms as u64);
+        if ms % 1000 == 0 {
             humantime::format_rfc3339_seconds(time).to_string()
         } else {
             humantime::format_rfc3339_millis(time).to_string()
         }
     }
 
+    /// The last instant RFC 3339 can write: 9999-12-31T23:59:59.999Z.
+    pub const LAST_RFC3339: Timestamp = Timestamp(253_402_300_799_999);
+
     pub const fn from_millis(ms: i64) -> Self {
         Timestamp(ms)
     }
 
+    /// Seconds since the epoch, to the nearest millisecond; `as` saturates, so a huge or
+    /// infinite value is the first or last instant and NaN is the epoch, never a panic.
     pub fn from_secs_f64(secs: f64) -> Self {
         Timestamp((secs * 1000.0).round() as i64)
     }
@@ -395,8 +403,26 @@ pub enum AlarmState {
     InsufficientData,
 }
 
+/// The longest duration fleetdeck reads from a file people write (the config, alarm
+/// rules, policies, `fleetdeck decide` inputs): a year, humantime's `1y` (365.25 days).
+/// Nothing fleetdeck waits for or looks back over is longer, and every sum or product of
+/// such durations it forms (a poll interval × the raw points kept, a period × the
+/// datapoints evaluated) stays far inside what `Duration`, [`Timestamp`] and the
+/// runtime's clock can hold, so none of that arithmetic can overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+
+/// `d` if it is at most [`MAX_DURATION`]; else the message for the file's reader.
+pub fn bounded_duration(text: &str, d: Duration) -> Result<Duration, String> {
+    if d <= MAX_DURATION {
+        Ok(d)
+    } else {
+        Err(format!("duration `{text}` is too long: at most 1y ({})", format_duration(MAX_DURATION)))
+    }
+}
+
 /// Serde helpers: durations as human text (`"300s"`, `"5m"`, `"1h30m"`), for files people
-/// write (config, `fleetdeck decide` inputs). Written back in the same compact form.
+/// write (config, `fleetdeck decide` inputs), at most [`MAX_DURATION`]. Written back in
+/// the same compact form.
 pub mod duration_text {
     use std::time::Duration;
 
@@ -408,9 +434,29 @@ pub mod duration_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map_err(|e| {
-            serde::de::Error::custom(format!("bad duration `{text}`: {e} (e.g. \"30s\", \"5m\")"))
-        })
+        let d = parse(&text).map_err(serde::de::Error::custom)?;
+        super::bounded_duration(&text, d).map_err(serde::de::Error::custom)
+    }
+
+    fn parse(text: &str) -> Result<Duration, String> {
+        humantime::parse_duration(text)
+            .map_err(|e| format!("bad duration `{text}`: {e} (e.g. \"30s\", \"5m\")"))
+    }
+
+    /// For durations fleetdeck computes and writes (the age of a stale sample, how long a
+    /// scale-out has waited), read back from a decision log: any length humantime reads.
+    pub mod any {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+            super::serialize(d, s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+            super::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+        }
     }
 
     /// The same for `Option<Duration>`; use with `#[serde(default)]`.
@@ -511,6 +557,40 @@ mod tests {
         assert_eq!(serde_json::to_string(&from_text).unwrap(), "1795420800000");
         let err = serde_json::from_str::<Timestamp>("\"yesterday\"").unwrap_err();
         assert!(err.to_string().contains("RFC 3339"), "{err}");
+    }
+
+    #[test]
+    fn a_timestamp_beyond_year_9999_is_written_as_the_last_rfc3339_instant() {
+        // humantime refuses to format past 9999 (its Display errs, which `to_string` turns
+        // into a panic); a decide file may say `now = 9223372036854775807`.
+        assert_eq!(Timestamp(i64::MAX).to_rfc3339(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(Timestamp::LAST_RFC3339.to_rfc3339(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(Timestamp(i64::MIN).to_rfc3339(), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn a_duration_in_a_file_is_at_most_a_year() {
+        #[derive(Debug, Deserialize)]
+        struct Holder {
+            #[serde(with = "duration_text")]
+            d: Duration,
+        }
+        let year: Holder = serde_json::from_str(r#"{"d":"1y"}"#).unwrap();
+        assert_eq!(year.d, MAX_DURATION);
+        let err = serde_json::from_str::<Holder>(r#"{"d":"500000000000y"}"#).unwrap_err();
+        assert!(err.to_string().contains("duration `500000000000y` is too long: at most 1y"), "{err}");
+        assert_eq!((err.line(), err.column()), (1, 21), "{err}");
+    }
+
+    #[test]
+    fn a_computed_duration_reads_back_at_any_length() {
+        #[derive(Debug, Deserialize)]
+        struct Holder {
+            #[serde(with = "duration_text::any")]
+            d: Duration,
+        }
+        let long: Holder = serde_json::from_str(r#"{"d":"491400h"}"#).unwrap();
+        assert_eq!(long.d, Duration::from_secs(491_400 * 3600));
     }
 
     #[test]

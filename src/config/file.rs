@@ -182,7 +182,9 @@ pub(super) struct EventFile {
     pub stockout: Option<String>,
 }
 
-/// A duration written as text (`"500ms"`, `"30s"`, `"1h30m"`), parsed with `humantime`.
+/// A duration written as text (`"500ms"`, `"30s"`, `"1h30m"`), parsed with `humantime`,
+/// at most [`MAX_DURATION`](crate::model::MAX_DURATION) (a year): a longer one is refused
+/// at its own value, before any arithmetic on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct DurationText(pub Duration);
 
@@ -200,9 +202,10 @@ impl<'de> Deserialize<'de> for DurationText {
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<DurationText, E> {
-                humantime::parse_duration(text).map(DurationText).map_err(|err| {
+                let d = humantime::parse_duration(text).map_err(|err| {
                     E::custom(format!("bad duration `{text}` ({err}), expected {DURATION_EXPECTED}"))
-                })
+                })?;
+                crate::model::bounded_duration(text, d).map(DurationText).map_err(E::custom)
             }
         }
 
@@ -230,6 +233,19 @@ mod tests {
         let err = toml::from_str::<Holder>("d = \"5 parsecs\"").unwrap_err();
         assert!(err.message().contains("bad duration `5 parsecs`"), "{}", err.message());
         assert!(err.message().contains("\"30s\""), "{}", err.message());
+    }
+
+    #[test]
+    fn a_duration_longer_than_a_year_is_refused_at_its_value() {
+        let err = toml::from_str::<Holder>("d = \"500000000000y\"").unwrap_err();
+        assert!(
+            err.message().contains("duration `500000000000y` is too long: at most 1y"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(err.span(), Some(4..19));
+        let year: Holder = toml::from_str("d = \"1y\"").unwrap();
+        assert_eq!(year.d.0, crate::model::MAX_DURATION);
     }
 
     #[test]

@@ -56,6 +56,17 @@
 //!
 //! Durations are strings read by `humantime`: `"500ms"`, `"30s"`, `"2m"`, `"1h30m"`.
 //!
+//! # Limits
+//!
+//! Every duration is at most a year (`"1y"`, 365.25 days,
+//! [`MAX_DURATION`](crate::model::MAX_DURATION)): policy windows, cooldowns, alarm periods
+//! and for-durations, traffic periods, event offsets. Keys with a natural range are held
+//! tighter: `poll_interval` at most `1h`, `stale_after` at most `24h` (so its default,
+//! 3 × `poll_interval`, is at most 3 h), a group's `warmup.max` at most `24h`. A longer
+//! value is refused at its own line and column, so no product of durations the engine
+//! forms (a poll interval × the 600 raw points a chart spans, a period × the datapoints
+//! an alarm evaluates) can overflow.
+//!
 //! # How errors are located
 //!
 //! The text is parsed twice: once into serde structs (`file`), whose errors toml already

@@ -69,12 +69,31 @@ pub(super) fn positive_duration(path: &KeyPath, value: Duration) -> Result<Durat
     }
 }
 
+/// A duration no longer than `max`, a key's natural range.
+fn at_most(path: &KeyPath, value: Duration, max: Duration) -> Result<Duration, Invalid> {
+    if value <= max {
+        Ok(value)
+    } else {
+        Err(Invalid::new(
+            path.clone(),
+            format!("{} is too long: at most {}", format_duration(value), format_duration(max)),
+        ))
+    }
+}
+
 /// Polling a simulator is free, so the demo can be lively; real backends (Prometheus,
 /// CloudWatch) are scraped every 15 s or slower, so polling them faster only repeats data.
 const SIM_POLL_INTERVAL: Duration = Duration::from_secs(1);
 const BACKEND_POLL_INTERVAL: Duration = Duration::from_secs(15);
 /// DESIGN.md's one definition of stale: no sample for 3 poll intervals.
 const STALE_AFTER_POLLS: u32 = 3;
+/// Tighter than the year every duration is held to: CloudWatch's longest common period is
+/// an hour, and an autoscaler that looks less often than that is not one.
+pub(super) const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
+/// A series silent for a day is not stale, it is gone.
+pub(super) const MAX_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// A GPU instance boots and loads its model in minutes; a day is far beyond any.
+pub(super) const MAX_WARMUP: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_SEED: u64 = 42;
 
 pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Result<Config, Invalid> {
@@ -103,7 +122,10 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
 
     let all_sim = groups.iter().all(|g| g.spec.source == SourceKind::Sim);
     let poll_interval = match file.poll_interval {
-        Some(d) => positive_duration(&root.key("poll_interval"), d.0)?,
+        Some(d) => {
+            let path = root.key("poll_interval");
+            at_most(&path, positive_duration(&path, d.0)?, MAX_POLL_INTERVAL)?
+        }
         None if all_sim => SIM_POLL_INTERVAL,
         None => BACKEND_POLL_INTERVAL,
     };
@@ -119,8 +141,9 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
                 ),
             ));
         }
-        Some(d) => d.0,
-        None => poll_interval * STALE_AFTER_POLLS,
+        Some(d) => at_most(&root.key("stale_after"), d.0, MAX_STALE_AFTER)?,
+        // At most 3 h, as poll_interval is at most 1 h.
+        None => poll_interval.saturating_mul(STALE_AFTER_POLLS),
     };
 
     let operator = match file.operator {
@@ -228,7 +251,9 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
                 ),
             ));
         }
-        Some(w) => WarmupRange { min: w.min.0, max: w.max.0 },
+        Some(w) => {
+            WarmupRange { min: w.min.0, max: at_most(&at.key("warmup").key("max"), w.max.0, MAX_WARMUP)? }
+        }
         None => WarmupRange::default(),
     };
     let slo_p95 = file.slo_p95.map(|d| positive_duration(&at.key("slo_p95"), d.0)).transpose()?;

@@ -633,7 +633,11 @@ impl Engine {
         let now = self.clock.now();
         let stale_after = self.settings.stale_after;
         // The console's charts span the raw points kept; the forecast is laid over them.
-        let shown_from = now.minus(self.settings.poll_interval * self.settings.raw_points as u32);
+        let shown_from = now.minus(
+            self.settings
+                .poll_interval
+                .saturating_mul(u32::try_from(self.settings.raw_points).unwrap_or(u32::MAX)),
+        );
         let groups = self
             .core
             .groups

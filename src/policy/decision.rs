@@ -186,7 +186,7 @@ pub enum Problem {
     Missing,
     /// The newest sample is older than `stale_after`.
     Stale {
-        #[serde(with = "duration_text")]
+        #[serde(with = "duration_text::any")]
         age: Duration,
     },
     /// NaN, infinite or negative.
@@ -199,7 +199,7 @@ pub enum Problem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stalled {
     pub since: Timestamp,
-    #[serde(with = "duration_text")]
+    #[serde(with = "duration_text::any")]
     pub waiting: Duration,
     pub desired: u32,
     pub ready_plus_warming: u32,

@@ -188,7 +188,7 @@ pub struct StateUpdates {
     pub scale_out_pending_since: Option<Timestamp>,
     /// Keep recommendations and activities newer than `now − retain` (the longest window
     /// any rule looks back over).
-    #[serde(with = "duration_text")]
+    #[serde(with = "duration_text::any")]
     pub retain: Duration,
 }
 

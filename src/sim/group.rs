@@ -153,7 +153,9 @@ impl GroupSim {
                 continue;
             }
             let warmup_s = self.instance_rng.uniform_between(min, max.max(min));
-            self.warming.push_back(now.plus(Duration::from_secs_f64(warmup_s)));
+            // Config bounds warm-ups to a day; a value from elsewhere must not panic either.
+            let warmup = Duration::try_from_secs_f64(warmup_s).unwrap_or(self.spec.warmup.max);
+            self.warming.push_back(now.plus(warmup));
         }
         self.warming.make_contiguous().sort_unstable();
         if lost > 0 {

@@ -279,7 +279,7 @@ fn nice_window_secs(span_secs: f64) -> f64 {
 }
 
 fn x_axis<'a>(x_min: f64, theme: &Theme) -> Axis<'a> {
-    let span = std::time::Duration::from_secs_f64(-x_min);
+    let span = std::time::Duration::try_from_secs_f64(-x_min).unwrap_or_default();
     Axis::default().bounds([x_min, 0.0]).style(theme.chart_axis).labels([
         format!("-{}", format_duration(span)),
         format!("-{}", format_duration(span / 2)),
@@ -518,8 +518,8 @@ fn time_axis<'a>(x_min: f64, x_max: f64, theme: &Theme) -> Axis<'a> {
     }
     let label = |secs: f64| match secs {
         s if s.abs() < 0.5 => "now".to_string(),
-        s if s < 0.0 => format!("-{}", format_duration(Duration::from_secs_f64(-s))),
-        s => format!("+{}", format_duration(Duration::from_secs_f64(s))),
+        s if s < 0.0 => format!("-{}", format_duration(Duration::try_from_secs_f64(-s).unwrap_or_default())),
+        s => format!("+{}", format_duration(Duration::try_from_secs_f64(s).unwrap_or_default())),
     };
     Axis::default().bounds([x_min, x_max]).style(theme.chart_axis).labels([
         label(x_min),

@@ -1,6 +1,9 @@
 //! The command line: config checking on fixtures, the demo config, completions, version.
 
-use crate::support::{fixture, run_fleetdeck};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::{bin, fixture, run_fleetdeck};
 
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -32,8 +35,9 @@ fn config_check_rejects_each_invalid_fixture_with_file_line_and_column() {
         let expect = text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).expect("expect line");
         let position = expect.split_whitespace().next().unwrap();
         let output = run_fleetdeck(&["config", "check", path.to_str().unwrap()], home.path());
-        assert!(!output.status.success(), "{} was accepted", path.display());
         let message = stderr(&output);
+        // 1, a refusal; never 101, a panic (a huge poll_interval once overflowed).
+        assert_eq!(output.status.code(), Some(1), "{}: {message}", path.display());
         let prefix = format!("{}:{position}:", path.display());
         assert!(message.starts_with(&prefix), "{}: expected `{prefix}…`, got {message}", path.display());
         checked += 1;
@@ -127,4 +131,45 @@ fn replay_prints_a_scorecard_and_identical_json_for_the_same_inputs() {
     let missing = run_fleetdeck(&["replay", "--trace", "/nonexistent/trace.csv"], home.path());
     assert!(!missing.status.success());
     assert!(stderr(&missing).contains("/nonexistent/trace.csv"), "{}", stderr(&missing));
+}
+
+/// Runs the binary with its standard output a pipe whose reader is gone before it starts
+/// (`fleetdeck … | head` once `head` has what it wanted): every write gets EPIPE.
+fn run_with_closed_stdout(args: &[&str], home: &Path) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(bin())
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("FLEETDECK_CONFIG")
+        .stdout(writer)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_command_whose_reader_went_away_exits_quietly_as_sigpipe_would() {
+    let home = tempfile::tempdir().unwrap();
+    let (step, config, trace) =
+        (fixture("decide/step.toml"), fixture("fast.toml"), fixture("trace-small.csv"));
+    let (step, config, trace) = (step.to_str().unwrap(), config.to_str().unwrap(), trace.to_str().unwrap());
+    let commands: [&[&str]; 7] = [
+        &["decide", "--json", step],
+        &["decide", step],
+        &["--config", config, "replay", "--trace", trace],
+        &["--config", config, "replay", "--trace", trace, "--json"],
+        &["config", "default"],
+        &["config", "check", config],
+        &["completions", "bash"],
+    ];
+    for args in commands {
+        let output = run_with_closed_stdout(args, home.path());
+        // 141 = 128 + SIGPIPE, what a shell reports for `cat` in the same place; a panic
+        // would be 101 with its message and backtrace on stderr.
+        assert_eq!(output.status.code(), Some(141), "{args:?}: {}", stderr(&output));
+        assert_eq!(stderr(&output), "", "{args:?}: nothing on stderr");
+    }
 }

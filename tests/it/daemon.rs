@@ -215,6 +215,105 @@ fn the_daemon_answers_ctl_and_stops_cleanly_on_sigterm() {
     }
 }
 
+/// Waits (bounded) for `child` to exit by itself.
+fn wait_exit(child: &mut Child, what: &str) -> ExitStatus {
+    wait_for(what, WAIT, || child.try_wait().unwrap().ok_or_else(|| "still running".to_string()))
+}
+
+#[test]
+fn when_its_engine_task_ends_the_daemon_removes_socket_and_discovery_file_and_exits_1() {
+    // The debug hook ends the engine task after its first tick: returning, or panicking.
+    // Either used to panic main ("JoinHandle polled after completion") and leave both files.
+    for (mode, says) in [
+        ("return", "fleetdeck: the engine stopped by itself"),
+        ("panic", "fleetdeck: the engine task panicked: FLEETDECK_DEBUG_ENGINE_EXIT=panic"),
+    ] {
+        let home = tempfile::tempdir().unwrap();
+        let (out, err) = (home.path().join("stdout"), home.path().join("stderr"));
+        let mut command = Command::new(bin());
+        command.args(["--auto", "--config"]).arg(fixture("fast.toml"));
+        command.env("FLEETDECK_DEBUG_ENGINE_EXIT", mode).env("RUST_BACKTRACE", "0");
+        let mut child = env(&mut command, home.path())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        let status = wait_exit(&mut child, &format!("the daemon to exit after its engine task ({mode})"));
+        let (stdout, stderr) =
+            (std::fs::read_to_string(&out).unwrap(), std::fs::read_to_string(&err).unwrap());
+        assert_eq!(status.code(), Some(1), "{mode}: {stderr}");
+        assert!(stderr.contains(says), "{mode}: {stderr}");
+        assert!(!stderr.contains("JoinHandle"), "{mode}: {stderr}");
+        let lines: Vec<serde_json::Value> =
+            stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let listening = lines.first().unwrap_or_else(|| panic!("{mode}: no lines; {stderr}"));
+        assert_eq!(listening["event"], "listening", "{mode}");
+        let last = lines.last().unwrap();
+        assert_eq!(
+            (last["event"].as_str(), last["signal"].as_str()),
+            (Some("stopped"), Some("engine stopped"))
+        );
+        let socket = PathBuf::from(listening["socket"].as_str().unwrap());
+        assert!(socket.starts_with(home.path()), "{}", socket.display());
+        assert!(!socket.exists(), "{mode}: the socket file is removed");
+        let discovery = home.path().join("state/fleetdeck/fast/daemon.json");
+        assert!(discovery.parent().unwrap().is_dir(), "{mode}: the state directory was made");
+        assert!(!discovery.exists(), "{mode}: the discovery file is removed");
+    }
+}
+
+#[test]
+fn a_daemon_whose_stdout_is_closed_says_so_on_stderr_keeps_running_and_stops_cleanly() {
+    let home = tempfile::tempdir().unwrap();
+    let err = home.path().join("stderr");
+    // The reader is gone before the daemon writes its first line.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut command = Command::new(bin());
+    command.args(["--auto", "--config"]).arg(fixture("fast.toml")).env("RUST_BACKTRACE", "0");
+    let mut child = env(&mut command, home.path())
+        .stdout(writer)
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let stderr = || std::fs::read_to_string(&err).unwrap_or_default();
+    wait_for("the daemon to report its closed stdout", WAIT, || {
+        let text = stderr();
+        if text.contains("standard output is gone") { Ok(()) } else { Err(text) }
+    });
+    // Still serving: ctl reaches it on its socket, and it keeps ticking.
+    let socket = home.path().join("run/fleetdeck/fast.sock");
+    let status = |args: &[&str]| {
+        let mut ctl = Command::new(bin());
+        ctl.args(["ctl", "--socket"]).arg(&socket).args(args);
+        env(&mut ctl, home.path()).output().unwrap()
+    };
+    wait_for("ctl status from the daemon", WAIT, || {
+        let output = status(&["status"]);
+        if output.status.success() { Ok(()) } else { Err(text(&output.stderr)) }
+    });
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let exit = wait_exit(&mut child, "the daemon to stop after SIGTERM");
+    assert_eq!(exit.code(), Some(0), "{}", stderr());
+    assert!(!stderr().contains("panicked"), "{}", stderr());
+    assert_eq!(stderr().matches("standard output is gone").count(), 1, "reported once: {}", stderr());
+    assert!(!socket.exists(), "the socket file is removed");
+}
+
+#[test]
+fn ctl_whose_reader_went_away_exits_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(home.path(), None);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut command = Command::new(bin());
+    command.args(["ctl", "--socket"]).arg(&daemon.socket).arg("status").env("RUST_BACKTRACE", "0");
+    let output = env(&mut command, home.path()).stdout(writer).stderr(Stdio::piped()).output().unwrap();
+    assert_eq!(output.status.code(), Some(141), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stderr), "", "quiet");
+}
+
 #[test]
 fn ctl_without_a_daemon_says_so_and_exits_3() {
     let home = tempfile::tempdir().unwrap();

@@ -7,7 +7,17 @@ use std::process::{Command, Stdio};
 
 use crate::support::{fixture, run_fleetdeck};
 
-const EXAMPLES: [&str; 6] = ["scale-out", "warming", "stale", "paused", "step", "idle"];
+const EXAMPLES: [&str; 9] = [
+    "scale-out",
+    "warming",
+    "stale",
+    "paused",
+    "step",
+    "idle",
+    "alarm-step",
+    "alarm-pending",
+    "alarm-target",
+];
 
 #[test]
 fn readme_examples_give_the_documented_decisions() {
@@ -60,6 +70,37 @@ fn a_mistake_in_a_decide_file_names_line_and_column() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.toml:7:1:") && stderr.contains("maxx"), "{stderr}");
+}
+
+#[test]
+fn with_json_the_evaluated_alarms_go_to_stderr_and_stdout_is_the_decision() {
+    let home = tempfile::tempdir().unwrap();
+    let input = fixture("decide/alarm-step.toml");
+    let output = run_fleetdeck(&["decide", "--json", input.to_str().unwrap()], home.path());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let decision: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(decision["desired"], 6, "the step rule read the evaluated FIRING alarm");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("alarm queue-high: FIRING since 2026-11-23T08:56:00Z\n"), "{stderr}");
+}
+
+#[test]
+fn a_duration_beyond_a_year_in_a_decide_file_is_refused_with_its_line_and_column() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("long.toml");
+    let text = "now = \"2026-11-23T08:00:00Z\"\n[group]\nname = \"g\"\nmin = 2\nmax = 4\nmax_warmup = \"500000000000y\"\ncapacity = { desired = 2 }\n";
+    std::fs::write(&path, text).unwrap();
+    let output = run_fleetdeck(&["decide", path.to_str().unwrap()], home.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("long.toml:6:14: duration `500000000000y` is too long: at most 1y"), "{stderr}");
+    // The same in JSON.
+    let json = home.path().join("long.json");
+    std::fs::write(&json, r#"{"now": 0, "group": {"name": "g", "min": 1, "max": 2, "capacity": {}, "policy": {"stabilization": {"scale_down": "99999y"}}}}"#).unwrap();
+    let output = run_fleetdeck(&["decide", json.to_str().unwrap()], home.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("long.json:1:") && stderr.contains("`99999y` is too long"), "{stderr}");
 }
 
 /// A decision log as the engine writes it: the scale-out fixture's decision (an action),
