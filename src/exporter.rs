@@ -158,7 +158,7 @@ impl Exporter {
                     let labels = AlarmLabels {
                         group: group.spec.name.clone(),
                         alarm: alarm.name.clone(),
-                        state: crate::policy::words::alarm_state(state).to_string(),
+                        state: crate::model::words::alarm_state(state).to_string(),
                     };
                     self.alarm_state.get_or_create(&labels).set(i64::from(alarm.state == state));
                     alarms.insert(labels);

@@ -1,6 +1,7 @@
 //! The policy's vocabulary: what a group's autoscaling policy is configured with
 //! ([`PolicySpec`] and its parts), what each policy proposes ([`Proposal`]), and the small
-//! records of the past the policies read ([`ScalingActivity`], [`AlarmInput`]).
+//! records of the past the policies read ([`ScalingActivity`]; [`AlarmInput`], the alarms'
+//! output, is a `model` type re-exported here).
 //!
 //! Plain data with serde, so the same types are written in config files, read by
 //! `fleetdeck decide`, and logged in decision lines. Durations are human text ("5m").
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AlarmState, MetricKind, Timestamp, duration_text};
+pub use crate::model::AlarmInput;
+use crate::model::{MetricKind, Timestamp, duration_text};
 
 /// Everything that decides a group's desired capacity. `PolicySpec::default()` is the
 /// same as an empty `[groups.policy]` table (tolerance 0.1, default windows).
@@ -302,23 +304,6 @@ pub struct Proposal {
     /// Whether it may lower desired. Latency and predictive proposals never do.
     pub may_scale_in: bool,
     pub reason: String,
-}
-
-/// An alarm as the policy sees it: state, the latest value and the threshold.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlarmInput {
-    pub name: String,
-    pub state: AlarmState,
-    #[serde(default)]
-    pub value: Option<f64>,
-    /// The start of the period `value` summarises.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_at: Option<Timestamp>,
-    pub threshold: f64,
-    /// When it entered its current state.
-    #[serde(default)]
-    pub since: Option<Timestamp>,
 }
 
 /// Why desired changed.
