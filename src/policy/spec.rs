@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::model::AlarmInput;
 use crate::model::{MetricKind, Timestamp, duration_text};
+use crate::policy::schedule::{CronExpr, TimeZone};
 
 /// Everything that decides a group's desired capacity. `PolicySpec::default()` is the
 /// same as an empty `[groups.policy]` table (tolerance 0.1, default windows).
@@ -185,21 +186,18 @@ fn default_cooldown() -> Duration {
 #[serde(deny_unknown_fields)]
 pub struct ScheduledAction {
     pub name: String,
-    /// Cron expression, 5 fields (minute hour day-of-month month day-of-week).
-    pub cron: String,
+    /// Cron expression, 5 fields (minute hour day-of-month month day-of-week); parsed
+    /// when read, so a spec that exists has one that evaluates.
+    pub cron: CronExpr,
     /// IANA time zone, e.g. "Europe/Paris"; default UTC.
-    #[serde(default = "default_timezone")]
-    pub timezone: String,
+    #[serde(default = "TimeZone::utc")]
+    pub timezone: TimeZone,
     #[serde(default)]
     pub min: Option<u32>,
     #[serde(default)]
     pub max: Option<u32>,
     #[serde(default)]
     pub desired: Option<u32>,
-}
-
-fn default_timezone() -> String {
-    "UTC".to_string()
 }
 
 /// Whether predictive scaling acts or only shows its forecast.
