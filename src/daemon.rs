@@ -164,7 +164,7 @@ pub async fn run(engine: Engine, options: AutoOptions, out: impl Write + Send) -
         format!("listening on {}{tcp}{metrics} as {identity}", server.path().display())
     });
     let exporter_tasks = metrics.map(|(_, listener)| {
-        let exporter = std::sync::Arc::new(Exporter::new());
+        let exporter = std::sync::Arc::new(Exporter::new(engine.clock()));
         let follow = exporter.follow(&connector);
         let serve = tokio::spawn(async move {
             if let Err(err) = crate::exporter::serve(listener, exporter).await {

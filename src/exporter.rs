@@ -9,10 +9,12 @@
 //!   still ticks, marks the data stale and freezes scale-in, and `/healthz` stays 200.
 //!
 //! Everything is read from the engine's snapshots and events, as any front end would.
+//! Time comes from the injected [`Clock`] (the engine's), never from the machine's clock
+//! directly, so the health rule is tested on a manual clock.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -21,7 +23,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::model::AlarmState;
+use crate::clock::Clock;
+use crate::model::{AlarmState, Timestamp};
 use crate::protocol::{Connector, ControlKind, Event, Snapshot};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -64,13 +67,14 @@ pub struct Exporter {
     lease: Gauges<LeaseLabels>,
     last_tick: Gauge<f64, std::sync::atomic::AtomicU64>,
     seen: Mutex<Seen>,
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Default)]
 struct Seen {
     seq: u64,
-    /// When the newest snapshot arrived (this process's clock).
-    at: Option<Instant>,
+    /// When the newest snapshot arrived (on the exporter's clock).
+    at: Option<Timestamp>,
     poll_interval: Duration,
     /// The alarm and lease series of the last snapshot: one not in the next is removed
     /// (an alarm rule dropped by a reload, another lease holder), the others are set in
@@ -79,14 +83,9 @@ struct Seen {
     leases: HashSet<LeaseLabels>,
 }
 
-impl Default for Exporter {
-    fn default() -> Self {
-        Exporter::new()
-    }
-}
-
 impl Exporter {
-    pub fn new() -> Exporter {
+    /// An exporter that tells the age of the newest tick on `clock` (the engine's).
+    pub fn new(clock: Arc<dyn Clock>) -> Exporter {
         let mut registry = Registry::with_prefix("fleetdeck");
         let exporter = Exporter {
             desired: Family::default(),
@@ -101,6 +100,7 @@ impl Exporter {
             last_tick: Gauge::default(),
             seen: Mutex::new(Seen::default()),
             registry: Registry::default(),
+            clock,
         };
         registry.register("desired_capacity", "Desired instances", exporter.desired.clone());
         registry.register("ready_capacity", "Instances ready (in service)", exporter.ready.clone());
@@ -133,7 +133,7 @@ impl Exporter {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
             let ticks = snapshot.seq.saturating_sub(seen.seq);
             seen.seq = seen.seq.max(snapshot.seq);
-            seen.at = Some(Instant::now());
+            seen.at = Some(self.clock.now());
             seen.poll_interval = snapshot.poll_interval;
             ticks
         };
@@ -158,7 +158,7 @@ impl Exporter {
                     let labels = AlarmLabels {
                         group: group.spec.name.clone(),
                         alarm: alarm.name.clone(),
-                        state: crate::policy::words::alarm_state(state).to_string(),
+                        state: crate::model::words::alarm_state(state).to_string(),
                     };
                     self.alarm_state.get_or_create(&labels).set(i64::from(alarm.state == state));
                     alarms.insert(labels);
@@ -205,7 +205,7 @@ impl Exporter {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let Some(at) = seen.at else { return Err("no tick yet".into()) };
         let limit = seen.poll_interval * 3;
-        let age = at.elapsed();
+        let age = self.clock.now().since(at);
         if age > limit {
             Err(format!(
                 "the last tick (#{}) was {} ago, over three poll intervals ({}): the tick loop is stuck",
@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn the_fixture_fleet_reads_as_metrics() {
-        let exporter = Exporter::new();
+        let exporter = Exporter::new(Arc::new(crate::clock::ManualClock::new(Timestamp(0))));
         let fleet = crate::ui::fixtures::fleet();
         exporter.observe_snapshot(&fleet);
         exporter.observe_event(&Event::Scaled {
@@ -326,7 +326,8 @@ mod tests {
 
     #[test]
     fn decisions_count_ticks_and_health_follows_the_newest_tick() {
-        let exporter = Exporter::new();
+        let clock = crate::clock::ManualClock::new(Timestamp(1_767_225_600_000));
+        let exporter = Exporter::new(Arc::new(clock.clone()));
         assert!(exporter.health().is_err(), "no tick yet");
         let mut fleet = crate::ui::fixtures::fleet();
         fleet.seq = 5;
@@ -335,8 +336,15 @@ mod tests {
         exporter.observe_snapshot(&fleet);
         assert!(exporter.encode().lines().any(|l| l == r#"fleetdeck_decisions_total{group="vision"} 8"#));
         assert!(exporter.health().is_ok());
-        exporter.seen.lock().unwrap().at = Some(Instant::now() - fleet.poll_interval * 4);
+        // Healthy up to three poll intervals after the newest tick, stuck past them.
+        clock.advance(fleet.poll_interval * 3);
+        assert!(exporter.health().is_ok(), "{:?}", exporter.health());
+        clock.advance(Duration::from_millis(1));
         let why = exporter.health().unwrap_err();
         assert!(why.contains("tick loop is stuck"), "{why}");
+        // A new tick: healthy again.
+        fleet.seq = 9;
+        exporter.observe_snapshot(&fleet);
+        assert!(exporter.health().is_ok());
     }
 }

@@ -7,7 +7,9 @@
 //!
 //! # Layout
 //!
-//! - [`model`]: domain types — groups, capacity, metric kinds, samples, timestamps. Pure data.
+//! - [`model`]: domain types — groups, capacity, metric kinds, samples, timestamps, pause
+//!   modes, the alarm inputs the policy reads — and how values and times read in words
+//!   ([`model::words`]). Pure data.
 //! - [`protocol`]: the versioned Snapshot / Event / Command messages and the in-process
 //!   channels that carry them.
 //! - [`series`]: sequences of samples and 1-minute aggregates in shared immutable chunks,
@@ -31,6 +33,10 @@
 //! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
 //! - [`ui`]: the ratatui console; speaks only the protocol.
 //! - [`clock`]: the injectable clock (system time, or virtual time for tests and replay).
+//!
+//! Which layer may use which is enforced by a test (`layering_tests.rs`): `model`,
+//! `policy` and `alarms` name no runtime, terminal, database or I/O; `ui` names only
+//! `model`, `protocol`, `config` and `series`.
 
 pub mod actuators;
 pub mod alarms;
@@ -53,3 +59,6 @@ pub mod sim;
 pub mod sources;
 pub mod store;
 pub mod ui;
+
+#[cfg(test)]
+mod layering_tests;

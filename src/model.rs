@@ -8,6 +8,8 @@
 //! utilizations and usages are fractions 0–1 (shown as % by the UI), latencies are
 //! seconds, rates are per second, queue length is a count of waiting requests.
 
+pub mod words;
+
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -418,6 +420,37 @@ pub fn bounded_duration(text: &str, d: Duration) -> Result<Duration, String> {
     } else {
         Err(format!("duration `{text}` is too long: at most 1y ({})", format_duration(MAX_DURATION)))
     }
+}
+
+/// What a pause stops: every automated change, or only scale-in. An operator's pause and a
+/// circuit-breaker trip share it; the policy, the protocol and the console all speak it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseMode {
+    /// No automated change at all.
+    #[default]
+    Full,
+    /// Scale-out continues, scale-in is blocked (the usual incident need).
+    ScaleInOnly,
+}
+
+/// An alarm as the policy sees it: state, the latest value and the threshold. The alarm
+/// evaluation ([`crate::alarms`]) produces it; the policy's rules read it. It lives here so
+/// that neither of the two needs the other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmInput {
+    pub name: String,
+    pub state: AlarmState,
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// The start of the period `value` summarises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_at: Option<Timestamp>,
+    pub threshold: f64,
+    /// When it entered its current state.
+    #[serde(default)]
+    pub since: Option<Timestamp>,
 }
 
 /// Serde helpers: durations as human text (`"300s"`, `"5m"`, `"1h30m"`), for files people

@@ -11,7 +11,8 @@
 //! - [`window`]: samples → datapoints of complete periods → whether M of N breach, with
 //!   missing data treated as CloudWatch does.
 //! - [`seeds`]: the five built-in rules of the demo fleet.
-//! - here: the state machine and the conversion to the policy's [`AlarmInput`].
+//! - here: the state machine and the conversion to the [`AlarmInput`] the policy reads
+//!   (a `model` type: alarms never import the policy).
 
 pub mod rule;
 pub mod seeds;
@@ -25,8 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use rule::{AlarmRule, AlarmRuleError, Comparison, MissingData, Statistic};
 pub use window::{Condition, Datapoint};
 
-use crate::model::{AlarmState, Sample, Timestamp};
-use crate::policy::spec::AlarmInput;
+use crate::model::{AlarmInput, AlarmState, Sample, Timestamp};
 
 /// An alarm's state after an evaluation; the input of the next one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,14 +1,15 @@
 //! Checks of a group's `[groups.policy]` and `[[groups.alarms]]` beyond what serde
 //! enforces: targets, fractions and periods in range, step intervals as AWS requires,
-//! cron expressions and time zones that parse, alarm names that exist — so a policy that
-//! would divide by zero or never act is refused at load time with the key that is wrong.
+//! alarm names that exist — so a policy that would divide by zero or never act is
+//! refused at load time with the key that is wrong.
 //! The tables' shapes are the policy's and alarms' own types, read by serde (unknown
-//! keys are errors).
+//! keys are errors; cron expressions and time zones are parsed there, once, so a bad one
+//! is reported at its value).
 
 use super::locate::KeyPath;
 use super::validate::{Invalid, non_negative, positive_duration};
 use crate::alarms::AlarmRule;
-use crate::policy::{PolicySpec, schedule, step};
+use crate::policy::{PolicySpec, step};
 
 pub(super) fn alarms(rules: &[AlarmRule], at: &KeyPath) -> Result<(), Invalid> {
     for (i, rule) in rules.iter().enumerate() {
@@ -74,10 +75,6 @@ pub(super) fn policy(spec: &PolicySpec, alarms: &[AlarmRule], at: &KeyPath) -> R
         if !rule.adjustment.is_finite() {
             return Err(Invalid::new(path.key("adjustment"), "the adjustment must be a number".to_string()));
         }
-    }
-    for (i, action) in spec.scheduled.iter().enumerate() {
-        schedule::validate_actions(std::slice::from_ref(action))
-            .map_err(|err| Invalid::new(at.key("scheduled").index(i), err.to_string()))?;
     }
     if let Some(predictive) = &spec.predictive {
         let value = predictive.target_per_instance;

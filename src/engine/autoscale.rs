@@ -21,7 +21,7 @@ use crate::policy::{
 };
 use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView, ForecastView};
 
-use super::breaker::{Breaker, BreakerSettings, stricter_pause};
+use super::breaker::{Breaker, BreakerSettings, stricter_pause, trip_text};
 use super::history::SeriesHistory;
 
 /// The alarm raised while a scale-out is stalled (no capacity arrives).
@@ -338,13 +338,7 @@ impl Autoscaler {
             });
         }
         for trip in self.breaker.trips() {
-            out.push(ControlView {
-                kind: ControlKind::Breaker,
-                text: format!(
-                    "breaker {:?} ({:?}): {}; resets when {}",
-                    trip.kind, trip.mode, trip.cause, trip.reset_condition
-                ),
-            });
+            out.push(ControlView { kind: ControlKind::Breaker, text: trip_text(trip) });
         }
         if self.mode == AutoscaleMode::Shadow {
             out.push(ControlView {

@@ -376,6 +376,19 @@ pub fn stricter_pause(operator: Option<Pause>, breaker: Option<Pause>, now: Time
     }
 }
 
+/// An open trip as the console lists it, in words: "breaker actuator failures open (all
+/// scaling frozen): 3 actuator calls in a row failed; resets when an operator resets the
+/// breaker".
+pub fn trip_text(trip: &BreakerTrip) -> String {
+    format!(
+        "breaker {} open ({}): {}; resets when {}",
+        kind_text(trip.kind),
+        mode_text(trip.mode),
+        trip.cause,
+        trip.reset_condition
+    )
+}
+
 fn mode_text(mode: TripMode) -> &'static str {
     match mode {
         TripMode::Full => "all scaling frozen",

@@ -393,17 +393,21 @@ impl Engine {
     }
 }
 
-/// Recomputes predictive groups' daily and weekly load profiles from the store.
+/// Recomputes predictive groups' daily and weekly load profiles from the minutes stored.
 fn refresh_load_profiles(core: &mut TickCore, store: &Store, now: Timestamp) {
     for index in 0..core.groups.len() {
         let group = &core.groups[index];
         let Some(predictive) = &group.autoscaler.state.policy.predictive else { continue };
-        match store.load_profile(
-            &group.spec.name,
-            &predictive.metric,
-            crate::policy::predictive::PROFILE_SLOT,
-            now,
-        ) {
+        // The store returns the minutes; the policy's own builder makes the profile.
+        let profile = match store.profile_minutes(&group.spec.name, &predictive.metric, now) {
+            Ok(points) => crate::policy::predictive::build_load_profile(
+                &points,
+                crate::policy::predictive::PROFILE_SLOT,
+            )
+            .map_err(|err| err.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        match profile {
             Ok(profile) => core.set_load_profile(index, Some(profile)),
             Err(err) => tracing::error!(group = %group.spec.name, %err, "computing the load profile"),
         }

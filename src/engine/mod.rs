@@ -399,6 +399,11 @@ impl Engine {
         &self.settings
     }
 
+    /// The clock the engine ticks on, for what runs beside it (the daemon's exporter).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// The engine's identity, `user@host:pid`: what leases and "automation owned by" name.
     pub fn identity(&self) -> &str {
         &self.identity.holder

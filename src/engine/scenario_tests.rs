@@ -380,7 +380,9 @@ async fn k_actuator_failures_back_off_then_freeze_until_an_operator_resets() {
     let gaps: Vec<u64> = call_ticks.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(gaps, [1, 2], "backed off between calls at ticks {call_ticks:?}");
     let chat = snapshot.group("llm-chat").unwrap();
-    assert!(chat.controls.iter().any(|c| c.kind == ControlKind::Breaker), "{:?}", chat.controls);
+    let breaker = chat.controls.iter().find(|c| c.kind == ControlKind::Breaker);
+    let text = &breaker.unwrap_or_else(|| panic!("{:?}", chat.controls)).text;
+    assert!(text.starts_with("breaker actuator failures open (all scaling frozen): "), "{text}");
     assert_eq!(chat.capacity.unwrap().desired, 4);
     // Only an operator closes it; fixed, the next tick scales out.
     probe.broken.store(false, Ordering::SeqCst);

@@ -1,7 +1,10 @@
 //! Scheduled actions: a 5-field cron expression read in an IANA time zone, whose
 //! occurrences set the group's min, max or desired capacity (AWS scheduled scaling).
 //!
-//! Pure: no clock (`now` and the previous tick are passed in), no I/O. Cron parsing is
+//! Pure: no clock (`now` and the previous tick are passed in), no I/O, no memo. An action's
+//! expression and zone are parsed once, when the spec is read ([`CronExpr`], [`TimeZone`]:
+//! config validation, `fleetdeck decide` files, audit lines), and written back as the
+//! text they were read from; `decide` only evaluates them. Cron parsing is
 //! `croner`'s (vixie-cron semantics: day-of-month and day-of-week are OR-ed when both are
 //! restricted); wall clock times are resolved in the action's zone with `chrono-tz`, so a
 //! daily 08:00 Europe/Paris action fires at 07:00 UTC in winter and 06:00 UTC in summer.
@@ -22,13 +25,15 @@
 //! - Ties (two actions at the same instant): the one listed later wins, as a later line of
 //!   a config file overrides an earlier one.
 
-use std::str::FromStr as _;
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::Timestamp;
 use crate::policy::spec::ScheduledAction;
@@ -38,6 +43,127 @@ mod tests;
 
 /// How far back an occurrence still sets min/max.
 pub const LOOKBACK: Duration = Duration::from_secs(31 * 86_400);
+
+/// A 5-field cron expression (minute hour day-of-month month day-of-week), parsed when
+/// it is read; shown and serialised as the text it was read from.
+#[derive(Clone)]
+pub struct CronExpr {
+    text: String,
+    cron: Cron,
+}
+
+/// A cron expression that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "bad cron expression `{text}`: {message} (expected 5 fields: minute hour day-of-month month day-of-week)"
+)]
+pub struct CronError {
+    pub text: String,
+    pub message: String,
+}
+
+impl CronExpr {
+    /// Exactly five fields, as the config documents: no seconds, no year.
+    pub fn parse(text: &str) -> Result<CronExpr, CronError> {
+        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
+        let cron =
+            parser.parse(text).map_err(|e| CronError { text: text.to_string(), message: e.to_string() })?;
+        Ok(CronExpr { text: text.to_string(), cron })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// An IANA time zone ("Europe/Paris"), parsed when it is read; shown and serialised as
+/// the name it was read as.
+#[derive(Clone)]
+pub struct TimeZone {
+    name: String,
+    zone: Tz,
+}
+
+/// A time zone name that is not in the IANA database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown time zone `{0}` (expected an IANA name such as Europe/Paris)")]
+pub struct TimeZoneError(pub String);
+
+impl TimeZone {
+    pub fn parse(name: &str) -> Result<TimeZone, TimeZoneError> {
+        let zone = Tz::from_str(name).map_err(|_| TimeZoneError(name.to_string()))?;
+        Ok(TimeZone { name: name.to_string(), zone })
+    }
+
+    pub fn utc() -> TimeZone {
+        TimeZone { name: "UTC".to_string(), zone: Tz::UTC }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Equality, display, debug and serde of the two parsed texts: by their text, which is
+/// what a person wrote and what a decision line must reproduce.
+macro_rules! parsed_text {
+    ($type:ty, $parse:path, $expecting:literal) => {
+        impl PartialEq for $type {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl fmt::Debug for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                $parse(text).map_err(|e| e.to_string())
+            }
+        }
+
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Visitor;
+
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $type;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+
+                    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$type, E> {
+                        $parse(text).map_err(E::custom)
+                    }
+                }
+
+                d.deserialize_str(Visitor)
+            }
+        }
+    };
+}
+
+parsed_text!(CronExpr, CronExpr::parse, "a cron expression of 5 fields, e.g. \"0 8 * * 1-5\"");
+parsed_text!(TimeZone, TimeZone::parse, "an IANA time zone name, e.g. \"Europe/Paris\"");
 
 /// What the schedule says at `now`. `min`/`max`: the value set by the most recent
 /// occurrence (at or before `now`) of any action that sets it, with that action's name —
@@ -50,7 +176,8 @@ pub struct ScheduledEffect {
     pub desired: Option<(u32, String)>,
 }
 
-/// A scheduled action that cannot be evaluated (bad cron expression or time zone).
+/// A scheduled action that cannot be evaluated at the time asked (a time outside what the
+/// calendar library represents; expressions and zones are checked when read).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("scheduled action `{action}`: {message}")]
 pub struct ScheduleError {
@@ -69,7 +196,7 @@ pub fn scheduled_effect(
     let mut max: Option<(Timestamp, u32, &str)> = None;
     let mut desired: Option<(Timestamp, u32, &str)> = None;
     for action in actions {
-        let Some(at) = last_occurrence(action, now)? else { continue };
+        let Some(at) = last_at_or_before(action, now)? else { continue };
         if at < oldest {
             continue;
         }
@@ -90,124 +217,29 @@ pub fn scheduled_effect(
     Ok(ScheduledEffect { min: named(min), max: named(max), desired: named(desired) })
 }
 
-/// Checks every action's cron expression and time zone (for config validation).
-pub fn validate_actions(actions: &[ScheduledAction]) -> Result<(), ScheduleError> {
-    actions.iter().try_for_each(|action| Schedule::parse(action).map(drop))
-}
-
 /// The action's first occurrence strictly after `after`, if any within croner's range
 /// (for "next: 08:00" in the UI and in reasons).
-pub fn next_occurrence(
-    action: &ScheduledAction,
-    after: Timestamp,
-) -> Result<Option<Timestamp>, ScheduleError> {
-    let schedule = Schedule::parse(action)?;
-    let Some(local) = schedule.local(after) else { return Ok(None) };
-    Ok(schedule
-        .cron
-        .find_next_occurrence(&local, false)
-        .ok()
-        .map(|t| Timestamp::from_millis(t.timestamp_millis())))
+pub fn next_occurrence(action: &ScheduledAction, after: Timestamp) -> Option<Timestamp> {
+    let local = local(action, after)?;
+    let next = action.cron.cron.find_next_occurrence(&local, false).ok()?;
+    Some(Timestamp::from_millis(next.timestamp_millis()))
 }
 
-/// The action's latest occurrence at or before `now`, remembered per thread for the
-/// minute `now` falls in: cron fires on whole minutes, so every `now` within one minute
-/// has the same answer, and `decide` asks it for every group every tick. Like
-/// [`parse_cron`]'s, the memo is invisible to callers. Errors are not remembered.
-fn last_occurrence(action: &ScheduledAction, now: Timestamp) -> Result<Option<Timestamp>, ScheduleError> {
-    use std::hash::{Hash, Hasher};
-    /// By a hash of (expression, zone); the entry keeps both to rule out a collision.
-    type Memo = std::collections::HashMap<u64, (String, String, i64, Option<Timestamp>)>;
-    thread_local! {
-        static LAST: std::cell::RefCell<Memo> = Default::default();
-    }
-    let minute = now.as_millis().div_euclid(60_000);
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (&action.cron, &action.timezone).hash(&mut hasher);
-    let key = hasher.finish();
-    let remembered = LAST.with(|m| {
-        m.borrow().get(&key).and_then(|(cron, zone, m, at)| {
-            (*m == minute && *cron == action.cron && *zone == action.timezone).then_some(*at)
-        })
-    });
-    if let Some(found) = remembered {
-        return Ok(found);
-    }
-    let found = Schedule::parse(action)?.last_at_or_before(now)?;
-    LAST.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= 1024 {
-            m.clear();
-        }
-        m.insert(key, (action.cron.clone(), action.timezone.clone(), minute, found));
-    });
-    Ok(found)
+/// `at` on the wall clock of the action's zone.
+fn local(action: &ScheduledAction, at: Timestamp) -> Option<DateTime<Tz>> {
+    DateTime::<Utc>::from_timestamp_millis(at.as_millis()).map(|t| t.with_timezone(&action.timezone.zone))
 }
 
-/// Parses a 5-field expression, remembering the result per thread: `decide` runs every
-/// tick for every group, and parsing dominated its cost. The memo is invisible to callers
-/// (same text, same `Cron`), so the function stays pure in effect.
-fn parse_cron(expression: &str) -> Result<Cron, String> {
-    thread_local! {
-        static PARSED: std::cell::RefCell<std::collections::HashMap<String, Cron>> = Default::default();
-    }
-    if let Some(cron) = PARSED.with(|m| m.borrow().get(expression).cloned()) {
-        return Ok(cron);
-    }
-    let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
-    let cron = parser.parse(expression).map_err(|e| e.to_string())?;
-    PARSED.with(|m| {
-        let mut m = m.borrow_mut();
-        // Configs hold a handful of expressions; bound the memo against a pathological caller.
-        if m.len() >= 1024 {
-            m.clear();
-        }
-        m.insert(expression.to_string(), cron.clone());
-    });
-    Ok(cron)
-}
-
-/// One action's parsed expression and zone.
-struct Schedule<'a> {
-    action: &'a ScheduledAction,
-    cron: Cron,
-    zone: Tz,
-}
-
-impl<'a> Schedule<'a> {
-    fn parse(action: &'a ScheduledAction) -> Result<Self, ScheduleError> {
-        let error = |message: String| ScheduleError { action: action.name.clone(), message };
-        // Exactly five fields (minute hour day-of-month month day-of-week), as the config
-        // documents: no seconds, no year.
-        let cron = parse_cron(&action.cron).map_err(|e| {
-            error(format!(
-                "bad cron expression `{}`: {e} (expected 5 fields: minute hour day-of-month month day-of-week)",
-                action.cron
-            ))
-        })?;
-        let zone = Tz::from_str(&action.timezone).map_err(|_| {
-            error(format!(
-                "unknown time zone `{}` (expected an IANA name such as Europe/Paris)",
-                action.timezone
-            ))
-        })?;
-        Ok(Schedule { action, cron, zone })
-    }
-
-    fn local(&self, at: Timestamp) -> Option<DateTime<Tz>> {
-        DateTime::<Utc>::from_timestamp_millis(at.as_millis()).map(|t| t.with_timezone(&self.zone))
-    }
-
-    /// The latest occurrence at or before `now` (None if there is none croner can find).
-    fn last_at_or_before(&self, now: Timestamp) -> Result<Option<Timestamp>, ScheduleError> {
-        let Some(local) = self.local(now) else {
-            return Err(ScheduleError {
-                action: self.action.name.clone(),
-                message: format!("time {} ms is out of range", now.as_millis()),
-            });
-        };
-        // Inclusive: an occurrence at `now` itself counts (also when `now` has milliseconds).
-        let found = self.cron.find_previous_occurrence(&local, true).ok();
-        Ok(found.map(|t| Timestamp::from_millis(t.timestamp_millis())).filter(|&t| t <= now))
-    }
+/// The action's latest occurrence at or before `now` (None if there is none croner can
+/// find).
+fn last_at_or_before(action: &ScheduledAction, now: Timestamp) -> Result<Option<Timestamp>, ScheduleError> {
+    let Some(local) = local(action, now) else {
+        return Err(ScheduleError {
+            action: action.name.clone(),
+            message: format!("time {} ms is out of range", now.as_millis()),
+        });
+    };
+    // Inclusive: an occurrence at `now` itself counts (also when `now` has milliseconds).
+    let found = action.cron.cron.find_previous_occurrence(&local, true).ok();
+    Ok(found.map(|t| Timestamp::from_millis(t.timestamp_millis())).filter(|&t| t <= now))
 }

@@ -1,6 +1,7 @@
 //! The policy's vocabulary: what a group's autoscaling policy is configured with
 //! ([`PolicySpec`] and its parts), what each policy proposes ([`Proposal`]), and the small
-//! records of the past the policies read ([`ScalingActivity`], [`AlarmInput`]).
+//! records of the past the policies read ([`ScalingActivity`]; [`AlarmInput`], the alarms'
+//! output, is a `model` type re-exported here).
 //!
 //! Plain data with serde, so the same types are written in config files, read by
 //! `fleetdeck decide`, and logged in decision lines. Durations are human text ("5m").
@@ -9,7 +10,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AlarmState, MetricKind, Timestamp, duration_text};
+pub use crate::model::AlarmInput;
+use crate::model::{MetricKind, Timestamp, duration_text};
+use crate::policy::schedule::{CronExpr, TimeZone};
 
 /// Everything that decides a group's desired capacity. `PolicySpec::default()` is the
 /// same as an empty `[groups.policy]` table (tolerance 0.1, default windows).
@@ -183,21 +186,18 @@ fn default_cooldown() -> Duration {
 #[serde(deny_unknown_fields)]
 pub struct ScheduledAction {
     pub name: String,
-    /// Cron expression, 5 fields (minute hour day-of-month month day-of-week).
-    pub cron: String,
+    /// Cron expression, 5 fields (minute hour day-of-month month day-of-week); parsed
+    /// when read, so a spec that exists has one that evaluates.
+    pub cron: CronExpr,
     /// IANA time zone, e.g. "Europe/Paris"; default UTC.
-    #[serde(default = "default_timezone")]
-    pub timezone: String,
+    #[serde(default = "TimeZone::utc")]
+    pub timezone: TimeZone,
     #[serde(default)]
     pub min: Option<u32>,
     #[serde(default)]
     pub max: Option<u32>,
     #[serde(default)]
     pub desired: Option<u32>,
-}
-
-fn default_timezone() -> String {
-    "UTC".to_string()
 }
 
 /// Whether predictive scaling acts or only shows its forecast.
@@ -302,23 +302,6 @@ pub struct Proposal {
     /// Whether it may lower desired. Latency and predictive proposals never do.
     pub may_scale_in: bool,
     pub reason: String,
-}
-
-/// An alarm as the policy sees it: state, the latest value and the threshold.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlarmInput {
-    pub name: String,
-    pub state: AlarmState,
-    #[serde(default)]
-    pub value: Option<f64>,
-    /// The start of the period `value` summarises.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_at: Option<Timestamp>,
-    pub threshold: f64,
-    /// When it entered its current state.
-    #[serde(default)]
-    pub since: Option<Timestamp>,
 }
 
 /// Why desired changed.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::PauseMode;
 use crate::model::{Capacity, MetricKind, MetricSample, Timestamp, duration_text};
 use crate::policy::spec::{ActivityCause, AlarmInput, LoadProfile, PolicySpec, ScalingActivity};
 
@@ -78,17 +79,6 @@ impl Hold {
     pub fn is_active(&self, now: Timestamp) -> bool {
         now < self.until
     }
-}
-
-/// What a pause stops.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PauseMode {
-    /// No automated change at all.
-    #[default]
-    Full,
-    /// Scale-out continues, scale-in is blocked (the usual incident need).
-    ScaleInOnly,
 }
 
 /// The circuit breaker, opened by an operator or an automatic trip.

@@ -1,40 +1,11 @@
-//! How the policy writes numbers, times and problems in reasons: short, unit-bearing, the
-//! same everywhere ("gpu_util 0.93", "latency_p95 1.9s", "until 14:30 UTC").
+//! How the policy writes problems, policies and limits in reasons. Numbers, values and
+//! times are written by [`crate::model::words`] (re-exported here), which the console
+//! shares, so a value reads the same in a reason and on screen.
 
-use crate::model::{AlarmState, MetricKind, Timestamp, Unit, format_duration};
+use crate::model::format_duration;
+pub use crate::model::words::{alarm_state, clock, number, value};
 use crate::policy::decision::{BoundSource, ClampBy, MetricProblem, Problem};
 use crate::policy::spec::PolicyKind;
-
-/// A metric value in its unit.
-pub fn value(kind: &MetricKind, v: f64) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    match kind.unit() {
-        Unit::Fraction => format!("{v:.2}"),
-        Unit::Seconds if v < 1.0 => format!("{:.0}ms", v * 1000.0),
-        Unit::Seconds => format!("{v:.2}s"),
-        Unit::PerSecond => format!("{}/s", number(v)),
-        Unit::Count | Unit::Unknown => number(v),
-    }
-}
-
-/// Integers without decimals, others with up to two.
-pub fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        let text = format!("{v:.2}");
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-/// Wall-clock time of day in UTC, "14:30 UTC" (seconds shown only when not zero).
-pub fn clock(t: Timestamp) -> String {
-    let secs_of_day = t.as_millis().div_euclid(1000).rem_euclid(86_400);
-    let (h, m, s) = (secs_of_day / 3600, secs_of_day % 3600 / 60, secs_of_day % 60);
-    if s == 0 { format!("{h:02}:{m:02} UTC") } else { format!("{h:02}:{m:02}:{s:02} UTC") }
-}
 
 /// "gpu_util missing", "gpu_util stale (last sample 2m ago)", "gpu_util NaN".
 pub fn problem(p: &MetricProblem) -> String {
@@ -50,16 +21,6 @@ pub fn problem(p: &MetricProblem) -> String {
 /// Problems joined with ", ".
 pub fn problems(ps: &[MetricProblem]) -> String {
     ps.iter().map(problem).collect::<Vec<_>>().join(", ")
-}
-
-/// An alarm's state as CloudWatch spells it.
-pub fn alarm_state(state: AlarmState) -> &'static str {
-    match state {
-        AlarmState::Ok => "OK",
-        AlarmState::Pending => "PENDING",
-        AlarmState::Firing => "FIRING",
-        AlarmState::InsufficientData => "INSUFFICIENT_DATA",
-    }
 }
 
 /// A policy by name: "target tracking gpu_util", "step scaling on queue-high".
@@ -97,25 +58,5 @@ pub fn bound_source(source: &BoundSource) -> String {
         BoundSource::Group => "group".to_string(),
         BoundSource::Scheduled { action } => format!("scheduled {action}"),
         BoundSource::Hold { by } => format!("hold by {by}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clock_shows_utc_time_of_day() {
-        assert_eq!(clock(Timestamp::from_millis((14 * 3600 + 30 * 60) * 1000)), "14:30 UTC");
-        assert_eq!(clock(Timestamp::from_millis(86_400_000 + 5_000)), "00:00:05 UTC");
-    }
-
-    #[test]
-    fn values_carry_their_unit() {
-        assert_eq!(value(&MetricKind::GpuUtil, 0.934), "0.93");
-        assert_eq!(value(&MetricKind::LatencyP95, 0.25), "250ms");
-        assert_eq!(value(&MetricKind::LatencyP95, 1.9), "1.90s");
-        assert_eq!(value(&MetricKind::RequestRate, 3.25), "3.25/s");
-        assert_eq!(value(&MetricKind::QueueLength, 12.0), "12");
     }
 }

@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::PauseMode;
 use crate::model::{
     AlarmState, Capacity, GroupSpec, MetricKind, Sample, Timestamp, duration_ms, format_duration,
 };
-use crate::policy::PauseMode;
 pub use crate::series::{MinutePoint, SharedMinutes, SharedPoints};
 
 mod channels;

@@ -240,7 +240,7 @@ fn panel<DB: DrawingBackend>(
 
 /// An axis label: at most two decimals, no trailing zeros.
 fn number(v: f64) -> String {
-    crate::policy::words::number(v)
+    crate::model::words::number(v)
 }
 
 #[cfg(test)]

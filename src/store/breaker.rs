@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
+use crate::model::PauseMode;
 use crate::model::Timestamp;
-use crate::policy::PauseMode;
 
 /// What tripped the breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

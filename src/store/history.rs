@@ -1,8 +1,8 @@
 //! 1-minute history on disk: a mean and a max per (group, metric, minute), kept for
 //! [`HISTORY_RETENTION`]. The engine writes each closed minute, reads the last 24 hours
-//! back at start for its charts, and asks for the daily and weekly load profiles that
-//! predictive scaling needs, computed here from what is stored by the policy's own
-//! [`build_load_profile`].
+//! back at start for its charts, and reads the minute means of the whole retention window
+//! ([`Store::profile_minutes`]) from which the policy builds the daily and weekly load
+//! profiles predictive scaling needs: the store returns rows, it computes no profile.
 //!
 //! Minutes are keyed by their start; a time inside a minute is rounded down to it. Gaps
 //! (a minute with no samples, NaN in the engine's buffers) are not stored: a missing row
@@ -15,8 +15,6 @@ use rusqlite::params;
 
 use super::{Store, StoreError};
 use crate::model::{MetricKind, Timestamp};
-use crate::policy::LoadProfile;
-use crate::policy::predictive::build_load_profile;
 
 /// How long minutes are kept on disk (DESIGN.md): two weeks, so a weekly profile always
 /// has at least one full week behind it.
@@ -133,16 +131,15 @@ impl Store {
         self.write(|tx| Ok(tx.execute("DELETE FROM history_1m WHERE minute < ?1", [older_than])?))
     }
 
-    /// The daily and weekly load profiles of `group`'s `metric` over the minutes stored in
-    /// the retention window before `now`, from the minute means. `slot` must divide a day
-    /// (e.g. 5 minutes). `days_of_history` tells predictive scaling whether there is enough.
-    pub fn load_profile(
+    /// The minute means of `group`'s `metric` stored in the retention window before `now`
+    /// (`[now − HISTORY_RETENTION, now)`), oldest first: what the load profiles of
+    /// predictive scaling are built from (`policy::predictive::build_load_profile`).
+    pub fn profile_minutes(
         &self,
         group: &str,
         metric: &MetricKind,
-        slot: Duration,
         now: Timestamp,
-    ) -> Result<LoadProfile, StoreError> {
+    ) -> Result<Vec<(Timestamp, f64)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT minute, mean FROM history_1m
              WHERE group_name = ?1 AND metric = ?2 AND minute >= ?3 AND minute < ?4 ORDER BY minute",
@@ -151,6 +148,6 @@ impl Store {
         let points = stmt
             .query_map(params![group, metric, since, now], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<Vec<(Timestamp, f64)>, _>>()?;
-        Ok(build_load_profile(&points, slot)?)
+        Ok(points)
     }
 }

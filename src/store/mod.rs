@@ -17,7 +17,7 @@
 //! Files: [`schema`] (versions and migrations), `sql` (how domain types are written as
 //! SQL values), [`operator`] (pauses, holds, silences), [`breaker`] (automatic trips),
 //! [`lease`] (lease records, and the [`crate::lease::LeaseStore`] trait over them), [`outbox`]
-//! (notifications to send), [`history`] (1-minute aggregates and load profiles).
+//! (notifications to send, and open page episodes), [`history`] (1-minute aggregates, and the minutes load profiles are built from).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,7 +25,6 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::model::Timestamp;
-use crate::policy::predictive::ProfileSlotError;
 
 pub mod breaker;
 pub mod history;
@@ -69,8 +68,6 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("outbox payload is not JSON: {0}")]
     Payload(#[from] serde_json::Error),
-    #[error(transparent)]
-    ProfileSlot(#[from] ProfileSlotError),
 }
 
 /// The default database file of a fleet: `state.db` in its state directory

@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::breaker::{BreakerKind, TripMode};
+use crate::model::PauseMode;
 use crate::model::{MetricKind, Timestamp};
-use crate::policy::PauseMode;
 
 impl ToSql for Timestamp {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

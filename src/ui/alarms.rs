@@ -71,7 +71,7 @@ fn paging(row: &AlarmRow<'_>) -> String {
     if row.group.controls.iter().any(|c| c.kind == ControlKind::Silence) {
         "silenced".to_string()
     } else if let Some(until) = row.alarm.held_until {
-        format!("held to {}", crate::policy::words::clock(until))
+        format!("held to {}", crate::model::words::clock(until))
     } else {
         String::new()
     }
@@ -102,7 +102,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let fits = if more > 0 { shown.saturating_sub(1) } else { shown };
     for (i, row) in rows.iter().take(fits).enumerate() {
         let alarm = row.alarm;
-        let value = alarm.value.map_or("—".to_string(), crate::policy::words::number);
+        let value = alarm.value.map_or("—".to_string(), crate::model::words::number);
         let cells = format!(
             " {:<name_width$} {:<alarm_width$} {:>8} {:>9}  {:<14} {}",
             row.group.spec.name,

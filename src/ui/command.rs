@@ -26,7 +26,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::policy::PauseMode;
+use crate::model::PauseMode;
 use crate::protocol::{Command, SimCommand, Target};
 
 /// What a submitted line asks for.

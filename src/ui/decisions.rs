@@ -250,7 +250,7 @@ pub fn entry_lines(row: &Row<'_>, now: Timestamp, theme: &Theme, width: u16) -> 
         .inputs
         .iter()
         .map(|m| {
-            let value = crate::policy::words::value(&m.kind, m.value);
+            let value = crate::model::words::value(&m.kind, m.value);
             format!("{} {value} ({} old)", m.kind, format::age(entry.at.since(m.at)))
         })
         .collect();

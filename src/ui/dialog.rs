@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
+use crate::model::PauseMode;
 use crate::model::{Timestamp, format_duration};
-use crate::policy::PauseMode;
 use crate::protocol::{Command, ControlKind, GroupSnapshot, Snapshot, Target};
 
 use ratatui::buffer::Buffer;
@@ -134,7 +134,7 @@ impl Dialog {
     }
 
     fn until(&self, duration: Duration) -> String {
-        crate::policy::words::clock(self.now.plus(duration))
+        crate::model::words::clock(self.now.plus(duration))
     }
 
     fn pause_for(&self) -> Option<Duration> {
@@ -401,7 +401,7 @@ mod tests {
     fn a_pause_says_for_how_long_and_until_when_and_sends_exactly_that() {
         let (fleet, i) = chat();
         let mut d = Dialog::open(DialogKind::Pause { scale_in_only: false }, &fleet.groups[i], &fleet);
-        let until = crate::policy::words::clock(fleet.taken_at.plus(Duration::from_secs(1800)));
+        let until = crate::model::words::clock(fleet.taken_at.plus(Duration::from_secs(1800)));
         assert_eq!(
             d.what_happens()[0],
             format!(

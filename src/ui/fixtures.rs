@@ -321,9 +321,10 @@ pub fn fleet() -> Snapshot {
             forecast: None,
             controls: vec![ControlView {
                 kind: ControlKind::Breaker,
-                text: "breaker ActuatorFailures (Full): 3 actuator calls in a row failed; resets when an \
-                       operator resets the breaker"
-                    .into(),
+                text:
+                    "breaker actuator failures open (all scaling frozen): 3 actuator calls in a row failed; \
+                       resets when an operator resets the breaker"
+                        .into(),
             }],
         },
         GroupSnapshot {

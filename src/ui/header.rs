@@ -37,7 +37,7 @@ fn segments(app: &App) -> Vec<Segment> {
     match &app.link {
         // Short, so it always fits: the error itself is on the status line.
         Some(LinkState::Disconnected { retry_at, .. }) => {
-            let text = format!(" DISCONNECTED · retry {} ", crate::policy::words::clock(*retry_at));
+            let text = format!(" DISCONNECTED · retry {} ", crate::model::words::clock(*retry_at));
             out.push(Segment { text, style: theme.badge_alert, priority: 0 });
         }
         Some(LinkState::Connecting) => {

@@ -235,7 +235,7 @@ fn pause_and_foreign_lease_are_spelled_out_under_their_row() {
 fn breaker_trip_follows_the_failing_backend_under_its_row() {
     let text = screen_text(&fixture_app(), 120, 40);
     let (_, under) = line_and_next(&text, "└ actuator: SetDesiredCapacity");
-    assert!(under.contains("└ breaker ActuatorFailures (Full)"), "{text}");
+    assert!(under.contains("└ breaker actuator failures open (all scaling frozen)"), "{text}");
 }
 
 #[test]

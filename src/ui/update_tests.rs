@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::model::PauseMode;
 use crate::model::Timestamp;
-use crate::policy::PauseMode;
 use crate::protocol::{Command, Event, Reply, SimCommand, Target};
 
 use super::app::{Effect, Mode, Msg, StatusKind, update};

@@ -502,6 +502,30 @@ fn persisted(kind: BreakerKind, mode: TripMode, group: &str, since: Timestamp) -
 }
 
 #[test]
+fn an_open_trip_reads_in_words_never_in_rust_names() {
+    let trip = BreakerTrip {
+        cause: "3 actuator calls in a row failed".into(),
+        reset_condition: "an operator resets the breaker".into(),
+        ..persisted(BreakerKind::ActuatorFailures, TripMode::Full, GROUP, at(0))
+    };
+    assert_eq!(
+        trip_text(&trip),
+        "breaker actuator failures open (all scaling frozen): 3 actuator calls in a row failed; resets when \
+         an operator resets the breaker"
+    );
+    let kinds =
+        [BreakerKind::StaleData, BreakerKind::Budget, BreakerKind::Flapping, BreakerKind::ActuatorFailures];
+    for kind in kinds {
+        for mode in [TripMode::Full, TripMode::ScaleInOnly, TripMode::ScaleOutOnly] {
+            let text = trip_text(&persisted(kind, mode, GROUP, at(0)));
+            for debug in [format!("{kind:?}"), format!("{mode:?}")] {
+                assert!(!text.contains(&debug), "{text:?} shows the Rust name {debug}");
+            }
+        }
+    }
+}
+
+#[test]
 fn restore_reopens_this_groups_persisted_trips_only() {
     let mut b = breaker();
     b.restore([

@@ -1,4 +1,5 @@
-//! Scheduled actions: DST, weekdays, persistence of bounds, one-tick desired, errors.
+//! Scheduled actions: DST, weekdays, persistence of bounds, one-tick desired, and the
+//! expressions and zones refused when read.
 //! Semantics follow AWS scheduled scaling ("Scheduled scaling for Amazon EC2 Auto Scaling",
 //! <https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-scheduled-scaling.html>):
 //! min/max/desired are set at the occurrence, in the action's time zone.
@@ -12,8 +13,8 @@ fn at(rfc3339: &str) -> Timestamp {
 fn action(name: &str, cron: &str, zone: &str) -> ScheduledAction {
     ScheduledAction {
         name: name.into(),
-        cron: cron.into(),
-        timezone: zone.into(),
+        cron: CronExpr::parse(cron).unwrap(),
+        timezone: TimeZone::parse(zone).unwrap(),
         min: None,
         max: None,
         desired: None,
@@ -148,29 +149,45 @@ fn an_occurrence_older_than_the_lookback_no_longer_bounds_the_group() {
 }
 
 #[test]
-fn a_bad_cron_expression_is_an_error_naming_the_action() {
+fn a_bad_cron_expression_is_refused_when_read() {
     for cron in ["0 8 * *", "61 8 * * *", "0 0 8 * * *", "every morning", ""] {
-        let err = scheduled_effect(&[action("morning", cron, "UTC")], None, at("2025-03-28T08:00:00Z"));
-        let err = err.unwrap_err();
-        assert_eq!(err.action, "morning", "{cron}");
-        assert!(err.to_string().starts_with("scheduled action `morning`: bad cron expression"), "{err}");
+        let err = CronExpr::parse(cron).unwrap_err();
+        assert_eq!(err.text, cron);
+        assert!(err.to_string().starts_with(&format!("bad cron expression `{cron}`: ")), "{err}");
+        assert!(err.to_string().ends_with("(expected 5 fields: minute hour day-of-month month day-of-week)"));
     }
 }
 
 #[test]
-fn a_bad_time_zone_is_an_error_naming_the_action() {
-    let err = validate_actions(&[action("morning", "0 8 * * *", "Europe/Pariss")]).unwrap_err();
-    assert_eq!(err.action, "morning");
-    assert!(err.message.contains("unknown time zone `Europe/Pariss`"), "{err}");
+fn a_bad_time_zone_is_refused_when_read() {
+    let err = TimeZone::parse("Europe/Pariss").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown time zone `Europe/Pariss` (expected an IANA name such as Europe/Paris)"
+    );
+}
+
+#[test]
+fn an_action_reads_back_as_the_text_it_was_written_in() {
+    let json = r#"{"name":"morning","cron":"0 8 * * 1-5","timezone":"Europe/Paris","min":4,"max":null,"desired":null}"#;
+    let action: ScheduledAction = serde_json::from_str(json).unwrap();
+    assert_eq!((action.cron.as_str(), action.timezone.as_str()), ("0 8 * * 1-5", "Europe/Paris"));
+    assert_eq!(serde_json::to_string(&action).unwrap(), json);
+    // The zone defaults to UTC; a bad expression or zone is a deserialisation error.
+    let utc: ScheduledAction = toml::from_str("name = \"n\"\ncron = \"0 8 * * *\"").unwrap();
+    assert_eq!(utc.timezone, TimeZone::utc());
+    let err = toml::from_str::<ScheduledAction>("name = \"n\"\ncron = \"61 8 * * *\"").unwrap_err();
+    assert!(err.to_string().contains("bad cron expression `61 8 * * *`"), "{err}");
+    let err =
+        toml::from_str::<ScheduledAction>("name = \"n\"\ncron = \"0 8 * * *\"\ntimezone = \"Mars/Olympus\"")
+            .unwrap_err();
+    assert!(err.to_string().contains("unknown time zone `Mars/Olympus`"), "{err}");
 }
 
 #[test]
 fn the_next_occurrence_is_in_the_actions_time_zone() {
     let morning = action("morning", "0 8 * * *", "Europe/Paris");
-    assert_eq!(
-        next_occurrence(&morning, at("2025-03-29T12:00:00Z")).unwrap(),
-        Some(at("2025-03-30T06:00:00Z"))
-    );
+    assert_eq!(next_occurrence(&morning, at("2025-03-29T12:00:00Z")), Some(at("2025-03-30T06:00:00Z")));
 }
 
 #[test]

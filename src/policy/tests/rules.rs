@@ -10,6 +10,7 @@ use crate::model::AlarmState;
 use crate::model::MetricKind::{GpuUtil, RequestRate};
 use crate::policy::decision::{Block, BoundSource, ClampBy};
 use crate::policy::predictive::build_load_profile;
+use crate::policy::schedule::TimeZone;
 use crate::policy::spec::Stabilization;
 use crate::policy::spec::{
     AdjustmentType, AlarmInput, LoadProfile, PolicyKind, PredictiveMode, PredictiveSpec, ScheduledAction,
@@ -359,8 +360,8 @@ fn apply_credits_the_driving_rule_so_its_cooldown_holds_without_help() {
 fn hourly(name: &str) -> ScheduledAction {
     ScheduledAction {
         name: name.into(),
-        cron: "0 * * * *".into(),
-        timezone: "UTC".into(),
+        cron: "0 * * * *".parse().unwrap(),
+        timezone: TimeZone::utc(),
         min: None,
         max: None,
         desired: None,
@@ -393,7 +394,7 @@ fn a_scheduled_max_in_force_lowers_desired_even_without_data() {
 
 /// Sets desired 8 at 22:15 UTC, 100 s after T0.
 fn at_22_15() -> ScheduledAction {
-    ScheduledAction { cron: "15 22 * * *".into(), desired: Some(8), ..hourly("warm-up") }
+    ScheduledAction { cron: "15 22 * * *".parse().unwrap(), desired: Some(8), ..hourly("warm-up") }
 }
 
 #[test]
@@ -434,15 +435,11 @@ fn a_scheduled_desired_missed_before_the_first_tick_is_not_replayed() {
 }
 
 #[test]
-fn a_bad_cron_blocks_the_schedule_and_the_other_policies_still_decide() {
-    let bad = ScheduledAction { cron: "61 * * * *".into(), ..hourly("typo") };
-    let state = group(scheduled(vec![ScheduledAction { min: Some(9), ..hourly("peak") }, bad]), 4, 4, 0);
-    let d = decide(&state, &fresh(at(0), &[(GpuUtil, 0.93)]), at(0));
-    assert_eq!(d.desired, Some(6), "{}", d.reason);
-    assert_eq!(d.bounds.min_from, BoundSource::Group, "the whole schedule is ignored");
-    let Some(Block::Schedule { message }) = d.blocked.first() else { panic!("{:?}", d.blocked) };
-    assert!(message.contains("scheduled action `typo`: bad cron expression `61 * * * *`"), "{message}");
-    assert!(d.reason.contains("schedule ignored"), "{}", d.reason);
+fn a_group_state_with_a_bad_cron_is_refused_when_read_naming_the_expression() {
+    let state = group(scheduled(vec![ScheduledAction { min: Some(9), ..hourly("peak") }]), 4, 4, 0);
+    let text = serde_json::to_string(&state).unwrap().replace("0 * * * *", "61 * * * *");
+    let err = serde_json::from_str::<GroupState>(&text).unwrap_err();
+    assert!(err.to_string().contains("bad cron expression `61 * * * *`"), "{err}");
 }
 
 // Predictive scaling.

@@ -3,7 +3,7 @@ use std::time::Duration;
 use super::{at, temp_db};
 use crate::model::{MetricKind, Timestamp};
 use crate::policy::predictive::build_load_profile;
-use crate::store::{HISTORY_RETENTION, MinuteAggregate, Store, StoreError};
+use crate::store::{HISTORY_RETENTION, MinuteAggregate, Store};
 
 /// Monday 2026-11-23 00:00 UTC.
 const MONDAY: i64 = 1_795_392_000;
@@ -107,7 +107,7 @@ fn eight_days() -> Vec<MinuteAggregate> {
 }
 
 #[test]
-fn a_load_profile_is_built_from_eight_days_of_stored_minutes() {
+fn the_profile_minutes_are_the_groups_means_in_the_retention_window_before_now() {
     let store = Store::open_in_memory().unwrap();
     let metric = MetricKind::RequestRate;
     let minutes = eight_days();
@@ -119,31 +119,20 @@ fn a_load_profile_is_built_from_eight_days_of_stored_minutes() {
     let too_old = now.minus(HISTORY_RETENTION).minus(Duration::from_secs(60));
     store.record_minutes("a", &metric, &[MinuteAggregate { minute: too_old, mean: 1e6, max: 1e6 }]).unwrap();
 
-    let profile = store.load_profile("a", &metric, HOUR, now).unwrap();
+    let points = store.profile_minutes("a", &metric, now).unwrap();
 
+    let expected: Vec<_> = minutes.iter().map(|m| (m.minute, m.mean)).collect();
+    assert_eq!(points, expected, "the means of group a in [now - retention, now), oldest first");
+    // What the engine builds from them: Monday appears twice in eight days, every other
+    // weekday once, so the daily 09:00 slot averages day index 21/8.
+    let profile = build_load_profile(&points, HOUR).unwrap();
     assert_eq!(profile.days_of_history, 8.0);
-    assert_eq!(profile.daily.len(), 24);
-    assert_eq!(profile.weekly.len(), 7 * 24);
-    // Monday appears twice in eight days, every other weekday once: mean day index 21/8.
     assert_eq!(profile.daily[9], 9.0 + 100.0 * 21.0 / 8.0);
-    assert_eq!(profile.weekly[9], 9.0, "Monday 09:00");
     assert_eq!(profile.weekly[24 + 9], 109.0, "Tuesday 09:00");
-    assert_eq!(profile.weekly[6 * 24 + 23], 623.0, "Sunday 23:00");
-    let points: Vec<_> = minutes.iter().map(|m| (m.minute, m.mean)).collect();
-    assert_eq!(profile, build_load_profile(&points, HOUR).unwrap(), "same as the policy's own builder");
 }
 
 #[test]
-fn a_load_profile_with_no_history_has_no_days_and_only_gaps() {
+fn no_history_gives_no_profile_minutes() {
     let store = Store::open_in_memory().unwrap();
-    let profile = store.load_profile("a", &MetricKind::GpuUtil, HOUR, at(MONDAY)).unwrap();
-    assert_eq!(profile.days_of_history, 0.0);
-    assert!(profile.daily.iter().all(|v| v.is_nan()));
-}
-
-#[test]
-fn a_slot_that_does_not_divide_a_day_is_an_error() {
-    let store = Store::open_in_memory().unwrap();
-    let err = store.load_profile("a", &MetricKind::GpuUtil, Duration::from_secs(7 * 60), at(MONDAY));
-    assert!(matches!(err, Err(StoreError::ProfileSlot(_))), "{err:?}");
+    assert!(store.profile_minutes("a", &MetricKind::GpuUtil, at(MONDAY)).unwrap().is_empty());
 }
