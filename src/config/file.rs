@@ -20,12 +20,24 @@ pub(super) struct ConfigFile {
     pub fleet: Option<String>,
     pub poll_interval: Option<DurationText>,
     pub stale_after: Option<DurationText>,
+    pub call_timeout: Option<DurationText>,
+    pub max_backoff: Option<DurationText>,
+    pub lease: Option<LeaseFile>,
+    /// The circuit breaker's settings, read as the engine's own type.
+    pub breaker: Option<crate::engine::breaker::BreakerSettings>,
     pub seed: Option<u64>,
     pub operator: Option<OperatorFile>,
     #[serde(default)]
     pub groups: Vec<GroupFile>,
     #[serde(default)]
     pub sim: SimFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [lease] table with `ttl` and `skew_margin`")]
+pub(super) struct LeaseFile {
+    pub ttl: Option<DurationText>,
+    pub skew_margin: Option<DurationText>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,19 @@
 //! ```toml
 //! poll_interval = "1s"   # optional; default 1s when every group's source is "sim", else 15s
 //! stale_after = "3s"     # optional; default 3 × poll_interval, never less than it
+//! call_timeout = "10s"   # optional; longest a backend call may take (at most 5m)
+//! max_backoff = "60s"    # optional; longest wait between retries of a failing backend
+//!
+//! [lease]                # optional; one autoscaler per group (README, "Leases")
+//! ttl = "30s"            # default 3 × poll_interval, at least 3 × call_timeout;
+//!                        # must exceed call_timeout + skew_margin
+//! skew_margin = "2s"     # default 2s
+//!
+//! [breaker]              # optional; the circuit breaker, for every group
+//! direction_changes = 4  # reversals within `window` that count as flapping; 0: off
+//! window = "30m"         # the flapping window and freeze
+//! max_failures = 3       # failed actuator calls in a row before a full freeze; 0: off
+//! stale_after_ticks = 1  # ticks of stale data before the scale-in freeze
 //! seed = 7               # optional; default 42 (the CLI's --seed overrides it)
 //!
 //! [operator]             # optional; identity for the audit trail
@@ -107,6 +120,18 @@ pub struct Config {
     pub poll_interval: Duration,
     /// A series is stale when its newest sample is older than this (default 3 polls).
     pub stale_after: Duration,
+    /// Longest a backend call may take before it counts as failed (default 10 s).
+    pub call_timeout: Duration,
+    /// Longest wait between retries of a failing backend (default 60 s).
+    pub max_backoff: Duration,
+    /// How long a group's lease lasts unrenewed (`[lease] ttl`; default three polls, at
+    /// least three call timeouts).
+    pub lease_ttl: Duration,
+    /// Added to the call timeout when judging whether enough of a lease is left to act
+    /// (`[lease] skew_margin`; default 2 s).
+    pub lease_skew_margin: Duration,
+    /// The circuit breaker's thresholds (`[breaker]`), for every group.
+    pub breaker: crate::engine::breaker::BreakerSettings,
     pub seed: u64,
     pub operator: Option<Operator>,
     pub groups: Vec<GroupConfig>,

@@ -138,6 +138,50 @@ fn minimal_config_gets_every_default() {
     assert_eq!(group.spec.serving, Serving::Generic);
     assert_eq!(group.spec.slo_p95, None);
     assert_eq!(group.sim, SimGroupSpec::default());
+    assert_eq!((config.call_timeout, config.max_backoff), (Duration::from_secs(10), Duration::from_secs(60)));
+    assert_eq!(config.lease_ttl, Duration::from_secs(30), "3 call timeouts beat 3 one-second polls");
+    assert_eq!(config.lease_skew_margin, Duration::from_secs(2));
+    assert_eq!(config.breaker, crate::engine::breaker::BreakerSettings::default());
+}
+
+#[test]
+fn engine_timings_and_breaker_thresholds_come_from_the_config() {
+    let text = r#"
+poll_interval = "60s"
+call_timeout = "20s"
+max_backoff = "5m"
+
+[lease]
+skew_margin = "3s"
+
+[breaker]
+max_failures = 5
+window = "10m"
+
+[[groups]]
+name = "llm-chat"
+instance_type = "p4d.24xlarge"
+hourly_cost_usd = 32.77
+min = 2
+max = 16
+"#;
+    let config = super::parse(text, "fleet.toml").unwrap();
+    assert_eq!((config.call_timeout, config.max_backoff), (Duration::from_secs(20), Duration::from_secs(300)));
+    assert_eq!(config.lease_ttl, Duration::from_secs(180), "three 60 s polls");
+    assert_eq!(config.lease_skew_margin, Duration::from_secs(3));
+    assert_eq!((config.breaker.max_failures, config.breaker.window), (5, Duration::from_secs(600)));
+    assert_eq!(config.breaker.direction_changes, 4, "unset keys keep their defaults");
+    let engine = crate::engine::Engine::simulated(
+        &config,
+        1,
+        std::sync::Arc::new(crate::clock::ManualClock::default()),
+        false,
+        false,
+    );
+    let settings = engine.settings();
+    assert_eq!((settings.call_timeout, settings.max_backoff), (config.call_timeout, config.max_backoff));
+    assert_eq!(settings.lease.ttl, Duration::from_secs(180));
+    assert_eq!(engine.core().groups[0].autoscaler.breaker.settings().max_failures, 5);
 }
 
 #[test]
@@ -145,6 +189,15 @@ fn full_config_reads_every_key_and_shape() {
     let config = load(&fixtures().join("full.toml")).unwrap();
     assert_eq!(config.poll_interval, Duration::from_secs(2));
     assert_eq!(config.stale_after, Duration::from_secs(10));
+    assert_eq!((config.call_timeout, config.max_backoff), (Duration::from_secs(5), Duration::from_secs(30)));
+    assert_eq!((config.lease_ttl, config.lease_skew_margin), (Duration::from_secs(20), Duration::from_secs(1)));
+    let breaker = crate::engine::breaker::BreakerSettings {
+        direction_changes: 6,
+        window: Duration::from_secs(1200),
+        max_failures: 2,
+        stale_after_ticks: 3,
+    };
+    assert_eq!(config.breaker, breaker);
     assert_eq!(config.seed, 7);
     assert_eq!(
         config.operator,

@@ -95,6 +95,43 @@ pub(super) const MAX_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// A GPU instance boots and loads its model in minutes; a day is far beyond any.
 pub(super) const MAX_WARMUP: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_SEED: u64 = 42;
+/// Backend calls: bounded, so a hung backend costs a tick, not the engine.
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(300);
+const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
+const DEFAULT_SKEW_MARGIN: Duration = Duration::from_secs(2);
+
+/// `[lease]`: the ttl (default three polls, at least three call timeouts, so a tick whose
+/// calls all time out can still renew and act) and the skew margin. A ttl that does not
+/// exceed `call_timeout + skew_margin` would let no engine ever act (the timing rule).
+fn lease(
+    file: Option<super::file::LeaseFile>,
+    at: &KeyPath,
+    poll_interval: Duration,
+    call_timeout: Duration,
+) -> Result<(Duration, Duration), Invalid> {
+    let (ttl, skew) = file.map_or((None, None), |f| (f.ttl.map(|d| d.0), f.skew_margin.map(|d| d.0)));
+    let skew = skew.unwrap_or(DEFAULT_SKEW_MARGIN);
+    let needed = call_timeout.saturating_add(skew);
+    match ttl {
+        Some(ttl) if ttl <= needed => Err(Invalid::new(
+            at.key("ttl"),
+            format!(
+                "lease ttl ({}) must exceed call_timeout + skew_margin ({} + {}): an engine acts only \
+                 while more than that is left on its lease",
+                format_duration(ttl),
+                format_duration(call_timeout),
+                format_duration(skew)
+            ),
+        )),
+        Some(ttl) => Ok((ttl, skew)),
+        None => {
+            let ttl = poll_interval.saturating_mul(STALE_AFTER_POLLS).max(call_timeout.saturating_mul(3));
+            // A large skew margin could still reach past the default: keep the rule.
+            Ok((ttl.max(needed.saturating_add(Duration::from_secs(1))), skew))
+        }
+    }
+}
 
 pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Result<Config, Invalid> {
     let root = KeyPath::root();
@@ -146,6 +183,30 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         None => poll_interval.saturating_mul(STALE_AFTER_POLLS),
     };
 
+    let call_timeout = match file.call_timeout {
+        Some(d) => {
+            let path = root.key("call_timeout");
+            at_most(&path, positive_duration(&path, d.0)?, MAX_CALL_TIMEOUT)?
+        }
+        None => DEFAULT_CALL_TIMEOUT,
+    };
+    let max_backoff = match file.max_backoff {
+        Some(d) if d.0 < poll_interval => {
+            return Err(Invalid::new(
+                root.key("max_backoff"),
+                format!(
+                    "max_backoff ({}) is shorter than poll_interval ({}): a failing backend is retried \
+                     no faster than it is polled",
+                    format_duration(d.0),
+                    format_duration(poll_interval)
+                ),
+            ));
+        }
+        Some(d) => d.0,
+        None => DEFAULT_MAX_BACKOFF.max(poll_interval),
+    };
+    let (lease_ttl, lease_skew_margin) = lease(file.lease, &root.key("lease"), poll_interval, call_timeout)?;
+
     let operator = match file.operator {
         Some(op) if op.name.trim().is_empty() => {
             return Err(Invalid::new(
@@ -184,6 +245,11 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         fleet,
         poll_interval,
         stale_after,
+        call_timeout,
+        max_backoff,
+        lease_ttl,
+        lease_skew_margin,
+        breaker: file.breaker.unwrap_or_default(),
         seed: file.seed.unwrap_or(DEFAULT_SEED),
         operator,
         groups,

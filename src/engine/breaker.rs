@@ -145,6 +145,11 @@ pub struct Breaker {
 }
 
 impl Breaker {
+    /// The thresholds it trips at.
+    pub fn settings(&self) -> &BreakerSettings {
+        &self.settings
+    }
+
     pub fn new(group: impl Into<String>, settings: BreakerSettings) -> Self {
         Breaker {
             group: group.into(),

@@ -105,6 +105,17 @@ impl EngineSettings {
     }
 }
 
+impl EngineSettings {
+    /// The config's timings: poll interval, staleness, call timeout, backoff, leases.
+    pub fn from_config(config: &Config) -> Self {
+        let mut settings = EngineSettings::new(config.poll_interval, config.stale_after);
+        settings.call_timeout = config.call_timeout;
+        settings.max_backoff = config.max_backoff;
+        settings.lease = LeaseTiming { ttl: config.lease_ttl, skew_margin: config.lease_skew_margin };
+        settings
+    }
+}
+
 /// A group, the backends that serve it, and how it scales.
 pub struct GroupBackends {
     pub spec: GroupSpec,
@@ -333,6 +344,14 @@ impl Engine {
         }
     }
 
+    /// Every group's circuit breaker with these thresholds (before the first tick: a
+    /// breaker's counts start afresh).
+    pub fn set_breaker_settings(&mut self, settings: breaker::BreakerSettings) {
+        for group in &mut self.core.groups {
+            group.autoscaler.breaker = breaker::Breaker::new(group.spec.name.clone(), settings.clone());
+        }
+    }
+
     /// Where a running engine takes reloaded configs ([`TickCore::reconfigure`]).
     pub fn reloader(&self) -> mpsc::Sender<Reload> {
         self.reload_tx.clone()
@@ -368,12 +387,14 @@ impl Engine {
                 shadow: g.shadow,
             })
             .collect();
-        let mut settings = EngineSettings::new(config.poll_interval, config.stale_after);
+        let mut settings = EngineSettings::from_config(config);
         settings.readonly = readonly;
         if shadow {
             settings.autoscale = AutoscaleMode::Shadow;
         }
-        Engine::new(groups, clock, settings, Some(fleet))
+        let mut engine = Engine::new(groups, clock, settings, Some(fleet));
+        engine.set_breaker_settings(config.breaker.clone());
+        engine
     }
 
     /// A new front end's connection: the newest snapshot, future events, a command sender.
