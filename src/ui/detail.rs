@@ -196,7 +196,7 @@ fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Li
         lines.push(fact("control", vec![Span::styled(control.text.clone(), style)]));
     }
     if let Some(lease) = group.lease.as_ref().filter(|l| !l.ours) {
-        let text = format!("automation owned by {}: this console observes", lease.holder);
+        let text = format!("automation and paging owned by {}: this console observes", lease.holder);
         lines.push(fact("lease", vec![Span::styled(text, theme.warn)]));
     }
     if !group.alarms.is_empty() {

@@ -128,7 +128,7 @@ impl AutomationState {
             }
             AutomationState::Paused => "automation paused by an operator (fully or scale-in only)",
             AutomationState::Held => "desired capacity held by an operator",
-            AutomationState::Observing => "observing: another engine holds the lease and acts",
+            AutomationState::Observing => "observing: another engine holds the lease, acts and pages",
             AutomationState::Shadow => "shadow mode: decisions are shown, not acted on",
             AutomationState::Silenced => "muted: pages are silenced, alarms are still evaluated",
         }
@@ -238,7 +238,7 @@ pub fn constraint_lines(group: &GroupSnapshot) -> Vec<String> {
         group.controls.iter().filter(|c| c.kind != ControlKind::Shadow).map(|c| one_line(&c.text)).collect();
     if let Some(lease) = group.lease.as_ref().filter(|l| !l.ours) {
         lines.push(one_line(&format!(
-            "observing: {} on {} holds the lease and acts",
+            "observing: {} on {} holds the lease, acts and pages",
             lease.holder, lease.host
         )));
     }

@@ -228,7 +228,7 @@ fn pause_and_foreign_lease_are_spelled_out_under_their_row() {
     assert!(row.starts_with(" ~P embeddings"), "{row}");
     assert!(under.contains("└ paused (scale-in only) by ana until 2026-01-01T00:30:00Z: INC-123"), "{text}");
     let (_, under) = line_and_next(&text, "└ paused");
-    assert!(under.contains("└ observing: engine-b on ops-2 holds the lease and acts"), "{text}");
+    assert!(under.contains("└ observing: engine-b on ops-2 holds the lease, acts and pages"), "{text}");
 }
 
 #[test]
