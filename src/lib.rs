@@ -1,9 +1,9 @@
 //! fleetdeck: a terminal operations console for GPU inference fleets.
 //!
 //! One engine polls every scaling group's metrics and capacity and publishes
-//! [`protocol::Snapshot`]s; front ends (the console today; a daemon and attachable
-//! consoles later) read them and send [`protocol::Command`]s. With no configuration the
-//! engine runs against a built-in simulated fleet.
+//! [`protocol::Snapshot`]s; front ends (the console, the war-room screen, consoles
+//! attached to a daemon, `fleetdeck ctl`) read them and send [`protocol::Command`]s. With
+//! no configuration the engine runs against a built-in simulated fleet.
 //!
 //! # Layout
 //!
@@ -16,8 +16,12 @@
 //!   so the engine's history and every snapshot hold the same points without copying.
 //! - [`sim`]: the simulated fleet: traffic generators, traces, queueing latency, warm-up,
 //!   failures and scripted incidents, deterministic from a seed.
-//! - [`sources`]: the `MetricSource` trait and its implementations (simulator for now).
-//! - [`actuators`]: the `Actuator` trait (observe and change capacity) and its implementations.
+//! - [`sources`]: the `MetricSource` trait and its implementations (the simulator's; real
+//!   backends follow, each its own issue).
+//! - [`actuators`]: the `Actuator` trait (observe and change capacity, its staleness limit,
+//!   whether acting needs a lease) and its implementations.
+//! - [`lease`]: the `LeaseStore` trait (per-group lease records, compare-and-swap writes,
+//!   the fencing version); the engine judges who holds one (`engine::lease`).
 //! - [`policy`]: pure autoscaling decisions: target tracking, step/simple scaling,
 //!   scheduled and predictive scaling, stabilization, bounds, budget. No I/O, no clock.
 //! - [`alarms`]: pure alarm evaluation: thresholds, M-of-N, for-duration, missing data.
@@ -25,11 +29,17 @@
 //!   group's autoscale step (alarms, `decide`, circuit breaker, lease) and acts, applies
 //!   operator commands, publishes snapshots and events. Owns all mutable fleet state.
 //! - [`store`]: the SQLite state that survives restarts: pauses, holds, breaker trips,
-//!   silences, local leases, the notification outbox, 1-minute history. Sync; `now` passed in.
+//!   silences, local leases, the notification outbox per notifier and the open page
+//!   episodes, 1-minute history. Sync; `now` passed in.
 //! - [`audit`]: the decision/audit log: JSON lines of every decision (identical "no change"
 //!   runs coalesced) and every operator command, synced, rotated by size, read back.
-//! - [`decide_cmd`]: `fleetdeck decide FILE`: a group's state and inputs in, the
-//!   policy's decision out.
+//! - [`decide_cmd`]: `fleetdeck decide FILE`: a group's state, inputs and alarm
+//!   datapoints in; each alarm's state and the policy's decision out.
+//! - [`replay`]: backtests a trace through the simulator and the same tick core on a
+//!   virtual clock, against baselines and a clairvoyant oracle; scorecards and plots.
+//! - [`daemon`]: `fleetdeck --auto`: the engine headless, JSON lines, signals, the control
+//!   socket; [`remote`]: the socket/TCP protocol and attached consoles; [`ctl`]:
+//!   `fleetdeck ctl`; [`exporter`]: the daemon's `/metrics` and `/healthz`.
 //! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
 //! - [`ui`]: the ratatui console; speaks only the protocol.
 //! - [`clock`]: the injectable clock (system time, or virtual time for tests and replay).

@@ -166,7 +166,10 @@ min = 2
 max = 16
 "#;
     let config = super::parse(text, "fleet.toml").unwrap();
-    assert_eq!((config.call_timeout, config.max_backoff), (Duration::from_secs(20), Duration::from_secs(300)));
+    assert_eq!(
+        (config.call_timeout, config.max_backoff),
+        (Duration::from_secs(20), Duration::from_secs(300))
+    );
     assert_eq!(config.lease_ttl, Duration::from_secs(180), "three 60 s polls");
     assert_eq!(config.lease_skew_margin, Duration::from_secs(3));
     assert_eq!((config.breaker.max_failures, config.breaker.window), (5, Duration::from_secs(600)));
@@ -190,7 +193,10 @@ fn full_config_reads_every_key_and_shape() {
     assert_eq!(config.poll_interval, Duration::from_secs(2));
     assert_eq!(config.stale_after, Duration::from_secs(10));
     assert_eq!((config.call_timeout, config.max_backoff), (Duration::from_secs(5), Duration::from_secs(30)));
-    assert_eq!((config.lease_ttl, config.lease_skew_margin), (Duration::from_secs(20), Duration::from_secs(1)));
+    assert_eq!(
+        (config.lease_ttl, config.lease_skew_margin),
+        (Duration::from_secs(20), Duration::from_secs(1))
+    );
     let breaker = crate::engine::breaker::BreakerSettings {
         direction_changes: 6,
         window: Duration::from_secs(1200),
