@@ -352,7 +352,7 @@ fn metrics_follow_the_engine_and_healthz_tells_a_stuck_tick_loop_from_a_stalled_
         metric(r#"fleetdeck_breaker_open{group="embeddings"} 1"#)
     });
     let status = text(&daemon.ctl(&["status"]).stdout);
-    assert!(status.contains("StaleData"), "{status}");
+    assert!(status.contains("breaker stale data open (scale-in frozen)"), "{status}");
     assert_eq!(http_get(&addr, "/healthz").0, 200, "a stalled source is not a stuck daemon");
 
     // A stuck tick loop (a debug-only hook stops ticking after tick 3): 503, with why.
