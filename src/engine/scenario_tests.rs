@@ -106,7 +106,7 @@ pub(super) fn rewired(base: &Engine, clock: Arc<dyn Clock>) -> (Engine, Probe) {
 
 pub(super) fn request(command: Command) -> CommandRequest {
     CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
+        operator: Operator { name: "ana".into(), email: None, auth: None },
         reason: Some("drill".into()),
         command,
     }
