@@ -15,7 +15,7 @@ use ratatui::backend::TestBackend;
 
 fn render(c: &mut Criterion) {
     let snapshot = Arc::new(fixtures::large_fleet(100, 600));
-    let operator = Operator { name: "bench".into(), email: None };
+    let operator = Operator { name: "bench".into(), email: None, auth: None };
     let mut app = App::new(snapshot, operator, false);
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("test terminal");
 

@@ -53,7 +53,8 @@ pub struct AutoOptions {
 /// The TCP listener's settings.
 pub struct TcpListen {
     pub addr: std::net::SocketAddr,
-    pub token: String,
+    /// The tokens its clients may present, each naming its operator or none.
+    pub tokens: crate::remote::token::Tokens,
     /// Certificate chain and private key (PEM): TLS on every connection.
     pub tls: Option<(PathBuf, PathBuf)>,
 }
@@ -117,7 +118,7 @@ pub async fn run(engine: Engine, options: AutoOptions, out: impl Write + Send) -
     };
     let metrics_addr = metrics.as_ref().map(|(addr, _)| *addr);
     let tcp = match &options.listen {
-        Some(TcpListen { addr, token, tls }) => {
+        Some(TcpListen { addr, tokens, tls }) => {
             let tls = match tls {
                 Some((cert, key)) => {
                     Some(crate::remote::tls::acceptor(cert, key).map_err(anyhow::Error::msg)?)
@@ -126,7 +127,7 @@ pub async fn run(engine: Engine, options: AutoOptions, out: impl Write + Send) -
             };
             let listener =
                 tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
-            Some((listener.local_addr()?, listener, std::sync::Arc::<str>::from(token.as_str()), tls))
+            Some((listener.local_addr()?, listener, std::sync::Arc::new(tokens.clone()), tls))
         }
         None => None,
     };
@@ -173,8 +174,8 @@ pub async fn run(engine: Engine, options: AutoOptions, out: impl Write + Send) -
         });
         (follow, serve)
     });
-    let tcp_task = tcp.map(|(_, listener, token, tls)| {
-        tokio::spawn(crate::remote::server::serve_tcp(listener, context.clone(), token, tls))
+    let tcp_task = tcp.map(|(_, listener, tokens, tls)| {
+        tokio::spawn(crate::remote::server::serve_tcp(listener, context.clone(), tokens, tls))
     });
     let server_task = tokio::spawn(server.serve(context));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

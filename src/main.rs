@@ -124,8 +124,10 @@ struct Cli {
     #[arg(long, value_name = "FILE", env = "FLEETDECK_TLS_CA", global = true)]
     tls_ca: Option<PathBuf>,
 
-    /// The bearer token for TCP (the daemon's --listen, or a client's tcp://HOST:PORT):
-    /// the file's first line. Default: $FLEETDECK_TOKEN.
+    /// The bearer token for TCP. A client (tcp://HOST:PORT) presents the file's first
+    /// token; the daemon's --listen accepts every token of the file, one a line as
+    /// `TOKEN [NAME] [<EMAIL>]`: a named token's commands are recorded as that operator,
+    /// whatever the client claims. Default: $FLEETDECK_TOKEN (anonymous).
     #[arg(long, value_name = "FILE", global = true)]
     token_file: Option<PathBuf>,
 
@@ -288,10 +290,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let config_path = cli.config.clone().or_else(config::user_config_path);
             let listen = match cli.listen {
-                Some(addr) => match fleetdeck::remote::read_token(cli.token_file.as_deref()) {
-                    Ok(Some(token)) => {
+                Some(addr) => match fleetdeck::remote::read_tokens(cli.token_file.as_deref()) {
+                    Ok(Some(tokens)) => {
                         let tls = cli.tls_cert.clone().zip(cli.tls_key.clone());
-                        Some(fleetdeck::daemon::TcpListen { addr, token, tls })
+                        Some(fleetdeck::daemon::TcpListen { addr, tokens, tls })
                     }
                     Ok(None) => {
                         anyhow::bail!("--listen needs a token: --token-file FILE or $FLEETDECK_TOKEN")
@@ -578,7 +580,7 @@ fn init_daemon_logging() {
 /// The operator's identity for the audit trail when the config names none: `$USER`.
 fn operator_from_env() -> Operator {
     let name = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".into());
-    Operator { name, email: None }
+    Operator { name, email: None, auth: None }
 }
 
 /// Logs go to a file and to the console's diagnostics view (`3`): the console owns the

@@ -126,7 +126,7 @@ mod tests {
 
     fn command_line() -> AuditLine {
         let request = CommandRequest {
-            operator: Operator { name: "ana".into(), email: None },
+            operator: Operator { name: "ana".into(), email: None, auth: None },
             reason: Some("INC-123".into()),
             command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 2 } },
         };

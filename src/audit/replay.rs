@@ -97,7 +97,7 @@ mod tests {
         }
         let (request, reply) = (
             crate::protocol::CommandRequest {
-                operator: crate::protocol::Operator { name: "ana".into(), email: None },
+                operator: crate::protocol::Operator { name: "ana".into(), email: None, auth: None },
                 reason: None,
                 command: crate::protocol::Command::Sim {
                     action: crate::protocol::SimCommand::Fail { group: "g".into(), count: 1 },

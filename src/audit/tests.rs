@@ -171,7 +171,7 @@ fn actions_and_commands_are_synced_and_no_change_is_not() {
     assert_eq!(read_all(&path).len(), 2);
 
     let request = CommandRequest {
-        operator: Operator { name: "ana".into(), email: Some("ana@example.com".into()) },
+        operator: Operator { name: "ana".into(), email: Some("ana@example.com".into()), auth: None },
         reason: Some("INC-123".into()),
         command: Command::Sim { action: SimCommand::Fail { group: "llm-chat".into(), count: 1 } },
     };
@@ -192,7 +192,7 @@ fn actions_and_commands_are_synced_and_no_change_is_not() {
 
 fn command(n: usize) -> (CommandRequest, Reply) {
     let request = CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
+        operator: Operator { name: "ana".into(), email: None, auth: None },
         reason: Some(format!("n={n}")),
         command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 1 } },
     };

@@ -207,7 +207,7 @@ fn full_config_reads_every_key_and_shape() {
     assert_eq!(config.seed, 7);
     assert_eq!(
         config.operator,
-        Some(Operator { name: "Ana Ops".into(), email: Some("ana@example.com".into()) })
+        Some(Operator { name: "Ana Ops".into(), email: Some("ana@example.com".into()), auth: None })
     );
     assert!(config.group("steady").unwrap().shadow, "shadow = true");
     assert!(!config.group("daily").unwrap().shadow, "acts unless told");

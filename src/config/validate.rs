@@ -214,7 +214,7 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
                 "the operator name is empty".to_string(),
             ));
         }
-        Some(op) => Some(Operator { name: op.name, email: op.email }),
+        Some(op) => Some(Operator { name: op.name, email: op.email, auth: None }),
         None => None,
     };
 

@@ -45,7 +45,7 @@ fn fleet() -> Vec<Autoscaler> {
 
 fn request(command: Command, reason: Option<&str>) -> CommandRequest {
     CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
+        operator: Operator { name: "ana".into(), email: None, auth: None },
         reason: reason.map(Into::into),
         command,
     }

@@ -134,7 +134,7 @@ fn short_leases(engine: &mut Engine) {
 
 pub(super) fn request(command: Command) -> CommandRequest {
     CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
+        operator: Operator { name: "ana".into(), email: None, auth: None },
         reason: Some("drill".into()),
         command,
     }

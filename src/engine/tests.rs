@@ -264,7 +264,7 @@ async fn sim_commands_on_a_real_fleet_are_refused() {
     let source = ScriptedSource::new(&clock);
     let mut engine = engine_with(&[("a", source)], &clock);
     let reply = engine.handle_command(CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
+        operator: Operator { name: "ana".into(), email: None, auth: None },
         reason: None,
         command: Command::Sim { action: SimCommand::Fail { group: "a".into(), count: 1 } },
     });
@@ -284,7 +284,7 @@ async fn run_answers_commands_and_stops_on_shutdown() {
     let reply = conn
         .commands
         .send(CommandRequest {
-            operator: Operator { name: "ana".into(), email: None },
+            operator: Operator { name: "ana".into(), email: None, auth: None },
             reason: None,
             command: Command::Sim { action: SimCommand::Fail { group: "a".into(), count: 1 } },
         })
@@ -344,7 +344,7 @@ async fn a_sim_command_reaches_the_fleet_and_shows_in_the_next_snapshot() {
     let mut engine = simulated_engine(&clock);
     engine.tick().await;
     let reply = engine.handle_command(CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
+        operator: Operator { name: "ana".into(), email: None, auth: None },
         reason: None,
         command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 2 } },
     });
@@ -379,7 +379,7 @@ async fn every_decision_and_command_goes_to_the_audit_log_and_each_line_reproduc
         clock.advance(Duration::from_secs(1));
     }
     engine.handle_command(CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
+        operator: Operator { name: "ana".into(), email: None, auth: None },
         reason: Some("drill".into()),
         command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 1 } },
     });

@@ -68,7 +68,7 @@ fn run(sim: &mut SimLoop, ticks: std::ops::Range<u64>) -> Vec<(u64, TickOutput)>
 
 fn request(command: Command) -> CommandRequest {
     CommandRequest {
-        operator: Operator { name: "ana".into(), email: None },
+        operator: Operator { name: "ana".into(), email: None, auth: None },
         reason: Some("drill".into()),
         command,
     }

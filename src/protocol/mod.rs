@@ -34,6 +34,8 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// each series' closed 1-minute aggregates ([`SeriesSnapshot::minutes`]).
 /// 1.3 added the decision log's [`Event::Decided`], the capacity series
 /// ([`MetricKind::CAPACITY`]) and predictive scaling's [`ForecastView`].
+/// 1.4 added [`Operator::auth`]: how a daemon's listener established who sent a command,
+/// and [`GroupSnapshot::capacity_stale`].
 pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 4 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,19 +407,54 @@ pub enum Event {
 }
 
 /// Who sent a command, for the audit trail.
+///
+/// In-process (the console's own engine) the operator is the console's, from its config
+/// or `$USER`, and `auth` is None. A command that came through the daemon's listener has
+/// the operator the listener *recorded* ([`crate::remote::token`]): over TCP a named
+/// token's operator replaces whatever the client claimed; an anonymous token keeps the
+/// claim, marked as claimed; over the owner-only Unix socket the claim is the socket
+/// owner's own. The listener sets `auth` on every command, replacing any a client sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operator {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// How the daemon knows who this is (since 1.4); None in-process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<OperatorAuth>,
+}
+
+/// How a daemon's listener established a command's operator. Tokens are named by their
+/// place (`line 3 of FILE`, `$FLEETDECK_TOKEN`), never by their text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum OperatorAuth {
+    /// A TCP token that names its operator: name and email are the token's. `claimed`: the
+    /// name the client claimed, where it was another.
+    Token {
+        token: String,
+        peer: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claimed: Option<String>,
+    },
+    /// A TCP token that names nobody: name and email are only what the client claimed.
+    Claimed { token: String, peer: String },
+    /// The owner-only Unix socket: the client runs as the daemon's own user (its uid
+    /// checked by the kernel), so the name is that user's own claim.
+    Socket { uid: u32 },
 }
 
 impl fmt::Display for Operator {
+    /// "ana <ana@example.com>"; "mallory (claimed)" where only the client says so.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.email {
-            Some(email) => write!(f, "{} <{}>", self.name, email),
-            None => f.write_str(&self.name),
+        f.write_str(&self.name)?;
+        if let Some(email) = &self.email {
+            write!(f, " <{email}>")?;
         }
+        if matches!(self.auth, Some(OperatorAuth::Claimed { .. })) {
+            f.write_str(" (claimed)")?;
+        }
+        Ok(())
     }
 }
 
@@ -574,7 +611,7 @@ mod tests {
     #[test]
     fn commands_serialise_with_a_tag() {
         let req = CommandRequest {
-            operator: Operator { name: "ana".into(), email: None },
+            operator: Operator { name: "ana".into(), email: None, auth: None },
             reason: None,
             command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 1 } },
         };

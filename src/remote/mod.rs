@@ -1,5 +1,6 @@
 //! The protocol over a socket: the daemon's listener ([`server`]), its clients
-//! ([`client`]), the lines they exchange ([`wire`]), and where a fleet's daemon listens.
+//! ([`client`]), the lines they exchange ([`wire`]), the TCP listener's tokens and who
+//! each speaks for ([`token`]), and where a fleet's daemon listens.
 //!
 //! A fleet's socket is `$XDG_RUNTIME_DIR/fleetdeck/<fleet>.sock`, or
 //! `/tmp/fleetdeck-<uid>/<fleet>.sock` where there is no runtime dir; `--socket` names
@@ -10,6 +11,7 @@ pub mod attach;
 pub mod client;
 pub mod server;
 pub mod tls;
+pub mod token;
 pub mod wire;
 
 use std::os::unix::fs::MetadataExt;
@@ -58,16 +60,22 @@ pub fn find_socket(fleet: &str) -> PathBuf {
         .unwrap_or_else(|| default_socket(fleet))
 }
 
-/// The bearer token for TCP: the file's first line, else `$FLEETDECK_TOKEN`; never
+/// The bearer token a client presents over TCP: the first token of the file (format in
+/// [`token`]; a file of one bare token is the simplest), else `$FLEETDECK_TOKEN`; never
 /// logged or printed.
 pub fn read_token(file: Option<&std::path::Path>) -> Result<Option<String>, String> {
     if let Some(file) = file {
-        let text = std::fs::read_to_string(file).map_err(|err| format!("{}: {err}", file.display()))?;
-        let token = text.lines().next().unwrap_or_default().trim().to_string();
-        if token.is_empty() {
-            return Err(format!("{}: the token file is empty", file.display()));
-        }
-        return Ok(Some(token));
+        let tokens = token::Tokens::read(file).map_err(|err| err.to_string())?;
+        return Ok(Some(tokens.first().to_string()));
     }
     Ok(std::env::var("FLEETDECK_TOKEN").ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()))
+}
+
+/// The tokens the daemon's TCP listener accepts: every token of the file, each naming
+/// its operator or none ([`token`]), else `$FLEETDECK_TOKEN` as one anonymous token.
+pub fn read_tokens(file: Option<&std::path::Path>) -> Result<Option<token::Tokens>, String> {
+    if let Some(file) = file {
+        return token::Tokens::read(file).map(Some).map_err(|err| err.to_string());
+    }
+    Ok(read_token(None)?.map(|t| token::Tokens::anonymous(&t, "$FLEETDECK_TOKEN")))
 }

@@ -17,7 +17,7 @@ use super::theme::Theme;
 use super::{detail, fixtures, fleet, header, help, status, view};
 
 pub(crate) fn app_with(snapshot: Snapshot) -> App {
-    App::new(Arc::new(snapshot), Operator { name: "ana".into(), email: None }, false)
+    App::new(Arc::new(snapshot), Operator { name: "ana".into(), email: None, auth: None }, false)
 }
 
 /// The fixture fleet with the detail pane closed: the table alone.

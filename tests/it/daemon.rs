@@ -451,7 +451,7 @@ fn metrics_follow_the_engine_and_healthz_tells_a_stuck_tick_loop_from_a_stalled_
         metric(r#"fleetdeck_breaker_open{group="embeddings"} 1"#)
     });
     let status = text(&daemon.ctl(&["status"]).stdout);
-    assert!(status.contains("StaleData"), "{status}");
+    assert!(status.contains("breaker stale data open (scale-in frozen)"), "{status}");
     assert_eq!(http_get(&addr, "/healthz").0, 200, "a stalled source is not a stuck daemon");
 
     // A stuck tick loop (a debug-only hook stops ticking after tick 3): 503, with why.
@@ -658,6 +658,78 @@ fn over_tcp_the_right_token_is_served_and_a_wrong_or_missing_one_refused() {
     });
     assert!(!daemon.lines().iter().any(|l| l.contains(r#""event":"command_handled""#)));
     assert!(!daemon.lines().iter().any(|l| l.contains("s3cret")), "the token is never printed");
+}
+
+#[test]
+fn over_tcp_a_named_token_is_recorded_as_its_operator_whatever_the_client_claims() {
+    let home = tempfile::tempdir().unwrap();
+    let tokens = home.path().join("tokens");
+    std::fs::write(&tokens, "# on-call\nalice-s3cret alice <alice@example.com>\nanon-s3cret\n").unwrap();
+    let daemon = Daemon::start_with(
+        home.path(),
+        None,
+        &["--listen", "127.0.0.1:0", "--token-file", tokens.to_str().unwrap()],
+        &[],
+    );
+    let url = format!("tcp://{}", daemon.listening()["tcp"].as_str().unwrap());
+    // The client claims to be mallory ($USER) with alice's token, then with the anonymous one.
+    let ctl = |token: &str, args: &[&str]| {
+        let mut command = Command::new(bin());
+        command.args(["ctl", "--socket", &url]).args(args);
+        env(&mut command, home.path()).env("USER", "mallory").env("FLEETDECK_TOKEN", token);
+        command.output().unwrap()
+    };
+    let audit = home.path().join("state/fleetdeck/fast/decisions.jsonl");
+    let command_line = |name: &str| {
+        wait_for(&format!("the {name} command in the audit log"), WAIT, || {
+            let text = std::fs::read_to_string(&audit).unwrap_or_default();
+            text.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .find(|v| v["kind"] == "command" && v["command"]["command"] == name)
+                .ok_or(text)
+        })
+    };
+
+    let pause = ctl("alice-s3cret", &["pause", "llm-chat", "--reason", "drill"]);
+    assert!(pause.status.success(), "{}", text(&pause.stderr));
+    let line = command_line("pause");
+    let operator = &line["operator"];
+    assert_eq!(
+        (operator["name"].as_str(), operator["email"].as_str()),
+        (Some("alice"), Some("alice@example.com"))
+    );
+    assert_eq!(operator["auth"]["by"], "token", "{line}");
+    assert_eq!(operator["auth"]["claimed"], "mallory", "the forged claim is kept beside: {line}");
+    assert!(operator["auth"]["token"].as_str().unwrap().starts_with("line 2 of "), "{line}");
+    assert!(operator["auth"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{line}");
+    // The engine's reply, the status and the daemon's output say alice too.
+    let message = line["reply"]["message"].as_str().unwrap();
+    assert!(message.contains("by alice <alice@example.com>") && !message.contains("mallory"), "{message}");
+    wait_for("alice's pause in the status", WAIT, || {
+        let status = text(&ctl("alice-s3cret", &["status"]).stdout);
+        if status.contains("paused (no automated changes) by alice") { Ok(()) } else { Err(status) }
+    });
+    daemon.wait_for_line("the command on the daemon's output", |l| {
+        l.contains(r#""event":"command_handled""#) && l.contains("alice <alice@example.com>")
+    });
+
+    // An anonymous token: the claim stands, marked as claimed, with the token and peer.
+    let resume = ctl("anon-s3cret", &["resume", "llm-chat"]);
+    assert!(resume.status.success(), "{}", text(&resume.stderr));
+    let line = command_line("resume");
+    let operator = &line["operator"];
+    assert_eq!(operator["name"], "mallory", "{line}");
+    assert_eq!(operator["auth"]["by"], "claimed", "{line}");
+    assert!(operator["auth"]["token"].as_str().unwrap().starts_with("line 3 of "), "{line}");
+    assert!(operator["auth"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{line}");
+    daemon.wait_for_line("the claimed command on the daemon's output", |l| {
+        l.contains(r#""event":"command_handled""#) && l.contains("mallory (claimed)")
+    });
+
+    // No token is ever printed or logged.
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(!daemon.lines().iter().any(|l| l.contains("s3cret")), "a token on the daemon's output");
+    assert!(!log.contains("s3cret"), "a token in the audit log");
 }
 
 #[test]
