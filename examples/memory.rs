@@ -49,7 +49,7 @@ fn main() {
 
 /// Draws the console once, detail pane open, as the live console would.
 fn render(snapshot: Arc<fleetdeck::protocol::Snapshot>) -> usize {
-    let operator = fleetdeck::protocol::Operator { name: "memory".into(), email: None };
+    let operator = fleetdeck::protocol::Operator { name: "memory".into(), email: None, auth: None };
     let mut app = fleetdeck::ui::App::new(snapshot, operator, false);
     app.detail_open = true;
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 60)).unwrap();

@@ -16,9 +16,10 @@ pub const LINE_VERSION: u32 = 1;
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AuditLine {
-    /// Boxed: a decision line carries a whole group state, a command line a few words.
+    /// Boxed, both: a decision line carries a whole group state, a command line its
+    /// operator's credentials as well as a few words.
     Decision(Box<DecisionLine>),
-    Command(CommandLine),
+    Command(Box<CommandLine>),
 }
 
 /// A group's decision — or a run of identical "no change" decisions — with exactly the
@@ -105,7 +106,7 @@ impl AuditLine {
         }
         match header.kind.as_str() {
             "decision" => serde_json::from_str(text).map(AuditLine::Decision),
-            "command" => serde_json::from_str(text).map(AuditLine::Command),
+            "command" => serde_json::from_str(text).map(|line| AuditLine::Command(Box::new(line))),
             other => return Err(format!("unknown kind `{other}` (expected `decision` or `command`)")),
         }
         .map_err(|e| format!("bad {} line: {e}", header.kind))
@@ -130,13 +131,13 @@ mod tests {
             reason: Some("INC-123".into()),
             command: Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 2 } },
         };
-        AuditLine::Command(CommandLine {
+        AuditLine::Command(Box::new(CommandLine {
             at: Timestamp(1_700_000_000_000),
             operator: request.operator,
             command: request.command,
             reason: request.reason,
             reply: Reply::Ok { message: "2 instances of vision fail".into() },
-        })
+        }))
     }
 
     #[test]

@@ -111,7 +111,7 @@ impl AuditLog {
             reason: request.reason.clone(),
             reply: reply.clone(),
         };
-        self.write(&AuditLine::Command(line))?;
+        self.write(&AuditLine::Command(Box::new(line)))?;
         self.sync()
     }
 
