@@ -132,6 +132,25 @@ fn short_leases(engine: &mut Engine) {
         LeaseTiming { ttl: Duration::from_secs(5), skew_margin: Duration::from_millis(500) };
 }
 
+/// A [`rewired`] engine with short leases, as `holder` on a host of its own (`NAME-host`:
+/// no engine judges another's process), on the store at `path` if given (else the caller
+/// sets it, after rewiring more).
+fn leasing_engine(
+    base: &Engine,
+    clock: &Arc<dyn Clock>,
+    holder: &str,
+    path: Option<&std::path::Path>,
+) -> (Engine, Probe) {
+    let (mut engine, probe) = rewired(base, clock.clone());
+    short_leases(&mut engine);
+    let name = holder.split('@').next().unwrap_or(holder);
+    engine.identity = Identity { holder: holder.into(), host: format!("{name}-host") };
+    if let Some(path) = path {
+        engine.set_store(crate::store::Store::open(path).unwrap()).unwrap();
+    }
+    (engine, probe)
+}
+
 pub(super) fn request(command: Command) -> CommandRequest {
     CommandRequest {
         operator: Operator { name: "ana".into(), email: None, auth: None },
@@ -431,16 +450,10 @@ async fn two_engines_on_one_store_and_fleet_only_the_holder_acts_and_the_other_t
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
-    let (mut first, first_probe) = rewired(&base, clock.clone());
-    short_leases(&mut first);
-    first.identity = Identity { holder: "first@host:1".into(), host: "first-host".into() };
-    first.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
-    // The second drives the same simulated fleet, as a second process on one machine
-    // watches the same real fleet.
-    let (mut second, second_probe) = rewired(&base, clock);
-    short_leases(&mut second);
-    second.identity = Identity { holder: "second@host:2".into(), host: "second-host".into() };
-    second.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let (first, first_probe) = leasing_engine(&base, &clock, "first@host:1", Some(&path));
+    // The second drives the same simulated fleet, as a second process watches the same
+    // real fleet.
+    let (second, second_probe) = leasing_engine(&base, &clock, "second@host:2", Some(&path));
     let fleet = base.sim.clone().unwrap();
     // The first takes the leases before the second starts (started together, either
     // may win the free leases: exactly one does, which the lease tests check).
@@ -535,9 +548,7 @@ async fn a_lease_renewed_after_a_slow_poll_runs_from_the_renew_and_a_newcomer_do
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
-    let (mut first, _first_probe) = rewired(&base, clock.clone());
-    short_leases(&mut first);
-    first.identity = Identity { holder: "first@host:1".into(), host: "first-host".into() };
+    let (mut first, _first_probe) = leasing_engine(&base, &clock, "first@host:1", None);
     // Every poll of the first engine takes 1.9 s of its 2 s timeout while `slow`: with
     // its 5 s ttl, a renew made with the tick's starting time would be out of date at once.
     let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -566,10 +577,7 @@ async fn a_lease_renewed_after_a_slow_poll_runs_from_the_renew_and_a_newcomer_do
     );
     assert!(record.expires_at > clock.now(), "the renewed lease has not run out");
     // A second engine started now finds a live lease and keeps off it.
-    let (mut second, second_probe) = rewired(&base, clock.clone());
-    short_leases(&mut second);
-    second.identity = Identity { holder: "second@host:2".into(), host: "second-host".into() };
-    second.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let (second, second_probe) = leasing_engine(&base, &clock, "second@host:2", Some(&path));
     let mut second = Running::start(second);
     let mut holders = Vec::new();
     second
