@@ -37,6 +37,9 @@ cargo fmt --check
 build_start=$(date +%s)
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+# The sim-only build, without any backend feature (DESIGN.md: backends behind features).
+say "cargo clippy --no-default-features -- -D warnings"
+cargo clippy --no-default-features -- -D warnings
 say "building tests"
 cargo test --no-run --quiet
 build_time=$(elapsed "$build_start")
