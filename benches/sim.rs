@@ -1,6 +1,10 @@
 //! Simulator step cost: one `advance_to(now + 1 s)` of a 100-group fleet mixing every
 //! traffic shape, both serving kinds, noise, instance failures and launch failures.
 //! Budget: well under 50 µs (≈ 500 ns per group), since the console steps on every poll.
+//!
+//! And a catch-up: a 30-day jump of the same fleet (a laptop waking after a month, a
+//! replay skipping ahead), at most `MAX_COARSE_STEPS` coarse steps plus the last hour in
+//! 1 s steps. Budget: under 5 s (the unit test checks the step count, not the time).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -84,5 +88,21 @@ fn sim_step(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, sim_step);
+fn sim_month_jump(c: &mut Criterion) {
+    let mut bench = c.benchmark_group("sim catch-up");
+    bench.sample_size(10);
+    bench.bench_function("a 30-day jump, 100 groups", |b| {
+        b.iter_batched(
+            fleet_of_100,
+            |(mut fleet, now)| {
+                fleet.advance_to(black_box(now.plus(Duration::from_secs(30 * 86_400))));
+                fleet
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    bench.finish();
+}
+
+criterion_group!(benches, sim_step, sim_month_jump);
 criterion_main!(benches);

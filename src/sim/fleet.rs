@@ -35,6 +35,8 @@ pub struct SimFleet {
     /// Scheduled incidents, by time then by order of scheduling.
     scheduled: VecDeque<(Timestamp, SimCommand)>,
     applied: Vec<(Timestamp, String)>,
+    /// Model steps run since the start (fine and coarse): what catching up cost.
+    steps_run: u64,
 }
 
 impl SimFleet {
@@ -50,7 +52,16 @@ impl SimFleet {
                 GroupSim::new(spec, sim, seed, start)
             })
             .collect();
-        SimFleet { seed, start, now: start, groups, by_name, scheduled: VecDeque::new(), applied: Vec::new() }
+        SimFleet {
+            seed,
+            start,
+            now: start,
+            groups,
+            by_name,
+            scheduled: VecDeque::new(),
+            applied: Vec::new(),
+            steps_run: 0,
+        }
     }
 
     /// The simulation time: the end of the last step.
@@ -64,6 +75,12 @@ impl SimFleet {
 
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// How many model steps have run since the start, each stepping every group: the
+    /// cost of [`advance_to`](Self::advance_to)'s catch-ups, bounded per jump.
+    pub fn steps_run(&self) -> u64 {
+        self.steps_run
     }
 
     /// The groups' names, in configuration order.
@@ -103,6 +120,7 @@ impl SimFleet {
                 group.step(t, dt_s);
             }
             self.now = t;
+            self.steps_run += 1;
             self.fire_due();
         }
     }

@@ -289,14 +289,15 @@ mod tests {
         (Engine { snapshots: snapshot_tx, events: event_tx, commands: command_rx }, key_tx, handle)
     }
 
-    /// Lets the loop task run until it waits again.
-    async fn settle() {
-        for _ in 0..20 {
-            tokio::task::yield_now().await;
-        }
+    /// Returns once the loop has handled everything sent to it and waits again. The tests
+    /// run on tokio's paused clock, whose time moves only when every task is waiting, so
+    /// this sleep ends exactly then — however many polls the loop needs (the loop itself
+    /// has no timer). A loop that never settles fails the tests' timeouts, not a count.
+    async fn until_idle() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn q_ends_the_loop_with_ok() {
         let (_engine, keys, handle) = start();
         press(&keys, KeyCode::Char('q'));
@@ -304,11 +305,11 @@ mod tests {
         result.unwrap();
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_closed_engine_is_shown_and_the_console_stays_until_quit() {
         let (engine, keys, handle) = start();
         drop(engine);
-        settle().await;
+        until_idle().await;
         assert!(!handle.is_finished(), "the console must outlive its engine");
         press(&keys, KeyCode::Char('q'));
         let (result, screen) = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
@@ -316,7 +317,7 @@ mod tests {
         assert!(screen.contains("ENGINE STOPPED"), "{screen}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_typed_sim_command_reaches_the_engine_and_its_reply_is_shown() {
         let (mut engine, keys, handle) = start();
         type_line(&keys, "sim fail vision 2");
@@ -327,14 +328,14 @@ mod tests {
             Command::Sim { action: SimCommand::Fail { group: "vision".into(), count: 2 } }
         );
         reply.send(Reply::Ok { message: "2 instances failed".into() }).unwrap();
-        settle().await;
+        until_idle().await;
         press(&keys, KeyCode::Char('q'));
         let (result, screen) = handle.await.unwrap();
         result.unwrap();
         assert!(screen.contains("ok: sim fail vision 2: 2 instances failed"), "{screen}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn new_snapshots_are_drawn() {
         let (engine, keys, handle) = start();
         let mut next = fixtures::fleet();
@@ -345,28 +346,29 @@ mod tests {
             g.lease = None;
         });
         engine.snapshots.send(Arc::new(next)).unwrap();
-        settle().await;
+        until_idle().await;
         press(&keys, KeyCode::Char('q'));
         let (result, screen) = handle.await.unwrap();
         result.unwrap();
         assert!(screen.contains("tick 4321"), "{screen}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn lagging_behind_engine_events_is_reported_not_fatal() {
         let (engine, keys, handle) = start();
         for i in 0..10 {
             let _ =
                 engine.events.send(Event::Sim { at: fixtures::TAKEN_AT, description: format!("event {i}") });
         }
-        settle().await;
+        until_idle().await;
         assert!(!handle.is_finished());
         press(&keys, KeyCode::Char('q'));
-        let (result, _) = handle.await.unwrap();
+        let (result, screen) = handle.await.unwrap();
         result.unwrap();
+        assert!(screen.contains("console fell behind: missed 6 engine events"), "{screen}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_failing_terminal_ends_the_loop_with_an_error() {
         let (_engine, keys, handle) = start();
         keys.unbounded_send(Err(io::Error::other("tty gone"))).unwrap();
