@@ -68,6 +68,7 @@ pub struct DecideFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DecideFileText {
+    #[serde(deserialize_with = "decision_instant")]
     now: Timestamp,
     group: GroupState,
     #[serde(default)]
@@ -93,6 +94,22 @@ impl TryFrom<DecideFileText> for DecideFile {
         }
         let DecideFileText { now, group, inputs, alarms } = text;
         Ok(DecideFile { now, group, inputs, alarms })
+    }
+}
+
+/// `now`, between 1970 and the end of 9999 (what RFC 3339 text can say): the alarms'
+/// periods are counted from the epoch, and no arithmetic on them may run off the ends of
+/// a [`Timestamp`].
+fn decision_instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    let now = Timestamp::deserialize(d)?;
+    if (0..=Timestamp::LAST_RFC3339.as_millis()).contains(&now.as_millis()) {
+        Ok(now)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "`now` ({} ms since the epoch) must be from 1970-01-01T00:00:00Z to {}",
+            now.as_millis(),
+            Timestamp::LAST_RFC3339.to_rfc3339()
+        )))
     }
 }
 
@@ -193,17 +210,35 @@ fn read_text(path: &Path) -> Result<(String, bool), DecideError> {
 /// Parses decide-file text; errors carry line and column.
 pub fn parse(text: &str, json: bool, origin: &str) -> Result<DecideFile, DecideError> {
     if json {
-        serde_json::from_str(text).map_err(|e| DecideError::Parse {
-            path: origin.to_string(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+        serde_json::from_str(text).map_err(|e| {
+            let (line, column) = json_position(text, e.line(), e.column());
+            // serde_json's text ends with its own " at line L column C"; ours leads.
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let message = message.strip_suffix(&suffix).unwrap_or(&message).to_string();
+            DecideError::Parse { path: origin.to_string(), line, column, message }
         })
     } else {
         toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((1, 1), |span| crate::config::line_col(text, span.start));
             DecideError::Parse { path: origin.to_string(), line, column, message: e.message().to_string() }
         })
+    }
+}
+
+/// serde_json's position as a 1-based line and column: it reports an error found at a
+/// line's end as column 0 of the next line (or line 0 for an empty text); that is the end
+/// of the line before.
+fn json_position(text: &str, line: usize, column: usize) -> (usize, usize) {
+    if line == 0 {
+        return (1, 1);
+    }
+    if column > 0 {
+        return (line, column);
+    }
+    match line.checked_sub(2).and_then(|before| text.split('\n').nth(before)) {
+        Some(previous) => (line - 1, previous.chars().count() + 1),
+        None => (line, 1),
     }
 }
 

@@ -181,7 +181,8 @@ pub struct Capacity {
 impl Capacity {
     /// Instances that serve now or will once warm: what a new proposal is compared with.
     pub fn pending_total(&self) -> u32 {
-        self.ready + self.warming
+        // Saturating: a decide file may say any u32 for either.
+        self.ready.saturating_add(self.warming)
     }
 }
 
@@ -624,6 +625,12 @@ mod tests {
         }
         let long: Holder = serde_json::from_str(r#"{"d":"491400h"}"#).unwrap();
         assert_eq!(long.d, Duration::from_secs(491_400 * 3600));
+    }
+
+    #[test]
+    fn pending_capacity_saturates_rather_than_overflows() {
+        let capacity = Capacity { ready: u32::MAX, warming: u32::MAX, ..Capacity::default() };
+        assert_eq!(capacity.pending_total(), u32::MAX);
     }
 
     #[test]

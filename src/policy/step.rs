@@ -301,7 +301,7 @@ fn apply(
         return Applied { desired: None, may_scale_in: false };
     }
     if change > 0 {
-        let target = clamp_u32(i64::from(current_out) + change);
+        let target = clamp_u32(i64::from(current_out).saturating_add(change));
         let _ = write!(reason, "; current capacity {current_out}");
         if current_out < desired {
             let _ = write!(reason, " (desired {desired}, warming not counted)");
@@ -316,7 +316,7 @@ fn apply(
         if capacity.warming > 0 {
             return wait_for_warmup(capacity, reason);
         }
-        let target = clamp_u32(i64::from(current_in) + change);
+        let target = clamp_u32(i64::from(current_in).saturating_add(change));
         let _ = write!(reason, "; current capacity {current_in} → ");
         if target >= desired {
             let _ = write!(reason, "{target}, desired already {desired}");

@@ -103,6 +103,15 @@ fn a_duration_beyond_a_year_in_a_decide_file_is_refused_with_its_line_and_column
     assert!(stderr.contains("long.json:1:") && stderr.contains("`99999y` is too long"), "{stderr}");
 }
 
+#[test]
+fn a_json_mistake_at_a_line_end_is_placed_on_that_line() {
+    // serde_json places an unterminated string at column 0 of the next line.
+    let text = "{\n  \"now\": \"2026-11-23T08:00:00Z,\n  \"group\": {}\n}\n";
+    let err = fleetdeck::decide_cmd::parse(text, true, "bad.json").unwrap_err().to_string();
+    assert!(err.starts_with("bad.json:2:32: control character"), "{err}");
+    assert!(!err.contains("column 0"), "one position, ours: {err}");
+}
+
 /// A decision log as the engine writes it: the scale-out fixture's decision (an action),
 /// then the paused fixture's in shadow mode ("no change": a pending run, written on
 /// drop), each with exactly the state and inputs it was decided on.

@@ -5,5 +5,6 @@
 mod cli;
 mod daemon;
 mod decide;
+mod mutants;
 mod support;
 mod tui;

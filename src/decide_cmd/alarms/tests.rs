@@ -242,3 +242,17 @@ fn an_alarm_named_twice_is_refused() {
     let err = refusal(&text, false);
     assert!(err.contains("alarm `table` is named twice") && err.starts_with("case:1:1: "), "{err}");
 }
+
+#[test]
+fn a_now_before_1970_or_after_9999_is_refused_at_its_value() {
+    // An alarm's periods are counted from the epoch: at i64::MIN ms the newest complete
+    // period of a 1 ms rule lies before what a Timestamp holds.
+    let rule = "datapoints_to_alarm = 1\nevaluation_periods = 1";
+    for now in ["-9223372036854775808", "-1", "253402300800000"] {
+        let text = file(rule, "[1]", AlarmState::Ok).replace("now = 6000000", &format!("now = {now}"));
+        let err = refusal(&text, false);
+        assert!(err.starts_with("case:1:7: `now`") && err.contains("must be from 1970"), "{err}");
+    }
+    let last = file(rule, "[1]", AlarmState::Ok).replace("now = 6000000", "now = \"9999-12-31T23:59:59Z\"");
+    assert_eq!(answer(&read(&last)).alarms.len(), 1);
+}

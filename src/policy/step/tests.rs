@@ -458,3 +458,19 @@ fn the_reason_shows_the_step_and_the_arithmetic() {
          current capacity 10 (desired 11, warming not counted) → desired 13"
     );
 }
+
+#[test]
+fn a_change_beyond_any_capacity_saturates_instead_of_overflowing() {
+    // A decide file may say `adjustment = 1e308`: it is i64::MAX instances as a change,
+    // and current + change once overflowed.
+    let rule = StepRule {
+        alarm: "q".into(),
+        adjustment_type: AdjustmentType::ChangeInCapacity,
+        steps: vec![step(Some(0.0), None, 1e308)],
+        min_adjustment_magnitude: None,
+        warmup: Some(WARMUP),
+    };
+    assert_eq!(run(&rule, 60.0, cap(4, 4, 0), &[]).desired, Some(u32::MAX));
+    let shrink = StepRule { steps: vec![step(Some(0.0), None, -1e308)], ..rule };
+    assert_eq!(run(&shrink, 60.0, cap(4, 4, 0), &[]).desired, Some(0));
+}
