@@ -1,8 +1,6 @@
 //! Replays of short traces through the fast profile's llm-chat (8 req/s an instance,
 //! 4 instances, GPU target tracking at 0.7, 1 s polls, 5–10 s warm-ups, SLO p95 2 s).
 
-use std::path::Path;
-
 use super::*;
 
 /// A per-second trace: each `(until, rate)` holds `rate` up to second `until`.
@@ -73,26 +71,12 @@ fn bad_requests_are_named() {
     assert_eq!(replay(&s), Err(ReplayError::UnknownGroup("nope".into())));
 }
 
-/// The shared Azure LLM traces (CC-BY-4.0) live beside the project; in CI they must be
-/// there, elsewhere a missing copy skips the test with a message.
-fn azure_trace(name: &str) -> Option<Arc<Trace>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces").join(name);
-    match Trace::from_path(&path) {
-        Ok(trace) => Some(Arc::new(trace)),
-        Err(err) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping: {}: {err}", path.display());
-            None
-        }
-        Err(err) => panic!("{}: {err} (CI must have ../shared/traces)", path.display()),
-    }
-}
-
 #[test]
 fn the_azure_traces_scaled_give_sane_scorecards_for_every_contender() {
-    for (name, scale) in
-        [("azure-llm-2023-code-per-second.csv", 3.0), ("azure-llm-2023-conv-per-second.csv", 2.0)]
-    {
-        let Some(trace) = azure_trace(name) else { return };
+    use crate::sim::shared_traces::{AZURE_CODE, AZURE_CONV, load};
+    let test = "the_azure_traces_scaled_give_sane_scorecards_for_every_contender";
+    for (name, scale, trace) in load(test, &[(AZURE_CODE, 3.0), (AZURE_CONV, 2.0)]) {
+        let trace = Arc::new(trace);
         let backtest = replay_all(&spec(trace.clone(), scale)).unwrap();
         let offered: f64 = trace.points.iter().map(|(_, r)| r * scale).sum();
         for run in &backtest.runs {

@@ -100,6 +100,8 @@ mod group;
 mod metrics;
 mod queue;
 pub(crate) mod rng;
+#[cfg(test)]
+pub(crate) mod shared_traces;
 mod trace;
 mod traffic;
 

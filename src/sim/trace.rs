@@ -258,16 +258,10 @@ mod tests {
 
     #[test]
     fn the_shared_azure_traces_parse() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces");
-        if !dir.is_dir() {
-            assert!(std::env::var_os("CI").is_none(), "shared traces missing at {}", dir.display());
-            eprintln!("skipping: no shared traces at {}", dir.display());
-            return;
-        }
-        for (name, min_rows) in
-            [("azure-llm-2023-code-per-second.csv", 3000), ("azure-llm-2023-conv-per-second.csv", 3000)]
+        use crate::sim::shared_traces::{AZURE_CODE, AZURE_CONV, load};
+        for (name, min_rows, trace) in
+            load("the_shared_azure_traces_parse", &[(AZURE_CODE, 3000), (AZURE_CONV, 3000)])
         {
-            let trace = Trace::from_path(dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
             assert!(trace.points.len() >= min_rows, "{name}: {} rows", trace.points.len());
             assert!(trace.points.iter().any(|&(_, rate)| rate > 0.0), "{name}: all zero");
             let mean = trace.points.iter().map(|p| p.1).sum::<f64>() / trace.points.len() as f64;
