@@ -26,8 +26,8 @@
 //!   silences, local leases, the notification outbox, 1-minute history. Sync; `now` passed in.
 //! - [`audit`]: the decision/audit log: JSON lines of every decision (identical "no change"
 //!   runs coalesced) and every operator command, synced, rotated by size, read back.
-//! - [`decide_cmd`]: `fleetdeck decide FILE`: a group's state and inputs in, the
-//!   policy's decision out.
+//! - [`decide_cmd`]: `fleetdeck decide FILE`: a group's state and inputs (and alarm
+//!   rules with their datapoints, evaluated first) in, the policy's decision out.
 //! - [`config`]: the TOML config: embedded demo, user file, validation with file:line:col.
 //! - [`ui`]: the ratatui console; speaks only the protocol.
 //! - [`clock`]: the injectable clock (system time, or virtual time for tests and replay).
