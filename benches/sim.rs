@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use fleetdeck::model::{ActuatorKind, GroupSpec, Serving, SourceKind, Timestamp, WarmupRange};
+use fleetdeck::model::{GroupSpec, Serving, Timestamp, WarmupRange};
 use fleetdeck::sim::{SimFleet, SimGroupSpec, Trace, TrafficSpec};
 
 fn traffic(i: usize, trace: &Arc<Trace>) -> TrafficSpec {
@@ -49,8 +49,8 @@ fn fleet_of_100() -> (SimFleet, Timestamp) {
         .map(|i| {
             let spec = GroupSpec {
                 name: format!("group-{i:03}"),
-                source: SourceKind::Sim,
-                actuator: ActuatorKind::Sim,
+                source: fleetdeck::model::SIM.into(),
+                actuator: fleetdeck::model::SIM.into(),
                 min: 1,
                 max: 64,
                 desired: 4 + (i % 8) as u32,

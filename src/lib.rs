@@ -16,10 +16,14 @@
 //!   so the engine's history and every snapshot hold the same points without copying.
 //! - [`sim`]: the simulated fleet: traffic generators, traces, queueing latency, warm-up,
 //!   failures and scripted incidents, deterministic from a seed.
-//! - [`sources`]: the `MetricSource` trait and its implementations (the simulator's; real
-//!   backends follow, each its own issue).
-//! - [`actuators`]: the `Actuator` trait (observe and change capacity, its staleness limit,
-//!   whether acting needs a lease) and its implementations.
+//! - [`sources`]: the `MetricSource` trait: one batch poll of a connection's groups,
+//!   typed errors ([`model::BackendError`]).
+//! - [`actuators`]: the `Actuator` trait: observe capacity, the target's bounds, pause
+//!   marker and warnings; set desired; write the marker; its staleness limit and whether
+//!   acting needs a lease.
+//! - [`backends`]: builds each group's connections from the config's `[sources.NAME]` /
+//!   `[actuators.NAME]`, one folder per platform (`sim/` so far), and hands out what only
+//!   one backend can do (the simulator's control).
 //! - [`lease`]: the `LeaseStore` trait (per-group lease records, compare-and-swap writes,
 //!   the fencing version); the engine judges who holds one (`engine::lease`).
 //! - [`policy`]: pure autoscaling decisions: target tracking, step/simple scaling,
@@ -51,6 +55,7 @@
 pub mod actuators;
 pub mod alarms;
 pub mod audit;
+pub mod backends;
 pub mod clock;
 pub mod config;
 pub mod ctl;

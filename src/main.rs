@@ -371,7 +371,7 @@ fn replay(config: Config, trace: &Path, options: ReplayOptions) -> anyhow::Resul
         let group = spec.config.group(&spec.group).expect("replay_all found the group");
         let labels = fleetdeck::replay::plot::PlotLabels {
             title: &heading,
-            capacity_rps_per_instance: group.sim.capacity_rps_per_instance,
+            capacity_rps_per_instance: group.sim_or_default().capacity_rps_per_instance,
             slo_p95_s: group.spec.slo_p95.map(|d| d.as_secs_f64()),
         };
         fleetdeck::replay::plot::plot(path, &runs, &labels)?;

@@ -8,7 +8,10 @@
 //! utilizations and usages are fractions 0–1 (shown as % by the UI), latencies are
 //! seconds, rates are per second, queue length is a count of waiting requests.
 
+pub mod backend;
 pub mod words;
+
+pub use backend::{BackendError, ErrorKind};
 
 use std::fmt;
 use std::str::FromStr;
@@ -118,7 +121,8 @@ impl Default for WarmupRange {
     }
 }
 
-/// Where a group's metrics come from.
+/// The kind of a metric source connection (`[sources.NAME] kind = …`). Each real
+/// backend adds its kind with its Cargo feature.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
@@ -126,13 +130,17 @@ pub enum SourceKind {
     Sim,
 }
 
-/// What observes and changes a group's capacity.
+/// The kind of an actuator connection (`[actuators.NAME] kind = …`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActuatorKind {
     #[default]
     Sim,
 }
+
+/// The name of the built-in simulator connection, source and actuator: what a group with
+/// no `source` or `actuator` key uses.
+pub const SIM: &str = "sim";
 
 /// What a group serves; decides which memory signal is meaningful.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -150,8 +158,10 @@ pub enum Serving {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GroupSpec {
     pub name: String,
-    pub source: SourceKind,
-    pub actuator: ActuatorKind,
+    /// The metric source connection it reads (`[sources.NAME]`, or [`SIM`]).
+    pub source: String,
+    /// The actuator connection that observes and changes it (`[actuators.NAME]`, or [`SIM`]).
+    pub actuator: String,
     pub min: u32,
     pub max: u32,
     /// Desired capacity at start (the sim launches this many, already warm).

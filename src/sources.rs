@@ -1,59 +1,34 @@
-//! Metric sources: where a group's samples come from. [`MetricSource`] is the one trait
-//! the engine polls; [`SimSource`] reads the simulated fleet. Sources report metrics only,
-//! never capacity (that is the actuator's job), and stamp every sample with the time it
-//! describes so the engine can judge freshness.
-
-use std::sync::{Arc, Mutex};
+//! Metric sources: where groups' samples come from. [`MetricSource`] is the one trait the
+//! engine polls, once per poll interval for all of a connection's groups at once, so a
+//! backend can batch as its API allows (one PromQL query per metric kind, GetMetricData's
+//! 500 queries a call). Sources report metrics only, never capacity (that is the
+//! actuator's job), and stamp every sample with the time it describes so the engine can
+//! judge freshness. Implementations live in [`backends`](crate::backends), one folder per
+//! platform.
+//!
+//! A source never retries by itself and never sleeps: it maps its platform's failures to a
+//! [`BackendError`] and the engine's one error policy backs off (per connection for
+//! throttling and credentials, per group for a missing series).
 
 use futures::future::BoxFuture;
 
-use crate::clock::Clock;
-use crate::model::{GroupSpec, MetricSample};
-use crate::sim::SimFleet;
+use crate::model::{BackendError, GroupSpec, MetricSample};
 
-/// A failed poll. The engine shows it, retries with backoff, and never crashes on it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SourceError(pub String);
+/// One group's part of a poll: its newest samples (an empty list is no new data, not an
+/// error) or why that group alone could not be read.
+pub type GroupPoll = Result<Vec<MetricSample>, BackendError>;
+
+/// A whole poll: one [`GroupPoll`] per group asked for, in the order asked; or the error
+/// that failed the call for every group (unreachable, throttled, credentials refused).
+pub type SourcePoll = Result<Vec<GroupPoll>, BackendError>;
 
 pub trait MetricSource: Send + Sync {
-    /// Short name for the UI and logs, e.g. `sim`.
+    /// Short name for the UI and logs: the connection's name, e.g. `sim` or `prom-us-east`.
     fn name(&self) -> &str;
 
-    /// The group's newest samples. An empty list is not an error: it means no new data.
-    fn poll<'a>(&'a self, group: &'a GroupSpec) -> BoxFuture<'a, Result<Vec<MetricSample>, SourceError>>;
-}
-
-/// The simulated fleet, shared by its source and actuator.
-pub type SharedFleet = Arc<Mutex<SimFleet>>;
-
-/// Reads samples from the simulated fleet, first running it forward to the clock's now.
-pub struct SimSource {
-    fleet: SharedFleet,
-    clock: Arc<dyn Clock>,
-}
-
-impl SimSource {
-    pub fn new(fleet: SharedFleet, clock: Arc<dyn Clock>) -> Self {
-        SimSource { fleet, clock }
-    }
-}
-
-impl MetricSource for SimSource {
-    fn name(&self) -> &str {
-        "sim"
-    }
-
-    fn poll<'a>(&'a self, group: &'a GroupSpec) -> BoxFuture<'a, Result<Vec<MetricSample>, SourceError>> {
-        let result = lock_fleet(&self.fleet).and_then(|mut fleet| {
-            fleet.advance_to(self.clock.now());
-            fleet.sample(&group.name).map_err(|e| e.to_string())
-        });
-        Box::pin(std::future::ready(result.map_err(SourceError)))
-    }
-}
-
-/// Locks the shared fleet; a poisoned lock (a panic elsewhere) becomes an error, not a panic.
-pub(crate) fn lock_fleet(fleet: &SharedFleet) -> Result<std::sync::MutexGuard<'_, SimFleet>, String> {
-    fleet.lock().map_err(|_| "the simulated fleet is unavailable (a previous call panicked)".to_string())
+    /// The newest samples of each of `groups` (the connection's groups whose poll is due;
+    /// the source knows each group's selector from how it was built). The answer must
+    /// have one entry per group, in order: the engine counts a short answer as failed
+    /// for the groups left out.
+    fn poll<'a>(&'a self, groups: &'a [GroupSpec]) -> BoxFuture<'a, SourcePoll>;
 }

@@ -6,6 +6,7 @@
 //! Durations are strings read with `humantime` as they are deserialised, so a bad one is
 //! reported at its own value.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -23,6 +24,12 @@ pub(super) struct ConfigFile {
     pub call_timeout: Option<DurationText>,
     pub max_backoff: Option<DurationText>,
     pub lease: Option<LeaseFile>,
+    /// Metric source connections by name.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceFile>,
+    /// Actuator connections by name.
+    #[serde(default)]
+    pub actuators: BTreeMap<String, ActuatorFile>,
     /// The circuit breaker's settings, read as the engine's own type.
     pub breaker: Option<crate::engine::breaker::BreakerSettings>,
     pub seed: Option<u64>,
@@ -34,10 +41,29 @@ pub(super) struct ConfigFile {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [lease] table with `ttl` and `skew_margin`")]
+#[serde(deny_unknown_fields, expecting = "a [lease] table with `store`, `ttl` and `skew_margin`")]
 pub(super) struct LeaseFile {
+    pub store: Option<crate::config::LeaseStoreKind>,
     pub ttl: Option<DurationText>,
     pub skew_margin: Option<DurationText>,
+}
+
+/// `[sources.NAME]`: a metric source connection. Keys of one kind only are checked by
+/// `validate` once kinds with keys of their own exist.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [sources.NAME] table with `kind`")]
+pub(super) struct SourceFile {
+    pub kind: SourceKind,
+    pub poll_interval: Option<DurationText>,
+    pub stale_after: Option<DurationText>,
+}
+
+/// `[actuators.NAME]`: an actuator connection.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [actuators.NAME] table with `kind`")]
+pub(super) struct ActuatorFile {
+    pub kind: ActuatorKind,
+    pub max_concurrency: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,8 +85,10 @@ pub(super) struct GroupFile {
     pub warmup: Option<WarmupFile>,
     pub serving: Option<Serving>,
     pub slo_p95: Option<DurationText>,
-    pub source: Option<SourceKind>,
-    pub actuator: Option<ActuatorKind>,
+    /// A `[sources.NAME]` name, or `sim`.
+    pub source: Option<String>,
+    /// An `[actuators.NAME]` name, or `sim`.
+    pub actuator: Option<String>,
     pub sim: Option<GroupSimFile>,
     /// Decide, never act.
     pub shadow: Option<bool>,

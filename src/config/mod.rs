@@ -9,12 +9,23 @@
 //! # Format
 //!
 //! ```toml
-//! poll_interval = "1s"   # optional; default 1s when every group's source is "sim", else 15s
-//! stale_after = "3s"     # optional; default 3 × poll_interval, never less than it
+//! poll_interval = "1s"   # optional; every source's default (a simulator's own: 1s)
+//! stale_after = "3s"     # optional; every source's default (else per source, below)
 //! call_timeout = "10s"   # optional; longest a backend call may take (at most 5m)
 //! max_backoff = "60s"    # optional; longest wait between retries of a failing backend
 //!
+//! [sources.NAME]         # optional; a metric source connection (`sim` is built in)
+//! kind = "sim"           # the only kind so far; real backends add theirs
+//! poll_interval = "1s"   # default: the top-level poll_interval, else the kind's
+//! stale_after = "3s"     # default: the top-level stale_after, else the larger of
+//!                        # 3 × poll_interval and period + publication lag + poll_interval
+//!
+//! [actuators.NAME]       # optional; an actuator connection (`sim` is built in)
+//! kind = "sim"
+//! max_concurrency = 8    # calls in flight at once over all its groups, 1–64
+//!
 //! [lease]                # optional; one autoscaler per group (README, "Leases")
+//! store = "local"        # the fleet's SQLite state file (the only store so far)
 //! ttl = "30s"            # default 3 × poll_interval, at least 3 × call_timeout;
 //!                        # must exceed call_timeout + skew_margin
 //! skew_margin = "2s"     # default 2s
@@ -40,10 +51,12 @@
 //! warmup = { min = "2m", max = "5m" } # optional; default 2–5 min
 //! serving = "vllm"                    # "vllm" | "generic" (default)
 //! slo_p95 = "2s"                      # optional
-//! source = "sim"                      # "sim" (default, the only kind for now)
-//! actuator = "sim"                    # "sim" (default)
+//! source = "sim"                      # a [sources.NAME], default "sim"
+//! actuator = "sim"                    # an [actuators.NAME], default "sim"; a simulated
+//!                                     # source needs a simulated actuator and vice versa
 //!
-//! [groups.sim]           # optional; every key defaults to SimGroupSpec::default()
+//! [groups.sim]           # optional, simulated groups only; every key defaults to
+//!                        # SimGroupSpec::default()
 //! capacity_rps_per_instance = 8.0     # > 0
 //! service_time = "900ms"              # > 0
 //! instance_failures_per_hour = 0.0    # ≥ 0
@@ -90,7 +103,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::model::GroupSpec;
+use crate::model::{ActuatorKind, GroupSpec, SourceKind};
 use crate::policy::PolicySpec;
 use crate::protocol::{Operator, SimCommand};
 use crate::sim::SimGroupSpec;
@@ -130,6 +143,13 @@ pub struct Config {
     /// Added to the call timeout when judging whether enough of a lease is left to act
     /// (`[lease] skew_margin`; default 2 s).
     pub lease_skew_margin: Duration,
+    /// Where leases are kept (`[lease] store`).
+    pub lease_store: LeaseStoreKind,
+    /// Every metric source connection a group uses, the built-in `sim` included when a
+    /// group uses it; in name order.
+    pub sources: Vec<SourceConfig>,
+    /// Every actuator connection a group uses, likewise.
+    pub actuators: Vec<ActuatorConfig>,
     /// The circuit breaker's thresholds (`[breaker]`), for every group.
     pub breaker: crate::engine::breaker::BreakerSettings,
     pub seed: u64,
@@ -145,16 +165,61 @@ impl Config {
         self.groups.iter().find(|g| g.spec.name == name)
     }
 
-    /// Every group as the simulator takes them (`SimFleet::new`).
+    /// The simulated groups as the simulator takes them (`SimFleet::new`).
     pub fn sim_groups(&self) -> Vec<(GroupSpec, SimGroupSpec)> {
-        self.groups.iter().map(|g| (g.spec.clone(), g.sim.clone())).collect()
+        self.groups.iter().filter_map(|g| g.sim.clone().map(|sim| (g.spec.clone(), sim))).collect()
     }
+
+    /// The source connection with this name.
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The actuator connection with this name.
+    pub fn actuator(&self, name: &str) -> Option<&ActuatorConfig> {
+        self.actuators.iter().find(|a| a.name == name)
+    }
+}
+
+/// A metric source connection (`[sources.NAME]`): declared once, used by many groups.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: SourceKind,
+    /// How often its groups are polled (default: the top-level `poll_interval`).
+    pub poll_interval: Duration,
+    /// A series is stale when its newest sample is older than this (default: the
+    /// top-level `stale_after` if written, else the larger of 3 polls and the source's
+    /// period + publication lag + a poll, so late-published data is not called stale).
+    pub stale_after: Duration,
+}
+
+/// An actuator connection (`[actuators.NAME]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActuatorConfig {
+    pub name: String,
+    pub kind: ActuatorKind,
+    /// How many of its calls (observe, set desired, markers) may be in flight at once,
+    /// over all its groups (default 8).
+    pub max_concurrency: usize,
+}
+
+/// Where the engine keeps its per-group leases.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeaseStoreKind {
+    /// The fleet's SQLite state file: engines on one host (DynamoDB and Kubernetes
+    /// `Lease` stores arrive with their backends).
+    #[default]
+    Local,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupConfig {
     pub spec: GroupSpec,
-    pub sim: SimGroupSpec,
+    /// How the simulator plays the group (`[groups.sim]`): present exactly when the
+    /// group's source is a simulator connection.
+    pub sim: Option<SimGroupSpec>,
     /// The group's autoscaling policy (`[groups.policy]`); empty: observe only.
     pub policy: PolicySpec,
     /// The group's alarm rules (`[[groups.alarms]]`).
@@ -162,6 +227,14 @@ pub struct GroupConfig {
     /// `shadow = true`: decide and show "would …", never act (an operator's `:shadow`
     /// overrides it, and that override is kept across restarts).
     pub shadow: bool,
+}
+
+impl GroupConfig {
+    /// How the simulator plays the group: its `[groups.sim]`, or the simulator's defaults
+    /// for a group that is not simulated (replay plays any group's policy on a trace).
+    pub fn sim_or_default(&self) -> SimGroupSpec {
+        self.sim.clone().unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -79,7 +79,7 @@ fn the_demo_has_three_lively_groups_and_scheduled_incidents() {
     assert_eq!(chat.spec.serving, Serving::Vllm);
     assert_eq!(chat.spec.slo_p95, Some(Duration::from_secs(2)));
     assert!(
-        matches!(chat.sim.traffic, TrafficSpec::Diurnal { period, .. } if period == Duration::from_secs(1800))
+        matches!(chat.sim_or_default().traffic, TrafficSpec::Diurnal { period, .. } if period == Duration::from_secs(1800))
     );
     for group in &config.groups {
         assert_eq!(
@@ -96,7 +96,7 @@ fn the_demo_has_three_lively_groups_and_scheduled_incidents() {
 #[test]
 fn the_demo_starts_every_group_between_half_and_seventy_percent_utilized() {
     for group in demo().groups {
-        let demand_at_start = match group.sim.traffic {
+        let demand_at_start = match group.sim_or_default().traffic {
             TrafficSpec::Constant { rps, .. } => rps,
             TrafficSpec::Diurnal { base_rps, peak_rps, peak_at, period, .. } => {
                 let phase = -peak_at.as_secs_f64() / period.as_secs_f64() * std::f64::consts::TAU;
@@ -106,7 +106,7 @@ fn the_demo_starts_every_group_between_half_and_seventy_percent_utilized() {
             TrafficSpec::Ramp { from_rps, .. } => from_rps,
             TrafficSpec::Trace { .. } => unreachable!("the demo has no trace"),
         };
-        let capacity = group.sim.capacity_rps_per_instance * f64::from(group.spec.desired);
+        let capacity = group.sim_or_default().capacity_rps_per_instance * f64::from(group.spec.desired);
         let utilization = demand_at_start / capacity;
         assert!((0.5..=0.7).contains(&utilization), "{}: {utilization:.2}", group.spec.name);
     }
@@ -137,7 +137,7 @@ fn minimal_config_gets_every_default() {
     assert_eq!(group.spec.warmup, WarmupRange::default());
     assert_eq!(group.spec.serving, Serving::Generic);
     assert_eq!(group.spec.slo_p95, None);
-    assert_eq!(group.sim, SimGroupSpec::default());
+    assert_eq!(group.sim, Some(SimGroupSpec::default()));
     assert_eq!((config.call_timeout, config.max_backoff), (Duration::from_secs(10), Duration::from_secs(60)));
     assert_eq!(config.lease_ttl, Duration::from_secs(30), "3 call timeouts beat 3 one-second polls");
     assert_eq!(config.lease_skew_margin, Duration::from_secs(2));
@@ -204,6 +204,10 @@ fn full_config_reads_every_key_and_shape() {
         stale_after_ticks: 3,
     };
     assert_eq!(config.breaker, breaker);
+    let slow = config.source("sim-slow").unwrap();
+    assert_eq!((slow.poll_interval, slow.stale_after), (Duration::from_secs(4), Duration::from_secs(12)));
+    assert_eq!(config.actuator("sim-asg").map(|a| a.max_concurrency), Some(4));
+    assert_eq!(config.lease_store, LeaseStoreKind::Local);
     assert_eq!(config.seed, 7);
     assert_eq!(
         config.operator,
@@ -211,14 +215,14 @@ fn full_config_reads_every_key_and_shape() {
     );
     assert!(config.group("steady").unwrap().shadow, "shadow = true");
     assert!(!config.group("daily").unwrap().shadow, "acts unless told");
-    let steady = &config.group("steady").unwrap().sim;
+    let steady = config.group("steady").unwrap().sim_or_default();
     assert_eq!(steady.capacity_rps_per_instance, 50.5);
     assert_eq!(steady.service_time, Duration::from_millis(40));
     assert_eq!(steady.instance_failures_per_hour, 0.25);
     assert_eq!(steady.metric_gap_probability, 0.01);
     assert_eq!(steady.launch_failure_probability, 0.05);
     assert_eq!(
-        config.group("daily").unwrap().sim.traffic,
+        config.group("daily").unwrap().sim_or_default().traffic,
         TrafficSpec::Diurnal {
             base_rps: 10.0,
             peak_rps: 30.0,
@@ -229,7 +233,7 @@ fn full_config_reads_every_key_and_shape() {
         }
     );
     assert_eq!(
-        config.group("crowd").unwrap().sim.traffic,
+        config.group("crowd").unwrap().sim_or_default().traffic,
         TrafficSpec::FlashCrowd {
             base_rps: 40.0,
             factor: 3.0,
@@ -240,7 +244,7 @@ fn full_config_reads_every_key_and_shape() {
         }
     );
     assert_eq!(
-        config.group("backfill").unwrap().sim.traffic,
+        config.group("backfill").unwrap().sim_or_default().traffic,
         TrafficSpec::Ramp {
             from_rps: 0.0,
             to_rps: 200.0,
@@ -265,12 +269,12 @@ fn full_config_reads_every_key_and_shape() {
 #[test]
 fn a_trace_path_is_read_relative_to_the_config_file() {
     let config = load(&fixtures().join("trace.toml")).unwrap();
-    let TrafficSpec::Trace { trace, scale, looped } = &config.groups[0].sim.traffic else {
-        panic!("expected a trace shape, got {:?}", config.groups[0].sim.traffic);
+    let TrafficSpec::Trace { trace, scale, looped } = config.groups[0].sim_or_default().traffic else {
+        panic!("expected a trace shape, got {:?}", config.groups[0].sim_or_default().traffic);
     };
     assert_eq!(trace.points.len(), 8);
     assert_eq!(trace.points[3], (3.0, 9.0));
-    assert_eq!((*scale, *looped), (2.5, false));
+    assert_eq!((scale, looped), (2.5, false));
 }
 
 #[test]
@@ -296,7 +300,7 @@ fn stale_after_defaults_to_three_polls_of_the_given_interval() {
 #[test]
 fn integers_are_accepted_where_numbers_are_expected() {
     let config = parse(&format!("{GROUP}[groups.sim]\ncapacity_rps_per_instance = 8\n"), "x").unwrap();
-    assert_eq!(config.groups[0].sim.capacity_rps_per_instance, 8.0);
+    assert_eq!(config.groups[0].sim_or_default().capacity_rps_per_instance, 8.0);
 }
 
 #[test]
@@ -442,4 +446,86 @@ fn the_fleet_name_defaults_to_the_file_stem_and_demo_for_the_demo() {
     assert_eq!(demo().fleet, "demo");
     assert_eq!(load(&fixtures().join("minimal.toml")).unwrap().fleet, "minimal");
     assert_eq!(load(&fixtures().join("full.toml")).unwrap().fleet, "full-example");
+}
+
+const CONNECTIONS: &str = r#"
+poll_interval = "2s"
+
+[sources.fast]
+kind = "sim"
+poll_interval = "500ms"
+
+[sources.slow]
+kind = "sim"
+poll_interval = "10s"
+
+[sources.unused]
+kind = "sim"
+
+[actuators.asg]
+kind = "sim"
+max_concurrency = 2
+
+[[groups]]
+name = "chat"
+instance_type = "g5.xlarge"
+hourly_cost_usd = 1.0
+min = 1
+max = 4
+source = "fast"
+actuator = "asg"
+
+[[groups]]
+name = "batch"
+instance_type = "g5.xlarge"
+hourly_cost_usd = 1.0
+min = 1
+max = 4
+source = "slow"
+
+[[groups]]
+name = "vision"
+instance_type = "g5.xlarge"
+hourly_cost_usd = 1.0
+min = 1
+max = 4
+"#;
+
+#[test]
+fn named_connections_are_declared_once_and_used_by_many_groups() {
+    let config = parse(CONNECTIONS, "connections.toml").unwrap();
+    let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["fast", "slow", "sim"], "unused connections are dropped; `sim` is built in");
+    let fast = config.source("fast").unwrap();
+    assert_eq!(
+        (fast.poll_interval, fast.stale_after),
+        (Duration::from_millis(500), Duration::from_millis(1500))
+    );
+    let slow = config.source("slow").unwrap();
+    assert_eq!((slow.poll_interval, slow.stale_after), (Duration::from_secs(10), Duration::from_secs(30)));
+    let sim = config.source("sim").unwrap();
+    assert_eq!(
+        sim.poll_interval,
+        Duration::from_secs(2),
+        "the top-level poll_interval is every source's default"
+    );
+    assert_eq!(config.poll_interval, Duration::from_millis(500), "the engine ticks at its fastest source");
+    let actuators: Vec<(&str, usize)> =
+        config.actuators.iter().map(|a| (a.name.as_str(), a.max_concurrency)).collect();
+    assert_eq!(actuators, [("asg", 2), ("sim", 8)]);
+    assert_eq!(config.group("chat").unwrap().spec.actuator, "asg");
+    assert_eq!(config.group("vision").unwrap().spec.source, crate::model::SIM);
+    assert!(
+        config.groups.iter().all(|g| g.sim.is_some()),
+        "simulated groups get their [groups.sim] defaults"
+    );
+}
+
+#[test]
+fn a_top_level_stale_after_shorter_than_a_sources_poll_is_refused_at_the_top_level_key() {
+    let text =
+        CONNECTIONS.replacen("poll_interval = \"2s\"", "poll_interval = \"2s\"\nstale_after = \"6s\"", 1);
+    let err = parse(&text, "connections.toml").unwrap_err();
+    assert_eq!((err.line, err.column, err.key.as_deref()), (3, 15, Some("stale_after")), "{err}");
+    assert!(err.message.contains("shorter than sources.slow.poll_interval (10s)"), "{err}");
 }

@@ -3,15 +3,16 @@
 //! between keys). A failed rule names the key path it is about; `locate` turns that
 //! path into a line and column, so this module never deals in text positions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
+use super::file::{ActuatorFile, SourceFile};
 use super::file::{ConfigFile, EventFile, GroupFile, GroupSimFile};
 use super::locate::KeyPath;
 use super::traffic::traffic;
-use super::{Config, GroupConfig, ScheduledSimEvent};
-use crate::model::{GroupSpec, SourceKind, WarmupRange, format_duration};
+use super::{ActuatorConfig, Config, GroupConfig, ScheduledSimEvent, SourceConfig};
+use crate::model::{ActuatorKind, GroupSpec, SIM, SourceKind, WarmupRange, format_duration};
 use crate::protocol::{Operator, SimCommand};
 use crate::sim::SimGroupSpec;
 
@@ -81,10 +82,10 @@ fn at_most(path: &KeyPath, value: Duration, max: Duration) -> Result<Duration, I
     }
 }
 
-/// Polling a simulator is free, so the demo can be lively; real backends (Prometheus,
-/// CloudWatch) are scraped every 15 s or slower, so polling them faster only repeats data.
+/// Polling a simulator is free, so the demo can be lively. (Real backends — Prometheus,
+/// CloudWatch — are scraped every 15 s or slower, so their kinds will default to 15 s or
+/// their period: polling faster only repeats data.)
 const SIM_POLL_INTERVAL: Duration = Duration::from_secs(1);
-const BACKEND_POLL_INTERVAL: Duration = Duration::from_secs(15);
 /// DESIGN.md's one definition of stale: no sample for 3 poll intervals.
 const STALE_AFTER_POLLS: u32 = 3;
 /// Tighter than the year every duration is held to: CloudWatch's longest common period is
@@ -144,10 +145,12 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         ));
     }
     let mut groups = Vec::with_capacity(file.groups.len());
+    let mut sim_tables = Vec::with_capacity(file.groups.len());
     let mut first_index_of: HashMap<String, usize> = HashMap::new();
     for (index, group_file) in file.groups.into_iter().enumerate() {
         let at = groups_path.index(index);
-        let group = group(group_file, &at, config_dir)?;
+        let (group, sim_table) = group(group_file, &at, config_dir)?;
+        sim_tables.push(sim_table);
         if let Some(first) = first_index_of.insert(group.spec.name.clone(), index) {
             return Err(Invalid::new(
                 at.key("name"),
@@ -157,31 +160,33 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         groups.push(group);
     }
 
-    let all_sim = groups.iter().all(|g| g.spec.source == SourceKind::Sim);
-    let poll_interval = match file.poll_interval {
+    let top_poll = match file.poll_interval {
         Some(d) => {
             let path = root.key("poll_interval");
-            at_most(&path, positive_duration(&path, d.0)?, MAX_POLL_INTERVAL)?
+            Some(at_most(&path, positive_duration(&path, d.0)?, MAX_POLL_INTERVAL)?)
         }
-        None if all_sim => SIM_POLL_INTERVAL,
-        None => BACKEND_POLL_INTERVAL,
+        None => None,
     };
-    let stale_after = match file.stale_after {
-        Some(d) if d.0 < poll_interval => {
-            return Err(Invalid::new(
-                root.key("stale_after"),
-                format!(
-                    "stale_after ({}) is shorter than poll_interval ({}): every series would be stale \
-                     between two polls",
-                    format_duration(d.0),
-                    format_duration(poll_interval)
-                ),
-            ));
-        }
-        Some(d) => at_most(&root.key("stale_after"), d.0, MAX_STALE_AFTER)?,
-        // At most 3 h, as poll_interval is at most 1 h.
-        None => poll_interval.saturating_mul(STALE_AFTER_POLLS),
+    let top_stale = match (file.stale_after, top_poll) {
+        (Some(d), Some(poll)) => Some(stale_limit(&root.key("stale_after"), d.0, poll, "poll_interval")?),
+        (Some(d), None) => Some(at_most(&root.key("stale_after"), d.0, MAX_STALE_AFTER)?),
+        (None, _) => None,
     };
+    let sources = sources(file.sources, &root.key("sources"), top_poll, top_stale)?;
+    let actuators = actuators(file.actuators, &root.key("actuators"))?;
+    for (index, (group, sim_table)) in groups.iter_mut().zip(sim_tables).enumerate() {
+        bind(group, &groups_path.index(index), &sources, &actuators, sim_table)?;
+    }
+    // Only connections some group uses are kept (and built).
+    let sources: Vec<SourceConfig> =
+        sources.into_iter().filter(|s| groups.iter().any(|g| g.spec.source == s.name)).collect();
+    let actuators: Vec<ActuatorConfig> =
+        actuators.into_iter().filter(|a| groups.iter().any(|g| g.spec.actuator == a.name)).collect();
+    // The engine ticks at its fastest source's interval; every source polls on its own.
+    let poll_interval = sources.iter().map(|s| s.poll_interval).min().unwrap_or(SIM_POLL_INTERVAL);
+    let slowest_poll = sources.iter().map(|s| s.poll_interval).max().unwrap_or(poll_interval);
+    // At most 3 h, as poll_interval is at most 1 h.
+    let stale_after = top_stale.unwrap_or(poll_interval.saturating_mul(STALE_AFTER_POLLS));
 
     let call_timeout = match file.call_timeout {
         Some(d) => {
@@ -203,8 +208,9 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
             ));
         }
         Some(d) => d.0,
-        None => DEFAULT_MAX_BACKOFF.max(poll_interval),
+        None => DEFAULT_MAX_BACKOFF.max(slowest_poll),
     };
+    let lease_store = file.lease.as_ref().and_then(|l| l.store).unwrap_or_default();
     let (lease_ttl, lease_skew_margin) = lease(file.lease, &root.key("lease"), poll_interval, call_timeout)?;
 
     let operator = match file.operator {
@@ -249,12 +255,203 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         max_backoff,
         lease_ttl,
         lease_skew_margin,
+        lease_store,
+        sources,
+        actuators,
         breaker: file.breaker.unwrap_or_default(),
         seed: file.seed.unwrap_or(DEFAULT_SEED),
         operator,
         groups,
         sim_events,
     })
+}
+
+/// A staleness limit: at least the poll interval it is judged against (else every series
+/// would be stale between two polls), at most [`MAX_STALE_AFTER`].
+fn stale_limit(path: &KeyPath, stale: Duration, poll: Duration, poll_key: &str) -> Result<Duration, Invalid> {
+    if stale < poll {
+        return Err(Invalid::new(
+            path.clone(),
+            format!(
+                "stale_after ({}) is shorter than {poll_key} ({}): every series would be stale between two polls",
+                format_duration(stale),
+                format_duration(poll)
+            ),
+        ));
+    }
+    at_most(path, stale, MAX_STALE_AFTER)
+}
+
+/// How a source kind publishes: the period its datapoints aggregate over and how late
+/// they arrive. The simulator publishes each second's state at once. (CloudWatch's 60 s
+/// periods arrive 1–2 minutes late: its kind will say 60 s and 120 s.)
+fn publication(kind: SourceKind) -> (Duration, Duration) {
+    match kind {
+        SourceKind::Sim => (Duration::ZERO, Duration::ZERO),
+    }
+}
+
+/// How often a kind is polled when nothing says: a simulator is free to poll, so the demo
+/// can be lively; real backends are scraped every 15 s or slower.
+fn default_poll(kind: SourceKind) -> Duration {
+    match kind {
+        SourceKind::Sim => SIM_POLL_INTERVAL,
+    }
+}
+
+/// Connection names, like group names, appear in messages and commands: no spaces.
+fn connection_name(path: &KeyPath, name: &str) -> Result<(), Invalid> {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
+        Ok(())
+    } else {
+        Err(Invalid::at_key(
+            path.clone(),
+            format!("connection name `{name}` must be letters, digits, `-` or `_` (e.g. `prom-us-east`)"),
+        ))
+    }
+}
+
+/// `[sources.NAME]` tables, plus the built-in `sim` connection unless one is declared.
+/// Each polls at its own `poll_interval` (default: the top-level one, else its kind's)
+/// and calls a series stale after its own `stale_after` (default: the top-level one,
+/// else the larger of three polls and period + publication lag + one poll).
+fn sources(
+    files: BTreeMap<String, SourceFile>,
+    at: &KeyPath,
+    top_poll: Option<Duration>,
+    top_stale: Option<Duration>,
+) -> Result<Vec<SourceConfig>, Invalid> {
+    let mut out = Vec::with_capacity(files.len() + 1);
+    for (name, file) in files {
+        let path = at.key(&name);
+        connection_name(&path, &name)?;
+        let poll_interval = match file.poll_interval {
+            Some(d) => {
+                let key = path.key("poll_interval");
+                at_most(&key, positive_duration(&key, d.0)?, MAX_POLL_INTERVAL)?
+            }
+            None => top_poll.unwrap_or(default_poll(file.kind)),
+        };
+        let stale_after = match (file.stale_after, top_stale) {
+            (Some(d), _) => stale_limit(&path.key("stale_after"), d.0, poll_interval, "its poll_interval")?,
+            (None, Some(top)) => {
+                let poll_key = format!("sources.{name}.poll_interval");
+                stale_limit(&KeyPath::root().key("stale_after"), top, poll_interval, &poll_key)?
+            }
+            (None, None) => default_stale(file.kind, poll_interval),
+        };
+        out.push(SourceConfig { name, kind: file.kind, poll_interval, stale_after });
+    }
+    if !out.iter().any(|s| s.name == SIM) {
+        let poll_interval = top_poll.unwrap_or(SIM_POLL_INTERVAL);
+        let stale_after = top_stale.unwrap_or_else(|| default_stale(SourceKind::Sim, poll_interval));
+        out.push(SourceConfig { name: SIM.to_string(), kind: SourceKind::Sim, poll_interval, stale_after });
+    }
+    Ok(out)
+}
+
+/// DESIGN.md's stale rule (three polls), stretched for sources that publish late: a
+/// datapoint is complete a period after it starts, arrives a lag later and is read at
+/// the next poll, so anything shorter would call every such series stale.
+fn default_stale(kind: SourceKind, poll_interval: Duration) -> Duration {
+    let (period, lag) = publication(kind);
+    let late = period.saturating_add(lag).saturating_add(poll_interval);
+    poll_interval.saturating_mul(STALE_AFTER_POLLS).max(late).min(MAX_STALE_AFTER)
+}
+
+/// The most calls one actuator connection may have in flight.
+const MAX_CONCURRENCY: u32 = 64;
+const DEFAULT_CONCURRENCY: usize = 8;
+
+/// `[actuators.NAME]` tables, plus the built-in `sim` connection unless one is declared.
+fn actuators(files: BTreeMap<String, ActuatorFile>, at: &KeyPath) -> Result<Vec<ActuatorConfig>, Invalid> {
+    let mut out = Vec::with_capacity(files.len() + 1);
+    for (name, file) in files {
+        let path = at.key(&name);
+        connection_name(&path, &name)?;
+        let max_concurrency = match file.max_concurrency {
+            Some(n) if n == 0 || n > MAX_CONCURRENCY => {
+                return Err(Invalid::new(
+                    path.key("max_concurrency"),
+                    format!("max_concurrency must be from 1 to {MAX_CONCURRENCY}, got {n}"),
+                ));
+            }
+            Some(n) => n as usize,
+            None => DEFAULT_CONCURRENCY,
+        };
+        out.push(ActuatorConfig { name, kind: file.kind, max_concurrency });
+    }
+    if !out.iter().any(|a| a.name == SIM) {
+        out.push(ActuatorConfig {
+            name: SIM.to_string(),
+            kind: ActuatorKind::Sim,
+            max_concurrency: DEFAULT_CONCURRENCY,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks a group's `source` and `actuator` name declared connections, and gives a
+/// simulated group its `[groups.sim]` (written or default). A simulated group is one
+/// whose source is a simulator: its capacity is then the simulator's too, so its
+/// actuator must be one; `[groups.sim]` belongs to simulated groups only.
+fn bind(
+    group: &mut GroupConfig,
+    at: &KeyPath,
+    sources: &[SourceConfig],
+    actuators: &[ActuatorConfig],
+    sim_table: Option<SimGroupSpec>,
+) -> Result<(), Invalid> {
+    let spec = &group.spec;
+    let names = |names: Vec<&str>| names.join(", ");
+    let Some(source) = sources.iter().find(|s| s.name == spec.source) else {
+        return Err(Invalid::new(
+            at.key("source"),
+            format!(
+                "no source named `{}` (sources: {}); declare it as [sources.{}]",
+                spec.source,
+                names(sources.iter().map(|s| s.name.as_str()).collect()),
+                spec.source
+            ),
+        ));
+    };
+    let Some(actuator) = actuators.iter().find(|a| a.name == spec.actuator) else {
+        return Err(Invalid::new(
+            at.key("actuator"),
+            format!(
+                "no actuator named `{}` (actuators: {}); declare it as [actuators.{}]",
+                spec.actuator,
+                names(actuators.iter().map(|a| a.name.as_str()).collect()),
+                spec.actuator
+            ),
+        ));
+    };
+    let simulated = source.kind == SourceKind::Sim;
+    if simulated != (actuator.kind == ActuatorKind::Sim) {
+        return Err(Invalid::new(
+            at.key("actuator"),
+            format!(
+                "source `{}` and actuator `{}` must both be simulators or both be real: the simulator \
+                 reports the capacity it is asked for",
+                source.name, actuator.name
+            ),
+        ));
+    }
+    group.sim = match sim_table {
+        Some(sim) if simulated => Some(sim),
+        None if simulated => Some(SimGroupSpec::default()),
+        Some(_) => {
+            return Err(Invalid::at_key(
+                at.key("sim"),
+                format!(
+                    "[groups.sim] is for simulated groups; this group's source `{}` is not a simulator",
+                    source.name
+                ),
+            ));
+        }
+        None => None,
+    };
+    Ok(())
 }
 
 fn valid_fleet_name(name: &str) -> bool {
@@ -278,7 +475,13 @@ fn default_fleet_name(origin: &str) -> String {
     if name.is_empty() { "fleet".to_string() } else { name }
 }
 
-fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig, Invalid> {
+/// One group as written; its `[groups.sim]` table (parsed, if written) comes back beside
+/// it, for `bind` to accept or refuse once the group's source is known.
+fn group(
+    file: GroupFile,
+    at: &KeyPath,
+    config_dir: &Path,
+) -> Result<(GroupConfig, Option<SimGroupSpec>), Invalid> {
     let name = file.name;
     // Sim commands (`:sim spike NAME x3 2m`) split on whitespace, so a name with a space
     // could never be named in one.
@@ -323,17 +526,14 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
         None => WarmupRange::default(),
     };
     let slo_p95 = file.slo_p95.map(|d| positive_duration(&at.key("slo_p95"), d.0)).transpose()?;
-    let sim = match file.sim {
-        Some(sim) => group_sim(sim, &at.key("sim"), config_dir)?,
-        None => SimGroupSpec::default(),
-    };
+    let sim = file.sim.map(|sim| group_sim(sim, &at.key("sim"), config_dir)).transpose()?;
     let policy = file.policy.unwrap_or_default();
     super::policy::alarms(&file.alarms, &at.key("alarms"))?;
     super::policy::policy(&policy, &file.alarms, &at.key("policy"))?;
     let spec = GroupSpec {
         name,
-        source: file.source.unwrap_or_default(),
-        actuator: file.actuator.unwrap_or_default(),
+        source: file.source.unwrap_or_else(|| SIM.to_string()),
+        actuator: file.actuator.unwrap_or_else(|| SIM.to_string()),
         min,
         max,
         desired,
@@ -343,7 +543,9 @@ fn group(file: GroupFile, at: &KeyPath, config_dir: &Path) -> Result<GroupConfig
         serving: file.serving.unwrap_or_default(),
         slo_p95,
     };
-    Ok(GroupConfig { spec, sim, policy, alarms: file.alarms, shadow: file.shadow.unwrap_or(false) })
+    let config =
+        GroupConfig { spec, sim: None, policy, alarms: file.alarms, shadow: file.shadow.unwrap_or(false) };
+    Ok((config, sim))
 }
 
 fn group_sim(file: GroupSimFile, at: &KeyPath, config_dir: &Path) -> Result<SimGroupSpec, Invalid> {

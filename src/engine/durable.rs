@@ -8,6 +8,7 @@ use super::history::{MinutePoint, SeriesHistory};
 use super::pager::{Notification, NotificationKind, Paged};
 use super::tick::CommandOutcome;
 use super::*;
+use crate::model::MetricKind;
 use crate::store::{MinuteAggregate, NewMessage, OpenPage};
 
 /// How long delivered (and undeliverable) outbox rows are kept.
@@ -66,20 +67,14 @@ impl Engine {
 
     /// Applies a `:sim` command to the simulated fleet, if there is one.
     fn sim_command(&self, action: &crate::protocol::SimCommand, at: Timestamp) -> Reply {
-        let Some(fleet) = &self.sim else {
-            return Reply::Refused {
-                reason: "this fleet is not simulated; :sim has nothing to act on".into(),
-            };
-        };
-        match lock_fleet(fleet) {
-            Err(error) => Reply::Failed { error },
-            Ok(mut fleet) => {
-                fleet.advance_to(at);
-                match fleet.apply(action) {
-                    Ok(description) => Reply::Ok { message: description },
-                    Err(error) => Reply::Failed { error: error.to_string() },
-                }
+        match &self.sim {
+            None => {
+                Reply::Refused { reason: "this fleet is not simulated; :sim has nothing to act on".into() }
             }
+            Some(sim) => match sim.apply(action, at) {
+                Ok(description) => Reply::Ok { message: description },
+                Err(error) => Reply::Failed { error },
+            },
         }
     }
 

@@ -22,41 +22,43 @@ pub mod autoscale;
 pub mod breaker;
 pub mod decision_log;
 mod durable;
+pub mod health;
 pub mod history;
+mod io;
 pub mod lease;
 pub mod operator;
 pub mod pager;
 pub mod sim_loop;
 pub mod tick;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
-use tokio::time::{MissedTickBehavior, timeout};
+use tokio::time::MissedTickBehavior;
 
-use crate::actuators::{Actuator, SimActuator};
 use crate::alarms::AlarmRule;
 use crate::audit::{AuditLog, AuditOptions};
+use crate::backends::{Backends, SimControl};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::lease::LeaseStore;
-use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Timestamp};
+use crate::model::{BackendError, GroupSpec, Timestamp};
 use crate::policy::PolicySpec;
 use crate::protocol::{
-    AlarmView, Backend, BackendHealth, Command, CommandReceiver, CommandRequest, CommandSender, Connection,
-    ControlKind, ControlView, Event, GroupSnapshot, LeaseView, Reply, SeriesSnapshot, Snapshot,
+    AlarmView, Backend, Command, CommandReceiver, CommandRequest, CommandSender, Connection, ControlKind,
+    ControlView, Event, GroupSnapshot, LeaseView, Reply, SeriesSnapshot, Snapshot,
 };
-use crate::sim::SimFleet;
-use crate::sources::{MetricSource, SharedFleet, SimSource, lock_fleet};
 use crate::store::{self, Store, StoreError};
 use autoscale::AutoscaleMode;
 use breaker::BreakerEvent;
-use lease::{Identity, LeaseKeeper, LeaseTiming};
+use io::{
+    ActionCall, ActuatorIo, GroupIo, ObserveCall, ObserveOrder, PollOrder, PollPlan, SourceCall, SourceIo,
+};
+use lease::{Identity, LeaseTiming};
 use tick::{Authority, CoreGroup, CoreSettings, GroupInput, Reconfigured, TickCore, TickInput, TickOutput};
 
 /// How the engine runs.
@@ -116,83 +118,6 @@ impl EngineSettings {
     }
 }
 
-/// A group, the backends that serve it, and how it scales.
-pub struct GroupBackends {
-    pub spec: GroupSpec,
-    pub source: Arc<dyn MetricSource>,
-    pub actuator: Arc<dyn Actuator>,
-    pub policy: PolicySpec,
-    pub alarms: Vec<AlarmRule>,
-    /// Decide and show, never act (the group's `shadow` config key).
-    pub shadow: bool,
-}
-
-/// Consecutive failures of one backend, and when to try it again.
-#[derive(Clone, Debug, Default)]
-struct Health {
-    failures: u32,
-    since: Timestamp,
-    last_error: String,
-    retry_at: Timestamp,
-}
-
-impl Health {
-    fn due(&self, now: Timestamp) -> bool {
-        self.failures == 0 || now >= self.retry_at
-    }
-
-    /// Records a failure; returns when the backend will be tried again.
-    fn failed(&mut self, now: Timestamp, error: String, settings: &EngineSettings) -> Timestamp {
-        if self.failures == 0 {
-            self.since = now;
-        }
-        self.failures += 1;
-        let doublings = (self.failures - 1).min(16);
-        let delay = settings.poll_interval.saturating_mul(1 << doublings).min(settings.max_backoff);
-        self.last_error = error;
-        self.retry_at = now.plus(delay);
-        self.retry_at
-    }
-
-    /// Records a success; returns whether the backend had been failing.
-    fn succeeded(&mut self) -> bool {
-        let was_failing = self.failures > 0;
-        *self = Health::default();
-        was_failing
-    }
-
-    fn to_protocol(&self) -> BackendHealth {
-        if self.failures == 0 {
-            BackendHealth::Ok
-        } else {
-            BackendHealth::Failing {
-                error: self.last_error.clone(),
-                since: self.since,
-                attempts: self.failures,
-                retry_at: self.retry_at,
-            }
-        }
-    }
-}
-
-/// A group's backends and what the engine knows of them: everything about a group that
-/// is not deterministic state (that is the core's).
-struct GroupIo {
-    source: Arc<dyn MetricSource>,
-    actuator: Arc<dyn Actuator>,
-    source_health: Health,
-    /// Of `observe()`.
-    actuator_health: Health,
-    /// Of `set_desired()`: a failing write backs off even while observing works.
-    write_health: Health,
-    /// The group's lease as this engine knows it: only its holder acts and pages.
-    lease: LeaseKeeper,
-    /// The outcome of the action the last tick asked for, for the next tick.
-    action_outcome: Option<Result<(), String>>,
-    /// The newest minute already written to the store, per series.
-    persisted_minute: BTreeMap<MetricKind, Timestamp>,
-}
-
 /// Debug builds only: `FLEETDECK_DEBUG_STALL_AFTER_TICKS=N` stops ticking after tick N
 /// (commands and shutdown are still heard), so a test can see `/healthz` notice a stuck
 /// tick loop. Release builds never stall.
@@ -228,37 +153,18 @@ fn open_audit_log(path: &std::path::Path) -> Option<AuditLog> {
     }
 }
 
-/// Runs a backend call if it is due, bounded by `call_timeout`: `None` if it was not
-/// due, else its result with the error as text (a timeout is an error too).
-/// The call is made only when due: a backend may do work as soon as it is called.
-async fn bounded_call<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
-    due: bool,
-    call_timeout: Duration,
-    call: impl FnOnce() -> F,
-) -> Option<Result<T, String>> {
-    if !due {
-        return None;
-    }
-    Some(match timeout(call_timeout, call()).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("no answer within {}", crate::model::format_duration(call_timeout))),
-    })
-}
-
-/// What one group's poll returned; `None` where the backend was not due.
-struct PollResult {
-    samples: Option<Result<Vec<MetricSample>, String>>,
-    capacity: Option<Result<Capacity, String>>,
-}
-
 pub struct Engine {
     /// Every group's deterministic state, and the one function that ticks it.
     core: TickCore,
-    /// Per group, in the core's order: backends, their health, the lease.
+    /// Per group, in the core's order: its connections, their health, the lease.
     io: Vec<GroupIo>,
+    sources: Vec<SourceIo>,
+    actuators: Vec<ActuatorIo>,
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
-    sim: Option<SharedFleet>,
+    /// The simulator's own capability (`:sim`, scheduled incidents), when some groups
+    /// are simulated.
+    sim: Option<SimControl>,
     audit: Option<AuditLog>,
     store: Option<Store>,
     /// Where leases are kept (the store's file, on a connection of its own); None without
@@ -281,33 +187,20 @@ pub struct Engine {
 pub type Reload = (Vec<(GroupSpec, PolicySpec, Vec<AlarmRule>)>, oneshot::Sender<Reconfigured>);
 
 impl Engine {
-    /// An engine over the given groups. `sim` is the simulated fleet when the groups are
-    /// simulated, so `:sim` commands can reach it.
-    pub fn new(
-        groups: Vec<GroupBackends>,
-        clock: Arc<dyn Clock>,
-        settings: EngineSettings,
-        sim: Option<SharedFleet>,
-    ) -> Self {
+    /// An engine over the given backends: their groups, the connections that serve them
+    /// and, when some groups are simulated, the simulator's control.
+    pub fn new(backends: Backends, clock: Arc<dyn Clock>, settings: EngineSettings) -> Self {
         let empty = Snapshot::empty(settings.readonly, settings.poll_interval, settings.stale_after);
         let (snapshot_tx, _) = watch::channel(Arc::new(empty));
         let (events_tx, _) = broadcast::channel(256);
         let (command_tx, command_rx) = CommandSender::channel(64);
         let (reload_tx, reload_rx) = mpsc::channel(4);
+        let Backends { sources, actuators, groups, sim } = backends;
         let mut specs = Vec::with_capacity(groups.len());
         let mut io = Vec::with_capacity(groups.len());
         for g in groups {
             specs.push((g.spec, g.policy, g.alarms, g.shadow));
-            io.push(GroupIo {
-                source: g.source,
-                actuator: g.actuator,
-                source_health: Health::default(),
-                actuator_health: Health::default(),
-                write_health: Health::default(),
-                lease: LeaseKeeper::default(),
-                action_outcome: None,
-                persisted_minute: BTreeMap::new(),
-            });
+            io.push(GroupIo::new(g.source, g.actuator));
         }
         let core_settings = CoreSettings {
             stale_after: settings.stale_after,
@@ -319,13 +212,17 @@ impl Engine {
         };
         let mut core = TickCore::build(specs, settings.autoscale, core_settings, clock.now());
         for (group, io) in core.groups.iter_mut().zip(&io) {
+            let source = &sources[io.source];
+            group.stale_after = source.stale_after;
             group.autoscaler.capacity_stale_after =
-                Some(io.actuator.capacity_stale_after(settings.poll_interval));
+                Some(actuators[io.actuator].actuator.capacity_stale_after(source.poll_interval));
         }
         let audit = settings.audit_log.as_deref().and_then(open_audit_log);
         Engine {
             core,
             io,
+            sources: sources.into_iter().map(SourceIo::new).collect(),
+            actuators: actuators.into_iter().map(ActuatorIo::new).collect(),
             clock,
             settings,
             sim,
@@ -357,8 +254,9 @@ impl Engine {
         self.reload_tx.clone()
     }
 
-    /// The engine for a config whose groups all run in the simulator: builds the fleet
-    /// from `seed`, starting now, with the config's scheduled incidents.
+    /// The engine for a config, its backends built from the config's connections
+    /// ([`backends::build`](crate::backends::build)); the simulated groups' fleet from
+    /// `seed`, starting now, with the config's scheduled incidents.
     pub fn simulated(
         config: &Config,
         seed: u64,
@@ -366,33 +264,13 @@ impl Engine {
         readonly: bool,
         shadow: bool,
     ) -> Self {
-        let start = clock.now();
-        let specs: Vec<_> = config.groups.iter().map(|g| (g.spec.clone(), g.sim.clone())).collect();
-        let mut fleet = SimFleet::new(&specs, seed, start);
-        for event in &config.sim_events {
-            fleet.schedule(start.plus(event.at), event.command.clone());
-        }
-        let fleet: SharedFleet = Arc::new(Mutex::new(fleet));
-        let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), clock.clone()));
-        let actuator: Arc<dyn Actuator> = Arc::new(SimActuator::new(fleet.clone(), clock.clone()));
-        let groups = config
-            .groups
-            .iter()
-            .map(|g| GroupBackends {
-                spec: g.spec.clone(),
-                source: source.clone(),
-                actuator: actuator.clone(),
-                policy: g.policy.clone(),
-                alarms: g.alarms.clone(),
-                shadow: g.shadow,
-            })
-            .collect();
+        let backends = crate::backends::build(config, seed, clock.clone());
         let mut settings = EngineSettings::from_config(config);
         settings.readonly = readonly;
         if shadow {
             settings.autoscale = AutoscaleMode::Shadow;
         }
-        let mut engine = Engine::new(groups, clock, settings, Some(fleet));
+        let mut engine = Engine::new(backends, clock, settings);
         engine.set_breaker_settings(config.breaker.clone());
         engine
     }
@@ -476,28 +354,214 @@ impl Engine {
         }
     }
 
-    /// One tick: polls every due backend, runs the tick core on what came back, makes the
-    /// changes it asks for, records, and publishes a snapshot.
+    /// One tick: polls every source connection whose poll is due and observes its groups,
+    /// runs the tick core on what came back, makes the changes it asks for, records, and
+    /// publishes a snapshot. Operator commands are answered while the calls are in flight.
     pub async fn tick(&mut self) {
         let now = self.clock.now();
+        let (plan, polled) = self.plan_polls(now);
         let call_timeout = self.settings.call_timeout;
-        let polls = self.core.groups.iter().zip(&self.io).map(|(g, io)| async move {
-            let samples = bounded_call(io.source_health.due(now), call_timeout, || io.source.poll(&g.spec));
-            let capacity =
-                bounded_call(io.actuator_health.due(now), call_timeout, || io.actuator.observe(&g.spec));
-            let (samples, capacity) = futures::join!(samples, capacity);
-            PollResult { samples, capacity }
-        });
-        let results = join_all(polls).await;
+        let (source_calls, observe_calls) = self.serving_commands(plan.run(call_timeout)).await;
         // After the polls, however long they took, with fresh readings of both clocks.
         self.renew_leases().await;
-        let inputs =
-            results.into_iter().enumerate().map(|(index, result)| self.record(index, result, now)).collect();
+        let mut inputs: Vec<GroupInput> = (0..self.io.len()).map(|_| GroupInput::idle()).collect();
+        for index in polled.iter().copied() {
+            inputs[index] = GroupInput { skip: false, ..GroupInput::idle() };
+        }
+        self.record_polls(source_calls, &mut inputs, now);
+        self.record_observations(observe_calls, &mut inputs, now);
+        for index in polled {
+            self.authorise(index, &mut inputs[index], now);
+        }
         let output = self.core.tick(TickInput { now, commands: Vec::new(), groups: inputs });
         self.apply(output, now).await;
         self.persist_history(now);
         self.publish_sim_events();
         self.publish_snapshot();
+    }
+
+    /// Runs `work` (which borrows nothing of the engine) to its end, answering operator
+    /// commands meanwhile: a slow backend never holds up a pause.
+    async fn serving_commands<T>(&mut self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                Some((request, reply_tx)) = self.command_rx.recv() => {
+                    let reply = self.handle_command(request);
+                    let _ = reply_tx.send(reply);
+                }
+            }
+        }
+    }
+
+    /// This tick's calls: each source connection whose slot has come polls, in one call,
+    /// its groups that are due (not backing off alone), and each of its groups is observed
+    /// unless its actuator is backing off. Returns the plan and the groups polled.
+    fn plan_polls(&mut self, now: Timestamp) -> (PollPlan, Vec<usize>) {
+        let tick = self.settings.poll_interval;
+        let mut plan = PollPlan::default();
+        let mut polled = Vec::new();
+        for (s, source) in self.sources.iter_mut().enumerate() {
+            if !source.take_slot(now, tick) {
+                continue;
+            }
+            let mut groups = Vec::new();
+            for (index, (group, io)) in
+                self.core.groups.iter().zip(&self.io).enumerate().filter(|(_, (_, io))| io.source == s)
+            {
+                polled.push(index);
+                if source.health.due(now) && io.source_health.due(now) {
+                    groups.push((index, group.spec.clone()));
+                }
+                let actuator = &self.actuators[io.actuator];
+                if actuator.health.due(now) && io.actuator_health.due(now) {
+                    plan.observes.push(ObserveOrder {
+                        group: index,
+                        conn: actuator.conn.clone(),
+                        permits: actuator.permits.clone(),
+                        spec: group.spec.clone(),
+                    });
+                }
+            }
+            if !groups.is_empty() {
+                plan.polls.push(PollOrder { source: s, conn: source.conn.clone(), groups });
+            }
+        }
+        polled.sort_unstable();
+        (plan, polled)
+    }
+
+    /// Records each source call in its connection's and its groups' health (announcing
+    /// failures and recoveries) and hands the samples to the groups' inputs. A failure of
+    /// the whole call, or one that concerns the whole connection, backs the connection
+    /// off; a group's own failure (a missing series) backs off that group alone.
+    fn record_polls(&mut self, calls: Vec<SourceCall>, inputs: &mut [GroupInput], now: Timestamp) {
+        let max_backoff = self.settings.max_backoff;
+        for SourceCall { source: s, groups, result } in calls {
+            let base = self.sources[s].conn.poll_interval;
+            let (connection_recovered, mut answers): (bool, Vec<Option<crate::sources::GroupPoll>>) =
+                match result {
+                    Ok(answers) => {
+                        (self.sources[s].health.succeeded(), answers.into_iter().map(Some).collect())
+                    }
+                    Err(error) => {
+                        self.source_connection_failed(s, &groups, &error, now);
+                        continue;
+                    }
+                };
+            if answers.len() < groups.len() {
+                answers.resize_with(groups.len(), || None);
+            }
+            let count = groups.len();
+            for (index, answer) in groups.into_iter().zip(answers) {
+                let answer = answer.unwrap_or_else(|| {
+                    Err(BackendError::transient(format!(
+                        "the source answered for fewer than the {count} groups asked"
+                    )))
+                });
+                match answer {
+                    Ok(samples) => {
+                        inputs[index].samples = samples;
+                        if self.io[index].source_health.succeeded() | connection_recovered {
+                            self.announce(index, Backend::Source, None, now);
+                        }
+                    }
+                    Err(error) if error.kind.is_connection_wide() => {
+                        let all: Vec<usize> =
+                            (0..self.io.len()).filter(|&i| self.io[i].source == s).collect();
+                        self.source_connection_failed(s, &all, &error, now);
+                    }
+                    Err(error) => {
+                        let retry_at = self.io[index].source_health.failed(now, &error, base, max_backoff);
+                        self.announce(index, Backend::Source, Some((error.to_string(), retry_at)), now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A source connection failed as a whole: it backs off, and each of its groups says so.
+    fn source_connection_failed(&mut self, s: usize, groups: &[usize], error: &BackendError, now: Timestamp) {
+        let source = &mut self.sources[s];
+        if source.health.failing() && now < source.health.retry_at {
+            return; // already recorded this tick
+        }
+        let retry_at = source.health.failed(now, error, source.conn.poll_interval, self.settings.max_backoff);
+        for &index in groups {
+            self.announce(index, Backend::Source, Some((error.to_string(), retry_at)), now);
+        }
+    }
+
+    /// Records each observation in the actuator's health and hands the capacity to the
+    /// group's input; what else it saw of the target is kept for the snapshot.
+    fn record_observations(&mut self, calls: Vec<ObserveCall>, inputs: &mut [GroupInput], now: Timestamp) {
+        let max_backoff = self.settings.max_backoff;
+        for ObserveCall { group: index, result } in calls {
+            let a = self.io[index].actuator;
+            let base = self.sources[self.io[index].source].conn.poll_interval;
+            match result {
+                Ok(observation) => {
+                    inputs[index].capacity = Some(observation.capacity);
+                    let connection_recovered = self.actuators[a].health.succeeded();
+                    self.io[index].target = Some(observation);
+                    if self.io[index].actuator_health.succeeded() | connection_recovered {
+                        self.announce(index, Backend::Actuator, None, now);
+                    }
+                }
+                Err(error) => {
+                    let health = if error.kind.is_connection_wide() {
+                        &mut self.actuators[a].health
+                    } else {
+                        &mut self.io[index].actuator_health
+                    };
+                    let retry_at = health.failed(now, &error, base, max_backoff);
+                    self.announce(index, Backend::Actuator, Some((error.to_string(), retry_at)), now);
+                }
+            }
+        }
+    }
+
+    /// Announces a group's backend failing (with its retry) or recovering.
+    fn announce(&self, index: usize, backend: Backend, failure: Option<(String, Timestamp)>, now: Timestamp) {
+        let group = self.core.groups[index].spec.name.clone();
+        let event = match failure {
+            Some((error, retry_at)) => {
+                tracing::warn!(%group, ?backend, %error, "backend call failed");
+                Event::BackendFailed { at: now, group, backend, error, retry_at }
+            }
+            None => {
+                tracing::info!(%group, ?backend, "backend recovered");
+                Event::BackendRecovered { at: now, group, backend }
+            }
+        };
+        self.emit(event);
+    }
+
+    /// Who acts on a polled group this tick: without the lease this engine observes (it
+    /// decides, shows and logs, but the holder acts); a failing actuator is left alone
+    /// until its retry is due. Hands over the previous action's outcome.
+    fn authorise(&mut self, index: usize, input: &mut GroupInput, now: Timestamp) {
+        let settings = &self.settings;
+        let io = &mut self.io[index];
+        input.action_outcome = io.action_outcome.take();
+        let required = self.leases.is_some() || self.actuators[io.actuator].conn.actuator.needs_lease();
+        let (authority, pages) = lease::authority(
+            &io.lease,
+            required,
+            self.leases.is_some(),
+            &self.identity,
+            self.clock.monotonic(),
+            &settings.lease,
+            settings.call_timeout,
+        );
+        input.pages = pages;
+        input.authority = match authority {
+            Authority::Act if !io.write_health.due(now) => {
+                Authority::BackingOff { until: io.write_health.retry_at }
+            }
+            authority => authority,
+        };
     }
 
     /// Makes the changes a tick asked for through the actuators, and records, logs and
@@ -519,18 +583,38 @@ impl Engine {
         }
         self.store_breaker_changes(&output.breaker_changes);
         self.enqueue_notifications(&output.notifications, now);
-        // Each group's call at once: a slow backend holds up only its own groups.
-        let calls = output.actions.iter().map(|action| {
-            let (group, io) = (&self.core.groups[action.group], &self.io[action.group]);
-            // The timing rule, again right before the call: the polls and the store may
-            // have eaten into the lease since the tick decided.
-            let lease_ok = !self.lease_required(io)
-                || io.lease.may_act(self.clock.monotonic(), &self.settings.lease, self.settings.call_timeout);
-            bounded_call(lease_ok, self.settings.call_timeout, || {
-                io.actuator.set_desired(&group.spec, action.to)
+        // Each group's call at once: a slow backend holds up only its own groups, and
+        // commands are answered meanwhile.
+        let calls: Vec<Option<ActionCall>> = output
+            .actions
+            .iter()
+            .map(|action| {
+                let io = &self.io[action.group];
+                // The timing rule, again right before the call: the polls and the store may
+                // have eaten into the lease since the tick decided.
+                let lease_ok = !self.lease_required(io)
+                    || io.lease.may_act(
+                        self.clock.monotonic(),
+                        &self.settings.lease,
+                        self.settings.call_timeout,
+                    );
+                let actuator = &self.actuators[io.actuator];
+                lease_ok.then(|| ActionCall {
+                    conn: actuator.conn.clone(),
+                    permits: actuator.permits.clone(),
+                    spec: self.core.groups[action.group].spec.clone(),
+                    to: action.to,
+                })
             })
-        });
-        let results = join_all(calls).await;
+            .collect();
+        let call_timeout = self.settings.call_timeout;
+        let runs = join_all(calls.into_iter().map(|call| async move {
+            match call {
+                Some(call) => Some(call.run(call_timeout).await),
+                None => None,
+            }
+        }));
+        let results = self.serving_commands(runs).await;
         for (action, result) in output.actions.into_iter().zip(results) {
             let name = self.core.groups[action.group].spec.name.clone();
             let Some(result) = result else {
@@ -539,116 +623,41 @@ impl Engine {
                 self.io[action.group].action_outcome = None;
                 continue;
             };
+            let base = self.sources[self.io[action.group].source].conn.poll_interval;
             let io = &mut self.io[action.group];
             if result.is_ok() && io.write_health.succeeded() {
                 tracing::info!(group = %name, "actuator accepts changes again");
             }
             if let Err(error) = &result {
-                let error = format!("setting desired to {}: {error}", action.to);
-                let retry_at = io.write_health.failed(now, error.clone(), &self.settings);
+                let error = BackendError {
+                    message: format!("setting desired to {}: {}", action.to, error.message),
+                    ..error.clone()
+                };
+                let retry_at = io.write_health.failed(now, &error, base, self.settings.max_backoff);
                 tracing::warn!(group = %name, %error, "actuator call failed");
                 let event = Event::BackendFailed {
                     at: now,
                     group: name,
                     backend: Backend::Actuator,
-                    error,
+                    error: error.to_string(),
                     retry_at,
                 };
                 self.emit(event);
             }
-            self.io[action.group].action_outcome = Some(result);
+            self.io[action.group].action_outcome = Some(result.map_err(|e| e.to_string()));
         }
-    }
-
-    /// Records one group's poll results in its backends' health (announcing failures and
-    /// recoveries) and turns them into the core's input.
-    fn record(&mut self, index: usize, result: PollResult, now: Timestamp) -> GroupInput {
-        let settings = &self.settings;
-        let name = self.core.groups[index].spec.name.clone();
-        let io = &mut self.io[index];
-        let mut events = Vec::new();
-        let mut input = GroupInput {
-            samples: Vec::new(),
-            capacity: None,
-            authority: Authority::Act,
-            action_outcome: io.action_outcome.take(),
-            pages: true,
-        };
-        match result.samples {
-            Some(Ok(samples)) => {
-                input.samples = samples;
-                if io.source_health.succeeded() {
-                    events.push((Backend::Source, None));
-                }
-            }
-            Some(Err(error)) => {
-                let retry_at = io.source_health.failed(now, error.clone(), settings);
-                events.push((Backend::Source, Some((error, retry_at))));
-            }
-            None => {}
-        }
-        match result.capacity {
-            Some(Ok(capacity)) => {
-                input.capacity = Some(capacity);
-                if io.actuator_health.succeeded() {
-                    events.push((Backend::Actuator, None));
-                }
-            }
-            Some(Err(error)) => {
-                let retry_at = io.actuator_health.failed(now, error.clone(), settings);
-                events.push((Backend::Actuator, Some((error, retry_at))));
-            }
-            None => {}
-        }
-        // Without the lease this engine observes: it decides, shows, and logs, but the
-        // holder acts. A failing actuator is left alone until its retry is due.
-        let required = self.leases.is_some() || io.actuator.needs_lease();
-        let (authority, pages) = lease::authority(
-            &io.lease,
-            required,
-            self.leases.is_some(),
-            &self.identity,
-            self.clock.monotonic(),
-            &settings.lease,
-            settings.call_timeout,
-        );
-        input.pages = pages;
-        input.authority = match authority {
-            Authority::Act if !io.write_health.due(now) => {
-                Authority::BackingOff { until: io.write_health.retry_at }
-            }
-            authority => authority,
-        };
-        for (backend, failure) in events {
-            let event = match failure {
-                Some((error, retry_at)) => {
-                    tracing::warn!(group = %name, ?backend, %error, "backend call failed");
-                    Event::BackendFailed { at: now, group: name.clone(), backend, error, retry_at }
-                }
-                None => {
-                    tracing::info!(group = %name, ?backend, "backend recovered");
-                    Event::BackendRecovered { at: now, group: name.clone(), backend }
-                }
-            };
-            self.emit(event);
-        }
-        input
     }
 
     /// Whether acting on this group needs our lease: always with a lease store; without
     /// one, for every actuator but one that no other engine can reach (the in-process
     /// simulator).
     fn lease_required(&self, io: &GroupIo) -> bool {
-        self.leases.is_some() || io.actuator.needs_lease()
+        self.leases.is_some() || self.actuators[io.actuator].conn.actuator.needs_lease()
     }
 
     fn publish_sim_events(&mut self) {
-        let Some(fleet) = &self.sim else { return };
-        let applied = match lock_fleet(fleet) {
-            Ok(mut fleet) => fleet.take_applied(),
-            Err(_) => return,
-        };
-        for (at, description) in applied {
+        let Some(sim) = &self.sim else { return };
+        for (at, description) in sim.take_applied() {
             tracing::info!(%description, "scheduled sim event");
             self.emit(Event::Sim { at, description });
         }
@@ -682,17 +691,17 @@ impl Engine {
                     .map(|(kind, history)| SeriesSnapshot {
                         kind: kind.clone(),
                         points: history.raw_view(),
-                        stale: history.is_stale(now, stale_after),
+                        stale: history.is_stale(now, g.stale_after),
                         minutes: history.minutes_view(),
                     })
                     .collect(),
-                source: io.source_health.to_protocol(),
-                // A failing write matters more than a working read.
-                actuator: if io.write_health.failures > 0 {
-                    io.write_health.to_protocol()
-                } else {
-                    io.actuator_health.to_protocol()
-                },
+                source: health::worst(&self.sources[io.source].health, &io.source_health).to_protocol(),
+                // A failing connection first; a failing write matters more than a working read.
+                actuator: health::worst(
+                    &self.actuators[io.actuator].health,
+                    health::worst(&io.write_health, &io.actuator_health),
+                )
+                .to_protocol(),
                 alarms: g
                     .autoscaler
                     .alarm_views()
@@ -757,6 +766,8 @@ fn trace_event(event: &Event) {
     }
 }
 
+#[cfg(test)]
+mod connection_tests;
 #[cfg(test)]
 mod scenario_tests;
 #[cfg(test)]

@@ -6,16 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::actuators::{Actuator, ActuatorError};
+use crate::actuators::{Actuator, Observation};
+use crate::backends::{ActuatorConnection, Backends, SourceConnection};
 use crate::clock::ManualClock;
 use crate::engine::history::SeriesHistory;
-use crate::engine::{Engine, EngineSettings, GroupBackends};
-use crate::model::{
-    ActuatorKind, Capacity, GroupSpec, MetricKind, MetricSample, Sample, Serving, SourceKind, WarmupRange,
-};
+use crate::engine::{Engine, EngineSettings};
+use crate::model::{BackendError, Capacity, GroupSpec, MetricKind, Sample, Serving, WarmupRange};
 use crate::policy::PolicySpec;
 use crate::protocol::Operator;
-use crate::sources::{MetricSource, SourceError};
+use crate::sources::{MetricSource, SourcePoll};
 
 /// 2026-11-23 14:00 UTC.
 const NOW: Timestamp = Timestamp::from_millis(1_795_442_400_000);
@@ -23,8 +22,8 @@ const NOW: Timestamp = Timestamp::from_millis(1_795_442_400_000);
 fn spec(name: &str) -> GroupSpec {
     GroupSpec {
         name: name.into(),
-        source: SourceKind::Sim,
-        actuator: ActuatorKind::Sim,
+        source: crate::model::SIM.into(),
+        actuator: crate::model::SIM.into(),
         min: 2,
         max: 8,
         desired: 4,
@@ -284,11 +283,8 @@ impl MetricSource for Idle {
         "idle"
     }
 
-    fn poll<'a>(
-        &'a self,
-        _: &'a GroupSpec,
-    ) -> futures::future::BoxFuture<'a, Result<Vec<MetricSample>, SourceError>> {
-        Box::pin(std::future::ready(Ok(Vec::new())))
+    fn poll<'a>(&'a self, groups: &'a [GroupSpec]) -> futures::future::BoxFuture<'a, SourcePoll> {
+        Box::pin(std::future::ready(Ok(groups.iter().map(|_| Ok(Vec::new())).collect())))
     }
 }
 
@@ -300,31 +296,39 @@ impl Actuator for Idle {
     fn observe<'a>(
         &'a self,
         _: &'a GroupSpec,
-    ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
-        Box::pin(std::future::ready(Ok(Capacity::default())))
+    ) -> futures::future::BoxFuture<'a, Result<Observation, BackendError>> {
+        Box::pin(std::future::ready(Ok(Observation::of(Capacity::default()))))
     }
 
     fn set_desired<'a>(
         &'a self,
         _: &'a GroupSpec,
         _: u32,
-    ) -> futures::future::BoxFuture<'a, Result<(), ActuatorError>> {
+    ) -> futures::future::BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn write_marker<'a>(
+        &'a self,
+        _: &'a GroupSpec,
+        _: Option<&'a str>,
+    ) -> futures::future::BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(std::future::ready(Ok(())))
     }
 }
 
 fn engine(readonly: bool) -> Engine {
-    let groups = vec![GroupBackends {
-        spec: spec("vision"),
+    let source = SourceConnection {
         source: Arc::new(Idle),
-        actuator: Arc::new(Idle),
-        policy: PolicySpec::default(),
-        alarms: Vec::new(),
-        shadow: false,
-    }];
+        poll_interval: Duration::from_secs(1),
+        stale_after: Duration::from_secs(3),
+    };
+    let actuator = ActuatorConnection { actuator: Arc::new(Idle), max_concurrency: 1 };
+    let backends =
+        Backends::single(source, actuator, [(spec("vision"), PolicySpec::default(), Vec::new(), false)]);
     let mut settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
     settings.readonly = readonly;
-    Engine::new(groups, Arc::new(ManualClock::new(NOW)), settings, None)
+    Engine::new(backends, Arc::new(ManualClock::new(NOW)), settings)
 }
 
 #[test]

@@ -10,9 +10,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::*;
-use crate::actuators::ActuatorError;
+use crate::actuators::{Actuator, Observation};
+use crate::backends::{ActuatorConnection, Backends, SimActuator, SimSource, SourceConnection};
 use crate::clock::TokioClock;
+use crate::model::{BackendError, MetricKind};
 use crate::protocol::{ControlKind, Operator, SimCommand, Target};
+use crate::sources::MetricSource;
 
 const START: Timestamp = Timestamp(1_767_225_600_000);
 
@@ -34,7 +37,7 @@ pub(super) fn autoscaling_engine(clock: Arc<dyn Clock>, mode: AutoscaleMode) -> 
 /// Observes and changes the simulated fleet, counting `set_desired` calls; fails them
 /// all while `broken`.
 struct CountingActuator {
-    inner: crate::actuators::SimActuator,
+    inner: SimActuator,
     calls: Arc<AtomicU32>,
     broken: Arc<std::sync::atomic::AtomicBool>,
     /// While set, `observe()` fails too.
@@ -54,9 +57,9 @@ impl Actuator for CountingActuator {
     fn observe<'a>(
         &'a self,
         g: &'a GroupSpec,
-    ) -> futures::future::BoxFuture<'a, Result<Capacity, ActuatorError>> {
+    ) -> futures::future::BoxFuture<'a, Result<Observation, BackendError>> {
         if self.blind.load(Ordering::SeqCst) {
-            let error = ActuatorError("DescribeAutoScalingGroups: Throttling: Rate exceeded".into());
+            let error = BackendError::transient("DescribeAutoScalingGroups: connection reset by peer");
             return Box::pin(std::future::ready(Err(error)));
         }
         self.inner.observe(g)
@@ -65,13 +68,20 @@ impl Actuator for CountingActuator {
         &'a self,
         g: &'a GroupSpec,
         d: u32,
-    ) -> futures::future::BoxFuture<'a, Result<(), ActuatorError>> {
+    ) -> futures::future::BoxFuture<'a, Result<(), BackendError>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.broken.load(Ordering::SeqCst) {
-            let error = ActuatorError("UpdateAutoScalingGroup: access denied".into());
+            let error = BackendError::transient("UpdateAutoScalingGroup: 503 Service Unavailable");
             return Box::pin(std::future::ready(Err(error)));
         }
         self.inner.set_desired(g, d)
+    }
+    fn write_marker<'a>(
+        &'a self,
+        g: &'a GroupSpec,
+        marker: Option<&'a str>,
+    ) -> futures::future::BoxFuture<'a, Result<(), BackendError>> {
+        self.inner.write_marker(g, marker)
     }
 }
 
@@ -97,31 +107,30 @@ pub(super) fn rewired(base: &Engine, clock: Arc<dyn Clock>) -> (Engine, Probe) {
 
 /// [`rewired`], with an actuator that is a real backend (`real`) or the simulator.
 pub(super) fn rewired_as(base: &Engine, clock: Arc<dyn Clock>, real: bool) -> (Engine, Probe) {
-    let fleet = base.sim.clone().unwrap();
+    let sim = base.sim.clone().unwrap();
+    let fleet = sim.fleet().clone();
     let probe = Probe { calls: Arc::new(AtomicU32::new(0)), broken: Arc::default(), blind: Arc::default() };
-    let source: Arc<dyn MetricSource> = Arc::new(SimSource::new(fleet.clone(), clock.clone()));
+    let source: Arc<dyn MetricSource> = Arc::new(SimSource::new("sim", fleet.clone(), clock.clone()));
     let actuator: Arc<dyn Actuator> = Arc::new(CountingActuator {
-        inner: crate::actuators::SimActuator::new(fleet.clone(), clock.clone()),
+        inner: SimActuator::new("sim", fleet.clone(), clock.clone()),
         calls: probe.calls.clone(),
         broken: probe.broken.clone(),
         blind: probe.blind.clone(),
         real,
     });
-    let groups = base
-        .core
-        .groups
-        .iter()
-        .map(|g| GroupBackends {
-            spec: g.spec.clone(),
-            source: source.clone(),
-            actuator: actuator.clone(),
-            policy: g.autoscaler.state.policy.clone(),
-            alarms: Vec::new(),
-            shadow: g.autoscaler.mode == AutoscaleMode::Shadow,
-        })
-        .collect();
+    let groups = base.core.groups.iter().map(|g| {
+        let shadow = g.autoscaler.mode == AutoscaleMode::Shadow;
+        (g.spec.clone(), g.autoscaler.state.policy.clone(), Vec::new(), shadow)
+    });
+    let source = SourceConnection {
+        source,
+        poll_interval: Duration::from_secs(1),
+        stale_after: Duration::from_secs(3),
+    };
+    let mut backends = Backends::single(source, ActuatorConnection { actuator, max_concurrency: 8 }, groups);
+    backends.sim = Some(sim);
     let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
-    (Engine::new(groups, clock, settings, Some(fleet)), probe)
+    (Engine::new(backends, clock, settings), probe)
 }
 
 /// Leases of 5 s, calls bounded at 2 s and a 0.5 s skew margin: takeovers within a few
@@ -454,7 +463,7 @@ async fn two_engines_on_one_store_and_fleet_only_the_holder_acts_and_the_other_t
     // The second drives the same simulated fleet, as a second process watches the same
     // real fleet.
     let (second, second_probe) = leasing_engine(&base, &clock, "second@host:2", Some(&path));
-    let fleet = base.sim.clone().unwrap();
+    let fleet = base.sim.clone().unwrap().fleet().clone();
     // The first takes the leases before the second starts (started together, either
     // may win the free leases: exactly one does, which the lease tests check).
     let mut first = Running::start(first);
@@ -530,14 +539,13 @@ impl MetricSource for SlowSource {
 
     fn poll<'a>(
         &'a self,
-        group: &'a GroupSpec,
-    ) -> futures::future::BoxFuture<'a, Result<Vec<crate::model::MetricSample>, crate::sources::SourceError>>
-    {
+        groups: &'a [GroupSpec],
+    ) -> futures::future::BoxFuture<'a, crate::sources::SourcePoll> {
         Box::pin(async move {
             if self.slow.load(Ordering::SeqCst) {
                 tokio::time::sleep(self.delay).await;
             }
-            self.inner.poll(group).await
+            self.inner.poll(groups).await
         })
     }
 }
@@ -552,14 +560,14 @@ async fn a_lease_renewed_after_a_slow_poll_runs_from_the_renew_and_a_newcomer_do
     // Every poll of the first engine takes 1.9 s of its 2 s timeout while `slow`: with
     // its 5 s ttl, a renew made with the tick's starting time would be out of date at once.
     let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let fleet = base.sim.clone().unwrap();
+    let fleet = base.sim.clone().unwrap().fleet().clone();
     let source: Arc<dyn MetricSource> = Arc::new(SlowSource {
-        inner: SimSource::new(fleet.clone(), clock.clone()),
+        inner: SimSource::new("sim", fleet.clone(), clock.clone()),
         slow: slow.clone(),
         delay: Duration::from_millis(1900),
     });
-    for io in &mut first.io {
-        io.source = source.clone();
+    for conn in &mut first.sources {
+        conn.conn.source = source.clone();
     }
     first.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let mut first = Running::start(first);

@@ -47,6 +47,7 @@ impl SimLoop {
                 authority: Authority::Act,
                 action_outcome: outcome.take(),
                 pages: true,
+                skip: false,
             })
             .collect();
         let output = self.core.tick(TickInput { now, commands, groups });

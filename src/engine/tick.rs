@@ -64,6 +64,9 @@ pub struct CoreSettings {
 #[derive(Clone, Debug)]
 pub struct CoreGroup {
     pub spec: GroupSpec,
+    /// A series of this group is stale when its newest sample is older than this (its
+    /// source's limit; the core's own setting unless the engine says otherwise).
+    pub stale_after: Duration,
     pub series: BTreeMap<MetricKind, SeriesHistory>,
     /// The capacity last observed (None until the actuator first answers).
     pub capacity: Option<Capacity>,
@@ -78,9 +81,10 @@ pub struct CoreGroup {
 }
 
 impl CoreGroup {
-    pub fn new(spec: GroupSpec, autoscaler: Autoscaler) -> Self {
+    pub fn new(spec: GroupSpec, autoscaler: Autoscaler, stale_after: Duration) -> Self {
         CoreGroup {
             spec,
+            stale_after,
             series: BTreeMap::new(),
             capacity: None,
             autoscaler,
@@ -119,6 +123,9 @@ impl CoreGroup {
         settings: &CoreSettings,
         out: &mut TickOutput,
     ) {
+        if input.skip {
+            return;
+        }
         self.record(input.samples, settings);
         if let Some(capacity) = input.capacity {
             self.capacity = Some(capacity);
@@ -154,7 +161,7 @@ impl CoreGroup {
         };
         let may_act = input.authority == Authority::Act && !settings.readonly;
         let record = settings.record_states;
-        let step = self.autoscaler.step(&self.series, capacity, settings.stale_after, now, may_act, record);
+        let step = self.autoscaler.step(&self.series, capacity, self.stale_after, now, may_act, record);
         // Not acted on: shadow mode, observing or backing off, or vetoed (a change asked
         // for is acted on exactly when none of these holds).
         let shadow = self.autoscaler.mode == AutoscaleMode::Shadow || !may_act || step.vetoed.is_some();
@@ -298,13 +305,36 @@ pub struct GroupInput {
     /// This engine pages for the group: it holds the group's lease (or the group needs
     /// none). Observers and read-only engines never page.
     pub pages: bool,
+    /// Not this group's turn: its source polls less often than the engine ticks and its
+    /// poll is not due. The group is left exactly as it is (deciding again on the same
+    /// data could only repeat the last decision, or act twice on one observation).
+    pub skip: bool,
 }
 
 impl GroupInput {
     /// Samples and capacity, acting, after a successful previous action (what replay and
     /// tests feed).
     pub fn acting(samples: Vec<MetricSample>, capacity: Option<Capacity>) -> Self {
-        GroupInput { samples, capacity, authority: Authority::Act, action_outcome: Some(Ok(())), pages: true }
+        GroupInput {
+            samples,
+            capacity,
+            authority: Authority::Act,
+            action_outcome: Some(Ok(())),
+            pages: true,
+            skip: false,
+        }
+    }
+
+    /// Not this group's turn ([`GroupInput::skip`]).
+    pub fn idle() -> Self {
+        GroupInput {
+            samples: Vec::new(),
+            capacity: None,
+            authority: Authority::Observe { holder: "nobody (not polled)".into() },
+            action_outcome: None,
+            pages: false,
+            skip: true,
+        }
     }
 }
 
@@ -407,7 +437,7 @@ impl TickCore {
             .map(|(spec, policy, alarms, shadow)| {
                 let mode = if settings.readonly || shadow { AutoscaleMode::Shadow } else { mode };
                 let autoscaler = Autoscaler::new(&spec, policy, alarms, mode, start);
-                CoreGroup::new(spec, autoscaler)
+                CoreGroup::new(spec, autoscaler, settings.stale_after)
             })
             .collect();
         TickCore::new(groups, settings)
@@ -428,7 +458,7 @@ impl TickCore {
                 out.restart_needed.push(format!("new group {}", spec.name));
                 continue;
             };
-            if (group.spec.source, group.spec.actuator) != (spec.source, spec.actuator) {
+            if (&group.spec.source, &group.spec.actuator) != (&spec.source, &spec.actuator) {
                 out.restart_needed.push(format!("{}: another source or actuator", spec.name));
                 continue;
             }
@@ -491,11 +521,9 @@ impl TickCore {
         let mut inputs = input.groups.into_iter();
         for (index, group) in self.groups.iter_mut().enumerate() {
             let input = inputs.next().unwrap_or(GroupInput {
-                samples: Vec::new(),
-                capacity: None,
                 authority: Authority::Observe { holder: "nobody (no input)".into() },
-                action_outcome: None,
-                pages: false,
+                skip: false,
+                ..GroupInput::idle()
             });
             group.tick(index, input, now, &self.settings, &mut out);
         }

@@ -86,7 +86,7 @@ impl Contender {
     /// never changed.
     pub fn static_peak(group: &GroupConfig, trace: &Trace, scale: f64) -> Self {
         let peak = trace.points.iter().map(|(_, r)| r * scale).fold(0.0, f64::max);
-        let needed = (peak / (group.sim.capacity_rps_per_instance * 0.7)).ceil() as u32;
+        let needed = (peak / (group.sim_or_default().capacity_rps_per_instance * 0.7)).ceil() as u32;
         Contender {
             name: "static peak".into(),
             policy: PolicySpec::default(),
@@ -267,8 +267,8 @@ pub fn oracle(spec: &ReplaySpec) -> Result<Oracle, ReplayError> {
     let demand: Vec<f64> = (1..=seconds).map(|t| traffic.baseline_rps(Duration::from_secs(t))).collect();
     Ok(Oracle::plan(&OracleInputs {
         demand: &demand,
-        capacity_rps_per_instance: group.sim.capacity_rps_per_instance,
-        service_time_s: group.sim.service_time.as_secs_f64(),
+        capacity_rps_per_instance: group.sim_or_default().capacity_rps_per_instance,
+        service_time_s: group.sim_or_default().service_time.as_secs_f64(),
         slo_p95_s: group.spec.slo_p95.map(|d| d.as_secs_f64()),
         min: group.spec.min,
         max: group.spec.max,
@@ -306,7 +306,7 @@ pub fn replay_with(
     let mut group = find_group(spec)?;
     group.spec.desired = contender.desired;
     let seconds = checked_seconds(spec)? + 1;
-    let mut sim_spec = group.sim.clone();
+    let mut sim_spec = group.sim_or_default();
     sim_spec.traffic = traffic(spec);
     let fleet = SimFleet::new(&[(group.spec.clone(), sim_spec.clone())], spec.seed, REPLAY_START);
     // Predictive scaling forecasts from minute history, as the live engine reads it from

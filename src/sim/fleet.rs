@@ -37,6 +37,8 @@ pub struct SimFleet {
     applied: Vec<(Timestamp, String)>,
     /// Model steps run since the start (fine and coarse): what catching up cost.
     steps_run: u64,
+    /// The pause marker on each group's target, as written (the sim's ASG tag).
+    markers: HashMap<String, String>,
 }
 
 impl SimFleet {
@@ -61,6 +63,7 @@ impl SimFleet {
             scheduled: VecDeque::new(),
             applied: Vec::new(),
             steps_run: 0,
+            markers: HashMap::new(),
         }
     }
 
@@ -142,6 +145,22 @@ impl SimFleet {
             });
         }
         target.set_desired(now, desired);
+        Ok(())
+    }
+
+    /// The pause marker on the group's target, if one is written.
+    pub fn marker(&self, group: &str) -> Result<Option<&str>, SimError> {
+        self.group(group)?;
+        Ok(self.markers.get(group).map(String::as_str))
+    }
+
+    /// Writes (`Some`) or removes (`None`) the pause marker on the group's target.
+    pub fn set_marker(&mut self, group: &str, marker: Option<String>) -> Result<(), SimError> {
+        self.group(group)?;
+        match marker {
+            Some(text) => self.markers.insert(group.to_string(), text),
+            None => self.markers.remove(group),
+        };
         Ok(())
     }
 

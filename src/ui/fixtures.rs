@@ -6,10 +6,7 @@
 
 use std::time::Duration;
 
-use crate::model::{
-    ActuatorKind, AlarmState, Capacity, GroupSpec, MetricKind, Sample, Serving, SourceKind, Timestamp,
-    WarmupRange,
-};
+use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, Sample, Serving, Timestamp, WarmupRange};
 use crate::protocol::{
     AlarmView, BackendHealth, ClampView, ControlKind, ControlView, DecisionEntry, DecisionView, ForecastView,
     GroupSnapshot, InputView, LeaseView, MinutePoint, PROTOCOL_VERSION, ProposalView, SeriesSnapshot,
@@ -143,8 +140,8 @@ fn spec(
 ) -> GroupSpec {
     GroupSpec {
         name: name.into(),
-        source: SourceKind::Sim,
-        actuator: ActuatorKind::Sim,
+        source: crate::model::SIM.into(),
+        actuator: crate::model::SIM.into(),
         min,
         max,
         desired,

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use crate::model::{
-    ActuatorKind, Capacity, GroupSpec, MetricKind, Serving, SourceKind, Timestamp, WarmupRange,
-};
+use crate::model::{Capacity, GroupSpec, MetricKind, Serving, Timestamp, WarmupRange};
 
 use super::{SimFleet, SimGroupSpec, TrafficSpec};
 
@@ -29,8 +27,8 @@ fn at(offset_s: u64) -> Timestamp {
 fn group(name: &str, desired: u32, warmup_s: (u64, u64)) -> GroupSpec {
     GroupSpec {
         name: name.to_string(),
-        source: SourceKind::Sim,
-        actuator: ActuatorKind::Sim,
+        source: crate::model::SIM.into(),
+        actuator: crate::model::SIM.into(),
         min: 0,
         max: 1000,
         desired,

@@ -1,0 +1,158 @@
+//! The builder: turns a config's named connections (`[sources.NAME]`,
+//! `[actuators.NAME]`) into the engine's [`Backends`] — one client per connection, built
+//! once and shared by that connection's groups — and hands out what only some backends
+//! can do (the simulator's [`SimControl`]). One folder per platform, each behind its Cargo
+//! feature as it lands; the simulator is always built.
+//!
+//! This module translates configuration into objects. It decides nothing and polls
+//! nothing: the engine does.
+
+pub mod sim;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::actuators::Actuator;
+use crate::alarms::AlarmRule;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::model::{ActuatorKind, GroupSpec, SourceKind};
+use crate::policy::PolicySpec;
+use crate::sim::SimFleet;
+use crate::sources::MetricSource;
+pub use sim::{SharedFleet, SimActuator, SimControl, SimSource};
+
+/// A metric source connection and how the engine polls it.
+#[derive(Clone)]
+pub struct SourceConnection {
+    pub source: Arc<dyn MetricSource>,
+    /// How often its groups are polled.
+    pub poll_interval: Duration,
+    /// A series of one of its groups is stale when its newest sample is older than this.
+    pub stale_after: Duration,
+}
+
+/// An actuator connection and how many of its calls may be in flight at once.
+#[derive(Clone)]
+pub struct ActuatorConnection {
+    pub actuator: Arc<dyn Actuator>,
+    pub max_concurrency: usize,
+}
+
+/// A group, which connections serve it, and how it scales.
+pub struct GroupBackends {
+    pub spec: GroupSpec,
+    /// Index into [`Backends::sources`].
+    pub source: usize,
+    /// Index into [`Backends::actuators`].
+    pub actuator: usize,
+    pub policy: PolicySpec,
+    pub alarms: Vec<AlarmRule>,
+    /// Decide and show, never act (the group's `shadow` config key).
+    pub shadow: bool,
+}
+
+/// Everything the engine runs against.
+pub struct Backends {
+    pub sources: Vec<SourceConnection>,
+    pub actuators: Vec<ActuatorConnection>,
+    pub groups: Vec<GroupBackends>,
+    /// The simulator's control, when some groups are simulated.
+    pub sim: Option<SimControl>,
+}
+
+impl Backends {
+    /// Groups served by one source and one actuator connection (tests, tools).
+    pub fn single(
+        source: SourceConnection,
+        actuator: ActuatorConnection,
+        groups: impl IntoIterator<Item = (GroupSpec, PolicySpec, Vec<AlarmRule>, bool)>,
+    ) -> Self {
+        let groups = groups
+            .into_iter()
+            .map(|(spec, policy, alarms, shadow)| GroupBackends {
+                spec,
+                source: 0,
+                actuator: 0,
+                policy,
+                alarms,
+                shadow,
+            })
+            .collect();
+        Backends { sources: vec![source], actuators: vec![actuator], groups, sim: None }
+    }
+}
+
+/// Builds every connection the config declares and its groups use: the simulated fleet
+/// (from `seed`, starting now, with the config's scheduled incidents) when some groups
+/// are simulated.
+///
+/// Connections no group uses are not built. Infallible while the simulator is the only
+/// backend (config validation has checked every reference); real backends will return
+/// their connection errors (an unreadable secret file) from here.
+pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Backends {
+    let sim_groups: Vec<_> =
+        config.groups.iter().filter_map(|g| g.sim.clone().map(|sim| (g.spec.clone(), sim))).collect();
+    let sim = (!sim_groups.is_empty()).then(|| {
+        let start = clock.now();
+        let mut fleet = SimFleet::new(&sim_groups, seed, start);
+        for event in &config.sim_events {
+            fleet.schedule(start.plus(event.at), event.command.clone());
+        }
+        SimControl::new(Arc::new(Mutex::new(fleet)))
+    });
+    let fleet = || sim.as_ref().map(|s| s.fleet().clone()).expect("a sim connection serves simulated groups");
+
+    let mut backends = Backends { sources: Vec::new(), actuators: Vec::new(), groups: Vec::new(), sim: None };
+    let mut source_index: HashMap<&str, usize> = HashMap::new();
+    let mut actuator_index: HashMap<&str, usize> = HashMap::new();
+    for group in &config.groups {
+        let source = match source_index.get(group.spec.source.as_str()) {
+            Some(&i) => i,
+            None => {
+                let conn =
+                    config.source(&group.spec.source).expect("validated: the group's source is declared");
+                let source: Arc<dyn MetricSource> = match conn.kind {
+                    SourceKind::Sim => Arc::new(SimSource::new(&conn.name, fleet(), clock.clone())),
+                };
+                backends.sources.push(SourceConnection {
+                    source,
+                    poll_interval: conn.poll_interval,
+                    stale_after: conn.stale_after,
+                });
+                source_index.insert(&conn.name, backends.sources.len() - 1);
+                backends.sources.len() - 1
+            }
+        };
+        let actuator = match actuator_index.get(group.spec.actuator.as_str()) {
+            Some(&i) => i,
+            None => {
+                let conn = config
+                    .actuator(&group.spec.actuator)
+                    .expect("validated: the group's actuator is declared");
+                let actuator: Arc<dyn Actuator> = match conn.kind {
+                    ActuatorKind::Sim => Arc::new(SimActuator::new(&conn.name, fleet(), clock.clone())),
+                };
+                backends
+                    .actuators
+                    .push(ActuatorConnection { actuator, max_concurrency: conn.max_concurrency });
+                actuator_index.insert(&conn.name, backends.actuators.len() - 1);
+                backends.actuators.len() - 1
+            }
+        };
+        backends.groups.push(GroupBackends {
+            spec: group.spec.clone(),
+            source,
+            actuator,
+            policy: group.policy.clone(),
+            alarms: group.alarms.clone(),
+            shadow: group.shadow,
+        });
+    }
+    backends.sim = sim;
+    backends
+}
+
+#[cfg(test)]
+mod tests;
