@@ -303,7 +303,7 @@ fn engine_failure(err: tokio::task::JoinError) -> String {
     format!("the engine task panicked: {message}")
 }
 
-/// SIGHUP: reads the config again and hands its groups to the engine; an unusable
+/// SIGHUP: reads the config again and hands it to the engine ([`Engine::reload`](crate::engine::Engine::reload)); an unusable
 /// config is reported (file:line:col and the key) and the running one kept.
 async fn reload(
     path: Option<&std::path::Path>,
@@ -324,9 +324,8 @@ async fn reload(
             return write_line(out, format, &line, || format!("reload failed, running config kept: {error}"));
         }
     };
-    let groups = config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone())).collect();
     let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
-    if reloader.send((groups, reply_tx)).await.is_err() {
+    if reloader.send((std::sync::Arc::new(config), reply_tx)).await.is_err() {
         return; // the engine is stopping
     }
     let Ok(outcome) = reply_rx.await else { return };

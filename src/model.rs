@@ -9,6 +9,7 @@
 //! seconds, rates are per second, queue length is a count of waiting requests.
 
 pub mod backend;
+pub mod marker;
 pub mod words;
 
 pub use backend::{BackendError, ErrorKind};
@@ -443,6 +444,27 @@ pub enum PauseMode {
     Full,
     /// Scale-out continues, scale-in is blocked (the usual incident need).
     ScaleInOnly,
+}
+
+/// The circuit breaker, opened by an operator, an automatic trip, or a marker on the
+/// target ([`marker`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pause {
+    #[serde(default)]
+    pub mode: PauseMode,
+    pub by: String,
+    /// Auto-resume time; None pauses until someone resumes.
+    #[serde(default)]
+    pub until: Option<Timestamp>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl Pause {
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
 }
 
 /// An alarm as the policy sees it: state, the latest value and the threshold. The alarm

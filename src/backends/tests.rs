@@ -83,3 +83,30 @@ async fn the_engine_polls_each_built_source_on_its_own_interval() {
     assert_eq!(points("chat"), 10);
     assert_eq!(points("batch"), 2, "the 5 s source was polled at 0 and 5 s");
 }
+
+#[test]
+fn a_reload_applies_timings_limits_and_thresholds_in_place_and_names_what_needs_a_restart() {
+    let config = crate::config::parse(CONFIG, "fleet.toml").unwrap();
+    let clock = ManualClock::new(Timestamp(1_000_000));
+    let mut engine = crate::engine::Engine::simulated(&config, 7, Arc::new(clock), false, false);
+    let edited = CONFIG
+        .replace("poll_interval = \"5s\"", "poll_interval = \"5s\"\nstale_after = \"20s\"")
+        .replace("max_concurrency = 3", "max_concurrency = 5")
+        .replacen(
+            "[sources.fast]",
+            "call_timeout = \"4s\"\n\n[breaker]\nmax_failures = 5\n\n[sources.fast]",
+            1,
+        )
+        .replace("source = \"slow\"", "source = \"other\"\n[groups.sim]\ncapacity_rps_per_instance = 3.0")
+        .replacen("[sources.slow]", "[sources.other]\nkind = \"sim\"\n\n[sources.slow]", 1);
+    let outcome = engine.reload(&crate::config::parse(&edited, "fleet.toml").unwrap());
+    let applied = outcome.applied.join("; ");
+    assert!(applied.contains("call timeout 10s → 4s"), "{applied}");
+    assert!(applied.contains("breaker thresholds"), "{applied}");
+    assert!(applied.contains("actuator asg: max concurrency 3 → 5"), "{applied}");
+    assert_eq!(engine.settings().call_timeout, Duration::from_secs(4));
+    assert_eq!(engine.core().groups[0].autoscaler.breaker.settings().max_failures, 5);
+    let restart = outcome.restart_needed.join("; ");
+    assert!(restart.contains("batch: another source or actuator"), "{restart}");
+    assert!(restart.contains("source slow removed") && restart.contains("new source other"), "{restart}");
+}

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use crate::alarms::{self, AlarmRule, AlarmStatus};
 use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, Timestamp};
-use crate::policy::PauseMode;
 use crate::policy::{
     self, ActivityCause, Decision, GroupState, Inputs, LoadProfile, MetricInput, PolicySpec, Recommendation,
     ScalingActivity,
 };
+use crate::policy::{Pause, PauseMode};
 use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView, ForecastView};
 
 use super::breaker::{Breaker, BreakerSettings, stricter_pause, trip_text};
@@ -101,6 +101,12 @@ pub struct Autoscaler {
     /// Capacity observed longer ago than this is unknown (the actuator's own staleness
     /// limit; None where capacity is always current, as in replay).
     pub capacity_stale_after: Option<Duration>,
+    /// The pause marker found on the target (written by any console, or by hand):
+    /// honoured like the operator's own pause.
+    pub marker_pause: Option<Pause>,
+    /// The bounds the target itself enforces (an ASG's MinSize/MaxSize), narrowing the
+    /// configured ones for each decision.
+    pub target_bounds: Option<(u32, u32)>,
 }
 
 /// The outcome of one step: the decision, and the desired capacity to set (only in
@@ -153,6 +159,8 @@ impl Autoscaler {
             mode,
             load_profile: None,
             capacity_stale_after: None,
+            marker_pause: None,
+            target_bounds: None,
         }
     }
 
@@ -223,13 +231,18 @@ impl Autoscaler {
             capacity_stale_after: self.capacity_stale_after,
         };
         self.state.capacity = capacity;
-        // decide sees the stricter of the operator's pause and the breaker's freeze; the
+        // decide sees the strictest of the operator's pause, the target's marker and the
+        // breaker's freeze, within the configured bounds narrowed to the target's own; the
         // log records exactly that state, so the line reproduces the decision.
-        let effective = stricter_pause(self.state.pause.clone(), self.breaker.effective_pause(now), now);
+        let pause = stricter_pause(self.state.pause.clone(), self.marker_pause.clone(), now);
+        let effective = stricter_pause(pause, self.breaker.effective_pause(now), now);
         let operator_pause = std::mem::replace(&mut self.state.pause, effective);
+        let configured = (self.state.min, self.state.max);
+        (self.state.min, self.state.max) = narrowed(configured, self.target_bounds);
         let decision = policy::decide(&self.state, &inputs, now);
         let state = record.then(|| self.state.clone());
         self.state.pause = operator_pause;
+        (self.state.min, self.state.max) = configured;
         // A budget trip freezes scale-out, which no pause mode expresses: veto it here.
         let vetoed = self.breaker.veto(now, &decision).map(|trip| format!("blocked: breaker {}", trip.cause));
         let set_desired = match (self.mode, &vetoed, may_act) {
@@ -316,25 +329,38 @@ impl Autoscaler {
 
     /// What stops or limits automation on this group now, in words.
     pub fn control_views(&self, now: Timestamp) -> Vec<ControlView> {
-        let clock = clock_text;
         let mut out = Vec::new();
         if let Some(pause) = self.state.pause.as_ref().filter(|p| p.is_active(now)) {
-            let mode = match pause.mode {
-                PauseMode::Full => "no automated changes",
-                PauseMode::ScaleInOnly => "scale-in only",
-            };
-            let until = pause.until.map_or("until resumed".to_string(), |t| format!("until {}", clock(t)));
-            let reason = if pause.reason.is_empty() { String::new() } else { format!(": {}", pause.reason) };
+            out.push(ControlView { kind: ControlKind::Pause, text: pause_text(pause) });
+        }
+        let own = self.state.pause.as_ref().filter(|p| p.is_active(now));
+        if let Some(marker) = self.marker_pause.as_ref().filter(|m| m.is_active(now) && Some(*m) != own) {
             out.push(ControlView {
                 kind: ControlKind::Pause,
-                text: format!("paused ({mode}) by {} {until}{reason}", pause.by),
+                text: format!("{} (marker on the target)", pause_text(marker)),
+            });
+        }
+        let configured = (self.state.min, self.state.max);
+        let bounds = narrowed(configured, self.target_bounds);
+        if bounds != configured {
+            out.push(ControlView {
+                kind: ControlKind::Hold,
+                text: format!(
+                    "the target allows only {}–{} of the configured {}–{}",
+                    bounds.0, bounds.1, configured.0, configured.1
+                ),
             });
         }
         if let Some(hold) = self.state.hold.as_ref().filter(|h| h.is_active(now)) {
             let beyond = if hold.beyond_max { " (beyond max)" } else { "" };
             out.push(ControlView {
                 kind: ControlKind::Hold,
-                text: format!("held at {}{beyond} by {} until {}", hold.desired, hold.by, clock(hold.until)),
+                text: format!(
+                    "held at {}{beyond} by {} until {}",
+                    hold.desired,
+                    hold.by,
+                    clock_text(hold.until)
+                ),
             });
         }
         for trip in self.breaker.trips() {
@@ -396,4 +422,24 @@ impl Autoscaler {
 /// "2026-11-23 14:09 UTC": minutes are what an operator reads; the day avoids doubt.
 pub fn clock_text(t: Timestamp) -> String {
     format!("{} UTC", t.to_rfc3339().get(..16).unwrap_or_default().replace('T', " "))
+}
+
+/// "paused (scale-in only) by ana until 14:30: INC-123".
+fn pause_text(pause: &Pause) -> String {
+    let mode = match pause.mode {
+        PauseMode::Full => "no automated changes",
+        PauseMode::ScaleInOnly => "scale-in only",
+    };
+    let until = pause.until.map_or("until resumed".to_string(), |t| format!("until {}", clock_text(t)));
+    let reason = if pause.reason.is_empty() { String::new() } else { format!(": {}", pause.reason) };
+    format!("paused ({mode}) by {} {until}{reason}", pause.by)
+}
+
+/// The configured bounds narrowed to the target's own: a target refuses anything outside
+/// its bounds, whatever the config says. Where the two do not overlap the target wins.
+pub fn narrowed(configured: (u32, u32), target: Option<(u32, u32)>) -> (u32, u32) {
+    let Some((target_min, target_max)) = target else { return configured };
+    let max = configured.1.min(target_max).max(target_min.min(target_max));
+    let min = configured.0.max(target_min).min(max);
+    (min, max)
 }

@@ -150,6 +150,12 @@ impl Breaker {
         &self.settings
     }
 
+    /// New thresholds from a reloaded config; open trips and the counts toward the next
+    /// stay as they are (a lower threshold trips on the next decision that meets it).
+    pub fn set_settings(&mut self, settings: BreakerSettings) {
+        self.settings = settings;
+    }
+
     pub fn new(group: impl Into<String>, settings: BreakerSettings) -> Self {
         Breaker {
             group: group.into(),

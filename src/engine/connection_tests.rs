@@ -12,7 +12,7 @@ use super::*;
 use crate::actuators::{Actuator, Observation};
 use crate::backends::{ActuatorConnection, GroupBackends, SourceConnection};
 use crate::clock::ManualClock;
-use crate::model::{Capacity, MetricKind, MetricSample, Sample, Serving, WarmupRange};
+use crate::model::{Capacity, GroupSpec, MetricKind, MetricSample, Sample, Serving, WarmupRange};
 use crate::protocol::{BackendHealth, Operator, Target};
 use crate::sources::{GroupPoll, MetricSource, SourcePoll};
 

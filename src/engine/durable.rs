@@ -8,7 +8,7 @@ use super::history::{MinutePoint, SeriesHistory};
 use super::pager::{Notification, NotificationKind, Paged};
 use super::tick::CommandOutcome;
 use super::*;
-use crate::model::MetricKind;
+use crate::model::{MetricKind, Pause};
 use crate::store::{MinuteAggregate, NewMessage, OpenPage};
 
 /// How long delivered (and undeliverable) outbox rows are kept.
@@ -46,6 +46,14 @@ impl Engine {
                 });
                 CommandOutcome { reply, events, breaker_changes: Vec::new(), operator_state_changed: false }
             }
+            Command::Pause { .. } | Command::Resume { .. } => {
+                let before = self.pauses();
+                let outcome = self.core.command(&request, at);
+                if matches!(outcome.reply, Reply::Ok { .. }) {
+                    self.queue_marker_writes(&before, at);
+                }
+                outcome
+            }
             _ => self.core.command(&request, at),
         };
         tracing::info!(operator = %request.operator, command = %request.command, reply = ?outcome.reply, "command");
@@ -63,6 +71,25 @@ impl Engine {
             self.emit(event);
         }
         outcome.reply
+    }
+
+    /// Each group's own pause and the pause its target's marker holds.
+    fn pauses(&self) -> Vec<(Option<Pause>, Option<Pause>)> {
+        let groups = self.core.groups.iter();
+        groups.map(|g| (g.autoscaler.state.pause.clone(), g.autoscaler.marker_pause.clone())).collect()
+    }
+
+    /// A pause or resume changes the marker on each target it touched: written with the
+    /// group's pause, or cleared (so the holder of the lease, wherever it runs, and every
+    /// other console honour it). The writes are made at the start of the next tick.
+    fn queue_marker_writes(&mut self, before: &[(Option<Pause>, Option<Pause>)], now: Timestamp) {
+        for (index, (group, before)) in self.core.groups.iter().zip(before).enumerate() {
+            let autoscaler = &group.autoscaler;
+            if (&autoscaler.state.pause, &autoscaler.marker_pause) != (&before.0, &before.1) {
+                let pause = autoscaler.state.pause.as_ref().filter(|p| p.is_active(now));
+                self.marker_writes.insert(index, pause.map(crate::model::marker::encode));
+            }
+        }
     }
 
     /// Applies a `:sim` command to the simulated fleet, if there is one.

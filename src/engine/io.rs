@@ -98,6 +98,9 @@ pub(super) struct GroupIo {
     pub persisted_minute: BTreeMap<MetricKind, Timestamp>,
     /// What the actuator last saw of the target besides capacity.
     pub target: Option<Observation>,
+    /// What an operator should know about the target (the actuator's warnings, an
+    /// unreadable marker), as of its last observation.
+    pub warnings: Vec<String>,
 }
 
 impl GroupIo {
@@ -112,6 +115,7 @@ impl GroupIo {
             action_outcome: None,
             persisted_minute: BTreeMap::new(),
             target: None,
+            warnings: Vec::new(),
         }
     }
 }

@@ -40,14 +40,12 @@ use futures::future::join_all;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::MissedTickBehavior;
 
-use crate::alarms::AlarmRule;
 use crate::audit::{AuditLog, AuditOptions};
 use crate::backends::{Backends, SimControl};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::lease::LeaseStore;
-use crate::model::{BackendError, GroupSpec, Timestamp};
-use crate::policy::PolicySpec;
+use crate::model::{BackendError, Timestamp};
 use crate::protocol::{
     AlarmView, Backend, Command, CommandReceiver, CommandRequest, CommandSender, Connection, ControlKind,
     ControlView, Event, GroupSnapshot, LeaseView, Reply, SeriesSnapshot, Snapshot,
@@ -165,6 +163,9 @@ pub struct Engine {
     /// The simulator's own capability (`:sim`, scheduled incidents), when some groups
     /// are simulated.
     sim: Option<SimControl>,
+    /// Pause markers to write on targets (`None`: clear), by group, from operators'
+    /// pauses and resumes since the last tick.
+    marker_writes: std::collections::BTreeMap<usize, Option<String>>,
     audit: Option<AuditLog>,
     store: Option<Store>,
     /// Where leases are kept (the store's file, on a connection of its own); None without
@@ -183,8 +184,8 @@ pub struct Engine {
     reload_rx: mpsc::Receiver<Reload>,
 }
 
-/// A reloaded config's groups for a running engine, and where to say what was applied.
-pub type Reload = (Vec<(GroupSpec, PolicySpec, Vec<AlarmRule>)>, oneshot::Sender<Reconfigured>);
+/// A reloaded config for a running engine, and where to say what was applied.
+pub type Reload = (Arc<Config>, oneshot::Sender<Reconfigured>);
 
 impl Engine {
     /// An engine over the given backends: their groups, the connections that serve them
@@ -226,6 +227,7 @@ impl Engine {
             clock,
             settings,
             sim,
+            marker_writes: std::collections::BTreeMap::new(),
             audit,
             store: None,
             leases: None,
@@ -249,9 +251,105 @@ impl Engine {
         }
     }
 
-    /// Where a running engine takes reloaded configs ([`TickCore::reconfigure`]).
+    /// Where a running engine takes reloaded configs ([`Engine::reload`]).
     pub fn reloader(&self) -> mpsc::Sender<Reload> {
         self.reload_tx.clone()
+    }
+
+    /// Applies a reloaded config to the running engine: the groups' bounds, policies and
+    /// alarms ([`TickCore::reconfigure`]); call timeout, backoff, lease timing and breaker
+    /// thresholds; each source connection's poll interval and staleness limit and each
+    /// actuator connection's concurrency. What cannot change while running — the set of
+    /// groups or connections, a group's connections, the engine's tick — is named in
+    /// `restart_needed`.
+    pub fn reload(&mut self, config: &Config) -> Reconfigured {
+        let groups: Vec<_> =
+            config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone())).collect();
+        let mut out = self.core.reconfigure(&groups, self.clock.now());
+        let next = EngineSettings::from_config(config);
+        let mut changed = Vec::new();
+        let text = crate::model::format_duration;
+        let settings = &mut self.settings;
+        for (name, old, new) in [
+            ("call timeout", &mut settings.call_timeout, next.call_timeout),
+            ("max backoff", &mut settings.max_backoff, next.max_backoff),
+            ("lease ttl", &mut settings.lease.ttl, next.lease.ttl),
+            ("lease skew margin", &mut settings.lease.skew_margin, next.lease.skew_margin),
+        ] {
+            if *old != new {
+                changed.push(format!("{name} {} → {}", text(*old), text(new)));
+                *old = new;
+            }
+        }
+        if next.poll_interval != settings.poll_interval {
+            out.restart_needed.push(format!(
+                "the engine's tick {} → {} (its fastest source's poll interval)",
+                text(settings.poll_interval),
+                text(next.poll_interval)
+            ));
+        }
+        let breaker_changed =
+            self.core.groups.iter().any(|g| *g.autoscaler.breaker.settings() != config.breaker);
+        if breaker_changed {
+            for group in &mut self.core.groups {
+                group.autoscaler.breaker.set_settings(config.breaker.clone());
+            }
+            changed.push("breaker thresholds".to_string());
+        }
+        self.reload_connections(config, &mut changed, &mut out.restart_needed);
+        if !changed.is_empty() {
+            out.applied.push(changed.join(", "));
+        }
+        out
+    }
+
+    /// The connection part of [`Engine::reload`]: timings and limits change in place,
+    /// matched by name; a connection added or gone needs a restart.
+    fn reload_connections(&mut self, config: &Config, changed: &mut Vec<String>, restart: &mut Vec<String>) {
+        let text = crate::model::format_duration;
+        for source in &mut self.sources {
+            let name = source.conn.source.name().to_string();
+            let Some(new) = config.source(&name) else {
+                restart.push(format!("source {name} removed"));
+                continue;
+            };
+            if (source.conn.poll_interval, source.conn.stale_after) != (new.poll_interval, new.stale_after) {
+                changed.push(format!(
+                    "source {name}: poll {} → {}, stale after {} → {}",
+                    text(source.conn.poll_interval),
+                    text(new.poll_interval),
+                    text(source.conn.stale_after),
+                    text(new.stale_after)
+                ));
+                (source.conn.poll_interval, source.conn.stale_after) = (new.poll_interval, new.stale_after);
+            }
+        }
+        for (group, io) in self.core.groups.iter_mut().zip(&self.io) {
+            group.stale_after = self.sources[io.source].conn.stale_after;
+        }
+        for actuator in &mut self.actuators {
+            let name = actuator.conn.actuator.name().to_string();
+            let Some(new) = config.actuator(&name) else {
+                restart.push(format!("actuator {name} removed"));
+                continue;
+            };
+            if actuator.conn.max_concurrency != new.max_concurrency {
+                changed.push(format!(
+                    "actuator {name}: max concurrency {} → {}",
+                    actuator.conn.max_concurrency, new.max_concurrency
+                ));
+                actuator.conn.max_concurrency = new.max_concurrency;
+                actuator.permits = Arc::new(tokio::sync::Semaphore::new(new.max_concurrency.max(1)));
+            }
+        }
+        let known = |name: &str| self.sources.iter().any(|s| s.conn.source.name() == name);
+        restart.extend(
+            config.sources.iter().filter(|s| !known(&s.name)).map(|s| format!("new source {}", s.name)),
+        );
+        let known = |name: &str| self.actuators.iter().any(|a| a.conn.actuator.name() == name);
+        restart.extend(
+            config.actuators.iter().filter(|a| !known(&a.name)).map(|a| format!("new actuator {}", a.name)),
+        );
     }
 
     /// The engine for a config, its backends built from the config's connections
@@ -341,8 +439,8 @@ impl Engine {
                     break;
                 }
                 _ = interval.tick(), if !stalled => self.tick().await,
-                Some((groups, reply_tx)) = self.reload_rx.recv() => {
-                    let outcome = self.core.reconfigure(&groups, self.clock.now());
+                Some((config, reply_tx)) = self.reload_rx.recv() => {
+                    let outcome = self.reload(&config);
                     tracing::info!(applied = ?outcome.applied, restart_needed = ?outcome.restart_needed, "config reloaded");
                     let _ = reply_tx.send(outcome);
                 }
@@ -359,6 +457,7 @@ impl Engine {
     /// publishes a snapshot. Operator commands are answered while the calls are in flight.
     pub async fn tick(&mut self) {
         let now = self.clock.now();
+        self.write_markers().await;
         let (plan, polled) = self.plan_polls(now);
         let call_timeout = self.settings.call_timeout;
         let (source_calls, observe_calls) = self.serving_commands(plan.run(call_timeout)).await;
@@ -378,6 +477,51 @@ impl Engine {
         self.persist_history(now);
         self.publish_sim_events();
         self.publish_snapshot();
+    }
+
+    /// Writes (or clears) the pause markers operators' commands changed since the last
+    /// tick, before this tick observes the targets; a write that fails is announced and
+    /// tried again next tick.
+    async fn write_markers(&mut self) {
+        let writes: Vec<(usize, Option<String>)> =
+            std::mem::take(&mut self.marker_writes).into_iter().collect();
+        if writes.is_empty() {
+            return;
+        }
+        let call_timeout = self.settings.call_timeout;
+        let calls = writes.iter().map(|(index, marker)| {
+            let actuator = &self.actuators[self.io[*index].actuator];
+            let (conn, permits) = (actuator.conn.clone(), actuator.permits.clone());
+            let (spec, marker) = (self.core.groups[*index].spec.clone(), marker.clone());
+            async move {
+                let _permit = permits.acquire_owned().await;
+                io::timed(call_timeout, conn.actuator.write_marker(&spec, marker.as_deref())).await
+            }
+        });
+        let results = self.serving_commands(join_all(calls)).await;
+        for ((index, marker), result) in writes.into_iter().zip(results) {
+            let group = self.core.groups[index].spec.name.clone();
+            match result {
+                Ok(()) => {
+                    tracing::info!(%group, marker = marker.as_deref().unwrap_or("(cleared)"), "pause marker written")
+                }
+                Err(error) => {
+                    let verb = if marker.is_some() { "writing" } else { "clearing" };
+                    let error = format!("{verb} the pause marker: {error}");
+                    tracing::warn!(%group, %error, "pause marker not written; retrying next tick");
+                    let retry_at = self.clock.now();
+                    self.emit(Event::BackendFailed {
+                        at: retry_at,
+                        group,
+                        backend: Backend::Actuator,
+                        error,
+                        retry_at,
+                    });
+                    // A newer command's write wins over this retry.
+                    self.marker_writes.entry(index).or_insert(marker);
+                }
+            }
+        }
     }
 
     /// Runs `work` (which borrows nothing of the engine) to its end, answering operator
@@ -503,7 +647,15 @@ impl Engine {
             match result {
                 Ok(observation) => {
                     inputs[index].capacity = Some(observation.capacity);
+                    let marker = observation.marker.as_deref().map(crate::model::marker::read);
+                    let mut warnings = observation.warnings.clone();
+                    warnings.extend(marker.as_ref().and_then(|m| m.warning.clone()));
+                    inputs[index].target = Some(tick::TargetInput {
+                        bounds: observation.bounds.map(|b| (b.min, b.max)),
+                        marker: marker.map(|m| m.pause),
+                    });
                     let connection_recovered = self.actuators[a].health.succeeded();
+                    self.io[index].warnings = warnings;
                     self.io[index].target = Some(observation);
                     if self.io[index].actuator_health.succeeded() | connection_recovered {
                         self.announce(index, Backend::Actuator, None, now);
@@ -711,6 +863,7 @@ impl Engine {
                 decision: g.autoscaler.decision_view(),
                 controls: control_views(g, now),
                 forecast: g.autoscaler.forecast_view(shown_from, now, g.spec.warmup.max),
+                warnings: io.warnings.clone(),
                 lease: io.lease.holder().map(|l| LeaseView {
                     holder: l.holder.clone(),
                     host: l.host.clone(),
@@ -768,6 +921,8 @@ fn trace_event(event: &Event) {
 
 #[cfg(test)]
 mod connection_tests;
+#[cfg(test)]
+mod marker_tests;
 #[cfg(test)]
 mod scenario_tests;
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub fn apply<'a>(
             for autoscaler in targets {
                 autoscaler.state.pause =
                     Some(Pause { mode: *mode, by: by.clone(), until, reason: reason.clone() });
+                // This pause replaces whatever marker the target carries.
+                autoscaler.marker_pause = None;
             }
             let mode = match mode {
                 PauseMode::Full => "no automated changes",
@@ -56,8 +58,12 @@ pub fn apply<'a>(
             let mut resumed = Vec::new();
             let mut idle = Vec::new();
             for autoscaler in targets {
-                // An expired pause is cleared too, but it had already stopped pausing.
-                match autoscaler.state.pause.take().filter(|p| p.is_active(now)) {
+                // An expired pause is cleared too, but it had already stopped pausing. The
+                // target's marker (another console's pause, or one written by hand) is
+                // resumed with it: the engine then clears the marker.
+                let own = autoscaler.state.pause.take().filter(|p| p.is_active(now));
+                let marker = autoscaler.marker_pause.take().filter(|p| p.is_active(now));
+                match own.or(marker) {
                     Some(pause) => resumed.push(format!(
                         "{} (paused by {}{})",
                         autoscaler.state.name,

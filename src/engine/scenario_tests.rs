@@ -13,7 +13,7 @@ use super::*;
 use crate::actuators::{Actuator, Observation};
 use crate::backends::{ActuatorConnection, Backends, SimActuator, SimSource, SourceConnection};
 use crate::clock::TokioClock;
-use crate::model::{BackendError, MetricKind};
+use crate::model::{BackendError, GroupSpec, MetricKind};
 use crate::protocol::{ControlKind, Operator, SimCommand, Target};
 use crate::sources::MetricSource;
 
@@ -169,8 +169,8 @@ pub(super) fn request(command: Command) -> CommandRequest {
 }
 
 /// An engine running its own loop in a task, watched tick by tick.
-struct Running {
-    conn: Connection,
+pub(super) struct Running {
+    pub conn: Connection,
     /// Every event seen, with the tick it was published in.
     events: Vec<(u64, Event)>,
     stop: Option<oneshot::Sender<()>>,
@@ -178,7 +178,7 @@ struct Running {
 }
 
 impl Running {
-    fn start(engine: Engine) -> Self {
+    pub(super) fn start(engine: Engine) -> Self {
         let conn = engine.connect();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(engine.run(async move {
@@ -188,7 +188,7 @@ impl Running {
     }
 
     /// Waits for tick `n`'s snapshot, calling `each` on every snapshot on the way.
-    async fn run_until(&mut self, n: u64, mut each: impl FnMut(&Snapshot)) -> Arc<Snapshot> {
+    pub(super) async fn run_until(&mut self, n: u64, mut each: impl FnMut(&Snapshot)) -> Arc<Snapshot> {
         loop {
             let snapshot = self.conn.snapshots.borrow_and_update().clone();
             while let Ok(event) = self.conn.events.try_recv() {
@@ -207,12 +207,12 @@ impl Running {
         }
     }
 
-    async fn until(&mut self, n: u64) -> Arc<Snapshot> {
+    pub(super) async fn until(&mut self, n: u64) -> Arc<Snapshot> {
         self.run_until(n, |_| {}).await
     }
 
     /// Sends a command through the protocol, as a console would, and waits for the reply.
-    async fn command(&self, command: Command) -> Reply {
+    pub(super) async fn command(&self, command: Command) -> Reply {
         self.conn.commands.send(request(command)).await.expect("a reply")
     }
 
@@ -227,7 +227,7 @@ impl Running {
     }
 
     /// A clean shutdown: the engine flushes its log and releases its leases.
-    async fn stop(mut self) {
+    pub(super) async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.task.await.unwrap();
     }
@@ -239,7 +239,7 @@ impl Running {
     }
 }
 
-fn clock() -> Arc<dyn Clock> {
+pub(super) fn clock() -> Arc<dyn Clock> {
     Arc::new(TokioClock::new(START))
 }
 

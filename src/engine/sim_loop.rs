@@ -47,6 +47,7 @@ impl SimLoop {
                 authority: Authority::Act,
                 action_outcome: outcome.take(),
                 pages: true,
+                target: None,
                 skip: false,
             })
             .collect();

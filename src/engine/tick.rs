@@ -126,6 +126,10 @@ impl CoreGroup {
         if input.skip {
             return;
         }
+        if let Some(target) = input.target {
+            self.autoscaler.target_bounds = target.bounds;
+            self.autoscaler.marker_pause = target.marker;
+        }
         self.record(input.samples, settings);
         if let Some(capacity) = input.capacity {
             self.capacity = Some(capacity);
@@ -305,6 +309,9 @@ pub struct GroupInput {
     /// This engine pages for the group: it holds the group's lease (or the group needs
     /// none). Observers and read-only engines never page.
     pub pages: bool,
+    /// What the actuator saw on the target this tick besides capacity (None when not
+    /// observed: the last stands).
+    pub target: Option<TargetInput>,
     /// Not this group's turn: its source polls less often than the engine ticks and its
     /// poll is not due. The group is left exactly as it is (deciding again on the same
     /// data could only repeat the last decision, or act twice on one observation).
@@ -321,6 +328,7 @@ impl GroupInput {
             authority: Authority::Act,
             action_outcome: Some(Ok(())),
             pages: true,
+            target: None,
             skip: false,
         }
     }
@@ -333,9 +341,18 @@ impl GroupInput {
             authority: Authority::Observe { holder: "nobody (not polled)".into() },
             action_outcome: None,
             pages: false,
+            target: None,
             skip: true,
         }
     }
+}
+
+/// The target's own bounds and pause marker, as the engine read them off an observation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TargetInput {
+    pub bounds: Option<(u32, u32)>,
+    /// The marker's pause (an unreadable marker is a full pause: `model::marker`).
+    pub marker: Option<crate::policy::Pause>,
 }
 
 /// Everything one tick takes.

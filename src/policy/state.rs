@@ -81,25 +81,7 @@ impl Hold {
     }
 }
 
-/// The circuit breaker, opened by an operator or an automatic trip.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pause {
-    #[serde(default)]
-    pub mode: PauseMode,
-    pub by: String,
-    /// Auto-resume time; None pauses until someone resumes.
-    #[serde(default)]
-    pub until: Option<Timestamp>,
-    #[serde(default)]
-    pub reason: String,
-}
-
-impl Pause {
-    pub fn is_active(&self, now: Timestamp) -> bool {
-        self.until.is_none_or(|until| now < until)
-    }
-}
+pub use crate::model::Pause;
 
 /// This tick's observations of one group.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

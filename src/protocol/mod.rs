@@ -36,7 +36,7 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// ([`MetricKind::CAPACITY`]) and predictive scaling's [`ForecastView`].
 /// 1.4 added [`Operator::auth`]: how a daemon's listener established who sent a command,
 /// and [`GroupSnapshot::capacity_stale`].
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 4 };
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 5 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -116,6 +116,10 @@ pub struct GroupSnapshot {
     /// Who may act on the group (since 1.1); None when no lease store is in use.
     #[serde(default)]
     pub lease: Option<LeaseView>,
+    /// What an operator should know about the group's target, in words: another
+    /// autoscaler acting on it, an unreadable pause marker (since 1.5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// What stops or limits automation now (since 1.1): pauses, holds, breaker trips,
     /// shadow mode — each in words, with who, until when and what resets it.
     #[serde(default)]

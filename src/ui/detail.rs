@@ -195,6 +195,9 @@ fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Li
         };
         lines.push(fact("control", vec![Span::styled(control.text.clone(), style)]));
     }
+    for warning in &group.warnings {
+        lines.push(fact("warning", vec![Span::styled(warning.clone(), theme.warn)]));
+    }
     if let Some(lease) = group.lease.as_ref().filter(|l| !l.ours) {
         let text = format!("automation and paging owned by {}: this console observes", lease.holder);
         lines.push(fact("lease", vec![Span::styled(text, theme.warn)]));

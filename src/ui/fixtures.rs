@@ -272,6 +272,7 @@ pub fn fleet() -> Snapshot {
             }),
             lease: None,
             // Forecast only, 2m30s of lead: 7 needed in the last slot, 9 in this one.
+            warnings: Vec::new(),
             forecast: Some(ForecastView {
                 metric: MetricKind::RequestRate,
                 acts: false,
@@ -315,6 +316,7 @@ pub fn fleet() -> Snapshot {
                 shadow: false,
             }),
             lease: None,
+            warnings: Vec::new(),
             forecast: None,
             controls: vec![ControlView {
                 kind: ControlKind::Breaker,
@@ -339,6 +341,7 @@ pub fn fleet() -> Snapshot {
                 expires_at: TAKEN_AT.plus(Duration::from_secs(20)),
                 ours: false,
             }),
+            warnings: Vec::new(),
             forecast: None,
             controls: vec![ControlView {
                 kind: ControlKind::Pause,
@@ -406,6 +409,7 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                 }),
                 lease: None,
                 controls: Vec::new(),
+                warnings: Vec::new(),
                 forecast: None,
             }
         })

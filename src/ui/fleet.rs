@@ -230,7 +230,7 @@ fn row_text<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Row
     }
 }
 
-/// One line per pause, hold, breaker trip and foreign lease, in the engine's words
+/// One line per pause, hold, breaker trip, foreign lease and target warning, in the engine's words
 /// ("paused (scale-in only) by ana until …: INC-123"). Shadow mode has none: it is a
 /// mode, not an incident.
 pub fn constraint_lines(group: &GroupSnapshot) -> Vec<String> {
@@ -242,6 +242,7 @@ pub fn constraint_lines(group: &GroupSnapshot) -> Vec<String> {
             lease.holder, lease.host
         )));
     }
+    lines.extend(group.warnings.iter().map(|w| one_line(&format!("warning: {w}"))));
     lines
 }
 
