@@ -13,12 +13,18 @@ missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 # A real Prometheus scrapes the daemon's /metrics in the end-to-end tests.
 command -v prometheus >/dev/null || missing+=(prometheus)
+# Installed in the background while the lint and the build run (they need none of it);
+# the tests wait for it below.
+install_pid=""
 if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]}"
+    say "installing ${missing[*]} (in the background)"
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    (
+        $sudo_cmd apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    ) > /tmp/fleetdeck-test-install.log 2>&1 &
+    install_pid=$!
 fi
 if command -v rustup >/dev/null; then
     rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
@@ -43,6 +49,15 @@ cargo clippy --no-default-features -- -D warnings
 say "building tests"
 cargo test --no-run --quiet
 build_time=$(elapsed "$build_start")
+
+if [ -n "$install_pid" ]; then
+    say "waiting for ${missing[*]}"
+    if ! wait "$install_pid"; then
+        cat /tmp/fleetdeck-test-install.log
+        echo "installing ${missing[*]} failed" >&2
+        exit 1
+    fi
+fi
 
 test_start=$(date +%s)
 say "cargo test"

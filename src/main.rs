@@ -423,6 +423,9 @@ fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
             let names: Vec<&str> = config.groups.iter().map(|g| g.spec.name.as_str()).collect();
             let mut out = stdout();
             writeln!(out, "{}: ok ({} groups: {})", file.display(), names.len(), names.join(", "))?;
+            for line in config::connection_lines(&config) {
+                writeln!(out, "  {line}")?;
+            }
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }

@@ -51,6 +51,9 @@ pub struct GroupBackends {
     pub alarms: Vec<AlarmRule>,
     /// Decide and show, never act (the group's `shadow` config key).
     pub shadow: bool,
+    /// The notifiers its pages are queued for; None: the engine's
+    /// ([`EngineSettings::notifiers`](crate::engine::EngineSettings::notifiers)).
+    pub notifiers: Option<Vec<String>>,
 }
 
 /// Everything the engine runs against.
@@ -78,6 +81,7 @@ impl Backends {
                 policy,
                 alarms,
                 shadow,
+                notifiers: None,
             })
             .collect();
         Backends { sources: vec![source], actuators: vec![actuator], groups, sim: None }
@@ -148,6 +152,9 @@ pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Backends {
             policy: group.policy.clone(),
             alarms: group.alarms.clone(),
             shadow: group.shadow,
+            // Every declared notifier is the engine's own list (EngineSettings::from_config).
+            notifiers: (!group.notifiers.iter().eq(config.notifiers.iter().map(|n| &n.name)))
+                .then(|| group.notifiers.clone()),
         });
     }
     backends.sim = sim;

@@ -30,6 +30,9 @@ pub(super) struct ConfigFile {
     /// Actuator connections by name.
     #[serde(default)]
     pub actuators: BTreeMap<String, ActuatorFile>,
+    /// Notifiers by name.
+    #[serde(default)]
+    pub notifiers: BTreeMap<String, NotifierFile>,
     /// The circuit breaker's settings, read as the engine's own type.
     pub breaker: Option<crate::engine::breaker::BreakerSettings>,
     pub seed: Option<u64>,
@@ -56,6 +59,24 @@ pub(super) struct SourceFile {
     pub kind: SourceKind,
     pub poll_interval: Option<DurationText>,
     pub stale_after: Option<DurationText>,
+}
+
+/// `[notifiers.NAME]`: where pages and updates go. Each kind has one secret, given only
+/// as an environment variable's name or a file's path; a secret written in the file
+/// itself (`routing_key`, `token`) is refused with a message saying so.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [notifiers.NAME] table with `kind`")]
+pub(super) struct NotifierFile {
+    pub kind: crate::config::NotifierKind,
+    pub routing_key_env: Option<String>,
+    pub routing_key_file: Option<String>,
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+    pub channel: Option<String>,
+    /// Read only to refuse it.
+    pub routing_key: Option<toml::Value>,
+    /// Read only to refuse it.
+    pub token: Option<toml::Value>,
 }
 
 /// `[actuators.NAME]`: an actuator connection.
@@ -89,6 +110,8 @@ pub(super) struct GroupFile {
     pub source: Option<String>,
     /// An `[actuators.NAME]` name, or `sim`.
     pub actuator: Option<String>,
+    /// The `[notifiers.NAME]` its pages go to (default: every one).
+    pub notifiers: Option<Vec<String>>,
     pub sim: Option<GroupSimFile>,
     /// Decide, never act.
     pub shadow: Option<bool>,

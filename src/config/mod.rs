@@ -24,6 +24,11 @@
 //! kind = "sim"
 //! max_concurrency = 8    # calls in flight at once over all its groups, 1–64
 //!
+//! [notifiers.NAME]       # optional; where pages go (delivery lands with each backend)
+//! kind = "pagerduty"     # pagerduty: routing_key_env | routing_key_file
+//! routing_key_env = "PD_ROUTING_KEY"   # slack: token_env | token_file, and channel
+//!                        # secrets only by variable name or path (`secret`)
+//!
 //! [lease]                # optional; one autoscaler per group (README, "Leases")
 //! store = "local"        # the fleet's SQLite state file (the only store so far)
 //! ttl = "30s"            # default 3 × poll_interval, at least 3 × call_timeout;
@@ -52,6 +57,7 @@
 //! serving = "vllm"                    # "vllm" | "generic" (default)
 //! slo_p95 = "2s"                      # optional
 //! source = "sim"                      # a [sources.NAME], default "sim"
+//! notifiers = ["pd"]                  # optional; default every [notifiers.NAME]
 //! actuator = "sim"                    # an [actuators.NAME], default "sim"; a simulated
 //!                                     # source needs a simulated actuator and vice versa
 //!
@@ -111,6 +117,7 @@ use crate::sim::SimGroupSpec;
 mod file;
 mod locate;
 mod policy;
+pub mod secret;
 mod trace;
 mod traffic;
 mod validate;
@@ -150,6 +157,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// Every actuator connection a group uses, likewise.
     pub actuators: Vec<ActuatorConfig>,
+    /// Every notifier declared (`[notifiers.NAME]`), in name order.
+    pub notifiers: Vec<NotifierConfig>,
     /// The circuit breaker's thresholds (`[breaker]`), for every group.
     pub breaker: crate::engine::breaker::BreakerSettings,
     pub seed: u64,
@@ -204,6 +213,69 @@ pub struct ActuatorConfig {
     pub max_concurrency: usize,
 }
 
+/// What `config check` says of each connection and notifier: kind, timings and where its
+/// secret comes from (and whether it can be read there), never the secret itself.
+pub fn connection_lines(config: &Config) -> Vec<String> {
+    let text = crate::model::format_duration;
+    let mut lines = Vec::new();
+    for s in &config.sources {
+        lines.push(format!(
+            "source {}: {:?}, polled every {}, stale after {}",
+            s.name,
+            s.kind,
+            text(s.poll_interval),
+            text(s.stale_after)
+        ));
+    }
+    for a in &config.actuators {
+        lines.push(format!("actuator {}: {:?}, at most {} calls at once", a.name, a.kind, a.max_concurrency));
+    }
+    for n in &config.notifiers {
+        let readable = match n.secret.resolve() {
+            Ok(_) => "readable".to_string(),
+            Err(why) => format!("NOT readable: {why}"),
+        };
+        let channel = n.channel.as_deref().map(|c| format!(" to {c}")).unwrap_or_default();
+        lines.push(format!(
+            "notifier {}: {}{channel}, secret from {} ({readable})",
+            n.name,
+            n.kind.name(),
+            n.secret
+        ));
+    }
+    lines
+}
+
+/// A notifier (`[notifiers.NAME]`): where a group's pages and resolves are queued.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotifierConfig {
+    pub name: String,
+    pub kind: NotifierKind,
+    /// The routing key (PagerDuty) or bot token (Slack): where to read it, never its value.
+    pub secret: secret::Secret,
+    /// Slack's channel.
+    pub channel: Option<String>,
+}
+
+/// What a notifier talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotifierKind {
+    /// PagerDuty Events API v2: `routing_key_env` or `routing_key_file`.
+    Pagerduty,
+    /// Slack's Web API: `token_env` or `token_file`, and `channel`.
+    Slack,
+}
+
+impl NotifierKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NotifierKind::Pagerduty => "pagerduty",
+            NotifierKind::Slack => "slack",
+        }
+    }
+}
+
 /// Where the engine keeps its per-group leases.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -224,6 +296,9 @@ pub struct GroupConfig {
     pub policy: PolicySpec,
     /// The group's alarm rules (`[[groups.alarms]]`).
     pub alarms: Vec<crate::alarms::AlarmRule>,
+    /// The notifiers its pages and resolves are queued for (`notifiers = [...]`; default:
+    /// every declared one).
+    pub notifiers: Vec<String>,
     /// `shadow = true`: decide and show "would …", never act (an operator's `:shadow`
     /// overrides it, and that override is kept across restarts).
     pub shadow: bool,

@@ -208,6 +208,18 @@ fn full_config_reads_every_key_and_shape() {
     assert_eq!((slow.poll_interval, slow.stale_after), (Duration::from_secs(4), Duration::from_secs(12)));
     assert_eq!(config.actuator("sim-asg").map(|a| a.max_concurrency), Some(4));
     assert_eq!(config.lease_store, LeaseStoreKind::Local);
+    let notifiers: Vec<(&str, NotifierKind, String)> =
+        config.notifiers.iter().map(|n| (n.name.as_str(), n.kind, n.secret.to_string())).collect();
+    let token = fixtures().join("secrets/slack-token");
+    assert_eq!(
+        notifiers,
+        [
+            ("ops-slack", NotifierKind::Slack, format!("file {}", token.display())),
+            ("pd", NotifierKind::Pagerduty, "env $FLEETDECK_FULL_EXAMPLE_ROUTING_KEY".to_string()),
+        ]
+    );
+    assert_eq!(config.group("daily").unwrap().notifiers, ["pd"], "a group names its own");
+    assert_eq!(config.group("steady").unwrap().notifiers, ["ops-slack", "pd"], "else every notifier");
     assert_eq!(config.seed, 7);
     assert_eq!(
         config.operator,

@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-use super::file::{ActuatorFile, SourceFile};
+use super::file::{ActuatorFile, NotifierFile, SourceFile};
 use super::file::{ConfigFile, EventFile, GroupFile, GroupSimFile};
 use super::locate::KeyPath;
+use super::secret::Secret;
 use super::traffic::traffic;
-use super::{ActuatorConfig, Config, GroupConfig, ScheduledSimEvent, SourceConfig};
+use super::{
+    ActuatorConfig, Config, GroupConfig, NotifierConfig, NotifierKind, ScheduledSimEvent, SourceConfig,
+};
 use crate::model::{ActuatorKind, GroupSpec, SIM, SourceKind, WarmupRange, format_duration};
 use crate::protocol::{Operator, SimCommand};
 use crate::sim::SimGroupSpec;
@@ -146,9 +149,11 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
     }
     let mut groups = Vec::with_capacity(file.groups.len());
     let mut sim_tables = Vec::with_capacity(file.groups.len());
+    let mut notifier_lists = Vec::with_capacity(file.groups.len());
     let mut first_index_of: HashMap<String, usize> = HashMap::new();
     for (index, group_file) in file.groups.into_iter().enumerate() {
         let at = groups_path.index(index);
+        notifier_lists.push(group_file.notifiers.is_some());
         let (group, sim_table) = group(group_file, &at, config_dir)?;
         sim_tables.push(sim_table);
         if let Some(first) = first_index_of.insert(group.spec.name.clone(), index) {
@@ -174,8 +179,30 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
     };
     let sources = sources(file.sources, &root.key("sources"), top_poll, top_stale)?;
     let actuators = actuators(file.actuators, &root.key("actuators"))?;
+    let notifiers = notifiers(file.notifiers, &root.key("notifiers"), config_dir)?;
     for (index, (group, sim_table)) in groups.iter_mut().zip(sim_tables).enumerate() {
-        bind(group, &groups_path.index(index), &sources, &actuators, sim_table)?;
+        let at = groups_path.index(index);
+        bind(group, &at, &sources, &actuators, sim_table)?;
+        if notifier_lists[index] {
+            for (i, name) in group.notifiers.iter().enumerate() {
+                if !notifiers.iter().any(|n| n.name == *name) {
+                    let declared: Vec<&str> = notifiers.iter().map(|n| n.name.as_str()).collect();
+                    return Err(Invalid::new(
+                        at.key("notifiers").index(i),
+                        format!(
+                            "no notifier named `{name}` (notifiers: {})",
+                            if declared.is_empty() {
+                                "none declared".to_string()
+                            } else {
+                                declared.join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
+        } else {
+            group.notifiers = notifiers.iter().map(|n| n.name.clone()).collect();
+        }
     }
     // Only connections some group uses are kept (and built).
     let sources: Vec<SourceConfig> =
@@ -258,6 +285,7 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         lease_store,
         sources,
         actuators,
+        notifiers,
         breaker: file.breaker.unwrap_or_default(),
         seed: file.seed.unwrap_or(DEFAULT_SEED),
         operator,
@@ -387,6 +415,80 @@ fn actuators(files: BTreeMap<String, ActuatorFile>, at: &KeyPath) -> Result<Vec<
             kind: ActuatorKind::Sim,
             max_concurrency: DEFAULT_CONCURRENCY,
         });
+    }
+    Ok(out)
+}
+
+/// `[notifiers.NAME]` tables: each kind's one secret, as an environment variable's name
+/// or a file's path (relative to the config's directory), never as its value.
+fn notifiers(
+    files: BTreeMap<String, NotifierFile>,
+    at: &KeyPath,
+    config_dir: &Path,
+) -> Result<Vec<NotifierConfig>, Invalid> {
+    let mut out = Vec::with_capacity(files.len());
+    for (name, file) in files {
+        let path = at.key(&name);
+        connection_name(&path, &name)?;
+        // Keys of the other kind, and secrets written as values, are refused by name.
+        let foreign = match file.kind {
+            NotifierKind::Pagerduty => [
+                ("token_env", file.token_env.is_some()),
+                ("token_file", file.token_file.is_some()),
+                ("channel", file.channel.is_some()),
+            ],
+            NotifierKind::Slack => [
+                ("routing_key_env", file.routing_key_env.is_some()),
+                ("routing_key_file", file.routing_key_file.is_some()),
+                ("channel", false),
+            ],
+        };
+        if let Some((key, _)) = foreign.iter().find(|(_, present)| *present) {
+            return Err(Invalid::at_key(
+                path.key(key),
+                format!("`{key}` is not a {} notifier's key", file.kind.name()),
+            ));
+        }
+        for (key, present) in [("routing_key", file.routing_key.is_some()), ("token", file.token.is_some())] {
+            if present {
+                return Err(Invalid::at_key(
+                    path.key(key),
+                    format!(
+                        "secrets are never written in the config: use `{key}_env = \"VARIABLE\"` or `{key}_file = \"PATH\"`"
+                    ),
+                ));
+            }
+        }
+        let (secret_key, env, file_key) = match file.kind {
+            NotifierKind::Pagerduty => ("routing_key", file.routing_key_env, file.routing_key_file),
+            NotifierKind::Slack => ("token", file.token_env, file.token_file),
+        };
+        let secret = match (env, file_key) {
+            (Some(var), None) if !var.trim().is_empty() => Secret::Env(var),
+            (None, Some(file)) if !file.trim().is_empty() => Secret::File(config_dir.join(file)),
+            (Some(_), Some(_)) => {
+                return Err(Invalid::at_key(
+                    path.key(&format!("{secret_key}_file")),
+                    format!("give `{secret_key}_env` or `{secret_key}_file`, not both"),
+                ));
+            }
+            _ => {
+                return Err(Invalid::new(
+                    path.clone(),
+                    format!(
+                        "a {} notifier needs `{secret_key}_env` (a variable's name) or `{secret_key}_file` (a path)",
+                        file.kind.name()
+                    ),
+                ));
+            }
+        };
+        if file.kind == NotifierKind::Slack && file.channel.as_deref().is_none_or(|c| c.trim().is_empty()) {
+            return Err(Invalid::new(
+                path.clone(),
+                "a slack notifier needs `channel` (e.g. \"#gpu-oncall\")".to_string(),
+            ));
+        }
+        out.push(NotifierConfig { name, kind: file.kind, secret, channel: file.channel });
     }
     Ok(out)
 }
@@ -543,8 +645,14 @@ fn group(
         serving: file.serving.unwrap_or_default(),
         slo_p95,
     };
-    let config =
-        GroupConfig { spec, sim: None, policy, alarms: file.alarms, shadow: file.shadow.unwrap_or(false) };
+    let config = GroupConfig {
+        spec,
+        sim: None,
+        policy,
+        alarms: file.alarms,
+        notifiers: file.notifiers.unwrap_or_default(),
+        shadow: file.shadow.unwrap_or(false),
+    };
     Ok((config, sim))
 }
 

@@ -169,6 +169,7 @@ fn engine(
             policy: crate::policy::PolicySpec::default(),
             alarms: Vec::new(),
             shadow: false,
+            notifiers: None,
         }));
     }
     let actuators = vec![ActuatorConnection { actuator, max_concurrency }];

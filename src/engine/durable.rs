@@ -359,8 +359,10 @@ impl Engine {
             tracing::warn!(group = %n.group, alarm = %n.alarm, kind = ?n.kind, summary = %n.summary, "notification");
         }
         let Some(store) = &self.store else { return };
-        let notifiers: Vec<&str> = self.settings.notifiers.iter().map(String::as_str).collect();
         for n in notifications {
+            let group = self.core.index_of(&n.group).and_then(|i| self.io[i].notifiers.as_ref());
+            let notifiers: Vec<&str> =
+                group.unwrap_or(&self.settings.notifiers).iter().map(String::as_str).collect();
             let episode = match n.kind {
                 NotificationKind::Trigger => {
                     let since = self

@@ -101,6 +101,8 @@ pub(super) struct GroupIo {
     /// What an operator should know about the target (the actuator's warnings, an
     /// unreadable marker), as of its last observation.
     pub warnings: Vec<String>,
+    /// The notifiers its pages go to; None: the engine's.
+    pub notifiers: Option<Vec<String>>,
 }
 
 impl GroupIo {
@@ -116,6 +118,7 @@ impl GroupIo {
             persisted_minute: BTreeMap::new(),
             target: None,
             warnings: Vec::new(),
+            notifiers: None,
         }
     }
 }

@@ -122,6 +122,7 @@ fn engine_with(sources: &[(&str, Arc<ScriptedSource>)], clock: &ManualClock) -> 
             policy: crate::policy::PolicySpec::default(),
             alarms: Vec::new(),
             shadow: false,
+            notifiers: None,
         });
     }
     let sources = connections

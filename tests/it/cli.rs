@@ -10,6 +10,31 @@ fn stderr(output: &std::process::Output) -> String {
 }
 
 #[test]
+fn config_check_lists_connections_and_says_whether_a_secret_is_readable_without_printing_it() {
+    let home = tempfile::tempdir().unwrap();
+    let path = fixture("full.toml");
+    let output = Command::new(bin())
+        .args(["config", "check", path.to_str().unwrap()])
+        .env("HOME", home.path())
+        .env("FLEETDECK_FULL_EXAMPLE_ROUTING_KEY", "R0UT1NG-KEY-VALUE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout.contains("source sim-slow: Sim, polled every 4s, stale after 12s"), "{stdout}");
+    assert!(stdout.contains("actuator sim-asg: Sim, at most 4 calls at once"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "notifier pd: pagerduty, secret from env $FLEETDECK_FULL_EXAMPLE_ROUTING_KEY (readable)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("notifier ops-slack: slack to #gpu-oncall, secret from file "), "{stdout}");
+    assert!(stdout.contains("(NOT readable: cannot read"), "the missing token file is named: {stdout}");
+    assert!(!stdout.contains("R0UT1NG-KEY-VALUE") && !stderr(&output).contains("R0UT1NG-KEY-VALUE"));
+}
+
+#[test]
 fn config_check_accepts_every_valid_fixture() {
     let home = tempfile::tempdir().unwrap();
     for name in ["fast.toml", "minimal.toml", "full.toml"] {
