@@ -17,6 +17,11 @@
 //! commands go to the decision log; pauses, holds, silences, shadow modes, trips, leases,
 //! 1-minute history and notifications to the fleet's store (`durable.rs`). The front ends
 //! never see this module's internals, only the [`protocol`](crate::protocol).
+//!
+//! The shell by concern: `io` (the owned futures of a tick's calls, concurrency limits),
+//! `poll` (which connections are due, recording answers, who may act), [`health`] (the
+//! one error policy), `reload` (SIGHUP), `durable` (commands, the store, the outbox,
+//! leases), and this file (construction, the run loop, actions, snapshots).
 
 pub mod autoscale;
 pub mod breaker;
@@ -28,6 +33,8 @@ mod io;
 pub mod lease;
 pub mod operator;
 pub mod pager;
+mod poll;
+mod reload;
 pub mod sim_loop;
 pub mod tick;
 
@@ -260,102 +267,6 @@ impl Engine {
         self.reload_tx.clone()
     }
 
-    /// Applies a reloaded config to the running engine: the groups' bounds, policies and
-    /// alarms ([`TickCore::reconfigure`]); call timeout, backoff, lease timing and breaker
-    /// thresholds; each source connection's poll interval and staleness limit and each
-    /// actuator connection's concurrency. What cannot change while running — the set of
-    /// groups or connections, a group's connections, the engine's tick — is named in
-    /// `restart_needed`.
-    pub fn reload(&mut self, config: &Config) -> Reconfigured {
-        let groups: Vec<_> =
-            config.groups.iter().map(|g| (g.spec.clone(), g.policy.clone(), g.alarms.clone())).collect();
-        let mut out = self.core.reconfigure(&groups, self.clock.now());
-        let next = EngineSettings::from_config(config);
-        let mut changed = Vec::new();
-        let text = crate::model::format_duration;
-        let settings = &mut self.settings;
-        for (name, old, new) in [
-            ("call timeout", &mut settings.call_timeout, next.call_timeout),
-            ("max backoff", &mut settings.max_backoff, next.max_backoff),
-            ("lease ttl", &mut settings.lease.ttl, next.lease.ttl),
-            ("lease skew margin", &mut settings.lease.skew_margin, next.lease.skew_margin),
-        ] {
-            if *old != new {
-                changed.push(format!("{name} {} → {}", text(*old), text(new)));
-                *old = new;
-            }
-        }
-        if next.poll_interval != settings.poll_interval {
-            out.restart_needed.push(format!(
-                "the engine's tick {} → {} (its fastest source's poll interval)",
-                text(settings.poll_interval),
-                text(next.poll_interval)
-            ));
-        }
-        let breaker_changed =
-            self.core.groups.iter().any(|g| *g.autoscaler.breaker.settings() != config.breaker);
-        if breaker_changed {
-            for group in &mut self.core.groups {
-                group.autoscaler.breaker.set_settings(config.breaker.clone());
-            }
-            changed.push("breaker thresholds".to_string());
-        }
-        self.reload_connections(config, &mut changed, &mut out.restart_needed);
-        if !changed.is_empty() {
-            out.applied.push(changed.join(", "));
-        }
-        out
-    }
-
-    /// The connection part of [`Engine::reload`]: timings and limits change in place,
-    /// matched by name; a connection added or gone needs a restart.
-    fn reload_connections(&mut self, config: &Config, changed: &mut Vec<String>, restart: &mut Vec<String>) {
-        let text = crate::model::format_duration;
-        for source in &mut self.sources {
-            let name = source.conn.source.name().to_string();
-            let Some(new) = config.source(&name) else {
-                restart.push(format!("source {name} removed"));
-                continue;
-            };
-            if (source.conn.poll_interval, source.conn.stale_after) != (new.poll_interval, new.stale_after) {
-                changed.push(format!(
-                    "source {name}: poll {} → {}, stale after {} → {}",
-                    text(source.conn.poll_interval),
-                    text(new.poll_interval),
-                    text(source.conn.stale_after),
-                    text(new.stale_after)
-                ));
-                (source.conn.poll_interval, source.conn.stale_after) = (new.poll_interval, new.stale_after);
-            }
-        }
-        for (group, io) in self.core.groups.iter_mut().zip(&self.io) {
-            group.stale_after = self.sources[io.source].conn.stale_after;
-        }
-        for actuator in &mut self.actuators {
-            let name = actuator.conn.actuator.name().to_string();
-            let Some(new) = config.actuator(&name) else {
-                restart.push(format!("actuator {name} removed"));
-                continue;
-            };
-            if actuator.conn.max_concurrency != new.max_concurrency {
-                changed.push(format!(
-                    "actuator {name}: max concurrency {} → {}",
-                    actuator.conn.max_concurrency, new.max_concurrency
-                ));
-                actuator.conn.max_concurrency = new.max_concurrency;
-                actuator.permits = Arc::new(tokio::sync::Semaphore::new(new.max_concurrency.max(1)));
-            }
-        }
-        let known = |name: &str| self.sources.iter().any(|s| s.conn.source.name() == name);
-        restart.extend(
-            config.sources.iter().filter(|s| !known(&s.name)).map(|s| format!("new source {}", s.name)),
-        );
-        let known = |name: &str| self.actuators.iter().any(|a| a.conn.actuator.name() == name);
-        restart.extend(
-            config.actuators.iter().filter(|a| !known(&a.name)).map(|a| format!("new actuator {}", a.name)),
-        );
-    }
-
     /// The engine for a config, its backends built from the config's connections
     /// ([`backends::build`](crate::backends::build)); the simulated groups' fleet from
     /// `seed`, starting now, with the config's scheduled incidents.
@@ -545,183 +456,6 @@ impl Engine {
                 }
             }
         }
-    }
-
-    /// This tick's calls: each source connection whose slot has come polls, in one call,
-    /// its groups that are due (not backing off alone), and each of its groups is observed
-    /// unless its actuator is backing off. Returns the plan and the groups polled.
-    fn plan_polls(&mut self, now: Timestamp) -> (PollPlan, Vec<usize>) {
-        let tick = self.settings.poll_interval;
-        let mut plan = PollPlan::default();
-        let mut polled = Vec::new();
-        for (s, source) in self.sources.iter_mut().enumerate() {
-            if !source.take_slot(now, tick) {
-                continue;
-            }
-            let mut groups = Vec::new();
-            for (index, (group, io)) in
-                self.core.groups.iter().zip(&self.io).enumerate().filter(|(_, (_, io))| io.source == s)
-            {
-                polled.push(index);
-                if source.health.due(now) && io.source_health.due(now) {
-                    groups.push((index, group.spec.clone()));
-                }
-                let actuator = &self.actuators[io.actuator];
-                if actuator.health.due(now) && io.actuator_health.due(now) {
-                    plan.observes.push(ObserveOrder {
-                        group: index,
-                        conn: actuator.conn.clone(),
-                        permits: actuator.permits.clone(),
-                        spec: group.spec.clone(),
-                    });
-                }
-            }
-            if !groups.is_empty() {
-                plan.polls.push(PollOrder { source: s, conn: source.conn.clone(), groups });
-            }
-        }
-        polled.sort_unstable();
-        (plan, polled)
-    }
-
-    /// Records each source call in its connection's and its groups' health (announcing
-    /// failures and recoveries) and hands the samples to the groups' inputs. A failure of
-    /// the whole call, or one that concerns the whole connection, backs the connection
-    /// off; a group's own failure (a missing series) backs off that group alone.
-    fn record_polls(&mut self, calls: Vec<SourceCall>, inputs: &mut [GroupInput], now: Timestamp) {
-        let max_backoff = self.settings.max_backoff;
-        for SourceCall { source: s, groups, result } in calls {
-            let base = self.sources[s].conn.poll_interval;
-            let (connection_recovered, mut answers): (bool, Vec<Option<crate::sources::GroupPoll>>) =
-                match result {
-                    Ok(answers) => {
-                        (self.sources[s].health.succeeded(), answers.into_iter().map(Some).collect())
-                    }
-                    Err(error) => {
-                        self.source_connection_failed(s, &groups, &error, now);
-                        continue;
-                    }
-                };
-            if answers.len() < groups.len() {
-                answers.resize_with(groups.len(), || None);
-            }
-            let count = groups.len();
-            for (index, answer) in groups.into_iter().zip(answers) {
-                let answer = answer.unwrap_or_else(|| {
-                    Err(BackendError::transient(format!(
-                        "the source answered for fewer than the {count} groups asked"
-                    )))
-                });
-                match answer {
-                    Ok(samples) => {
-                        inputs[index].samples = samples;
-                        if self.io[index].source_health.succeeded() | connection_recovered {
-                            self.announce(index, Backend::Source, None, now);
-                        }
-                    }
-                    Err(error) if error.kind.is_connection_wide() => {
-                        let all: Vec<usize> =
-                            (0..self.io.len()).filter(|&i| self.io[i].source == s).collect();
-                        self.source_connection_failed(s, &all, &error, now);
-                    }
-                    Err(error) => {
-                        let retry_at = self.io[index].source_health.failed(now, &error, base, max_backoff);
-                        self.announce(index, Backend::Source, Some((error.to_string(), retry_at)), now);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A source connection failed as a whole: it backs off, and each of its groups says so.
-    fn source_connection_failed(&mut self, s: usize, groups: &[usize], error: &BackendError, now: Timestamp) {
-        let source = &mut self.sources[s];
-        if source.health.failing() && now < source.health.retry_at {
-            return; // already recorded this tick
-        }
-        let retry_at = source.health.failed(now, error, source.conn.poll_interval, self.settings.max_backoff);
-        for &index in groups {
-            self.announce(index, Backend::Source, Some((error.to_string(), retry_at)), now);
-        }
-    }
-
-    /// Records each observation in the actuator's health and hands the capacity to the
-    /// group's input; what else it saw of the target is kept for the snapshot.
-    fn record_observations(&mut self, calls: Vec<ObserveCall>, inputs: &mut [GroupInput], now: Timestamp) {
-        let max_backoff = self.settings.max_backoff;
-        for ObserveCall { group: index, result } in calls {
-            let a = self.io[index].actuator;
-            let base = self.sources[self.io[index].source].conn.poll_interval;
-            match result {
-                Ok(observation) => {
-                    inputs[index].capacity = Some(observation.capacity);
-                    let marker = observation.marker.as_deref().map(crate::model::marker::read);
-                    let mut warnings = observation.warnings.clone();
-                    warnings.extend(marker.as_ref().and_then(|m| m.warning.clone()));
-                    inputs[index].target = Some(tick::TargetInput {
-                        bounds: observation.bounds.map(|b| (b.min, b.max)),
-                        marker: marker.map(|m| m.pause),
-                    });
-                    let connection_recovered = self.actuators[a].health.succeeded();
-                    self.io[index].warnings = warnings;
-                    self.io[index].target = Some(observation);
-                    if self.io[index].actuator_health.succeeded() | connection_recovered {
-                        self.announce(index, Backend::Actuator, None, now);
-                    }
-                }
-                Err(error) => {
-                    let health = if error.kind.is_connection_wide() {
-                        &mut self.actuators[a].health
-                    } else {
-                        &mut self.io[index].actuator_health
-                    };
-                    let retry_at = health.failed(now, &error, base, max_backoff);
-                    self.announce(index, Backend::Actuator, Some((error.to_string(), retry_at)), now);
-                }
-            }
-        }
-    }
-
-    /// Announces a group's backend failing (with its retry) or recovering.
-    fn announce(&self, index: usize, backend: Backend, failure: Option<(String, Timestamp)>, now: Timestamp) {
-        let group = self.core.groups[index].spec.name.clone();
-        let event = match failure {
-            Some((error, retry_at)) => {
-                tracing::warn!(%group, ?backend, %error, "backend call failed");
-                Event::BackendFailed { at: now, group, backend, error, retry_at }
-            }
-            None => {
-                tracing::info!(%group, ?backend, "backend recovered");
-                Event::BackendRecovered { at: now, group, backend }
-            }
-        };
-        self.emit(event);
-    }
-
-    /// Who acts on a polled group this tick: without the lease this engine observes (it
-    /// decides, shows and logs, but the holder acts); a failing actuator is left alone
-    /// until its retry is due. Hands over the previous action's outcome.
-    fn authorise(&mut self, index: usize, input: &mut GroupInput, now: Timestamp) {
-        let settings = &self.settings;
-        let io = &mut self.io[index];
-        input.action_outcome = io.action_outcome.take();
-        let required = self.leases.is_some() || self.actuators[io.actuator].conn.actuator.needs_lease();
-        let (authority, pages) = lease::authority(
-            &io.lease,
-            required,
-            self.leases.is_some(),
-            &self.identity,
-            self.clock.monotonic(),
-            &settings.lease,
-            settings.call_timeout,
-        );
-        input.pages = pages;
-        input.authority = match authority {
-            Authority::Act if !io.write_health.due(now) => {
-                Authority::BackingOff { until: io.write_health.retry_at }
-            }
-            authority => authority,
-        };
     }
 
     /// Makes the changes a tick asked for through the actuators, and records, logs and
