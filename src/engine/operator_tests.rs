@@ -258,11 +258,21 @@ fn a_held_group_is_scaled_to_the_hold_on_the_next_step() {
 #[test]
 fn a_paused_group_decides_nothing_and_says_who_paused_it() {
     let mut fleet = fleet();
+    // Both groups held at 6; only vision is paused. llm-chat is the control: the same
+    // hold, unpaused, is acted on.
+    ok(run(&mut fleet, force("llm-chat", 6, false), None));
     ok(run(&mut fleet, force("vision", 6, false), None));
     let pause = Command::Pause { target: group("vision"), duration: None, mode: PauseMode::Full };
     ok(run(&mut fleet, pause, Some("INC-9")));
+    let control = one_tick(&mut fleet[0]);
+    assert_eq!(
+        (control.decision.desired, control.set_desired),
+        (Some(6), Some(6)),
+        "{}",
+        control.decision.reason
+    );
     let step = one_tick(&mut fleet[1]);
-    assert_eq!(step.decision.desired, None);
+    assert_eq!((step.decision.desired, step.set_desired), (None, None));
     assert!(step.decision.reason.contains("paused by ana"), "{}", step.decision.reason);
 }
 

@@ -13,7 +13,7 @@ use super::*;
 use crate::actuators::{Actuator, Observation};
 use crate::backends::{ActuatorConnection, Backends, SimActuator, SimSource, SourceConnection};
 use crate::clock::TokioClock;
-use crate::model::{BackendError, GroupSpec, MetricKind};
+use crate::model::{BackendError, GroupSpec, MetricKind, PauseMode};
 use crate::protocol::{ControlKind, Operator, SimCommand, Target};
 use crate::sources::MetricSource;
 
@@ -22,6 +22,11 @@ const START: Timestamp = Timestamp(1_767_225_600_000);
 /// The fast profile (GPU target tracking at 0.7 on every group) with a ×4 spike on
 /// llm-chat at 5 s (tick 6), in the given mode, on tokio's clock.
 pub(super) fn autoscaling_engine(clock: Arc<dyn Clock>, mode: AutoscaleMode) -> Engine {
+    Engine::simulated(&flash_crowd(), 7, clock, false, mode == AutoscaleMode::Shadow)
+}
+
+/// The fast profile with a ×4 spike on llm-chat at 5 s (tick 6).
+fn flash_crowd() -> Config {
     let mut config = crate::config::fast_profile();
     config.sim_events.push(crate::config::ScheduledSimEvent {
         at: Duration::from_secs(5),
@@ -31,7 +36,7 @@ pub(super) fn autoscaling_engine(clock: Arc<dyn Clock>, mode: AutoscaleMode) -> 
             duration: Duration::from_secs(600),
         },
     });
-    Engine::simulated(&config, 7, clock, false, mode == AutoscaleMode::Shadow)
+    config
 }
 
 /// Observes and changes the simulated fleet, counting `set_desired` calls; fails them
@@ -291,24 +296,75 @@ async fn a_flash_crowd_gets_one_scale_out_in_the_tick_that_sees_it_and_none_on_t
     running.stop().await;
 }
 
+/// What a run did to the fleet.
+struct Outcome {
+    /// `set_desired` calls.
+    calls: u32,
+    /// llm-chat's highest desired and vision's lowest, over every tick.
+    chat_highest: u32,
+    vision_lowest: u32,
+    /// The last tick's snapshot.
+    last: Arc<Snapshot>,
+}
+
+/// The flash crowd (llm-chat ×4 at 5 s) with a lull on vision (×0.3 at 5 s, its
+/// scale-down window off so that it scales in at once), run for `ticks` ticks with every
+/// group paused in `pause` mode from the start (before either event), decisions logged
+/// to `log` if given. Without a pause, llm-chat scales out and vision in: the control
+/// that each pause test compares with.
+async fn crowd_and_lull(pause: Option<PauseMode>, ticks: u64, log: Option<&std::path::Path>) -> Outcome {
+    let clock = clock();
+    let mut config = flash_crowd();
+    config.sim_events.push(crate::config::ScheduledSimEvent {
+        at: Duration::from_secs(5),
+        command: SimCommand::Spike {
+            group: "vision".into(),
+            factor: 0.3,
+            duration: Duration::from_secs(600),
+        },
+    });
+    config.groups[1].policy.stabilization.scale_down = Duration::ZERO;
+    let base = Engine::simulated(&config, 7, clock.clone(), false, false);
+    let (mut engine, probe) = rewired(&base, clock);
+    if let Some(log) = log {
+        engine.set_audit_log(log.to_path_buf());
+    }
+    let mut running = Running::start(engine);
+    if let Some(mode) = pause {
+        let pause = Command::Pause { target: Target::All, duration: None, mode };
+        assert!(matches!(running.command(pause).await, Reply::Ok { .. }));
+    }
+    let (mut chat_highest, mut vision_lowest) = (0, u32::MAX);
+    let last = running
+        .run_until(ticks, |s| {
+            chat_highest = chat_highest.max(s.group("llm-chat").unwrap().capacity.unwrap().desired);
+            vision_lowest = vision_lowest.min(s.group("vision").unwrap().capacity.unwrap().desired);
+        })
+        .await;
+    running.stop().await; // flushes the log
+    Outcome { calls: probe.calls(), chat_highest, vision_lowest, last }
+}
+
 #[tokio::test(start_paused = true)]
 async fn paused_through_a_flash_crowd_no_actuator_call_and_the_log_says_blocked_paused() {
-    let clock = clock();
-    let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
-    let (mut engine, probe) = rewired(&base, clock);
+    // The control: unpaused, the same run changes both groups.
+    let control = crowd_and_lull(None, 40, None).await;
+    assert!(control.calls > 0, "unpaused, the crowd and the lull are acted on");
+    assert!(
+        control.chat_highest > 4 && control.vision_lowest < 4,
+        "{} / {}",
+        control.chat_highest,
+        control.vision_lowest
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("decisions.jsonl");
-    engine.set_audit_log(log.clone());
-    let mut running = Running::start(engine);
-    let pause = Command::Pause { target: Target::All, duration: None, mode: crate::policy::PauseMode::Full };
-    assert!(matches!(running.command(pause).await, Reply::Ok { .. }));
-    let snapshot = running.until(40).await;
-    assert_eq!(probe.calls(), 0, "a paused fleet is never changed");
-    let chat = snapshot.group("llm-chat").unwrap();
-    assert_eq!(chat.capacity.unwrap().desired, 4);
+    let paused = crowd_and_lull(Some(PauseMode::Full), 40, Some(&log)).await;
+    assert_eq!(paused.calls, 0, "a paused fleet is never changed");
+    assert_eq!((paused.chat_highest, paused.vision_lowest), (4, 4), "neither out nor in");
+    let chat = paused.last.group("llm-chat").unwrap();
     let reason = &chat.decision.as_ref().unwrap().reason;
     assert!(reason.starts_with("blocked: paused by ana"), "{reason}");
-    running.stop().await; // flushes the log
     let blocked = crate::audit::read_lines(&log)
         .filter_map(Result::ok)
         .filter(|line| matches!(line, crate::audit::AuditLine::Decision(d) if d.decision.reason.starts_with("blocked: paused by ana")))
@@ -318,20 +374,26 @@ async fn paused_through_a_flash_crowd_no_actuator_call_and_the_log_says_blocked_
 
 #[tokio::test(start_paused = true)]
 async fn a_scale_in_only_pause_still_scales_out() {
-    let clock = clock();
-    let base = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
-    let (engine, probe) = rewired(&base, clock);
-    let mut running = Running::start(engine);
-    let pause = Command::Pause {
-        target: Target::Group("llm-chat".into()),
-        duration: None,
-        mode: crate::policy::PauseMode::ScaleInOnly,
-    };
-    assert!(matches!(running.command(pause).await, Reply::Ok { .. }));
-    let snapshot = running.until(30).await;
-    assert!(probe.calls() > 0);
-    assert!(snapshot.group("llm-chat").unwrap().capacity.unwrap().desired > 4);
-    running.stop().await;
+    // The control: unpaused, llm-chat scales out and vision scales in.
+    let control = crowd_and_lull(None, 30, None).await;
+    assert!(
+        control.chat_highest > 4 && control.vision_lowest < 4,
+        "{} / {}",
+        control.chat_highest,
+        control.vision_lowest
+    );
+    // A full pause blocks the very scale-out that a scale-in-only pause lets through.
+    let full = crowd_and_lull(Some(PauseMode::Full), 30, None).await;
+    assert_eq!((full.calls, full.chat_highest), (0, 4));
+
+    let scale_in_only = crowd_and_lull(Some(PauseMode::ScaleInOnly), 30, None).await;
+    assert!(scale_in_only.calls > 0);
+    assert!(scale_in_only.chat_highest > 4, "llm-chat still scales out");
+    assert!(scale_in_only.last.group("llm-chat").unwrap().capacity.unwrap().desired > 4);
+    assert_eq!(scale_in_only.vision_lowest, 4, "vision's scale-in is blocked");
+    let vision = scale_in_only.last.group("vision").unwrap();
+    let reason = &vision.decision.as_ref().unwrap().reason;
+    assert!(reason.contains("scale-in paused by ana"), "{reason}");
 }
 
 #[tokio::test(start_paused = true)]

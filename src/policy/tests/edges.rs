@@ -196,40 +196,61 @@ fn after_a_hold_expires_the_scale_down_window_starts_from_the_held_value() {
 
 #[test]
 fn a_full_pause_blocks_every_change_and_names_who() {
+    // A group that scales out at 0.95 and in at 0.2 (a recommendation of 2 already in the
+    // scale-down window), unpaused: the controls.
     let mut state = group(gpu_policy(), 4, 4, 0);
+    state.recent_recommendations = vec![Recommendation { at: at(-100), desired: 2 }];
+    let hot = fresh(at(0), &[(GpuUtil, 0.95)]);
+    let cold = fresh(at(0), &[(GpuUtil, 0.2)]);
+    assert_eq!(decide(&state, &hot, at(0)).desired, Some(6));
+    assert_eq!(decide(&state, &cold, at(0)).desired, Some(2));
     state.pause = Some(Pause {
         mode: PauseMode::Full,
         by: "ana".into(),
         until: Some(at(0).plus(Duration::from_secs(3600 * 16 + 16 * 60 + 40))),
         reason: "INC-123".into(),
     });
-    let d = decide(&state, &fresh(at(0), &[(GpuUtil, 0.95)]), at(0));
+    let d = decide(&state, &hot, at(0));
     assert_eq!(d.desired, None);
     assert!(
         d.reason.starts_with("blocked: paused by ana until 14:30 UTC (INC-123) — stays at 4; "),
         "{}",
         d.reason
     );
+    let d = decide(&state, &cold, at(0));
+    assert_eq!(d.desired, None, "{}", d.reason);
+    assert!(d.reason.starts_with("blocked: paused by ana"), "{}", d.reason);
 }
 
 #[test]
 fn a_scale_in_only_pause_lets_scale_out_through() {
     let mut state = group(gpu_policy(), 4, 4, 0);
+    state.recent_recommendations = vec![Recommendation { at: at(-100), desired: 2 }];
+    let hot = fresh(at(0), &[(GpuUtil, 0.95)]);
+    let cold = fresh(at(0), &[(GpuUtil, 0.2)]);
+    // The control: unpaused, the cold group scales in.
+    assert_eq!(decide(&state, &cold, at(0)).desired, Some(2));
     state.pause =
         Some(Pause { mode: PauseMode::ScaleInOnly, by: "ana".into(), until: None, reason: String::new() });
-    assert_eq!(decide(&state, &fresh(at(0), &[(GpuUtil, 0.95)]), at(0)).desired, Some(6));
-    state.recent_recommendations = vec![Recommendation { at: at(-100), desired: 2 }];
-    let d = decide(&state, &fresh(at(0), &[(GpuUtil, 0.2)]), at(0));
+    assert_eq!(decide(&state, &hot, at(0)).desired, Some(6));
+    let d = decide(&state, &cold, at(0));
     assert_eq!(d.desired, None);
     assert!(d.reason.contains("scale-in paused by ana"), "{}", d.reason);
+    // And the scale-out it lets through is one a full pause blocks.
+    state.pause.as_mut().unwrap().mode = PauseMode::Full;
+    assert_eq!(decide(&state, &hot, at(0)).desired, None);
 }
 
 #[test]
 fn an_expired_pause_is_ignored() {
     let mut state = group(gpu_policy(), 4, 4, 0);
+    let hot = fresh(at(0), &[(GpuUtil, 0.95)]);
+    // The control: the same pause a second from its end still blocks the scale-out.
     state.pause =
-        Some(Pause { mode: PauseMode::Full, by: "ana".into(), until: Some(at(-1)), reason: String::new() });
-    assert_eq!(decide(&state, &fresh(at(0), &[(GpuUtil, 0.95)]), at(0)).desired, Some(6));
+        Some(Pause { mode: PauseMode::Full, by: "ana".into(), until: Some(at(1)), reason: String::new() });
+    assert_eq!(decide(&state, &hot, at(0)).desired, None);
+    state.pause.as_mut().unwrap().until = Some(at(-1));
+    assert_eq!(decide(&state, &hot, at(0)).desired, Some(6));
 }
 
 #[test]

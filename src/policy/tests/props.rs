@@ -1,4 +1,5 @@
-//! Properties of `decide` over generated groups and inputs (10,000 cases each): bounds,
+//! Properties of `decide` over generated groups and inputs (10,000 cases each): bounds
+//! (against those the input states, worked out here, not those `decide` reports),
 //! missing data, the latency guard, determinism, the scale-down window, and one +k per
 //! need while instances warm; then bounds and determinism again with every policy kind
 //! configured (step and simple rules, alarms in any state, scheduled actions, a
@@ -125,19 +126,50 @@ fn full_pause(s: &GroupState) -> bool {
     s.pause.as_ref().is_some_and(|p| p.is_active(at(0)) && p.mode == PauseMode::Full)
 }
 
+/// The effective [min, max] at T0, worked out from the generated input alone (the rules of
+/// DESIGN.md restated, not `decide`'s own bounds): a scheduled min or max in force replaces
+/// the group's (the most recent occurrence wins; on a tie, the action listed later); a hold
+/// still active and confirmed beyond max raises max to its value; min never ends above max.
+fn expected_bounds(s: &GroupState) -> (u32, u32) {
+    // The last occurrence at or before T0 (Tuesday 2023-11-14 22:13:20 UTC) of each action
+    // `scheduled_action()` generates, in seconds before T0, worked out by hand.
+    let ago = |a: &ScheduledAction| match (a.cron.as_str(), a.timezone.as_str()) {
+        ("0 * * * *", "UTC") => 800,               // 22:00 UTC
+        ("*/5 * * * *", "UTC") => 200,             // 22:10 UTC
+        ("0 8 * * 1-5", "Europe/Paris") => 54_800, // 08:00 CET, 07:00 UTC that morning
+        ("13 22 * * *", "UTC") => 20,              // 22:13 UTC
+        (cron, zone) => panic!("no occurrence worked out for `{cron}` in {zone}"),
+    };
+    let scheduled = |value: fn(&ScheduledAction) -> Option<u32>| {
+        let set = s.policy.scheduled.iter().filter_map(|a| Some((ago(a), value(a)?)));
+        set.fold(None, |latest: Option<(u32, u32)>, (ago, v)| match latest {
+            Some((seen, _)) if seen < ago => latest,
+            _ => Some((ago, v)),
+        })
+        .map(|(_, v)| v)
+    };
+    let min = scheduled(|a| a.min).unwrap_or(s.min);
+    let mut max = scheduled(|a| a.max).unwrap_or(s.max);
+    if let Some(hold) = s.hold.as_ref().filter(|h| at(0) < h.until && h.beyond_max) {
+        max = max.max(hold.desired);
+    }
+    (min.min(max), max)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(10_000))]
 
     #[test]
     fn desired_is_always_within_the_effective_bounds(s in state(), w in world()) {
         let d = decide(&s, &inputs(&w, at(0)), at(0));
-        prop_assert!(d.bounds.min <= d.bounds.max);
+        let (min, max) = expected_bounds(&s);
+        prop_assert_eq!((d.bounds.min, d.bounds.max), (min, max), "{}", d.reason);
         if let Some(v) = d.desired {
-            prop_assert!(d.bounds.min <= v && v <= d.bounds.max, "{v} outside {:?}: {}", d.bounds, d.reason);
+            prop_assert!(min <= v && v <= max, "{v} outside [{min}, {max}]: {}", d.reason);
         }
         if !full_pause(&s) {
             let v = d.resulting_desired();
-            prop_assert!(d.bounds.min <= v && v <= d.bounds.max, "{v} outside {:?}: {}", d.bounds, d.reason);
+            prop_assert!(min <= v && v <= max, "{v} outside [{min}, {max}]: {}", d.reason);
         }
     }
 
@@ -154,7 +186,7 @@ proptest! {
             w.rate = Obs::Fresh(rate);
         }
         let d = decide(&s, &inputs(&w, at(0)), at(0));
-        let floor = s.capacity.desired.min(d.bounds.max);
+        let floor = s.capacity.desired.min(expected_bounds(&s).1);
         prop_assert!(d.resulting_desired() >= floor, "{}", d.reason);
     }
 
@@ -163,7 +195,7 @@ proptest! {
         let mut alone = operator_free(s);
         alone.policy.target_tracking.clear();
         let d = decide(&alone, &inputs(&w, at(0)), at(0));
-        let floor = alone.capacity.desired.min(d.bounds.max);
+        let floor = alone.capacity.desired.min(expected_bounds(&alone).1);
         prop_assert!(d.resulting_desired() >= floor, "{}", d.reason);
     }
 
@@ -196,7 +228,7 @@ proptest! {
         let cutoff = at(0).minus(s.policy.stabilization.scale_down);
         let highest = s.recent_recommendations.iter().filter(|r| r.at > cutoff).map(|r| r.desired).max();
         if let Some(highest) = highest.filter(|_| v < s.capacity.desired && !s.policy.stabilization.scale_down.is_zero()) {
-            prop_assert!(v >= highest.min(d.bounds.max), "{v} < {highest} in window: {}", d.reason);
+            prop_assert!(v >= highest.min(expected_bounds(&s).1), "{v} < {highest} in window: {}", d.reason);
         }
     }
 
@@ -403,10 +435,14 @@ proptest! {
     ) {
         let (s, inputs) = with_rules(s, inputs(&w, at(0)), &r);
         let d = decide(&s, &inputs, at(0));
-        prop_assert!(d.bounds.min <= d.bounds.max);
+        let (min, max) = expected_bounds(&s);
+        prop_assert_eq!((d.bounds.min, d.bounds.max), (min, max), "{}", d.reason);
+        if let Some(v) = d.desired {
+            prop_assert!(min <= v && v <= max, "{v} outside [{min}, {max}]: {}", d.reason);
+        }
         if !full_pause(&s) {
             let v = d.resulting_desired();
-            prop_assert!(d.bounds.min <= v && v <= d.bounds.max, "{v} outside {:?}: {}", d.bounds, d.reason);
+            prop_assert!(min <= v && v <= max, "{v} outside [{min}, {max}]: {}", d.reason);
         }
     }
 
