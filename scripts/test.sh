@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n==> %s\n' "$*"; }
 elapsed() { local s=$(( $(date +%s) - $1 )); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+# Runs one step and records how long it took, for the summary at the end.
+timings=()
+step() {
+    local name=$1 start
+    shift
+    say "$name"
+    start=$(date +%s)
+    "$@"
+    timings+=("$(printf '%-48s %s' "$name" "$(elapsed "$start")")")
+}
 
 # --- tools the tests need -------------------------------------------------------
 missing=()
@@ -37,17 +47,16 @@ export CI="${CI:-}"
 
 total_start=$(date +%s)
 
-say "cargo fmt --check"
-cargo fmt --check
+step "cargo fmt --check" cargo fmt --check
 
 build_start=$(date +%s)
-say "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
+step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
 # The sim-only build, without any backend feature (DESIGN.md: backends behind features).
-say "cargo clippy --no-default-features -- -D warnings"
-cargo clippy --no-default-features -- -D warnings
-say "building tests"
-cargo test --no-run --quiet
+# All targets, so the tests build without the backends too, and so the dependencies keep
+# the features the first lint gave them (tokio's test-util) instead of being checked again.
+step "cargo clippy --no-default-features --all-targets" \
+    cargo clippy --no-default-features --all-targets -- -D warnings
+step "building tests" cargo test --no-run --quiet
 build_time=$(elapsed "$build_start")
 
 if [ -n "$install_pid" ]; then
@@ -60,8 +69,8 @@ if [ -n "$install_pid" ]; then
 fi
 
 test_start=$(date +%s)
-say "cargo test"
-cargo test --no-fail-fast
+step "cargo test" cargo test --no-fail-fast
 test_time=$(elapsed "$test_start")
 
 say "timing: build ${build_time}, tests ${test_time}, total $(elapsed "$total_start")"
+printf '    %s\n' "${timings[@]}"

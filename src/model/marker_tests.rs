@@ -41,6 +41,17 @@ fn a_long_reason_is_cut_to_fit_an_asg_tag_and_marked() {
 }
 
 #[test]
+fn a_long_author_with_no_reason_is_cut_and_marked() {
+    // No reason to cut, so the author is cut (the property test once expected it whole).
+    let p = pause(PauseMode::ScaleInOnly, &"é".repeat(200), Some(253_402_300_799_000), "");
+    let text = encode(&p);
+    assert!(text.len() <= MAX_MARKER_LEN, "{}", text.len());
+    let back = parse(&text).unwrap();
+    assert!(back.by.starts_with("éé") && back.by.ends_with('…'), "{}", back.by);
+    assert_eq!((back.reason.as_str(), back.until, back.mode), ("", p.until, PauseMode::ScaleInOnly));
+}
+
+#[test]
 fn malformed_markers_say_what_is_wrong() {
     let cases = [
         ("", "empty"),
@@ -97,12 +108,15 @@ proptest! {
         let back = parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(back.mode, mode);
         prop_assert_eq!(back.until, p.until);
-        if back.reason == reason {
-            prop_assert_eq!(&back.by, &by);
-        } else {
-            // Cut to fit: the reason keeps its start and says it was cut.
+        if back.reason != reason {
+            // Cut to fit: the reason keeps its start and says it was cut, or is gone.
             let kept = back.reason.trim_end_matches('…');
             prop_assert!(reason.starts_with(kept) && back.reason.ends_with('…') || back.reason.is_empty());
+        }
+        if back.by != by {
+            // The author is cut only once the reason is gone, and says so too.
+            prop_assert!(back.reason.is_empty(), "{back:?}");
+            prop_assert!(back.by.ends_with('…') && by.starts_with(back.by.trim_end_matches('…')), "{back:?}");
         }
     }
 }
