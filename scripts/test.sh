@@ -41,6 +41,10 @@ if command -v rustup >/dev/null; then
     rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
 
+# A suite run (as in CI) builds from scratch, where incremental compilation only adds
+# work; everyday `cargo test` keeps it.
+export CARGO_INCREMENTAL=0
+
 # Snapshot tests must fail on a difference, never rewrite the snapshot.
 export INSTA_UPDATE=no
 export CI="${CI:-}"
