@@ -204,7 +204,7 @@ impl Exporter {
     pub fn health(&self) -> Result<(), String> {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let Some(at) = seen.at else { return Err("no tick yet".into()) };
-        let limit = seen.poll_interval * 3;
+        let limit = seen.poll_interval.saturating_mul(3);
         let age = self.clock.now().since(at);
         if age > limit {
             Err(format!(

@@ -62,7 +62,7 @@ pub(crate) fn datapoints_to_alarm(rule: &AlarmRule) -> u32 {
 /// incomplete, so this is the one before it.
 pub fn newest_complete_period(rule: &AlarmRule, now: Timestamp) -> Timestamp {
     let p = period_ms(rule);
-    Timestamp::from_millis((now.as_millis().div_euclid(p) - 1).saturating_mul(p))
+    Timestamp::from_millis(now.as_millis().div_euclid(p).saturating_sub(1).saturating_mul(p))
 }
 
 /// The evaluation range at `now` (N + [`LOOKBACK_PERIODS`] complete periods ending
@@ -436,6 +436,12 @@ mod tests {
         );
         let points = datapoints(&rule(Statistic::Average, 1), &[s(599, 5.0), s(600, 7.0)], now);
         assert_eq!(values(&points), vec![None, None, Some(5.0)]);
+    }
+
+    #[test]
+    fn the_oldest_representable_now_has_a_period_and_no_overflow() {
+        let oldest = newest_complete_period(&rule(Statistic::Average, 1), Timestamp::from_millis(i64::MIN));
+        assert!(oldest.as_millis() <= i64::MIN + 60_000, "{oldest:?}");
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl LeaseKeeper {
     }
 
     fn observe(&mut self, record: &LeaseRecord, seen_at: Duration) {
-        let same = self.observed.as_ref().is_some_and(|(r, _)| r.revision == record.revision && r == record);
+        let same = self.observed.as_ref().is_some_and(|(r, _)| r == record);
         if !same {
             self.observed = Some((record.clone(), seen_at));
         }

@@ -11,6 +11,8 @@
 //! resuming one group afterwards lifts only that group's. Groups added later start
 //! unpaused; a fleet-wide marker can come with the store, which persists pauses anyway.
 
+use std::time::Duration;
+
 use crate::model::{Timestamp, format_duration};
 use crate::policy::{Hold, Pause, PauseMode};
 use crate::protocol::{Command, CommandRequest, Reply, Target};
@@ -26,141 +28,22 @@ pub fn apply<'a>(
     now: Timestamp,
 ) -> Reply {
     let mut autoscalers: Vec<&mut Autoscaler> = autoscalers.into_iter().collect();
-    let by = request.operator.to_string();
-    let reason = request.reason.clone().unwrap_or_default();
+    let who = Who { by: request.operator.to_string(), reason: request.reason.clone().unwrap_or_default() };
+    let autoscalers = &mut autoscalers;
     match &request.command {
-        Command::Pause { target, duration, mode } => {
-            let targets = match select(&mut autoscalers, target) {
-                Ok(targets) => targets,
-                Err(refused) => return refused,
-            };
-            let until = duration.map(|d| now.plus(d));
-            let names = names(&targets);
-            for autoscaler in targets {
-                autoscaler.state.pause =
-                    Some(Pause { mode: *mode, by: by.clone(), until, reason: reason.clone() });
-                // This pause replaces whatever marker the target carries.
-                autoscaler.marker_pause = None;
-            }
-            let mode = match mode {
-                PauseMode::Full => "no automated changes",
-                PauseMode::ScaleInOnly => "scale-in only",
-            };
-            let until =
-                until.map_or_else(|| "until resumed".to_string(), |t| format!("until {}", clock(t, now)));
-            Reply::Ok { message: format!("paused {names} ({mode}) {until} by {by}{}", because(&reason)) }
-        }
-        Command::Resume { target } => {
-            let targets = match select(&mut autoscalers, target) {
-                Ok(targets) => targets,
-                Err(refused) => return refused,
-            };
-            let mut resumed = Vec::new();
-            let mut idle = Vec::new();
-            for autoscaler in targets {
-                // An expired pause is cleared too, but it had already stopped pausing. The
-                // target's marker (another console's pause, or one written by hand) is
-                // resumed with it: the engine then clears the marker.
-                let own = autoscaler.state.pause.take().filter(|p| p.is_active(now));
-                let marker = autoscaler.marker_pause.take().filter(|p| p.is_active(now));
-                match own.or(marker) {
-                    Some(pause) => resumed.push(format!(
-                        "{} (paused by {}{})",
-                        autoscaler.state.name,
-                        pause.by,
-                        because(&pause.reason)
-                    )),
-                    None => idle.push(autoscaler.state.name.clone()),
-                }
-            }
-            match (resumed.is_empty(), idle.is_empty()) {
-                (true, _) => {
-                    Reply::Refused { reason: format!("nothing to resume: {} not paused", was(&idle)) }
-                }
-                (false, true) => Reply::Ok { message: format!("resumed {} by {by}", resumed.join(", ")) },
-                (false, false) => Reply::Ok {
-                    message: format!("resumed {} by {by}; {} not paused", resumed.join(", "), was(&idle)),
-                },
-            }
-        }
+        Command::Pause { target, duration, mode } => on_targets(autoscalers, target, |targets| {
+            Ok(pause(targets, *mode, duration.map(|d| now.plus(d)), &who, now))
+        }),
+        Command::Resume { target } => on_targets(autoscalers, target, |targets| resume(targets, &who, now)),
         Command::ForceScale { group, desired, hold, beyond_max } => {
-            let target = Target::Group(group.clone());
-            let mut targets = match select(&mut autoscalers, &target) {
-                Ok(targets) => targets,
-                Err(refused) => return refused,
-            };
-            let autoscaler = &mut targets[0];
-            let state = &autoscaler.state;
-            if *desired < state.min {
-                return Reply::Refused {
-                    reason: format!(
-                        "{desired} is below {group}'s min of {}; a hold never goes below min",
-                        state.min
-                    ),
-                };
-            }
-            if *desired > state.max && !beyond_max {
-                return Reply::Refused {
-                    reason: format!(
-                        "{desired} is above {group}'s max of {}; confirm beyond max to hold it there (:scale {group} {desired} --beyond-max)",
-                        state.max
-                    ),
-                };
-            }
-            if hold.is_zero() {
-                return Reply::Refused { reason: "a hold must last more than zero".into() };
-            }
-            let until = now.plus(*hold);
-            let beyond =
-                if *desired > state.max { format!(" (beyond max {})", state.max) } else { String::new() };
-            let frozen = match state.pause.as_ref().filter(|p| p.is_active(now) && p.mode == PauseMode::Full)
-            {
-                Some(pause) => {
-                    format!("; note: {group} is paused by {}, nothing changes until it is resumed", pause.by)
-                }
-                None => String::new(),
-            };
-            autoscaler.state.hold =
-                Some(Hold { desired: *desired, until, beyond_max: *beyond_max, by: by.clone() });
-            Reply::Ok {
-                message: format!(
-                    "holding {group} at {desired}{beyond} for {} (until {}) by {by}{}{frozen}",
-                    format_duration(*hold),
-                    clock(until, now),
-                    because(&reason)
-                ),
-            }
+            let order = Force { desired: *desired, hold: *hold, beyond_max: *beyond_max };
+            // A group's name selects exactly one autoscaler.
+            on_targets(autoscalers, &Target::Group(group.clone()), |targets| {
+                targets.into_iter().try_fold(String::new(), |_, a| force_scale(a, &order, &who, now))
+            })
         }
         Command::Shadow { target, on } => {
-            let targets = match select(&mut autoscalers, target) {
-                Ok(targets) => targets,
-                Err(refused) => return refused,
-            };
-            let mode = if *on { AutoscaleMode::Shadow } else { AutoscaleMode::Act };
-            let mut changed = Vec::new();
-            let mut already = Vec::new();
-            for autoscaler in targets {
-                let name = autoscaler.state.name.clone();
-                if std::mem::replace(&mut autoscaler.mode, mode) == mode {
-                    already.push(name)
-                } else {
-                    changed.push(name)
-                }
-            }
-            let what = if *on {
-                "shadow on: decisions are shown, not acted on"
-            } else {
-                "shadow off: decisions are acted on"
-            };
-            let mut message = if changed.is_empty() {
-                format!("{} already in {}", already.join(", "), if *on { "shadow" } else { "act" })
-            } else {
-                format!("{}: {what} (by {by}{})", changed.join(", "), because(&reason))
-            };
-            if !changed.is_empty() && !already.is_empty() {
-                message.push_str(&format!("; {} already so", already.join(", ")));
-            }
-            Reply::Ok { message }
+            on_targets(autoscalers, target, |targets| Ok(shadow(targets, *on, &who)))
         }
         // The simulator, the breaker (whose resets are announced and stored) and silences
         // (kept beside the autoscaler) are handled elsewhere.
@@ -171,6 +54,153 @@ pub fn apply<'a>(
             Reply::Failed { error: format!("`{}` is not handled here", request.command) }
         }
     }
+}
+
+/// Runs `act` on the autoscalers `target` names: its message is the reply, its error the
+/// refusal.
+fn on_targets(
+    autoscalers: &mut [&mut Autoscaler],
+    target: &Target,
+    act: impl FnOnce(Vec<&mut Autoscaler>) -> Result<String, String>,
+) -> Reply {
+    match select(autoscalers, target).map(act) {
+        Err(refused) => refused,
+        Ok(Ok(message)) => Reply::Ok { message },
+        Ok(Err(reason)) => Reply::Refused { reason },
+    }
+}
+
+/// Who gave a command, and why (empty: no reason given).
+struct Who {
+    by: String,
+    reason: String,
+}
+
+fn pause(
+    targets: Vec<&mut Autoscaler>,
+    mode: PauseMode,
+    until: Option<Timestamp>,
+    who: &Who,
+    now: Timestamp,
+) -> String {
+    let Who { by, reason } = who;
+    let names = names(&targets);
+    for autoscaler in targets {
+        autoscaler.state.pause = Some(Pause { mode, by: by.clone(), until, reason: reason.clone() });
+        // This pause replaces whatever marker the target carries.
+        autoscaler.marker_pause = None;
+    }
+    let mode = match mode {
+        PauseMode::Full => "no automated changes",
+        PauseMode::ScaleInOnly => "scale-in only",
+    };
+    let until = until.map_or_else(|| "until resumed".to_string(), |t| format!("until {}", clock(t, now)));
+    format!("paused {names} ({mode}) {until} by {by}{}", because(reason))
+}
+
+fn resume(targets: Vec<&mut Autoscaler>, who: &Who, now: Timestamp) -> Result<String, String> {
+    let mut resumed = Vec::new();
+    let mut idle = Vec::new();
+    for autoscaler in targets {
+        // An expired pause is cleared too, but it had already stopped pausing. The
+        // target's marker (another console's pause, or one written by hand) is
+        // resumed with it: the engine then clears the marker.
+        let own = autoscaler.state.pause.take().filter(|p| p.is_active(now));
+        let marker = autoscaler.marker_pause.take().filter(|p| p.is_active(now));
+        match own.or(marker) {
+            Some(pause) => resumed.push(format!(
+                "{} (paused by {}{})",
+                autoscaler.state.name,
+                pause.by,
+                because(&pause.reason)
+            )),
+            None => idle.push(autoscaler.state.name.clone()),
+        }
+    }
+    let by = &who.by;
+    match (resumed.is_empty(), idle.is_empty()) {
+        (true, _) => Err(format!("nothing to resume: {} not paused", was(&idle))),
+        (false, true) => Ok(format!("resumed {} by {by}", resumed.join(", "))),
+        (false, false) => Ok(format!("resumed {} by {by}; {} not paused", resumed.join(", "), was(&idle))),
+    }
+}
+
+/// A force-scale's order: hold `desired` for `hold`.
+struct Force {
+    desired: u32,
+    hold: Duration,
+    beyond_max: bool,
+}
+
+fn force_scale(
+    autoscaler: &mut Autoscaler,
+    order: &Force,
+    who: &Who,
+    now: Timestamp,
+) -> Result<String, String> {
+    let Force { desired, hold, beyond_max } = *order;
+    let Who { by, reason } = who;
+    let state = &autoscaler.state;
+    let group = &state.name;
+    if desired < state.min {
+        return Err(format!(
+            "{desired} is below {group}'s min of {}; a hold never goes below min",
+            state.min
+        ));
+    }
+    if desired > state.max && !beyond_max {
+        return Err(format!(
+            "{desired} is above {group}'s max of {}; confirm beyond max to hold it there (:scale {group} {desired} --beyond-max)",
+            state.max
+        ));
+    }
+    if hold.is_zero() {
+        return Err("a hold must last more than zero".into());
+    }
+    let until = now.plus(hold);
+    let beyond = if desired > state.max { format!(" (beyond max {})", state.max) } else { String::new() };
+    let frozen = match state.pause.as_ref().filter(|p| p.is_active(now) && p.mode == PauseMode::Full) {
+        Some(pause) => {
+            format!("; note: {group} is paused by {}, nothing changes until it is resumed", pause.by)
+        }
+        None => String::new(),
+    };
+    let message = format!(
+        "holding {group} at {desired}{beyond} for {} (until {}) by {by}{}{frozen}",
+        format_duration(hold),
+        clock(until, now),
+        because(reason)
+    );
+    autoscaler.state.hold = Some(Hold { desired, until, beyond_max, by: by.clone() });
+    Ok(message)
+}
+
+fn shadow(targets: Vec<&mut Autoscaler>, on: bool, who: &Who) -> String {
+    let mode = if on { AutoscaleMode::Shadow } else { AutoscaleMode::Act };
+    let mut changed = Vec::new();
+    let mut already = Vec::new();
+    for autoscaler in targets {
+        let name = autoscaler.state.name.clone();
+        if std::mem::replace(&mut autoscaler.mode, mode) == mode {
+            already.push(name)
+        } else {
+            changed.push(name)
+        }
+    }
+    let what = if on {
+        "shadow on: decisions are shown, not acted on"
+    } else {
+        "shadow off: decisions are acted on"
+    };
+    let mut message = if changed.is_empty() {
+        format!("{} already in {}", already.join(", "), if on { "shadow" } else { "act" })
+    } else {
+        format!("{}: {what} (by {}{})", changed.join(", "), who.by, because(&who.reason))
+    };
+    if !changed.is_empty() && !already.is_empty() {
+        message.push_str(&format!("; {} already so", already.join(", ")));
+    }
+    message
 }
 
 /// Applies `silence` / `unsilence` to the targeted groups' silences (by group name).

@@ -36,8 +36,8 @@ pub enum SnapshotWish {
     Every,
 }
 
-/// The client's first line.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The client's first line. Its `Debug` shows whether a token came, never the token.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
     pub version: ProtocolVersion,
     /// For a TCP listener: the bearer token. Never logged.
@@ -64,6 +64,21 @@ pub struct Hello {
 
 /// Decision-log entries a daemon keeps for clients that ask for the recent ones.
 pub const BACKLOG: usize = 1_000;
+
+impl std::fmt::Debug for Hello {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Hello { version, token, snapshots, summary, events, backlog, updates } = self;
+        f.debug_struct("Hello")
+            .field("version", version)
+            .field("token", &token.as_ref().map(|_| "<redacted>"))
+            .field("snapshots", snapshots)
+            .field("summary", summary)
+            .field("events", events)
+            .field("backlog", backlog)
+            .field("updates", updates)
+            .finish()
+    }
+}
 
 impl Hello {
     pub fn new(snapshots: SnapshotWish, events: bool) -> Hello {
@@ -244,6 +259,13 @@ mod tests {
         let line = serde_json::to_string(&refused).unwrap();
         assert_eq!(line, r#"{"refused":{"reason":"no"}}"#);
         assert_eq!(serde_json::from_str::<ServerMsg>(&line).unwrap(), refused);
+    }
+
+    #[test]
+    fn a_hellos_debug_shows_no_token() {
+        let hello = Hello { token: Some("alice-s3cre".into()), ..Hello::new(SnapshotWish::Once, true) };
+        let shown = format!("{:?}", ClientMsg::Hello(hello));
+        assert!(!shown.contains("alice-s3cre") && shown.contains("token: Some(\"<redacted>\")"), "{shown}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, ToSql, params_from_iter};
 
 use super::{Store, StoreError};
 use crate::lease::{LeaseError, LeaseRecord, LeaseStore};
@@ -56,6 +56,18 @@ impl Store {
         expected: Option<u64>,
     ) -> Result<Option<LeaseRecord>, StoreError> {
         let ttl_ms = sql_count(u64::try_from(record.ttl.as_millis()).unwrap_or(u64::MAX));
+        let version = sql_count(record.version);
+        // ?1–?8 in both statements; the update adds the revision it expects as ?9.
+        let fields: [&dyn ToSql; 8] = [
+            &record.group,
+            &record.holder,
+            &record.host,
+            &record.acquired_at,
+            &record.renewed_at,
+            &record.expires_at,
+            &ttl_ms,
+            &version,
+        ];
         self.write(|tx| {
             let written = match expected {
                 None => tx.execute(
@@ -63,32 +75,13 @@ impl Store {
                                          version, revision)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
                      ON CONFLICT (group_name) DO NOTHING",
-                    params![
-                        record.group,
-                        record.holder,
-                        record.host,
-                        record.acquired_at,
-                        record.renewed_at,
-                        record.expires_at,
-                        ttl_ms,
-                        sql_count(record.version)
-                    ],
+                    params_from_iter(fields),
                 )?,
                 Some(revision) => tx.execute(
                     "UPDATE leases SET holder = ?2, host = ?3, acquired_at = ?4, renewed_at = ?5,
                                        expires_at = ?6, ttl_ms = ?7, version = ?8, revision = revision + 1
                      WHERE group_name = ?1 AND revision = ?9",
-                    params![
-                        record.group,
-                        record.holder,
-                        record.host,
-                        record.acquired_at,
-                        record.renewed_at,
-                        record.expires_at,
-                        ttl_ms,
-                        sql_count(record.version),
-                        sql_count(revision)
-                    ],
+                    params_from_iter(fields.into_iter().chain([&sql_count(revision) as &dyn ToSql])),
                 )?,
             };
             if written == 0 {
