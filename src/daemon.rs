@@ -22,7 +22,8 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::engine::Engine;
 use crate::exporter::Exporter;
 use crate::model::Timestamp;
-use crate::protocol::{Event, Reply};
+use crate::model::words::alarm_state;
+use crate::protocol::{Backend, Event, Reply};
 use crate::remote::Listening;
 use crate::remote::server::{Backlog, ServerContext, UnixServer};
 
@@ -416,12 +417,15 @@ pub fn event_text(event: &Event) -> String {
     let (at, text) = match event {
         Event::Started { at, groups } => (*at, format!("started: {}", groups.join(", "))),
         Event::BackendFailed { at, group, backend, error, retry_at } => {
-            (*at, format!("{group}: {backend:?} failing: {error} (retry at {})", retry_at.to_rfc3339()))
+            let backend = backend_word(*backend);
+            (*at, format!("{group}: {backend} failing: {error} (retry at {})", retry_at.to_rfc3339()))
         }
-        Event::BackendRecovered { at, group, backend } => (*at, format!("{group}: {backend:?} recovered")),
+        Event::BackendRecovered { at, group, backend } => {
+            (*at, format!("{group}: {} recovered", backend_word(*backend)))
+        }
         Event::Sim { at, description } => (*at, format!("sim: {description}")),
         Event::Alarm { at, group, alarm, from, to } => {
-            (*at, format!("{group}: alarm {alarm} {from:?} → {to:?}"))
+            (*at, format!("{group}: alarm {alarm} {} → {}", alarm_state(*from), alarm_state(*to)))
         }
         Event::Scaled { at, group, reason, shadow, .. } => {
             (*at, format!("{group}: {}{reason}", if *shadow { "would " } else { "" }))
@@ -438,4 +442,46 @@ pub fn event_text(event: &Event) -> String {
         }
     };
     format!("{} {text}", at.to_rfc3339())
+}
+
+fn backend_word(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Source => "source",
+        Backend::Actuator => "actuator",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AlarmState;
+
+    #[test]
+    fn text_lines_read_in_words_not_rust_names() {
+        let at = Timestamp::from_millis(1_796_238_000_000);
+        let failed = Event::BackendFailed {
+            at,
+            group: "vision".into(),
+            backend: Backend::Actuator,
+            error: "throttled".into(),
+            retry_at: at,
+        };
+        assert_eq!(
+            event_text(&failed),
+            "2026-12-02T19:00:00Z vision: actuator failing: throttled (retry at 2026-12-02T19:00:00Z)"
+        );
+        let recovered = Event::BackendRecovered { at, group: "vision".into(), backend: Backend::Source };
+        assert_eq!(event_text(&recovered), "2026-12-02T19:00:00Z vision: source recovered");
+        let alarm = Event::Alarm {
+            at,
+            group: "vision".into(),
+            alarm: "queue-high".into(),
+            from: AlarmState::InsufficientData,
+            to: AlarmState::Firing,
+        };
+        assert_eq!(
+            event_text(&alarm),
+            "2026-12-02T19:00:00Z vision: alarm queue-high INSUFFICIENT_DATA → FIRING"
+        );
+    }
 }

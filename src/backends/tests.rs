@@ -110,3 +110,30 @@ fn a_reload_applies_timings_limits_and_thresholds_in_place_and_names_what_needs_
     assert!(restart.contains("batch: another source or actuator"), "{restart}");
     assert!(restart.contains("source slow removed") && restart.contains("new source other"), "{restart}");
 }
+
+#[test]
+fn a_reload_changes_which_notifiers_are_queued_for_in_place() {
+    let with_pd = CONFIG.replacen(
+        "[sources.fast]",
+        "[notifiers.pd]\nkind = \"pagerduty\"\nrouting_key_env = \"PD_KEY\"\n\n[sources.fast]",
+        1,
+    );
+    let config = crate::config::parse(&with_pd, "fleet.toml").unwrap();
+    let clock = ManualClock::new(Timestamp(1_000_000));
+    let mut engine = crate::engine::Engine::simulated(&config, 7, Arc::new(clock), false, false);
+    assert_eq!(engine.settings().notifiers, ["pd"]);
+    let edited = with_pd
+        .replacen(
+            "[sources.fast]",
+            "[notifiers.chat-slack]\nkind = \"slack\"\ntoken_env = \"SLACK_TOKEN\"\nchannel = \"#ops\"\n\n[sources.fast]",
+            1,
+        )
+        .replace("name = \"vision\"", "name = \"vision\"\nnotifiers = [\"chat-slack\"]");
+    let outcome = engine.reload(&crate::config::parse(&edited, "fleet.toml").unwrap());
+    let applied = outcome.applied.join("; ");
+    assert!(applied.contains("notifiers pd → chat-slack, pd"), "{applied}");
+    assert!(applied.contains("vision: notifiers chat-slack"), "{applied}");
+    assert!(!applied.contains("chat: notifiers") && !applied.contains("batch: notifiers"), "{applied}");
+    assert_eq!(engine.settings().notifiers, ["chat-slack", "pd"]);
+    assert!(outcome.restart_needed.is_empty(), "{:?}", outcome.restart_needed);
+}

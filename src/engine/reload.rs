@@ -6,7 +6,7 @@ use super::*;
 impl Engine {
     /// Applies a reloaded config to the running engine: the groups' bounds, policies and
     /// alarms ([`TickCore::reconfigure`]); call timeout, backoff, lease timing and breaker
-    /// thresholds; each source connection's poll interval and staleness limit and each
+    /// thresholds; which notifiers the engine and each group queue for; each source connection's poll interval and staleness limit and each
     /// actuator connection's concurrency. What cannot change while running — the set of
     /// groups or connections, a group's connections, the engine's tick — is named in
     /// `restart_needed`.
@@ -35,6 +35,21 @@ impl Engine {
                 text(settings.poll_interval),
                 text(next.poll_interval)
             ));
+        }
+        // Only which notifiers a message is queued for: their senders read the outbox.
+        let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        if settings.notifiers != next.notifiers {
+            changed.push(format!("notifiers {} → {}", list(&settings.notifiers), list(&next.notifiers)));
+            settings.notifiers = next.notifiers.clone();
+        }
+        for group in &config.groups {
+            let Some(i) = self.core.index_of(&group.spec.name) else { continue };
+            let own = (group.notifiers != next.notifiers).then(|| group.notifiers.clone());
+            if self.io[i].notifiers != own {
+                let name = &group.spec.name;
+                changed.push(format!("{name}: notifiers {}", list(&group.notifiers)));
+                self.io[i].notifiers = own;
+            }
         }
         let breaker_changed =
             self.core.groups.iter().any(|g| *g.autoscaler.breaker.settings() != config.breaker);

@@ -783,3 +783,31 @@ async fn two_engines_see_one_alarm_fire_and_only_the_lease_holder_queues_the_pag
         r.stop().await;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_groups_own_notifier_list_is_where_its_pages_go() {
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut engine = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
+    // The engine's list is every notifier; llm-chat names only Slack (`notifiers = ["slack"]`).
+    engine.settings.notifiers = vec!["pagerduty".into(), "slack".into()];
+    let chat = engine.core.index_of("llm-chat").unwrap();
+    engine.io[chat].notifiers = Some(vec!["slack".into()]);
+    engine.core.groups[chat].autoscaler.set_rules(vec![gpu_hot_rule()], clock.now());
+    engine.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let mut running = Running::start(engine);
+    let seen = running.until(20).await;
+    let alarm = seen.group("llm-chat").unwrap().alarms.iter().find(|a| a.name == "gpu-hot").cloned();
+    assert_eq!(alarm.map(|a| a.state), Some(crate::model::AlarmState::Firing));
+    running.stop().await;
+    let store = crate::store::Store::open(&path).unwrap();
+    let pages = |notifier: &str| {
+        let messages = store.outbox_messages(notifier).unwrap();
+        messages
+            .into_iter()
+            .filter(|m| m.payload["alarm"] == "gpu-hot" && m.payload["kind"] == "trigger")
+            .count()
+    };
+    assert_eq!((pages("slack"), pages("pagerduty")), (1, 0), "only the group's own notifier is paged");
+}
