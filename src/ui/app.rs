@@ -12,7 +12,7 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use crate::model::AlarmState;
+use crate::model::{AlarmState, Timestamp};
 use crate::protocol::{Command, CommandRequest, Event, LinkState, Operator, Reply, Snapshot};
 
 use super::command::{self, Parsed};
@@ -47,6 +47,8 @@ pub enum Msg {
         event: MouseEvent,
         screen: ratatui::layout::Rect,
     },
+    /// Passing news has held the bottom line for [`STATUS_FADE`].
+    StatusFaded,
 }
 
 /// What [`update`] asks the event loop to do.
@@ -104,6 +106,18 @@ pub enum StatusKind {
 pub struct Status {
     pub kind: StatusKind,
     pub text: String,
+}
+
+/// How long passing news (an engine event, a notice about the view) holds the bottom line
+/// before the key hints come back. A command's reply and every error stay until `esc` or
+/// the next command: those are the operator's to read.
+pub const STATUS_FADE: Duration = Duration::from_secs(8);
+
+impl Status {
+    /// Whether it gives the line back after [`STATUS_FADE`].
+    pub fn fades(&self) -> bool {
+        self.kind == StatusKind::Info
+    }
 }
 
 /// The console's whole state.
@@ -228,6 +242,11 @@ impl App {
         self.status = Some(Status { kind, text: text.into() });
     }
 
+    /// An engine event on the bottom line, with the time it happened; it fades.
+    fn set_event(&mut self, at: Timestamp, text: String) {
+        self.set_status(StatusKind::Info, format!("{} {text}", crate::model::words::clock(at)));
+    }
+
     fn select(&mut self, index: usize) {
         self.selected = index.min(self.snapshot.groups.len().saturating_sub(1));
     }
@@ -288,6 +307,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.link = Some(state);
             Vec::new()
         }
+        Msg::StatusFaded => {
+            if app.status.as_ref().is_some_and(Status::fades) {
+                app.status = None;
+            }
+            Vec::new()
+        }
         Msg::EngineStopped => {
             app.engine_stopped = true;
             app.set_status(StatusKind::Error, "engine stopped: showing its last data; q quits");
@@ -310,26 +335,24 @@ fn on_engine_event(app: &mut App, event: Event) {
         return;
     }
     match event {
-        Event::Sim { description, .. } => app.set_status(StatusKind::Info, format!("sim: {description}")),
+        Event::Sim { at, description } => app.set_event(at, format!("sim: {description}")),
         // Another console's command; our own arrive as replies.
-        Event::CommandHandled { operator, command, reply, .. } if operator != app.operator.name => {
+        Event::CommandHandled { at, operator, command, reply, .. } if operator != app.operator.name => {
             let outcome = match reply {
                 Reply::Ok { .. } => "ok",
                 Reply::Refused { .. } => "refused",
                 Reply::Failed { .. } => "failed",
             };
-            app.set_status(StatusKind::Info, format!("{operator}: {command}: {outcome}"));
+            app.set_event(at, format!("{operator}: {command}: {outcome}"));
         }
-        Event::Alarm { group, alarm, to: AlarmState::Firing, .. } => {
-            app.set_status(StatusKind::Info, format!("{group}: alarm {alarm} FIRING"))
+        Event::Alarm { at, group, alarm, to: AlarmState::Firing, .. } => {
+            app.set_event(at, format!("{group}: alarm {alarm} FIRING"))
         }
-        Event::Scaled { group, reason, shadow, .. } => {
+        Event::Scaled { at, group, reason, shadow, .. } => {
             let would = if shadow { "would " } else { "" };
-            app.set_status(StatusKind::Info, format!("{group}: {would}{reason}"))
+            app.set_event(at, format!("{group}: {would}{reason}"))
         }
-        Event::Breaker { group, message, .. } => {
-            app.set_status(StatusKind::Info, format!("{group}: {message}"))
-        }
+        Event::Breaker { at, group, message, .. } => app.set_event(at, format!("{group}: {message}")),
         // Backend health is on the group's row from the snapshot; no second copy here.
         Event::Alarm { .. }
         | Event::Started { .. }
@@ -387,6 +410,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
+    if let Some((escape, key)) = split_escape(app, key) {
+        let mut effects = on_key(app, escape);
+        effects.extend(on_key(app, key));
+        return effects;
+    }
     if app.war_room.is_some() {
         // No input is needed on a war-room screen; only quitting is heard.
         let quit = app.keymap.action(Context::Normal, &key) == Some(Action::Quit);
@@ -413,6 +441,27 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             None => Vec::new(),
         },
     }
+}
+
+/// `esc` and the next key, pressed within a few milliseconds, arrive as one alt-key: a
+/// terminal sends alt as an ESC prefix, and crossterm reads the two bytes together. Unless
+/// the keymap binds that alt-key where it was pressed, it is taken as the two keys the
+/// user pressed (so `esc` `2` closes what was open and shows the alarms). A deliberate
+/// alt-key that nothing binds reads the same way.
+fn split_escape(app: &App, key: KeyEvent) -> Option<(KeyEvent, KeyEvent)> {
+    if !key.modifiers.contains(KeyModifiers::ALT) || key.modifiers.contains(KeyModifiers::CONTROL) {
+        return None;
+    }
+    let context = match app.mode {
+        Mode::CommandLine(_) | Mode::Filter(_) => Context::CommandLine,
+        Mode::Dialog(_) => Context::Dialog,
+        Mode::Normal | Mode::Help => Context::Normal,
+    };
+    if app.keymap.action(context, &key).is_some() {
+        return None;
+    }
+    let escape = KeyEvent { code: KeyCode::Esc, modifiers: KeyModifiers::NONE, ..key };
+    Some((escape, KeyEvent { modifiers: key.modifiers - KeyModifiers::ALT, ..key }))
 }
 
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {

@@ -82,6 +82,9 @@ pub struct Dialog {
     paused: bool,
     /// When the dialog opened (engine clock), for "until 14:30 UTC".
     now: Timestamp,
+    /// Whether the scale count has been typed into: the first digit replaces the count
+    /// the dialog proposed, the next ones append.
+    count_typed: bool,
 }
 
 /// What a key did to the dialog.
@@ -107,6 +110,7 @@ impl Dialog {
             groups: snapshot.groups.len(),
             paused: group.controls.iter().any(|c| c.kind == ControlKind::Pause),
             now: snapshot.taken_at,
+            count_typed: false,
         }
     }
 
@@ -197,6 +201,12 @@ impl Dialog {
                         self.until(hold)
                     ),
                 ];
+                if *desired < self.min {
+                    lines.push(format!(
+                        "{desired} is below min {}: it cannot be sent. Type a count from {} up.",
+                        self.min, self.min
+                    ));
+                }
                 if *desired > self.max {
                     lines.push(format!(
                         "{desired} is above max {}: max is raised for the hold only.",
@@ -297,19 +307,23 @@ impl Dialog {
         Outcome::Stay
     }
 
-    /// A digit typed into the scale dialog's count.
+    /// A digit typed into the scale dialog's count. The first replaces the proposed count
+    /// (`s` `2` `0` asks for 20, not for the proposal with 20 after it).
     pub fn digit(&mut self, digit: u32) {
         if let DialogKind::Scale { desired, beyond_max_confirmed } = &mut self.kind {
-            *desired = desired.saturating_mul(10).saturating_add(digit).min(100_000);
+            let kept = if self.count_typed { desired.saturating_mul(10) } else { 0 };
+            *desired = kept.saturating_add(digit).min(100_000);
             *beyond_max_confirmed = false;
+            self.count_typed = true;
         }
     }
 
-    /// Backspace in the scale dialog's count.
+    /// Backspace in the scale dialog's count: edits the count shown, proposed or typed.
     pub fn erase(&mut self) {
         if let DialogKind::Scale { desired, beyond_max_confirmed } = &mut self.kind {
             *desired /= 10;
             *beyond_max_confirmed = false;
+            self.count_typed = true;
         }
     }
 
@@ -491,5 +505,43 @@ mod tests {
 
     fn shadowed(group: &GroupSnapshot) -> bool {
         group.controls.iter().any(|c| c.kind == ControlKind::Shadow)
+    }
+
+    /// Issue 15, point 6: on a group at 12, `2` `0` asks for 20, not 1320.
+    #[test]
+    fn the_first_digit_typed_replaces_the_proposed_count() {
+        let (fleet, i) = chat();
+        let group = &fleet.groups[i];
+        let mut d = Dialog::scale(group, &fleet);
+        let DialogKind::Scale { desired: proposed, .. } = d.kind else { panic!("a scale dialog") };
+        assert!(proposed >= 1);
+        d.digit(1);
+        d.digit(2);
+        assert_eq!(d.kind, DialogKind::Scale { desired: 12, beyond_max_confirmed: false });
+        d.erase();
+        d.digit(4);
+        assert_eq!(d.kind, DialogKind::Scale { desired: 14, beyond_max_confirmed: false });
+        // Backspace on the proposal edits it: 1 erased from a proposal of 13 leaves 1.
+        let mut d = Dialog::scale(group, &fleet);
+        d.erase();
+        d.digit(7);
+        assert_eq!(
+            d.kind,
+            DialogKind::Scale { desired: (proposed / 10) * 10 + 7, beyond_max_confirmed: false }
+        );
+    }
+
+    /// Issue 15, point 7: a count below min is refused where it is typed, with the reason.
+    #[test]
+    fn a_count_below_min_says_why_it_cannot_be_sent() {
+        let (fleet, i) = chat();
+        let group = &fleet.groups[i];
+        let min = group.spec.min;
+        assert!(min >= 1, "the fixture's llm-chat has a min above 0");
+        let mut d = Dialog::scale(group, &fleet);
+        d.digit(0);
+        assert_eq!(d.act(Action::Confirm), Outcome::Stay);
+        let why = format!("0 is below min {min}: it cannot be sent");
+        assert!(d.what_happens().iter().any(|l| l.contains(&why)), "{:?}", d.what_happens());
     }
 }

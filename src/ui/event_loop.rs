@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::protocol::{CommandRequest, CommandSender, Connection, Event, LinkState, Reply, Snapshot};
 
-use super::app::{App, Effect, Msg, update};
+use super::app::{App, Effect, Msg, STATUS_FADE, update};
 use super::view::view;
 
 /// Messages handled between two draws, at most: a bound so a flood of input cannot
@@ -53,6 +53,9 @@ struct Sources<S> {
     input: S,
     #[cfg(unix)]
     signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+    /// When the status line's passing news (an engine event, a local notice) gives the
+    /// line back to the key hints.
+    fade_at: Option<tokio::time::Instant>,
 }
 
 impl<S> Sources<S>
@@ -60,7 +63,7 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
 {
     /// Waits for the next thing to happen. Every branch is cancel-safe, so a wait
-    /// abandoned by `now_or_never` loses nothing.
+    /// abandoned by [`ready_now`] loses nothing.
     async fn next(&mut self) -> anyhow::Result<Wake> {
         #[cfg(unix)]
         let terminate = async {
@@ -71,6 +74,13 @@ where
         };
         #[cfg(not(unix))]
         let terminate = std::future::pending::<()>();
+        let fade_at = self.fade_at;
+        let fade = async move {
+            match fade_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             changed = self.snapshots.changed(), if self.snapshots_open => Ok(match changed {
                 Ok(()) => Wake::Msg(Msg::Snapshot(self.snapshots.borrow_and_update().clone())),
@@ -103,7 +113,25 @@ where
                 None => anyhow::bail!("the terminal's input ended"),
             },
             () = terminate => Ok(Wake::Terminate),
+            () = fade => Ok(Wake::Msg(Msg::StatusFaded)),
         }
+    }
+}
+
+/// Whatever is ready now, without waiting. Polled in the loop's own task context, not
+/// with `now_or_never`'s no-op waker: crossterm's `EventStream` hands the waker of its
+/// first pending poll to the thread that waits on the terminal, and keeps it until input
+/// arrives. A no-op waker there means a key wakes nothing, and waits on screen until an
+/// engine snapshot happens to wake the loop (a whole poll interval).
+async fn ready_now<S>(sources: &mut Sources<S>) -> anyhow::Result<Option<Wake>>
+where
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    let next = sources.next();
+    tokio::pin!(next);
+    match futures::poll!(next.as_mut()) {
+        std::task::Poll::Ready(wake) => wake.map(Some),
+        std::task::Poll::Pending => Ok(None),
     }
 }
 
@@ -169,6 +197,7 @@ where
         input,
         #[cfg(unix)]
         signals: termination_signals(),
+        fade_at: None,
     };
     terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
     loop {
@@ -187,9 +216,19 @@ where
                     }
                     // Engine events redraw only if they changed what is shown (the
                     // status line); input, snapshots, replies and resizes always do.
-                    let status_before = matches!(msg, Msg::Engine(_)).then(|| app.status.clone());
+                    let quiet = matches!(msg, Msg::Engine(_) | Msg::StatusFaded);
+                    let status_before = app.status.clone();
                     let effects = update(&mut app, msg);
-                    dirty |= status_before.is_none_or(|before| before != app.status);
+                    if app.status != status_before {
+                        dirty = true;
+                        sources.fade_at = app
+                            .status
+                            .as_ref()
+                            .filter(|status| status.fades())
+                            .map(|_| tokio::time::Instant::now() + STATUS_FADE);
+                    } else if !quiet {
+                        dirty = true;
+                    }
                     for effect in effects {
                         match effect {
                             Effect::Send(request) => send(&commands, &sources.replies, request),
@@ -204,7 +243,7 @@ where
             if quit || handled >= MAX_BURST {
                 break;
             }
-            wake = sources.next().now_or_never().transpose()?;
+            wake = ready_now(&mut sources).await?;
         }
         if quit {
             return Ok(());
@@ -280,13 +319,16 @@ mod tests {
         let handle = tokio::spawn(async move {
             let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
             let result = run_loop(&mut terminal, key_rx, conn, fixture_app()).await;
-            let buffer = terminal.backend().buffer();
-            let text = (0..buffer.area.height)
-                .map(|y| (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect::<String>() + "\n")
-                .collect();
-            (result, text)
+            (result, screen(&terminal))
         });
         (Engine { snapshots: snapshot_tx, events: event_tx, commands: command_rx }, key_tx, handle)
+    }
+
+    fn screen(terminal: &Terminal<TestBackend>) -> String {
+        let buffer = terminal.backend().buffer();
+        (0..buffer.area.height)
+            .map(|y| (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect::<String>() + "\n")
+            .collect()
     }
 
     /// Returns once the loop has handled everything sent to it and waits again. The tests
@@ -295,6 +337,36 @@ mod tests {
     /// has no timer). A loop that never settles fails the tests' timeouts, not a count.
     async fn until_idle() {
         tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    /// A key takes effect when it is pressed, not at the engine's next snapshot: with
+    /// nothing else happening, each of several keys in a row is handled (the last quits).
+    #[tokio::test(start_paused = true)]
+    async fn each_key_is_handled_at_once_with_no_engine_message_to_wake_the_loop() {
+        let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(fixtures::fleet()));
+        let (_event_tx, event_rx) = broadcast::channel(4);
+        let (command_tx, _command_rx) = CommandSender::channel(4);
+        let keys = fixtures::TerminalKeys::default();
+        let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx, link: None };
+        let input = keys.clone();
+        let handle = tokio::spawn(async move {
+            let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
+            let result = run_loop(&mut terminal, input, conn, fixture_app()).await;
+            (result, screen(&terminal))
+        });
+        for key in ['2', '4', '2'] {
+            until_idle().await;
+            keys.press(KeyCode::Char(key));
+        }
+        until_idle().await;
+        keys.press(KeyCode::Char('q'));
+        let (result, screen) = tokio::time::timeout(Duration::from_secs(60), handle)
+            .await
+            .expect("the keys were left waiting for an engine message")
+            .unwrap();
+        result.unwrap();
+        assert!(screen.contains("paging"), "the alarms view (the third key's) is shown: {screen}");
+        drop(snapshot_tx);
     }
 
     #[tokio::test(start_paused = true)]
@@ -366,6 +438,47 @@ mod tests {
         let (result, screen) = handle.await.unwrap();
         result.unwrap();
         assert!(screen.contains("console fell behind: missed 6 engine events"), "{screen}");
+    }
+
+    /// Passing news holds the bottom line for a few seconds, with its time, then the key
+    /// hints come back (issue 15, point 12); a command's reply stays.
+    #[tokio::test(start_paused = true)]
+    async fn an_engine_event_fades_from_the_bottom_line_and_the_key_hints_come_back() {
+        let (engine, keys, handle) = start();
+        let _ =
+            engine.events.send(Event::Sim { at: fixtures::TAKEN_AT, description: "vision: 2 failed".into() });
+        until_idle().await;
+        tokio::time::sleep(STATUS_FADE - Duration::from_secs(1)).await;
+        assert!(!handle.is_finished());
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = handle.await.unwrap();
+        result.unwrap();
+        assert!(screen.contains("00:00 UTC sim: vision: 2 failed"), "shown with its time: {screen}");
+
+        let (engine, keys, handle) = start();
+        let _ =
+            engine.events.send(Event::Sim { at: fixtures::TAKEN_AT, description: "vision: 2 failed".into() });
+        until_idle().await;
+        tokio::time::sleep(STATUS_FADE + Duration::from_secs(1)).await;
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = handle.await.unwrap();
+        result.unwrap();
+        assert!(!screen.contains("vision: 2 failed"), "faded: {screen}");
+        assert!(screen.contains("help") && screen.contains("quit"), "the key hints are back: {screen}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_commands_reply_does_not_fade() {
+        let (mut engine, keys, handle) = start();
+        type_line(&keys, "sim fail vision 2");
+        let (_, reply) = engine.commands.recv().await.unwrap();
+        reply.send(Reply::Ok { message: "2 instances failed".into() }).unwrap();
+        until_idle().await;
+        tokio::time::sleep(STATUS_FADE * 3).await;
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = handle.await.unwrap();
+        result.unwrap();
+        assert!(screen.contains("ok: sim fail vision 2: 2 instances failed"), "{screen}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -521,3 +521,46 @@ pub fn decisions() -> Vec<DecisionEntry> {
         },
     ]
 }
+
+/// Scripted terminal input that wakes the console as crossterm's `EventStream` does: the
+/// waker of the first poll that finds nothing is the one woken when a key arrives, and
+/// later polls do not replace it until then. (A channel re-registers on every poll, so
+/// it would hide a loop that polls its input with a no-op waker.)
+#[derive(Clone, Default)]
+pub struct TerminalKeys(std::sync::Arc<std::sync::Mutex<PendingInput>>);
+
+#[derive(Default)]
+pub struct PendingInput {
+    events: std::collections::VecDeque<crossterm::event::Event>,
+    waker: Option<std::task::Waker>,
+}
+
+impl TerminalKeys {
+    /// Types `code`, waking whoever polled first since the last key.
+    pub fn press(&self, code: crossterm::event::KeyCode) {
+        use crossterm::event::{Event, KeyEvent, KeyModifiers};
+        let mut input = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        input.events.push_back(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        if let Some(waker) = input.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+impl futures::Stream for TerminalKeys {
+    type Item = std::io::Result<crossterm::event::Event>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let mut input = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match input.events.pop_front() {
+            Some(event) => std::task::Poll::Ready(Some(Ok(event))),
+            None => {
+                input.waker.get_or_insert_with(|| cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        }
+    }
+}

@@ -218,7 +218,7 @@ fn other_operators_commands_show_and_our_own_do_not_repeat() {
     update(&mut app, handled("ana"));
     assert_eq!(app.status, None);
     update(&mut app, handled("bob"));
-    assert_eq!(app.status.unwrap().text, "bob: sim fail vision 1: ok");
+    assert_eq!(app.status.unwrap().text, "00:00 UTC bob: sim fail vision 1: ok", "with its time");
 }
 
 #[cfg(debug_assertions)]
@@ -239,7 +239,7 @@ fn engine_events_do_not_wipe_an_unread_error() {
     update(&mut app, key(KeyCode::Esc));
     assert_eq!(app.status, None, "esc dismisses");
     update(&mut app, sim());
-    assert_eq!(app.status.unwrap().text, "sim: spike on vision");
+    assert_eq!(app.status.unwrap().text, "00:00 UTC sim: spike on vision");
 }
 
 #[test]
@@ -491,4 +491,28 @@ fn in_the_decision_log_the_wheel_moves_through_entries_and_a_click_picks_no_grou
         update(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), row));
     }
     assert_eq!(app.selected, selected, "a click in the log is not a click on the fleet table");
+}
+
+/// `esc` then a digit, typed quickly, arrives as alt-digit (issue 15, point 2).
+fn alt(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
+}
+
+#[test]
+fn esc_then_a_digit_read_as_one_alt_key_is_both_keys() {
+    let mut app = fixture_app();
+    update(&mut app, alt('2'));
+    assert_eq!(app.view, super::app::View::Alarms);
+    // Typing a command: the escape cancels it, then the digit changes the view.
+    update(&mut app, key(KeyCode::Char(':')));
+    update(&mut app, key(KeyCode::Char('p')));
+    update(&mut app, alt('4'));
+    assert!(matches!(app.mode, Mode::Normal), "{:?}", app.mode);
+    assert_eq!(app.view, super::app::View::Decisions);
+    // Help: the escape closes it, the digit is heard.
+    update(&mut app, key(KeyCode::Char('?')));
+    assert!(matches!(app.mode, Mode::Help));
+    update(&mut app, alt('1'));
+    assert!(matches!(app.mode, Mode::Normal));
+    assert_eq!(app.view, super::app::View::Fleet);
 }
