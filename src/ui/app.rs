@@ -13,7 +13,7 @@ use crossterm::event::{
 };
 
 use crate::model::{AlarmState, Timestamp};
-use crate::protocol::{Command, CommandRequest, Event, LinkState, Operator, Reply, Snapshot};
+use crate::protocol::{Command, CommandRequest, ControlKind, Event, LinkState, Operator, Reply, Snapshot};
 
 use super::command::{self, Parsed};
 use super::decisions::{self, DecisionLog};
@@ -505,7 +505,13 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 app.status = None;
             }
         }
-        Action::Quit => return vec![Effect::Quit],
+        Action::Quit => {
+            let stops = autoscaled_here(app);
+            if stops.is_empty() {
+                return vec![Effect::Quit];
+            }
+            app.mode = Mode::Dialog(Dialog::quit(stops, &app.snapshot));
+        }
         Action::Pause => {
             open_dialog(app, action, |g, s| Dialog::open(DialogKind::Pause { scale_in_only: false }, g, s))
         }
@@ -576,8 +582,30 @@ fn open_dialog(
 }
 
 /// A key in a dialog: its actions, or digits and backspace for a scale's count.
+/// The groups this console's own engine autoscales: it holds their leases, and it acts
+/// (not read-only, not in shadow mode). Quitting stops it, so quitting asks first. An
+/// attached console's engine is the daemon's, and goes on without it.
+fn autoscaled_here(app: &App) -> Vec<String> {
+    if app.link.is_some() || app.readonly || app.snapshot.readonly || app.engine_stopped {
+        return Vec::new();
+    }
+    app.snapshot
+        .groups
+        .iter()
+        .filter(|g| g.lease.as_ref().is_some_and(|l| l.ours))
+        .filter(|g| !g.controls.iter().any(|c| c.kind == ControlKind::Shadow))
+        .map(|g| g.spec.name.clone())
+        .collect()
+}
+
 fn on_dialog_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let Mode::Dialog(dialog) = &mut app.mode else { return Vec::new() };
+    // `q` `q` quits as it always did; the dialog only says what the first `q` stops.
+    if matches!(dialog.kind, DialogKind::Quit { .. })
+        && app.keymap.action(Context::Normal, &key) == Some(Action::Quit)
+    {
+        return vec![Effect::Quit];
+    }
     let outcome = match app.keymap.action(Context::Dialog, &key) {
         Some(action) => dialog.act(action),
         None => {
@@ -601,6 +629,7 @@ fn on_dialog_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.set_status(StatusKind::Info, format!("sent: {command}"));
             vec![Effect::Send(CommandRequest { operator: app.operator.clone(), reason: None, command })]
         }
+        Outcome::Quit => vec![Effect::Quit],
     }
 }
 

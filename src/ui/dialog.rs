@@ -61,6 +61,11 @@ pub enum DialogKind {
     Shadow {
         on: bool,
     },
+    /// Leave the console, whose engine autoscales the `stops` groups (it holds their
+    /// leases): they stop autoscaling with it.
+    Quit {
+        stops: Vec<String>,
+    },
 }
 
 /// An open dialog.
@@ -93,6 +98,7 @@ pub enum Outcome {
     Stay,
     Cancel,
     Send(Command),
+    Quit,
 }
 
 impl Dialog {
@@ -121,6 +127,23 @@ impl Dialog {
         let start = dialog.current.saturating_add(1).min(dialog.max).max(dialog.min);
         dialog.kind = DialogKind::Scale { desired: start, beyond_max_confirmed: false };
         dialog
+    }
+
+    /// The quit dialog: `stops` are the groups this console's engine autoscales.
+    pub fn quit(stops: Vec<String>, snapshot: &Snapshot) -> Dialog {
+        Dialog {
+            kind: DialogKind::Quit { stops },
+            group: String::new(),
+            all: false,
+            duration: 0,
+            current: 0,
+            min: 0,
+            max: 0,
+            groups: snapshot.groups.len(),
+            paused: false,
+            now: snapshot.taken_at,
+            count_typed: false,
+        }
     }
 
     /// The shadow dialog proposes the opposite of the group's mode now.
@@ -163,6 +186,7 @@ impl Dialog {
             DialogKind::Silence => format!("silence {}?", self.who()),
             DialogKind::Shadow { on: true } => format!("shadow {}?", self.who()),
             DialogKind::Shadow { on: false } => format!("act again on {}?", self.who()),
+            DialogKind::Quit { .. } => "quit fleetdeck?".into(),
         }
     }
 
@@ -239,6 +263,17 @@ impl Dialog {
                 vec![format!("{who}: decisions are made and shown as \"would …\", never acted on.")]
             }
             DialogKind::Shadow { on: false } => vec![format!("{who}: decisions are acted on again.")],
+            DialogKind::Quit { stops } => {
+                let verb = if stops.len() == 1 { "stops" } else { "stop" };
+                vec![
+                    format!(
+                        "{} {verb} autoscaling: this console's engine holds the lease, and it stops with the console.",
+                        stops.join(", ")
+                    ),
+                    "Another engine takes over once the lease expires; `fleetdeck --auto` autoscales without a console."
+                        .into(),
+                ]
+            }
         }
     }
 
@@ -259,7 +294,7 @@ impl Dialog {
             }
             _ => {}
         }
-        if !matches!(self.kind, DialogKind::Scale { .. }) {
+        if !matches!(self.kind, DialogKind::Scale { .. } | DialogKind::Quit { .. }) {
             let other = if self.all { "this group only" } else { "all groups" };
             out.push((Action::ToggleAll, other.into()));
         }
@@ -276,6 +311,7 @@ impl Dialog {
                     "confirm (1 of 2)"
                 }
             }
+            DialogKind::Quit { .. } => "quit",
             _ => "confirm",
         }
     }
@@ -285,7 +321,9 @@ impl Dialog {
         match action {
             Action::Cancel => return Outcome::Cancel,
             Action::Confirm => return self.confirm(),
-            Action::ToggleAll if !matches!(self.kind, DialogKind::Scale { .. }) => self.all = !self.all,
+            Action::ToggleAll if !matches!(self.kind, DialogKind::Scale { .. } | DialogKind::Quit { .. }) => {
+                self.all = !self.all
+            }
             Action::NextDuration => self.duration += 1,
             Action::ToggleScaleInOnly => {
                 if let DialogKind::Pause { scale_in_only } = &mut self.kind {
@@ -356,6 +394,7 @@ impl Dialog {
             DialogKind::ResetBreaker => Command::ResetBreaker { target },
             DialogKind::Silence => Command::Silence { target, duration: silence_for },
             DialogKind::Shadow { on } => Command::Shadow { target, on: *on },
+            DialogKind::Quit { .. } => return Outcome::Quit,
         };
         Outcome::Send(command)
     }

@@ -2,7 +2,8 @@
 //! command replies, terminal input, termination signals), feeds each message to
 //! [`update`], carries out the effects, and redraws once per burst.
 //!
-//! Idle means asleep: the loop blocks in `select!` with no timer. After a wake-up it
+//! Idle means asleep: the loop blocks in `select!` with no timer but one, while passing
+//! news is on the bottom line, for when it fades. After a wake-up it
 //! drains whatever else is ready without waiting (held-down keys, an event flurry), then
 //! draws once if anything visible changed. Snapshots coalesce by themselves: the watch
 //! channel holds only the newest. Generic over the backend and the input stream so tests
@@ -217,6 +218,9 @@ where
                     // Engine events redraw only if they changed what is shown (the
                     // status line); input, snapshots, replies and resizes always do.
                     let quiet = matches!(msg, Msg::Engine(_) | Msg::StatusFaded);
+                    if matches!(msg, Msg::StatusFaded) {
+                        sources.fade_at = None; // spent, whatever the status is now
+                    }
                     let status_before = app.status.clone();
                     let effects = update(&mut app, msg);
                     if app.status != status_before {

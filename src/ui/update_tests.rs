@@ -516,3 +516,33 @@ fn esc_then_a_digit_read_as_one_alt_key_is_both_keys() {
     assert!(matches!(app.mode, Mode::Normal));
     assert_eq!(app.view, super::app::View::Fleet);
 }
+
+/// Issue 15, point 8: quitting a console whose engine holds leases stops the autoscaler
+/// of those groups, so `q` asks and says which; `q` again (or confirming) quits.
+#[test]
+fn quitting_a_console_that_holds_leases_asks_and_names_what_stops() {
+    let mut fleet = fixtures::fleet();
+    let lease = fleet.groups.iter().find_map(|g| g.lease.clone()).expect("the fixture has a lease");
+    for name in ["llm-chat", "embeddings"] {
+        let group = fleet.groups.iter_mut().find(|g| g.spec.name == name).unwrap();
+        group.lease = Some(crate::protocol::LeaseView { ours: true, ..lease.clone() });
+        group.controls.retain(|c| c.kind != crate::protocol::ControlKind::Shadow);
+    }
+    let mut app = super::tests::app_with(fleet.clone());
+    assert!(update(&mut app, key(KeyCode::Char('q'))).is_empty(), "the first q asks");
+    let Mode::Dialog(dialog) = &app.mode else { panic!("a dialog: {:?}", app.mode) };
+    let said = dialog.what_happens().join(" ");
+    assert!(said.contains("llm-chat, embeddings stop autoscaling"), "{said}");
+    assert!(!said.contains("vision"), "vision's lease is not ours: {said}");
+    assert_eq!(update(&mut app, key(KeyCode::Char('n'))), Vec::new());
+    assert!(matches!(app.mode, Mode::Normal), "n cancels");
+    update(&mut app, key(KeyCode::Char('q')));
+    assert_eq!(update(&mut app, key(KeyCode::Char('q'))), vec![Effect::Quit], "q q quits");
+
+    // Nothing stops with a read-only console, or with no lease of its own: q quits at once.
+    let mut readonly = super::tests::app_with(fleet);
+    readonly.readonly = true;
+    assert_eq!(update(&mut readonly, key(KeyCode::Char('q'))), vec![Effect::Quit]);
+    let mut app = fixture_app();
+    assert_eq!(update(&mut app, key(KeyCode::Char('q'))), vec![Effect::Quit]);
+}
