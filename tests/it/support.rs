@@ -141,8 +141,29 @@ impl Tmux {
     }
 
     /// Quits with `q`, as a person would, and checks the program exited with status 0.
+    /// A console whose own engine holds leases asks first (quitting stops its
+    /// autoscaling); the dialog must name what stops, and `y` confirms.
     pub fn quit(&self) {
         self.send_keys(&["q"]);
+        let path = self.home.path().join("exit-status");
+        let asked = wait_for("the program to exit or to ask", WAIT, || {
+            if std::fs::read_to_string(&path).is_ok_and(|s| !s.trim().is_empty()) {
+                return Ok(false);
+            }
+            let screen = self.capture();
+            if screen.contains("quit fleetdeck?") {
+                return Ok(true);
+            }
+            Err(screen)
+        });
+        if asked {
+            let screen = self.capture();
+            assert!(
+                screen.contains(" autoscaling: this console"),
+                "the quit dialog says what stops:\n{screen}"
+            );
+            self.send_keys(&["y"]);
+        }
         assert_eq!(self.wait_exit(), 0, "q exits with status 0");
     }
 

@@ -52,8 +52,13 @@ fn console_shows_live_groups_survives_resizes_and_quits_cleanly() {
     tmux.resize(120, 40);
     tmux.wait_for_text(&GROUPS);
 
+    // The simulated fleet's engine runs in this console and holds every lease: quitting
+    // stops its autoscaling, so `q` asks and names what stops; `q` again quits.
     tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0, "q exits with status 0");
+    let asked = tmux.wait_for_text(&["quit fleetdeck?"]);
+    assert!(asked.contains("llm-chat, vision, embeddings stop autoscaling"), "{asked}");
+    tmux.send_keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), 0, "q q exits with status 0");
     assert_terminal_restored(&tmux);
 }
 
@@ -173,8 +178,7 @@ fn the_decision_log_of_a_real_run_replays_through_fleetdeck_decide() {
             Err(screen)
         }
     });
-    tmux.send_keys(&["q"]);
-    assert_eq!(tmux.wait_exit(), 0, "q flushes the log and exits");
+    tmux.quit(); // flushes the log
 
     let log = tmux.state_dir().join("fleetdeck/fast/decisions.jsonl");
     let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
