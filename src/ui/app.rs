@@ -581,7 +581,6 @@ fn open_dialog(
     app.mode = Mode::Dialog(dialog);
 }
 
-/// A key in a dialog: its actions, or digits and backspace for a scale's count.
 /// The groups this console's own engine autoscales: it holds their leases, and it acts
 /// (not read-only, not in shadow mode). Quitting stops it, so quitting asks first. An
 /// attached console's engine is the daemon's, and goes on without it.
@@ -598,6 +597,7 @@ fn autoscaled_here(app: &App) -> Vec<String> {
         .collect()
 }
 
+/// A key in a dialog: its actions, or digits and backspace for a scale's count.
 fn on_dialog_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let Mode::Dialog(dialog) = &mut app.mode else { return Vec::new() };
     // `q` `q` quits as it always did; the dialog only says what the first `q` stops.

@@ -104,17 +104,28 @@ pub enum Outcome {
 impl Dialog {
     /// A dialog of `kind` on `group` (the selected one), as the snapshot shows it now.
     pub fn open(kind: DialogKind, group: &GroupSnapshot, snapshot: &Snapshot) -> Dialog {
-        let current = group.capacity.map_or(group.spec.desired, |c| c.desired);
         Dialog {
-            kind,
             group: group.spec.name.clone(),
-            all: false,
-            duration: 0,
-            current,
+            current: group.capacity.map_or(group.spec.desired, |c| c.desired),
             min: group.spec.min,
             max: group.spec.max,
-            groups: snapshot.groups.len(),
             paused: group.controls.iter().any(|c| c.kind == ControlKind::Pause),
+            ..Dialog::on_fleet(kind, snapshot)
+        }
+    }
+
+    /// A dialog of `kind` about no group in particular.
+    fn on_fleet(kind: DialogKind, snapshot: &Snapshot) -> Dialog {
+        Dialog {
+            kind,
+            group: String::new(),
+            all: false,
+            duration: 0,
+            current: 0,
+            min: 0,
+            max: 0,
+            groups: snapshot.groups.len(),
+            paused: false,
             now: snapshot.taken_at,
             count_typed: false,
         }
@@ -131,19 +142,7 @@ impl Dialog {
 
     /// The quit dialog: `stops` are the groups this console's engine autoscales.
     pub fn quit(stops: Vec<String>, snapshot: &Snapshot) -> Dialog {
-        Dialog {
-            kind: DialogKind::Quit { stops },
-            group: String::new(),
-            all: false,
-            duration: 0,
-            current: 0,
-            min: 0,
-            max: 0,
-            groups: snapshot.groups.len(),
-            paused: false,
-            now: snapshot.taken_at,
-            count_typed: false,
-        }
+        Dialog::on_fleet(DialogKind::Quit { stops }, snapshot)
     }
 
     /// The shadow dialog proposes the opposite of the group's mode now.
@@ -294,12 +293,18 @@ impl Dialog {
             }
             _ => {}
         }
-        if !matches!(self.kind, DialogKind::Scale { .. } | DialogKind::Quit { .. }) {
+        if self.offers_all() {
             let other = if self.all { "this group only" } else { "all groups" };
             out.push((Action::ToggleAll, other.into()));
         }
         out.push((Action::Cancel, "cancel".into()));
         out
+    }
+
+    /// Whether the change can be made to the whole fleet instead (a scale is one group's;
+    /// quitting is not a change to groups).
+    fn offers_all(&self) -> bool {
+        !matches!(self.kind, DialogKind::Scale { .. } | DialogKind::Quit { .. })
     }
 
     fn confirm_word(&self) -> &'static str {
@@ -321,9 +326,7 @@ impl Dialog {
         match action {
             Action::Cancel => return Outcome::Cancel,
             Action::Confirm => return self.confirm(),
-            Action::ToggleAll if !matches!(self.kind, DialogKind::Scale { .. } | DialogKind::Quit { .. }) => {
-                self.all = !self.all
-            }
+            Action::ToggleAll if self.offers_all() => self.all = !self.all,
             Action::NextDuration => self.duration += 1,
             Action::ToggleScaleInOnly => {
                 if let DialogKind::Pause { scale_in_only } = &mut self.kind {

@@ -315,17 +315,26 @@ mod tests {
     /// Starts the loop on a 100×20 test terminal; returns the engine's ends, the key
     /// sender, and the running loop (which yields the final screen's text).
     fn start() -> (Engine, Keys, tokio::task::JoinHandle<(anyhow::Result<()>, String)>) {
+        let (key_tx, key_rx) = mpsc::unbounded();
+        let (engine, handle) = start_on(key_rx);
+        (engine, key_tx, handle)
+    }
+
+    /// The loop as [`start`] runs it, reading the terminal from `input`.
+    fn start_on<S>(input: S) -> (Engine, tokio::task::JoinHandle<(anyhow::Result<()>, String)>)
+    where
+        S: Stream<Item = io::Result<TermEvent>> + Unpin + Send + 'static,
+    {
         let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(fixtures::fleet()));
         let (event_tx, event_rx) = broadcast::channel(4);
         let (command_tx, command_rx) = CommandSender::channel(4);
-        let (key_tx, key_rx) = mpsc::unbounded();
         let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx, link: None };
         let handle = tokio::spawn(async move {
             let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
-            let result = run_loop(&mut terminal, key_rx, conn, fixture_app()).await;
+            let result = run_loop(&mut terminal, input, conn, fixture_app()).await;
             (result, screen(&terminal))
         });
-        (Engine { snapshots: snapshot_tx, events: event_tx, commands: command_rx }, key_tx, handle)
+        (Engine { snapshots: snapshot_tx, events: event_tx, commands: command_rx }, handle)
     }
 
     fn screen(terminal: &Terminal<TestBackend>) -> String {
@@ -347,17 +356,9 @@ mod tests {
     /// nothing else happening, each of several keys in a row is handled (the last quits).
     #[tokio::test(start_paused = true)]
     async fn each_key_is_handled_at_once_with_no_engine_message_to_wake_the_loop() {
-        let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(fixtures::fleet()));
-        let (_event_tx, event_rx) = broadcast::channel(4);
-        let (command_tx, _command_rx) = CommandSender::channel(4);
         let keys = fixtures::TerminalKeys::default();
-        let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx, link: None };
-        let input = keys.clone();
-        let handle = tokio::spawn(async move {
-            let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
-            let result = run_loop(&mut terminal, input, conn, fixture_app()).await;
-            (result, screen(&terminal))
-        });
+        // The engine's ends stay open (and silent) until the end.
+        let (_engine, handle) = start_on(keys.clone());
         for key in ['2', '4', '2'] {
             until_idle().await;
             keys.press(KeyCode::Char(key));
@@ -370,7 +371,6 @@ mod tests {
             .unwrap();
         result.unwrap();
         assert!(screen.contains("paging"), "the alarms view (the third key's) is shown: {screen}");
-        drop(snapshot_tx);
     }
 
     #[tokio::test(start_paused = true)]
