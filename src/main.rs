@@ -580,9 +580,10 @@ fn init_daemon_logging() {
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_ansi(false).try_init();
 }
 
-/// The operator's identity for the audit trail when the config names none: `$USER`.
+/// The operator's identity for the audit trail when the config's `[operator]` names none:
+/// `$USER`, else the system's name for this uid (see `engine::login_name`).
 fn operator_from_env() -> Operator {
-    let name = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".into());
+    let name = fleetdeck::engine::login_name();
     Operator { name, email: None, auth: None }
 }
 

@@ -136,9 +136,26 @@ fn debug_stall_after() -> Option<u64> {
     }
 }
 
+/// Who runs this process: `$USER`, else the system's name for the process's uid (in a
+/// container or under systemd `$USER` is often unset), else `uid N`.
+pub fn login_name() -> String {
+    login_name_from(std::env::var("USER").ok())
+}
+
+fn login_name_from(user: Option<String>) -> String {
+    if let Some(user) = user.filter(|u| !u.is_empty()) {
+        return user;
+    }
+    let uid = nix::unistd::Uid::current();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) if !user.name.is_empty() => user.name,
+        _ => format!("uid {uid}"),
+    }
+}
+
 /// `user@host:pid` and `host`: unique per process, readable in "automation owned by …".
 fn engine_identity() -> Identity {
-    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "fleetdeck".into());
+    let user = login_name();
     let host = std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())

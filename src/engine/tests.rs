@@ -579,3 +579,14 @@ async fn an_alarm_paged_before_a_restart_is_resolved_after_it() {
     assert_eq!((sent[0].kind, &sent[0].dedup_key), (NotificationKind::Resolve, &paged.dedup_key));
     assert!(store.open_pages("llm-chat").unwrap().is_empty(), "the episode is closed");
 }
+
+#[test]
+fn without_user_the_login_name_is_the_systems_name_for_the_uid() {
+    assert_eq!(login_name_from(Some("ana".into())), "ana");
+    // `id -un` asks the same user database (NSS) for this process's uid.
+    let id = std::process::Command::new("id").arg("-un").output().expect("id -un");
+    let system = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    assert!(!system.is_empty(), "id -un names this uid");
+    assert_eq!(login_name_from(None), system, "unset $USER");
+    assert_eq!(login_name_from(Some(String::new())), system, "empty $USER");
+}
