@@ -11,7 +11,8 @@ use super::command::PANIC_COMMAND_ENABLED;
 use super::keymap::{Action, Context};
 use super::metrics::{OVER_MARK, STALE_MARK};
 
-const WIDTH: u16 = 76;
+/// Room for the scrolling title (" help · lines 1–20 of 64 · j/k scroll · … ").
+const TITLE_ROOM: usize = 72;
 
 /// The overlay's lines; public for tests that check every action is listed.
 pub fn lines(app: &App) -> Vec<Line<'static>> {
@@ -85,7 +86,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let lines = lines(app);
     let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let height = total.saturating_add(2).min(area.height);
-    let width = WIDTH.min(area.width);
+    // As wide as its widest line (and its title), so nothing is cut where the terminal
+    // has the room; only a terminal narrower than that cuts lines.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0).max(TITLE_ROOM);
+    let width = u16::try_from(widest).unwrap_or(u16::MAX).saturating_add(2).min(area.width);
     let popup =
         Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     Clear.render(popup, buf);

@@ -444,3 +444,16 @@ fn a_firing_alarm_held_back_by_a_warm_up_says_so_in_the_detail_pane() {
     let text = screen_text(&app_with(snapshot), 200, 50);
     assert!(text.contains("paging    queue-high held to 00:02:05"), "{text}");
 }
+
+/// The help overlay is as wide as its widest line where the terminal has the room: at
+/// 200×50 no description is cut (it was a fixed 76 columns, which cut "by name or inst").
+#[test]
+fn help_at_200x50_shows_every_line_whole() {
+    let mut app = fixture_app();
+    app.mode = Mode::Help;
+    let screen = screen_text(&app, 200, 50);
+    for line in super::help::lines(&app).iter().take(46) {
+        let text = line.to_string();
+        assert!(screen.contains(text.trim_end()), "cut: {text:?}\n{screen}");
+    }
+}
