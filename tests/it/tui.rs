@@ -394,6 +394,25 @@ fn three_shows_fleetdecks_own_log() {
     tmux.quit();
 }
 
+/// At 200×50 the help overlay shows its lines whole (issue 15, point 16: a fixed 76
+/// columns cut "by name or inst…"); any other key closes it.
+#[test]
+fn the_help_overlay_is_as_wide_as_its_lines_on_a_wide_terminal() {
+    let tmux = start_console(200, 50);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["?"]);
+    tmux.wait_for_text(&[
+        "by name or instance type",
+        "force the selected group's capacity and hold it (asks first)",
+    ]);
+    tmux.send_keys(&["x"]);
+    wait_for("the help to close", WAIT, || {
+        let screen = tmux.capture();
+        if screen.contains("by name or instance type") { Err(screen) } else { Ok(()) }
+    });
+    tmux.quit();
+}
+
 /// Keys take effect when pressed, whatever the poll interval (issue 15, point 1): with a
 /// 30 s poll, each view change must be on screen long before the next engine tick. The
 /// wait is generous (15 s against the 50 ms target) and still fails a console that
