@@ -131,13 +131,15 @@ impl Tmux {
         self.run(&["display-message", "-p", "-t", "main", &format!("#{{{name}}}")]).trim().to_string()
     }
 
+    /// The program's exit status, once the wrapper shell has recorded it.
+    fn exit_status(&self) -> Option<i32> {
+        let status = std::fs::read_to_string(self.home.path().join("exit-status")).ok()?;
+        status.trim().parse().ok()
+    }
+
     /// Waits until the program in the pane has exited; returns its exit status.
     pub fn wait_exit(&self) -> i32 {
-        let path = self.home.path().join("exit-status");
-        wait_for("the program to exit", WAIT, || {
-            let status = std::fs::read_to_string(&path).unwrap_or_default();
-            status.trim().parse::<i32>().map_err(|_| self.capture())
-        })
+        wait_for("the program to exit", WAIT, || self.exit_status().ok_or_else(|| self.capture()))
     }
 
     /// Quits with `q`, as a person would, and checks the program exited with status 0.
@@ -145,19 +147,14 @@ impl Tmux {
     /// autoscaling); the dialog must name what stops, and `y` confirms.
     pub fn quit(&self) {
         self.send_keys(&["q"]);
-        let path = self.home.path().join("exit-status");
         let asked = wait_for("the program to exit or to ask", WAIT, || {
-            if std::fs::read_to_string(&path).is_ok_and(|s| !s.trim().is_empty()) {
-                return Ok(false);
+            if self.exit_status().is_some() {
+                return Ok(None);
             }
             let screen = self.capture();
-            if screen.contains("quit fleetdeck?") {
-                return Ok(true);
-            }
-            Err(screen)
+            if screen.contains("quit fleetdeck?") { Ok(Some(screen)) } else { Err(screen) }
         });
-        if asked {
-            let screen = self.capture();
+        if let Some(screen) = asked {
             assert!(
                 screen.contains(" autoscaling: this console"),
                 "the quit dialog says what stops:\n{screen}"
