@@ -39,6 +39,7 @@ fn group(i: u32) -> (GroupState, Inputs) {
         name: format!("group-{i:03}"),
         min: 1,
         max: 40,
+        hard_max: None,
         hourly_cost_usd: 32.77,
         max_warmup: Duration::from_secs(300),
         policy,

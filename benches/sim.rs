@@ -53,6 +53,7 @@ fn fleet_of_100() -> (SimFleet, Timestamp) {
                 actuator: fleetdeck::model::SIM.into(),
                 min: 1,
                 max: 64,
+                hard_max: None,
                 desired: 4 + (i % 8) as u32,
                 instance_type: "g5.2xlarge".into(),
                 hourly_cost_usd: 1.2,

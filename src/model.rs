@@ -165,6 +165,10 @@ pub struct GroupSpec {
     pub actuator: String,
     pub min: u32,
     pub max: u32,
+    /// The most instances any command may hold the group at, even confirmed beyond max;
+    /// None: twice max ([`GroupSpec::hard_cap`]). Since protocol 1.6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hard_max: Option<u32>,
     /// Desired capacity at start (the sim launches this many, already warm).
     pub desired: u32,
     pub instance_type: String,
@@ -174,6 +178,19 @@ pub struct GroupSpec {
     /// The latency objective on p95, if the group has one; drawn as a line on charts.
     #[serde(default, with = "opt_duration_ms")]
     pub slo_p95: Option<Duration>,
+}
+
+impl GroupSpec {
+    /// The hard cap: `hard_max`, else twice `max`. A force-scale confirmed beyond max
+    /// stops here; nothing passes it.
+    pub fn hard_cap(&self) -> u32 {
+        hard_cap(self.max, self.hard_max)
+    }
+}
+
+/// `hard_max`, else twice `max` (never below `max`).
+pub fn hard_cap(max: u32, hard_max: Option<u32>) -> u32 {
+    hard_max.unwrap_or_else(|| max.saturating_mul(2)).max(max)
 }
 
 /// Capacity as the actuator observes it. `desired` is what was asked for; `ready`

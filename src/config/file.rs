@@ -102,6 +102,8 @@ pub(super) struct GroupFile {
     pub hourly_cost_usd: f64,
     pub min: u32,
     pub max: u32,
+    /// The hard cap no command passes (default 2 × max).
+    pub hard_max: Option<u32>,
     pub desired: Option<u32>,
     pub warmup: Option<WarmupFile>,
     pub serving: Option<Serving>,

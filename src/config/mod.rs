@@ -52,6 +52,7 @@
 //! hourly_cost_usd = 32.77             # finite, ≥ 0
 //! min = 2
 //! max = 16                            # ≥ 1 and ≥ min
+//! hard_max = 24                       # optional; default 2 × max; ≥ max: no command holds past it
 //! desired = 4                         # optional; default min; within [min, max]
 //! warmup = { min = "2m", max = "5m" } # optional; default 2–5 min
 //! serving = "vllm"                    # "vllm" | "generic" (default)

@@ -604,6 +604,15 @@ fn group(
     if min > max {
         return Err(Invalid::new(at.key("min"), format!("min ({min}) is greater than max ({max})")));
     }
+    if let Some(hard_max) = file.hard_max.filter(|&h| h < max) {
+        return Err(Invalid::new(
+            at.key("hard_max"),
+            format!(
+                "hard_max ({hard_max}) is below max ({max}): it caps holds beyond max, so it is at least max"
+            ),
+        ));
+    }
+    let hard_max = file.hard_max;
     let desired = file.desired.unwrap_or(min);
     if !(min..=max).contains(&desired) {
         return Err(Invalid::new(
@@ -638,6 +647,7 @@ fn group(
         actuator: file.actuator.unwrap_or_else(|| SIM.to_string()),
         min,
         max,
+        hard_max,
         desired,
         instance_type: file.instance_type,
         hourly_cost_usd,

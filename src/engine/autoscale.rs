@@ -134,13 +134,16 @@ impl Autoscaler {
         mode: AutoscaleMode,
         start: Timestamp,
     ) -> Self {
-        let state = GroupState::new(
-            spec.name.clone(),
-            (spec.min, spec.max),
-            spec.hourly_cost_usd,
-            spec.warmup.max,
-            policy,
-        );
+        let state = GroupState {
+            hard_max: spec.hard_max,
+            ..GroupState::new(
+                spec.name.clone(),
+                (spec.min, spec.max),
+                spec.hourly_cost_usd,
+                spec.warmup.max,
+                policy,
+            )
+        };
         let alarms = rules
             .into_iter()
             .map(|rule| Alarm {

@@ -25,6 +25,7 @@ fn spec(name: &str, source: &str) -> GroupSpec {
         actuator: "fixed".into(),
         min: 1,
         max: 8,
+        hard_max: None,
         desired: 2,
         instance_type: "g5.xlarge".into(),
         hourly_cost_usd: 1.0,

@@ -622,6 +622,7 @@ impl Engine {
                 decision: g.autoscaler.decision_view(),
                 controls: control_views(g, now),
                 forecast: g.autoscaler.forecast_view(shown_from, now, g.spec.warmup.max),
+                hourly_budget_usd: g.autoscaler.state.policy.hourly_budget_usd,
                 warnings: io.warnings.clone(),
                 lease: io.lease.holder().map(|l| LeaseView {
                     holder: l.holder.clone(),

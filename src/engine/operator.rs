@@ -154,6 +154,12 @@ fn force_scale(
             state.max
         ));
     }
+    let cap = state.hard_cap();
+    if desired > cap {
+        return Err(format!(
+            "{desired} is above {group}'s hard cap of {cap} (hard_max, default 2 × max): no command holds it past that"
+        ));
+    }
     if hold.is_zero() {
         return Err("a hold must last more than zero".into());
     }

@@ -26,6 +26,7 @@ fn spec(name: &str) -> GroupSpec {
         actuator: crate::model::SIM.into(),
         min: 2,
         max: 8,
+        hard_max: None,
         desired: 4,
         instance_type: "g5.xlarge".into(),
         hourly_cost_usd: 1.0,
@@ -199,6 +200,21 @@ fn force_scale_beyond_max_needs_confirmation() {
     let message = ok(run(&mut fleet, force("vision", 12, true), None));
     assert!(message.contains("at 12 (beyond max 8)"), "{message}");
     assert!(fleet[1].state.hold.as_ref().unwrap().beyond_max);
+}
+
+/// Issue 15, point 6: `ctl scale llm-chat 1320 --beyond-max` was accepted; nothing
+/// passes the hard cap (default 2 × max), confirmed or not.
+#[test]
+fn force_scale_past_the_hard_cap_is_refused_even_confirmed() {
+    let mut fleet = fleet();
+    let reason = refused(run(&mut fleet, force("vision", 1320, true), None));
+    assert!(reason.contains("1320 is above vision's hard cap of 16"), "{reason}");
+    assert_eq!(fleet[1].state.hold, None);
+    assert!(ok(run(&mut fleet, force("vision", 16, true), None)).contains("at 16 (beyond max 8)"));
+    // A configured hard_max replaces the default.
+    fleet[1].state.hard_max = Some(10);
+    let reason = refused(run(&mut fleet, force("vision", 11, true), None));
+    assert!(reason.contains("hard cap of 10"), "{reason}");
 }
 
 #[test]

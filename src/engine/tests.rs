@@ -17,6 +17,7 @@ fn spec(name: &str) -> GroupSpec {
         actuator: crate::model::SIM.into(),
         min: 1,
         max: 4,
+        hard_max: None,
         desired: 2,
         instance_type: "g5.xlarge".into(),
         hourly_cost_usd: 1.0,

@@ -493,8 +493,8 @@ impl TickCore {
             if state.policy != *policy {
                 changed.push("policy".to_string());
             }
-            (state.min, state.max, state.hourly_cost_usd, state.max_warmup) =
-                (spec.min, spec.max, spec.hourly_cost_usd, spec.warmup.max);
+            (state.min, state.max, state.hard_max, state.hourly_cost_usd, state.max_warmup) =
+                (spec.min, spec.max, spec.hard_max, spec.hourly_cost_usd, spec.warmup.max);
             state.policy = policy.clone();
             group.spec = spec.clone();
             let before: Vec<&AlarmRule> = group.autoscaler.alarms.iter().map(|a| &a.rule).collect();

@@ -8,9 +8,13 @@ use crate::policy::state::Hold;
 
 /// The effective bounds. A scheduled min or max replaces the group's while in force
 /// (AWS scheduled actions); a hold with `beyond_max` raises max to its value for the
-/// hold only (DESIGN.md, force scale). Should min end up above max, max wins: it is the
+/// hold only (DESIGN.md, force scale), never past the group's hard cap. Should min end up above max, max wins: it is the
 /// limit people set for quota and cost, and config validation refuses the case anyway.
-pub fn effective_bounds(min: u32, max: u32, schedule: &ScheduledEffect, hold: Option<&Hold>) -> Bounds {
+pub fn effective_bounds(
+    (min, max, hard_cap): (u32, u32, u32),
+    schedule: &ScheduledEffect,
+    hold: Option<&Hold>,
+) -> Bounds {
     let (mut min, mut min_from) = (min, BoundSource::Group);
     let (mut max, mut max_from) = (max, BoundSource::Group);
     if let Some((v, action)) = &schedule.min {
@@ -20,7 +24,7 @@ pub fn effective_bounds(min: u32, max: u32, schedule: &ScheduledEffect, hold: Op
         (max, max_from) = (*v, BoundSource::Scheduled { action: action.clone() });
     }
     if let Some(hold) = hold.filter(|h| h.beyond_max && h.desired > max) {
-        (max, max_from) = (hold.desired, BoundSource::Hold { by: hold.by.clone() });
+        (max, max_from) = (hold.desired.min(hard_cap.max(max)), BoundSource::Hold { by: hold.by.clone() });
     }
     if min > max {
         (min, min_from) = (max, max_from.clone());
@@ -58,15 +62,25 @@ mod tests {
     fn a_hold_beyond_max_widens_max_only_when_confirmed() {
         let hold = |beyond_max| Hold { desired: 12, until: Timestamp(1), beyond_max, by: "ana".into() };
         let none = ScheduledEffect::default();
-        assert_eq!(effective_bounds(1, 8, &none, Some(&hold(true))).max, 12);
-        assert_eq!(effective_bounds(1, 8, &none, Some(&hold(false))).max, 8);
+        assert_eq!(effective_bounds((1, 8, 16), &none, Some(&hold(true))).max, 12);
+        assert_eq!(effective_bounds((1, 8, 16), &none, Some(&hold(false))).max, 8);
+    }
+
+    #[test]
+    fn a_hold_beyond_max_stops_at_the_hard_cap() {
+        let hold = Hold { desired: 1320, until: Timestamp(1), beyond_max: true, by: "ana".into() };
+        let none = ScheduledEffect::default();
+        assert_eq!(effective_bounds((1, 8, 16), &none, Some(&hold)).max, 16);
+        // A scheduled max above the cap is the cap's floor: the schedule was configured too.
+        let wide = ScheduledEffect { max: Some((20, "peak".into())), ..ScheduledEffect::default() };
+        assert_eq!(effective_bounds((1, 8, 16), &wide, Some(&hold)).max, 20);
     }
 
     #[test]
     fn scheduled_bounds_replace_the_groups() {
         let schedule =
             ScheduledEffect { min: Some((4, "day".into())), max: Some((3, "day".into())), desired: None };
-        let b = effective_bounds(1, 8, &schedule, None);
+        let b = effective_bounds((1, 8, 16), &schedule, None);
         assert_eq!((b.min, b.max), (3, 3));
         assert_eq!(b.max_from, BoundSource::Scheduled { action: "day".into() });
     }

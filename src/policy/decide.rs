@@ -44,7 +44,7 @@ pub fn decide(state: &GroupState, inputs: &Inputs, now: Timestamp) -> Decision {
     // 3–4. Operator state, damping, limits.
     let hold = state.hold.as_ref().filter(|h| h.is_active(now));
     let pause = state.pause.as_ref().filter(|p| p.is_active(now));
-    let bounds = effective_bounds(state.min, state.max, &gathered.schedule, hold);
+    let bounds = effective_bounds((state.min, state.max, state.hard_cap()), &gathered.schedule, hold);
     let stalled = stall(state, now);
     let (window_history, seeded) = scale_down_window(state, now);
     let v = if let Some(block) = frozen(state, inputs, pause, now, &mut problems) {

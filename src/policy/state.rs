@@ -23,6 +23,9 @@ pub struct GroupState {
     pub name: String,
     pub min: u32,
     pub max: u32,
+    /// The most a hold confirmed beyond max may reach; absent: twice max.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hard_max: Option<u32>,
     /// Cost of one instance per hour; the budget cap divides by it.
     #[serde(default)]
     pub hourly_cost_usd: f64,
@@ -177,6 +180,7 @@ impl GroupState {
             name: name.into(),
             min: bounds.0,
             max: bounds.1,
+            hard_max: None,
             hourly_cost_usd,
             max_warmup,
             policy,
@@ -188,6 +192,11 @@ impl GroupState {
             scale_out_pending_since: None,
             last_tick: None,
         }
+    }
+
+    /// The hard cap: `hard_max`, else twice max.
+    pub fn hard_cap(&self) -> u32 {
+        crate::model::hard_cap(self.max, self.hard_max)
     }
 
     /// Store a decision as the engine does: the recommendation, the pending-since mark,

@@ -36,7 +36,10 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// ([`MetricKind::CAPACITY`]) and predictive scaling's [`ForecastView`].
 /// 1.4 added [`Operator::auth`]: how a daemon's listener established who sent a command,
 /// and [`GroupSnapshot::capacity_stale`].
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 5 };
+/// 1.5 added [`GroupSnapshot::warnings`].
+/// 1.6 added the group's hard cap ([`GroupSpec::hard_max`](crate::model::GroupSpec::hard_max))
+/// and [`GroupSnapshot::hourly_budget_usd`], for the scale dialog's guard-rails.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 6 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -128,6 +131,9 @@ pub struct GroupSnapshot {
     /// profile (since 1.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<ForecastView>,
+    /// The policy's hourly budget, which caps automated scale-out (since 1.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly_budget_usd: Option<f64>,
 }
 
 /// Predictive scaling's forecast as capacity: the instances its load forecast needs,

@@ -59,7 +59,7 @@ pub enum Effect {
 }
 
 /// What the keyboard is driving.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Mode {
     Normal,
     Help,
@@ -261,6 +261,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             // Keep the same group selected if the engine reorders or adds groups.
             let selected_name = app.selected_group().map(|g| g.spec.name.clone());
             app.snapshot = snapshot;
+            if let Mode::Dialog(dialog) = &mut app.mode {
+                dialog.refresh(&app.snapshot);
+            }
             let index = selected_name.and_then(|n| app.snapshot.groups.iter().position(|g| g.spec.name == n));
             app.select(index.unwrap_or(app.selected));
             app.keep_selection_visible();

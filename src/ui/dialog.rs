@@ -17,6 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::app::App;
+use super::format;
 use super::keymap::{Action, Context};
 
 /// Durations a pause offers (None: until someone resumes), first the default.
@@ -69,7 +70,7 @@ pub enum DialogKind {
 }
 
 /// An open dialog.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Dialog {
     pub kind: DialogKind,
     pub group: String,
@@ -77,15 +78,20 @@ pub struct Dialog {
     pub all: bool,
     /// Index into the kind's durations.
     pub duration: usize,
-    /// The selected group's desired, min and max when the dialog opened.
+    /// The selected group's desired, min, max and hard cap, as the newest snapshot has
+    /// them ([`Dialog::refresh`]): a dialog left open says what confirming does now.
     current: u32,
     min: u32,
     max: u32,
+    hard_cap: u32,
+    /// One instance's hourly cost, and the policy's hourly budget, for a scale's $/h.
+    unit_cost: f64,
+    budget: Option<f64>,
     /// How many groups the fleet has, for "all 3 groups".
     groups: usize,
     /// Whether the selected group is paused now (for resume).
     paused: bool,
-    /// When the dialog opened (engine clock), for "until 14:30 UTC".
+    /// The newest snapshot's time (engine clock), for "until 14:30 UTC".
     now: Timestamp,
     /// Whether the scale count has been typed into: the first digit replaces the count
     /// the dialog proposed, the next ones append.
@@ -104,14 +110,27 @@ pub enum Outcome {
 impl Dialog {
     /// A dialog of `kind` on `group` (the selected one), as the snapshot shows it now.
     pub fn open(kind: DialogKind, group: &GroupSnapshot, snapshot: &Snapshot) -> Dialog {
-        Dialog {
-            group: group.spec.name.clone(),
-            current: group.capacity.map_or(group.spec.desired, |c| c.desired),
-            min: group.spec.min,
-            max: group.spec.max,
-            paused: group.controls.iter().any(|c| c.kind == ControlKind::Pause),
-            ..Dialog::on_fleet(kind, snapshot)
+        let mut dialog = Dialog { group: group.spec.name.clone(), ..Dialog::on_fleet(kind, snapshot) };
+        dialog.read(group);
+        dialog
+    }
+
+    /// Takes the group's figures from a newer snapshot, so that "from N", "until" and
+    /// the checks against min, max and the hard cap are those of now, not of when the
+    /// dialog opened. A group gone from the snapshot keeps its last figures.
+    pub fn refresh(&mut self, snapshot: &Snapshot) {
+        self.now = snapshot.taken_at;
+        self.groups = snapshot.groups.len();
+        if let Some(group) = snapshot.groups.iter().find(|g| g.spec.name == self.group) {
+            self.read(group);
         }
+    }
+
+    fn read(&mut self, group: &GroupSnapshot) {
+        self.current = group.capacity.map_or(group.spec.desired, |c| c.desired);
+        (self.min, self.max, self.hard_cap) = (group.spec.min, group.spec.max, group.spec.hard_cap());
+        (self.unit_cost, self.budget) = (group.spec.hourly_cost_usd, group.hourly_budget_usd);
+        self.paused = group.controls.iter().any(|c| c.kind == ControlKind::Pause);
     }
 
     /// A dialog of `kind` about no group in particular.
@@ -124,6 +143,9 @@ impl Dialog {
             current: 0,
             min: 0,
             max: 0,
+            hard_cap: 0,
+            unit_cost: 0.0,
+            budget: None,
             groups: snapshot.groups.len(),
             paused: false,
             now: snapshot.taken_at,
@@ -149,6 +171,28 @@ impl Dialog {
     pub fn shadow(group: &GroupSnapshot, snapshot: &Snapshot) -> Dialog {
         let on = !group.controls.iter().any(|c| c.kind == ControlKind::Shadow);
         Dialog::open(DialogKind::Shadow { on }, group, snapshot)
+    }
+
+    /// What the fleet will cost at `desired` against now, and against the budget.
+    fn cost_change(&self, desired: u32) -> String {
+        let (from, to) = (f64::from(self.current) * self.unit_cost, f64::from(desired) * self.unit_cost);
+        let change = to - from;
+        let sign = if change < 0.0 { "−" } else { "+" };
+        let mut line = format!(
+            "Cost at desired: {} → {} ({sign}{}).",
+            format::usd_per_hour(from),
+            format::usd_per_hour(to),
+            format::usd_per_hour(change.abs())
+        );
+        match self.budget {
+            Some(budget) if to > budget => line.push_str(&format!(
+                " Over the budget of {}: the budget caps automated scale-out, not a hold.",
+                format::usd_per_hour(budget)
+            )),
+            Some(budget) => line.push_str(&format!(" Budget {}.", format::usd_per_hour(budget))),
+            None => {}
+        }
+        line
     }
 
     fn target(&self) -> Target {
@@ -215,11 +259,12 @@ impl Dialog {
                 let hold = self.hold_for();
                 let mut lines = vec![
                     format!(
-                        "Desired capacity of {} goes from {} to {desired} now.",
+                        "Desired capacity of {} goes from {} to {desired} when the engine applies it.",
                         self.group, self.current
                     ),
+                    self.cost_change(*desired),
                     format!(
-                        "It is held there for {} (until {}): the policy does not change it before.",
+                        "It is held there for {} from then (until about {}): the policy does not change it before.",
                         format_duration(hold),
                         self.until(hold)
                     ),
@@ -229,8 +274,12 @@ impl Dialog {
                         "{desired} is below min {}: it cannot be sent. Type a count from {} up.",
                         self.min, self.min
                     ));
-                }
-                if *desired > self.max {
+                } else if *desired > self.hard_cap {
+                    lines.push(format!(
+                        "{desired} is above the hard cap of {} (hard_max, default 2 × max): no command passes it. Type a count up to {}.",
+                        self.hard_cap, self.hard_cap
+                    ));
+                } else if *desired > self.max {
                     lines.push(format!(
                         "{desired} is above max {}: max is raised for the hold only.",
                         self.max
@@ -309,7 +358,9 @@ impl Dialog {
 
     fn confirm_word(&self) -> &'static str {
         match self.kind {
-            DialogKind::Scale { desired, beyond_max_confirmed } if desired > self.max => {
+            DialogKind::Scale { desired, beyond_max_confirmed }
+                if desired > self.max && desired <= self.hard_cap =>
+            {
                 if beyond_max_confirmed {
                     "confirm (2 of 2)"
                 } else {
@@ -336,7 +387,7 @@ impl Dialog {
             Action::More | Action::Less => {
                 if let DialogKind::Scale { desired, beyond_max_confirmed } = &mut self.kind {
                     *desired = if action == Action::More {
-                        desired.saturating_add(1)
+                        desired.saturating_add(1).min(self.hard_cap.max(self.min))
                     } else {
                         desired.saturating_sub(1).max(self.min)
                     };
@@ -379,7 +430,7 @@ impl Dialog {
             },
             DialogKind::Resume => Command::Resume { target },
             DialogKind::Scale { desired, beyond_max_confirmed } => {
-                if *desired < self.min {
+                if *desired < self.min || *desired > self.hard_cap {
                     return Outcome::Stay;
                 }
                 let beyond_max = *desired > self.max;
@@ -571,6 +622,95 @@ mod tests {
             d.kind,
             DialogKind::Scale { desired: (proposed / 10) * 10 + 7, beyond_max_confirmed: false }
         );
+    }
+
+    fn type_count(d: &mut Dialog, count: u32) {
+        for digit in count.to_string().chars() {
+            d.digit(digit.to_digit(10).unwrap());
+        }
+    }
+
+    /// Issue 15, point 6: `s` `1` `3` `2` `0` on llm-chat (max 12) cannot be sent, however
+    /// often it is confirmed: 1320 is past the hard cap of 2 × max.
+    #[test]
+    fn a_count_past_the_hard_cap_cannot_be_sent_and_says_why() {
+        let (fleet, i) = chat();
+        let group = &fleet.groups[i];
+        assert_eq!((group.spec.max, group.spec.hard_cap()), (12, 24));
+        let mut d = Dialog::scale(group, &fleet);
+        type_count(&mut d, 1320);
+        for _ in 0..3 {
+            assert_eq!(d.act(Action::Confirm), Outcome::Stay);
+        }
+        let why = "1320 is above the hard cap of 24 (hard_max, default 2 × max): no command passes it";
+        assert!(d.what_happens().iter().any(|l| l.contains(why)), "{:?}", d.what_happens());
+        // At the cap itself it is beyond max: two confirmations, then sent.
+        let mut d = Dialog::scale(group, &fleet);
+        type_count(&mut d, 24);
+        assert_eq!(d.act(Action::Confirm), Outcome::Stay);
+        assert!(matches!(d.act(Action::Confirm), Outcome::Send(Command::ForceScale { desired: 24, .. })));
+        // +1 stops at the cap.
+        for _ in 0..5 {
+            d.act(Action::More);
+        }
+        assert_eq!(d.kind, DialogKind::Scale { desired: 24, beyond_max_confirmed: false });
+    }
+
+    /// Issue 15, point 6: the dialog says what the change costs an hour, and whether it
+    /// passes the budget. llm-chat: 8 desired at $10.49/h each, budget $400/h.
+    #[test]
+    fn a_scale_shows_the_hourly_cost_change_and_the_budget() {
+        let (fleet, i) = chat();
+        let mut d = Dialog::scale(&fleet.groups[i], &fleet);
+        d.digit(1);
+        d.digit(2);
+        assert!(
+            d.what_happens()
+                .contains(&"Cost at desired: $83.92/h → $125.88/h (+$41.96/h). Budget $400.00/h.".into()),
+            "{:?}",
+            d.what_happens()
+        );
+        d.erase();
+        d.erase();
+        d.digit(4);
+        assert!(d.what_happens()[1].contains("$83.92/h → $41.96/h (−$41.96/h)"), "{:?}", d.what_happens());
+        // Over the budget (it caps the policy, not a hold): 24 × $10.49 = $251.76 is
+        // within $400; a cheaper budget makes it over.
+        let mut tight = fleet.clone();
+        tight.groups[i].hourly_budget_usd = Some(100.0);
+        let mut d = Dialog::scale(&tight.groups[i], &tight);
+        type_count(&mut d, 12);
+        assert!(
+            d.what_happens()[1]
+                .ends_with("Over the budget of $100.00/h: the budget caps automated scale-out, not a hold."),
+            "{:?}",
+            d.what_happens()
+        );
+    }
+
+    /// Issue 15, point 7: an open dialog follows the snapshots: "from N" is desired now,
+    /// and "until" counts from now, not from when it opened.
+    #[test]
+    fn an_open_scale_dialog_follows_newer_snapshots() {
+        let (fleet, i) = chat();
+        let mut d = Dialog::scale(&fleet.groups[i], &fleet);
+        type_count(&mut d, 11);
+        assert!(d.what_happens()[0].contains("goes from 8 to 11"), "{:?}", d.what_happens());
+        let mut later = fleet.clone();
+        later.taken_at = fleet.taken_at.plus(Duration::from_secs(600));
+        if let Some(capacity) = &mut later.groups[i].capacity {
+            capacity.desired = 10;
+        }
+        d.refresh(&later);
+        assert!(d.what_happens()[0].contains("goes from 10 to 11"), "{:?}", d.what_happens());
+        let until = crate::model::words::clock(later.taken_at.plus(HOLD_FOR[0]));
+        assert!(
+            d.what_happens()[2].contains(&format!("for 20m from then (until about {until})")),
+            "{:?}",
+            d.what_happens()
+        );
+        // The count typed is the operator's: a snapshot does not change it.
+        assert_eq!(d.kind, DialogKind::Scale { desired: 11, beyond_max_confirmed: false });
     }
 
     /// Issue 15, point 7: a count below min is refused where it is typed, with the reason.

@@ -144,6 +144,7 @@ fn spec(
         actuator: crate::model::SIM.into(),
         min,
         max,
+        hard_max: None,
         desired,
         instance_type: instance_type.into(),
         hourly_cost_usd,
@@ -279,6 +280,7 @@ pub fn fleet() -> Snapshot {
                 points: vec![(TAKEN_AT.minus(Duration::from_secs(300)), 7), (TAKEN_AT, 9)],
                 until: TAKEN_AT.plus(Duration::from_secs(150)),
             }),
+            hourly_budget_usd: Some(400.0),
             controls: vec![ControlView {
                 kind: ControlKind::Shadow,
                 text: "shadow mode: decisions are shown, not acted on".into(),
@@ -318,6 +320,7 @@ pub fn fleet() -> Snapshot {
             lease: None,
             warnings: Vec::new(),
             forecast: None,
+            hourly_budget_usd: None,
             controls: vec![ControlView {
                 kind: ControlKind::Breaker,
                 text:
@@ -343,6 +346,7 @@ pub fn fleet() -> Snapshot {
             }),
             warnings: Vec::new(),
             forecast: None,
+            hourly_budget_usd: None,
             controls: vec![ControlView {
                 kind: ControlKind::Pause,
                 text: "paused (scale-in only) by ana until 2026-01-01T00:30:00Z: INC-123".into(),
@@ -411,6 +415,7 @@ pub fn large_fleet(groups: usize, points_per_series: usize) -> Snapshot {
                 controls: Vec::new(),
                 warnings: Vec::new(),
                 forecast: None,
+                hourly_budget_usd: None,
             }
         })
         .collect();

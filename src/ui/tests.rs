@@ -86,11 +86,12 @@ fn readonly_engine_stopped_and_command_line_80x24() {
     insta::assert_debug_snapshot!(draw(&app, 80, 24));
 }
 
-/// The force-scale dialog on the fixture's first group, beyond its max.
+/// The force-scale dialog on the fixture's first group, beyond its max (12) and within
+/// its hard cap (24).
 fn scale_dialog() -> Dialog {
     let fleet = fixtures::fleet();
     let mut dialog = Dialog::scale(&fleet.groups[0], &fleet);
-    for digit in [9, 9] {
+    for digit in [2, 0] {
         dialog.digit(digit);
     }
     dialog

@@ -160,6 +160,7 @@ fn group(desired: u32, pause: Option<Pause>) -> GroupState {
         name: GROUP.into(),
         min: 1,
         max: 20,
+        hard_max: None,
         hourly_cost_usd: 32.77,
         max_warmup: Duration::from_secs(300),
         policy: PolicySpec {

@@ -84,6 +84,7 @@ prop_compose! {
         history in prop::collection::vec((1i64..600, 0u32..40), 0..20),
         activities in prop::collection::vec((1i64..60, 0u32..40, 0u32..40), 0..4),
         hold in prop::option::weighted(0.15, (0u32..50, -60i64..600, any::<bool>())),
+        hard_max in prop::option::weighted(0.3, 0u32..60),
         pause in prop::option::weighted(0.15, (any::<bool>(), prop::option::of(-60i64..600))),
         budget in prop::option::weighted(0.2, 0.0..700.0f64),
         max_step in prop::option::weighted(0.3, (0u32..6, 0.0..200.0f64, 1u64..120)),
@@ -92,6 +93,8 @@ prop_compose! {
     ) -> GroupState {
         let mut s = group(full_policy(), desired, ready, warming);
         (s.min, s.max) = (min, min + span);
+        // Config refuses a hard_max below max; a decide file may still say one.
+        s.hard_max = hard_max;
         s.policy.tolerance = tolerance;
         s.policy.stabilization.scale_down = Duration::from_secs(down);
         let mut history: Vec<_> = history.into_iter().map(|(ago, d)| Recommendation { at: at(-ago), desired: d }).collect();
@@ -151,7 +154,10 @@ fn expected_bounds(s: &GroupState) -> (u32, u32) {
     let min = scheduled(|a| a.min).unwrap_or(s.min);
     let mut max = scheduled(|a| a.max).unwrap_or(s.max);
     if let Some(hold) = s.hold.as_ref().filter(|h| at(0) < h.until && h.beyond_max) {
-        max = max.max(hold.desired);
+        // Never past the hard cap: hard_max, else twice the group's max; never below
+        // the group's max (config refuses less; a decide file may say it).
+        let cap = s.hard_max.unwrap_or(2 * s.max).max(s.max);
+        max = max.max(hold.desired.min(cap));
     }
     (min.min(max), max)
 }

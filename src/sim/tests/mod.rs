@@ -31,6 +31,7 @@ fn group(name: &str, desired: u32, warmup_s: (u64, u64)) -> GroupSpec {
         actuator: crate::model::SIM.into(),
         min: 0,
         max: 1000,
+        hard_max: None,
         desired,
         instance_type: "g5.xlarge".to_string(),
         hourly_cost_usd: 1.0,
