@@ -316,6 +316,44 @@ fn a_force_scale_confirmed_in_its_dialog_sets_desired_and_shows_the_hold() {
     tmux.quit();
 }
 
+/// The `N` of "goes from N to" in an open scale dialog.
+fn dialog_from(screen: &str) -> Option<u32> {
+    let rest = &screen[screen.find("goes from ")? + "goes from ".len()..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// Issue 15, points 6 and 7: an open scale dialog follows the fleet ("from N" is desired
+/// now, not when it opened), shows the cost, and a count past the hard cap (2 × max)
+/// cannot be sent however often it is confirmed.
+#[test]
+fn the_scale_dialog_follows_the_fleet_and_nothing_passes_the_hard_cap() {
+    let tmux = start_console(160, 50);
+    tmux.wait_for_text(&GROUPS);
+    tmux.command("sim spike llm-chat x5 2m");
+    tmux.send_keys(&["s"]);
+    let screen = tmux.wait_for_text(&["scale llm-chat to", "Cost at desired: $"]);
+    let opened = dialog_from(&screen).expect("the dialog says from what");
+    wait_for("the open dialog to show llm-chat's new desired", WAIT, || {
+        let screen = tmux.capture();
+        match dialog_from(&screen) {
+            Some(from) if from > opened => Ok(()),
+            _ => Err(screen),
+        }
+    });
+    tmux.type_text("1320");
+    // 1,320 × $32.77 an hour.
+    tmux.wait_for_text(&["scale llm-chat to 1320?", "→ $43256/h", "above the hard cap of 32"]);
+    tmux.send_keys(&["y", "y", "y"]);
+    let screen = tmux.wait_for_text(&["scale llm-chat to 1320?", "above the hard cap of 32"]);
+    assert!(!screen.contains("holding llm-chat"), "nothing was sent: {screen}");
+    tmux.send_keys(&["Escape"]);
+    wait_for("the dialog to close", WAIT, || {
+        let screen = tmux.capture();
+        if screen.contains("scale llm-chat to") { Err(screen) } else { Ok(()) }
+    });
+    tmux.quit();
+}
+
 #[test]
 fn a_mutating_key_in_a_readonly_console_is_refused_where_it_can_be_seen() {
     let command = format!("{} --readonly --config {}", bin(), fixture("fast.toml").display());
