@@ -21,7 +21,7 @@ use crate::policy::{
 use crate::policy::{Pause, PauseMode};
 use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView, ForecastView};
 
-use super::breaker::{Breaker, BreakerSettings, stricter_pause, trip_text};
+use super::breaker::{Breaker, BreakerSettings, clears_itself, stricter_pause, trip_text};
 use super::history::SeriesHistory;
 
 /// The alarm raised while a scale-out is stalled (no capacity arrives).
@@ -334,12 +334,13 @@ impl Autoscaler {
     pub fn control_views(&self, now: Timestamp) -> Vec<ControlView> {
         let mut out = Vec::new();
         if let Some(pause) = self.state.pause.as_ref().filter(|p| p.is_active(now)) {
-            out.push(ControlView { kind: ControlKind::Pause, text: pause_text(pause) });
+            out.push(ControlView { kind: ControlKind::Pause, text: pause_text(pause), clears_itself: false });
         }
         let own = self.state.pause.as_ref().filter(|p| p.is_active(now));
         if let Some(marker) = self.marker_pause.as_ref().filter(|m| m.is_active(now) && Some(*m) != own) {
             out.push(ControlView {
                 kind: ControlKind::Pause,
+                clears_itself: false,
                 text: format!("{} (marker on the target)", pause_text(marker)),
             });
         }
@@ -348,6 +349,7 @@ impl Autoscaler {
         if bounds != configured {
             out.push(ControlView {
                 kind: ControlKind::Hold,
+                clears_itself: false,
                 text: format!(
                     "the target allows only {}–{} of the configured {}–{}",
                     bounds.0, bounds.1, configured.0, configured.1
@@ -358,6 +360,7 @@ impl Autoscaler {
             let beyond = if hold.beyond_max { " (beyond max)" } else { "" };
             out.push(ControlView {
                 kind: ControlKind::Hold,
+                clears_itself: false,
                 text: format!(
                     "held at {}{beyond} by {} until {}",
                     hold.desired,
@@ -367,11 +370,16 @@ impl Autoscaler {
             });
         }
         for trip in self.breaker.trips() {
-            out.push(ControlView { kind: ControlKind::Breaker, text: trip_text(trip) });
+            out.push(ControlView {
+                kind: ControlKind::Breaker,
+                text: trip_text(trip),
+                clears_itself: clears_itself(trip.kind),
+            });
         }
         if self.mode == AutoscaleMode::Shadow {
             out.push(ControlView {
                 kind: ControlKind::Shadow,
+                clears_itself: false,
                 text: "shadow mode: decisions are shown, not acted on".into(),
             });
         }

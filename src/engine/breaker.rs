@@ -116,6 +116,21 @@ impl fmt::Display for BreakerEvent {
     }
 }
 
+/// What an operator's reset did: the trips it closed, and why the others stay open.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reset {
+    pub closed: Vec<BreakerEvent>,
+    /// One sentence per trip left open: "the budget trip stays open (hourly cost $524.32
+    /// over budget $400.00): it closes by itself when cost is under budget ($400.00/h)".
+    pub kept: Vec<String>,
+}
+
+/// Whether a trip of `kind` closes only by its condition (fresh data, cost under
+/// budget), never by an operator's reset.
+pub fn clears_itself(kind: BreakerKind) -> bool {
+    matches!(kind, BreakerKind::StaleData | BreakerKind::Budget)
+}
+
 /// Which trips an operator resets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResetScope {
@@ -193,27 +208,39 @@ impl Breaker {
         events
     }
 
-    /// The operator's reset: closes the chosen trips and clears the counters behind them,
-    /// so a flapping or failure trip does not reopen on the next tick. A stale or budget
-    /// trip whose condition still holds reopens on the next tick.
-    pub fn reset(&mut self, scope: ResetScope, by: &str) -> Vec<BreakerEvent> {
+    /// The operator's reset: closes the chosen flapping and failure trips and clears the
+    /// counters behind them, so they do not reopen on the next tick. A stale-data or
+    /// budget trip is open because its condition held at the last tick, and closes by
+    /// itself the tick the condition is gone: a reset would only see it reopen at once,
+    /// so it stays open and `kept` says why.
+    pub fn reset(&mut self, scope: ResetScope, by: &str) -> Reset {
         let kinds = [
             BreakerKind::StaleData,
             BreakerKind::Budget,
             BreakerKind::Flapping,
             BreakerKind::ActuatorFailures,
         ];
-        let mut events = Vec::new();
+        let mut out = Reset::default();
         for kind in kinds.into_iter().filter(|k| scope == ResetScope::All || scope == ResetScope::Kind(*k)) {
+            if clears_itself(kind) {
+                if let Some(trip) = self.trip(kind) {
+                    out.kept.push(format!(
+                        "the {} trip stays open ({}): it closes by itself when {}",
+                        kind_text(kind),
+                        trip.cause,
+                        trip.reset_condition
+                    ));
+                }
+                continue;
+            }
             match kind {
-                BreakerKind::StaleData => self.stale_ticks = 0,
-                BreakerKind::Budget => {}
                 BreakerKind::Flapping => self.actions.clear(),
                 BreakerKind::ActuatorFailures => self.failures = 0,
+                BreakerKind::StaleData | BreakerKind::Budget => {}
             }
-            self.close(kind, format!("reset by {by}"), &mut events);
+            self.close(kind, format!("reset by {by}"), &mut out.closed);
         }
-        events
+        out
     }
 
     /// The pause the open trips amount to at `now` (see the module doc for how the

@@ -657,6 +657,7 @@ fn control_views(group: &CoreGroup, now: Timestamp) -> Vec<ControlView> {
         let reason = if silence.reason.is_empty() { String::new() } else { format!(": {}", silence.reason) };
         controls.push(ControlView {
             kind: ControlKind::Silence,
+            clears_itself: false,
             text: format!(
                 "silenced by {} until {}{reason} (alarms still evaluated, no pages)",
                 silence.by,

@@ -562,15 +562,15 @@ impl TickCore {
                     Reply::Failed { error: "`sim` is the simulator's business, not the autoscaler's".into() }
                 }
                 Command::ResetBreaker { target } => match self.reset_breakers(target, &request.operator) {
-                    Ok(closed) => {
-                        let groups: Vec<&str> = closed.iter().map(|(g, _)| g.as_str()).collect();
-                        let reply = Reply::Ok {
-                            message: format!(
-                                "breaker reset on {} by {}",
-                                groups.join(", "),
-                                request.operator
-                            ),
-                        };
+                    Ok((closed, kept)) => {
+                        let mut groups: Vec<&str> = closed.iter().map(|(g, _)| g.as_str()).collect();
+                        groups.dedup();
+                        let mut message =
+                            format!("breaker reset on {} by {}", groups.join(", "), request.operator);
+                        for kept in &kept {
+                            message.push_str(&format!("; {kept}"));
+                        }
+                        let reply = Reply::Ok { message };
                         for (group, event) in closed {
                             events.push(breaker_event(now, &group, &event));
                             breaker_changes.push(event);
@@ -608,7 +608,7 @@ impl TickCore {
         &mut self,
         target: &Target,
         operator: &Operator,
-    ) -> Result<Vec<(String, BreakerEvent)>, Reply> {
+    ) -> Result<Resets, Reply> {
         let chosen: Vec<usize> = match target {
             Target::All => (0..self.groups.len()).collect(),
             Target::Group(name) => match self.index_of(name) {
@@ -622,18 +622,24 @@ impl TickCore {
             },
         };
         let by = operator.to_string();
-        let mut closed = Vec::new();
+        let (mut closed, mut kept) = (Vec::new(), Vec::new());
         for i in chosen {
             let group = &mut self.groups[i];
-            let events = group.autoscaler.breaker.reset(ResetScope::All, &by);
-            closed.extend(events.into_iter().map(|e| (group.spec.name.clone(), e)));
+            let reset = group.autoscaler.breaker.reset(ResetScope::All, &by);
+            closed.extend(reset.closed.into_iter().map(|e| (group.spec.name.clone(), e)));
+            kept.extend(reset.kept.into_iter().map(|why| format!("{}: {why}", group.spec.name)));
         }
-        if closed.is_empty() {
-            return Err(Reply::Refused { reason: format!("no breaker trip is open on {target}") });
+        match (closed.is_empty(), kept.is_empty()) {
+            (true, true) => Err(Reply::Refused { reason: format!("no breaker trip is open on {target}") }),
+            (true, false) => Err(Reply::Refused { reason: format!("nothing to reset: {}", kept.join("; ")) }),
+            (false, _) => Ok((closed, kept)),
         }
-        Ok(closed)
     }
 }
+
+/// What a reset command did: each trip closed (with its group), and a sentence per trip
+/// left open.
+type Resets = (Vec<(String, BreakerEvent)>, Vec<String>);
 
 /// A breaker trip or reset as front ends see it.
 fn breaker_event(now: Timestamp, group: &str, event: &BreakerEvent) -> Event {

@@ -226,6 +226,37 @@ fn failed_actions_are_forgotten_and_k_in_a_row_freeze_the_group_until_reset() {
     assert!(reset.actions.iter().any(|a| a.group == CHAT && a.to > a.from), "{:?}", reset.actions);
 }
 
+/// Issue 15, point 10: a reset on a budget trip said "ok: breaker reset" and the trip
+/// reopened on the next tick. It is refused with the reason, and the trip stays.
+#[test]
+fn a_reset_on_a_budget_trip_is_refused_with_what_closes_it() {
+    let mut sim = sim_loop(AutoscaleMode::Act, None);
+    // 4 × $32.77 an hour, against $50.
+    sim.core.groups[CHAT].autoscaler.state.policy.hourly_budget_usd = Some(50.0);
+    let outputs = run(&mut sim, 0..3);
+    assert!(
+        outputs
+            .iter()
+            .flat_map(|(_, o)| &o.events)
+            .any(|e| matches!(e, Event::Breaker { tripped: true, .. })),
+        "the budget trip opens"
+    );
+    let reset =
+        sim.step(at(3), vec![request(Command::ResetBreaker { target: Target::Group("llm-chat".into()) })]);
+    let [Reply::Refused { reason }] = &reset.replies[..] else { panic!("{:?}", reset.replies) };
+    assert_eq!(
+        reason,
+        "nothing to reset: llm-chat: the budget trip stays open (hourly cost $131.08 over budget $50.00): \
+         it closes by itself when cost is under budget ($50.00/h)"
+    );
+    let trips = sim.core.groups[CHAT].autoscaler.breaker.trips();
+    assert_eq!(
+        trips.iter().map(|t| t.kind).collect::<Vec<_>>(),
+        [crate::store::breaker::BreakerKind::Budget]
+    );
+    assert!(!reset.events.iter().any(|e| matches!(e, Event::Breaker { .. })), "nothing closed or reopened");
+}
+
 #[test]
 fn a_read_only_core_refuses_commands_and_never_acts() {
     let config = config();

@@ -156,6 +156,10 @@ pub struct ControlView {
     pub kind: ControlKind,
     /// e.g. "paused (scale-in only) by ana until 14:30 UTC: INC-123".
     pub text: String,
+    /// A breaker trip that only its condition closes (cost back under budget, fresh
+    /// data): an operator's reset leaves it open (since 1.6).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clears_itself: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -520,7 +520,14 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Resume => open_dialog(app, action, |g, s| Dialog::open(DialogKind::Resume, g, s)),
         Action::Scale => open_dialog(app, action, Dialog::scale),
-        Action::ResetBreaker => open_dialog(app, action, |g, s| Dialog::open(DialogKind::ResetBreaker, g, s)),
+        Action::ResetBreaker => {
+            if app.snapshot.groups.iter().all(|g| !g.controls.iter().any(|c| c.kind == ControlKind::Breaker))
+            {
+                app.set_status(StatusKind::Info, "nothing to reset: no circuit-breaker trip is open");
+            } else {
+                open_dialog(app, action, Dialog::reset_breaker);
+            }
+        }
         Action::Silence => open_dialog(app, action, |g, s| Dialog::open(DialogKind::Silence, g, s)),
         Action::Shadow => open_dialog(app, action, Dialog::shadow),
         // Command-line and dialog actions mean nothing while browsing.

@@ -89,13 +89,50 @@ pub struct Dialog {
     budget: Option<f64>,
     /// How many groups the fleet has, for "all 3 groups".
     groups: usize,
-    /// Whether the selected group is paused now (for resume).
-    paused: bool,
+    /// What stops or limits each group of the fleet now, for what a resume or a reset
+    /// really does.
+    fleet: Vec<Controls>,
     /// The newest snapshot's time (engine clock), for "until 14:30 UTC".
     now: Timestamp,
     /// Whether the scale count has been typed into: the first digit replaces the count
     /// the dialog proposed, the next ones append.
     count_typed: bool,
+}
+
+/// What stops or limits one group now, from its snapshot's controls.
+#[derive(Clone, Debug, PartialEq)]
+struct Controls {
+    name: String,
+    paused: bool,
+    shadow: bool,
+    /// Open breaker trips: (text, closes only by its condition).
+    trips: Vec<(String, bool)>,
+}
+
+impl Controls {
+    fn of(group: &GroupSnapshot) -> Controls {
+        let has = |kind| group.controls.iter().any(|c| c.kind == kind);
+        Controls {
+            name: group.spec.name.clone(),
+            paused: has(ControlKind::Pause),
+            shadow: has(ControlKind::Shadow),
+            trips: group
+                .controls
+                .iter()
+                .filter(|c| c.kind == ControlKind::Breaker)
+                .map(|c| (c.text.clone(), c.clears_itself))
+                .collect(),
+        }
+    }
+}
+
+/// "llm-chat", "llm-chat and vision", "llm-chat, vision and embeddings".
+fn listed(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// What a key did to the dialog.
@@ -121,6 +158,7 @@ impl Dialog {
     pub fn refresh(&mut self, snapshot: &Snapshot) {
         self.now = snapshot.taken_at;
         self.groups = snapshot.groups.len();
+        self.fleet = snapshot.groups.iter().map(Controls::of).collect();
         if let Some(group) = snapshot.groups.iter().find(|g| g.spec.name == self.group) {
             self.read(group);
         }
@@ -130,7 +168,11 @@ impl Dialog {
         self.current = group.capacity.map_or(group.spec.desired, |c| c.desired);
         (self.min, self.max, self.hard_cap) = (group.spec.min, group.spec.max, group.spec.hard_cap());
         (self.unit_cost, self.budget) = (group.spec.hourly_cost_usd, group.hourly_budget_usd);
-        self.paused = group.controls.iter().any(|c| c.kind == ControlKind::Pause);
+    }
+
+    /// The groups the change applies to: the whole fleet, or the selected group.
+    fn targets(&self) -> impl Iterator<Item = &Controls> {
+        self.fleet.iter().filter(|c| self.all || c.name == self.group)
     }
 
     /// A dialog of `kind` about no group in particular.
@@ -147,7 +189,7 @@ impl Dialog {
             unit_cost: 0.0,
             budget: None,
             groups: snapshot.groups.len(),
-            paused: false,
+            fleet: snapshot.groups.iter().map(Controls::of).collect(),
             now: snapshot.taken_at,
             count_typed: false,
         }
@@ -162,6 +204,15 @@ impl Dialog {
         dialog
     }
 
+    /// The reset dialog, on the whole fleet when the selected group has no open trip but
+    /// others have. (The console offers none when no group has one.)
+    pub fn reset_breaker(group: &GroupSnapshot, snapshot: &Snapshot) -> Dialog {
+        let mut dialog = Dialog::open(DialogKind::ResetBreaker, group, snapshot);
+        let selected_clear = dialog.targets().all(|c| c.trips.is_empty());
+        dialog.all = selected_clear && dialog.fleet.iter().any(|c| !c.trips.is_empty());
+        dialog
+    }
+
     /// The quit dialog: `stops` are the groups this console's engine autoscales.
     pub fn quit(stops: Vec<String>, snapshot: &Snapshot) -> Dialog {
         Dialog::on_fleet(DialogKind::Quit { stops }, snapshot)
@@ -171,6 +222,77 @@ impl Dialog {
     pub fn shadow(group: &GroupSnapshot, snapshot: &Snapshot) -> Dialog {
         let on = !group.controls.iter().any(|c| c.kind == ControlKind::Shadow);
         Dialog::open(DialogKind::Shadow { on }, group, snapshot)
+    }
+
+    /// What a resume really does: which groups the policy drives again, and which of
+    /// them still do not act (shadow mode, an open breaker trip).
+    fn resume_lines(&self) -> Vec<String> {
+        let paused: Vec<&Controls> = self.targets().filter(|c| c.paused).collect();
+        if paused.is_empty() {
+            let who = if self.all { "no group".to_string() } else { self.who() };
+            let verb = if self.all { "is paused" } else { "is not paused" };
+            return vec![format!("{who} {verb}: nothing changes.")];
+        }
+        let names = |keep: fn(&Controls) -> bool| {
+            listed(&paused.iter().filter(|c| keep(c)).map(|c| c.name.as_str()).collect::<Vec<_>>())
+        };
+        let acting = names(|c| !c.shadow);
+        let mut lines = Vec::new();
+        if !acting.is_empty() {
+            lines.push(format!("The policy acts on {acting} again from the next tick."));
+        }
+        let shadowed = names(|c| c.shadow);
+        if !shadowed.is_empty() {
+            lines.push(format!(
+                "{shadowed}: the pause lifts, but shadow mode stays: decisions are shown as \"would …\", never acted on, until shadow is turned off."
+            ));
+        }
+        let tripped = names(|c| !c.trips.is_empty());
+        if !tripped.is_empty() {
+            lines.push(format!("{tripped}: an open circuit-breaker trip still limits it (R to reset)."));
+        }
+        lines.push("Holds stay.".into());
+        lines
+    }
+
+    /// What a reset really does: the trips it closes, and those only their condition
+    /// closes, which stay open.
+    fn reset_lines(&self) -> Vec<String> {
+        let mut closes = Vec::new();
+        let mut stays = Vec::new();
+        for group in self.targets() {
+            for (text, clears_itself) in &group.trips {
+                let line = format!("{}: {text}", group.name);
+                if *clears_itself { stays.push(line) } else { closes.push(line) }
+            }
+        }
+        if closes.is_empty() && stays.is_empty() {
+            let mut lines =
+                vec![format!("{} has no open circuit-breaker trip: nothing changes.", self.who())];
+            let elsewhere: Vec<&str> =
+                self.fleet.iter().filter(|c| !c.trips.is_empty()).map(|c| c.name.as_str()).collect();
+            if !self.all && !elsewhere.is_empty() {
+                lines.push(format!(
+                    "{} {}: a switches to all groups.",
+                    listed(&elsewhere),
+                    if elsewhere.len() == 1 { "has one" } else { "have some" }
+                ));
+            }
+            return lines;
+        }
+        let mut lines = Vec::new();
+        if !closes.is_empty() {
+            lines.push("Closes:".into());
+            lines.extend(closes.into_iter().map(|l| format!("  {l}")));
+            lines.push(
+                "Automation resumes unless something else (a pause, a hold, shadow mode) stops it.".into(),
+            );
+        }
+        if !stays.is_empty() {
+            lines.push("Stays open — a reset cannot close it, only its condition can:".into());
+            lines.extend(stays.into_iter().map(|l| format!("  {l}")));
+        }
+        lines
     }
 
     /// What the fleet will cost at `desired` against now, and against the budget.
@@ -249,12 +371,7 @@ impl Dialog {
                 };
                 vec![what, "Alarms, paging and forced scales still work; :resume lifts it.".into()]
             }
-            DialogKind::Resume if !self.all && !self.paused => {
-                vec![format!("{who} is not paused: nothing changes.")]
-            }
-            DialogKind::Resume => {
-                vec![format!("The policy acts on {who} again from the next tick."), "Holds stay.".into()]
-            }
+            DialogKind::Resume => self.resume_lines(),
             DialogKind::Scale { desired, beyond_max_confirmed } => {
                 let hold = self.hold_for();
                 let mut lines = vec![
@@ -292,10 +409,7 @@ impl Dialog {
                 }
                 lines
             }
-            DialogKind::ResetBreaker => vec![
-                format!("Every open circuit-breaker trip of {who} closes."),
-                "Automation resumes unless something else (a pause, a hold) stops it.".into(),
-            ],
+            DialogKind::ResetBreaker => self.reset_lines(),
             DialogKind::Silence => {
                 let d = self.silence_for();
                 vec![
@@ -621,6 +735,69 @@ mod tests {
         assert_eq!(
             d.kind,
             DialogKind::Scale { desired: (proposed / 10) * 10 + 7, beyond_max_confirmed: false }
+        );
+    }
+
+    fn control(kind: ControlKind, text: &str, clears_itself: bool) -> crate::protocol::ControlView {
+        crate::protocol::ControlView { kind, text: text.into(), clears_itself }
+    }
+
+    fn index(fleet: &Snapshot, name: &str) -> usize {
+        fleet.groups.iter().position(|g| g.spec.name == name).unwrap()
+    }
+
+    /// Issue 15, point 10: resume said "acts on vision again" for a group in shadow mode.
+    #[test]
+    fn a_resume_says_which_groups_still_do_not_act() {
+        let mut fleet = fixtures::fleet();
+        let embeddings = index(&fleet, "embeddings");
+        fleet.groups[embeddings].controls.push(control(ControlKind::Shadow, "shadow mode", false));
+        let d = Dialog::open(DialogKind::Resume, &fleet.groups[embeddings], &fleet);
+        assert_eq!(
+            d.what_happens(),
+            [
+                "embeddings: the pause lifts, but shadow mode stays: decisions are shown as \"would …\", never acted on, until shadow is turned off.",
+                "Holds stay."
+            ]
+        );
+        // The whole fleet: only embeddings is paused, and vision is not named.
+        let mut d = d;
+        d.act(Action::ToggleAll);
+        assert!(!d.what_happens().iter().any(|l| l.contains("vision")), "{:?}", d.what_happens());
+        // Not shadowed, it acts again.
+        let fleet = fixtures::fleet();
+        let d = Dialog::open(DialogKind::Resume, &fleet.groups[embeddings], &fleet);
+        assert_eq!(d.what_happens()[0], "The policy acts on embeddings again from the next tick.");
+    }
+
+    /// Issue 15, point 10: the reset dialog says which trips close and which stay open
+    /// (a budget trip closes only when cost is back under budget), and opens on the
+    /// whole fleet when the selected group has no trip.
+    #[test]
+    fn a_reset_says_which_trips_close_and_which_stay_open() {
+        let mut fleet = fixtures::fleet();
+        let vision = index(&fleet, "vision");
+        let budget = "breaker budget open (scale-out frozen): hourly cost $9.70 over budget $5.00; resets when cost is under budget ($5.00/h)";
+        fleet.groups[vision].controls.push(control(ControlKind::Breaker, budget, true));
+        let d = Dialog::reset_breaker(&fleet.groups[vision], &fleet);
+        let lines = d.what_happens();
+        assert!(!d.all);
+        assert_eq!(lines[0], "Closes:");
+        assert!(lines[1].starts_with("  vision: breaker actuator failures open"), "{lines:?}");
+        assert_eq!(lines[3], "Stays open — a reset cannot close it, only its condition can:");
+        assert_eq!(lines[4], format!("  vision: {budget}"));
+        // On llm-chat, which has no trip: the dialog offers the fleet's.
+        let chat = index(&fleet, "llm-chat");
+        let mut d = Dialog::reset_breaker(&fleet.groups[chat], &fleet);
+        assert!(d.all, "opens on all groups");
+        assert!(d.what_happens()[1].starts_with("  vision:"), "{:?}", d.what_happens());
+        d.act(Action::ToggleAll);
+        assert_eq!(
+            d.what_happens(),
+            [
+                "llm-chat has no open circuit-breaker trip: nothing changes.",
+                "vision has one: a switches to all groups."
+            ]
         );
     }
 

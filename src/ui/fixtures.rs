@@ -283,6 +283,7 @@ pub fn fleet() -> Snapshot {
             hourly_budget_usd: Some(400.0),
             controls: vec![ControlView {
                 kind: ControlKind::Shadow,
+                clears_itself: false,
                 text: "shadow mode: decisions are shown, not acted on".into(),
             }],
         },
@@ -323,6 +324,7 @@ pub fn fleet() -> Snapshot {
             hourly_budget_usd: None,
             controls: vec![ControlView {
                 kind: ControlKind::Breaker,
+                clears_itself: false,
                 text:
                     "breaker actuator failures open (all scaling frozen): 3 actuator calls in a row failed; \
                        resets when an operator resets the breaker"
@@ -349,6 +351,7 @@ pub fn fleet() -> Snapshot {
             hourly_budget_usd: None,
             controls: vec![ControlView {
                 kind: ControlKind::Pause,
+                clears_itself: false,
                 text: "paused (scale-in only) by ana until 2026-01-01T00:30:00Z: INC-123".into(),
             }],
         },

@@ -657,7 +657,7 @@ mod tests {
     fn the_most_constraining_state_is_the_mark() {
         use crate::protocol::{ControlView, LeaseView};
         let mut group = crate::ui::fixtures::fleet().groups[0].clone();
-        let control = |kind| ControlView { kind, text: String::new() };
+        let control = |kind| ControlView { kind, text: String::new(), clears_itself: false };
         group.controls = vec![control(ControlKind::Shadow)];
         group.lease = None;
         assert_eq!(AutomationState::of(&group), [AutomationState::Shadow]);

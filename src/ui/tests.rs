@@ -275,6 +275,7 @@ fn a_held_group_is_marked_h_and_its_hold_spelled_out() {
     let mut snapshot = fixtures::fleet();
     snapshot.groups[2].controls = vec![crate::protocol::ControlView {
         kind: crate::protocol::ControlKind::Hold,
+        clears_itself: false,
         text: "held at 4 by ana until 2026-01-01T00:20:00Z".into(),
     }];
     snapshot.groups[2].lease = None;
@@ -405,6 +406,7 @@ mod odd_data {
                         // Engine text of any length, and a foreign lease, under the row.
                         g.controls.push(crate::protocol::ControlView {
                             kind: crate::protocol::ControlKind::Pause,
+                            clears_itself: false,
                             text: format!("paused by {}", name.repeat(4)),
                         });
                         g.lease = Some(crate::protocol::LeaseView {

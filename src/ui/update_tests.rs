@@ -402,6 +402,30 @@ fn a_mutating_key_in_a_readonly_console_is_refused_on_the_spot() {
     assert!(screen.contains("refused: shadow: this console is read-only"), "{screen}");
 }
 
+/// Issue 15, point 10: the reset dialog was offered with nothing tripped.
+#[test]
+fn r_with_no_open_trip_anywhere_says_so_and_opens_nothing() {
+    let mut app = fixture_app();
+    let mut fleet = fixtures::fleet();
+    for group in &mut fleet.groups {
+        group.controls.retain(|c| c.kind != crate::protocol::ControlKind::Breaker);
+    }
+    update(&mut app, Msg::Snapshot(Arc::new(fleet)));
+    assert!(update(&mut app, key(KeyCode::Char('R'))).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    let status = app.status.as_ref().map(|s| s.text.as_str());
+    assert_eq!(status, Some("nothing to reset: no circuit-breaker trip is open"));
+    // With vision's trip back, R on llm-chat opens the reset of all groups.
+    update(&mut app, Msg::Snapshot(Arc::new(fixtures::fleet())));
+    update(&mut app, key(KeyCode::Char('R')));
+    let Mode::Dialog(dialog) = &app.mode else { panic!("a dialog: {:?}", app.mode) };
+    assert!(
+        dialog.all && dialog.title().starts_with("reset the circuit breaker of all"),
+        "{}",
+        dialog.title()
+    );
+}
+
 /// The fixture with an alarm firing on `embeddings` too (llm-chat has one already).
 fn two_groups_firing() -> crate::protocol::Snapshot {
     let mut fleet = fixtures::fleet();

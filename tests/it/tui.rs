@@ -354,6 +354,36 @@ fn the_scale_dialog_follows_the_fleet_and_nothing_passes_the_hard_cap() {
     tmux.quit();
 }
 
+/// Issue 15, point 10: `R` on a budget trip said "ok: breaker reset" and the trip reopened
+/// at once; resume said "acts on vision again" of a group in shadow mode. Each dialog and
+/// reply says what really happens.
+#[test]
+fn the_reset_and_resume_dialogs_say_what_really_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = std::fs::read_to_string(fixture("fast.toml")).unwrap();
+    let tracking = "target_tracking = [{ metric = \"gpu_util\", target = 0.7 }]";
+    // llm-chat costs 4 × $32.77 an hour against a budget of $50: the budget trip opens.
+    let config = fast.replacen(tracking, &format!("{tracking}\nhourly_budget_usd = 50.0"), 1);
+    assert_ne!(config, fast, "the fixture's first policy is llm-chat's");
+    let path = dir.path().join("budget.toml");
+    std::fs::write(&path, config).unwrap();
+    let tmux = Tmux::start(&format!("{} --config {}", bin(), path.display()), 160, 50);
+    tmux.wait_for_text(&["1 BREAKER OPEN"]);
+    tmux.send_keys(&["R"]);
+    tmux.wait_for_text(&["reset the circuit breaker of llm-chat?", "Stays open", "llm-chat: breaker budget open"]);
+    tmux.send_keys(&["y"]);
+    tmux.wait_for_text(&["refused: reset llm-chat: nothing to reset: llm-chat: the budget trip stays open"]);
+    // vision, paused and in shadow mode: the pause lifts, and it still does not act.
+    tmux.command("shadow vision on");
+    tmux.wait_for_text(&["vision: shadow on"]);
+    tmux.command("pause vision");
+    tmux.wait_for_text(&["paused vision"]);
+    tmux.send_keys(&["j", "r"]);
+    tmux.wait_for_text(&["resume vision?", "vision: the pause lifts, but shadow mode stays"]);
+    tmux.send_keys(&["n"]);
+    tmux.quit();
+}
+
 #[test]
 fn a_mutating_key_in_a_readonly_console_is_refused_where_it_can_be_seen() {
     let command = format!("{} --readonly --config {}", bin(), fixture("fast.toml").display());

@@ -425,7 +425,7 @@ fn three_failed_calls_in_a_row_trip_a_full_freeze_until_an_operator_resets() {
     b.observe(facts(at(86_400), &d));
     let pause = b.effective_pause(at(86_400)).expect("still frozen");
     assert_eq!((pause.mode, pause.until), (PauseMode::Full, None));
-    let events = b.reset(ResetScope::Kind(BreakerKind::ActuatorFailures), "alice");
+    let events = b.reset(ResetScope::Kind(BreakerKind::ActuatorFailures), "alice").closed;
     assert_eq!(
         events.iter().map(ToString::to_string).collect::<Vec<_>>(),
         ["breaker reset: actuator failures trip closed — reset by alice"]
@@ -475,8 +475,8 @@ fn operator_reset_all_closes_every_open_trip() {
     call(&mut b, 260, true);
     call(&mut b, 270, true);
     assert_eq!(kinds(&b), [BreakerKind::Flapping, BreakerKind::ActuatorFailures]);
-    let events = b.reset(ResetScope::All, "alice");
-    assert_eq!(events.len(), 2);
+    let reset = b.reset(ResetScope::All, "alice");
+    assert_eq!((reset.closed.len(), reset.kept.len()), (2, 0));
     assert!(b.trips().is_empty());
     // The flapping history went with it: one more reversal does not reopen the trip.
     assert!(act(&mut b, &[(300, 6, 4)]).is_empty());
@@ -485,10 +485,35 @@ fn operator_reset_all_closes_every_open_trip() {
 #[test]
 fn operator_reset_of_one_kind_leaves_the_others_open() {
     let mut b = breaker();
+    act(&mut b, &[(0, 4, 6), (60, 6, 4), (120, 4, 6), (180, 6, 4), (240, 4, 6)]);
+    for secs in [250, 260, 270] {
+        call(&mut b, secs, true);
+    }
+    let reset = b.reset(ResetScope::Kind(BreakerKind::Flapping), "alice");
+    assert_eq!(reset.closed.len(), 1);
+    assert_eq!(kinds(&b), [BreakerKind::ActuatorFailures]);
+}
+
+/// Issue 15, point 10: `R` on a budget trip said "ok: breaker reset" and the trip reopened
+/// at once. A trip that only its condition closes stays open, and the reset says why.
+#[test]
+fn a_reset_leaves_trips_that_only_their_condition_closes_open_and_says_why() {
+    let mut b = breaker();
     let d = stale_gpu(at(0));
     b.observe(costing(at(0), &d, 131.08));
-    b.reset(ResetScope::Kind(BreakerKind::Budget), "alice");
-    assert_eq!(kinds(&b), [BreakerKind::StaleData]);
+    assert_eq!(kinds(&b), [BreakerKind::StaleData, BreakerKind::Budget]);
+    let reset = b.reset(ResetScope::All, "alice");
+    assert!(reset.closed.is_empty(), "{:?}", reset.closed);
+    assert_eq!(kinds(&b), [BreakerKind::StaleData, BreakerKind::Budget]);
+    assert_eq!(reset.kept.len(), 2);
+    assert!(reset.kept[0].starts_with("the stale data trip stays open (gpu_util"), "{:?}", reset.kept);
+    assert!(reset.kept[0].ends_with("it closes by itself when fresh data returns for every metric"));
+    assert!(
+        reset.kept[1].starts_with("the budget trip stays open (hourly cost $131.08 over budget"),
+        "{:?}",
+        reset.kept
+    );
+    assert!(clears_itself(BreakerKind::Budget) && !clears_itself(BreakerKind::ActuatorFailures));
 }
 
 fn persisted(kind: BreakerKind, mode: TripMode, group: &str, since: Timestamp) -> BreakerTrip {
