@@ -98,7 +98,7 @@ pub enum BreakerEvent {
 }
 
 impl fmt::Display for BreakerEvent {
-    /// "breaker tripped: scale-in frozen — gpu_util stale (last sample 2m ago); resets when
+    /// "breaker tripped: scale-in frozen — gpu_util stale (no sample since 14:03:12 UTC); resets when
     /// fresh data returns for every metric"
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -287,7 +287,7 @@ impl Breaker {
         }
         self.stale_ticks = self.stale_ticks.saturating_add(1);
         if self.stale_ticks >= self.settings.stale_after_ticks.max(1) {
-            let cause = problems.iter().map(problem_text).collect::<Vec<_>>().join(", ");
+            let cause = problems.iter().map(|p| problem_text(p, facts.now)).collect::<Vec<_>>().join(", ");
             let reset = "fresh data returns for every metric".to_string();
             self.open(facts.now, BreakerKind::StaleData, TripMode::ScaleInOnly, cause, reset, events);
         }
@@ -444,16 +444,17 @@ fn kind_text(kind: BreakerKind) -> &'static str {
     }
 }
 
-/// "gpu_util stale (last sample 2m ago)"; ages to the second, as the UI shows them.
-fn problem_text(p: &MetricProblem) -> String {
+/// "gpu_util stale (no sample since 14:03:12 UTC)". A trip keeps its cause while it is
+/// open, so a stale sample is named by its time, which stays true, not by its age at the
+/// trip, which would read "3s ago" for as long as the trip lasts.
+fn problem_text(p: &MetricProblem, now: Timestamp) -> String {
     let metric = &p.metric;
     match &p.problem {
         Problem::Missing => format!("{metric} missing (no sample)"),
         Problem::Stale { age } => {
-            format!(
-                "{metric} stale (last sample {} ago)",
-                format_duration(Duration::from_secs(age.as_secs()))
-            )
+            // To the second, as the UI shows times.
+            let at = now.minus(Duration::from_secs(age.as_secs()));
+            format!("{metric} stale (no sample since {})", crate::model::words::clock(at))
         }
         Problem::Invalid => format!("{metric} invalid (NaN, infinite or negative)"),
         Problem::BadTarget => format!("{metric} has no usable target (not a positive number)"),

@@ -604,11 +604,7 @@ impl TickCore {
 
     /// Closes every open trip of the target groups: the (group, reset) pairs, or the
     /// refusal when the target is unknown or nothing was open.
-    fn reset_breakers(
-        &mut self,
-        target: &Target,
-        operator: &Operator,
-    ) -> Result<Resets, Reply> {
+    fn reset_breakers(&mut self, target: &Target, operator: &Operator) -> Result<Resets, Reply> {
         let chosen: Vec<usize> = match target {
             Target::All => (0..self.groups.len()).collect(),
             Target::Group(name) => match self.index_of(name) {

@@ -306,8 +306,14 @@ impl GroupSnapshot {
     }
 
     /// The newest sample of any series, if there is one.
+    /// The newest sample of the group's source: the capacity series, which the engine
+    /// records itself every tick, say nothing of how fresh the metrics are.
     pub fn newest_sample_at(&self) -> Option<Timestamp> {
-        self.series.iter().filter_map(|s| s.points.last().map(|p| p.at)).max()
+        self.series
+            .iter()
+            .filter(|s| !s.kind.is_capacity())
+            .filter_map(|s| s.points.last().map(|p| p.at))
+            .max()
     }
 
     pub fn any_stale(&self) -> bool {

@@ -49,6 +49,9 @@ pub enum Msg {
     },
     /// Passing news has held the bottom line for [`STATUS_FADE`].
     StatusFaded,
+    /// The console's own clock: this long has passed since the snapshot shown arrived.
+    /// Sent about once a second, so ages count up between slow polls.
+    Clock(Duration),
 }
 
 /// What [`update`] asks the event loop to do.
@@ -148,6 +151,12 @@ pub struct App {
     pub decisions: DecisionLog,
     /// Attached to a daemon: the link's state (None in-process).
     pub link: Option<LinkState>,
+    /// How long ago, by the console's own clock, the snapshot shown arrived.
+    pub since_snapshot: Duration,
+    /// Why every figure on screen is old, if it is: the daemon is gone, the engine
+    /// stopped, or snapshots stopped coming. The snapshot's series are then all marked
+    /// stale ([`mark_old`]).
+    pub old: Option<String>,
 }
 
 impl App {
@@ -173,7 +182,16 @@ impl App {
             thresholds: Thresholds::default(),
             decisions: DecisionLog::default(),
             link: None,
+            since_snapshot: Duration::ZERO,
+            old: None,
         }
+    }
+
+    /// Now, on the engine's clock as the console counts it: the snapshot's time plus how
+    /// long ago it arrived. Ages on screen count from here, so they keep growing when
+    /// snapshots stop.
+    pub fn now(&self) -> Timestamp {
+        self.snapshot.taken_at.plus(self.since_snapshot)
     }
 
     /// The selected group, unless the filter hides it.
@@ -261,6 +279,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             // Keep the same group selected if the engine reorders or adds groups.
             let selected_name = app.selected_group().map(|g| g.spec.name.clone());
             app.snapshot = snapshot;
+            app.since_snapshot = Duration::ZERO;
+            app.old = None;
+            if matches!(app.link, Some(LinkState::Disconnected { .. } | LinkState::Connecting)) {
+                mark_old(app, "disconnected from the daemon");
+            }
             if let Mode::Dialog(dialog) = &mut app.mode {
                 dialog.refresh(&app.snapshot);
             }
@@ -307,7 +330,23 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 ) => app.set_status(StatusKind::Ok, format!("attached to {engine}")),
                 _ => {}
             }
+            let gone = matches!(state, LinkState::Disconnected { .. } | LinkState::Connecting);
             app.link = Some(state);
+            if gone {
+                mark_old(app, "disconnected from the daemon");
+            }
+            Vec::new()
+        }
+        Msg::Clock(since) => {
+            app.since_snapshot = since;
+            if app.old.is_none() && since > overdue_after(&app.snapshot) {
+                let text = format!("no snapshot from the engine for {}", super::format::age(since));
+                mark_old(app, &text);
+            }
+            let now = app.now();
+            if let Mode::Dialog(dialog) = &mut app.mode {
+                dialog.set_now(now);
+            }
             Vec::new()
         }
         Msg::StatusFaded => {
@@ -318,6 +357,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::EngineStopped => {
             app.engine_stopped = true;
+            mark_old(app, "the engine stopped");
             app.set_status(StatusKind::Error, "engine stopped: showing its last data; q quits");
             Vec::new()
         }
@@ -706,8 +746,28 @@ fn submit(app: &mut App, line: &str) -> Vec<Effect> {
 }
 
 /// How long ago the fleet's data was taken, as the header shows it: from the oldest of
-/// the groups' newest samples to the snapshot's own time (both engine clock, so a
-/// virtual clock reads the same). `None` before any sample.
-pub fn data_age(snapshot: &Snapshot) -> Option<Duration> {
-    snapshot.data_as_of().map(|at| snapshot.taken_at.since(at))
+/// the groups' newest samples to now as the console counts it ([`App::now`]: the
+/// snapshot's time plus how long ago it arrived, so a virtual clock reads the same and a
+/// remote engine's clock skew does not matter). `None` before any sample.
+pub fn data_age(app: &App) -> Option<Duration> {
+    app.snapshot.data_as_of().map(|at| app.now().since(at))
+}
+
+/// Snapshots come once an engine tick; one this much later than that is overdue, and what
+/// is on screen is old.
+fn overdue_after(snapshot: &Snapshot) -> Duration {
+    snapshot.poll_interval.saturating_mul(2) + Duration::from_secs(5)
+}
+
+/// Marks every figure on screen old: each series stale, capacity unknown. The next
+/// snapshot replaces them with fresh ones.
+fn mark_old(app: &mut App, why: &str) {
+    app.old = Some(why.to_string());
+    let snapshot = Arc::make_mut(&mut app.snapshot);
+    for group in &mut snapshot.groups {
+        group.capacity_stale = true;
+        for series in &mut group.series {
+            series.stale = true;
+        }
+    }
 }

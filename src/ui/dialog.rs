@@ -92,7 +92,7 @@ pub struct Dialog {
     /// What stops or limits each group of the fleet now, for what a resume or a reset
     /// really does.
     fleet: Vec<Controls>,
-    /// The newest snapshot's time (engine clock), for "until 14:30 UTC".
+    /// Now as the console counts it (engine clock), for "until 14:30 UTC".
     now: Timestamp,
     /// Whether the scale count has been typed into: the first digit replaces the count
     /// the dialog proposed, the next ones append.
@@ -162,6 +162,11 @@ impl Dialog {
         if let Some(group) = snapshot.groups.iter().find(|g| g.spec.name == self.group) {
             self.read(group);
         }
+    }
+
+    /// Now as the console counts it, for "until about …" between snapshots.
+    pub fn set_now(&mut self, now: Timestamp) {
+        self.now = now;
     }
 
     fn read(&mut self, group: &GroupSnapshot) {

@@ -2,8 +2,10 @@
 //! command replies, terminal input, termination signals), feeds each message to
 //! [`update`], carries out the effects, and redraws once per burst.
 //!
-//! Idle means asleep: the loop blocks in `select!` with no timer but one, while passing
-//! news is on the bottom line, for when it fades. After a wake-up it
+//! Idle means nearly asleep: the loop blocks in `select!` with two timers, one while
+//! passing news is on the bottom line, for when it fades, and the console's clock, once a
+//! second, so that the ages on screen count up between slow polls (a 60 s source must
+//! not show "data as of 0s ago" for a minute). After a wake-up it
 //! drains whatever else is ready without waiting (held-down keys, an event flurry), then
 //! draws once if anything visible changed. Snapshots coalesce by themselves: the watch
 //! channel holds only the newest. Generic over the backend and the input stream so tests
@@ -57,6 +59,10 @@ struct Sources<S> {
     /// When the status line's passing news (an engine event, a local notice) gives the
     /// line back to the key hints.
     fade_at: Option<tokio::time::Instant>,
+    /// The console's clock: a tick a second.
+    clock: tokio::time::Interval,
+    /// When (console clock) the snapshot shown arrived.
+    snapshot_at: tokio::time::Instant,
 }
 
 impl<S> Sources<S>
@@ -84,7 +90,10 @@ where
         };
         tokio::select! {
             changed = self.snapshots.changed(), if self.snapshots_open => Ok(match changed {
-                Ok(()) => Wake::Msg(Msg::Snapshot(self.snapshots.borrow_and_update().clone())),
+                Ok(()) => {
+                    self.snapshot_at = tokio::time::Instant::now();
+                    Wake::Msg(Msg::Snapshot(self.snapshots.borrow_and_update().clone()))
+                }
                 Err(_) => {
                     self.snapshots_open = false;
                     Wake::Msg(Msg::EngineStopped)
@@ -115,6 +124,7 @@ where
             },
             () = terminate => Ok(Wake::Terminate),
             () = fade => Ok(Wake::Msg(Msg::StatusFaded)),
+            _ = self.clock.tick() => Ok(Wake::Msg(Msg::Clock(self.snapshot_at.elapsed()))),
         }
     }
 }
@@ -199,6 +209,8 @@ where
         #[cfg(unix)]
         signals: termination_signals(),
         fade_at: None,
+        clock: console_clock(),
+        snapshot_at: tokio::time::Instant::now(),
     };
     terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
     loop {
@@ -270,6 +282,14 @@ where
             terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
         }
     }
+}
+
+/// A tick a second, the first one a second from now; a late tick is not made up for.
+fn console_clock() -> tokio::time::Interval {
+    let period = std::time::Duration::from_secs(1);
+    let mut clock = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    clock
 }
 
 #[cfg(unix)]
@@ -346,8 +366,9 @@ mod tests {
 
     /// Returns once the loop has handled everything sent to it and waits again. The tests
     /// run on tokio's paused clock, whose time moves only when every task is waiting, so
-    /// this sleep ends exactly then — however many polls the loop needs (the loop itself
-    /// has no timer). A loop that never settles fails the tests' timeouts, not a count.
+    /// this sleep ends exactly then — however many polls the loop needs (the loop's own
+    /// timers are a second or more away). A loop that never settles fails the tests'
+    /// timeouts, not a count.
     async fn until_idle() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -371,6 +392,20 @@ mod tests {
             .unwrap();
         result.unwrap();
         assert!(screen.contains("paging"), "the alarms view (the third key's) is shown: {screen}");
+    }
+
+    /// Issue 15, point 3: between snapshots the data's age counts up on the console's own
+    /// clock (a 60 s source must not say "data as of 0s ago" for a minute).
+    #[tokio::test(start_paused = true)]
+    async fn the_data_age_counts_up_between_snapshots() {
+        let (_engine, keys, handle) = start();
+        until_idle().await;
+        tokio::time::sleep(Duration::from_millis(3_500)).await;
+        press(&keys, KeyCode::Char('q'));
+        let (result, screen) = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+        result.unwrap();
+        // The fixture's data is 2 s old when it arrives; 3 ticks of the console's clock later, 5 s.
+        assert!(screen.lines().next().unwrap().contains("data as of 5s ago"), "{screen}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -65,7 +65,9 @@ fn segments(app: &App) -> Vec<Segment> {
         let text = format!(" {tripped} BREAKER OPEN ");
         out.push(Segment { text, style: theme.badge_alert, priority: 0 });
     }
-    if let Some(text) = metrics::lease_summary(snapshot) {
+    if let Some(text) = metrics::lease_summary(snapshot, app.link.is_some()) {
+        // What is on screen is old: who holds the lease now is not known.
+        let text = if app.old.is_some() { "lease: unknown".to_string() } else { text };
         out.push(Segment { text, style: theme.header, priority: 4 });
     }
     let firing: usize = snapshot.groups.iter().map(|g| g.firing().count()).sum();
@@ -74,7 +76,7 @@ fn segments(app: &App) -> Vec<Segment> {
         let text = format!(" {firing} {noun} FIRING ");
         out.push(Segment { text, style: theme.badge_alert, priority: 0 });
     }
-    let (age_text, age_style) = match app::data_age(snapshot) {
+    let (age_text, age_style) = match app::data_age(app) {
         Some(age) if age > snapshot.stale_after => (
             format!("data as of {} ago{}", format::age(age), metrics::OVER_MARK),
             theme.header.patch(theme.warn),

@@ -163,7 +163,10 @@ pub fn cost_per_1k_requests(snapshot: &Snapshot) -> Option<f64> {
 /// Who acts on the fleet: "lease: this engine", "lease: engine-b on ops-2" when one
 /// other engine holds the leases ("(1 of 3 groups)" when not every group has one),
 /// "leases: 2 holders" otherwise; None without leases.
-pub fn lease_summary(snapshot: &Snapshot) -> Option<String> {
+///
+/// `ours` means the engine that took the snapshot: in an attached console that is the
+/// daemon's, not this console's.
+pub fn lease_summary(snapshot: &Snapshot, attached: bool) -> Option<String> {
     let leases: Vec<&crate::protocol::LeaseView> =
         snapshot.groups.iter().filter_map(|g| g.lease.as_ref()).collect();
     let first = leases.first()?;
@@ -174,6 +177,7 @@ pub fn lease_summary(snapshot: &Snapshot) -> Option<String> {
         String::new()
     };
     Some(match (same, first.ours) {
+        (true, true) if attached => format!("lease: the daemon{part}"),
         (true, true) => format!("lease: this engine{part}"),
         (true, false) => format!("lease: {} on {}{part}", first.holder, first.host),
         (false, _) => {
@@ -214,19 +218,21 @@ mod tests {
     fn the_lease_summary_names_one_holder_or_counts_them() {
         let mut fleet = fixtures::fleet();
         // The fixture: one group observed under engine-b on ops-2, the others without a lease.
-        assert_eq!(lease_summary(&fleet).as_deref(), Some("lease: engine-b on ops-2 (1 of 3 groups)"));
+        assert_eq!(lease_summary(&fleet, false).as_deref(), Some("lease: engine-b on ops-2 (1 of 3 groups)"));
         let theirs = fleet.groups.iter().find_map(|g| g.lease.clone()).unwrap();
         let ours = crate::protocol::LeaseView { holder: "me".into(), ours: true, ..theirs.clone() };
         fleet.groups[0].lease = Some(ours.clone());
-        assert_eq!(lease_summary(&fleet).as_deref(), Some("leases: 2 holders"));
+        assert_eq!(lease_summary(&fleet, false).as_deref(), Some("leases: 2 holders"));
         for group in &mut fleet.groups {
             group.lease = Some(ours.clone());
         }
-        assert_eq!(lease_summary(&fleet).as_deref(), Some("lease: this engine"));
+        assert_eq!(lease_summary(&fleet, false).as_deref(), Some("lease: this engine"));
+        // Issue 15, point 3: attached, the engine holding it is the daemon's.
+        assert_eq!(lease_summary(&fleet, true).as_deref(), Some("lease: the daemon"));
         for group in &mut fleet.groups {
             group.lease = None;
         }
-        assert_eq!(lease_summary(&fleet), None);
+        assert_eq!(lease_summary(&fleet, false), None);
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! messages. Pure: no terminal, no channels.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::model::PauseMode;
 use crate::model::Timestamp;
-use crate::protocol::{Command, Event, Reply, SimCommand, Target};
+use crate::protocol::{Command, Event, LinkState, Reply, SimCommand, Target};
 
 use super::app::{Effect, Mode, Msg, StatusKind, update};
 use super::fixtures;
@@ -400,6 +401,76 @@ fn a_mutating_key_in_a_readonly_console_is_refused_on_the_spot() {
     }
     let screen = screen_text(&app, 120, 40);
     assert!(screen.contains("refused: shadow: this console is read-only"), "{screen}");
+}
+
+fn header(app: &super::App) -> String {
+    screen_text(app, 220, 40).lines().next().unwrap_or_default().to_string()
+}
+
+fn every_series_stale(app: &super::App) -> bool {
+    app.snapshot.groups.iter().flat_map(|g| &g.series).all(|s| s.stale)
+}
+
+/// Issue 15, point 3: the age on screen is counted by the console's own clock, so it
+/// grows between slow polls and when snapshots stop; overdue, every figure is old.
+#[test]
+fn the_data_age_counts_up_on_the_consoles_clock_and_overdue_data_is_all_old() {
+    let mut app = fixture_app();
+    assert!(header(&app).contains("data as of 2s ago"), "{}", header(&app));
+    update(&mut app, Msg::Clock(Duration::from_secs(9)));
+    assert!(header(&app).contains("data as of 11s ago"), "{}", header(&app));
+    assert_eq!(app.old, None, "9 s is within 2 × the 5 s poll + 5 s");
+    assert!(!every_series_stale(&app));
+    update(&mut app, Msg::Clock(Duration::from_secs(16)));
+    assert_eq!(app.old.as_deref(), Some("no snapshot from the engine for 16s"));
+    assert!(every_series_stale(&app), "every figure is marked old");
+    assert!(app.snapshot.groups.iter().all(|g| g.capacity_stale));
+    assert!(header(&app).contains("lease: unknown"), "{}", header(&app));
+    // A fresh snapshot is fresh again.
+    update(&mut app, Msg::Snapshot(Arc::new(fixtures::fleet())));
+    assert_eq!((app.old.as_deref(), app.since_snapshot), (None, Duration::ZERO));
+    assert!(!every_series_stale(&app));
+}
+
+/// Issue 15, point 3: after `:sim gap llm-chat 30s` the header said "data as of 0s ago":
+/// the capacity series, which the engine records every tick, counted as fresh data.
+#[test]
+fn a_gap_in_one_groups_metrics_ages_the_header_whatever_its_capacity_series_say() {
+    let mut fleet = fixtures::fleet();
+    let gap_from = fixtures::TAKEN_AT.minus(Duration::from_secs(30));
+    let chat = &mut fleet.groups[0];
+    assert!(chat.series.iter().any(|s| s.kind.is_capacity()), "the fixture has capacity series");
+    for series in chat.series.iter_mut().filter(|s| !s.kind.is_capacity()) {
+        let kept: Vec<_> = series.points.iter().copied().filter(|p| p.at <= gap_from).collect();
+        series.points = kept.into();
+    }
+    let mut app = fixture_app();
+    update(&mut app, Msg::Snapshot(Arc::new(fleet)));
+    // The fixture samples every 5 s, the newest 2 s before the snapshot: 32 s is kept.
+    assert!(header(&app).contains("data as of 32s ago!"), "{}", header(&app));
+}
+
+/// Issue 15, point 3: an attached console whose daemon is gone said "data as of 0s ago"
+/// and "lease: this engine"; attached, the lease is the daemon's.
+#[test]
+fn a_console_whose_daemon_is_gone_marks_every_figure_old() {
+    let mut app = fixture_app();
+    update(&mut app, Msg::Link(LinkState::Connected { engine: "demo".into() }));
+    let mut fleet = fixtures::fleet();
+    for group in &mut fleet.groups {
+        if let Some(lease) = &mut group.lease {
+            lease.ours = true;
+        }
+    }
+    update(&mut app, Msg::Snapshot(Arc::new(fleet)));
+    assert!(header(&app).contains("lease: the daemon (1 of 3 groups)"), "{}", header(&app));
+    let gone = LinkState::Disconnected { error: "connection refused".into(), retry_at: fixtures::TAKEN_AT };
+    update(&mut app, Msg::Link(gone));
+    assert_eq!(app.old.as_deref(), Some("disconnected from the daemon"));
+    assert!(every_series_stale(&app));
+    assert!(header(&app).contains("lease: unknown"), "{}", header(&app));
+    update(&mut app, Msg::Clock(Duration::from_secs(20)));
+    assert!(header(&app).contains("data as of 22s ago"), "{}", header(&app));
 }
 
 /// Issue 15, point 10: the reset dialog was offered with nothing tripped.

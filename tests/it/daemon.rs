@@ -568,10 +568,22 @@ fn an_attached_console_sees_ctl_changes_by_the_next_tick_and_reconnects_after_a_
     });
     assert!(screen.contains("paused (no automated changes) by ana"), "tick {paused_at}+: {screen}");
 
-    // The daemon goes away: the console says so and keeps its last data.
+    // The lease is the daemon's, not this console's (issue 15, point 3).
+    assert!(screen.contains("lease: the daemon"), "{screen}");
+    assert!(!screen.contains("lease: this engine"), "{screen}");
+
+    // The daemon goes away: the console says so and keeps its last data, marked old, its
+    // age counting up on the console's clock, the lease unknown.
     assert_eq!(daemon.terminate().code(), Some(0));
-    let screen = tmux.wait_for_text(&["DISCONNECTED", "disconnected from the daemon"]);
+    let screen = tmux.wait_for_text(&["DISCONNECTED", "disconnected from the daemon", "lease: unknown"]);
     assert!(screen.contains("vision"), "{screen}");
+    wait_for("the data's age to count up with the daemon gone", WAIT, || {
+        let screen = tmux.capture();
+        match crate::support::data_age_secs(&screen) {
+            Some(age) if age >= 3 => Ok(()),
+            _ => Err(screen),
+        }
+    });
     // It comes back (same fleet, same state): the console reattaches by itself.
     let again = Daemon::start(home.path(), None);
     let engine = again.engine();

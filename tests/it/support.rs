@@ -204,3 +204,10 @@ fn rand_suffix() -> u64 {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     (nanos as u64) << 8 | NEXT.fetch_add(1, Ordering::SeqCst)
 }
+
+/// The header's "data as of Ns ago", in whole seconds (ages under a minute only).
+pub fn data_age_secs(screen: &str) -> Option<u64> {
+    let header = screen.lines().next()?;
+    let age = header.split("data as of ").nth(1)?.split(' ').next()?;
+    age.strip_suffix('s')?.parse().ok()
+}

@@ -370,7 +370,11 @@ fn the_reset_and_resume_dialogs_say_what_really_happens() {
     let tmux = Tmux::start(&format!("{} --config {}", bin(), path.display()), 160, 50);
     tmux.wait_for_text(&["1 BREAKER OPEN"]);
     tmux.send_keys(&["R"]);
-    tmux.wait_for_text(&["reset the circuit breaker of llm-chat?", "Stays open", "llm-chat: breaker budget open"]);
+    tmux.wait_for_text(&[
+        "reset the circuit breaker of llm-chat?",
+        "Stays open",
+        "llm-chat: breaker budget open",
+    ]);
     tmux.send_keys(&["y"]);
     tmux.wait_for_text(&["refused: reset llm-chat: nothing to reset: llm-chat: the budget trip stays open"]);
     // vision, paused and in shadow mode: the pause lifts, and it still does not act.
@@ -381,6 +385,23 @@ fn the_reset_and_resume_dialogs_say_what_really_happens() {
     tmux.send_keys(&["j", "r"]);
     tmux.wait_for_text(&["resume vision?", "vision: the pause lifts, but shadow mode stays"]);
     tmux.send_keys(&["n"]);
+    tmux.quit();
+}
+
+/// Issue 15, point 3: after `:sim gap llm-chat 30s` the header said "data as of 0s ago"
+/// for 20 s and more: the engine's own capacity series counted as fresh data.
+#[test]
+fn a_gap_in_one_groups_metrics_shows_in_the_headers_data_age() {
+    let tmux = start_console(160, 50);
+    tmux.wait_for_text(&GROUPS);
+    tmux.command("sim gap llm-chat 30s");
+    wait_for("the header's data age to grow with the gap", WAIT, || {
+        let screen = tmux.capture();
+        match crate::support::data_age_secs(&screen) {
+            Some(age) if age >= 5 => Ok(()),
+            _ => Err(screen),
+        }
+    });
     tmux.quit();
 }
 

@@ -88,7 +88,7 @@ fn a_data_block_trips_a_scale_in_freeze_naming_the_metric() {
     assert_eq!(
         events.iter().map(ToString::to_string).collect::<Vec<_>>(),
         [
-            "breaker tripped: scale-in frozen — gpu_util stale (last sample 2m ago); resets when fresh data returns for every metric"
+            "breaker tripped: scale-in frozen — gpu_util stale (no sample since 22:11:20 UTC); resets when fresh data returns for every metric"
         ]
     );
     assert_eq!(b.trips()[0].mode, TripMode::ScaleInOnly);
