@@ -234,8 +234,9 @@ fn row_text<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Row
 /// ("paused (scale-in only) by ana until …: INC-123"). Shadow mode has none: it is a
 /// mode, not an incident.
 pub fn constraint_lines(group: &GroupSnapshot) -> Vec<String> {
-    let mut lines: Vec<String> =
-        group.controls.iter().filter(|c| c.kind != ControlKind::Shadow).map(|c| one_line(&c.text)).collect();
+    // Every control, shadow mode too: the row's one mark shows only the most constraining
+    // state, and a group paused and in shadow mode is both (issue 15, point 4).
+    let mut lines: Vec<String> = group.controls.iter().map(|c| one_line(&c.text)).collect();
     if let Some(lease) = group.lease.as_ref().filter(|l| !l.ours) {
         lines.push(one_line(&format!(
             "observing: {} on {} holds the lease, acts and pages",

@@ -239,13 +239,28 @@ fn breaker_trip_follows_the_failing_backend_under_its_row() {
     assert!(under.contains("└ breaker actuator failures open (all scaling frozen)"), "{text}");
 }
 
+/// Issue 15, point 4: shadow mode was only a mark, which B/P/H win over; every state a
+/// group is in has its line under the row.
 #[test]
-fn shadow_mode_alone_is_a_mark_without_a_line() {
+fn shadow_mode_has_its_line_under_the_row_even_when_another_state_wins_the_mark() {
     let text = screen_text(&fixture_app(), 120, 40);
     let (row, under) = line_and_next(&text, "llm-chat");
     assert!(row.starts_with("> S llm-chat"), "{row}");
-    assert!(!under.contains("└"), "{text}");
-    assert!(!text.contains("shadow mode"), "{text}");
+    assert!(under.contains("└ shadow mode: decisions are shown, not acted on"), "{text}");
+    // Paused too: P wins the mark, and both lines are there.
+    let mut fleet = fixtures::fleet();
+    let pause = crate::protocol::ControlView {
+        kind: crate::protocol::ControlKind::Pause,
+        text: "paused (no automated changes) by ana until resumed".into(),
+        clears_itself: false,
+    };
+    fleet.groups[0].controls.insert(0, pause);
+    let text = screen_text(&app_closed(fleet), 120, 40);
+    let (row, under) = line_and_next(&text, "llm-chat");
+    assert!(row.starts_with(" P llm-chat") || row.starts_with("> P llm-chat"), "{row}");
+    assert!(under.contains("└ paused (no automated changes) by ana"), "{text}");
+    let (_, under) = line_and_next(&text, "└ paused (no automated");
+    assert!(under.contains("└ shadow mode"), "{text}");
 }
 
 #[test]
