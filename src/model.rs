@@ -131,12 +131,30 @@ pub enum SourceKind {
     Sim,
 }
 
+impl fmt::Display for SourceKind {
+    /// As the config spells it (`kind = "sim"`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SourceKind::Sim => "sim",
+        })
+    }
+}
+
 /// The kind of an actuator connection (`[actuators.NAME] kind = …`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActuatorKind {
     #[default]
     Sim,
+}
+
+impl fmt::Display for ActuatorKind {
+    /// As the config spells it (`kind = "sim"`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ActuatorKind::Sim => "sim",
+        })
+    }
 }
 
 /// The name of the built-in simulator connection, source and actuator: what a group with

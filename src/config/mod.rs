@@ -221,7 +221,7 @@ pub fn connection_lines(config: &Config) -> Vec<String> {
     let mut lines = Vec::new();
     for s in &config.sources {
         lines.push(format!(
-            "source {}: {:?}, polled every {}, stale after {}",
+            "source {}: {}, polled every {}, stale after {}",
             s.name,
             s.kind,
             text(s.poll_interval),
@@ -229,7 +229,7 @@ pub fn connection_lines(config: &Config) -> Vec<String> {
         ));
     }
     for a in &config.actuators {
-        lines.push(format!("actuator {}: {:?}, at most {} calls at once", a.name, a.kind, a.max_concurrency));
+        lines.push(format!("actuator {}: {}, at most {} calls at once", a.name, a.kind, a.max_concurrency));
     }
     for n in &config.notifiers {
         let readable = match n.secret.resolve() {

@@ -56,7 +56,7 @@ impl Engine {
             }
             _ => self.core.command(&request, at),
         };
-        tracing::info!(operator = %request.operator, command = %request.command, reply = ?outcome.reply, "command");
+        tracing::info!(operator = %request.operator, command = %request.command, reply = %outcome.reply, "command");
         if outcome.operator_state_changed {
             self.persist_operator_state(at, &request);
         }
@@ -356,7 +356,7 @@ impl Engine {
     /// the outbox once per notifier, for them to deliver (in order per dedup key).
     pub(super) fn enqueue_notifications(&self, notifications: &[Notification], now: Timestamp) {
         for n in notifications {
-            tracing::warn!(group = %n.group, alarm = %n.alarm, kind = ?n.kind, summary = %n.summary, "notification");
+            tracing::warn!(group = %n.group, alarm = %n.alarm, kind = n.kind.word(), summary = %n.summary, "notification");
         }
         let Some(store) = &self.store else { return };
         for n in notifications {

@@ -377,7 +377,7 @@ impl Engine {
                 _ = interval.tick(), if !stalled => self.tick().await,
                 Some((config, reply_tx)) = self.reload_rx.recv() => {
                     let outcome = self.reload(&config);
-                    tracing::info!(applied = ?outcome.applied, restart_needed = ?outcome.restart_needed, "config reloaded");
+                    tracing::info!(applied = %outcome.applied.join("; "), restart_needed = %outcome.restart_needed.join("; "), "config reloaded");
                     let _ = reply_tx.send(outcome);
                 }
                 Some((request, reply_tx)) = self.command_rx.recv() => {
@@ -671,7 +671,10 @@ fn control_views(group: &CoreGroup, now: Timestamp) -> Vec<ControlView> {
 /// Logs what the tick core announced, at the level an operator would want it.
 fn trace_event(event: &Event) {
     match event {
-        Event::Alarm { group, alarm, from, to, .. } => tracing::info!(%group, %alarm, ?from, ?to, "alarm"),
+        Event::Alarm { group, alarm, from, to, .. } => {
+            let (from, to) = (crate::model::words::alarm_state(*from), crate::model::words::alarm_state(*to));
+            tracing::info!(%group, %alarm, from, to, "alarm")
+        }
         Event::Scaled { group, reason, shadow, .. } => {
             tracing::info!(%group, %reason, shadow, "scaling decision")
         }

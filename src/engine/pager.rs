@@ -50,6 +50,16 @@ pub enum NotificationKind {
     Resolve,
 }
 
+impl NotificationKind {
+    /// "trigger" or "resolve", as PagerDuty's Events API names the actions.
+    pub fn word(self) -> &'static str {
+        match self {
+            NotificationKind::Trigger => "trigger",
+            NotificationKind::Resolve => "resolve",
+        }
+    }
+}
+
 /// A page (or its resolve) to send; the engine writes it to the store's outbox, and the
 /// notifiers deliver it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

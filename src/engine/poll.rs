@@ -150,11 +150,11 @@ impl Engine {
         let group = self.core.groups[index].spec.name.clone();
         let event = match failure {
             Some((error, retry_at)) => {
-                tracing::warn!(%group, ?backend, %error, "backend call failed");
+                tracing::warn!(%group, %backend, %error, "backend call failed");
                 Event::BackendFailed { at: now, group, backend, error, retry_at }
             }
             None => {
-                tracing::info!(%group, ?backend, "backend recovered");
+                tracing::info!(%group, %backend, "backend recovered");
                 Event::BackendRecovered { at: now, group, backend }
             }
         };

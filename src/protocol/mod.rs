@@ -363,6 +363,15 @@ pub enum Backend {
     Actuator,
 }
 
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Source => "source",
+            Backend::Actuator => "actuator",
+        })
+    }
+}
+
 /// Something that happened, for logs and notifications in the front ends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -613,6 +622,17 @@ pub enum Reply {
     Failed { error: String },
 }
 
+impl fmt::Display for Reply {
+    /// As the console's status line words it: "ok: …", "refused: …", "failed: …".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Ok { message } => write!(f, "ok: {message}"),
+            Reply::Refused { reason } => write!(f, "refused: {reason}"),
+            Reply::Failed { error } => write!(f, "failed: {error}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,6 +646,14 @@ mod tests {
         let written = serde_json::to_value(&series).unwrap();
         assert_eq!(written["points"], serde_json::from_str::<serde_json::Value>(points).unwrap());
         assert_eq!(serde_json::from_value::<SeriesSnapshot>(written).unwrap(), series);
+    }
+
+    /// Issue 15, point 13: the text log printed Rust's debug names.
+    #[test]
+    fn replies_and_backends_read_in_words() {
+        assert_eq!(Reply::Refused { reason: "read-only".into() }.to_string(), "refused: read-only");
+        assert_eq!(Reply::Ok { message: "paused".into() }.to_string(), "ok: paused");
+        assert_eq!(Backend::Actuator.to_string(), "actuator");
     }
 
     #[test]

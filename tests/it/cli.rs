@@ -21,8 +21,8 @@ fn config_check_lists_connections_and_says_whether_a_secret_is_readable_without_
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout.contains("source sim-slow: Sim, polled every 4s, stale after 12s"), "{stdout}");
-    assert!(stdout.contains("actuator sim-asg: Sim, at most 4 calls at once"), "{stdout}");
+    assert!(stdout.contains("source sim-slow: sim, polled every 4s, stale after 12s"), "{stdout}");
+    assert!(stdout.contains("actuator sim-asg: sim, at most 4 calls at once"), "{stdout}");
     assert!(
         stdout.contains(
             "notifier pd: pagerduty, secret from env $FLEETDECK_FULL_EXAMPLE_ROUTING_KEY (readable)"
