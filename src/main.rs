@@ -349,6 +349,14 @@ fn replay(config: Config, trace: &Path, options: ReplayOptions) -> anyhow::Resul
     let ReplayOptions { group, scale, seed, json, plot } = options;
     if let Some(path) = &plot {
         fleetdeck::replay::plot::format_of(path)?;
+        // Checked before the replay's seconds of work, not after (issue 15, point 13).
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+            anyhow::bail!(
+                "{}: cannot write the plot there: {} is not a directory",
+                path.display(),
+                dir.display()
+            );
+        }
     }
     let name = trace.display().to_string();
     let trace = match name.strip_prefix("builtin:") {

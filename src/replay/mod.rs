@@ -223,8 +223,8 @@ struct Minute {
 /// A mistake in what was asked for.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ReplayError {
-    #[error("no group `{0}` in the config")]
-    UnknownGroup(String),
+    #[error("no group `{0}` in the config (groups: {1})")]
+    UnknownGroup(String, String),
     #[error("the trace is empty")]
     EmptyTrace,
     #[error("--scale must be a positive number, not {0}")]
@@ -294,7 +294,10 @@ fn checked_seconds(spec: &ReplaySpec) -> Result<u64, ReplayError> {
 }
 
 fn find_group(spec: &ReplaySpec) -> Result<GroupConfig, ReplayError> {
-    spec.config.group(&spec.group).cloned().ok_or_else(|| ReplayError::UnknownGroup(spec.group.clone()))
+    spec.config.group(&spec.group).cloned().ok_or_else(|| {
+        let known: Vec<&str> = spec.config.groups.iter().map(|g| g.spec.name.as_str()).collect();
+        ReplayError::UnknownGroup(spec.group.clone(), known.join(", "))
+    })
 }
 
 /// Replays the trace through one contender, scored against `oracle` (the spec's).

@@ -68,7 +68,10 @@ fn bad_requests_are_named() {
     assert_eq!(replay(&s), Err(ReplayError::BadScale(0.0)));
     s.scale = 1.0;
     s.group = "nope".into();
-    assert_eq!(replay(&s), Err(ReplayError::UnknownGroup("nope".into())));
+    let err = replay(&s).unwrap_err();
+    assert_eq!(err, ReplayError::UnknownGroup("nope".into(), "llm-chat, vision, embeddings".into()));
+    // Issue 15, point 14: the refusal lists the groups there are.
+    assert_eq!(err.to_string(), "no group `nope` in the config (groups: llm-chat, vision, embeddings)");
 }
 
 #[test]

@@ -198,3 +198,21 @@ fn a_command_whose_reader_went_away_exits_quietly_as_sigpipe_would() {
         assert_eq!(stderr(&output), "", "{args:?}: nothing on stderr");
     }
 }
+
+/// Issue 15, point 13: `replay --plot /nonexistent/x.png` printed
+/// `ImageError(IoError(Os{..}))` after seconds of work; the path is checked first.
+#[test]
+fn replay_refuses_a_plot_path_in_a_missing_directory_before_it_replays() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("nonexistent").join("x.png");
+    let output = run_fleetdeck(
+        &["replay", "--trace", "builtin:flash-crowd", "--plot", missing.to_str().unwrap()],
+        home.path(),
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains("cannot write the plot there"), "{message}");
+    assert!(message.contains("is not a directory"), "{message}");
+    assert!(!message.contains("Error("), "no debug names: {message}");
+    assert!(output.stdout.is_empty(), "no scorecard: nothing was replayed");
+}
