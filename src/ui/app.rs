@@ -347,6 +347,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if let Mode::Dialog(dialog) = &mut app.mode {
                 dialog.set_now(now);
             }
+            if app.war_room.is_some() {
+                war_room_tick(app);
+            }
             Vec::new()
         }
         Msg::StatusFaded => {
@@ -415,7 +418,8 @@ pub fn firing_rows(app: &App) -> Vec<usize> {
 /// select the next group with an alarm firing — or, with none firing, stay on the first
 /// row of the table (sorted worst first).
 fn war_room_tick(app: &mut App) {
-    let now = app.snapshot.taken_at;
+    // The console's clock: between slow polls the screen still moves on.
+    let now = app.now();
     let Some(war_room) = &mut app.war_room else { return };
     if war_room.next_at.is_some_and(|at| now < at) {
         return;

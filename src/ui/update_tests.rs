@@ -537,6 +537,9 @@ fn the_war_room_cycles_through_the_groups_with_alarms_firing_and_hears_only_quit
     );
     update(&mut app, snapshot_at(dwell * 2));
     assert_eq!(name(&app), first);
+    // Between slow polls the console's clock moves it on (issue 15, point 3).
+    update(&mut app, Msg::Clock(dwell));
+    assert_eq!(name(&app), second);
     let screen = screen_text(&app, 120, 40);
     assert!(screen.contains("WAR ROOM") && screen.contains("of 2 groups with alarms firing"), "{screen}");
     assert_eq!(update(&mut app, key(KeyCode::Char('q'))), vec![Effect::Quit]);
