@@ -548,6 +548,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 app.detail_open = false;
             } else if !app.filter.is_empty() {
                 app.filter.clear();
+            } else if app.view != View::Fleet {
+                // Back to the fleet from views 2–4, as k9s's esc goes back.
+                app.view = View::Fleet;
             } else {
                 app.status = None;
             }

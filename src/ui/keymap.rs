@@ -131,7 +131,7 @@ impl Action {
             Action::ToggleDetail => "show or hide the selected group's detail or decision in full",
             Action::Help => "show or hide this help",
             Action::CommandLine => "open the command line",
-            Action::Cancel => "close the overlay, pane or command line",
+            Action::Cancel => "close the overlay, pane or command line; then back to the fleet",
             Action::Quit => "quit fleetdeck",
             Action::Submit => "run the command",
             Action::Complete => "complete the verb or group name",

@@ -473,6 +473,29 @@ fn a_console_whose_daemon_is_gone_marks_every_figure_old() {
     assert!(header(&app).contains("data as of 22s ago"), "{}", header(&app));
 }
 
+/// Issue 15, point 18: `esc` did nothing in view 4. It closes what is open, clears the
+/// filter, then goes back to the fleet.
+#[test]
+fn esc_in_the_decision_log_collapses_clears_the_filter_then_goes_back_to_the_fleet() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('4')));
+    assert_eq!(app.view, super::app::View::Decisions);
+    update(&mut app, key(KeyCode::Enter));
+    app.filter = "llm".into();
+    let esc = || key(KeyCode::Esc);
+    update(&mut app, esc());
+    assert!(!app.decisions.expanded);
+    assert_eq!((app.view, app.filter.as_str()), (super::app::View::Decisions, "llm"));
+    update(&mut app, esc());
+    assert_eq!((app.view, app.filter.as_str()), (super::app::View::Decisions, ""));
+    update(&mut app, esc());
+    assert_eq!(app.view, super::app::View::Fleet);
+    // The alarms view (2) goes back the same way.
+    update(&mut app, key(KeyCode::Char('2')));
+    update(&mut app, esc());
+    assert_eq!(app.view, super::app::View::Fleet);
+}
+
 /// Issue 15, point 10: the reset dialog was offered with nothing tripped.
 #[test]
 fn r_with_no_open_trip_anywhere_says_so_and_opens_nothing() {
