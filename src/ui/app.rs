@@ -279,11 +279,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             // Keep the same group selected if the engine reorders or adds groups.
             let selected_name = app.selected_group().map(|g| g.spec.name.clone());
             app.snapshot = snapshot;
+            // A snapshot is fresh whatever the link's last word: an attached console's
+            // come only through a live link, and the link's state and a snapshot sent
+            // just after it may reach the loop in either order.
             app.since_snapshot = Duration::ZERO;
             app.old = None;
-            if matches!(app.link, Some(LinkState::Disconnected { .. } | LinkState::Connecting)) {
-                mark_old(app, "disconnected from the daemon");
-            }
             if let Mode::Dialog(dialog) = &mut app.mode {
                 dialog.refresh(&app.snapshot);
             }
