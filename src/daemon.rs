@@ -409,6 +409,9 @@ fn write_event(out: &mut LineOut<impl Write>, format: LogFormat, event: &Event) 
     if matches!(event, Event::Scaled { .. }) {
         return; // the `decided` entry says it, with more
     }
+    if matches!(event, Event::Decided(entry) if entry.is_operator_or_breaker()) {
+        return; // the `command_handled` or `breaker` line says it
+    }
     write_line(out, format, event, || event_text(event))
 }
 

@@ -7,12 +7,19 @@
 //! opinion without changing the outcome ("needs 3" then "needs 4" while staying at 4) is
 //! not news to an operator. This is coarser than the audit log, which starts a new line
 //! whenever a proposal's value or words change, since it must reproduce every decision.
+//! An entry that would say word for word what the group's previous one said is no news
+//! either (a shadow-mode group "would scale out 4→6" tick after tick): it is not made.
+//!
+//! Operator actions (pause, resume, shadow, silence; a reset closing trips) and the
+//! circuit breaker's trips and closes are entries too ([`action_entry`], `by` set), so
+//! the log is the timeline of who did what. A forced scale is the decision that applies
+//! its hold, in the words "forced by ana, held until …" (`policy::reason`).
 
 use std::mem::{Discriminant, discriminant};
 
-use crate::model::MetricKind;
-use crate::policy::{self, AlarmInput, Block, Decision, Inputs, Problem, words};
-use crate::protocol::{ClampView, DecisionEntry, InputView, ProposalView};
+use crate::model::{MetricKind, PauseMode, Timestamp, format_duration};
+use crate::policy::{self, AlarmInput, Block, Decision, GroupState, Inputs, Problem, words};
+use crate::protocol::{ClampView, Command, CommandRequest, DecisionEntry, InputView, ProposalView};
 
 /// What an entry stands for: decisions with equal standings are one entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,10 +60,13 @@ impl Standing {
     }
 }
 
-/// One group's current standing, which its newest entry stands for.
+/// One group's current standing, which its newest entry stands for, and what that entry
+/// said.
 #[derive(Clone, Debug, Default)]
 pub struct DecisionRuns {
     last: Option<Standing>,
+    /// The newest decision entry's outcome and words.
+    said: Option<(u32, Option<u32>, String)>,
 }
 
 impl DecisionRuns {
@@ -68,6 +78,67 @@ impl DecisionRuns {
         self.last = standing;
         new
     }
+
+    /// Whether `entry` says something the group's previous entry did not: false for the
+    /// same outcome in the same words.
+    pub fn is_news(&mut self, entry: &DecisionEntry) -> bool {
+        let said = Some((entry.current, entry.desired, entry.reason_line()));
+        let news = said != self.said;
+        self.said = said;
+        news
+    }
+}
+
+/// An entry that is not a decision: `what` an operator or the breaker (`by`) did to the
+/// group, which keeps its desired and bounds.
+pub fn action_entry(at: Timestamp, group: &str, state: &GroupState, by: &str, what: String) -> DecisionEntry {
+    let current = state.capacity.desired;
+    DecisionEntry {
+        at,
+        group: group.to_string(),
+        current,
+        desired: None,
+        reason: what,
+        shadow: false,
+        not_acted: None,
+        inputs: Vec::new(),
+        alarms: Vec::new(),
+        proposals: Vec::new(),
+        recommendation: current,
+        min: (state.min, "group".into()),
+        max: (state.max, "group".into()),
+        clamps: Vec::new(),
+        blocked: Vec::new(),
+        by: Some(by.to_string()),
+    }
+}
+
+/// What an accepted command did to each group it changed, in words ("paused by ana for
+/// 30m (until 14:30 UTC): deploy"); None for the commands whose entries come otherwise:
+/// a forced scale (the decision applying its hold), a reset (the trips it closed), the
+/// simulator's.
+pub fn command_words(request: &CommandRequest, now: Timestamp) -> Option<String> {
+    let who = &request.operator;
+    let lasting = |d: Option<std::time::Duration>| match d {
+        Some(d) => format!(" for {} (until {})", format_duration(d), words::clock(now.plus(d))),
+        None => String::new(),
+    };
+    let what = match &request.command {
+        Command::Pause { duration, mode, .. } => {
+            let verb = if *mode == PauseMode::ScaleInOnly { "scale-in paused" } else { "paused" };
+            format!("{verb} by {who}{}", lasting(*duration))
+        }
+        Command::Resume { .. } => format!("resumed by {who}"),
+        Command::Shadow { on: true, .. } => format!("shadow mode on by {who}: decides, does not act"),
+        Command::Shadow { on: false, .. } => format!("shadow mode off by {who}: acts again"),
+        Command::Silence { duration, .. } => format!("alarms silenced by {who}{}", lasting(Some(*duration))),
+        Command::Unsilence { .. } => format!("alarms unsilenced by {who}"),
+        Command::ForceScale { .. } | Command::ResetBreaker { .. } | Command::Sim { .. } => return None,
+    };
+    Some(match request.reason.as_deref().map(str::trim) {
+        Some(reason) if !reason.is_empty() => format!("{what}: {reason}"),
+        _ => what,
+    })
 }
 
 /// The decision as the log shows it.
@@ -103,6 +174,7 @@ pub fn entry(decision: &Decision, inputs: &Inputs, shadow: bool, not_acted: Opti
             .map(|c| ClampView { from: c.from, to: c.to, by: words::clamp_name(&c.by) })
             .collect(),
         blocked: decision.blocked.iter().map(policy::block_text).collect(),
+        by: None,
     }
 }
 
@@ -195,5 +267,54 @@ mod tests {
         assert!(entry.proposals[0].policy.starts_with("target tracking"), "{:?}", entry.proposals);
         assert_eq!(entry.min, (decision.bounds.min, "group".to_string()));
         assert_eq!(entry.not_acted.as_deref(), Some("observing: automation owned by b"));
+    }
+
+    #[test]
+    fn an_entry_saying_word_for_word_what_the_previous_one_said_is_not_made() {
+        let decision = no_change();
+        let inputs = crate::policy::Inputs::default();
+        let mut runs = DecisionRuns::default();
+        let mut would = entry(&decision, &inputs, true, None);
+        would.desired = Some(would.current + 2);
+        would.reason = "scale out 4→6: gpu_util 0.95 > target 0.70 (needs 6)".into();
+        assert!(runs.is_news(&would));
+        assert!(!runs.is_news(&would.clone()), "a shadow group's would-scale, tick after tick");
+        let mut more = would.clone();
+        more.reason = "scale out 4→7: gpu_util 0.99 > target 0.70 (needs 7)".into();
+        more.desired = Some(7);
+        assert!(runs.is_news(&more));
+        assert!(runs.is_news(&would), "back to what it said before: news again");
+    }
+
+    #[test]
+    fn commands_in_words_say_who_for_how_long_and_why() {
+        use crate::protocol::{Operator, Target};
+        let now = crate::model::Timestamp(1_767_225_600_000); // 00:00 UTC
+        let request = |command: Command, reason: Option<&str>| CommandRequest {
+            operator: Operator { name: "ana".into(), email: None, auth: None },
+            reason: reason.map(str::to_string),
+            command,
+        };
+        let pause = Command::Pause {
+            target: Target::All,
+            duration: Some(std::time::Duration::from_secs(1800)),
+            mode: PauseMode::ScaleInOnly,
+        };
+        assert_eq!(
+            command_words(&request(pause, Some(" deploy ")), now).as_deref(),
+            Some("scale-in paused by ana for 30m (until 00:30 UTC): deploy")
+        );
+        let silence = Command::Silence { target: Target::All, duration: std::time::Duration::from_secs(600) };
+        assert_eq!(
+            command_words(&request(silence, Some("  ")), now).as_deref(),
+            Some("alarms silenced by ana for 10m (until 00:10 UTC)")
+        );
+        let force = Command::ForceScale {
+            group: "g".into(),
+            desired: 3,
+            hold: std::time::Duration::from_secs(60),
+            beyond_max: false,
+        };
+        assert_eq!(command_words(&request(force, None), now), None, "the decision applying the hold says it");
     }
 }

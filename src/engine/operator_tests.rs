@@ -382,6 +382,14 @@ fn the_engine_delegates_operator_commands_and_announces_them() {
     let message = ok(engine.handle_command(request(pause, Some("INC-1"))));
     assert_eq!(message, "paused vision (scale-in only) until resumed by ana: INC-1");
     assert!(engine.core.groups[0].autoscaler.state.pause.is_some());
+    // The decision log's entry, then the announcement.
+    match events.try_recv() {
+        Ok(crate::protocol::Event::Decided(entry)) => {
+            assert_eq!((entry.group.as_str(), entry.by.as_deref()), ("vision", Some("ana")));
+            assert_eq!(entry.reason, "scale-in paused by ana: INC-1");
+        }
+        other => panic!("expected the decision log's entry, got {other:?}"),
+    }
     match events.try_recv() {
         Ok(crate::protocol::Event::CommandHandled { command, .. }) => {
             assert_eq!(command, "pause vision --scale-in-only")

@@ -95,6 +95,14 @@ impl CoreGroup {
         }
     }
 
+    /// The decision log's entry for a breaker trip or close (`by` the breaker itself, or
+    /// the operator whose reset closed it).
+    fn breaker_entry(&self, now: Timestamp, event: &BreakerEvent, by: &str) -> Event {
+        let state = &self.autoscaler.state;
+        let entry = decision_log::action_entry(now, &self.spec.name, state, by, event.to_string());
+        Event::Decided(Box::new(entry))
+    }
+
     /// The silence in force at `now`, if any.
     pub fn silence_at(&self, now: Timestamp) -> Option<&Silence> {
         self.silence.as_ref().filter(|s| now < s.until)
@@ -159,7 +167,10 @@ impl CoreGroup {
             }
         }
         let Some(capacity) = self.capacity else {
-            out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
+            for event in &breaker_events {
+                out.events.push(breaker_event(now, &name, event));
+                out.events.push(self.breaker_entry(now, event, BREAKER));
+            }
             out.breaker_changes.extend(breaker_events);
             return;
         };
@@ -204,7 +215,9 @@ impl CoreGroup {
         }
         if self.runs.starts_entry(decision, shadow) {
             let entry = decision_log::entry(decision, &step.inputs, shadow, why_not);
-            out.events.push(Event::Decided(Box::new(entry)));
+            if self.runs.is_news(&entry) {
+                out.events.push(Event::Decided(Box::new(entry)));
+            }
         }
         out.decisions.push(DecisionRecord {
             group: index,
@@ -227,7 +240,10 @@ impl CoreGroup {
             self.pending = Some(action.clone());
             out.actions.push(action);
         }
-        out.events.extend(breaker_events.iter().map(|e| breaker_event(now, &name, e)));
+        for event in &breaker_events {
+            out.events.push(breaker_event(now, &name, event));
+            out.events.push(self.breaker_entry(now, event, BREAKER));
+        }
         out.breaker_changes.extend(breaker_events);
         // Only the engine that holds the lease pages (a shadow-mode group's holder too);
         // observers and read-only screens leave the pager as it is.
@@ -552,6 +568,7 @@ impl TickCore {
     pub fn command(&mut self, request: &CommandRequest, now: Timestamp) -> CommandOutcome {
         let mut breaker_changes = Vec::new();
         let mut events = Vec::new();
+        let before: Vec<OperatorState> = self.groups.iter().map(OperatorState::of).collect();
         let reply = if self.settings.readonly && request.command.is_mutating() {
             Reply::Refused {
                 reason: "read-only: this fleetdeck changes nothing (started with --readonly)".into(),
@@ -571,8 +588,12 @@ impl TickCore {
                             message.push_str(&format!("; {kept}"));
                         }
                         let reply = Reply::Ok { message };
+                        let by = request.operator.to_string();
                         for (group, event) in closed {
                             events.push(breaker_event(now, &group, &event));
+                            if let Some(group) = self.groups.iter().find(|g| g.spec.name == group) {
+                                events.push(group.breaker_entry(now, &event, &by));
+                            }
                             breaker_changes.push(event);
                         }
                         reply
@@ -593,6 +614,16 @@ impl TickCore {
         };
         let operator_state_changed = matches!(reply, Reply::Ok { .. })
             && !matches!(request.command, Command::Sim { .. } | Command::ResetBreaker { .. });
+        if let Some(what) = decision_log::command_words(request, now).filter(|_| operator_state_changed) {
+            let by = request.operator.to_string();
+            for (group, before) in self.groups.iter().zip(&before) {
+                if OperatorState::of(group) != *before {
+                    let state = &group.autoscaler.state;
+                    let entry = decision_log::action_entry(now, &group.spec.name, state, &by, what.clone());
+                    events.push(Event::Decided(Box::new(entry)));
+                }
+            }
+        }
         events.push(Event::CommandHandled {
             at: now,
             operator: request.operator.to_string(),
@@ -636,6 +667,31 @@ impl TickCore {
 /// What a reset command did: each trip closed (with its group), and a sentence per trip
 /// left open.
 type Resets = (Vec<(String, BreakerEvent)>, Vec<String>);
+
+/// What an operator's command may change on a group: a command that leaves it as it was
+/// (resuming a group that was not paused) is no entry of the decision log.
+#[derive(PartialEq)]
+struct OperatorState {
+    pause: Option<crate::model::Pause>,
+    hold: Option<crate::policy::Hold>,
+    mode: AutoscaleMode,
+    silence: Option<Silence>,
+}
+
+impl OperatorState {
+    fn of(group: &CoreGroup) -> OperatorState {
+        let autoscaler = &group.autoscaler;
+        OperatorState {
+            pause: autoscaler.state.pause.clone(),
+            hold: autoscaler.state.hold.clone(),
+            mode: autoscaler.mode,
+            silence: group.silence.clone(),
+        }
+    }
+}
+
+/// Who the decision log names for what the breaker did by itself.
+const BREAKER: &str = "circuit breaker";
 
 /// A breaker trip or reset as front ends see it.
 fn breaker_event(now: Timestamp, group: &str, event: &BreakerEvent) -> Event {

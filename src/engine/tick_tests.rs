@@ -210,6 +210,20 @@ fn failed_actions_are_forgotten_and_k_in_a_row_freeze_the_group_until_reset() {
         .map(|(t, _)| *t)
         .unwrap();
     assert_eq!(tripped_at, actions[2].0 + 1, "the trip comes with the outcome of the third call");
+    let by = |out: &TickOutput, who: &str| -> Vec<String> {
+        out.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Decided(entry) if entry.by.as_deref() == Some(who) => Some(entry.reason.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let trip = by(&outputs[tripped_at as usize].1, "circuit breaker");
+    assert!(
+        matches!(&trip[..], [t] if t.starts_with("breaker tripped: all scaling frozen — 3 actuator calls")),
+        "the decision log names the breaker: {trip:?}"
+    );
     let group = &sim.core.groups[CHAT];
     assert!(group.autoscaler.state.recent_activities.is_empty(), "no failed call counts as a change");
     assert_eq!(sim.fleet.capacity("llm-chat").unwrap().desired, 4);
@@ -223,6 +237,8 @@ fn failed_actions_are_forgotten_and_k_in_a_row_freeze_the_group_until_reset() {
     let reset =
         sim.step(at(40), vec![request(Command::ResetBreaker { target: Target::Group("llm-chat".into()) })]);
     assert!(matches!(&reset.replies[..], [Reply::Ok { .. }]), "{:?}", reset.replies);
+    let closed = by(&reset, "ana");
+    assert!(matches!(&closed[..], [c] if c.starts_with("breaker reset: actuator")), "{closed:?}");
     assert!(reset.actions.iter().any(|a| a.group == CHAT && a.to > a.from), "{:?}", reset.actions);
 }
 
@@ -425,6 +441,65 @@ fn the_decision_log_gets_every_change_and_the_first_of_each_run() {
     let blocked_ticks =
         decisions.iter().filter(|(_, d)| d.decision.reason.starts_with("blocked: paused")).count();
     assert!(blocked.len() < blocked_ticks, "{} entries for {blocked_ticks} blocked ticks", blocked.len());
+}
+
+/// Issue 15, point 11: the decision log is the timeline of who did what.
+#[test]
+fn operator_commands_that_change_a_group_are_entries_of_the_decision_log_with_who() {
+    let mut sim = sim_loop(AutoscaleMode::Act, None);
+    run(&mut sim, 0..5);
+    let entries = |out: &TickOutput| -> Vec<(String, Option<String>, String)> {
+        out.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Decided(entry) => Some((entry.group.clone(), entry.by.clone(), entry.reason.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let chat = || Target::Group("llm-chat".into());
+    let pause = Command::Pause {
+        target: chat(),
+        duration: Some(Duration::from_secs(1800)),
+        mode: crate::policy::PauseMode::Full,
+    };
+    let out = sim.step(at(5), vec![request(pause)]);
+    let paused = entries(&out);
+    assert!(
+        paused.contains(&(
+            "llm-chat".into(),
+            Some("ana".into()),
+            "paused by ana for 30m (until 00:30:05 UTC): drill".into()
+        )),
+        "{paused:?}"
+    );
+    assert!(paused.iter().all(|(g, ..)| g == "llm-chat"), "only the group it paused: {paused:?}");
+    // A resume of a group that is not paused changes nothing: no entry.
+    let out = sim.step(at(6), vec![request(Command::Resume { target: Target::Group("vision".into()) })]);
+    assert!(entries(&out).iter().all(|(_, by, _)| by.is_none()), "{:?}", entries(&out));
+    let out = sim.step(at(7), vec![request(Command::Resume { target: chat() })]);
+    assert!(entries(&out).contains(&("llm-chat".into(), Some("ana".into()), "resumed by ana: drill".into())));
+    let shadow = || request(Command::Shadow { target: chat(), on: true });
+    let out = sim.step(at(8), vec![shadow()]);
+    assert!(entries(&out).iter().any(|(_, by, r)| by.is_some() && r.starts_with("shadow mode on by ana")));
+    let out = sim.step(at(9), vec![shadow()]);
+    assert!(entries(&out).iter().all(|(_, by, _)| by.is_none()), "already on: {:?}", entries(&out));
+    sim.step(at(10), vec![request(Command::Shadow { target: chat(), on: false })]);
+    // A forced scale is the decision that applies its hold, in the operator's name.
+    let force = Command::ForceScale {
+        group: "llm-chat".into(),
+        desired: 7,
+        hold: Duration::from_secs(600),
+        beyond_max: false,
+    };
+    let out = sim.step(at(11), vec![request(force)]);
+    let forced = entries(&out);
+    assert!(
+        forced.iter().any(|(g, by, r)| g == "llm-chat"
+            && by.is_none()
+            && r.starts_with("scale out 4→7: forced by ana, held until 00:10:11 UTC")),
+        "{forced:?}"
+    );
 }
 
 #[test]

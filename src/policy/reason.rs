@@ -39,15 +39,31 @@ pub fn sentence(
         .filter(|c| desired.is_none() || by_bounds.is_none_or(|b| !std::ptr::eq(*c, b)))
         .filter_map(clamp_text)
         .collect();
-    let blocks: Vec<String> = blocked.iter().map(block_text).collect();
-    let mut out = match desired {
-        Some(to) => {
+    // A change made by an operator's hold is theirs, not the policies': "forced by ana".
+    let forced = blocked.iter().find_map(|b| match b {
+        Block::Held { desired: held, by, until } if desired.is_some() => Some((*held, by, *until)),
+        _ => None,
+    });
+    let blocks: Vec<String> = blocked
+        .iter()
+        .filter(|b| forced.is_none() || !matches!(b, Block::Held { .. }))
+        .map(block_text)
+        .collect();
+    let mut out = match (desired, forced) {
+        (Some(to), Some((held, by, until))) => {
+            let verb = if to > current { "scale out" } else { "scale in" };
+            let asked = if held == to { String::new() } else { format!(" to {held}") };
+            format!("{verb} {current}→{to}: forced by {by}{asked}, held until {}", words::clock(until))
+        }
+        (Some(to), None) => {
             let verb = if to > current { "scale out" } else { "scale in" };
             format!("{verb} {current}→{to}: {why}")
         }
         // "blocked: <why>" first (DESIGN.md), then where it stays and what was asked.
-        None if !blocks.is_empty() => format!("blocked: {} — stays at {current}; {why}", blocks.join("; ")),
-        None => format!("no change at {current}: {why}"),
+        (None, _) if !blocks.is_empty() => {
+            format!("blocked: {} — stays at {current}; {why}", blocks.join("; "))
+        }
+        (None, _) => format!("no change at {current}: {why}"),
     };
     if desired.is_some() && !blocks.is_empty() {
         out.push_str(&format!(" — {}", blocks.join("; ")));

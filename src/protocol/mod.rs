@@ -39,7 +39,9 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// 1.5 added [`GroupSnapshot::warnings`].
 /// 1.6 added the group's hard cap ([`GroupSpec::hard_max`](crate::model::GroupSpec::hard_max))
 /// and [`GroupSnapshot::hourly_budget_usd`], for the scale dialog's guard-rails.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 6 };
+/// 1.7 added [`DecisionEntry::by`]: the decision log's entries for operator actions and
+/// circuit-breaker trips and resets.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 7 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -252,12 +254,32 @@ pub struct DecisionEntry {
     /// What stopped a change or part of it, in words ("paused by ana until 14:30 UTC").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked: Vec<String>,
+    /// Who made the entry when it is not the policies' decision (since 1.7): the operator
+    /// whose command changed the group ("ana"), or "circuit breaker" for a trip, or a trip
+    /// that closed by itself. Such an entry keeps desired; its reason says what was done
+    /// and why; it reads nothing and has no proposals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
+
+/// See [`DecisionEntry::key`].
+pub type EntryKey = (String, Timestamp, String);
 
 impl DecisionEntry {
     /// Whether it changes desired (acted on or not).
     pub fn is_action(&self) -> bool {
         self.desired.is_some_and(|d| d != self.current)
+    }
+
+    /// What tells one entry from another: its group, time and words (a breaker's trip
+    /// and the decision it froze share a group and a time).
+    pub fn key(&self) -> EntryKey {
+        (self.group.clone(), self.at, self.reason.clone())
+    }
+
+    /// Whether it is an operator's action or the breaker's, not a decision.
+    pub fn is_operator_or_breaker(&self) -> bool {
+        self.by.is_some()
     }
 
     /// The reason as a log line says it: a change not acted on reads "would …", followed

@@ -16,8 +16,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::clock::{Clock, SystemClock};
-use crate::model::Timestamp;
-use crate::protocol::{CommandReceiver, CommandSender, Connection, Event, LinkState, Reply, Snapshot};
+use crate::protocol::{
+    CommandReceiver, CommandSender, Connection, DecisionEntry, EntryKey, Event, LinkState, Reply, Snapshot,
+};
 
 use super::client::{Client, Endpoint};
 use super::wire::{self, Hello, ServerMsg, SnapshotWish};
@@ -45,18 +46,18 @@ struct Bridge {
     link_tx: watch::Sender<LinkState>,
 }
 
-/// Decision-log entries already passed on, by group and time: after a reconnect to a
+/// Decision-log entries already passed on, by group, time and words: after a reconnect to a
 /// daemon that kept running, its backlog repeats them.
 #[derive(Default)]
 struct Seen {
-    order: VecDeque<(String, Timestamp)>,
-    keys: HashSet<(String, Timestamp)>,
+    order: VecDeque<EntryKey>,
+    keys: HashSet<EntryKey>,
 }
 
 impl Seen {
     /// False for an entry passed on before; remembers it otherwise.
-    fn first_time(&mut self, group: &str, at: Timestamp) -> bool {
-        let key = (group.to_string(), at);
+    fn first_time(&mut self, entry: &DecisionEntry) -> bool {
+        let key = entry.key();
         if !self.keys.insert(key.clone()) {
             return false;
         }
@@ -136,7 +137,7 @@ impl Bridge {
                         self.snapshot_tx.send_replace(Arc::new(merged));
                     }
                     Ok(ServerMsg::Event(event)) => {
-                        let repeated = matches!(&*event, Event::Decided(entry) if !seen.first_time(&entry.group, entry.at));
+                        let repeated = matches!(&*event, Event::Decided(entry) if !seen.first_time(entry));
                         if !repeated {
                             let _ = self.events_tx.send(*event);
                         }
@@ -176,16 +177,29 @@ impl Bridge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Timestamp;
 
     #[test]
     fn an_entry_is_passed_on_once_and_the_memory_stays_bounded() {
         let mut seen = Seen::default();
-        let at = Timestamp(1_000);
-        assert!(seen.first_time("vision", at));
-        assert!(!seen.first_time("vision", at), "the backlog's repeat");
-        assert!(seen.first_time("llm-chat", at), "another group at the same tick");
+        let entry = |group: &str, at: i64, reason: &str| DecisionEntry {
+            group: group.into(),
+            at: Timestamp(at),
+            reason: reason.into(),
+            ..crate::ui::fixtures::decisions().remove(0)
+        };
+        assert!(seen.first_time(&entry("vision", 1_000, "no change at 3")));
+        assert!(!seen.first_time(&entry("vision", 1_000, "no change at 3")), "the backlog's repeat");
+        assert!(
+            seen.first_time(&entry("llm-chat", 1_000, "no change at 3")),
+            "another group at the same tick"
+        );
+        assert!(
+            seen.first_time(&entry("vision", 1_000, "breaker tripped")),
+            "the breaker's entry of that tick"
+        );
         for n in 0..3 * wire::BACKLOG as i64 {
-            seen.first_time("g", Timestamp(n));
+            seen.first_time(&entry("g", n, "no change"));
         }
         assert!(seen.keys.len() <= 2 * wire::BACKLOG + 1 && seen.order.len() == seen.keys.len());
     }

@@ -315,11 +315,11 @@ where
         send(&mut lines, &snapshot_msg(&snapshot)).await?;
     }
     // Entries sent from the backlog that may also be queued on this connection's events
-    // (those that arrived while the backlog was read), by group and time.
+    // (those that arrived while the backlog was read), by group, time and words.
     let mut sent = std::collections::HashSet::new();
     if hello.backlog {
         for entry in context.backlog.entries() {
-            sent.insert((entry.group.clone(), entry.at));
+            sent.insert(entry.key());
             send(&mut lines, &ServerMsg::Event(Box::new(Event::Decided(Box::new(entry))))).await?;
         }
     }
@@ -380,7 +380,7 @@ where
                 send(&mut lines, &msg).await?;
             }
             event = connection.events.recv(), if events_open => match event {
-                Ok(Event::Decided(entry)) if sent.remove(&(entry.group.clone(), entry.at)) => {}
+                Ok(Event::Decided(entry)) if sent.remove(&entry.key()) => {}
                 Ok(event) => send(&mut lines, &ServerMsg::Event(Box::new(event))).await?,
                 Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "a client fell behind the events"),
                 Err(RecvError::Closed) => events_open = false,

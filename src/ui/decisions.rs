@@ -4,7 +4,10 @@
 //!
 //! Each row is one entry: when, which group, what it did (▲ out, ▼ in, ■ blocked,
 //! · no change, a shadow change as "would …"), how long it stood (until the group's next
-//! entry, or "now") and its reason. The `/` filter keeps the groups it matches (as in the
+//! entry, or "now") and its reason. Operators' actions and the circuit breaker's trips
+//! and closes are rows too (◆, protocol 1.7: `by` set), with who did it: the timeline of
+//! who did what. They stand for no decision, so they neither stand nor end a decision's
+//! standing, and "actions only" keeps them. The `/` filter keeps the groups it matches (as in the
 //! fleet table); "actions only" keeps the entries that change desired. The selected entry
 //! expands (enter) to what it read, each policy's proposal, the cuts on the way from the
 //! recommendation to desired, the bounds and what blocked it.
@@ -51,7 +54,8 @@ pub struct DecisionLog {
 pub struct Row<'a> {
     pub id: u64,
     pub entry: &'a DecisionEntry,
-    /// When the group's next entry replaced it; None: it stands now.
+    /// When the group's next decision replaced it; None: it stands now (or it is an
+    /// operator's or the breaker's entry, which stands for no decision).
     pub until: Option<Timestamp>,
 }
 
@@ -78,8 +82,12 @@ impl DecisionLog {
         let mut next_at: BTreeMap<&str, Timestamp> = BTreeMap::new();
         let mut rows = Vec::new();
         for (i, entry) in self.entries.iter().enumerate().rev() {
-            let until = next_at.insert(entry.group.as_str(), entry.at);
-            if keep(&entry.group) && (!self.actions_only || entry.is_action()) {
+            let until = match entry.is_operator_or_breaker() {
+                true => None,
+                false => next_at.insert(entry.group.as_str(), entry.at),
+            };
+            let action = entry.is_action() || entry.is_operator_or_breaker();
+            if keep(&entry.group) && (!self.actions_only || action) {
                 rows.push(Row { id: self.first_id + i as u64, entry, until });
             }
         }
@@ -111,6 +119,9 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
 
 /// What the entry did, in a few columns: the symbol says it without colour.
 fn outcome(entry: &DecisionEntry, theme: &Theme) -> (String, Style) {
+    if entry.is_operator_or_breaker() {
+        return (format!("◆ {}", entry.current), theme.label);
+    }
     match entry.desired {
         Some(to) if to > entry.current => {
             (format!("▲ {}→{to}", entry.current), if entry.shadow { theme.warn } else { theme.ok })
@@ -180,7 +191,11 @@ fn render_list(app: &App, rows: &[Row<'_>], selected: usize, area: Rect, buf: &m
         let entry = row.entry;
         let (what, what_style) = outcome(entry, theme);
         let stood = format::age(row.until.unwrap_or(now).since(entry.at));
-        let stood = if row.until.is_none() { format!("{stood}+") } else { stood };
+        let stood = match (entry.is_operator_or_breaker(), row.until) {
+            (true, _) => String::new(),
+            (false, None) => format!("{stood}+"),
+            (false, Some(_)) => stood,
+        };
         let line = Line::from(vec![
             Span::styled(format!("{} ", time_of_day(entry.at)), theme.label),
             Span::styled(
@@ -189,7 +204,10 @@ fn render_list(app: &App, rows: &[Row<'_>], selected: usize, area: Rect, buf: &m
             ),
             Span::styled(format!("{what:<9} "), what_style),
             Span::styled(format!("{stood:>7}  "), theme.muted),
-            Span::styled(entry.reason_line(), if entry.is_action() { theme.base } else { theme.muted }),
+            Span::styled(
+                entry.reason_line(),
+                if entry.is_action() || entry.is_operator_or_breaker() { theme.base } else { theme.muted },
+            ),
         ]);
         let y = area.y + (i - first) as u16;
         let line_area = Rect { y, height: 1, ..area };
@@ -231,6 +249,14 @@ pub fn entry_lines(row: &Row<'_>, now: Timestamp, theme: &Theme, width: u16) -> 
             ]));
         }
     };
+    if let Some(by) = &entry.by {
+        field("outcome", format!("desired stays at {}", entry.current), outcome(entry, theme).1);
+        field("by", by.clone(), theme.base);
+        field("what", entry.reason.clone(), theme.base);
+        let bounds = format!("min {} · max {}", entry.min.0, entry.max.0);
+        field("bounds", bounds, theme.base);
+        return lines;
+    }
     let acted = match (entry.desired, entry.shadow, &entry.not_acted) {
         (None, _, _) => format!("kept desired at {}", entry.current),
         (Some(to), false, _) => format!("set desired {} → {to}", entry.current),
@@ -332,14 +358,22 @@ mod tests {
         let entries = fixtures::decisions();
         assert_eq!(rows.len(), entries.len());
         assert!(rows.windows(2).all(|w| w[0].entry.at >= w[1].entry.at));
-        // vision: 23:30 scale-out, 23:35 no change, 23:59:20 breaker; the first stood 5m.
+        // vision: 23:30 scale-out, 23:35 no change, 23:59:19 the breaker trips, 23:59:20
+        // no change; the first stood 5m. The trip is no decision: it ends none.
         let vision: Vec<&Row<'_>> = rows.iter().filter(|r| r.entry.group == "vision").collect();
         assert_eq!(vision[0].until, None, "the newest stands now");
-        assert_eq!(vision[1].until, Some(vision[0].entry.at));
-        assert_eq!(vision[2].until, Some(vision[1].entry.at));
+        assert_eq!(vision[1].entry.by.as_deref(), Some("circuit breaker"));
+        assert_eq!(vision[1].until, None, "the breaker's entry stands for no decision");
+        assert_eq!(vision[2].until, Some(vision[0].entry.at));
+        assert_eq!(vision[3].until, Some(vision[2].entry.at));
         let screen = screen_text(&app, 120, 40);
         assert!(screen.contains("23:30:00 vision     ▲ 2→3       5m00s  scale out 2→3"), "{screen}");
         assert!(screen.contains("■ 2") && screen.contains("· 3") && screen.contains("▼ 8→6"), "{screen}");
+        assert!(
+            screen.contains("23:59:19 vision     ◆ 3                breaker tripped: all scaling frozen"),
+            "{screen}"
+        );
+        assert!(screen.contains("embeddings ◆ 2                scale-in paused by ana for 30m"), "{screen}");
     }
 
     #[test]
@@ -359,7 +393,7 @@ mod tests {
         let mut app = log_app();
         app.filter = "VISION".into();
         assert!(rows(&app).iter().all(|r| r.entry.group == "vision"));
-        assert_eq!(rows(&app).len(), 3);
+        assert_eq!(rows(&app).len(), 4);
         // Instance types match as in the fleet table (embeddings runs on g5.xlarge).
         app.filter = "g5.xlarge".into();
         assert!(rows(&app).iter().all(|r| r.entry.group == "embeddings"), "{:?}", reasons(&rows(&app)));
@@ -367,19 +401,22 @@ mod tests {
         update(&mut app, key(KeyCode::Char('a')));
         assert!(app.decisions.actions_only);
         let actions = rows(&app);
-        assert_eq!(actions.len(), 4, "{:?}", reasons(&actions));
-        assert!(actions.iter().all(|r| r.entry.is_action()));
+        // Changes of desired, and who did what (the operator's pause, the breaker's trip).
+        assert_eq!(actions.len(), 6, "{:?}", reasons(&actions));
+        assert!(actions.iter().all(|r| r.entry.is_action() || r.entry.by.is_some()));
+        assert_eq!(actions.iter().filter(|r| r.entry.by.is_some()).count(), 2);
         let screen = screen_text(&app, 120, 40);
-        assert!(screen.contains("decisions: 4 of 7 · actions only"), "{screen}");
+        assert!(screen.contains("decisions: 6 of 9 · actions only"), "{screen}");
         update(&mut app, key(KeyCode::Char('a')));
-        assert_eq!(rows(&app).len(), 7);
+        assert_eq!(rows(&app).len(), 9);
     }
 
     #[test]
     fn the_selection_moves_expands_and_stays_on_its_entry_as_new_ones_arrive() {
         let mut app = log_app();
-        update(&mut app, key(KeyCode::Char('j')));
-        update(&mut app, key(KeyCode::Char('j')));
+        for _ in 0..3 {
+            update(&mut app, key(KeyCode::Char('j')));
+        }
         let picked = rows(&app)[app.decisions.selected(&rows(&app))].entry.reason.clone();
         assert!(picked.starts_with("would scale out 2→3") || picked.starts_with("scale out 2→3"), "{picked}");
         update(&mut app, key(KeyCode::Enter));
@@ -403,6 +440,24 @@ mod tests {
         update(&mut app, key(KeyCode::Esc));
         assert!(!app.decisions.expanded);
         assert_eq!(app.view, View::Decisions);
+    }
+
+    #[test]
+    fn an_operators_entry_expands_to_who_did_what() {
+        let mut app = log_app();
+        let at = rows(&app).iter().position(|r| r.entry.by.as_deref() == Some("ana")).unwrap();
+        for _ in 0..at {
+            update(&mut app, key(KeyCode::Char('j')));
+        }
+        update(&mut app, key(KeyCode::Enter));
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("outcome     desired stays at 2"), "{screen}");
+        assert!(screen.contains("by          ana"), "{screen}");
+        assert!(
+            screen.contains("what        scale-in paused by ana for 30m (until 00:30 UTC): INC-123"),
+            "{screen}"
+        );
+        assert!(!screen.contains("proposals"), "an action has no proposals: {screen}");
     }
 
     #[test]

@@ -455,6 +455,7 @@ pub fn decisions() -> Vec<DecisionEntry> {
             max: (12, "group".into()),
             clamps: Vec::new(),
             blocked: Vec::new(),
+            by: None,
         };
     vec![
         DecisionEntry {
@@ -487,6 +488,16 @@ pub fn decisions() -> Vec<DecisionEntry> {
             ..entry(ago(1200), "llm-chat", 8, Some(6), "scale in 8→6: gpu_util 0.41 < target 0.70 (needs 6)")
         },
         DecisionEntry {
+            by: Some("ana".into()),
+            ..entry(
+                ago(960),
+                "embeddings",
+                2,
+                None,
+                "scale-in paused by ana for 30m (until 00:30 UTC): INC-123",
+            )
+        },
+        DecisionEntry {
             inputs: vec![input(MetricKind::GpuUtil, 0.22, ago(47))],
             proposals: vec![target("gpu_util", Some(1), "gpu_util 0.22 < target 0.70 (needs 1)")],
             recommendation: 1,
@@ -508,6 +519,16 @@ pub fn decisions() -> Vec<DecisionEntry> {
                 2,
                 Some(3),
                 "scale out 2→3: request_rate 120/s > target 50/s (needs 3)",
+            )
+        },
+        DecisionEntry {
+            by: Some("circuit breaker".into()),
+            ..entry(
+                ago(41),
+                "vision",
+                3,
+                None,
+                "breaker tripped: all scaling frozen — 3 actuator calls in a row failed; resets when an operator resets the breaker",
             )
         },
         entry(ago(40), "vision", 3, None, "no change at 3: breaker actuator failures open"),

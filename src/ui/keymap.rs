@@ -153,7 +153,7 @@ impl Action {
             Action::ViewAlarms => "show every alarm, firing first",
             Action::ViewDiagnostics => "show fleetdeck's own log",
             Action::ViewDecisions => "show the decision log, newest first",
-            Action::ActionsOnly => "decision log: only the changes of desired, or everything",
+            Action::ActionsOnly => "decision log: changes and who did what only, or all",
         }
     }
 }

@@ -270,6 +270,13 @@ fn a_pause_confirmed_in_its_dialog_holds_capacity_through_a_spike() {
     tmux.type_text("llm-chat");
     tmux.send_keys(&["Enter"]);
     tmux.wait_for_text(&["groups matching \"llm-chat\"", "■ 4", "blocked: paused by"]);
+    // Who paused it is a row of its own, older than the decisions it blocked.
+    let screen = tmux.wait_for_text(&["◆ 4"]);
+    let action = screen.lines().find(|l| l.contains("◆ 4")).unwrap_or_default();
+    assert!(
+        action.contains("llm-chat") && action.contains("paused by ") && action.contains(" for 30m (until "),
+        "{screen}"
+    );
     tmux.send_keys(&["Enter"]);
     let screen = tmux.wait_for_text(&["kept desired at 4", "proposals", "target tracking"]);
     let blocked = screen.lines().find(|l| l.starts_with("blocked ")).unwrap_or_default();
@@ -313,6 +320,11 @@ fn a_force_scale_confirmed_in_its_dialog_sets_desired_and_shows_the_hold() {
         let desired = counts(&screen, "vision").map(|c| c.2);
         if desired == Some(7) && screen.contains("held at 7") { Ok(()) } else { Err(screen) }
     });
+    // The decision log says whose scale it was, not the policies' opinion.
+    tmux.send_keys(&["4"]);
+    let screen = tmux.wait_for_text(&["→7: forced by "]);
+    let line = screen.lines().find(|l| l.contains("→7: forced by ")).unwrap_or_default();
+    assert!(line.contains("vision") && line.contains(", held until "), "{screen}");
     tmux.quit();
 }
 

@@ -177,7 +177,7 @@ fn a_hold_beyond_max_confirmed_raises_max_for_the_hold() {
 fn a_hold_beyond_max_unconfirmed_stops_at_max() {
     let d = decide(&held(false), &fresh(at(0), &[(GpuUtil, 0.7)]), at(0));
     assert_eq!(d.desired, Some(20));
-    assert!(d.reason.contains("held at 25 by ana until"), "{}", d.reason);
+    assert!(d.reason.starts_with("scale out 4→20: forced by ana to 25, held until "), "{}", d.reason);
     assert!(d.reason.contains("capped at max 20"), "{}", d.reason);
 }
 
