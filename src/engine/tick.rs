@@ -95,11 +95,10 @@ impl CoreGroup {
         }
     }
 
-    /// The decision log's entry for a breaker trip or close (`by` the breaker itself, or
-    /// the operator whose reset closed it).
-    fn breaker_entry(&self, now: Timestamp, event: &BreakerEvent, by: &str) -> Event {
-        let state = &self.autoscaler.state;
-        let entry = decision_log::action_entry(now, &self.spec.name, state, by, event.to_string());
+    /// The decision log's entry for `what` an operator or the breaker (`by`) did to the
+    /// group.
+    fn action_event(&self, now: Timestamp, by: &str, what: String) -> Event {
+        let entry = decision_log::action_entry(now, &self.spec.name, &self.autoscaler.state, by, what);
         Event::Decided(Box::new(entry))
     }
 
@@ -169,7 +168,7 @@ impl CoreGroup {
         let Some(capacity) = self.capacity else {
             for event in &breaker_events {
                 out.events.push(breaker_event(now, &name, event));
-                out.events.push(self.breaker_entry(now, event, BREAKER));
+                out.events.push(self.action_event(now, BREAKER, event.to_string()));
             }
             out.breaker_changes.extend(breaker_events);
             return;
@@ -242,7 +241,7 @@ impl CoreGroup {
         }
         for event in &breaker_events {
             out.events.push(breaker_event(now, &name, event));
-            out.events.push(self.breaker_entry(now, event, BREAKER));
+            out.events.push(self.action_event(now, BREAKER, event.to_string()));
         }
         out.breaker_changes.extend(breaker_events);
         // Only the engine that holds the lease pages (a shadow-mode group's holder too);
@@ -592,7 +591,7 @@ impl TickCore {
                         for (group, event) in closed {
                             events.push(breaker_event(now, &group, &event));
                             if let Some(group) = self.groups.iter().find(|g| g.spec.name == group) {
-                                events.push(group.breaker_entry(now, &event, &by));
+                                events.push(group.action_event(now, &by, event.to_string()));
                             }
                             breaker_changes.push(event);
                         }
@@ -618,9 +617,7 @@ impl TickCore {
             let by = request.operator.to_string();
             for (group, before) in self.groups.iter().zip(&before) {
                 if OperatorState::of(group) != *before {
-                    let state = &group.autoscaler.state;
-                    let entry = decision_log::action_entry(now, &group.spec.name, state, &by, what.clone());
-                    events.push(Event::Decided(Box::new(entry)));
+                    events.push(group.action_event(now, &by, what.clone()));
                 }
             }
         }

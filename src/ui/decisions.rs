@@ -7,8 +7,8 @@
 //! entry, or "now") and its reason. Operators' actions and the circuit breaker's trips
 //! and closes are rows too (◆, protocol 1.7: `by` set), with who did it: the timeline of
 //! who did what. They stand for no decision, so they neither stand nor end a decision's
-//! standing, and "actions only" keeps them. The `/` filter keeps the groups it matches (as in the
-//! fleet table); "actions only" keeps the entries that change desired. The selected entry
+//! standing. The `/` filter keeps the groups it matches (as in the fleet table); "actions
+//! only" keeps the entries that change desired and the ◆ rows. The selected entry
 //! expands (enter) to what it read, each policy's proposal, the cuts on the way from the
 //! recommendation to desired, the bounds and what blocked it.
 //!
@@ -82,12 +82,12 @@ impl DecisionLog {
         let mut next_at: BTreeMap<&str, Timestamp> = BTreeMap::new();
         let mut rows = Vec::new();
         for (i, entry) in self.entries.iter().enumerate().rev() {
-            let until = match entry.is_operator_or_breaker() {
-                true => None,
-                false => next_at.insert(entry.group.as_str(), entry.at),
+            let until = if entry.is_operator_or_breaker() {
+                None
+            } else {
+                next_at.insert(entry.group.as_str(), entry.at)
             };
-            let action = entry.is_action() || entry.is_operator_or_breaker();
-            if keep(&entry.group) && (!self.actions_only || action) {
+            if keep(&entry.group) && (!self.actions_only || did_something(entry)) {
                 rows.push(Row { id: self.first_id + i as u64, entry, until });
             }
         }
@@ -115,6 +115,12 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
         Some(g) => super::order::matches_needle(g, &filter),
         None => group.to_lowercase().contains(&filter),
     })
+}
+
+/// Whether the entry changed desired or is an operator's or the breaker's action: what
+/// "actions only" keeps and the list shows unmuted.
+fn did_something(entry: &DecisionEntry) -> bool {
+    entry.is_action() || entry.is_operator_or_breaker()
 }
 
 /// What the entry did, in a few columns: the symbol says it without colour.
@@ -204,10 +210,7 @@ fn render_list(app: &App, rows: &[Row<'_>], selected: usize, area: Rect, buf: &m
             ),
             Span::styled(format!("{what:<9} "), what_style),
             Span::styled(format!("{stood:>7}  "), theme.muted),
-            Span::styled(
-                entry.reason_line(),
-                if entry.is_action() || entry.is_operator_or_breaker() { theme.base } else { theme.muted },
-            ),
+            Span::styled(entry.reason_line(), if did_something(entry) { theme.base } else { theme.muted }),
         ]);
         let y = area.y + (i - first) as u16;
         let line_area = Rect { y, height: 1, ..area };
