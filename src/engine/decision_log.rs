@@ -173,7 +173,7 @@ pub fn entry(decision: &Decision, inputs: &Inputs, shadow: bool, not_acted: Opti
             .iter()
             .map(|c| ClampView { from: c.from, to: c.to, by: words::clamp_name(&c.by) })
             .collect(),
-        blocked: decision.blocked.iter().map(policy::block_text).collect(),
+        blocked: decision.blocked.iter().map(policy::block_detail).collect(),
         by: None,
     }
 }

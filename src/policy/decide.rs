@@ -325,7 +325,7 @@ fn damp(recommendation: u32, limits: &Limits, trail: &mut Trail) -> u32 {
     let (to, block) = stabilize(v, current, limits.window_history, &spec.stabilization, now);
     let window = if to < v { ClampBy::ScaleUpWindow } else { ClampBy::ScaleDownWindow };
     cut(&mut v, to, window, clamps);
-    trail.blocked.extend(block);
+    trail.blocked.extend(block.map(|b| within_bounds_block(b, limits.bounds)));
     if let Some((n, action)) = &limits.schedule.desired {
         let to = if v > current { v.max(*n) } else { *n };
         cut(&mut v, to, ClampBy::ScheduledDesired { action: action.clone() }, clamps);
@@ -381,6 +381,27 @@ fn cut(v: &mut u32, to: u32, by: ClampBy, clamps: &mut Vec<Clamp>) {
 }
 
 /// Raise to min, then cap at max (bounds always hold: `min ≤ max`).
+/// A window's figure as the bounds would let it stand: "highest recommendation 20" for
+/// max 20, not the 1,438 a runaway metric asked for (the expansion's way from the
+/// recommendation to desired keeps the unclamped figure).
+fn within_bounds_block(block: Block, bounds: &Bounds) -> Block {
+    let clamp = |n: u32| {
+        let within = n.max(bounds.min).min(bounds.max.max(bounds.min));
+        (within, (within != n).then_some(n))
+    };
+    match block {
+        Block::ScaleDownWindow { window, highest, .. } => {
+            let (highest, unclamped) = clamp(highest);
+            Block::ScaleDownWindow { window, highest, unclamped }
+        }
+        Block::ScaleUpWindow { window, lowest, .. } => {
+            let (lowest, unclamped) = clamp(lowest);
+            Block::ScaleUpWindow { window, lowest, unclamped }
+        }
+        other => other,
+    }
+}
+
 fn within_bounds(v: &mut u32, bounds: &Bounds, clamps: &mut Vec<Clamp>) {
     let (lo, hi) = ((*v).max(bounds.min), (*v).max(bounds.min).min(bounds.max));
     cut(v, lo, ClampBy::Min, clamps);

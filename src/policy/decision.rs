@@ -130,12 +130,18 @@ pub enum Block {
         #[serde(with = "duration_text")]
         window: Duration,
         highest: u32,
+        /// The window's highest before the bounds, when they cut it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unclamped: Option<u32>,
     },
     /// Scale-out is held at the lowest recommendation within the window.
     ScaleUpWindow {
         #[serde(with = "duration_text")]
         window: Duration,
         lowest: u32,
+        /// The window's lowest before the bounds, when they cut it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unclamped: Option<u32>,
     },
     MaxStep {
         limit: u32,

@@ -37,6 +37,6 @@ mod tests;
 
 pub use decide::decide;
 pub use decision::{Block, BoundSource, Bounds, Clamp, ClampBy, Decision, MetricProblem, Problem, Stalled};
-pub use reason::block_text;
+pub use reason::{block_detail, block_text};
 pub use spec::*;
 pub use state::{GroupState, Hold, Inputs, MetricInput, Pause, PauseMode, Recommendation, StateUpdates};

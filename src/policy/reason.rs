@@ -85,6 +85,18 @@ fn clamp_text(c: &Clamp) -> Option<String> {
     }
 }
 
+/// One block in words, with what only the decision's expansion shows: a window's figure
+/// before the bounds cut it.
+pub fn block_detail(b: &Block) -> String {
+    match b {
+        Block::ScaleDownWindow { unclamped: Some(n), .. }
+        | Block::ScaleUpWindow { unclamped: Some(n), .. } => {
+            format!("{} ({n} before the bounds)", block_text(b))
+        }
+        _ => block_text(b),
+    }
+}
+
 /// One block in words.
 pub fn block_text(b: &Block) -> String {
     let until = |until: &Option<crate::model::Timestamp>| match until {
@@ -100,10 +112,10 @@ pub fn block_text(b: &Block) -> String {
         Block::Held { desired, by, until } => {
             format!("held at {desired} by {by} until {}", words::clock(*until))
         }
-        Block::ScaleDownWindow { window, highest } => {
+        Block::ScaleDownWindow { window, highest, .. } => {
             format!("scale-down window {}: highest recommendation {highest}", format_duration(*window))
         }
-        Block::ScaleUpWindow { window, lowest } => {
+        Block::ScaleUpWindow { window, lowest, .. } => {
             format!("scale-up window {}: lowest recommendation {lowest}", format_duration(*window))
         }
         Block::MaxStep { limit, period } => {

@@ -35,9 +35,9 @@ pub fn stabilize(
     let highest_down = within(windows.scale_down).fold(recommendation, u32::max);
     let stabilized = current.max(lowest_up).min(highest_down);
     let block = if recommendation > current && stabilized < recommendation {
-        Some(Block::ScaleUpWindow { window: windows.scale_up, lowest: lowest_up })
+        Some(Block::ScaleUpWindow { window: windows.scale_up, lowest: lowest_up, unclamped: None })
     } else if recommendation < current && stabilized > recommendation {
-        Some(Block::ScaleDownWindow { window: windows.scale_down, highest: highest_down })
+        Some(Block::ScaleDownWindow { window: windows.scale_down, highest: highest_down, unclamped: None })
     } else {
         None
     };

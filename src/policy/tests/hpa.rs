@@ -138,6 +138,26 @@ fn hpa_scale_down_stabilization_keeps_the_highest_recommendation_of_300s() {
 }
 
 #[test]
+fn a_window_figure_is_shown_within_the_bounds() {
+    // A runaway metric once asked for 1,438; max is 20. The window holds scale-in at the
+    // most the bounds let it be, and says so in those terms (issue 15, point 11).
+    let mut state = cpu_group(20, 20, 0);
+    state.max = 20;
+    state.policy.stabilization.scale_down = Duration::from_secs(300);
+    state.recent_recommendations = vec![Recommendation { at: at(-60), desired: 1438 }];
+    let d = cpu_at(&state, 25.0); // needs 5
+    assert_eq!((d.recommendation, d.desired), (5, None), "{}", d.reason);
+    assert!(d.reason.contains("scale-down window 5m: highest recommendation 20"), "{}", d.reason);
+    assert!(!d.reason.contains("1438"), "{}", d.reason);
+    // The expansion keeps the unclamped figure.
+    let details: Vec<_> = d.blocked.iter().map(crate::policy::block_detail).collect();
+    assert!(
+        details.iter().any(|t| t.ends_with("highest recommendation 20 (1438 before the bounds)")),
+        "{details:?}"
+    );
+}
+
+#[test]
 fn hpa_scale_up_is_not_stabilized_by_default() {
     // Source: https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#default-behavior
     // — scaleUp stabilizationWindowSeconds: 0.
