@@ -315,6 +315,7 @@ impl Autoscaler {
             since: a.status.since,
             value: a.status.value,
             summary: a.summary.clone(),
+            metric: Some(a.rule.metric.clone()),
         });
         let stalled = self.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| AlarmView {
             held_until: None,
@@ -326,6 +327,7 @@ impl Autoscaler {
                 "desired {} but only {} ready or warming for longer than the maximum warm-up",
                 s.desired, s.ready_plus_warming
             ),
+            metric: None,
         });
         rules.chain(stalled).collect()
     }

@@ -41,7 +41,9 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// and [`GroupSnapshot::hourly_budget_usd`], for the scale dialog's guard-rails.
 /// 1.7 added [`DecisionEntry::by`]: the decision log's entries for operator actions and
 /// circuit-breaker trips and resets.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 7 };
+/// 1.8 added [`AlarmView::metric`]: which metric an alarm watches, so a console marks
+/// that metric's cell as firing.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 8 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -196,6 +198,10 @@ pub struct AlarmView {
     pub value: Option<f64>,
     /// The rule in one line, e.g. `queue_length average > 50 for 1 of 1 × 1m, held 2m`.
     pub summary: String,
+    /// The metric the rule watches; None for the engine's own alarms (stalled scale-out)
+    /// and from peers before 1.8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<MetricKind>,
     /// Firing, but its page is held back until then: it was raised while a scale-out
     /// warms (since 1.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -254,6 +254,7 @@ pub fn fleet() -> Snapshot {
                     since: TAKEN_AT.minus(Duration::from_secs(150)),
                     value: Some(37.0),
                     summary: "queue_length average > 50 for 1 of 1 × 1m, held 2m".into(),
+                    metric: Some(MetricKind::QueueLength),
                 },
                 AlarmView {
                     held_until: None,
@@ -262,6 +263,7 @@ pub fn fleet() -> Snapshot {
                     since: TAKEN_AT.minus(Duration::from_secs(60)),
                     value: Some(0.93),
                     summary: "kv_cache_usage average > 0.9 for 1 of 1 × 1m, held 3m".into(),
+                    metric: Some(MetricKind::KvCacheUsage),
                 },
             ],
             decision: Some(DecisionView {

@@ -30,7 +30,7 @@ use crate::protocol::{BackendHealth, ControlKind, DecisionView, GroupSnapshot, S
 
 use super::app::App;
 use super::format;
-use super::metrics::{self, Metric, Reading};
+use super::metrics::{self, Metric, Reading, Severity};
 use super::sparkline::{Scale, sparkline};
 
 /// Queue lengths below this draw as low bars, not full ones.
@@ -584,13 +584,20 @@ pub fn sparkline_scale(metric: Metric, group: &GroupSnapshot) -> Scale {
     }
 }
 
-/// Stale dims, over-threshold warns; both marks are also in the text.
+/// Stale dims; over its limit warns, far over or firing is louder still; the marks are
+/// also in the text.
 pub fn reading_style(reading: &Reading<'_>, theme: &Theme) -> Style {
-    match (reading.stale, reading.over) {
-        (true, true) => theme.stale.patch(theme.warn),
-        (true, false) => theme.stale,
-        (false, true) => theme.warn,
-        (false, false) => theme.base,
+    let level = match reading.severity {
+        Severity::Ok => None,
+        Severity::Over => Some(theme.warn),
+        Severity::FarOver => Some(theme.severe),
+        Severity::Firing => Some(theme.firing),
+    };
+    match (reading.stale, level) {
+        (true, Some(level)) => theme.stale.patch(level),
+        (true, None) => theme.stale,
+        (false, Some(level)) => level,
+        (false, None) => theme.base,
     }
 }
 
@@ -690,7 +697,7 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), marks.len(), "{marks:?}");
-        for taken in [">", "x", metrics::STALE_MARK, metrics::OVER_MARK, " "] {
+        for taken in [">", "x", metrics::STALE_MARK, metrics::OVER_MARK, metrics::SEVERE_MARK, " "] {
             assert!(!marks.contains(&taken), "{taken} already means something else");
         }
     }

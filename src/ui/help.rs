@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use super::app::App;
 use super::command::PANIC_COMMAND_ENABLED;
 use super::keymap::{Action, Context};
-use super::metrics::{OVER_MARK, STALE_MARK};
+use super::metrics::{OVER_MARK, SEVERE_MARK, STALE_MARK};
 
 /// Room for the scrolling title (" help · lines 1–20 of 64 · j/k scroll · … ").
 const TITLE_ROOM: usize = 72;
@@ -67,6 +67,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ("x", "a backend of the group is failing; its error is spelled out"),
         (STALE_MARK, "stale: no fresh sample within the engine's stale_after"),
         (OVER_MARK, "past its threshold or the group's p95 SLO"),
+        (SEVERE_MARK, "far past it (2× the limit; half the headroom for %), or its alarm fires"),
         ("$/h", "(ready + warming) × the instance's hourly cost"),
         ("mem/kv", "GPU memory; KV-cache (kv) for vLLM groups"),
     ] {

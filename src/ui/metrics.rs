@@ -14,6 +14,47 @@ use super::format;
 pub const STALE_MARK: &str = "~";
 /// Marks a value past its threshold or SLO.
 pub const OVER_MARK: &str = "!";
+/// Marks a value far past its threshold or SLO, or one whose alarm fires.
+pub const SEVERE_MARK: &str = "!!";
+
+/// How badly a reading is wrong, mildest first. The table and the detail pane mark and
+/// colour each level apart, so a p95 of 61 s against a 2 s SLO does not look like 2.1 s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Ok,
+    /// Past its threshold or SLO.
+    Over,
+    /// Far past it: at least twice the limit for latency and queues, more than half the
+    /// headroom left above the limit for fractions (95 % against 90 %).
+    FarOver,
+    /// An alarm on this metric fires.
+    Firing,
+}
+
+impl Severity {
+    fn of(value: f64, limit: f64, unit: Unit) -> Severity {
+        let far = match unit {
+            Unit::Fraction => limit + (1.0 - limit).max(0.0) / 2.0,
+            _ => limit * 2.0,
+        };
+        if value >= far && value > limit {
+            Severity::FarOver
+        } else if value > limit {
+            Severity::Over
+        } else {
+            Severity::Ok
+        }
+    }
+
+    /// The mark after the value: none, `!`, or `!!`.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Severity::Ok => "",
+            Severity::Over => OVER_MARK,
+            Severity::FarOver | Severity::Firing => SEVERE_MARK,
+        }
+    }
+}
 
 /// The metrics the fleet table shows, one column each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +104,7 @@ impl Metric {
         }
     }
 
-    fn threshold(self, group: &GroupSnapshot, thresholds: &Thresholds) -> Option<f64> {
+    pub fn threshold(self, group: &GroupSnapshot, thresholds: &Thresholds) -> Option<f64> {
         match self {
             Metric::GpuUtil => Some(thresholds.gpu_util),
             Metric::Memory => Some(match group.spec.serving {
@@ -84,19 +125,21 @@ pub struct Reading<'a> {
     /// The newest point's value, if the series has one.
     pub value: Option<f64>,
     pub stale: bool,
-    /// Past its threshold or SLO.
-    pub over: bool,
+    /// How far past its threshold or SLO, or firing.
+    pub severity: Severity,
 }
 
 pub fn reading<'a>(group: &'a GroupSnapshot, metric: Metric, thresholds: &Thresholds) -> Reading<'a> {
     let kind = metric.kind(group);
     let series = group.series(&kind);
     let value = series.and_then(|s| s.points.last()).map(|p| p.value);
-    let over = match (value, metric.threshold(group, thresholds)) {
-        (Some(v), Some(limit)) => v > limit,
-        _ => false,
+    let past = match (value, metric.threshold(group, thresholds)) {
+        (Some(v), Some(limit)) => Severity::of(v, limit, kind.unit()),
+        _ => Severity::Ok,
     };
-    Reading { kind, series, value, stale: series.is_some_and(|s| s.stale), over }
+    let firing = group.firing().any(|a| a.metric.as_ref() == Some(&kind));
+    let severity = if firing { Severity::Firing } else { past };
+    Reading { kind, series, value, stale: series.is_some_and(|s| s.stale), severity }
 }
 
 impl Reading<'_> {
@@ -114,9 +157,7 @@ impl Reading<'_> {
             Some(v) => value_text(&self.kind, v),
             None => format::NO_VALUE.to_string(),
         });
-        if self.over {
-            out.push_str(OVER_MARK);
-        }
+        out.push_str(self.severity.mark());
         out
     }
 }
@@ -251,11 +292,44 @@ mod tests {
         let snap = fixtures::fleet();
         let chat = snap.group("llm-chat").unwrap();
         let r = reading(chat, Metric::LatencyP95, &Thresholds::default());
-        assert!(r.over);
-        assert!(r.text().ends_with(OVER_MARK));
+        assert_eq!(r.severity, Severity::Over);
+        assert!(r.text().ends_with(OVER_MARK) && !r.text().ends_with(SEVERE_MARK), "{}", r.text());
         // No SLO, no mark, however slow.
         let embeddings = snap.group("embeddings").unwrap();
-        assert!(!reading(embeddings, Metric::LatencyP95, &Thresholds::default()).over);
+        assert_eq!(reading(embeddings, Metric::LatencyP95, &Thresholds::default()).severity, Severity::Ok);
+    }
+
+    #[test]
+    fn far_past_the_limit_is_a_level_of_its_own() {
+        // Issue 15, point 5: 61 s against a 2 s SLO is not 2.1 s.
+        let slo = 2.0;
+        assert_eq!(Severity::of(2.1, slo, Unit::Seconds), Severity::Over);
+        assert_eq!(Severity::of(61.0, slo, Unit::Seconds), Severity::FarOver);
+        assert_eq!(Severity::of(4.0, slo, Unit::Seconds), Severity::FarOver);
+        assert_eq!(Severity::of(1.9, slo, Unit::Seconds), Severity::Ok);
+        assert_eq!(Severity::of(120.0, 50.0, Unit::Count), Severity::FarOver);
+        // Fractions cannot double: far is past half the headroom above the limit.
+        assert_eq!(Severity::of(0.93, 0.9, Unit::Fraction), Severity::Over);
+        assert_eq!(Severity::of(0.96, 0.9, Unit::Fraction), Severity::FarOver);
+        // A zero limit: anything past it is far past.
+        assert_eq!(Severity::of(0.0, 0.0, Unit::Count), Severity::Ok);
+        assert_eq!(Severity::of(1.0, 0.0, Unit::Count), Severity::FarOver);
+        assert_eq!(Severity::of(f64::NAN, slo, Unit::Seconds), Severity::Ok);
+    }
+
+    #[test]
+    fn a_metric_whose_alarm_fires_is_firing_whatever_its_value() {
+        // The fixture's queue-high fires on llm-chat's queue (37, threshold 50 shown).
+        let snap = fixtures::fleet();
+        let chat = snap.group("llm-chat").unwrap();
+        let r = reading(chat, Metric::Queue, &Thresholds::default());
+        assert_eq!(r.severity, Severity::Firing);
+        assert!(r.text().ends_with(SEVERE_MARK), "{}", r.text());
+        // A pending alarm is not firing: kv-cache reads by its value alone.
+        assert_ne!(reading(chat, Metric::Memory, &Thresholds::default()).severity, Severity::Firing);
+        let mut quiet = chat.clone();
+        quiet.alarms.iter_mut().for_each(|a| a.state = crate::model::AlarmState::Ok);
+        assert_eq!(reading(&quiet, Metric::Queue, &Thresholds::default()).severity, Severity::Ok);
     }
 
     #[test]
@@ -282,8 +356,9 @@ mod tests {
     fn missing_series_read_as_no_value() {
         let mut snap = fixtures::fleet();
         snap.groups[0].series.clear();
+        snap.groups[0].alarms.clear();
         let r = reading(&snap.groups[0], Metric::Queue, &Thresholds::default());
         assert_eq!(r.text(), "–");
-        assert!(!r.over && !r.stale);
+        assert!(r.severity == Severity::Ok && !r.stale);
     }
 }

@@ -11,7 +11,7 @@
 //! - [`command`]: the `:` command line's language and tab completion.
 //! - [`dialog`]: the confirmation dialogs of the changes a key asks for.
 //! - [`view`]: `view(&state, frame)`: layout and degradation by size; draws through
-//!   [`header`], [`fleet`] (table), [`detail`] (charts), [`status`] (bottom line) and
+//!   [`header`], [`now`] (what is badly wrong, in one line), [`fleet`] (table), [`detail`] (charts), [`status`] (bottom line) and
 //!   [`help`] (overlay).
 //! - [`order`]: which groups the table lists, in what order (the `/` filter, the sort).
 //! - [`metrics`], [`format`], [`sparkline`]: what is read out of a snapshot and how numbers
@@ -40,6 +40,7 @@ pub mod header;
 pub mod help;
 pub mod keymap;
 pub mod metrics;
+pub mod now;
 pub mod order;
 pub mod sparkline;
 pub mod status;

@@ -215,10 +215,18 @@ fn without_charts_the_history_span_follows_the_facts() {
     assert!(next.starts_with("history   21:21–23:59 UTC (158 min)"), "{text}");
 }
 
-/// The screen's line holding `needle`, and the line after it.
+/// Whether a screen line is the "what is wrong now" line, which names groups too.
+pub(crate) fn is_now_line(line: &str) -> bool {
+    line.starts_with(" NOW ") || line.starts_with(" LAST KNOWN ")
+}
+
+/// The first body line (not the "now" line) holding `needle`, and the line after it.
 fn line_and_next<'a>(text: &'a str, needle: &str) -> (&'a str, &'a str) {
     let lines: Vec<&str> = text.lines().collect();
-    let i = lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}:\n{text}"));
+    let i = lines
+        .iter()
+        .position(|l| !is_now_line(l) && l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle}:\n{text}"));
     (lines[i], lines.get(i + 1).copied().unwrap_or(""))
 }
 
@@ -303,10 +311,10 @@ fn a_held_group_is_marked_h_and_its_hold_spelled_out() {
 #[test]
 fn decision_column_appears_from_160_columns_with_shadow_decisions_as_would() {
     let narrow = screen_text(&fixture_app(), 159, 40);
-    assert!(!narrow.lines().nth(1).unwrap().contains("decision"), "{narrow}");
+    assert!(!line_and_next(&narrow, "    group").0.contains("decision"), "{narrow}");
     assert!(!narrow.contains("scale out 8→10"), "{narrow}");
     let wide = screen_text(&fixture_app(), 160, 40);
-    let heading = wide.lines().nth(1).unwrap();
+    let (heading, _) = line_and_next(&wide, "    group");
     assert!(heading.trim_end().ends_with("decision"), "{heading}");
     let (chat, _) = line_and_next(&wide, "llm-chat");
     assert!(chat.contains("would scale out 8→10: gpu_util"), "{chat}");
@@ -358,7 +366,7 @@ fn readonly_badge_shows_even_on_narrow_screens() {
 #[test]
 fn vllm_rows_label_kv_cache() {
     let text = screen_text(&fixture_app(), 120, 40);
-    let row = text.lines().find(|l| l.contains("llm-chat")).unwrap();
+    let row = text.lines().find(|l| !is_now_line(l) && l.contains("llm-chat")).unwrap();
     assert!(row.contains("kv 72%"), "{row}");
 }
 

@@ -151,6 +151,10 @@ theme_roles! {
     ok,
     /// A value past its threshold or SLO.
     warn,
+    /// A value far past its threshold or SLO.
+    severe,
+    /// A value whose alarm fires; the "what is wrong now" line.
+    firing,
     /// A failing backend, an error message.
     error,
     /// A value from a stale series.
@@ -254,6 +258,8 @@ impl Theme {
             selected: reversed,
             ok: plain,
             warn: bold,
+            severe: bold.add_modifier(Modifier::UNDERLINED),
+            firing: reversed.add_modifier(Modifier::BOLD),
             error: bold,
             stale: dim.add_modifier(Modifier::ITALIC),
             sparkline: plain,

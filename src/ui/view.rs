@@ -1,11 +1,13 @@
 //! `view(&app, frame)`: lays the screen out and draws every part from the state alone.
 //!
-//! Layout, top to bottom: header bar, fleet table, detail pane (when open), bottom line.
+//! Layout, top to bottom: header bar, the "what is wrong now" line (while something is
+//! badly wrong), fleet table, detail pane (when open), bottom line.
 //! It degrades with the terminal's size and never panics, down to 0×0:
 //! - narrow: the table sheds sparklines, then columns (see [`super::fleet`]);
 //! - short: the detail pane goes first (the table keeps priority), then the table's
 //!   heading and failing-backend lines, then the bottom line and the header, so the
-//!   last lines standing are group names with their health marks;
+//!   last lines standing are group names with their health marks (the "now" line goes
+//!   below 8 lines of body: the header's badges still say something fires);
 //! - the command line, while open, always keeps the bottom line.
 
 use ratatui::Frame;
@@ -16,11 +18,13 @@ use super::app::View;
 use super::app::{App, Mode};
 use super::status::Hidden;
 use super::{alarms, decisions, diagnostics, dialog};
-use super::{detail, fleet, header, help, status};
+use super::{detail, fleet, header, help, now, status};
 
 /// Smallest detail pane worth drawing (border + facts + a chart).
 pub const DETAIL_MIN_HEIGHT: u16 = 10;
 pub const DETAIL_MIN_WIDTH: u16 = 40;
+/// The "now" line is drawn only above a body of at least this many lines.
+const NOW_MIN_BODY: u16 = 8;
 /// Table rows kept above an open detail pane, at least.
 const TABLE_MIN_HEIGHT_WITH_DETAIL: u16 = 4;
 
@@ -28,6 +32,7 @@ const TABLE_MIN_HEIGHT_WITH_DETAIL: u16 = 4;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScreenLayout {
     pub header: Option<Rect>,
+    pub now: Option<Rect>,
     pub table: Rect,
     pub detail: Option<Rect>,
     pub bottom: Option<Rect>,
@@ -46,6 +51,12 @@ pub fn layout(app: &App, area: Rect) -> ScreenLayout {
         rest.height -= 1;
         line
     });
+    let now = (rest.height >= NOW_MIN_BODY && now::shown(app)).then(|| {
+        let line = Rect { height: 1, ..rest };
+        rest.y += 1;
+        rest.height -= 1;
+        line
+    });
     let mut detail = None;
     let fleet_view = app.view == View::Fleet;
     if fleet_view && app.detail_open && app.selected_group().is_some() && rest.width >= DETAIL_MIN_WIDTH {
@@ -58,7 +69,7 @@ pub fn layout(app: &App, area: Rect) -> ScreenLayout {
             rest.height = table_height;
         }
     }
-    ScreenLayout { header, table: rest, detail, bottom }
+    ScreenLayout { header, now, table: rest, detail, bottom }
 }
 
 /// Draws the whole console into a frame.
@@ -80,6 +91,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     let parts = layout(app, area);
     if let Some(r) = parts.header {
         header::render(app, r, buf);
+    }
+    if let Some(r) = parts.now {
+        now::render(app, r, buf);
     }
     match app.view {
         View::Alarms => alarms::render(app, parts.table, buf),

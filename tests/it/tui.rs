@@ -10,14 +10,20 @@ fn start_console(width: u16, height: u16) -> Tmux {
     Tmux::start(&command, width, height)
 }
 
+/// The screen's lines but the "what is wrong now" line under the header, which names
+/// groups too.
+fn body_lines(screen: &str) -> impl Iterator<Item = &str> {
+    screen.lines().filter(|l| !l.starts_with(" NOW ") && !l.starts_with(" LAST KNOWN "))
+}
+
 /// The table rows of the three groups, which carry the metric values.
 fn group_rows(screen: &str) -> Vec<String> {
-    screen.lines().filter(|l| GROUPS.iter().any(|g| l.contains(g))).map(str::to_string).collect()
+    body_lines(screen).filter(|l| GROUPS.iter().any(|g| l.contains(g))).map(str::to_string).collect()
 }
 
 /// A group's `rdy/wrm/des` from its table row.
 fn counts(screen: &str, group: &str) -> Option<(u32, u32, u32)> {
-    let row = screen.lines().find(|l| l.split_whitespace().any(|w| w == group))?;
+    let row = body_lines(screen).find(|l| l.split_whitespace().any(|w| w == group))?;
     let cell = row.split_whitespace().find(|w| w.matches('/').count() == 2)?;
     let mut numbers = cell.split('/').map(|n| n.parse::<u32>().ok());
     Some((numbers.next()??, numbers.next()??, numbers.next()??))
@@ -101,7 +107,7 @@ fn a_readonly_console_shows_the_engine_refusing_a_command() {
     tmux.wait_for_text(&GROUPS);
     tmux.command("sim fail vision 2");
     tmux.wait_for_text(&["refused", "read-only"]);
-    let vision = tmux.capture().lines().find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
+    let vision = body_lines(&tmux.capture()).find(|l| l.contains(" vision ")).unwrap_or_default().to_string();
     assert!(vision.contains("4/0/4"), "nothing changed: {vision}");
     tmux.quit();
 }
@@ -125,7 +131,7 @@ fn a_pause_a_hold_and_the_history_survive_kill_9_and_show_after_restart() {
     first.command("sim spike llm-chat x4 5m");
     wait_for("llm-chat's queue to build", WAIT, || {
         let screen = first.capture();
-        let chat = screen.lines().find(|l| l.contains(" llm-chat ")).unwrap_or_default();
+        let chat = body_lines(&screen).find(|l| l.contains(" llm-chat ")).unwrap_or_default();
         if chat.contains("k!") { Ok(()) } else { Err(screen) }
     });
     first.command("pause llm-chat 30m -- drill");
@@ -153,7 +159,7 @@ fn a_pause_a_hold_and_the_history_survive_kill_9_and_show_after_restart() {
         queue_row.contains('█'),
         "the pre-kill spike in the queue's minute maxima: {history:?}\n{screen}"
     );
-    let chat = screen.lines().find(|l| l.contains(" llm-chat ")).unwrap_or_default().to_string();
+    let chat = body_lines(&screen).find(|l| l.contains(" llm-chat ")).unwrap_or_default().to_string();
     assert!(!chat.contains("k!"), "while this run's own queue is short: {chat}");
     second.send_keys(&["j"]);
     second.wait_for_text(&["held at 6"]);
