@@ -30,7 +30,7 @@ use crate::protocol::DecisionEntry;
 use super::app::App;
 use super::fleet::fit;
 use super::format;
-use super::theme::Theme;
+use super::theme::{Theme, highlight};
 
 /// Entries a console keeps (the oldest go first).
 pub const CAPACITY: usize = 2_000;
@@ -216,7 +216,7 @@ fn render_list(app: &App, rows: &[Row<'_>], selected: usize, area: Rect, buf: &m
         let line_area = Rect { y, height: 1, ..area };
         fit(line, area.width).render(line_area, buf);
         if i == selected {
-            buf.set_style(line_area, theme.selected);
+            highlight(buf, line_area, theme.selected);
         }
     }
 }

@@ -17,9 +17,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition, Paragraph, Widget, Wrap,
-};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Widget, Wrap};
 
 use crate::model::{AlarmState, MetricKind, Serving, Timestamp, format_duration};
 use crate::protocol::ControlKind;
@@ -281,22 +279,173 @@ fn nice_window_secs(span_secs: f64) -> f64 {
     STEPS.into_iter().find(|&s| s >= span_secs).unwrap_or_else(|| (span_secs / 86400.0).ceil() * 86400.0)
 }
 
-fn x_axis<'a>(x_min: f64, theme: &Theme) -> Axis<'a> {
-    let span = std::time::Duration::try_from_secs_f64(-x_min).unwrap_or_default();
-    Axis::default().bounds([x_min, 0.0]).style(theme.chart_axis).labels([
-        format!("-{}", format_duration(span)),
-        format!("-{}", format_duration(span / 2)),
-        "now".into(),
-    ])
+/// How a chart line is drawn. Lines are told apart by colour; where a chart's lines do
+/// not all differ in colour (`NO_COLOR`, a theme or a 16-colour terminal that gives two
+/// lines one colour; charts ignore bold and dim) they differ in shape too: see
+/// [`distinguish`]. A limit is always a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Trace {
+    /// A thin braille line: the chart's main series.
+    Fine,
+    /// A dot in each cell the line passes.
+    Dots,
+    /// A half-block line, heavier than the rest.
+    Heavy,
+    /// A small dot in each cell the line passes, lighter than [`Trace::Dots`].
+    Specks,
+    /// A flat rule: a limit such as the SLO.
+    Rule,
 }
 
-fn dataset<'a>(name: String, points: &'a [(f64, f64)], style: Style) -> Dataset<'a> {
-    Dataset::default()
-        .name(name)
-        .marker(Marker::Braille)
-        .graph_type(GraphType::Line)
-        .style(style)
-        .data(points)
+impl Trace {
+    fn marker(self) -> Marker {
+        match self {
+            Trace::Fine => Marker::Braille,
+            Trace::Dots => Marker::Dot,
+            Trace::Heavy => Marker::HalfBlock,
+            Trace::Specks => Marker::Custom('·'),
+            Trace::Rule => Marker::Custom('─'),
+        }
+    }
+
+    /// The glyph before the line's name in the chart's title: its key.
+    fn glyph(self) -> &'static str {
+        match self {
+            Trace::Fine => "⠤",
+            Trace::Dots => "•",
+            Trace::Heavy => "▄",
+            Trace::Specks => "·",
+            Trace::Rule => "─",
+        }
+    }
+}
+
+/// One line of a chart: named, with its value now, in the chart's title (no legend box
+/// covers the data); drawn from its points.
+struct Series<'a> {
+    name: String,
+    now: Option<String>,
+    points: &'a [(f64, f64)],
+    style: Style,
+    trace: Trace,
+}
+
+impl<'a> Series<'a> {
+    fn dataset(&self) -> Dataset<'a> {
+        Dataset::default()
+            .marker(self.trace.marker())
+            .graph_type(GraphType::Line)
+            .style(self.style)
+            .data(self.points)
+    }
+
+    /// `⠤p95 2.40s ` (or `⠤p95 ` without the value) in the line's style.
+    fn key(&self, with_value: bool) -> Span<'static> {
+        let value = self.now.as_ref().filter(|_| with_value).map_or(String::new(), |v| format!(" {v}"));
+        Span::styled(format!("{}{}{value} ", self.trace.glyph(), self.name), self.style)
+    }
+}
+
+/// Each series keeps its shape only if colour alone cannot tell the chart's lines
+/// apart; otherwise all are fine braille lines but rules.
+fn distinguish(series: &mut [Series]) {
+    let colours: Vec<_> = series.iter().filter(|s| s.trace != Trace::Rule).map(|s| s.style.fg).collect();
+    let distinct = colours.iter().enumerate().all(|(i, c)| c.is_some() && !colours[..i].contains(c));
+    if distinct {
+        for s in series.iter_mut().filter(|s| s.trace != Trace::Rule) {
+            s.trace = Trace::Fine;
+        }
+    }
+}
+
+fn datasets_of<'a>(series: &[Series<'a>]) -> Vec<Dataset<'a>> {
+    series.iter().map(Series::dataset).collect()
+}
+
+/// A chart's title: its name, then each line's key with its value now, as far as
+/// `width` allows (the name goes first, then the values); `extra` keys follow.
+fn chart_title(
+    name: &str,
+    series: &[Series],
+    extra: Vec<Span<'static>>,
+    width: u16,
+    theme: &Theme,
+) -> Line<'static> {
+    let build = |with_name: bool, with_values: bool| {
+        let mut spans: Vec<Span<'static>> = Vec::new();
+        if with_name {
+            spans.push(Span::styled(format!("{name} "), theme.title));
+        }
+        spans.extend(series.iter().map(|s| s.key(with_values)));
+        spans.extend(extra.iter().cloned());
+        Line::from(spans)
+    };
+    [(true, true), (false, true), (false, false)]
+        .into_iter()
+        .map(|(n, v)| build(n, v))
+        .find(|line| line.width() <= usize::from(width))
+        .unwrap_or_else(|| build(false, false))
+}
+
+/// The newest value of `kind`, formatted.
+fn now_of(group: &GroupSnapshot, kind: &MetricKind, format: impl Fn(f64) -> String) -> Option<String> {
+    group.latest(kind).map(|s| format(s.value))
+}
+
+/// A time axis from `x_min` (negative) to `x_max` (now, or past it): "-5m … now", or
+/// "-5m … +5m" with its middle where it falls; the middle label is left out when the
+/// graph is too narrow for three whole labels.
+fn time_axis<'a>(x_min: f64, x_max: f64, graph_width: u16, theme: &Theme) -> Axis<'a> {
+    let label = |secs: f64| match secs {
+        s if s.abs() < 0.5 => "now".to_string(),
+        s if s < 0.0 => format!("-{}", format_duration(Duration::try_from_secs_f64(-s).unwrap_or_default())),
+        s => format!("+{}", format_duration(Duration::try_from_secs_f64(s).unwrap_or_default())),
+    };
+    let mut labels = vec![label(x_min), label((x_min + x_max) / 2.0), label(x_max)];
+    // Each label but the first gets a third of the graph, one column kept blank.
+    let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    if usize::from(graph_width / 3) < widest + 1 {
+        labels.remove(1);
+    }
+    Axis::default().bounds([x_min, x_max]).style(theme.chart_axis).labels(labels)
+}
+
+/// A y bound 15 % above the highest point, finite and positive whatever the data.
+fn headroom(top: f64) -> f64 {
+    if top.is_finite() && top > 0.0 { (top * 1.15).min(f64::MAX) } else { 1.0 }
+}
+
+/// A count axis's top, 15 % above `top`, rounded so the middle label is a whole number
+/// too (2, 4 … 10, then 12, 16, 20, 30 … × 10ⁿ): never "0 0 1".
+fn count_top(top: f64) -> f64 {
+    let want = headroom(top);
+    if want <= 10.0 {
+        return (want / 2.0).ceil().max(1.0) * 2.0;
+    }
+    const MANTISSAS: [f64; 9] = [1.2, 1.6, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0];
+    let scale = 10f64.powf(want.log10().floor());
+    MANTISSAS.iter().map(|m| m * scale).find(|&v| v >= want).unwrap_or(want)
+}
+
+/// A chart of `datasets` under `title`, its y axis from 0 to `y_max` labelled by
+/// `label`, its x axis over `[x_min, x_max]` seconds from now.
+fn chart<'a>(
+    datasets: Vec<Dataset<'a>>,
+    title: Line<'a>,
+    (x_min, x_max): (f64, f64),
+    y_max: f64,
+    label: impl Fn(f64) -> String,
+    width: u16,
+    theme: &Theme,
+) -> Chart<'a> {
+    let y_labels = [label(0.0), label(y_max / 2.0), label(y_max)];
+    let y_width = y_labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let graph_width = width.saturating_sub(u16::try_from(y_width).unwrap_or(u16::MAX) + 1);
+    Chart::new(datasets)
+        .block(Block::new().title(title))
+        .x_axis(time_axis(x_min, x_max, graph_width, theme))
+        .y_axis(Axis::default().bounds([0.0, y_max]).style(theme.chart_axis).labels(y_labels))
+        .legend_position(None)
 }
 
 fn series_name(group: &GroupSnapshot, kind: &MetricKind, name: &str) -> String {
@@ -333,34 +482,16 @@ fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area
     };
     render_history(group, snapshot, theme, history_area, buf);
 
-    // Latency, with the SLO as a flat line.
-    let p50 = chart_points(group.series(&MetricKind::LatencyP50), now, 1.0);
-    let p95 = chart_points(group.series(&MetricKind::LatencyP95), now, 1.0);
-    let p99 = chart_points(group.series(&MetricKind::LatencyP99), now, 1.0);
-    let slo = group.spec.slo_p95.map(|d| d.as_secs_f64());
-    let slo_line: Vec<(f64, f64)> = slo.map(|s| vec![(x_min, s), (0.0, s)]).unwrap_or_default();
-    let top =
-        [&p50, &p95, &p99].iter().flat_map(|v| v.iter().map(|p| p.1)).fold(slo.unwrap_or(0.0), f64::max);
-    let y_max = headroom(top);
-    let mut datasets = vec![
-        dataset(series_name(group, &MetricKind::LatencyP50, "p50"), &p50, theme.chart_p50),
-        dataset(series_name(group, &MetricKind::LatencyP95, "p95"), &p95, theme.chart_p95),
-        dataset(series_name(group, &MetricKind::LatencyP99, "p99"), &p99, theme.chart_p99),
-    ];
-    if let Some(s) = slo {
-        datasets.push(dataset(format!("slo {}", format::seconds(s)), &slo_line, theme.chart_slo));
-    }
     // Capacity beside latency when both stay readable; else latency alone.
     let (latency_area, capacity_area) = if latency_area.width >= 2 * CAPACITY_CHART_MIN_WIDTH {
-        let [latency, capacity] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)])
+        let [latency, capacity] = Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)])
             .spacing(2)
             .areas(latency_area);
         (latency, Some(capacity))
     } else {
         (latency_area, None)
     };
-    chart(datasets, "latency", x_axis(x_min, theme), y_axis(y_max, format::seconds, theme), theme)
-        .render(latency_area, buf);
+    render_latency(group, now, x_min, theme, latency_area, buf);
     if let Some(area) = capacity_area {
         render_capacity(group, now, x_min, theme, area, buf);
     }
@@ -371,25 +502,87 @@ fn render_charts(group: &GroupSnapshot, snapshot: &Snapshot, theme: &Theme, area
     let memory_kind = metrics::memory_kind(group);
     let util = chart_points(group.series(&MetricKind::GpuUtil), now, 100.0);
     let memory = chart_points(group.series(&memory_kind), now, 100.0);
-    let memory_name = if memory_kind == MetricKind::KvCacheUsage { "kv-cache %" } else { "gpu mem %" };
-    let gpu_datasets = vec![
-        dataset(series_name(group, &MetricKind::GpuUtil, "gpu util %"), &util, theme.chart_gpu_util),
-        dataset(series_name(group, &memory_kind, memory_name), &memory, theme.chart_memory),
+    let memory_name = if memory_kind == MetricKind::KvCacheUsage { "kv-cache" } else { "gpu mem" };
+    let mut gpu = [
+        Series {
+            name: series_name(group, &MetricKind::GpuUtil, "util"),
+            now: now_of(group, &MetricKind::GpuUtil, format::percent),
+            points: &util,
+            style: theme.chart_gpu_util,
+            trace: Trace::Fine,
+        },
+        Series {
+            name: series_name(group, &memory_kind, memory_name),
+            now: now_of(group, &memory_kind, format::percent),
+            points: &memory,
+            style: theme.chart_memory,
+            trace: Trace::Dots,
+        },
     ];
+    distinguish(&mut gpu);
     let percent = |v: f64| format!("{v:.0}%");
-    chart(gpu_datasets, "gpu", x_axis(x_min, theme), y_axis(100.0, percent, theme), theme)
+    let title = chart_title("gpu", &gpu, Vec::new(), gpu_area.width, theme);
+    chart(datasets_of(&gpu), title, (x_min, 0.0), 100.0, percent, gpu_area.width, theme)
         .render(gpu_area, buf);
 
-    let queue = chart_points(group.series(&MetricKind::QueueLength), now, 1.0);
-    let queue_top = queue.iter().map(|p| p.1).fold(0.0, f64::max);
-    let queue_max = headroom(queue_top.max(1.0 / 1.15));
-    let queue_datasets = vec![dataset(
-        series_name(group, &MetricKind::QueueLength, "queued requests"),
-        &queue,
-        theme.chart_queue,
-    )];
-    chart(queue_datasets, "queue", x_axis(x_min, theme), y_axis(queue_max, format::count, theme), theme)
+    let points = chart_points(group.series(&MetricKind::QueueLength), now, 1.0);
+    let queue = [Series {
+        name: series_name(group, &MetricKind::QueueLength, "queued"),
+        now: now_of(group, &MetricKind::QueueLength, format::count),
+        points: &points,
+        style: theme.chart_queue,
+        trace: Trace::Fine,
+    }];
+    let top = count_top(points.iter().map(|p| p.1).fold(0.0, f64::max));
+    let title = chart_title("queue", &queue, Vec::new(), queue_area.width, theme);
+    chart(datasets_of(&queue), title, (x_min, 0.0), top, format::count, queue_area.width, theme)
         .render(queue_area, buf);
+}
+
+/// Latency p50, p95 and p99 with the SLO as a flat rule; p95, which the SLO judges,
+/// drawn last so it stays on top.
+fn render_latency(
+    group: &GroupSnapshot,
+    now: Timestamp,
+    x_min: f64,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let p50 = chart_points(group.series(&MetricKind::LatencyP50), now, 1.0);
+    let p95 = chart_points(group.series(&MetricKind::LatencyP95), now, 1.0);
+    let p99 = chart_points(group.series(&MetricKind::LatencyP99), now, 1.0);
+    let slo = group.spec.slo_p95.map(|d| d.as_secs_f64());
+    let slo_line: Vec<(f64, f64)> = slo.map(|s| vec![(x_min, s), (0.0, s)]).unwrap_or_default();
+    let top =
+        [&p50, &p95, &p99].iter().flat_map(|v| v.iter().map(|p| p.1)).fold(slo.unwrap_or(0.0), f64::max);
+    let line = |kind: MetricKind, name: &str, points, style, trace| Series {
+        name: series_name(group, &kind, name),
+        now: now_of(group, &kind, format::seconds),
+        points,
+        style,
+        trace,
+    };
+    let mut series = vec![
+        line(MetricKind::LatencyP50, "p50", &p50, theme.chart_p50, Trace::Specks),
+        line(MetricKind::LatencyP95, "p95", &p95, theme.chart_p95, Trace::Fine),
+        line(MetricKind::LatencyP99, "p99", &p99, theme.chart_p99, Trace::Dots),
+    ];
+    if let Some(s) = slo {
+        series.push(Series {
+            name: "slo".into(),
+            now: Some(format::seconds(s)),
+            points: &slo_line,
+            style: theme.chart_slo,
+            trace: Trace::Rule,
+        });
+    }
+    distinguish(&mut series);
+    let title = chart_title("latency", &series, Vec::new(), area.width, theme);
+    // Drawn in this order: the rule, p99, p50, then p95 over them.
+    let order = [3, 2, 0, 1];
+    let drawn: Vec<Dataset> = order.iter().filter_map(|&i| series.get(i)).map(Series::dataset).collect();
+    chart(drawn, title, (x_min, 0.0), headroom(top), format::seconds, area.width, theme).render(area, buf);
 }
 
 /// Narrowest capacity chart drawn beside the latency chart.
@@ -398,8 +591,7 @@ const CAPACITY_CHART_MIN_WIDTH: u16 = 30;
 /// Desired, ready and warming instances over the charts' window; each change of desired
 /// marked by a thin vertical line; and, with predictive scaling, its forecast of the
 /// instances needed, dotted, on to one lead time ahead (the x axis then runs past now).
-/// No legend (it would hide the lines in so small a chart): the title names each line in
-/// its own style, with its value now.
+/// Keyed by its title like every chart, with each line's value now.
 fn render_capacity(
     group: &GroupSnapshot,
     now: Timestamp,
@@ -420,7 +612,7 @@ fn render_capacity(
         .iter()
         .flat_map(|v| v.iter().map(|p| p.1))
         .fold(1.0, f64::max);
-    let y_max = (top * 1.15).ceil();
+    let y_max = count_top(top);
     // A braille column at each change of desired, from 0 to the top.
     let steps = u32::from(area.height.max(2)) * 4;
     let events: Vec<(f64, f64)> = desired
@@ -428,52 +620,45 @@ fn render_capacity(
         .filter(|w| w[1].1 != w[0].1)
         .flat_map(|w| (0..=steps).map(move |i| (w[1].0, y_max * f64::from(i) / f64::from(steps))))
         .collect();
+    let count = |v: f64| format!("{v:.0}");
+    // Named as in the table's rdy/wrm/des column.
+    let line = |kind: MetricKind, name: &str, points, style, trace| Series {
+        name: name.into(),
+        now: Some(now_of(group, &kind, count).unwrap_or_else(|| format::NO_VALUE.into())),
+        points,
+        style,
+        trace,
+    };
+    // Events and the forecast first, so the capacity lines draw over them; warming,
+    // ready, then desired on top.
+    let mut lines = [
+        line(MetricKind::DesiredCapacity, "des", &desired, theme.chart_desired, Trace::Fine),
+        line(MetricKind::ReadyCapacity, "rdy", &ready, theme.chart_ready, Trace::Heavy),
+        line(MetricKind::WarmingCapacity, "wrm", &warming, theme.chart_warming, Trace::Specks),
+    ];
+    distinguish(&mut lines);
     let scatter = |points, marker, style| {
         Dataset::default().marker(marker).graph_type(GraphType::Scatter).style(style).data(points)
     };
-    let line = |points, style| {
-        Dataset::default().marker(Marker::Braille).graph_type(GraphType::Line).style(style).data(points)
-    };
-    // Events first, so the capacity lines draw over them.
-    let datasets = vec![
+    let mut datasets = vec![
         scatter(&events, Marker::Braille, theme.chart_event),
         scatter(&forecast, Marker::Dot, theme.chart_forecast),
-        line(&warming, theme.chart_warming),
-        line(&ready, theme.chart_ready),
-        line(&desired, theme.chart_desired),
     ];
-    let now_of = |kind: &MetricKind| {
-        group.latest(kind).map_or(format::NO_VALUE.to_string(), |s| format!("{:.0}", s.value))
-    };
-    // Named as in the table's rdy/wrm/des column.
-    let mut title = vec![
-        Span::styled("capacity ", theme.title),
-        Span::styled(format!("des {} ", now_of(&MetricKind::DesiredCapacity)), theme.chart_desired),
-        Span::styled(format!("rdy {} ", now_of(&MetricKind::ReadyCapacity)), theme.chart_ready),
-        Span::styled(format!("wrm {} ", now_of(&MetricKind::WarmingCapacity)), theme.chart_warming),
-    ];
+    datasets.extend(lines.iter().rev().map(Series::dataset));
+    let mut extra = Vec::new();
     if let Some(view) = &group.forecast {
         // What the policy asks for: the peak of the slots from now to one lead ahead.
         let slot = forecast_slot_secs(view);
         let ahead = view.points.iter().filter(|(at, _)| secs(*at) + slot > 0.0 && secs(*at) <= x_max);
         let ahead = ahead.map(|(_, n)| *n).max();
         let ahead = ahead.map_or(format::NO_VALUE.to_string(), |n| n.to_string());
-        title.push(Span::styled(format!("•fcst {ahead} "), theme.chart_forecast));
+        extra.push(Span::styled(format!("•fcst {ahead} "), theme.chart_forecast));
     }
     if !events.is_empty() {
-        title.push(Span::styled("│scaled", theme.chart_event));
+        extra.push(Span::styled("│scaled", theme.chart_event));
     }
-    // The word "capacity" goes first when the values would not fit.
-    if Line::from(title.clone()).width() > usize::from(area.width) {
-        title.remove(0);
-    }
-    let count = |v: f64| format!("{v:.0}");
-    Chart::new(datasets)
-        .block(Block::new().title(Line::from(title)))
-        .x_axis(time_axis(x_min, x_max, theme))
-        .y_axis(y_axis(y_max, count, theme))
-        .legend_position(None)
-        .render(area, buf);
+    let title = chart_title("capacity", &lines, extra, area.width, theme);
+    chart(datasets, title, (x_min, x_max), y_max, count, area.width, theme).render(area, buf);
 }
 
 /// Points along a polyline, about `spacing` apart in x (vertical stretches get one dot at
@@ -513,52 +698,6 @@ fn forecast_slot_secs(view: &ForecastView) -> f64 {
     }
 }
 
-/// An x axis from `x_min` (negative) to `x_max` (now, or past it): "-5m … now", or
-/// "-5m … +5m" with its middle where it falls.
-fn time_axis<'a>(x_min: f64, x_max: f64, theme: &Theme) -> Axis<'a> {
-    if x_max <= 0.0 {
-        return x_axis(x_min, theme);
-    }
-    let label = |secs: f64| match secs {
-        s if s.abs() < 0.5 => "now".to_string(),
-        s if s < 0.0 => format!("-{}", format_duration(Duration::try_from_secs_f64(-s).unwrap_or_default())),
-        s => format!("+{}", format_duration(Duration::try_from_secs_f64(s).unwrap_or_default())),
-    };
-    Axis::default().bounds([x_min, x_max]).style(theme.chart_axis).labels([
-        label(x_min),
-        label((x_min + x_max) / 2.0),
-        label(x_max),
-    ])
-}
-
-/// A y bound 15 % above the highest point, finite and positive whatever the data.
-fn headroom(top: f64) -> f64 {
-    if top.is_finite() && top > 0.0 { (top * 1.15).min(f64::MAX) } else { 1.0 }
-}
-
-fn y_axis<'a>(max: f64, label: impl Fn(f64) -> String, theme: &Theme) -> Axis<'a> {
-    Axis::default().bounds([0.0, max]).style(theme.chart_axis).labels([
-        label(0.0),
-        label(max / 2.0),
-        label(max),
-    ])
-}
-
-fn chart<'a>(
-    datasets: Vec<Dataset<'a>>,
-    title: &'a str,
-    x: Axis<'a>,
-    y: Axis<'a>,
-    theme: &Theme,
-) -> Chart<'a> {
-    Chart::new(datasets)
-        .block(Block::new().title(Span::styled(title, theme.title)))
-        .x_axis(x)
-        .y_axis(y)
-        .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
-}
-
 /// " enter closes " with the active keymap's key for closing the pane.
 fn closing_hint(app: &App) -> String {
     if app.war_room.is_some() {
@@ -578,14 +717,14 @@ mod tests {
         let mut app = fixture_app();
         app.detail_open = true;
         let screen = screen_text(&app, 120, 40);
-        assert!(screen.contains("des 8 rdy 4 wrm 2 •fcst 9 │scaled"), "{screen}");
+        assert!(screen.contains("⠤des 8 ⠤rdy 4 ⠤wrm 2 •fcst 9 │scaled"), "{screen}");
         assert!(screen.contains("+2m30s"), "the x axis runs one lead ahead: {screen}");
         // Without predictive scaling: no forecast, and the axis ends now.
         let mut fleet = (*app.snapshot).clone();
         fleet.groups[0].forecast = None;
         app.snapshot = std::sync::Arc::new(fleet);
         let screen = screen_text(&app, 120, 40);
-        assert!(screen.contains("des 8 rdy 4 wrm 2 │scaled") && !screen.contains("fcst"), "{screen}");
+        assert!(screen.contains("⠤des 8 ⠤rdy 4 ⠤wrm 2 │scaled") && !screen.contains("fcst"), "{screen}");
         assert!(!screen.contains("+2m30s"), "{screen}");
     }
 
@@ -595,8 +734,92 @@ mod tests {
         app.detail_open = true;
         app.selected = 1; // vision: 3 throughout
         let screen = screen_text(&app, 120, 40);
-        assert!(screen.contains("des 3 rdy 3 wrm 0"), "{screen}");
+        assert!(screen.contains("⠤des 3 ⠤rdy 3 ⠤wrm 0"), "{screen}");
         assert!(!screen.contains("scaled"), "{screen}");
+    }
+
+    /// Whether a chart of the detail pane (its graph rows, not its title) has `glyph`.
+    fn drawn_with(screen: &str, glyphs: &str) -> bool {
+        let graph_row = |l: &&str| l.contains('│') && !l.contains("slo") && !l.contains("queued");
+        let charts =
+            screen.lines().skip_while(|l| !l.contains("─slo")).take_while(|l| !l.contains("history "));
+        charts.filter(graph_row).any(|l| l.chars().skip(42).any(|c| glyphs.contains(c)))
+    }
+
+    #[test]
+    fn without_colour_each_line_of_a_chart_has_its_own_shape_and_the_title_keys_it() {
+        let mut app = fixture_app();
+        app.detail_open = true;
+        app.theme = Theme::monochrome();
+        let screen = screen_text(&app, 120, 40);
+        for key in
+            ["·p50", "⠤p95", "•p99", "─slo", "⠤des 8", "▄rdy 4", "·wrm 2", "⠤util 95%", "•kv-cache 72%"]
+        {
+            assert!(screen.contains(key), "{key}: {screen}");
+        }
+        for glyphs in ["·", "•", "▀▄█", "─"] {
+            assert!(drawn_with(&screen, glyphs), "a line drawn with {glyphs}: {screen}");
+        }
+        // In colour the lines differ by colour: all fine braille, keyed in their colours.
+        app.theme = Theme::dark();
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("⠤p50 ⠤p95 ⠤p99 ─slo"), "{screen}");
+        assert!(!drawn_with(&screen, "▀▄█"), "{screen}");
+        // Where two lines share a colour, they differ in shape again.
+        app.theme.chart_p99 = app.theme.chart_p50;
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("·p50 ⠤p95 •p99 ─slo"), "{screen}");
+    }
+
+    #[test]
+    fn no_legend_box_covers_the_data() {
+        let mut app = fixture_app();
+        app.detail_open = true;
+        let screen = screen_text(&app, 120, 40);
+        assert!(!screen.contains('┌') && !screen.contains('┐'), "{screen}");
+    }
+
+    #[test]
+    fn count_axes_have_a_whole_middle_and_headroom() {
+        assert_eq!(count_top(0.0), 2.0, "an empty queue reads 0 1 2, not 0 0 1");
+        assert_eq!(count_top(1.0), 2.0);
+        assert_eq!(count_top(9.0), 12.0);
+        assert_eq!(count_top(37.0), 50.0);
+        assert_eq!(count_top(1800.0), 3000.0);
+        for top in [0.3, 3.0, 7.7, 11.0, 99.0, 123.0, 4567.0, 1e9] {
+            let max = count_top(top);
+            assert!(max >= top * 1.15, "{top}: {max}");
+            assert_eq!((max / 2.0).fract(), 0.0, "{top}: the middle {} is whole", max / 2.0);
+            assert!(max <= (top * 1.15 * 1.5).max(2.0), "{top}: {max} wastes the height");
+        }
+    }
+
+    #[test]
+    fn time_labels_are_whole_at_80_columns_and_a_long_window() {
+        let mut app = fixture_app();
+        app.detail_open = true;
+        // A 15-minute window: the snapshot taken ten minutes after the fixture's points.
+        let mut fleet = (*app.snapshot).clone();
+        fleet.taken_at = Timestamp::from_millis(fleet.taken_at.as_millis() + 10 * 60 * 1000);
+        app.snapshot = std::sync::Arc::new(fleet);
+        // llm-chat, and embeddings with its empty queue (one-digit count labels).
+        for (selected, width, height) in [(0, 80, 24), (0, 80, 40), (0, 100, 30), (0, 120, 40), (2, 120, 40)]
+        {
+            app.selected = selected;
+            let screen = screen_text(&app, width, height);
+            let axes: Vec<String> = screen
+                .lines()
+                .map(|l| l.chars().skip(40).collect::<String>())
+                .filter(|right| right.trim_start().starts_with("-15m"))
+                .collect();
+            assert!(!axes.is_empty(), "{width}×{height}: {screen}");
+            for word in axes.iter().flat_map(|a| a.split_whitespace()) {
+                assert!(
+                    word == "now" || word.starts_with(['-', '+']) && word.ends_with(['m', 's']),
+                    "{width}×{height}: a cut label {word:?} in {axes:?}\n{screen}"
+                );
+            }
+        }
     }
 
     #[test]

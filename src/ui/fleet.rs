@@ -35,7 +35,7 @@ use super::sparkline::{Scale, sparkline};
 
 /// Queue lengths below this draw as low bars, not full ones.
 const QUEUE_SPARKLINE_FLOOR: f64 = 10.0;
-use super::theme::Theme;
+use super::theme::{Theme, highlight};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Column {
@@ -566,7 +566,7 @@ fn render_row(row: &RowText<'_>, selected: bool, plan: &Plan, theme: &Theme, are
     }
     Line::from(spans).render(area, buf);
     if selected {
-        buf.set_style(area, theme.selected);
+        highlight(buf, area, theme.selected);
     }
 }
 

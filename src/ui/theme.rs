@@ -13,6 +13,8 @@
 use std::path::Path;
 use std::str::FromStr;
 
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
@@ -228,7 +230,7 @@ impl Theme {
             ColourDepth::None => Theme::monochrome(),
             depth => self.map_styles(|style| Style {
                 fg: style.fg.map(|c| depth.colour(c)),
-                bg: style.bg.map(|c| depth.colour(c)),
+                bg: style.bg.map(|c| depth.background(c)),
                 ..style
             }),
         }
@@ -288,6 +290,21 @@ impl Theme {
     }
 }
 
+/// `style` over `area`, as for a selected row; text whose colour that makes the same as
+/// its background (muted grey on a 16-colour selection's dark grey) falls back to the
+/// terminal's own foreground, so it stays legible.
+pub fn highlight(buf: &mut Buffer, area: Rect, style: Style) {
+    buf.set_style(area, style);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            if cell.fg == cell.bg && cell.bg != Color::Reset {
+                cell.fg = Color::Reset;
+            }
+        }
+    }
+}
+
 /// How many colours the terminal shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColourDepth {
@@ -324,6 +341,23 @@ impl ColourDepth {
             (ColourDepth::Ansi16, Color::Indexed(i)) => ANSI16[usize::from(i)].0,
             (_, c) => c,
         }
+    }
+
+    /// A background `colour` as this depth shows it. In 16 colours a tinted background
+    /// (the dark theme's selected row, #303a4a) would come down to black or white, what
+    /// the terminal paints behind everything, and vanish: it takes the nearest of the
+    /// other fourteen. Named colours are kept as they are.
+    pub fn background(self, colour: Color) -> Color {
+        let rgb = match (self, colour) {
+            (ColourDepth::Ansi16, Color::Rgb(r, g, b)) => (r, g, b),
+            (ColourDepth::Ansi16, Color::Indexed(i)) if i >= 16 => indexed_rgb(i),
+            _ => return self.colour(colour),
+        };
+        ANSI16
+            .iter()
+            .filter(|(c, _)| !matches!(c, Color::Black | Color::White))
+            .min_by_key(|(_, c)| distance(rgb, *c))
+            .map_or(Color::Reset, |(c, _)| *c)
     }
 }
 
@@ -508,6 +542,36 @@ mod tests {
         let dark16 = Theme::dark().for_depth(ColourDepth::Ansi16);
         assert!(matches!(dark16.selected.bg, Some(c) if !matches!(c, Color::Rgb(..) | Color::Indexed(_))));
         assert_eq!(Theme::dark().for_depth(ColourDepth::None), Theme::monochrome());
+    }
+
+    #[test]
+    fn a_tinted_background_stays_visible_in_16_colours() {
+        // #303a4a is nearest black, the terminal's own background: the selected row
+        // would not show. It becomes the nearest other colour, dark grey.
+        assert_eq!(ColourDepth::Ansi16.colour(Color::Rgb(0x30, 0x3a, 0x4a)), Color::Black);
+        assert_eq!(ColourDepth::Ansi16.background(Color::Rgb(0x30, 0x3a, 0x4a)), Color::DarkGray);
+        assert_eq!(Theme::dark().for_depth(ColourDepth::Ansi16).selected.bg, Some(Color::DarkGray));
+        // The light theme's, nearest white on a white terminal, the same way.
+        assert_eq!(
+            Theme::preset("light").unwrap().for_depth(ColourDepth::Ansi16).selected.bg,
+            Some(Color::Gray)
+        );
+        // Named colours are meant as named, black included; other depths are unchanged.
+        assert_eq!(ColourDepth::Ansi16.background(Color::Black), Color::Black);
+        assert_eq!(ColourDepth::Ansi256.background(Color::Rgb(0x30, 0x3a, 0x4a)), Color::Indexed(237));
+        // Every preset's selected row differs from the text on it at every depth.
+        for (name, _) in PRESETS {
+            for depth in [ColourDepth::TrueColor, ColourDepth::Ansi256, ColourDepth::Ansi16] {
+                let theme = Theme::preset(name).unwrap().for_depth(depth);
+                let selected = theme.base.patch(theme.selected);
+                assert_ne!(selected.fg, selected.bg, "{name} at {depth:?}");
+                assert!(
+                    !matches!(selected.bg, None | Some(Color::Reset | Color::Black | Color::White)),
+                    "{name} at {depth:?}: {:?}",
+                    selected.bg
+                );
+            }
+        }
     }
 
     #[test]

@@ -104,6 +104,11 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", "main"])
     }
 
+    /// The pane with its colours and attributes as escape sequences.
+    pub fn capture_styled(&self) -> String {
+        self.run(&["capture-pane", "-e", "-p", "-t", "main"])
+    }
+
     pub fn send_keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "main"];
         args.extend_from_slice(keys);

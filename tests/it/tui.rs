@@ -545,3 +545,30 @@ fn keys_change_the_view_at_once_between_slow_polls() {
     }
     tmux.quit();
 }
+
+#[test]
+fn without_colour_the_charts_lines_differ_in_shape_and_their_keys_say_which() {
+    let command = format!("env NO_COLOR=1 {} --config {}", bin(), fixture("fast.toml").display());
+    let tmux = Tmux::start(&command, 80, 24);
+    // At 80×24 the latency chart alone, keyed by shape: p50 specks, p95 braille, p99 dots.
+    let screen = tmux.wait_for_text(&["·p50 ⠤p95 •p99 ─slo"]);
+    assert!(!screen.contains('┌'), "no legend box over the data: {screen}");
+    tmux.resize(120, 40);
+    tmux.wait_for_text(&["▄rdy", "·wrm", "•kv-cache"]);
+    tmux.quit();
+}
+
+#[test]
+fn in_16_colours_the_selected_row_has_a_background_that_shows() {
+    let command =
+        format!("env -u COLORTERM TERM=xterm {} --config {}", bin(), fixture("fast.toml").display());
+    let tmux = Tmux::start(&command, 120, 40);
+    tmux.wait_for_text(&GROUPS);
+    // The dark theme's #303a4a comes down to dark grey (colour 8), not black or none;
+    // and no text on it is dark grey too (the muted min-max would vanish).
+    let styled = tmux.capture_styled();
+    let row = styled.lines().find(|l| l.contains("llm-chat") && l.contains('>')).unwrap_or_default();
+    assert!(row.contains("[48;5;8m") || row.contains("[100m"), "{row:?}");
+    assert!(!row.contains("[38;5;8m") && !row.contains("[90m"), "{row:?}");
+    tmux.quit();
+}
