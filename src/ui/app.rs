@@ -20,7 +20,7 @@ use super::decisions::{self, DecisionLog};
 use super::dialog::{Dialog, DialogKind, Outcome};
 use super::keymap::{Action, Context, Keymap};
 use super::metrics::Thresholds;
-use super::order::{self, SortKey};
+use super::order::{self, Filter, Sort, SortKey};
 use super::theme::Theme;
 
 /// Something that happened, for [`update`].
@@ -145,7 +145,7 @@ pub struct App {
     /// through the groups with alarms firing; `Some(next)` once cycling started.
     pub war_room: Option<WarRoom>,
     pub view: View,
-    pub sort: SortKey,
+    pub sort: Sort,
     pub thresholds: Thresholds,
     /// The decision log's entries as they came, and how the view browses them.
     pub decisions: DecisionLog,
@@ -177,7 +177,7 @@ impl App {
             help_scroll: 0,
             war_room: None,
             view: View::Fleet,
-            sort: SortKey::default(),
+            sort: Sort::default(),
             theme: Theme::dark(),
             thresholds: Thresholds::default(),
             decisions: DecisionLog::default(),
@@ -196,7 +196,7 @@ impl App {
 
     /// The selected group, unless the filter hides it.
     pub fn selected_group(&self) -> Option<&crate::protocol::GroupSnapshot> {
-        self.snapshot.groups.get(self.selected).filter(|g| order::matches(g, self.active_filter()))
+        self.snapshot.groups.get(self.selected).filter(|g| Filter::new(self.active_filter()).matches(g))
     }
 
     /// The filter in force: the one being typed, else the one kept.
@@ -247,7 +247,7 @@ impl App {
         self.war_room = Some(WarRoom::default());
         self.readonly = true;
         self.detail_open = true;
-        self.sort = SortKey::AlarmsFiring;
+        self.sort = Sort { key: SortKey::AlarmsFiring, reversed: false };
         war_room_tick(self);
     }
 
@@ -528,10 +528,8 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             let shown = if log.actions_only { "only changes of desired" } else { "every entry" };
             app.set_status(StatusKind::Info, format!("decision log: {shown}"));
         }
-        Action::Sort => {
-            app.sort = app.sort.next();
-            app.set_status(StatusKind::Info, format!("sorted by {}", app.sort.label()));
-        }
+        Action::Sort => set_sort(app, Sort { key: app.sort.key.next(), reversed: false }),
+        Action::ReverseSort => set_sort(app, Sort { reversed: !app.sort.reversed, ..app.sort }),
         Action::ToggleDetail if app.view == View::Decisions => {
             app.decisions.expanded = !app.decisions.expanded
         }
@@ -731,6 +729,11 @@ fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
+fn set_sort(app: &mut App, sort: Sort) {
+    app.sort = sort;
+    app.set_status(StatusKind::Info, format!("sorted by {}", sort.label()));
+}
+
 fn submit(app: &mut App, line: &str) -> Vec<Effect> {
     match command::parse(line) {
         Ok(Parsed::Empty) => Vec::new(),
@@ -743,6 +746,10 @@ fn submit(app: &mut App, line: &str) -> Vec<Effect> {
         Ok(Parsed::Operator { command, reason }) => {
             app.set_status(StatusKind::Info, format!("sent: {command}"));
             vec![Effect::Send(CommandRequest { operator: app.operator.clone(), reason, command })]
+        }
+        Ok(Parsed::Sort(sort)) => {
+            set_sort(app, sort);
+            Vec::new()
         }
         Ok(Parsed::Panic) => panic!("`:panic` typed in the console (debug builds only)"),
         Err(error) => {

@@ -11,6 +11,9 @@
 //! - `:reset GROUP|all` — close the target's circuit-breaker trips;
 //! - `:silence GROUP|all DURATION` — mute the target's pages for DURATION (alarms are still
 //!   evaluated and shown); `:unsilence GROUP|all` lifts it;
+//! - `:sort COLUMN [asc|desc]` — sort the fleet table by COLUMN (config, name, alarms,
+//!   p95, queue, gpu, cost): by default worst first (name a→z, config as listed);
+//!   `asc`/`desc` say which way;
 //! - `:q`, `:quit` — leave the console;
 //! - `:panic` — debug builds only: panic inside the running console, so end-to-end tests
 //!   can check the terminal is restored. Release builds call it an unknown command.
@@ -29,6 +32,8 @@ use std::time::Duration;
 use crate::model::PauseMode;
 use crate::protocol::{Command, SimCommand, Target};
 
+use super::order::{Sort, SortKey};
+
 /// What a submitted line asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Parsed {
@@ -41,13 +46,15 @@ pub enum Parsed {
         command: Command,
         reason: Option<String>,
     },
+    /// The console's own: the fleet table's order.
+    Sort(Sort),
     /// Debug builds only.
     Panic,
 }
 
 /// Top-level commands, for completion and the help overlay.
-pub const COMMANDS: [&str; 9] =
-    ["sim", "pause", "resume", "scale", "shadow", "reset", "silence", "unsilence", "quit"];
+pub const COMMANDS: [&str; 10] =
+    ["sim", "pause", "resume", "scale", "shadow", "reset", "silence", "unsilence", "sort", "quit"];
 const SIM_VERBS: [&str; 4] = ["spike", "fail", "gap", "stockout"];
 
 /// How long `:scale` holds desired when no `--hold` is given.
@@ -63,6 +70,7 @@ const SHADOW_USAGE: &str = "shadow GROUP|all on|off [-- REASON]";
 const RESET_USAGE: &str = "reset GROUP|all [-- REASON]";
 const SILENCE_USAGE: &str = "silence GROUP|all DURATION [-- REASON]";
 const UNSILENCE_USAGE: &str = "unsilence GROUP|all [-- REASON]";
+const SORT_USAGE: &str = "sort config|name|alarms|p95|queue|gpu|cost [asc|desc]";
 
 /// Reads a submitted line (without the leading `:`). The error is shown to the user as is.
 pub fn parse(line: &str) -> Result<Parsed, String> {
@@ -87,11 +95,33 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "reset" => operator(RESET_USAGE, parse_reset),
         "silence" => operator(SILENCE_USAGE, parse_silence),
         "unsilence" => operator(UNSILENCE_USAGE, parse_unsilence),
+        "sort" => parse_sort(rest).map(Parsed::Sort).map_err(|e| format!("{e} (usage: {SORT_USAGE})")),
         "panic" if PANIC_COMMAND_ENABLED => Ok(Parsed::Panic),
         other => Err(format!(
-            "unknown command `{other}` (commands: sim, pause, resume, scale, shadow, reset, silence, unsilence, q)"
+            "unknown command `{other}` (commands: sim, pause, resume, scale, shadow, reset, silence, unsilence, sort, q)"
         )),
     }
+}
+
+/// `COLUMN [asc|desc]`. Each column has its usual way (worst first; name a→z, config as
+/// listed); the other is the sort reversed.
+fn parse_sort(rest: &str) -> Result<Sort, String> {
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let (column, direction) = match words.as_slice() {
+        [column] => (*column, None),
+        [column, direction] => (*column, Some(*direction)),
+        [] => return Err("which column?".into()),
+        [_, _, extra, ..] => return Err(format!("unexpected `{extra}`")),
+    };
+    let key = SortKey::from_column(column).ok_or_else(|| format!("no column `{column}`"))?;
+    let ascending_first = matches!(key, SortKey::Config | SortKey::Name);
+    let reversed = match direction {
+        None => false,
+        Some("asc") => !ascending_first,
+        Some("desc") => ascending_first,
+        Some(other) => return Err(format!("`{other}` is not asc or desc")),
+    };
+    Ok(Sort { key, reversed })
 }
 
 /// Splits `ARGS -- REASON` at the first lone `--`; an empty reason is none.
@@ -227,6 +257,8 @@ pub fn complete(line: &str, groups: &[&str]) -> Option<String> {
         ["pause" | "resume" | "shadow" | "reset" | "silence" | "unsilence"] => with_all(),
         ["scale"] => groups.to_vec(),
         ["shadow", _] => vec!["on", "off"],
+        ["sort"] => SortKey::CYCLE.iter().map(|k| k.column()).collect(),
+        ["sort", _] => vec!["asc", "desc"],
         _ if done.contains(&"--") => return None,
         ["pause", _, ..] if partial.starts_with('-') => vec!["--scale-in-only"],
         ["scale", _, _, ..] if partial.starts_with('-') => vec!["--hold", "--beyond-max"],
@@ -489,5 +521,27 @@ mod tests {
         );
         assert_eq!(complete("scale vision 9 --b", &groups).as_deref(), Some("scale vision 9 --beyond-max "));
         assert_eq!(complete("pause vision -- v", &groups), None, "the reason is free text");
+    }
+
+    #[test]
+    fn sort_takes_a_column_and_a_direction() {
+        let sort = |key, reversed| Ok(Parsed::Sort(Sort { key, reversed }));
+        assert_eq!(parse("sort p95"), sort(SortKey::LatencyP95, false));
+        assert_eq!(parse("sort p95 desc"), sort(SortKey::LatencyP95, false));
+        assert_eq!(parse("sort p95 asc"), sort(SortKey::LatencyP95, true));
+        assert_eq!(parse("sort name"), sort(SortKey::Name, false));
+        assert_eq!(parse("sort name desc"), sort(SortKey::Name, true));
+        assert_eq!(parse("sort cost"), sort(SortKey::Cost, false));
+        for (input, needle) in [
+            ("sort", "which column?"),
+            ("sort latency", "no column `latency`"),
+            ("sort gpu up", "`up` is not asc or desc"),
+            ("sort gpu asc now", "unexpected `now`"),
+        ] {
+            let err = parse(input).unwrap_err();
+            assert!(err.contains(needle) && err.contains("usage: sort "), "{input}: {err}");
+        }
+        assert_eq!(complete("sort q", &[]), Some("sort queue ".into()));
+        assert_eq!(complete("sort gpu d", &[]), Some("sort gpu desc ".into()));
     }
 }

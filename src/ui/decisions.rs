@@ -110,10 +110,10 @@ impl DecisionLog {
 
 /// The view's rows for the console's filter.
 pub fn rows(app: &App) -> Vec<Row<'_>> {
-    let filter = super::order::needle(app.active_filter());
+    let filter = super::order::Filter::new(app.active_filter());
     app.decisions.rows(|group| match app.snapshot.group(group) {
-        Some(g) => super::order::matches_needle(g, &filter),
-        None => group.to_lowercase().contains(&filter),
+        Some(g) => filter.matches(g),
+        None => filter.matches_name(group),
     })
 }
 

@@ -15,7 +15,7 @@ use crate::protocol::LinkState;
 use super::app::{self, App};
 use super::format;
 use super::metrics;
-use super::order::SortKey;
+use super::order::Sort;
 
 const SEPARATOR: &str = " · ";
 
@@ -95,7 +95,7 @@ fn segments(app: &App) -> Vec<Segment> {
         let text = format!("/{filter}: {shown} of {groups} {noun}");
         out.push(Segment { text, style: theme.header_title, priority: 2 });
     }
-    if app.sort != SortKey::Config {
+    if app.sort != Sort::default() {
         out.push(Segment { text: format!("sort: {}", app.sort.label()), style: theme.header, priority: 2 });
     }
     out.push(Segment {

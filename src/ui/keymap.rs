@@ -31,6 +31,7 @@ pub enum Action {
     Complete,
     Filter,
     Sort,
+    ReverseSort,
     Pause,
     Resume,
     Scale,
@@ -52,7 +53,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::Up,
         Action::Down,
         Action::First,
@@ -64,6 +65,7 @@ impl Action {
         Action::Filter,
         Action::ActionsOnly,
         Action::Sort,
+        Action::ReverseSort,
         Action::ToggleDetail,
         Action::Pause,
         Action::Resume,
@@ -101,6 +103,7 @@ impl Action {
             Action::Complete => "complete",
             Action::Filter => "filter",
             Action::Sort => "sort",
+            Action::ReverseSort => "reverse_sort",
             Action::Pause => "pause",
             Action::Resume => "resume",
             Action::Scale => "scale",
@@ -135,8 +138,9 @@ impl Action {
             Action::Quit => "quit fleetdeck",
             Action::Submit => "run the command",
             Action::Complete => "complete the verb or group name",
-            Action::Filter => "filter the groups (and the log's entries) by name or instance type",
-            Action::Sort => "sort by the next column (worst first)",
+            Action::Filter => "filter by name or instance type: a regex, ignoring case; !… inverts",
+            Action::Sort => "sort by the next column (worst first; :sort COLUMN picks one)",
+            Action::ReverseSort => "reverse the sort (best first)",
             Action::Pause => "pause automation of the selected group (asks first)",
             Action::Resume => "resume automation of the selected group (asks first)",
             Action::Scale => "force the selected group's capacity and hold it (asks first)",
@@ -558,6 +562,25 @@ mod tests {
         assert_eq!(vim.action(n, &press(KeyCode::Char('l'), none)), Some(Action::ToggleDetail));
         assert_eq!(vim.action(n, &press(KeyCode::Char('h'), none)), Some(Action::Cancel));
         assert_eq!(vim.action(n, &press(KeyCode::Char('n'), KeyModifiers::CONTROL)), Some(Action::Down));
+        // Arrows, home, end and enter work in the vim keymap too, in the table and dialogs.
+        for (code, action) in [
+            (KeyCode::Up, Action::Up),
+            (KeyCode::Down, Action::Down),
+            (KeyCode::Home, Action::First),
+            (KeyCode::End, Action::Last),
+            (KeyCode::Enter, Action::ToggleDetail),
+        ] {
+            assert_eq!(vim.action(n, &press(code, none)), Some(action), "{code:?}");
+        }
+        assert_eq!(vim.action(Context::Dialog, &press(KeyCode::Up, none)), Some(Action::More));
+        assert_eq!(vim.action(Context::Dialog, &press(KeyCode::Down, none)), Some(Action::Less));
+        // Both keymaps reverse the sort with O.
+        for keymap in [&vim, &Keymap::preset("default").unwrap()] {
+            assert_eq!(
+                keymap.action(n, &press(KeyCode::Char('O'), KeyModifiers::SHIFT)),
+                Some(Action::ReverseSort)
+            );
+        }
         assert_ne!(vim, Keymap::preset("default").unwrap());
     }
 

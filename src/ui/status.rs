@@ -11,6 +11,7 @@ use ratatui::widgets::Widget;
 use super::app::{App, Mode, StatusKind, View};
 use super::fleet::health_line;
 use super::keymap::{Action, Context};
+use super::order::Filter;
 
 /// What the layout could not show, so the status line can say it instead.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,6 +41,13 @@ pub fn render(app: &App, hidden: Hidden, area: Rect, buf: &mut Buffer) -> Option
         let shown: String = chars[chars.len().saturating_sub(fit)..].iter().collect();
         let cursor_x = area.x.saturating_add(Span::raw(shown.as_str()).width() as u16);
         Line::styled(shown, theme.command_line).render(area, buf);
+        if sigil == '/' && Filter::new(text).is_literal() {
+            // Said at the right, where it does not cover the typing.
+            let hint = Line::from(Span::styled("not a regex: matched as text ", theme.muted)).right_aligned();
+            if usize::from(cursor_x - area.x) + hint.width() + 2 <= usize::from(area.width) {
+                hint.render(area, buf);
+            }
+        }
         return Some(Position { x: cursor_x.min(area.right().saturating_sub(1)), y: area.y });
     }
     let line = if app.war_room.is_some() {

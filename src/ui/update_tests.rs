@@ -317,10 +317,52 @@ fn slash_filters_the_table_as_typed_enter_keeps_it_and_esc_drops_it() {
 }
 
 #[test]
+fn the_filter_is_a_regex_a_bang_inverts_it_and_text_that_is_not_one_is_matched_as_is() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('/')));
+    for c in "!^emb".chars() {
+        update(&mut app, key(KeyCode::Char(c)));
+    }
+    let names = |app: &crate::ui::app::App| -> Vec<String> {
+        app.rows().iter().map(|&i| app.snapshot.groups[i].spec.name.clone()).collect()
+    };
+    assert_eq!(names(&app), ["llm-chat", "vision"]);
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, key(KeyCode::Char('/')));
+    for c in "llm(".chars() {
+        update(&mut app, key(KeyCode::Char(c)));
+    }
+    let screen = screen_text(&app, 120, 40);
+    assert!(screen.lines().last().unwrap().contains("not a regex: matched as text"), "{screen}");
+    assert!(names(&app).is_empty());
+}
+
+#[test]
+fn shift_o_reverses_the_sort_and_colon_sort_picks_a_column() {
+    let mut app = fixture_app();
+    update(&mut app, key(KeyCode::Char('o'))); // name
+    let forward = app.rows();
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('O'), KeyModifiers::SHIFT)));
+    assert!(app.sort.reversed);
+    assert_eq!(app.rows(), forward.iter().rev().copied().collect::<Vec<_>>());
+    assert!(screen_text(&app, 120, 40).contains("sort: name z→a"));
+    // o goes on to the next column in its usual direction.
+    update(&mut app, key(KeyCode::Char('o')));
+    assert!(!app.sort.reversed);
+    // :sort picks a column and a direction at once, and sends nothing.
+    assert!(typed(&mut app, "sort p95 asc").is_empty());
+    assert_eq!(
+        app.sort,
+        crate::ui::order::Sort { key: crate::ui::order::SortKey::LatencyP95, reversed: true }
+    );
+    assert!(screen_text(&app, 120, 40).contains("sort: p95 ↑"));
+}
+
+#[test]
 fn o_cycles_the_sort_and_the_selection_keys_follow_the_sorted_rows() {
     let mut app = fixture_app();
     update(&mut app, key(KeyCode::Char('o')));
-    assert_eq!(app.sort, crate::ui::order::SortKey::Name);
+    assert_eq!(app.sort.key, crate::ui::order::SortKey::Name);
     let rows = app.rows();
     let names: Vec<&str> = rows.iter().map(|&i| app.snapshot.groups[i].spec.name.as_str()).collect();
     assert_eq!(names, ["embeddings", "llm-chat", "vision"]);
