@@ -267,6 +267,11 @@ impl<'de> Deserialize<'de> for DurationText {
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<DurationText, E> {
+                if text.trim_start().starts_with('-') {
+                    return Err(E::custom(format!(
+                        "bad duration `{text}`: a duration cannot be negative, expected {DURATION_EXPECTED}"
+                    )));
+                }
                 let d = humantime::parse_duration(text).map_err(|err| {
                     E::custom(format!("bad duration `{text}` ({err}), expected {DURATION_EXPECTED}"))
                 })?;

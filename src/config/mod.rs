@@ -319,17 +319,35 @@ pub struct ScheduledSimEvent {
     pub command: SimCommand,
 }
 
-/// A config file that cannot be used: where, which key, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+/// A config file that cannot be used: where, which key, and why; with the other
+/// mistakes found in the same read, in file order. A syntax or type error (a string
+/// where a number goes, `-5s`) stops the read, so it comes alone; the rules checked after
+/// that are reported all at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub file: String,
+    /// 1-based; 0 (and `column` 0) when the mistake is not in the text (the file
+    /// cannot be read), and the message then names the file alone.
     pub line: usize,
     pub column: usize,
     /// Dotted path of the offending key (e.g. `groups[1].min`), when there is one.
     pub key: Option<String>,
     pub message: String,
+    /// The further mistakes, each on a line of its own when shown.
+    pub more: Vec<ConfigError>,
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message)?,
+            line => write!(f, "{}:{line}:{}: {}", self.file, self.column, self.message)?,
+        }
+        self.more.iter().try_for_each(|e| write!(f, "\n{e}"))
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// The embedded demo config (three groups), as TOML text.
 pub const DEMO_TOML: &str = include_str!("demo.toml");
@@ -379,12 +397,63 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
         file: origin.clone(),
-        line: 1,
-        column: 1,
+        line: 0,
+        column: 0,
         key: None,
         message: format!("cannot read the config file: {err}"),
+        more: Vec::new(),
     })?;
     parse_in(&text, &origin, path.parent().unwrap_or(Path::new("")))
+}
+
+/// At most this many type errors are reported from one read.
+const MAX_REPORTED: usize = 20;
+
+/// The newest error of a report: the first, or the last of its `more`.
+fn first_or_last(error: &ConfigError) -> &ConfigError {
+    error.more.last().unwrap_or(error)
+}
+
+/// `i` of a key path `groups[i]…`.
+fn group_index(key: &str) -> Option<usize> {
+    let rest = key.strip_prefix("groups[")?;
+    rest[..rest.find(']')?].parse().ok()
+}
+
+/// The bytes of the `i`th `[[groups]]` table with its sub-tables (`[groups.policy]` …),
+/// from its header to the next header that is not one of its own.
+fn group_region(text: &str, i: usize) -> Option<std::ops::Range<usize>> {
+    let mut seen = 0;
+    let mut start = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let header = line.trim_start();
+        if header.starts_with('[') {
+            let name = header.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+            let ours = name == "groups" && header.starts_with("[[");
+            match start {
+                Some(from) if ours || !name.starts_with("groups.") => return Some(from..offset),
+                None if ours => {
+                    if seen == i {
+                        start = Some(offset);
+                    }
+                    seen += 1;
+                }
+                _ => {}
+            }
+        }
+        offset += line.len();
+    }
+    start.map(|from| from..text.len())
+}
+
+/// `range` of `text` turned to spaces, its line breaks kept (so offsets stay put).
+fn blank(text: &mut String, range: std::ops::Range<usize>) {
+    let blanked: String = text[range.clone()]
+        .chars()
+        .map(|c| if c == '\n' { "\n".to_string() } else { " ".repeat(c.len_utf8()) })
+        .collect();
+    text.replace_range(range, &blanked);
 }
 
 /// `$XDG_CONFIG_HOME/fleetdeck/config.toml` (or the platform equivalent), if it exists.
@@ -406,7 +475,7 @@ fn parse_in(text: &str, origin: &str, config_dir: &Path) -> Result<Config, Confi
             Some(key) => format!("{key}: {message}"),
             None => message.to_string(),
         };
-        ConfigError { file: origin.to_string(), line, column, key, message }
+        ConfigError { file: origin.to_string(), line, column, key, message, more: Vec::new() }
     };
 
     let (document, syntax_error) = Document::parse(text);
@@ -416,7 +485,7 @@ fn parse_in(text: &str, origin: &str, config_dir: &Path) -> Result<Config, Confi
         return Err(error_at(offset, Some(&path), &format!("TOML syntax error: {}", err.message())));
     }
 
-    let file: file::ConfigFile = toml::from_str(text).map_err(|err| {
+    let serde_error = |err: toml::de::Error| {
         let offset = err.span().map_or(0, |span| span.start);
         let mut path = document.path_at(offset);
         let message = match missing_field(err.message()) {
@@ -431,12 +500,53 @@ fn parse_in(text: &str, origin: &str, config_dir: &Path) -> Result<Config, Confi
             None => plain_serde_message(err.message()),
         };
         error_at(offset, Some(&path), &message)
-    })?;
+    };
+    let file: file::ConfigFile = match toml::from_str(text) {
+        Ok(file) => file,
+        Err(err) => {
+            // A type error stops serde at the first. When it is inside a group, that
+            // group is blanked out (its offsets kept) and the rest read again, so each
+            // group's first such mistake is reported in one go.
+            let mut first = serde_error(err);
+            let mut blanked = text.to_string();
+            let mut at = (first.line, first.column);
+            for _ in 0..MAX_REPORTED {
+                let Some(region) = first_or_last(&first)
+                    .key
+                    .as_deref()
+                    .and_then(group_index)
+                    .and_then(|i| group_region(text, i))
+                else {
+                    break;
+                };
+                blank(&mut blanked, region);
+                let Err(next) = toml::from_str::<file::ConfigFile>(&blanked) else { break };
+                let next = serde_error(next);
+                if (next.line, next.column) <= at {
+                    break;
+                }
+                at = (next.line, next.column);
+                first.more.push(next);
+            }
+            return Err(first);
+        }
+    };
 
     validate::config(file, origin, config_dir).map_err(|invalid| {
-        let key_span = if invalid.at_key { document.key_span_of(&invalid.path) } else { None };
-        let span = key_span.unwrap_or_else(|| document.span_of(&invalid.path));
-        error_at(span.start, Some(&invalid.path), &invalid.message)
+        let mut errors: Vec<ConfigError> = invalid
+            .iter()
+            .map(|invalid| {
+                let key_span = if invalid.at_key { document.key_span_of(&invalid.path) } else { None };
+                let span = key_span.unwrap_or_else(|| document.span_of(&invalid.path));
+                error_at(span.start, Some(&invalid.path), &invalid.message)
+            })
+            .collect();
+        errors.sort_by_key(|e| (e.line, e.column));
+        errors.dedup();
+        let mut errors = errors.into_iter();
+        let mut first = errors.next().unwrap_or_else(|| error_at(0, None, "the config is invalid"));
+        first.more = errors.collect();
+        first
     })
 }
 

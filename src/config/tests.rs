@@ -414,7 +414,8 @@ fn a_fail_command_in_an_event_uses_the_sim_command_parser_message() {
 fn an_unreadable_config_file_names_the_file() {
     let path = fixtures().join("does-not-exist.toml");
     let err = load(&path).unwrap_err();
-    assert!(err.to_string().starts_with(&format!("{}:1:1: cannot read", path.display())), "{err}");
+    // No line or column: the mistake is not in the text.
+    assert!(err.to_string().starts_with(&format!("{}: cannot read", path.display())), "{err}");
 }
 
 #[test]
@@ -540,4 +541,30 @@ fn a_top_level_stale_after_shorter_than_a_sources_poll_is_refused_at_the_top_lev
     let err = parse(&text, "connections.toml").unwrap_err();
     assert_eq!((err.line, err.column, err.key.as_deref()), (3, 15, Some("stale_after")), "{err}");
     assert!(err.message.contains("shorter than sources.slow.poll_interval (10s)"), "{err}");
+}
+
+#[test]
+fn every_groups_type_error_is_reported_at_once_and_a_negative_duration_says_so() {
+    let text = "[[groups]]\nname = \"a\"\ninstance_type = \"g5\"\nhourly_cost_usd = 1.0\nmin = \"x\"\nmax = 4\n\n\
+                [[groups]]\nname = \"b\"\ninstance_type = \"g5\"\nhourly_cost_usd = 1.0\nmin = 1\nmax = 4\nslo_p95 = \"-5s\"\n";
+    let err = error_of(text);
+    assert_eq!((err.line, err.key.as_deref()), (5, Some("groups[0].min")), "{err}");
+    assert_eq!(err.more.len(), 1, "{err}");
+    assert_eq!((err.more[0].line, err.more[0].key.as_deref()), (14, Some("groups[1].slo_p95")), "{err}");
+    assert!(err.more[0].message.contains("a duration cannot be negative"), "{err}");
+    assert_eq!(err.to_string().lines().count(), 2, "{err}");
+}
+
+#[test]
+fn every_broken_rule_is_reported_at_once_in_file_order() {
+    let text = "[[groups]]\nname = \"a\"\ninstance_type = \"g5\"\nhourly_cost_usd = 1.0\nmin = 5\nmax = 4\n\n\
+                [[groups]]\nname = \"b\"\ninstance_type = \"\"\nhourly_cost_usd = 1.0\nmin = 1\nmax = 4\n\n\
+                [operator]\nname = \" \"\n";
+    let err = error_of(text);
+    let keys: Vec<Option<&str>> = std::iter::once(&err).chain(&err.more).map(|e| e.key.as_deref()).collect();
+    assert_eq!(
+        keys,
+        [Some("groups[0].min"), Some("groups[1].instance_type"), Some("operator.name")],
+        "{err}"
+    );
 }

@@ -137,73 +137,135 @@ fn lease(
     }
 }
 
-pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Result<Config, Invalid> {
+/// The value of `result`, or None with its error kept in `errors`: so that one run
+/// reports every broken rule of the parts that do not depend on each other.
+fn keep<T>(errors: &mut Vec<Invalid>, result: Result<T, Invalid>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// Every rule checked; the errors in file order of the parts checked. Parts that need
+/// others (a group's source binding needs the sources) are checked once those are good,
+/// so one mistake is not reported again as its consequences.
+pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Result<Config, Vec<Invalid>> {
     let root = KeyPath::root();
     let groups_path = root.key("groups");
     if file.groups.is_empty() {
-        return Err(Invalid::new(
+        return Err(vec![Invalid::new(
             groups_path,
             "no groups: add at least one [[groups]] table (name, instance_type, hourly_cost_usd, min, max)"
                 .to_string(),
-        ));
+        )]);
     }
+    let mut errors = Vec::new();
     let mut groups = Vec::with_capacity(file.groups.len());
     let mut sim_tables = Vec::with_capacity(file.groups.len());
     let mut notifier_lists = Vec::with_capacity(file.groups.len());
     let mut first_index_of: HashMap<String, usize> = HashMap::new();
     for (index, group_file) in file.groups.into_iter().enumerate() {
         let at = groups_path.index(index);
-        notifier_lists.push(group_file.notifiers.is_some());
-        let (group, sim_table) = group(group_file, &at, config_dir)?;
-        sim_tables.push(sim_table);
+        let has_notifiers = group_file.notifiers.is_some();
+        let Some((group, sim_table)) = keep(&mut errors, group(group_file, &at, config_dir)) else {
+            continue;
+        };
         if let Some(first) = first_index_of.insert(group.spec.name.clone(), index) {
-            return Err(Invalid::new(
+            errors.push(Invalid::new(
                 at.key("name"),
                 format!("duplicate group name `{}` (also groups[{first}].name)", group.spec.name),
             ));
+            continue;
         }
-        groups.push(group);
+        notifier_lists.push(has_notifiers);
+        sim_tables.push(sim_table);
+        groups.push((at, group));
     }
 
-    let top_poll = match file.poll_interval {
-        Some(d) => {
-            let path = root.key("poll_interval");
-            Some(at_most(&path, positive_duration(&path, d.0)?, MAX_POLL_INTERVAL)?)
-        }
-        None => None,
-    };
+    let top_poll = file.poll_interval.and_then(|d| {
+        let path = root.key("poll_interval");
+        keep(&mut errors, positive_duration(&path, d.0).and_then(|d| at_most(&path, d, MAX_POLL_INTERVAL)))
+    });
     let top_stale = match (file.stale_after, top_poll) {
-        (Some(d), Some(poll)) => Some(stale_limit(&root.key("stale_after"), d.0, poll, "poll_interval")?),
-        (Some(d), None) => Some(at_most(&root.key("stale_after"), d.0, MAX_STALE_AFTER)?),
+        (Some(d), Some(poll)) => {
+            keep(&mut errors, stale_limit(&root.key("stale_after"), d.0, poll, "poll_interval"))
+        }
+        (Some(d), None) => keep(&mut errors, at_most(&root.key("stale_after"), d.0, MAX_STALE_AFTER)),
         (None, _) => None,
     };
-    let sources = sources(file.sources, &root.key("sources"), top_poll, top_stale)?;
-    let actuators = actuators(file.actuators, &root.key("actuators"))?;
-    let notifiers = notifiers(file.notifiers, &root.key("notifiers"), config_dir)?;
-    for (index, (group, sim_table)) in groups.iter_mut().zip(sim_tables).enumerate() {
-        let at = groups_path.index(index);
-        bind(group, &at, &sources, &actuators, sim_table)?;
-        if notifier_lists[index] {
-            for (i, name) in group.notifiers.iter().enumerate() {
-                if !notifiers.iter().any(|n| n.name == *name) {
-                    let declared: Vec<&str> = notifiers.iter().map(|n| n.name.as_str()).collect();
-                    return Err(Invalid::new(
-                        at.key("notifiers").index(i),
-                        format!(
-                            "no notifier named `{name}` (notifiers: {})",
-                            if declared.is_empty() {
-                                "none declared".to_string()
-                            } else {
-                                declared.join(", ")
-                            }
-                        ),
-                    ));
-                }
-            }
-        } else {
+    let sources = keep(&mut errors, sources(file.sources, &root.key("sources"), top_poll, top_stale));
+    let actuators = keep(&mut errors, actuators(file.actuators, &root.key("actuators")));
+    let notifiers = keep(&mut errors, notifiers(file.notifiers, &root.key("notifiers"), config_dir));
+    let call_timeout = match file.call_timeout {
+        Some(d) => {
+            let path = root.key("call_timeout");
+            keep(&mut errors, positive_duration(&path, d.0).and_then(|d| at_most(&path, d, MAX_CALL_TIMEOUT)))
+        }
+        None => Some(DEFAULT_CALL_TIMEOUT),
+    };
+    let operator = match file.operator {
+        Some(op) if op.name.trim().is_empty() => {
+            errors.push(Invalid::new(
+                root.key("operator").key("name"),
+                "the operator name is empty".to_string(),
+            ));
+            None
+        }
+        Some(op) => Some(Operator { name: op.name, email: op.email, auth: None }),
+        None => None,
+    };
+    let events_path = root.key("sim").key("events");
+    let sim_events: Vec<ScheduledSimEvent> = file
+        .sim
+        .events
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, e)| keep(&mut errors, event(e, &events_path.index(index), &first_index_of)))
+        .collect();
+    let fleet = match file.fleet {
+        Some(name) if valid_fleet_name(&name) => name,
+        Some(name) => {
+            errors.push(Invalid::new(
+                root.key("fleet"),
+                format!(
+                    "fleet name `{name}` must be letters, digits, `-`, `_` or `.` (it names a directory)"
+                ),
+            ));
+            name
+        }
+        None => default_fleet_name(origin),
+    };
+    let (Some(sources), Some(actuators), Some(notifiers), Some(call_timeout)) =
+        (sources, actuators, notifiers, call_timeout)
+    else {
+        return Err(errors);
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    // What needs the parts above: each group's bindings, then the timings that follow
+    // from the sources' polls.
+    for ((at, group), (sim_table, has_notifiers)) in
+        groups.iter_mut().zip(sim_tables.into_iter().zip(notifier_lists))
+    {
+        if keep(&mut errors, bind(group, at, &sources, &actuators, sim_table)).is_none() {
+            continue;
+        }
+        if !has_notifiers {
             group.notifiers = notifiers.iter().map(|n| n.name.clone()).collect();
+            continue;
+        }
+        for (i, name) in group.notifiers.iter().enumerate() {
+            if !notifiers.iter().any(|n| n.name == *name) {
+                let declared: Vec<&str> = notifiers.iter().map(|n| n.name.as_str()).collect();
+                let declared =
+                    if declared.is_empty() { "none declared".to_string() } else { declared.join(", ") };
+                errors.push(Invalid::new(
+                    at.key("notifiers").index(i),
+                    format!("no notifier named `{name}` (notifiers: {declared})"),
+                ));
+            }
         }
     }
+    let groups: Vec<GroupConfig> = groups.into_iter().map(|(_, group)| group).collect();
     // Only connections some group uses are kept (and built).
     let sources: Vec<SourceConfig> =
         sources.into_iter().filter(|s| groups.iter().any(|g| g.spec.source == s.name)).collect();
@@ -214,17 +276,9 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
     let slowest_poll = sources.iter().map(|s| s.poll_interval).max().unwrap_or(poll_interval);
     // At most 3 h, as poll_interval is at most 1 h.
     let stale_after = top_stale.unwrap_or(poll_interval.saturating_mul(STALE_AFTER_POLLS));
-
-    let call_timeout = match file.call_timeout {
-        Some(d) => {
-            let path = root.key("call_timeout");
-            at_most(&path, positive_duration(&path, d.0)?, MAX_CALL_TIMEOUT)?
-        }
-        None => DEFAULT_CALL_TIMEOUT,
-    };
     let max_backoff = match file.max_backoff {
         Some(d) if d.0 < poll_interval => {
-            return Err(Invalid::new(
+            errors.push(Invalid::new(
                 root.key("max_backoff"),
                 format!(
                     "max_backoff ({}) is shorter than poll_interval ({}): a failing backend is retried \
@@ -233,44 +287,15 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
                     format_duration(poll_interval)
                 ),
             ));
+            d.0
         }
         Some(d) => d.0,
         None => DEFAULT_MAX_BACKOFF.max(slowest_poll),
     };
     let lease_store = file.lease.as_ref().and_then(|l| l.store).unwrap_or_default();
-    let (lease_ttl, lease_skew_margin) = lease(file.lease, &root.key("lease"), poll_interval, call_timeout)?;
-
-    let operator = match file.operator {
-        Some(op) if op.name.trim().is_empty() => {
-            return Err(Invalid::new(
-                root.key("operator").key("name"),
-                "the operator name is empty".to_string(),
-            ));
-        }
-        Some(op) => Some(Operator { name: op.name, email: op.email, auth: None }),
-        None => None,
-    };
-
-    let events_path = root.key("sim").key("events");
-    let sim_events = file
-        .sim
-        .events
-        .into_iter()
-        .enumerate()
-        .map(|(index, event_file)| event(event_file, &events_path.index(index), &first_index_of))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let fleet = match file.fleet {
-        Some(name) if valid_fleet_name(&name) => name,
-        Some(name) => {
-            return Err(Invalid::new(
-                root.key("fleet"),
-                format!(
-                    "fleet name `{name}` must be letters, digits, `-`, `_` or `.` (it names a directory)"
-                ),
-            ));
-        }
-        None => default_fleet_name(origin),
+    let lease = keep(&mut errors, lease(file.lease, &root.key("lease"), poll_interval, call_timeout));
+    let Some((lease_ttl, lease_skew_margin)) = lease.filter(|_| errors.is_empty()) else {
+        return Err(errors);
     };
 
     Ok(Config {

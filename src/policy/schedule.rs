@@ -66,14 +66,40 @@ impl CronExpr {
     /// Exactly five fields, as the config documents: no seconds, no year.
     pub fn parse(text: &str) -> Result<CronExpr, CronError> {
         let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
-        let cron =
-            parser.parse(text).map_err(|e| CronError { text: text.to_string(), message: e.to_string() })?;
+        let cron = parser.parse(text).map_err(|e| CronError {
+            text: text.to_string(),
+            message: out_of_range(text).unwrap_or_else(|| e.to_string()),
+        })?;
         Ok(CronExpr { text: text.to_string(), cron })
     }
 
     pub fn as_str(&self) -> &str {
         &self.text
     }
+}
+
+/// The first number outside its field's range ("hour 25 is outside 0–23"), said in
+/// the field's name where croner only says "Number out of bounds".
+fn out_of_range(text: &str) -> Option<String> {
+    const FIELDS: [(&str, u32, u32); 5] = [
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day-of-month", 1, 31),
+        ("month", 1, 12),
+        ("day-of-week", 0, 7),
+    ];
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    if fields.len() != FIELDS.len() {
+        return None;
+    }
+    fields.iter().zip(FIELDS).find_map(|(field, (name, low, high))| {
+        // The values of each list item and range; a step (after `/`) counts in the field's units.
+        let values = field.split(',').flat_map(|item| item.split('/').next().unwrap_or("").split('-'));
+        values
+            .filter_map(|v| v.parse::<u32>().ok())
+            .find(|v| !(low..=high).contains(v))
+            .map(|v| format!("{name} {v} is outside {low}–{high}"))
+    })
 }
 
 /// An IANA time zone ("Europe/Paris"), parsed when it is read; shown and serialised as

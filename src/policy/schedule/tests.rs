@@ -159,6 +159,22 @@ fn a_bad_cron_expression_is_refused_when_read() {
 }
 
 #[test]
+fn a_number_out_of_range_names_its_field() {
+    for (cron, said) in [
+        ("61 25 * * *", "minute 61 is outside 0–59"),
+        ("0 25 * * *", "hour 25 is outside 0–23"),
+        ("0 8 0 * *", "day-of-month 0 is outside 1–31"),
+        ("0 8 * 1-13 *", "month 13 is outside 1–12"),
+        ("0 8 * * 1,9", "day-of-week 9 is outside 0–7"),
+    ] {
+        let err = CronExpr::parse(cron).unwrap_err();
+        assert_eq!(err.message, said, "{cron}");
+    }
+    // Steps count in the field's units: */90 is a step, not a minute.
+    assert_eq!(out_of_range("*/90 * * * *"), None);
+}
+
+#[test]
 fn a_bad_time_zone_is_refused_when_read() {
     let err = TimeZone::parse("Europe/Pariss").unwrap_err();
     assert_eq!(
