@@ -79,12 +79,8 @@ fn label(metric: Metric, kind: &crate::model::MetricKind) -> &'static str {
     }
 }
 
-/// Whether the line is drawn: something is badly wrong.
-pub fn shown(app: &App) -> bool {
-    !items(&app.snapshot, &app.thresholds).is_empty()
-}
-
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+/// Draws the line of `items` (from [`items`]; the line is shown only when there are some).
+pub fn render(app: &App, items: &[String], area: Rect, buf: &mut Buffer) {
     let area = area.intersection(buf.area);
     if area.is_empty() {
         return;
@@ -92,10 +88,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let area = Rect { height: 1, ..area };
     let theme = &app.theme;
     let badge = if app.old.is_some() { " LAST KNOWN " } else { " NOW " };
-    let all = items(&app.snapshot, &app.thresholds);
     let width = usize::from(area.width);
     let used = Span::raw(badge).width() + 1;
-    let text = fit_items(&all, width.saturating_sub(used));
+    let text = fit_items(items, width.saturating_sub(used));
     let line =
         Line::from(vec![Span::styled(badge, theme.firing), Span::raw(" "), Span::styled(text, theme.severe)]);
     super::fleet::fit(line, area.width).render(area, buf);

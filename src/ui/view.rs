@@ -29,10 +29,11 @@ const NOW_MIN_BODY: u16 = 8;
 const TABLE_MIN_HEIGHT_WITH_DETAIL: u16 = 4;
 
 /// Where each part goes this frame.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScreenLayout {
     pub header: Option<Rect>,
-    pub now: Option<Rect>,
+    /// The "what is wrong now" line and its items, worked out once a frame.
+    pub now: Option<(Rect, Vec<String>)>,
     pub table: Rect,
     pub detail: Option<Rect>,
     pub bottom: Option<Rect>,
@@ -51,11 +52,13 @@ pub fn layout(app: &App, area: Rect) -> ScreenLayout {
         rest.height -= 1;
         line
     });
-    let now = (rest.height >= NOW_MIN_BODY && now::shown(app)).then(|| {
+    let items =
+        if rest.height >= NOW_MIN_BODY { now::items(&app.snapshot, &app.thresholds) } else { Vec::new() };
+    let now = (!items.is_empty()).then(|| {
         let line = Rect { height: 1, ..rest };
         rest.y += 1;
         rest.height -= 1;
-        line
+        (line, items)
     });
     let mut detail = None;
     let fleet_view = app.view == View::Fleet;
@@ -92,8 +95,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     if let Some(r) = parts.header {
         header::render(app, r, buf);
     }
-    if let Some(r) = parts.now {
-        now::render(app, r, buf);
+    if let Some((r, items)) = &parts.now {
+        now::render(app, items, *r, buf);
     }
     match app.view {
         View::Alarms => alarms::render(app, parts.table, buf),
