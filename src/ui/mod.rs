@@ -26,6 +26,7 @@
 
 pub mod alarms;
 pub mod app;
+pub mod chart;
 pub mod command;
 pub mod decisions;
 pub mod detail;
