@@ -1,14 +1,16 @@
 //! The detail pane of the selected group: capacity, cost and backend health in words,
-//! and charts over time (x = seconds relative to the snapshot): latency p50/p95/p99 with
-//! the SLO line; beside it capacity (desired, ready, warming; each change of desired
-//! marked; predictive scaling's forecast dotted, one lead time into the future); GPU
-//! utilization with GPU memory (or KV-cache for vLLM groups); queue. Under the charts, the 24 h minute history: the span held (`history 14:02–16:40 UTC
-//! (158 min)`, minutes from before a restart included) and a sparkline a metric.
+//! and charts over time (x = seconds relative to the snapshot; the parts are in
+//! [`super::chart`]): latency p50/p95/p99 with the SLO line; beside it capacity (desired,
+//! ready, warming; each change of desired marked; predictive scaling's forecast dotted,
+//! one lead time into the future); GPU utilization with GPU memory (or KV-cache for vLLM
+//! groups); queue. Under the charts, the 24 h minute history: the span held
+//! (`history 14:02–16:40 UTC (158 min)`, minutes from before a restart included) and a
+//! sparkline a metric.
 //!
 //! Degrades by size: the history's sparklines go first, then the capacity chart (below
-//! 60 columns beside latency), the GPU and queue charts,
-//! the history's line and the latency chart (no charts below 80 columns, where the
-//! history's span follows the facts); the facts last, and a failing backend heads them.
+//! 60 columns beside latency), the GPU and queue charts, the history's line and the
+//! latency chart (no charts below 80 columns, where the history's span follows the
+//! facts); the facts last, and a failing backend heads them.
 
 use std::time::Duration;
 
