@@ -220,13 +220,31 @@ fn main() -> ExitCode {
         // status a process ended by SIGPIPE gets from the shell (128 + 13), as `cat` would.
         Err(err) if is_broken_pipe(&err) => ExitCode::from(BROKEN_PIPE_STATUS),
         Err(err) => {
-            eprintln!("fleetdeck: {err:#}");
+            eprintln!("fleetdeck: {}", report(&err));
             ExitCode::FAILURE
         }
     }
 }
 
 const BROKEN_PIPE_STATUS: u8 = 141;
+
+/// The error and its causes, `outer: cause: root`, each said once: many of our errors
+/// already end with their cause's text (so that they read whole in the console and the
+/// log, where only the error itself is shown), and a cause already said is not said again.
+fn report(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
 
 /// Rust ignores SIGPIPE, so a write to a closed pipe is an `EPIPE` error: every command
 /// that prints writes through [`stdout`] and returns that error here (`println!` would
@@ -261,7 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             let endpoint = match &args.socket {
                 Some(text) => Endpoint::parse(text.as_os_str()).with_ca(cli.tls_ca.clone()),
-                None => Endpoint::Unix(fleetdeck::remote::find_socket(&config.fleet)),
+                None => Endpoint::Unix(fleet_socket(&config, cli.config.as_deref())?),
             };
             let token =
                 fleetdeck::remote::read_token(cli.token_file.as_deref()).map_err(anyhow::Error::msg)?;
@@ -307,10 +325,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let config = load_config(cli.config.as_deref())?;
-            let attach = cli.attach.map(|socket| match socket {
-                Some(text) => Endpoint::parse(text.as_os_str()).with_ca(cli.tls_ca.clone()),
-                None => Endpoint::Unix(fleetdeck::remote::find_socket(&config.fleet)),
-            });
+            let attach = match cli.attach {
+                Some(Some(text)) => Some(Endpoint::parse(text.as_os_str()).with_ca(cli.tls_ca.clone())),
+                Some(None) => Some(Endpoint::Unix(fleet_socket(&config, cli.config.as_deref())?)),
+                None => None,
+            };
             let token = match &attach {
                 Some(_) => {
                     fleetdeck::remote::read_token(cli.token_file.as_deref()).map_err(anyhow::Error::msg)?
@@ -452,6 +471,15 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
         Some(path) => Ok(config::load(&path)?),
         None => Ok(config::demo()),
     }
+}
+
+/// The socket of the config's fleet; with no config named anywhere (the demo's), the one
+/// other fleet whose daemon listens here will do: see [`fleetdeck::remote::find_socket_unnamed`].
+fn fleet_socket(config: &Config, explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if explicit.is_some() || config::user_config_path().is_some() {
+        return Ok(fleetdeck::remote::find_socket(&config.fleet));
+    }
+    fleetdeck::remote::find_socket_unnamed(&config.fleet).map_err(anyhow::Error::msg)
 }
 
 struct ConsoleOptions {
@@ -614,4 +642,22 @@ fn init_logging() {
         file.map(|file| tracing_subscriber::fmt::layer().with_ansi(false).with_writer(Mutex::new(file)));
     let _ =
         tracing_subscriber::registry().with(filter).with(to_file).with(ui::diagnostics::layer()).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_report_says_each_cause_once() {
+        // Issue 15, point 14: "cannot open trace: No such file …: No such file …".
+        let path = std::path::Path::new("/nonexistent/trace.csv");
+        let open = fleetdeck::sim::Trace::from_path(path).unwrap_err();
+        let said = report(&anyhow::Error::new(open));
+        assert_eq!(said.matches("No such file").count(), 1, "{said}");
+        assert!(said.starts_with("/nonexistent/trace.csv: cannot open trace"), "{said}");
+        // A cause the outer message does not contain is still said, after a colon.
+        let wrapped = anyhow::Error::new(io::Error::other("disk on fire")).context("writing the store");
+        assert_eq!(report(&wrapped), "writing the store: disk on fire");
+    }
 }

@@ -14,7 +14,7 @@ pub mod tls;
 pub mod token;
 pub mod wire;
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,39 @@ pub fn find_socket(fleet: &str) -> PathBuf {
         .unwrap_or_else(|| default_socket(fleet))
 }
 
+/// The socket to reach when no config named the fleet (the demo's is assumed): the
+/// `fleet`'s daemon, or, when it has none and exactly one other fleet's daemon listens in
+/// the default socket directory, that one's. Several others: an error naming them, for
+/// there is no telling which was meant.
+pub fn find_socket_unnamed(fleet: &str) -> Result<PathBuf, String> {
+    let own = find_socket(fleet);
+    if own.exists() {
+        return Ok(own);
+    }
+    let dir = default_socket(fleet).parent().map(PathBuf::from).unwrap_or_default();
+    match other_fleets(&dir, fleet).as_slice() {
+        [] => Ok(own),
+        [only] => Ok(find_socket(only)),
+        many => Err(format!(
+            "no daemon for the {fleet} fleet, and daemons of {} listen here: say which with --config FILE or --socket PATH",
+            many.join(", ")
+        )),
+    }
+}
+
+/// Fleets other than `fleet` with a socket in `dir`, sorted.
+fn other_fleets(dir: &std::path::Path, fleet: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut fleets: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_socket()))
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".sock").map(str::to_string))
+        .filter(|name| name != fleet)
+        .collect();
+    fleets.sort();
+    fleets
+}
+
 /// The bearer token a client presents over TCP: the first token of the file (format in
 /// [`token`]; a file of one bare token is the simplest), else `$FLEETDECK_TOKEN`; never
 /// logged or printed.
@@ -78,4 +111,25 @@ pub fn read_tokens(file: Option<&std::path::Path>) -> Result<Option<token::Token
         return token::Tokens::read(file).map(Some).map_err(|err| err.to_string());
     }
     Ok(read_token(None)?.map(|t| token::Tokens::anonymous(&t, "$FLEETDECK_TOKEN")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixListener;
+
+    use super::*;
+
+    #[test]
+    fn other_fleets_are_the_sockets_in_the_directory_but_this_fleets() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(other_fleets(dir.path(), "demo").is_empty());
+        let _gpu = UnixListener::bind(dir.path().join("gpu-prod.sock")).unwrap();
+        let _demo = UnixListener::bind(dir.path().join("demo.sock")).unwrap();
+        std::fs::write(dir.path().join("notes.sock"), "a file, not a socket").unwrap();
+        std::fs::write(dir.path().join("x.txt"), "").unwrap();
+        assert_eq!(other_fleets(dir.path(), "demo"), ["gpu-prod"]);
+        let _staging = UnixListener::bind(dir.path().join("staging.sock")).unwrap();
+        assert_eq!(other_fleets(dir.path(), "demo"), ["gpu-prod", "staging"]);
+        assert!(other_fleets(&dir.path().join("missing"), "demo").is_empty());
+    }
 }

@@ -34,8 +34,9 @@ pub struct TraceError {
 pub enum TraceFileError {
     #[error("{}: cannot open trace: {source}", .path.display())]
     Open { path: PathBuf, source: std::io::Error },
-    #[error("{}:{}: {}", .path.display(), .source.line, .source.message)]
-    Parse { path: PathBuf, source: TraceError },
+    /// `path:line: message`; the [`TraceError`] is folded into the text, not a cause.
+    #[error("{}:{}: {}", .path.display(), .error.line, .error.message)]
+    Parse { path: PathBuf, error: TraceError },
 }
 
 fn error(line: usize, message: impl Into<String>) -> TraceError {
@@ -113,8 +114,7 @@ impl Trace {
         let path = path.as_ref();
         let shown = || path.to_path_buf();
         let file = File::open(path).map_err(|source| TraceFileError::Open { path: shown(), source })?;
-        Trace::from_csv(BufReader::new(file))
-            .map_err(|source| TraceFileError::Parse { path: shown(), source })
+        Trace::from_csv(BufReader::new(file)).map_err(|error| TraceFileError::Parse { path: shown(), error })
     }
 
     /// The rate at `t_seconds`: the last row at or before it holds until the next row.

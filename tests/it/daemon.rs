@@ -325,6 +325,33 @@ fn ctl_without_a_daemon_says_so_and_exits_3() {
 }
 
 #[test]
+fn ctl_with_no_config_finds_the_one_fleet_whose_daemon_runs_and_names_them_when_several_do() {
+    // Issue 15, point 14: without --config, ctl looked only for the demo's socket.
+    let home = tempfile::tempdir().unwrap();
+    let fleet_config = |fleet: &str| {
+        let path = home.path().join(format!("{fleet}.toml"));
+        let fast = std::fs::read_to_string(fixture("fast.toml")).unwrap();
+        std::fs::write(&path, format!("fleet = \"{fleet}\"\n{fast}")).unwrap();
+        path
+    };
+    let unnamed_ctl = || {
+        let mut command = Command::new(bin());
+        command.args(["ctl", "status"]).env_remove("FLEETDECK_CONFIG");
+        env(&mut command, home.path()).output().unwrap()
+    };
+    let _prod = Daemon::start_config(home.path(), &fleet_config("gpu-prod"), None, &[], &[]);
+    let output = unnamed_ctl();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(status_row(&text(&output.stdout), "llm-chat").is_some(), "{}", text(&output.stdout));
+
+    let _staging = Daemon::start_config(home.path(), &fleet_config("staging"), None, &[], &[]);
+    let output = unnamed_ctl();
+    assert!(!output.status.success());
+    let said = text(&output.stderr);
+    assert!(said.contains("gpu-prod, staging") && said.contains("--config"), "{said}");
+}
+
+#[test]
 fn a_second_daemon_observes_the_first_and_takes_over_when_it_stops() {
     let home = tempfile::tempdir().unwrap();
     let mut first = Daemon::start(home.path(), None);
