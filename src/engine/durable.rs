@@ -56,7 +56,7 @@ impl Engine {
             }
             _ => self.core.command(&request, at),
         };
-        tracing::info!(operator = %request.operator, command = %request.command, reply = %outcome.reply, "command");
+        tracing::info!(operator = %request.operator, command = %request.command, reply = %outcome.reply, "operator command");
         if outcome.operator_state_changed {
             self.persist_operator_state(at, &request);
         }

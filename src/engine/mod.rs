@@ -673,7 +673,7 @@ fn trace_event(event: &Event) {
     match event {
         Event::Alarm { group, alarm, from, to, .. } => {
             let (from, to) = (crate::model::words::alarm_state(*from), crate::model::words::alarm_state(*to));
-            tracing::info!(%group, %alarm, from, to, "alarm")
+            tracing::info!(%group, %alarm, from, to, "alarm state changed")
         }
         Event::Scaled { group, reason, shadow, .. } => {
             tracing::info!(%group, %reason, shadow, "scaling decision")

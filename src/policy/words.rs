@@ -2,17 +2,22 @@
 //! times are written by [`crate::model::words`] (re-exported here), which the console
 //! shares, so a value reads the same in a reason and on screen.
 
+use std::time::Duration;
+
 use crate::model::format_duration;
 pub use crate::model::words::{alarm_state, clock, number, value};
 use crate::policy::decision::{BoundSource, ClampBy, MetricProblem, Problem};
 use crate::policy::spec::PolicyKind;
 
-/// "gpu_util missing", "gpu_util stale (last sample 2m ago)", "gpu_util NaN".
+/// "gpu_util missing", "gpu_util stale (last sample 2m ago)", "gpu_util NaN". An age is
+/// said to the second ("3s ago", not "3s6ms ago").
 pub fn problem(p: &MetricProblem) -> String {
     let name = &p.metric;
     match &p.problem {
         Problem::Missing => format!("{name} missing"),
-        Problem::Stale { age } => format!("{name} stale (last sample {} ago)", format_duration(*age)),
+        Problem::Stale { age } => {
+            format!("{name} stale (last sample {} ago)", format_duration(Duration::from_secs(age.as_secs())))
+        }
         Problem::Invalid => format!("{name} not a valid number"),
         Problem::BadTarget => format!("{name} target is not a positive number"),
     }

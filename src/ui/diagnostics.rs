@@ -21,7 +21,7 @@ const HOT_LINES: usize = 10_000;
 /// into the view's buffer; on an idle console that alone took idle CPU from 0.13 % to
 /// 0.73 % of a core. Instead the event loop [`collect`]s on each wake-up (every snapshot
 /// at least), with room for [`HOT_LINES`] in between.
-pub fn layer() -> tui_logger::TuiTracingSubscriberLayer {
+pub fn layer() -> LogLayer {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
         // Every level is kept; what is recorded at all is the subscriber's filter.
@@ -29,7 +29,78 @@ pub fn layer() -> tui_logger::TuiTracingSubscriberLayer {
         tui_logger::set_hot_buffer_depth(HOT_LINES);
         tui_logger::move_events(); // applies the depth
     });
-    tui_logger::TuiTracingSubscriberLayer
+    LogLayer(tui_logger::TuiTracingSubscriberLayer)
+}
+
+/// tui-logger's layer, each line read message first, then its fields in the order the
+/// code names them. tui-logger sorts the fields by name, the message among them, so a
+/// line read "alarm: gpu-util-high from: OK group: llm-chat alarm to: FIRING".
+pub struct LogLayer(tui_logger::TuiTracingSubscriberLayer);
+
+impl<S> tracing_subscriber::Layer<S> for LogLayer
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.0.on_new_span(attrs, id, ctx);
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let metadata = event.metadata();
+        let Some(message) = metadata.fields().field("message") else {
+            return self.0.on_event(event, ctx);
+        };
+        let mut line = LineText::default();
+        event.record(&mut line);
+        let text = line.text();
+        let values = [(&message, Some(&text.as_str() as &dyn tracing::Value))];
+        let values = metadata.fields().value_set(&values);
+        let one_field = match event.parent() {
+            Some(parent) => tracing::Event::new_child_of(parent.clone(), metadata, &values),
+            None => tracing::Event::new(metadata, &values),
+        };
+        self.0.on_event(&one_field, ctx);
+    }
+}
+
+/// An event's message and its other fields as `name: value`, in the order recorded.
+#[derive(Default)]
+struct LineText {
+    message: String,
+    fields: Vec<String>,
+}
+
+impl LineText {
+    fn text(&self) -> String {
+        std::iter::once(self.message.as_str())
+            .chain(self.fields.iter().map(String::as_str))
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("  ")
+    }
+}
+
+impl tracing::field::Visit for LineText {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_string();
+        } else {
+            self.fields.push(format!("{}: {value}", field.name()));
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+        } else {
+            self.fields.push(format!("{}: {value:?}", field.name()));
+        }
+    }
 }
 
 /// Moves the lines logged since the last call into the view's buffer.
@@ -84,5 +155,20 @@ mod tests {
         assert!(screen.contains("fleetdeck's own log"), "{screen}");
         assert!(screen.contains("actuator call failed: rate exceeded (diagnostics test)"), "{screen}");
         assert!(screen.contains("1 fleet"), "the footer has the way back: {screen}");
+    }
+
+    #[test]
+    fn a_line_reads_message_first_then_its_fields_in_the_order_written() {
+        // Issue 15, point 13: fields sorted by name put the message among them.
+        let subscriber = tracing_subscriber::registry().with(layer());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(group = "vision", from = "OK", to = "FIRING", n = 3, "alarm zz-order-test");
+        });
+        tui_logger::move_events();
+        let mut app = fixture_app();
+        app.view = crate::ui::app::View::Diagnostics;
+        let screen = screen_text(&app, 160, 40);
+        let line = screen.lines().find(|l| l.contains("zz-order-test")).unwrap_or_else(|| panic!("{screen}"));
+        assert!(line.contains("alarm zz-order-test  group: vision  from: OK  to: FIRING  n: 3"), "{line}");
     }
 }

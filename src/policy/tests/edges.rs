@@ -102,6 +102,12 @@ fn a_stale_metric_blocks_scale_in_and_is_named() {
     assert_eq!(metrics[0].metric, QueueLength);
     assert_eq!(metrics[0].problem, Problem::Stale { age: Duration::from_secs(120) });
     assert!(d.reason.contains("queue_length stale (last sample 2m ago)"), "{}", d.reason);
+    // An age is said to the second, as a person would.
+    let odd = crate::policy::decision::MetricProblem {
+        metric: QueueLength,
+        problem: Problem::Stale { age: Duration::from_millis(3_006) },
+    };
+    assert_eq!(crate::policy::words::problem(&odd), "queue_length stale (last sample 3s ago)");
 }
 
 #[test]
