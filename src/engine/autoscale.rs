@@ -15,8 +15,8 @@ use std::time::Duration;
 use crate::alarms::{self, AlarmRule, AlarmStatus};
 use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, Timestamp};
 use crate::policy::{
-    self, ActivityCause, Decision, GroupState, Inputs, LoadProfile, MetricInput, PolicySpec, Recommendation,
-    ScalingActivity,
+    self, ActivityCause, Decision, GroupState, Inputs, LoadProfile, MetricInput, PolicySpec, ScalingActivity,
+    remember_recommendation,
 };
 use crate::policy::{Pause, PauseMode};
 use crate::protocol::{AlarmView, ControlKind, ControlView, DecisionView, ForecastView};
@@ -287,10 +287,7 @@ impl Autoscaler {
         let updates = &decision.state_updates;
         let cutoff = decision.at.minus(updates.retain);
         let state = &mut self.state;
-        state
-            .recent_recommendations
-            .push(Recommendation { at: updates.recommendation.at, desired: updates.recommendation.desired });
-        state.recent_recommendations.retain(|r| r.at > cutoff);
+        remember_recommendation(&mut state.recent_recommendations, updates.recommendation, cutoff);
         state.scale_out_pending_since = updates.scale_out_pending_since;
         state.last_tick = Some(decision.at);
         if let (true, Some(to)) = (acted, decision.desired) {

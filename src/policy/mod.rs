@@ -39,4 +39,7 @@ pub use decide::decide;
 pub use decision::{Block, BoundSource, Bounds, Clamp, ClampBy, Decision, MetricProblem, Problem, Stalled};
 pub use reason::{block_detail, block_text};
 pub use spec::*;
-pub use state::{GroupState, Hold, Inputs, MetricInput, Pause, PauseMode, Recommendation, StateUpdates};
+pub use state::{
+    GroupState, Hold, Inputs, MetricInput, Pause, PauseMode, Recommendation, StateUpdates,
+    remember_recommendation,
+};

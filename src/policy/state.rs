@@ -36,7 +36,8 @@ pub struct GroupState {
     #[serde(default)]
     pub policy: PolicySpec,
     pub capacity: Capacity,
-    /// Past recommendations (before stabilization), oldest first.
+    /// Past recommendations (before stabilization), oldest first; a run of equal ones is
+    /// kept as its newest ([`remember_recommendation`]).
     #[serde(default)]
     pub recent_recommendations: Vec<Recommendation>,
     /// Past changes of desired capacity, oldest first.
@@ -64,6 +65,20 @@ fn default_max_warmup() -> Duration {
 pub struct Recommendation {
     pub at: Timestamp,
     pub desired: u32,
+}
+
+/// Adds `new` to `history` and drops what is not newer than `cutoff`. A run of equal
+/// recommendations is kept as its newest tick: the stabilization windows ask only "the
+/// highest (lowest) within `(now − window, now]`" and "any within it", which the newest
+/// of a run answers as the whole run does for every `now` at or past it (ticks only move
+/// forward). A steady group keeps one entry instead of a window's worth — 300 at a 1 s
+/// poll and a 5-minute window, three quarters of each decision log line.
+pub fn remember_recommendation(history: &mut Vec<Recommendation>, new: Recommendation, cutoff: Timestamp) {
+    match history.last_mut() {
+        Some(last) if last.desired == new.desired && last.at <= new.at => last.at = new.at,
+        _ => history.push(new),
+    }
+    history.retain(|r| r.at > cutoff);
 }
 
 /// An operator's force-scale: desired is pinned to `desired` until `until`.
@@ -206,8 +221,7 @@ impl GroupState {
         let now = decision.at;
         let updates = &decision.state_updates;
         let cutoff = now.minus(updates.retain);
-        self.recent_recommendations.push(updates.recommendation);
-        self.recent_recommendations.retain(|r| r.at > cutoff);
+        remember_recommendation(&mut self.recent_recommendations, updates.recommendation, cutoff);
         if let Some(to) = decision.desired {
             let from = self.capacity.desired;
             self.recent_activities.push(ScalingActivity {

@@ -239,6 +239,22 @@ proptest! {
     }
 
     #[test]
+    fn a_run_of_equal_recommendations_kept_as_its_newest_decides_the_same(s in state(), w in world()) {
+        // Issue 15, point 20: the compacted history must change no decision. Values near
+        // current, so runs of equal ones are common.
+        let mut s = s;
+        let around = s.capacity.desired.saturating_sub(1);
+        s.recent_recommendations.iter_mut().for_each(|r| r.desired = around + r.desired % 3);
+        let mut compact = s.clone();
+        compact.recent_recommendations.clear();
+        for r in &s.recent_recommendations {
+            crate::policy::remember_recommendation(&mut compact.recent_recommendations, *r, Timestamp::from_millis(0));
+        }
+        let inputs = inputs(&w, at(0));
+        prop_assert_eq!(decide(&s, &inputs, at(0)), decide(&compact, &inputs, at(0)));
+    }
+
+    #[test]
     fn a_need_for_k_more_while_instances_warm_is_asked_once(
         ready in 1u32..10, warming in 0u32..5, extra in 2u32..30, warm_ticks in 1usize..30,
     ) {
