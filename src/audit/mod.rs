@@ -40,7 +40,9 @@
 //! # Files
 //!
 //! Default: `$XDG_STATE_HOME/fleetdeck/<fleet>/decisions.jsonl` ([`default_path`]). Rotated by
-//! size between lines to `decisions.jsonl.1` … `.{keep}` (newest first).
+//! size between lines to `decisions.jsonl.1` … `.{keep}` (newest first). Commands and
+//! acted-on changes of desired also go to `decisions.actions.jsonl` ([`actions_path`]),
+//! kept by age, weeks rather than hours: see [`writer`].
 //!
 //! # Layout
 //!
@@ -67,7 +69,7 @@ pub use line::{AuditLine, CommandLine, DecisionLine, LINE_VERSION};
 pub use reader::{AuditLines, read_lines};
 pub use replay::{LoggedDecision, differences, find_decision};
 pub use rotate::rotated_path;
-pub use writer::{AuditLog, AuditOptions};
+pub use writer::{AuditLog, AuditOptions, actions_path};
 
 /// The audit log could not be written or read.
 #[derive(Debug, thiserror::Error)]

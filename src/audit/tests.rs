@@ -232,6 +232,73 @@ fn rotation_keeps_at_most_keep_files_and_never_splits_a_line() {
 }
 
 #[test]
+fn commands_and_acted_changes_are_also_kept_in_the_actions_log_and_nothing_else_is() {
+    // Issue 15, point 20: weeks of who did what, apart from every tick's line.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut log) = log_in(dir.path(), AuditOptions::default());
+    assert_eq!(log.actions_path(), path.with_file_name("decisions.actions.jsonl"));
+    let mut ticker = Ticker::new();
+    ticker.tick(&mut log, 0.72); // no change
+    let (_, _, acted) = ticker.tick(&mut log, 0.93); // a scale-out, acted on
+    ticker.tick_as(&mut log, 0.99, true); // a scale-out in shadow mode: not done
+    let (request, reply) = command(7);
+    log.record_command(Timestamp(1_800_000_000_000), &request, &reply).unwrap();
+    ticker.tick(&mut log, 0.72);
+    drop(log);
+
+    assert_eq!(read_all(&path).len(), 5, "the full log has every line");
+    let kept = read_all(&actions_path(&path));
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    match &kept[0] {
+        AuditLine::Decision(d) => assert_eq!((d.decision.desired, d.shadow), (acted.desired, false)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(reason_number(&kept[1]), 7);
+}
+
+#[test]
+fn rotated_actions_files_go_when_older_than_the_retention_and_newer_ones_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = Duration::from_secs(24 * 3600);
+    let options =
+        AuditOptions { actions_max_bytes: 1000, actions_retention: 30 * day, ..AuditOptions::default() };
+    let (path, mut log) = log_in(dir.path(), options);
+    let actions = actions_path(&path);
+    let rotated =
+        || -> Vec<PathBuf> { (1..).map(|n| rotated_path(&actions, n)).take_while(|p| p.exists()).collect() };
+    let start = Timestamp(1_800_000_000_000);
+    let record = |log: &mut AuditLog, n: usize, at: Timestamp| {
+        let (request, reply) = command(n);
+        log.record_command(at, &request, &reply).unwrap();
+    };
+    // A command a day for 40 days: about four lines a file.
+    let n = 40;
+    for k in 0..n {
+        record(&mut log, k, start.plus(day * k as u32));
+    }
+    // Every rotated file has lines newer than 30 days before the newest line but the
+    // oldest ones: those went.
+    let newest = start.plus(day * 39);
+    let files = rotated();
+    assert!(files.len() >= 3, "{} rotated files", files.len());
+    let last_of = |file: &Path| read_all(file).iter().map(AuditLine::at).max().unwrap();
+    for file in &files {
+        assert!(last_of(file) >= newest.minus(day * 30 + day * 5), "{}: too old to be kept", file.display());
+    }
+    assert!(last_of(files.last().unwrap()) < newest.minus(day * 25), "the kept span reaches back weeks");
+    // The full log lost nothing.
+    assert_eq!(
+        read_all(&path).len()
+            + (1..)
+                .map(|k| rotated_path(&path, k))
+                .take_while(|p| p.exists())
+                .map(|p| read_all(&p).len())
+                .sum::<usize>(),
+        n
+    );
+}
+
+#[test]
 fn a_torn_last_line_stays_alone_and_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("decisions.jsonl");

@@ -2,6 +2,12 @@
 //! it from a blocking task), coalescing "no change" runs, syncing what must survive a
 //! crash, and rotating by size.
 //!
+//! Who did what is kept far longer than the rest: every command line and every decision
+//! line that changed desired (acted on, not shadow) also goes to the actions log beside
+//! it ([`actions_path`]: `decisions.jsonl` → `decisions.actions.jsonl`), rotated by its own
+//! size and kept for [`AuditOptions::actions_retention`] (30 days by default); the full
+//! log keeps every tick for as long as its size allows (hours to days).
+//!
 //! Durability: a line that changes desired (an action, shadow or not) and every command
 //! line are written through and `fsync`ed (`sync_data`) before the call returns; other
 //! lines stay in a buffer until the next synced line, [`AuditLog::flush`], or drop.
@@ -18,7 +24,7 @@ use crate::protocol::{CommandRequest, Reply};
 use super::AuditError;
 use super::coalesce::Runs;
 use super::line::{AuditLine, CommandLine, DecisionLine};
-use super::rotate::rotate;
+use super::rotate::{rotate, rotated_path};
 
 /// How the log is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,55 +36,133 @@ pub struct AuditOptions {
     /// A run of identical "no change" decisions is written out once it spans this long
     /// (and a new run starts), so a crash loses at most this much of a run.
     pub max_run: Duration,
+    /// The actions log's live file is rotated before a line would take it past this size.
+    pub actions_max_bytes: u64,
+    /// A rotated actions file is removed once its last line is this much older than the
+    /// line being written; and
+    /// beyond [`ACTIONS_MAX_FILES`] rotated files, the oldest go whatever their age.
+    pub actions_retention: Duration,
 }
 
+/// Rotated actions files kept at most, whatever their age: a bound on the disk taken by a
+/// fleet that scales far more often than expected (64 × 16 MiB by default).
+pub const ACTIONS_MAX_FILES: usize = 64;
+
 impl Default for AuditOptions {
-    /// 64 MiB per file, 5 rotated files, runs written at least every 15 minutes.
+    /// 64 MiB per file, 5 rotated files, runs written at least every 15 minutes; actions
+    /// in 16 MiB files kept 30 days.
     fn default() -> Self {
-        AuditOptions { max_bytes: 64 * 1024 * 1024, keep: 5, max_run: Duration::from_secs(15 * 60) }
+        AuditOptions {
+            max_bytes: 64 * 1024 * 1024,
+            keep: 5,
+            max_run: Duration::from_secs(15 * 60),
+            actions_max_bytes: 16 * 1024 * 1024,
+            actions_retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// The actions log of the decision log at `path`: `decisions.jsonl` →
+/// `decisions.actions.jsonl` (the last extension, if any, kept at the end).
+pub fn actions_path(path: &Path) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.actions.{}", ext.to_string_lossy()),
+        None => format!("{stem}.actions"),
+    };
+    path.with_file_name(name)
+}
+
+/// One append-only file and the bytes in it (buffered ones included).
+struct Sink {
+    path: PathBuf,
+    out: BufWriter<File>,
+    size: u64,
+}
+
+impl Sink {
+    /// Opens (appending) or creates `path`. A file that ends in a torn line (a crash
+    /// mid-write) gets a newline first, so the next line is readable though the torn one
+    /// is not.
+    fn open(path: PathBuf) -> Result<Sink, AuditError> {
+        let io = |source| AuditError::Io { path: path.clone(), source };
+        let file = open_append(&path)?;
+        let size = file.metadata().map_err(io)?.len();
+        let mut sink = Sink { out: BufWriter::new(file), size, path: path.clone() };
+        if sink.size > 0 && !ends_with_newline(&path).map_err(io)? {
+            sink.out.write_all(b"\n").map_err(io)?;
+            sink.size += 1;
+        }
+        Ok(sink)
+    }
+
+    /// Whether `len` more bytes would take a non-empty file past `max`.
+    fn full(&self, len: u64, max: u64) -> bool {
+        self.size > 0 && self.size + len > max
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Result<(), AuditError> {
+        self.out.write_all(bytes).map_err(|e| self.io(e))?;
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Syncs, renames the live file to `.1` (shifting the others, `keep` at most), and
+    /// starts a new one.
+    fn rotate(&mut self, keep: usize) -> Result<(), AuditError> {
+        self.sync()?;
+        rotate(&self.path, keep).map_err(|e| self.io(e))?;
+        self.out = BufWriter::new(open_append(&self.path)?);
+        self.size = 0;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), AuditError> {
+        self.out.flush().map_err(|e| self.io(e))?;
+        self.out.get_ref().sync_data().map_err(|e| self.io(e))
+    }
+
+    fn io(&self, source: std::io::Error) -> AuditError {
+        AuditError::Io { path: self.path.clone(), source }
     }
 }
 
 /// The decision and command log of one engine.
 pub struct AuditLog {
-    path: PathBuf,
     options: AuditOptions,
-    out: BufWriter<File>,
-    /// Bytes in the live file, buffered ones included.
-    size: u64,
+    /// Every line.
+    all: Sink,
+    /// Commands and acted-on changes of desired: see the module doc.
+    actions: Sink,
     runs: Runs,
     /// How many times the file was synced (tests check the sync path runs).
     syncs: u64,
 }
 
 impl AuditLog {
-    /// Opens (appending) or creates the log at `path`, creating its directories. A file
-    /// that ends in a torn line (a crash mid-write) gets a newline first, so the next line
-    /// is readable even though the torn one is not.
+    /// Opens (appending) or creates the log at `path` and its actions log
+    /// ([`actions_path`]), creating their directory.
     pub fn open(path: impl Into<PathBuf>, options: AuditOptions) -> Result<AuditLog, AuditError> {
         let path = path.into();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(|source| AuditError::Io { path: dir.to_path_buf(), source })?;
         }
-        let file = open_append(&path)?;
-        let mut log = AuditLog {
-            out: BufWriter::new(file),
-            size: 0,
+        Ok(AuditLog {
+            actions: Sink::open(actions_path(&path))?,
+            all: Sink::open(path)?,
             runs: Runs::new(options.max_run),
             syncs: 0,
-            path,
             options,
-        };
-        log.size = log.out.get_ref().metadata().map_err(|e| log.io(e))?.len();
-        if log.size > 0 && !ends_with_newline(&log.path).map_err(|e| log.io(e))? {
-            log.out.write_all(b"\n").map_err(|e| log.io(e))?;
-            log.size += 1;
-        }
-        Ok(log)
+        })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.all.path
+    }
+
+    /// Where commands and actions are kept longer.
+    pub fn actions_path(&self) -> &Path {
+        &self.actions.path
     }
 
     /// Records one group's decision with exactly the state and inputs `decide` was given.
@@ -92,7 +176,8 @@ impl AuditLog {
     ) -> Result<(), AuditError> {
         let action = decision.desired.is_some();
         for line in self.runs.offer(DecisionLine::new(state, inputs, decision, shadow)) {
-            self.write(&AuditLine::Decision(Box::new(line)))?;
+            let kept = line.decision.desired.is_some() && !line.shadow;
+            self.write(&AuditLine::Decision(Box::new(line)), kept)?;
         }
         if action { self.sync() } else { Ok(()) }
     }
@@ -111,7 +196,7 @@ impl AuditLog {
             reason: request.reason.clone(),
             reply: reply.clone(),
         };
-        self.write(&AuditLine::Command(Box::new(line)))?;
+        self.write(&AuditLine::Command(Box::new(line)), true)?;
         self.sync()
     }
 
@@ -119,43 +204,39 @@ impl AuditLog {
     /// one) and syncs the file. Call on shutdown; drop does the same, logging errors.
     pub fn flush(&mut self) -> Result<(), AuditError> {
         for line in self.runs.drain() {
-            self.write(&AuditLine::Decision(Box::new(line)))?;
+            self.write(&AuditLine::Decision(Box::new(line)), false)?;
         }
         self.sync()
     }
 
-    /// Appends one line, rotating first if it would take the file past `max_bytes` (a
-    /// line longer than that gets a file of its own).
-    fn write(&mut self, line: &AuditLine) -> Result<(), AuditError> {
+    /// Appends one line, and to the actions log too if `kept` (a command, an acted-on
+    /// change), rotating each first if the line would take it past its size (a line
+    /// longer than that gets a file of its own).
+    fn write(&mut self, line: &AuditLine, kept: bool) -> Result<(), AuditError> {
         let mut bytes =
-            line.to_json().map_err(|source| AuditError::Encode { path: self.path.clone(), source })?;
+            line.to_json().map_err(|source| AuditError::Encode { path: self.all.path.clone(), source })?;
         bytes.push('\n');
         let len = bytes.len() as u64;
-        if self.size > 0 && self.size + len > self.options.max_bytes {
-            self.rotate()?;
+        if self.all.full(len, self.options.max_bytes) {
+            self.all.rotate(self.options.keep)?;
         }
-        self.out.write_all(bytes.as_bytes()).map_err(|e| self.io(e))?;
-        self.size += len;
-        Ok(())
-    }
-
-    fn rotate(&mut self) -> Result<(), AuditError> {
-        self.sync()?;
-        rotate(&self.path, self.options.keep).map_err(|e| self.io(e))?;
-        self.out = BufWriter::new(open_append(&self.path)?);
-        self.size = 0;
+        self.all.append(bytes.as_bytes())?;
+        if kept {
+            if self.actions.full(len, self.options.actions_max_bytes) {
+                self.actions.rotate(ACTIONS_MAX_FILES)?;
+                let cutoff = line.at().minus(self.options.actions_retention);
+                prune_older(&self.actions.path, cutoff).map_err(|e| self.actions.io(e))?;
+            }
+            self.actions.append(bytes.as_bytes())?;
+        }
         Ok(())
     }
 
     fn sync(&mut self) -> Result<(), AuditError> {
-        self.out.flush().map_err(|e| self.io(e))?;
-        self.out.get_ref().sync_data().map_err(|e| self.io(e))?;
+        self.all.sync()?;
+        self.actions.sync()?;
         self.syncs += 1;
         Ok(())
-    }
-
-    fn io(&self, source: std::io::Error) -> AuditError {
-        AuditError::Io { path: self.path.clone(), source }
     }
 
     #[cfg(test)]
@@ -171,6 +252,42 @@ impl Drop for AuditLog {
             tracing::warn!(%err, "could not flush the audit log");
         }
     }
+}
+
+/// Removes the rotated files of `path` whose last line is older than `cutoff`. Rotated
+/// files are newest first, so the first old one and all after it go. A file whose last
+/// line cannot be read for a time is kept (only [`ACTIONS_MAX_FILES`] removes it).
+fn prune_older(path: &Path, cutoff: Timestamp) -> std::io::Result<()> {
+    let mut expired = false;
+    for n in 1..=ACTIONS_MAX_FILES {
+        let rotated = rotated_path(path, n);
+        let last = match last_line_at(&rotated) {
+            Ok(last) => last,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => break,
+            Err(err) => return Err(err),
+        };
+        expired |= last.is_some_and(|at| at < cutoff);
+        if expired {
+            fs::remove_file(&rotated)?;
+        }
+    }
+    Ok(())
+}
+
+/// The `at` of a log file's last line (None when it has none that reads).
+fn last_line_at(path: &Path) -> std::io::Result<Option<Timestamp>> {
+    /// Far more than a line takes (a few KiB).
+    const TAIL: u64 = 1 << 20;
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    let last = tail.split(|&b| b == b'\n').rev().find(|line| !line.is_empty());
+    Ok(last.and_then(|line| {
+        let value: serde_json::Value = serde_json::from_slice(line).ok()?;
+        Some(Timestamp(value.get("at")?.as_i64()?))
+    }))
 }
 
 fn open_append(path: &Path) -> Result<File, AuditError> {
