@@ -572,3 +572,42 @@ fn in_16_colours_the_selected_row_has_a_background_that_shows() {
     assert!(!row.contains("[38;5;8m") && !row.contains("[90m"), "{row:?}");
     tmux.quit();
 }
+
+/// The bottom line of the screen.
+fn bottom_line(screen: &str) -> String {
+    screen.lines().last().unwrap_or_default().trim_end().to_string()
+}
+
+/// Whether `line` starts with a time of day, `14:02 UTC` or `14:02:07 UTC`.
+fn starts_with_time(line: &str) -> bool {
+    let Some((time, _)) = line.trim_start().split_once(" UTC") else { return false };
+    let parts: Vec<&str> = time.split(':').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[test]
+fn an_engine_event_takes_the_bottom_line_with_its_time_then_gives_the_hints_back() {
+    // Issue 15, point 12: at 80×24 the first event used to replace the key hints for good.
+    let tmux = start_console(80, 24);
+    tmux.wait_for_text(&["p50"]);
+    tmux.send_keys(&["Escape"]); // closes the detail pane
+    let hints = wait_for("the detail pane closed", WAIT, || {
+        let screen = tmux.capture();
+        if screen.contains("p50") { Err(screen) } else { Ok(bottom_line(&screen)) }
+    });
+    assert!(hints.contains("help"), "the key hints: {hints:?}");
+    tmux.command("sim gap llm-chat 6s");
+    tmux.wait_for_text(&["ok: sim gap"]);
+    tmux.send_keys(&["Escape"]); // the reply is the operator's: it stays until esc
+    let event = wait_for("an engine event with its time on the bottom line", WAIT, || {
+        let line = bottom_line(&tmux.capture());
+        if starts_with_time(&line) && line.contains("llm-chat") { Ok(line) } else { Err(line) }
+    });
+    assert_ne!(event, hints);
+    wait_for("the key hints back after the event faded", WAIT * 3, || {
+        let line = bottom_line(&tmux.capture());
+        if line == hints { Ok(()) } else { Err(line) }
+    });
+    tmux.quit();
+}
