@@ -13,56 +13,8 @@ use fleetdeck::protocol::{CommandSender, Connection, Operator};
 use fleetdeck::ui::event_loop::run_loop;
 use fleetdeck::ui::{App, fixtures};
 use ratatui::Terminal;
-use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
-use ratatui::buffer::Cell;
-use ratatui::layout::{Position, Size};
+use ratatui::backend::TestBackend;
 use tokio::sync::{broadcast, watch};
-
-/// A test backend that reports each finished frame (its flush).
-struct Frames {
-    inner: TestBackend,
-    flushed: mpsc::Sender<()>,
-}
-
-impl Backend for Frames {
-    type Error = <TestBackend as Backend>::Error;
-
-    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
-    where
-        I: Iterator<Item = (u16, u16, &'a Cell)>,
-    {
-        self.inner.draw(content)
-    }
-    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.hide_cursor()
-    }
-    fn show_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.show_cursor()
-    }
-    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
-        self.inner.get_cursor_position()
-    }
-    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
-        self.inner.set_cursor_position(position)
-    }
-    fn clear(&mut self) -> Result<(), Self::Error> {
-        self.inner.clear()
-    }
-    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
-        self.inner.clear_region(clear_type)
-    }
-    fn size(&self) -> Result<Size, Self::Error> {
-        self.inner.size()
-    }
-    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
-        self.inner.window_size()
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        self.inner.flush()?;
-        let _ = self.flushed.send(());
-        Ok(())
-    }
-}
 
 fn key_to_frame(c: &mut Criterion) {
     let snapshot = Arc::new(fixtures::large_fleet(100, 600));
@@ -78,7 +30,7 @@ fn key_to_frame(c: &mut Criterion) {
     let console = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let mut terminal =
-            Terminal::new(Frames { inner: TestBackend::new(200, 60), flushed }).expect("terminal");
+            Terminal::new(fixtures::Frames { inner: TestBackend::new(200, 60), flushed }).expect("terminal");
         runtime.block_on(run_loop(&mut terminal, input, conn, app)).expect("the console loop");
     });
     frames.recv().expect("the first frame");

@@ -3,9 +3,10 @@
 //! [`update`], carries out the effects, and redraws once per burst.
 //!
 //! Idle means nearly asleep: the loop blocks in `select!` with two timers, one while
-//! passing news is on the bottom line, for when it fades, and the console's clock, once a
-//! second, so that the ages on screen count up between slow polls (a 60 s source must
-//! not show "data as of 0s ago" for a minute). After a wake-up it
+//! passing news is on the bottom line, for when it fades, and the console's clock, a
+//! second after the last frame, so that the ages on screen count up between slow polls (a
+//! 60 s source must not show "data as of 0s ago" for a minute) without a second frame a
+//! second when snapshots come every second. After a wake-up it
 //! drains whatever else is ready without waiting (held-down keys, an event flurry), then
 //! draws once if anything visible changed. Snapshots coalesce by themselves: the watch
 //! channel holds only the newest. Generic over the backend and the input stream so tests
@@ -280,6 +281,10 @@ where
         super::diagnostics::collect();
         if dirty {
             terminal.draw(|frame| view(&app, frame)).context("drawing the console")?;
+            // The clock is for a screen nothing else redraws: a second from this frame,
+            // not a second from its last tick, so 1 s snapshots are one frame a second,
+            // not two.
+            sources.clock.reset();
         }
     }
 }
@@ -406,6 +411,42 @@ mod tests {
         result.unwrap();
         // The fixture's data is 2 s old when it arrives; 3 ticks of the console's clock later, 5 s.
         assert!(screen.lines().next().unwrap().contains("data as of 5s ago"), "{screen}");
+    }
+
+    /// Idle CPU (issue 15, point 19): with a snapshot every second, one frame a second —
+    /// the console's clock, there for slow polls, must not draw a second one between.
+    #[tokio::test(start_paused = true)]
+    async fn snapshots_every_second_are_one_frame_a_second() {
+        let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(fixtures::fleet()));
+        let (_event_tx, event_rx) = broadcast::channel(4);
+        let (command_tx, _command_rx) = CommandSender::channel(4);
+        let conn = Connection { snapshots: snapshot_rx, events: event_rx, commands: command_tx, link: None };
+        let (flushed, frames) = std::sync::mpsc::channel();
+        let (keys, input) = mpsc::unbounded();
+        let handle = tokio::spawn(async move {
+            let backend = fixtures::Frames { inner: TestBackend::new(120, 20), flushed };
+            let mut terminal = Terminal::new(backend).unwrap();
+            run_loop(&mut terminal, input, conn, fixture_app()).await
+        });
+        until_idle().await;
+        let first = frames.try_iter().count();
+        // Half a second out of step with the clock's first tick.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for seq in 0..10u64 {
+            let mut next = fixtures::fleet();
+            next.seq = 100 + seq;
+            snapshot_tx.send(Arc::new(next)).unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let drawn = frames.try_iter().count();
+        assert!((1..=2).contains(&first), "{first} frames at start");
+        assert!((10..=11).contains(&drawn), "{drawn} frames for 10 snapshots in 10 s");
+        // With no snapshot the clock still draws, a frame a second.
+        tokio::time::sleep(Duration::from_millis(3_500)).await;
+        let clocked = frames.try_iter().count();
+        assert!((3..=4).contains(&clocked), "{clocked} frames in 3.5 s without snapshots");
+        press(&keys, KeyCode::Char('q'));
+        tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap().unwrap();
     }
 
     #[tokio::test(start_paused = true)]

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use ratatui::backend::{Backend, TestBackend};
+
 use crate::model::{AlarmState, Capacity, GroupSpec, MetricKind, Sample, Serving, Timestamp, WarmupRange};
 use crate::protocol::{
     AlarmView, BackendHealth, ClampView, ControlKind, ControlView, DecisionEntry, DecisionView, ForecastView,
@@ -593,5 +595,55 @@ impl futures::Stream for TerminalKeys {
                 std::task::Poll::Pending
             }
         }
+    }
+}
+
+/// A test backend that reports each finished frame (its flush): for counting frames and
+/// timing key to frame (`benches/key_to_frame.rs`).
+pub struct Frames {
+    pub inner: TestBackend,
+    pub flushed: std::sync::mpsc::Sender<()>,
+}
+
+impl Backend for Frames {
+    type Error = <TestBackend as Backend>::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        position: P,
+    ) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, clear_type: ratatui::backend::ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(clear_type)
+    }
+    fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.inner.flush()?;
+        let _ = self.flushed.send(());
+        Ok(())
     }
 }
