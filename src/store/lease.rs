@@ -44,7 +44,8 @@ fn sql_count(n: u64) -> i64 {
 impl Store {
     /// The group's lease record, if there is one.
     pub fn lease(&self, group: &str) -> Result<Option<LeaseRecord>, StoreError> {
-        Ok(self.conn.query_row(SELECT_LEASE, [group], lease_from_row).optional()?)
+        // Cached: every group's lease is read and renewed every tick.
+        Ok(self.conn.prepare_cached(SELECT_LEASE)?.query_row([group], lease_from_row).optional()?)
     }
 
     /// Writes `record` if the stored revision is still `expected` (None: no record yet);
@@ -70,24 +71,24 @@ impl Store {
         ];
         self.write(|tx| {
             let written = match expected {
-                None => tx.execute(
+                None => tx.prepare_cached(
                     "INSERT INTO leases (group_name, holder, host, acquired_at, renewed_at, expires_at, ttl_ms,
                                          version, revision)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
                      ON CONFLICT (group_name) DO NOTHING",
-                    params_from_iter(fields),
-                )?,
-                Some(revision) => tx.execute(
+                )?
+                .execute(params_from_iter(fields))?,
+                Some(revision) => tx.prepare_cached(
                     "UPDATE leases SET holder = ?2, host = ?3, acquired_at = ?4, renewed_at = ?5,
                                        expires_at = ?6, ttl_ms = ?7, version = ?8, revision = revision + 1
                      WHERE group_name = ?1 AND revision = ?9",
-                    params_from_iter(fields.into_iter().chain([&sql_count(revision) as &dyn ToSql])),
-                )?,
+                )?
+                .execute(params_from_iter(fields.into_iter().chain([&sql_count(revision) as &dyn ToSql])))?,
             };
             if written == 0 {
                 return Ok(None);
             }
-            Ok(tx.query_row(SELECT_LEASE, [&record.group], lease_from_row).optional()?)
+            Ok(tx.prepare_cached(SELECT_LEASE)?.query_row([&record.group], lease_from_row).optional()?)
         })
     }
 }
