@@ -611,3 +611,41 @@ fn an_engine_event_takes_the_bottom_line_with_its_time_then_gives_the_hints_back
     });
     tmux.quit();
 }
+
+/// Issue 15, point 4: shadow mode was invisible in the table (one mark, and a pause won
+/// over it). A group paused and in shadow mode shows both under its row.
+#[test]
+fn a_paused_group_in_shadow_mode_shows_both_under_its_row() {
+    let tmux = start_console(160, 50);
+    tmux.wait_for_text(&GROUPS);
+    tmux.command("shadow vision on");
+    tmux.wait_for_text(&["vision: shadow on"]);
+    tmux.command("pause vision 30m");
+    wait_for("vision's row to show the pause and shadow mode", WAIT, || {
+        let screen = tmux.capture();
+        let lines: Vec<&str> = body_lines(&screen).collect();
+        let row = lines.iter().position(|l| l.split_whitespace().any(|w| w == "vision"));
+        let under = row.map(|r| lines[r + 1..].iter().take(4).copied().collect::<Vec<_>>().join("\n"));
+        match under {
+            Some(under) if under.contains("└ paused") && under.contains("└ shadow mode") => Ok(()),
+            _ => Err(screen),
+        }
+    });
+    tmux.quit();
+}
+
+/// Issue 15, point 7: a count below min left the dialog open with no word; it says why.
+#[test]
+fn a_count_below_min_in_the_scale_dialog_says_why_it_cannot_be_sent() {
+    let tmux = start_console(160, 50);
+    tmux.wait_for_text(&GROUPS);
+    tmux.send_keys(&["s"]);
+    tmux.wait_for_text(&["scale llm-chat to"]);
+    tmux.type_text("1");
+    tmux.wait_for_text(&["1 is below min 2: it cannot be sent"]);
+    tmux.send_keys(&["y"]);
+    let screen = tmux.wait_for_text(&["1 is below min 2: it cannot be sent"]);
+    assert!(!screen.contains("holding llm-chat"), "nothing was sent: {screen}");
+    tmux.send_keys(&["Escape"]);
+    tmux.quit();
+}
