@@ -85,12 +85,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let lines = lines(app);
-    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    let height = total.saturating_add(2).min(area.height);
     // As wide as its widest line (and its title), so nothing is cut where the terminal
-    // has the room; only a terminal narrower than that cuts lines.
+    // has the room; on a narrower one a long description wraps under itself.
     let widest = lines.iter().map(Line::width).max().unwrap_or(0).max(TITLE_ROOM);
     let width = u16::try_from(widest).unwrap_or(u16::MAX).saturating_add(2).min(area.width);
+    let inner = usize::from(width.saturating_sub(2));
+    let lines: Vec<Line> = lines.into_iter().flat_map(|line| wrap(line, inner)).collect();
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let height = total.saturating_add(2).min(area.height);
     let popup =
         Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     Clear.render(popup, buf);
@@ -106,6 +108,42 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let block = Block::bordered().border_style(app.theme.border).title(Span::styled(title, app.theme.title));
     Paragraph::new(lines).block(block).style(app.theme.base).scroll((scroll, 0)).render(popup, buf);
+}
+
+/// The narrowest description column worth wrapping into; narrower, a line is cut.
+const MIN_WRAP_WIDTH: usize = 16;
+
+/// `line` as lines of at most `width` columns: its first span (the key, or the command)
+/// stays on the first, and the rest wraps at spaces in the column after it. A line with
+/// no room for that is left whole, for the border to cut.
+fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    let indent = line.spans.first().map_or(0, Span::width);
+    if line.width() <= width || line.spans.len() < 2 || width < indent + MIN_WRAP_WIDTH {
+        return vec![line];
+    }
+    let style = line.spans[1].style;
+    let text: String = line.spans[1..].iter().map(|s| s.content.as_ref()).collect();
+    let room = width - indent;
+    let mut rows: Vec<String> = vec![String::new()];
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let row = rows.last_mut().expect("one row at least");
+        let used = Span::raw(row.as_str()).width();
+        if used > 0 && used + 1 + Span::raw(word).width() > room {
+            rows.push(word.to_string());
+        } else {
+            if used > 0 {
+                row.push(' ');
+            }
+            row.push_str(word);
+        }
+    }
+    let mut first = Some(line.spans[0].clone());
+    rows.into_iter()
+        .map(|row| {
+            let lead = first.take().unwrap_or_else(|| Span::raw(" ".repeat(indent)));
+            Line::from(vec![lead, Span::styled(row, style)])
+        })
+        .collect()
 }
 
 /// The first key of each of two actions, for a hint.

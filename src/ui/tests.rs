@@ -471,6 +471,25 @@ fn a_firing_alarm_held_back_by_a_warm_up_says_so_in_the_detail_pane() {
     assert!(text.contains("paging    queue-high held to 00:02:05"), "{text}");
 }
 
+/// Issue 15, point 16: at 80 columns a description longer than the overlay wraps under
+/// itself, every word shown ("!… i" was cut).
+#[test]
+fn help_at_80_columns_wraps_long_descriptions_instead_of_cutting_them() {
+    let mut app = fixture_app();
+    app.mode = Mode::Help;
+    let screen = screen_text(&app, 80, 40);
+    let filter = super::keymap::Action::Filter.description();
+    assert!(filter.chars().count() > 80 - 20, "the filter's description is a long one: {filter}");
+    let shown: String =
+        screen.lines().map(|l| l.trim_matches(|c| c == '│' || c == ' ')).collect::<Vec<_>>().join(" ");
+    let words: Vec<&str> = filter.split(' ').collect();
+    let joined = words.join(" ");
+    assert!(
+        shown.split_whitespace().collect::<Vec<_>>().join(" ").contains(&joined),
+        "every word of {filter:?} in order:\n{screen}"
+    );
+}
+
 /// The help overlay is as wide as its widest line where the terminal has the room: at
 /// 200×50 no description is cut (it was a fixed 76 columns, which cut "by name or inst").
 #[test]
