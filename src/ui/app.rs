@@ -433,8 +433,8 @@ fn war_room_tick(app: &mut App) {
     app.selected = next;
 }
 
-/// The wheel moves the selection and a left click selects the row under it, while
-/// browsing; elsewhere (dialogs, help, typing, the war room) the mouse does nothing.
+/// The wheel moves the selection and a left click selects the row under it, or sorts by
+/// the column heading under it (again: reversed), while browsing; elsewhere (dialogs, help, typing, the war room) the mouse does nothing.
 fn on_mouse(app: &mut App, event: MouseEvent, screen: ratatui::layout::Rect) {
     if app.mode != Mode::Normal || app.war_room.is_some() {
         return;
@@ -445,7 +445,11 @@ fn on_mouse(app: &mut App, event: MouseEvent, screen: ratatui::layout::Rect) {
         // A click picks a row of the fleet table; the other views have no table rows.
         MouseEventKind::Down(MouseButton::Left) if app.view == View::Fleet => {
             let table = super::view::layout(app, screen).table;
-            if let Some(group) = super::fleet::row_at(app, table, event.row) {
+            if let Some(key) = super::fleet::sort_key_at(app, table, event.column, event.row) {
+                // A heading sorts by its column; the sorted column's heading reverses it.
+                let reversed = app.sort.key == key && !app.sort.reversed;
+                set_sort(app, Sort { key, reversed });
+            } else if let Some(group) = super::fleet::row_at(app, table, event.row) {
                 app.selected = group;
             }
         }

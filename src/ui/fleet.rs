@@ -31,6 +31,7 @@ use crate::protocol::{BackendHealth, ControlKind, DecisionView, GroupSnapshot, S
 use super::app::App;
 use super::format;
 use super::metrics::{self, Metric, Reading, Severity};
+use super::order::SortKey;
 use super::sparkline::{Scale, sparkline};
 
 /// Queue lengths below this draw as low bars, not full ones.
@@ -461,6 +462,34 @@ pub fn row_at(app: &App, area: Rect, y: u16) -> Option<usize> {
             return Some(order[index]);
         }
         top = top.saturating_add(*height);
+    }
+    None
+}
+
+/// The sort key of the column heading at (`x`, `y`) of a table in `area`, for a click:
+/// group, gpu, p95, queue and $/h sort; the other columns have no key.
+pub fn sort_key_at(app: &App, area: Rect, x: u16, y: u16) -> Option<SortKey> {
+    let order = app.rows();
+    let table = TableLayout::new(app, &order, area);
+    if !table.roomy || y != area.y {
+        return None;
+    }
+    let mut left = area.x.saturating_add(MARKS_WIDTH);
+    for (i, (column, width)) in table.plan.columns.iter().enumerate() {
+        if i > 0 {
+            left = left.saturating_add(table.plan.gap);
+        }
+        if (left..left.saturating_add(*width)).contains(&x) {
+            return match column {
+                Column::Name => Some(SortKey::Name),
+                Column::Metric(Metric::GpuUtil) => Some(SortKey::GpuUtil),
+                Column::Metric(Metric::LatencyP95) => Some(SortKey::LatencyP95),
+                Column::Metric(Metric::Queue) => Some(SortKey::Queue),
+                Column::Cost => Some(SortKey::Cost),
+                _ => None,
+            };
+        }
+        left = left.saturating_add(*width);
     }
     None
 }

@@ -644,6 +644,38 @@ fn the_wheel_moves_the_selection_and_a_click_selects_the_row_under_it() {
 }
 
 #[test]
+fn a_click_on_a_column_heading_sorts_by_it_and_again_reverses_it() {
+    // Issue 15, point 18: a sort by column.
+    use crate::ui::order::SortKey;
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut app = fixture_app();
+    let screen = screen_text(&app, 120, 40);
+    let (y, heading) = screen.lines().enumerate().find(|(_, l)| l.contains("rdy/wrm/des")).unwrap();
+    let click = |app: &mut crate::ui::App, word: &str| {
+        let x = heading.find(&format!(" {word} ")).map(|i| heading[..i + 1].chars().count()).unwrap() as u16;
+        let event = crossterm::event::MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: y as u16,
+            modifiers: KeyModifiers::NONE,
+        };
+        update(app, Msg::Mouse { event, screen: ratatui::layout::Rect::new(0, 0, 120, 40) });
+    };
+    let selected = app.selected;
+    click(&mut app, "p95");
+    assert_eq!((app.sort.key, app.sort.reversed), (SortKey::LatencyP95, false));
+    click(&mut app, "p95");
+    assert_eq!((app.sort.key, app.sort.reversed), (SortKey::LatencyP95, true), "again: reversed");
+    click(&mut app, "group");
+    assert_eq!((app.sort.key, app.sort.reversed), (SortKey::Name, false));
+    assert!(app.status.as_ref().is_some_and(|s| s.text.contains("sorted by name")));
+    // A heading with no sort key changes nothing; a click on a heading selects no row.
+    click(&mut app, "min-max");
+    assert_eq!(app.sort.key, SortKey::Name);
+    assert_eq!(app.selected, selected);
+}
+
+#[test]
 fn in_the_decision_log_the_wheel_moves_through_entries_and_a_click_picks_no_group() {
     use crossterm::event::{MouseButton, MouseEventKind};
     let mut app = fixture_app(); // with the fixture decision log
