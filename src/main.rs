@@ -279,7 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             let endpoint = match &args.socket {
                 Some(text) => Endpoint::parse(text.as_os_str()).with_ca(cli.tls_ca.clone()),
-                None => Endpoint::Unix(fleet_socket(&config, cli.config.as_deref())?),
+                None => Endpoint::Unix(fleet_socket(&config)?),
             };
             let token =
                 fleetdeck::remote::read_token(cli.token_file.as_deref()).map_err(anyhow::Error::msg)?;
@@ -327,7 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             let attach = match cli.attach {
                 Some(Some(text)) => Some(Endpoint::parse(text.as_os_str()).with_ca(cli.tls_ca.clone())),
-                Some(None) => Some(Endpoint::Unix(fleet_socket(&config, cli.config.as_deref())?)),
+                Some(None) => Some(Endpoint::Unix(fleet_socket(&config)?)),
                 None => None,
             };
             let token = match &attach {
@@ -473,10 +473,11 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     }
 }
 
-/// The socket of the config's fleet; with no config named anywhere (the demo's), the one
-/// other fleet whose daemon listens here will do: see [`fleetdeck::remote::find_socket_unnamed`].
-fn fleet_socket(config: &Config, explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if explicit.is_some() || config::user_config_path().is_some() {
+/// The socket of the config's fleet; with no config named anywhere (the embedded demo's),
+/// the one other fleet whose daemon listens here will do: see
+/// [`fleetdeck::remote::find_socket_unnamed`].
+fn fleet_socket(config: &Config) -> anyhow::Result<PathBuf> {
+    if config.origin != config::DEMO_ORIGIN {
         return Ok(fleetdeck::remote::find_socket(&config.fleet));
     }
     fleetdeck::remote::find_socket_unnamed(&config.fleet).map_err(anyhow::Error::msg)

@@ -39,8 +39,8 @@ pub struct AuditOptions {
     /// The actions log's live file is rotated before a line would take it past this size.
     pub actions_max_bytes: u64,
     /// A rotated actions file is removed once its last line is this much older than the
-    /// line being written; and
-    /// beyond [`ACTIONS_MAX_FILES`] rotated files, the oldest go whatever their age.
+    /// line being written; beyond [`ACTIONS_MAX_FILES`] rotated files, the oldest go
+    /// whatever their age.
     pub actions_retention: Duration,
 }
 
