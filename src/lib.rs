@@ -71,6 +71,7 @@ pub mod remote;
 pub mod replay;
 pub mod series;
 pub mod sim;
+pub mod sim_serve;
 pub mod sources;
 pub mod store;
 pub mod ui;

@@ -197,10 +197,38 @@ enum Cmd {
     /// silence, shadow, the decision log. Exit status: 0 done, 1 refused or failed, 2 usage,
     /// 3 no connection (no daemon, or it refused the connection).
     Ctl(fleetdeck::ctl::CtlArgs),
+    /// The simulated fleet as a process of its own (`sim serve`).
+    Sim {
+        #[command(subcommand)]
+        action: SimCmd,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SimCmd {
+    /// Serve the config's simulated groups over HTTP: dcgm-exporter's GPU page, the vLLM
+    /// and Triton serving page (each its own listener, so each is its own scrape job),
+    /// and a control API that the `sim-http` actuator drives. Prints the bound addresses
+    /// as one JSON line, then serves until SIGINT or SIGTERM.
+    Serve {
+        /// The control API's address (e.g. 127.0.0.1:9400; port 0 picks one).
+        #[arg(long, value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// The GPU page (default: the control port + 1).
+        #[arg(long, value_name = "ADDR")]
+        gpu_listen: Option<std::net::SocketAddr>,
+        /// The serving page (default: the control port + 2).
+        #[arg(long, value_name = "ADDR")]
+        serving_listen: Option<std::net::SocketAddr>,
+        /// Also Triton's latency summaries (`nv_inference_request_summary_us`), as
+        /// Triton's `--metrics-config summary_latencies=true` gives them.
+        #[arg(long)]
+        triton_summaries: bool,
     },
 }
 
@@ -288,6 +316,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (mut out, mut err) = (io::stdout(), io::stderr());
             let target = fleetdeck::ctl::Daemon { endpoint, token };
             runtime.block_on(fleetdeck::ctl::run(&args, &target, operator, &mut out, &mut err))
+        }
+        Some(Cmd::Sim { action: SimCmd::Serve { listen, gpu_listen, serving_listen, triton_summaries } }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let seed = cli.seed.unwrap_or(config.seed);
+            let options = fleetdeck::sim_serve::ServeOptions {
+                listen,
+                gpu_listen,
+                serving_listen,
+                triton_summaries,
+                seed,
+            };
+            sim_serve(&config, options)
         }
         Some(Cmd::Completions { shell }) => {
             // clap_complete panics on a failed write: generate into memory, then write.
@@ -461,6 +501,39 @@ fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// `fleetdeck sim serve`: serves until SIGINT or SIGTERM, after one line of JSON with the
+/// addresses it bound.
+fn sim_serve(config: &Config, options: fleetdeck::sim_serve::ServeOptions) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{SignalKind, signal};
+    if config.sim_groups().is_empty() {
+        anyhow::bail!(
+            "{}: no simulated groups to serve (sim serve plays the groups whose source is a simulator)",
+            config.origin
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let stop = async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        };
+        let mut printed = Ok(());
+        let bound = |b: fleetdeck::sim_serve::Bound| {
+            let mut out = stdout();
+            printed =
+                writeln!(out, "{}", serde_json::to_string(&b).unwrap_or_default()).and_then(|()| out.flush());
+        };
+        let clock = Arc::new(SystemClock);
+        fleetdeck::sim_serve::serve(config, options, clock, bound, stop).await.context("sim serve")?;
+        printed?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {

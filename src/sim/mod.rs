@@ -115,8 +115,8 @@ pub use metrics::{
     TOKENS_PER_REQUEST, VLLM_GPU_MEM,
 };
 pub use queue::{
-    LatencyEstimate, LatencyInputs, MAX_STEADY_UTILIZATION, QUEUE_TIMEOUT, QueueStep, SERVICE_TIME_SIGMA,
-    estimate_latency, queue_limit, queue_step,
+    LatencyDistribution, LatencyEstimate, LatencyInputs, MAX_STEADY_UTILIZATION, QUEUE_TIMEOUT, QueueStep,
+    SERVICE_TIME_SIGMA, estimate_latency, queue_limit, queue_step,
 };
 pub use trace::{Trace, TraceError, TraceFileError};
 

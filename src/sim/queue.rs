@@ -83,40 +83,115 @@ pub struct LatencyEstimate {
 /// (Sakasegawa's approximation) + the time to drain the backlog, the wait capped at
 /// [`QUEUE_TIMEOUT`]. Non-decreasing in utilization and in backlog; p50 ≤ p95 ≤ p99.
 pub fn estimate_latency(inputs: &LatencyInputs) -> LatencyEstimate {
-    let service = if inputs.service_time_s > 0.0 { inputs.service_time_s } else { 0.0 };
-    let timeout = QUEUE_TIMEOUT.as_secs_f64();
-    let service_q = Z.map(|z| service * (SERVICE_TIME_SIGMA * z).exp());
-    if inputs.capacity_rps.is_nan() || inputs.capacity_rps <= 0.0 || service == 0.0 {
-        // Nothing serves (or nothing takes time): every request waits out the timeout.
-        let wait = if inputs.capacity_rps > 0.0 { 0.0 } else { timeout };
-        return LatencyEstimate {
-            p50_s: service_q[0] + wait,
-            p95_s: service_q[1] + wait,
-            p99_s: service_q[2] + wait,
-            wait_p50_s: wait,
-            mean_wait_s: wait,
-        };
-    }
-    let rho = if inputs.utilization > 0.0 { inputs.utilization.min(MAX_STEADY_UTILIZATION) } else { 0.0 };
-    // Little's law: an instance serving `capacity` req/s at `service` s each has
-    // capacity × service requests in flight; the group is an M/M/c queue with that many servers.
-    let servers = (inputs.capacity_rps * service).max(1.0);
-    // Sakasegawa (1977): P(wait) ≈ ρ^(√(2(c+1)) − 1); exact for c = 1 (M/M/1).
-    let p_wait = rho.powf((2.0 * (servers + 1.0)).sqrt() - 1.0);
-    // Given a wait, it is exponential with rate c(1 − ρ)/service.
-    let wait_rate = servers * (1.0 - rho) / service;
-    let drain = inputs.backlog.max(0.0) / inputs.capacity_rps;
-    let wait_q = QUANTILES.map(|q| {
-        let steady = if p_wait > 1.0 - q { (p_wait / (1.0 - q)).ln() / wait_rate } else { 0.0 };
-        (steady + drain).min(timeout)
-    });
+    let dist = LatencyDistribution::new(inputs);
+    let [p50, p95, p99] = [0, 1, 2].map(|i| dist.at(Z[i], QUANTILES[i], 1.0));
     LatencyEstimate {
-        p50_s: service_q[0] + wait_q[0],
-        p95_s: service_q[1] + wait_q[1],
-        p99_s: service_q[2] + wait_q[2],
-        wait_p50_s: wait_q[0],
-        mean_wait_s: (p_wait / wait_rate + drain).min(timeout),
+        p50_s: p50,
+        p95_s: p95,
+        p99_s: p99,
+        wait_p50_s: dist.wait_quantile(QUANTILES[0]),
+        mean_wait_s: dist.mean_wait(),
     }
+}
+
+/// The whole distribution behind [`estimate_latency`], for what needs more than three
+/// percentiles (`sim serve`'s histograms). A request's latency at normal score `z` is
+/// `share · s·e^{σz} + W(Φ(z))`: service and wait taken at the same quantile (the
+/// comonotone sum, which is how the three percentiles are formed), with `share` the part
+/// of the service time counted (1 for the whole request; the prefill share for the time
+/// to first token).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatencyDistribution {
+    service_s: f64,
+    /// The wait when it does not depend on the quantile (nothing serves: the timeout).
+    fixed_wait_s: Option<f64>,
+    p_wait: f64,
+    wait_rate: f64,
+    drain_s: f64,
+}
+
+impl LatencyDistribution {
+    pub fn new(inputs: &LatencyInputs) -> Self {
+        let service_s = if inputs.service_time_s > 0.0 { inputs.service_time_s } else { 0.0 };
+        let timeout = QUEUE_TIMEOUT.as_secs_f64();
+        let idle =
+            LatencyDistribution { service_s, fixed_wait_s: None, p_wait: 0.0, wait_rate: 1.0, drain_s: 0.0 };
+        if inputs.capacity_rps.is_nan() || inputs.capacity_rps <= 0.0 || service_s == 0.0 {
+            // Nothing serves (or nothing takes time): every request waits out the timeout.
+            let wait = if inputs.capacity_rps > 0.0 { 0.0 } else { timeout };
+            return LatencyDistribution { fixed_wait_s: Some(wait), ..idle };
+        }
+        let rho = if inputs.utilization > 0.0 { inputs.utilization.min(MAX_STEADY_UTILIZATION) } else { 0.0 };
+        // Little's law: an instance serving `capacity` req/s at `service` s each has
+        // capacity × service requests in flight; the group is an M/M/c queue with that many servers.
+        let servers = (inputs.capacity_rps * service_s).max(1.0);
+        LatencyDistribution {
+            // Sakasegawa (1977): P(wait) ≈ ρ^(√(2(c+1)) − 1); exact for c = 1 (M/M/1).
+            p_wait: rho.powf((2.0 * (servers + 1.0)).sqrt() - 1.0),
+            // Given a wait, it is exponential with rate c(1 − ρ)/service.
+            wait_rate: servers * (1.0 - rho) / service_s,
+            drain_s: inputs.backlog.max(0.0) / inputs.capacity_rps,
+            ..idle
+        }
+    }
+
+    /// The wait's q-quantile: the steady-state wait plus the backlog's drain, capped at
+    /// the timeout.
+    pub fn wait_quantile(&self, q: f64) -> f64 {
+        if let Some(wait) = self.fixed_wait_s {
+            return wait;
+        }
+        let steady =
+            if self.p_wait > 1.0 - q { (self.p_wait / (1.0 - q)).ln() / self.wait_rate } else { 0.0 };
+        (steady + self.drain_s).min(QUEUE_TIMEOUT.as_secs_f64())
+    }
+
+    /// The mean wait (steady state plus drain), for Little's-law queue length.
+    pub fn mean_wait(&self) -> f64 {
+        self.fixed_wait_s
+            .unwrap_or_else(|| (self.p_wait / self.wait_rate + self.drain_s).min(QUEUE_TIMEOUT.as_secs_f64()))
+    }
+
+    /// Mean latency counting `share` of the service time: the lognormal's mean
+    /// `s·e^{σ²/2}` plus the mean wait.
+    pub fn mean(&self, share: f64) -> f64 {
+        share * self.service_s * (SERVICE_TIME_SIGMA * SERVICE_TIME_SIGMA / 2.0).exp() + self.mean_wait()
+    }
+
+    /// The latency at normal score `z`, which is the `q` = Φ(z) quantile.
+    fn at(&self, z: f64, q: f64, share: f64) -> f64 {
+        share * self.service_s * (SERVICE_TIME_SIGMA * z).exp() + self.wait_quantile(q)
+    }
+
+    /// The share of requests at most `x` seconds long: the quantile function inverted by
+    /// bisection on the normal score (it is non-decreasing in it).
+    pub fn cdf(&self, x: f64, share: f64) -> f64 {
+        let (mut lo, mut hi) = (-8.0_f64, 8.0_f64);
+        let latency = |z: f64| self.at(z, normal_cdf(z), share);
+        if latency(lo) > x {
+            return 0.0;
+        }
+        if latency(hi) <= x {
+            return 1.0;
+        }
+        for _ in 0..48 {
+            let mid = (lo + hi) / 2.0;
+            if latency(mid) <= x { lo = mid } else { hi = mid }
+        }
+        normal_cdf(lo)
+    }
+}
+
+/// Φ(z), the standard normal distribution function, from erfc by Abramowitz and Stegun
+/// 7.1.26 (absolute error below 1.5e-7: far finer than any histogram bucket).
+fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erfc = poly * (-x * x).exp();
+    if z >= 0.0 { 1.0 - erfc / 2.0 } else { erfc / 2.0 }
 }
 
 #[cfg(test)]
@@ -166,6 +241,27 @@ mod tests {
         assert_eq!(full, QueueStep { backlog: 100.0, served_rps: 10.0, dropped_rps: 3.0 });
         let drain = queue_step(3.0, 5.0, 10.0, 1.0, 100.0);
         assert_eq!(drain, QueueStep { backlog: 0.0, served_rps: 8.0, dropped_rps: 0.0 });
+    }
+
+    #[test]
+    fn the_distribution_agrees_with_the_three_percentiles() {
+        for (u, backlog) in [(0.0, 0.0), (0.5, 0.0), (0.95, 0.0), (1.0, 400.0)] {
+            let inputs = LatencyInputs { backlog, ..inputs(u) };
+            let (estimate, dist) = (estimate_latency(&inputs), LatencyDistribution::new(&inputs));
+            for (q, p) in [(0.50, estimate.p50_s), (0.95, estimate.p95_s), (0.99, estimate.p99_s)] {
+                let share = dist.cdf(p, 1.0);
+                assert!((share - q).abs() < 1e-3, "u {u}: F({p}) = {share}, not {q}");
+            }
+            assert!(dist.cdf(0.0, 1.0) == 0.0 && dist.cdf(1e6, 1.0) == 1.0);
+            assert!(dist.mean(1.0) > estimate.p50_s * 0.9 && dist.mean(1.0) < estimate.p99_s);
+        }
+    }
+
+    #[test]
+    fn the_normal_distribution_function_is_accurate() {
+        for (z, phi) in [(0.0, 0.5), (1.644_853_6, 0.95), (-2.326_347_9, 0.01), (3.0, 0.998_650_1)] {
+            assert!((normal_cdf(z) - phi).abs() < 2e-7, "Φ({z}) = {}", normal_cdf(z));
+        }
     }
 
     proptest! {

@@ -6,5 +6,6 @@ mod cli;
 mod daemon;
 mod decide;
 mod mutants;
+mod prometheus;
 mod support;
 mod tui;
