@@ -7,6 +7,9 @@
 //! This module translates configuration into objects. It decides nothing and polls
 //! nothing: the engine does.
 
+pub mod http;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 pub mod sim;
 
 use std::collections::HashMap;

@@ -54,7 +54,7 @@ impl Health {
             ErrorKind::Throttled => {
                 exponential.max(error.retry_after.unwrap_or_default().min(MAX_RETRY_AFTER))
             }
-            ErrorKind::Auth | ErrorKind::NotFound => max_backoff.max(base),
+            ErrorKind::Auth | ErrorKind::NotFound | ErrorKind::Rejected => max_backoff.max(base),
         };
         self.last_error = error.to_string();
         self.retry_at = now.plus(delay);

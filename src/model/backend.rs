@@ -19,6 +19,10 @@ pub enum ErrorKind {
     /// The group's target or series does not exist (404, an unknown ASG or Deployment).
     /// Only that group waits, the longest backoff; the rest of its connection carries on.
     NotFound,
+    /// The service refused the request itself as wrong (a PromQL query Prometheus cannot
+    /// parse or run: 400 `bad_data`, 422 `execution`). The config must change, so only
+    /// that group waits, the longest backoff, and the service's own words are shown.
+    Rejected,
     /// Anything that may pass by itself: a timeout, a refused connection, a 5xx, a reply
     /// that could not be read. Exponential backoff, from one poll interval.
     Transient,
@@ -59,6 +63,10 @@ impl BackendError {
         BackendError::new(ErrorKind::NotFound, message)
     }
 
+    pub fn rejected(message: impl Into<String>) -> Self {
+        BackendError::new(ErrorKind::Rejected, message)
+    }
+
     pub fn throttled(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
         BackendError { kind: ErrorKind::Throttled, message: message.into(), retry_after }
     }
@@ -75,6 +83,7 @@ impl fmt::Display for BackendError {
             (ErrorKind::Throttled, None) => write!(f, "throttled: {}", self.message),
             (ErrorKind::Auth, _) => write!(f, "credentials refused: {}", self.message),
             (ErrorKind::NotFound, _) => write!(f, "not found: {}", self.message),
+            (ErrorKind::Rejected, _) => write!(f, "refused: {}", self.message),
             (ErrorKind::Transient, _) => f.write_str(&self.message),
         }
     }
@@ -93,6 +102,7 @@ mod tests {
         assert_eq!(BackendError::throttled("slow down", None).to_string(), "throttled: slow down");
         assert_eq!(BackendError::auth("ExpiredToken").to_string(), "credentials refused: ExpiredToken");
         assert_eq!(BackendError::not_found("no ASG `gpu-a`").to_string(), "not found: no ASG `gpu-a`");
+        assert_eq!(BackendError::rejected("parse error").to_string(), "refused: parse error");
         assert_eq!(BackendError::transient("connection refused").to_string(), "connection refused");
     }
 
@@ -100,5 +110,6 @@ mod tests {
     fn throttling_and_credentials_concern_the_whole_connection() {
         assert!(ErrorKind::Throttled.is_connection_wide() && ErrorKind::Auth.is_connection_wide());
         assert!(!ErrorKind::NotFound.is_connection_wide() && !ErrorKind::Transient.is_connection_wide());
+        assert!(!ErrorKind::Rejected.is_connection_wide());
     }
 }

@@ -1,0 +1,14 @@
+//! Prometheus as a metric source: dcgm-exporter's GPU series and vLLM's or Triton's
+//! serving series, read from the Prometheus HTTP API (`/api/v1/query`, and
+//! `/api/v1/query_range` to backfill the charts at start).
+//!
+//! # Layout
+//!
+//! - `response`: the API's answers (envelope, vector, matrix, scalar, string, errors and
+//!   warnings) read into our types.
+//!
+//! The source itself (default queries, batching by the grouping label, freshness from
+//! the raw samples' times, gating on the serving target's `up`) lands next; see the
+//! issue's note for what remains.
+
+pub mod response;
