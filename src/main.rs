@@ -604,7 +604,7 @@ fn run_console(config: Config, options: ConsoleOptions) -> anyhow::Result<()> {
         });
     }
     runtime.block_on(async {
-        let engine = build_engine(&config, EngineOptions { seed: Some(seed), readonly, shadow, audit_log });
+        let engine = build_engine(&config, EngineOptions { seed: Some(seed), readonly, shadow, audit_log })?;
         let conn = engine.connect();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let engine_task = tokio::spawn(engine.run(async {
@@ -629,10 +629,11 @@ struct EngineOptions {
 
 /// The engine on the config's fleet, with its decision log and its store (without a
 /// usable store it still runs; pauses and holds then do not survive a restart).
-fn build_engine(config: &Config, options: EngineOptions) -> Engine {
+fn build_engine(config: &Config, options: EngineOptions) -> anyhow::Result<Engine> {
     let EngineOptions { seed, readonly, shadow, audit_log } = options;
     let seed = seed.unwrap_or(config.seed);
-    let mut engine = Engine::simulated(config, seed, Arc::new(SystemClock), readonly, shadow);
+    let mut engine = Engine::from_config(config, seed, Arc::new(SystemClock), readonly, shadow)
+        .map_err(anyhow::Error::msg)?;
     if let Some(path) = audit_log.or_else(|| fleetdeck::audit::default_path(&config.fleet)) {
         tracing::info!(path = %path.display(), "decision log");
         engine.set_audit_log(path);
@@ -647,7 +648,7 @@ fn build_engine(config: &Config, options: EngineOptions) -> Engine {
             tracing::error!(%err, "state store unavailable: pauses and holds will not survive a restart")
         }
     }
-    engine
+    Ok(engine)
 }
 
 /// `fleetdeck --auto`: the daemon, until SIGTERM or SIGINT.
@@ -667,7 +668,7 @@ fn run_auto(
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let engine = build_engine(&config, engine);
+        let engine = build_engine(&config, engine)?;
         let options = fleetdeck::daemon::AutoOptions {
             listen,
             log_format,

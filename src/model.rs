@@ -146,6 +146,8 @@ impl fmt::Display for SourceKind {
 pub enum ActuatorKind {
     #[default]
     Sim,
+    /// A `fleetdeck sim serve` process, through its control API (`url`).
+    SimHttp,
 }
 
 impl fmt::Display for ActuatorKind {
@@ -153,6 +155,7 @@ impl fmt::Display for ActuatorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ActuatorKind::Sim => "sim",
+            ActuatorKind::SimHttp => "sim-http",
         })
     }
 }

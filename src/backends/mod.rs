@@ -11,6 +11,7 @@ pub mod http;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub mod sim;
+pub mod sim_http;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -95,10 +96,10 @@ impl Backends {
 /// (from `seed`, starting now, with the config's scheduled incidents) when some groups
 /// are simulated.
 ///
-/// Connections no group uses are not built. Infallible while the simulator is the only
-/// backend (config validation has checked every reference); real backends will return
-/// their connection errors (an unreadable secret file) from here.
-pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Backends {
+/// Connections no group uses are not built. Config validation has checked every
+/// reference; what fails here is a connection's own setup (a CA file that cannot be
+/// read), said with the connection's name.
+pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Result<Backends, String> {
     let sim_groups: Vec<_> =
         config.groups.iter().filter_map(|g| g.sim.clone().map(|sim| (g.spec.clone(), sim))).collect();
     let sim = (!sim_groups.is_empty()).then(|| {
@@ -140,6 +141,14 @@ pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Backends {
                     .expect("validated: the group's actuator is declared");
                 let actuator: Arc<dyn Actuator> = match conn.kind {
                     ActuatorKind::Sim => Arc::new(SimActuator::new(&conn.name, fleet(), clock.clone())),
+                    ActuatorKind::SimHttp => {
+                        let url = conn.url.as_deref().expect("validated: sim-http has a url");
+                        let options = http::HttpOptions::within(config.call_timeout);
+                        let actuator =
+                            sim_http::SimHttpActuator::new(&conn.name, url, &options, clock.clone())
+                                .map_err(|e| format!("actuator {}: {e}", conn.name))?;
+                        Arc::new(actuator)
+                    }
                 };
                 backends
                     .actuators
@@ -161,7 +170,7 @@ pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Backends {
         });
     }
     backends.sim = sim;
-    backends
+    Ok(backends)
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ source = "slow"
 fn each_connection_is_built_once_and_shared_by_its_groups() {
     let config = crate::config::parse(CONFIG, "fleet.toml").unwrap();
     let clock = ManualClock::new(Timestamp(1_000_000));
-    let backends = build(&config, 7, Arc::new(clock));
+    let backends = build(&config, 7, Arc::new(clock)).unwrap();
     let sources: Vec<(&str, Duration)> =
         backends.sources.iter().map(|s| (s.source.name(), s.poll_interval)).collect();
     assert_eq!(sources, [("fast", Duration::from_secs(1)), ("slow", Duration::from_secs(5))]);

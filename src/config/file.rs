@@ -85,6 +85,8 @@ pub(super) struct NotifierFile {
 pub(super) struct ActuatorFile {
     pub kind: ActuatorKind,
     pub max_concurrency: Option<u32>,
+    /// The control API's base URL (`sim-http`).
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

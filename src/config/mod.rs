@@ -212,6 +212,8 @@ pub struct ActuatorConfig {
     /// How many of its calls (observe, set desired, markers) may be in flight at once,
     /// over all its groups (default 8).
     pub max_concurrency: usize,
+    /// Where it is reached: the control API's base URL for `sim-http`; None for `sim`.
+    pub url: Option<String>,
 }
 
 /// What `config check` says of each connection and notifier: kind, timings and where its
@@ -229,7 +231,11 @@ pub fn connection_lines(config: &Config) -> Vec<String> {
         ));
     }
     for a in &config.actuators {
-        lines.push(format!("actuator {}: {}, at most {} calls at once", a.name, a.kind, a.max_concurrency));
+        let at = a.url.as_deref().map(|u| format!(" at {u}")).unwrap_or_default();
+        lines.push(format!(
+            "actuator {}: {}{at}, at most {} calls at once",
+            a.name, a.kind, a.max_concurrency
+        ));
     }
     for n in &config.notifiers {
         let readable = match n.secret.resolve() {

@@ -568,3 +568,22 @@ fn every_broken_rule_is_reported_at_once_in_file_order() {
         "{err}"
     );
 }
+
+#[test]
+fn a_sim_http_actuator_needs_its_url_and_a_real_source_and_the_simulator_takes_none() {
+    let without_url =
+        CONNECTIONS.replace("[actuators.asg]\nkind = \"sim\"", "[actuators.asg]\nkind = \"sim-http\"");
+    let err = parse(&without_url, "c.toml").unwrap_err().to_string();
+    assert!(err.contains("needs `url`, the control API of `fleetdeck sim serve`"), "{err}");
+    let sim_with_url =
+        CONNECTIONS.replace("max_concurrency = 2", "max_concurrency = 2\nurl = \"http://127.0.0.1:9400\"");
+    let err = parse(&sim_with_url, "c.toml").unwrap_err().to_string();
+    assert!(err.contains("`url` is for kind = \"sim-http\""), "{err}");
+    let with_sim_source =
+        without_url.replace("max_concurrency = 2", "max_concurrency = 2\nurl = \"http://127.0.0.1:9400/\"");
+    let err = parse(&with_sim_source, "c.toml").unwrap_err().to_string();
+    assert!(err.contains("must both be simulators or both be real"), "{err}");
+    let bad_url = with_sim_source.replace("http://127.0.0.1:9400/", "127.0.0.1:9400");
+    let err = parse(&bad_url, "c.toml").unwrap_err().to_string();
+    assert!(err.contains("`127.0.0.1:9400` is not an http:// or https:// URL"), "{err}");
+}

@@ -432,16 +432,45 @@ fn actuators(files: BTreeMap<String, ActuatorFile>, at: &KeyPath) -> Result<Vec<
             Some(n) => n as usize,
             None => DEFAULT_CONCURRENCY,
         };
-        out.push(ActuatorConfig { name, kind: file.kind, max_concurrency });
+        let url = match (file.kind, file.url) {
+            (ActuatorKind::Sim, Some(_)) => {
+                return Err(Invalid::at_key(
+                    path.key("url"),
+                    "`url` is for kind = \"sim-http\"; the built-in simulator runs in this process"
+                        .to_string(),
+                ));
+            }
+            (ActuatorKind::Sim, None) => None,
+            (ActuatorKind::SimHttp, Some(url)) => Some(http_url(&path.key("url"), &url)?),
+            (ActuatorKind::SimHttp, None) => {
+                return Err(Invalid::at_key(
+                    path.clone(),
+                    "kind = \"sim-http\" needs `url`, the control API of `fleetdeck sim serve` (e.g. \"http://127.0.0.1:9400\")"
+                        .to_string(),
+                ));
+            }
+        };
+        out.push(ActuatorConfig { name, kind: file.kind, max_concurrency, url });
     }
     if !out.iter().any(|a| a.name == SIM) {
         out.push(ActuatorConfig {
             name: SIM.to_string(),
             kind: ActuatorKind::Sim,
             max_concurrency: DEFAULT_CONCURRENCY,
+            url: None,
         });
     }
     Ok(out)
+}
+
+/// An `http://` or `https://` URL, without a trailing slash.
+fn http_url(path: &KeyPath, url: &str) -> Result<String, Invalid> {
+    let trimmed = url.trim_end_matches('/');
+    let host = trimmed.strip_prefix("http://").or_else(|| trimmed.strip_prefix("https://"));
+    match host {
+        Some(rest) if !rest.is_empty() => Ok(trimmed.to_string()),
+        _ => Err(Invalid::new(path.clone(), format!("`{url}` is not an http:// or https:// URL"))),
+    }
 }
 
 /// `[notifiers.NAME]` tables: each kind's one secret, as an environment variable's name

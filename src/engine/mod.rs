@@ -284,9 +284,8 @@ impl Engine {
         self.reload_tx.clone()
     }
 
-    /// The engine for a config, its backends built from the config's connections
-    /// ([`backends::build`](crate::backends::build)); the simulated groups' fleet from
-    /// `seed`, starting now, with the config's scheduled incidents.
+    /// The engine for a config whose connections are all simulators, which cannot fail
+    /// to build (tests, benches); see [`Engine::from_config`].
     pub fn simulated(
         config: &Config,
         seed: u64,
@@ -294,7 +293,22 @@ impl Engine {
         readonly: bool,
         shadow: bool,
     ) -> Self {
-        let backends = crate::backends::build(config, seed, clock.clone());
+        Engine::from_config(config, seed, clock, readonly, shadow)
+            .expect("simulated connections always build")
+    }
+
+    /// The engine for a config, its backends built from the config's connections
+    /// ([`backends::build`](crate::backends::build)); the simulated groups' fleet from
+    /// `seed`, starting now, with the config's scheduled incidents. A connection that
+    /// cannot be set up is said with its name.
+    pub fn from_config(
+        config: &Config,
+        seed: u64,
+        clock: Arc<dyn Clock>,
+        readonly: bool,
+        shadow: bool,
+    ) -> Result<Self, String> {
+        let backends = crate::backends::build(config, seed, clock.clone())?;
         let mut settings = EngineSettings::from_config(config);
         settings.readonly = readonly;
         if shadow {
@@ -302,7 +316,7 @@ impl Engine {
         }
         let mut engine = Engine::new(backends, clock, settings);
         engine.set_breaker_settings(config.breaker.clone());
-        engine
+        Ok(engine)
     }
 
     /// A new front end's connection: the newest snapshot, future events, a command sender.
