@@ -87,3 +87,115 @@ fn sim_serves_pages_that_promtool_parses_with_only_the_exporters_own_lint() {
         }
     }
 }
+
+/// (Needs the `prometheus` feature: its answers are read by fleetdeck's own parser.)
+#[cfg(feature = "prometheus")]
+pub mod peer {
+    use super::*;
+
+    /// A Prometheus scraping `sim serve`'s two pages every second, as two jobs: the GPU one
+    /// with the exporter's own pod as target labels (so the GPUs' pods become
+    /// `exported_pod`, as dcgm-exporter's chart scrapes), the serving one plain.
+    pub struct Prometheus {
+        child: Child,
+        pub addr: String,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Prometheus {
+        pub fn scraping(sim: &SimServe) -> Prometheus {
+            let dir = tempfile::tempdir().unwrap();
+            let config = dir.path().join("prometheus.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "global:\n  scrape_interval: 1s\nscrape_configs:\n\
+                 \x20 - job_name: dcgm-exporter\n    static_configs:\n      - targets: ['{}']\n\
+                 \x20       labels: {{pod: nvidia-dcgm-exporter-x7k2p, namespace: gpu-operator}}\n\
+                 \x20 - job_name: serving\n    static_configs:\n      - targets: ['{}']\n",
+                    sim.gpu, sim.serving
+                ),
+            )
+            .unwrap();
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let addr = format!("127.0.0.1:{port}");
+            let child = Command::new("prometheus")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+                .arg(format!("--web.listen-address={addr}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("prometheus (Debian package `prometheus`; ./scripts/test.sh installs it)");
+            Prometheus { child, addr, _dir: dir }
+        }
+
+        /// An instant query's answer, read by fleetdeck's own parser.
+        pub fn query(
+            &self,
+            promql: &str,
+        ) -> Result<fleetdeck::backends::prometheus::response::Answer, String> {
+            let url = reqwest::Url::parse_with_params(
+                &format!("http://{}/api/v1/query", self.addr),
+                [("query", promql)],
+            )
+            .map_err(|e| e.to_string())?;
+            let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+            // Prometheus takes a few seconds to listen: a refused connection is "not yet".
+            std::net::TcpStream::connect(&self.addr)
+                .map_err(|e| format!("Prometheus not listening yet: {e}"))?;
+            let (_, body) = http_get(&self.addr, &path);
+            fleetdeck::backends::prometheus::response::parse(body.as_bytes()).map_err(|e| format!("{e:?}"))
+        }
+    }
+
+    impl Drop for Prometheus {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn the_default_queries_read_sim_serves_figures_through_a_real_prometheus() {
+        use fleetdeck::backends::prometheus::queries::{self, Aggregate, Selection};
+        use std::time::Duration;
+        let sim = SimServe::start("fast.toml", &[]);
+        let prometheus = Prometheus::scraping(&sim);
+        let selection = Selection::new(["llm-chat", "vision", "embeddings"], Duration::from_secs(5));
+        // Waits until llm-chat's figure covers its 4 instances with a value in `expected`:
+        // the first scrapes give rates over too few samples.
+        let read = |what: &str, promql: &str, expected: std::ops::Range<f64>| {
+            wait_for(what, WAIT, || {
+                let answer = prometheus.query(promql)?;
+                let figures = queries::figures(&answer.result);
+                match figures.get("llm-chat") {
+                    Some(f)
+                        if f.instances == Some(4)
+                            && f.at.is_some()
+                            && f.value.is_some_and(|v| expected.contains(&v)) =>
+                    {
+                        Ok(*f)
+                    }
+                    _ => Err(format!("{figures:?}")),
+                }
+            })
+        };
+        // The fixture runs llm-chat's 4 instances at 60 % (19.2 req/s, 8 req/s each).
+        let util = queries::gauge(&selection, "DCGM_FI_DEV_GPU_UTIL", Aggregate::Avg, "UUID");
+        read("GPU utilization by group", &util, 55.0..65.0);
+        let rate = queries::counter_rate(&selection, &["vllm:request_success_total"], Duration::from_secs(5));
+        read("the request rate", &rate, 15.0..24.0);
+        let p95 = queries::histogram_quantile(
+            &selection,
+            "vllm:e2e_request_latency_seconds",
+            0.95,
+            Duration::from_secs(5),
+        );
+        let figure = read("p95 latency", &p95, 0.9..5.0);
+        let now_ms =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let age = now_ms - figure.at.unwrap().0;
+        assert!(age < 30_000, "the oldest sample behind a figure is a recent one: {age} ms");
+    }
+}

@@ -6,9 +6,12 @@
 //!
 //! - `response`: the API's answers (envelope, vector, matrix, scalar, string, errors and
 //!   warnings) read into our types.
+//! - `queries`: the PromQL, one query per metric kind for all of a source's groups, and
+//!   the reading of its parts (value, coverage, oldest sample time) per group.
 //!
 //! The source itself (default queries, batching by the grouping label, freshness from
 //! the raw samples' times, gating on the serving target's `up`) lands next; see the
 //! issue's note for what remains.
 
+pub mod queries;
 pub mod response;

@@ -1,0 +1,291 @@
+//! The PromQL fleetdeck sends: one query per metric kind for all of a source's groups,
+//! and the reading of its answer back into per-group figures. Pure: strings in, strings
+//! and numbers out.
+//!
+//! # How a series finds its group
+//!
+//! By its pod's name: a Deployment's, StatefulSet's or LeaderWorkerSet's pods are named
+//! `<workload>-…`, so `label_replace` copies the group's name out of the pod label into
+//! `fleetdeck_group`, and one `… by (fleetdeck_group)` answers every group at once. GPU
+//! series name the pod that uses the GPU as `pod`, or as `exported_pod` where the scrape
+//! kept the exporter's own pod as the target's `pod` (dcgm-exporter's chart scrapes with
+//! `honorLabels: false`); both are read, `exported_pod` winning. Group names are tried
+//! longest first, so `llm-chat-…` is not taken for a group `llm`.
+//!
+//! # One query, three parts
+//!
+//! Each answer carries, per group, the value, how many instances it covers (the policy's
+//! coverage) and the time of the oldest raw sample behind it, told apart by a
+//! `fleetdeck_part` label (`value`, `count`, `at`). An instance series older than the
+//! freshness limit is left out before anything is aggregated: without staleness markers
+//! (a restarted Prometheus, Thanos, Mimir) a dead exporter's last value would otherwise
+//! stay in the mean for the 5-minute lookback. `timestamp()` is applied to the raw
+//! selector, the only place it gives the sample's own time (checked against Prometheus
+//! 2.42: applied to an expression it gives the evaluation time).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::response::{Labels, QueryResult};
+use crate::model::Timestamp;
+
+/// The label the queries write each series' group into.
+pub const GROUP_LABEL: &str = "fleetdeck_group";
+/// The label that tells an answer's parts apart.
+pub const PART_LABEL: &str = "fleetdeck_part";
+
+/// Which groups a query answers and how their series are found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selection {
+    /// The groups' names, as their pods' names begin.
+    pub groups: Vec<String>,
+    /// The pod labels to read, in order; a later one that matches wins.
+    pub pod_labels: Vec<String>,
+    /// Extra matchers for every selector, e.g. `namespace="inference"` (may be empty).
+    pub matchers: String,
+    /// An instance series whose newest raw sample is older than this is left out.
+    pub fresh_for: Duration,
+}
+
+impl Selection {
+    pub fn new(groups: impl IntoIterator<Item = impl Into<String>>, fresh_for: Duration) -> Self {
+        Selection {
+            groups: groups.into_iter().map(Into::into).collect(),
+            pod_labels: vec!["pod".into(), "exported_pod".into()],
+            matchers: String::new(),
+            fresh_for,
+        }
+    }
+
+    /// `(a|b|c)-.+` with the longest names first. Group names are letters, digits, `-`
+    /// and `_` (config validation), none of them special in RE2.
+    fn pod_regex(&self) -> String {
+        let mut names: Vec<&str> = self.groups.iter().map(String::as_str).collect();
+        names.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        format!("({})-.+", names.join("|"))
+    }
+
+    /// `metric{matchers}`, or `metric` alone.
+    fn selector(&self, metric: &str) -> String {
+        if self.matchers.is_empty() { metric.to_string() } else { format!("{metric}{{{}}}", self.matchers) }
+    }
+
+    /// `expr` with its series' group copied into [`GROUP_LABEL`].
+    fn grouped(&self, expr: &str) -> String {
+        let regex = self.pod_regex();
+        self.pod_labels.iter().fold(expr.to_string(), |inner, label| {
+            format!("label_replace({inner}, \"{GROUP_LABEL}\", \"$1\", \"{label}\", \"{regex}\")")
+        })
+    }
+
+    /// The raw samples' times of `metric`, grouped, fresh ones only.
+    fn fresh_times(&self, metric: &str) -> String {
+        let times = self.grouped(&format!("timestamp({})", self.selector(metric)));
+        format!("({times} > time() - {})", seconds(self.fresh_for))
+    }
+}
+
+/// A duration as PromQL takes a number of seconds.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 { format!("{s:.0}") } else { format!("{s}") }
+}
+
+/// A duration as a PromQL range (`[30s]`, `[1500ms]`).
+pub fn range(d: Duration) -> String {
+    if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
+}
+
+/// `expr` tagged as part `part`.
+fn part(expr: &str, part: &str) -> String {
+    format!("label_replace({expr}, \"{PART_LABEL}\", \"{part}\", \"\", \"\")")
+}
+
+/// How a gauge's instances make the group's figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregate {
+    /// A per-instance level (GPU utilization, KV-cache usage).
+    Avg,
+    /// A group total (requests waiting).
+    Sum,
+}
+
+impl Aggregate {
+    fn word(self) -> &'static str {
+        match self {
+            Aggregate::Avg => "avg",
+            Aggregate::Sum => "sum",
+        }
+    }
+}
+
+/// A gauge of every instance (`join` the labels that tell one instance's series from
+/// another's: `UUID` for dcgm, `pod` for a server): value, count and oldest time.
+pub fn gauge(selection: &Selection, metric: &str, aggregate: Aggregate, join: &str) -> String {
+    let values = selection.grouped(&selection.selector(metric));
+    let times = selection.fresh_times(metric);
+    let fresh = format!("({values} and on({GROUP_LABEL}, {join}) {times})");
+    let by = format!("by ({GROUP_LABEL})");
+    [
+        part(&format!("{} {by} ({fresh})", aggregate.word()), "value"),
+        part(&format!("count {by} ({fresh})"), "count"),
+        part(&format!("min {by} ({times} and on({GROUP_LABEL}, {join}) {fresh})"), "at"),
+    ]
+    .join(" or ")
+}
+
+/// The group's `q`-quantile from a histogram's buckets over `window`, summed over every
+/// fresh instance (and over vLLM's `engine` label), with the oldest `_count` time.
+pub fn histogram_quantile(selection: &Selection, histogram: &str, q: f64, window: Duration) -> String {
+    let buckets = selection.grouped(&format!(
+        "rate({}[{}])",
+        selection.selector(&format!("{histogram}_bucket")),
+        range(window)
+    ));
+    let times = selection.fresh_times(&format!("{histogram}_count"));
+    let fresh = format!("({buckets} and on({GROUP_LABEL}, pod) {times})");
+    [
+        part(&format!("histogram_quantile({q}, sum by (le, {GROUP_LABEL}) ({fresh}))"), "value"),
+        part(&pods(&times), "count"),
+        part(&format!("min by ({GROUP_LABEL}) ({times})"), "at"),
+    ]
+    .join(" or ")
+}
+
+/// How many pods `expr` has series of, per group (a server writes several series of one
+/// counter: vLLM one per `finished_reason` and `engine`).
+fn pods(expr: &str) -> String {
+    format!("count by ({GROUP_LABEL}) (count by ({GROUP_LABEL}, pod) ({expr}))")
+}
+
+/// The group's summed per-second rate of `counters` (several: vLLM and Triton names in
+/// one query, each group has one of them) over `window`; `rate` handles counter resets.
+pub fn counter_rate(selection: &Selection, counters: &[&str], window: Duration) -> String {
+    let rate = |c: &str| selection.grouped(&format!("rate({}[{}])", selection.selector(c), range(window)));
+    let times = |c: &str| selection.fresh_times(c);
+    let fresh: Vec<String> =
+        counters.iter().map(|c| format!("({} and on({GROUP_LABEL}, pod) {})", rate(c), times(c))).collect();
+    let all_times: Vec<String> = counters.iter().map(|c| times(c)).collect();
+    let fresh = fresh.join(" or ");
+    let all_times = all_times.join(" or ");
+    [
+        part(&format!("sum by ({GROUP_LABEL}) ({fresh})"), "value"),
+        part(&pods(&all_times), "count"),
+        part(&format!("min by ({GROUP_LABEL}) ({all_times})"), "at"),
+    ]
+    .join(" or ")
+}
+
+/// A group's figure from one answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GroupFigure {
+    pub value: Option<f64>,
+    /// Instances behind the value.
+    pub instances: Option<u32>,
+    /// The oldest raw sample behind the value.
+    pub at: Option<Timestamp>,
+}
+
+/// Reads an answer of the queries above into figures per group. Series without a group
+/// (a pod of no configured group) or a part are ignored.
+pub fn figures(result: &QueryResult) -> HashMap<String, GroupFigure> {
+    let mut out: HashMap<String, GroupFigure> = HashMap::new();
+    let QueryResult::Vector(series) = result else { return out };
+    for (labels, point) in series {
+        let (Some(group), Some(which)) = (label(labels, GROUP_LABEL), label(labels, PART_LABEL)) else {
+            continue;
+        };
+        let figure = out.entry(group.to_string()).or_default();
+        match which {
+            "value" => figure.value = Some(point.value),
+            "count" if point.value.is_finite() && point.value >= 0.0 => {
+                figure.instances = Some(point.value as u32)
+            }
+            "at" if point.value.is_finite() => figure.at = Some(Timestamp::from_secs_f64(point.value)),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn label<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {
+    labels.get(name).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backends::prometheus::response::parse;
+
+    fn selection() -> Selection {
+        Selection::new(["vision", "llm-chat", "llm"], Duration::from_secs(3))
+    }
+
+    #[test]
+    fn groups_are_found_by_pod_name_longest_first_exported_pod_winning() {
+        let grouped = selection().grouped("X");
+        let re = "(llm-chat|vision|llm)-.+";
+        assert_eq!(
+            grouped,
+            format!(
+                "label_replace(label_replace(X, \"fleetdeck_group\", \"$1\", \"pod\", \"{re}\"), \"fleetdeck_group\", \"$1\", \"exported_pod\", \"{re}\")"
+            )
+        );
+    }
+
+    /// The shape checked by hand against Prometheus 2.42 scraping `sim serve`.
+    #[test]
+    fn a_gauge_query_has_value_count_and_time_parts_over_fresh_instances_only() {
+        let mut s = Selection::new(["g"], Duration::from_secs(3));
+        s.pod_labels = vec!["pod".into()];
+        let q = gauge(&s, "DCGM_FI_DEV_GPU_UTIL", Aggregate::Avg, "UUID");
+        let v = "label_replace(DCGM_FI_DEV_GPU_UTIL, \"fleetdeck_group\", \"$1\", \"pod\", \"(g)-.+\")";
+        let t = "(label_replace(timestamp(DCGM_FI_DEV_GPU_UTIL), \"fleetdeck_group\", \"$1\", \"pod\", \"(g)-.+\") > time() - 3)";
+        let fresh = format!("({v} and on(fleetdeck_group, UUID) {t})");
+        assert_eq!(
+            q,
+            format!(
+                "label_replace(avg by (fleetdeck_group) ({fresh}), \"fleetdeck_part\", \"value\", \"\", \"\") or \
+                 label_replace(count by (fleetdeck_group) ({fresh}), \"fleetdeck_part\", \"count\", \"\", \"\") or \
+                 label_replace(min by (fleetdeck_group) ({t} and on(fleetdeck_group, UUID) {fresh}), \"fleetdeck_part\", \"at\", \"\", \"\")"
+            )
+        );
+    }
+
+    #[test]
+    fn matchers_windows_and_several_counters_go_into_every_selector() {
+        let mut s = selection();
+        s.matchers = "namespace=\"inference\"".into();
+        let q = counter_rate(
+            &s,
+            &["vllm:request_success_total", "nv_inference_request_success"],
+            Duration::from_millis(1500),
+        );
+        assert!(q.contains("rate(vllm:request_success_total{namespace=\"inference\"}[1500ms])"), "{q}");
+        assert!(q.contains("timestamp(nv_inference_request_success{namespace=\"inference\"})"), "{q}");
+        let h = histogram_quantile(&s, "vllm:e2e_request_latency_seconds", 0.95, Duration::from_secs(30));
+        assert!(h.contains("histogram_quantile(0.95, sum by (le, fleetdeck_group) ("), "{h}");
+        assert!(
+            h.contains("rate(vllm:e2e_request_latency_seconds_bucket{namespace=\"inference\"}[30s])"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn an_answer_reads_into_each_groups_value_coverage_and_time() {
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"fleetdeck_group":"vision","fleetdeck_part":"value"},"value":[1796579993.25,"60"]},
+            {"metric":{"fleetdeck_group":"vision","fleetdeck_part":"count"},"value":[1796579993.25,"4"]},
+            {"metric":{"fleetdeck_group":"vision","fleetdeck_part":"at"},"value":[1796579993.25,"1796579992.556"]},
+            {"metric":{"fleetdeck_group":"llm-chat","fleetdeck_part":"value"},"value":[1796579993.25,"NaN"]},
+            {"metric":{"fleetdeck_part":"value"},"value":[1796579993.25,"1"]}]}}"#;
+        let figures = figures(&parse(body).unwrap().result);
+        let vision = figures["vision"];
+        assert_eq!(
+            (vision.value, vision.instances, vision.at),
+            (Some(60.0), Some(4), Some(Timestamp(1_796_579_992_556)))
+        );
+        assert!(figures["llm-chat"].value.is_some_and(f64::is_nan), "NaN is kept: an idle group's quantile");
+        assert_eq!(figures.len(), 2, "a series without a group is ignored");
+    }
+}
