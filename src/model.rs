@@ -129,6 +129,8 @@ impl Default for WarmupRange {
 pub enum SourceKind {
     #[default]
     Sim,
+    /// The Prometheus HTTP API (dcgm-exporter, vLLM and Triton series); feature `prometheus`.
+    Prometheus,
 }
 
 impl fmt::Display for SourceKind {
@@ -136,6 +138,7 @@ impl fmt::Display for SourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             SourceKind::Sim => "sim",
+            SourceKind::Prometheus => "prometheus",
         })
     }
 }

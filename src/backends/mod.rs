@@ -123,6 +123,7 @@ pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Result<Backen
                     config.source(&group.spec.source).expect("validated: the group's source is declared");
                 let source: Arc<dyn MetricSource> = match conn.kind {
                     SourceKind::Sim => Arc::new(SimSource::new(&conn.name, fleet(), clock.clone())),
+                    SourceKind::Prometheus => prometheus_source(conn, config, clock.clone())?,
                 };
                 backends.sources.push(SourceConnection {
                     source,
@@ -171,6 +172,32 @@ pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Result<Backen
     }
     backends.sim = sim;
     Ok(backends)
+}
+
+/// A `prometheus` source connection, or why this build or its settings cannot make one.
+#[cfg(feature = "prometheus")]
+fn prometheus_source(
+    conn: &crate::config::SourceConfig,
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn MetricSource>, String> {
+    let settings = conn.prometheus.as_ref().expect("validated: a prometheus source has its settings");
+    let options = http::HttpOptions::within(config.call_timeout);
+    let source = prometheus::PrometheusSource::new(&conn.name, settings, conn.stale_after, &options, clock)
+        .map_err(|e| format!("source {}: {e}", conn.name))?;
+    Ok(Arc::new(source))
+}
+
+#[cfg(not(feature = "prometheus"))]
+fn prometheus_source(
+    conn: &crate::config::SourceConfig,
+    _: &Config,
+    _: Arc<dyn Clock>,
+) -> Result<Arc<dyn MetricSource>, String> {
+    Err(format!(
+        "source {}: this build has no Prometheus source (built without the `prometheus` feature)",
+        conn.name
+    ))
 }
 
 #[cfg(test)]

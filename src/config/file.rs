@@ -59,6 +59,12 @@ pub(super) struct SourceFile {
     pub kind: SourceKind,
     pub poll_interval: Option<DurationText>,
     pub stale_after: Option<DurationText>,
+    /// Prometheus: the server's base URL.
+    pub url: Option<String>,
+    /// Prometheus: the window of `rate()` and histogram quantiles.
+    pub rate_window: Option<DurationText>,
+    /// Prometheus: extra label matchers for every selector (`namespace="inference"`).
+    pub matchers: Option<String>,
 }
 
 /// `[notifiers.NAME]`: where pages and updates go. Each kind has one secret, given only

@@ -202,6 +202,20 @@ pub struct SourceConfig {
     /// top-level `stale_after` if written, else the larger of 3 polls and the source's
     /// period + publication lag + a poll, so late-published data is not called stale).
     pub stale_after: Duration,
+    /// How a `prometheus` source reaches its server and reads its series.
+    pub prometheus: Option<PrometheusConfig>,
+}
+
+/// `[sources.NAME] kind = "prometheus"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrometheusConfig {
+    /// The server's base URL, without a trailing slash (`http://127.0.0.1:9090`).
+    pub url: String,
+    /// The window of `rate()` and of histogram quantiles (default 1m: four 15 s scrapes,
+    /// the least that `rate` reads reliably).
+    pub rate_window: Duration,
+    /// Extra label matchers for every selector, e.g. `namespace="inference"`.
+    pub matchers: String,
 }
 
 /// An actuator connection (`[actuators.NAME]`).

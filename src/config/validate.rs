@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
+use super::PrometheusConfig;
 use super::file::{ActuatorFile, NotifierFile, SourceFile};
 use super::file::{ConfigFile, EventFile, GroupFile, GroupSimFile};
 use super::locate::KeyPath;
@@ -341,6 +342,8 @@ fn stale_limit(path: &KeyPath, stale: Duration, poll: Duration, poll_key: &str) 
 fn publication(kind: SourceKind) -> (Duration, Duration) {
     match kind {
         SourceKind::Sim => (Duration::ZERO, Duration::ZERO),
+        // An instant query reads the newest scrape, up to one scrape interval old.
+        SourceKind::Prometheus => (Duration::ZERO, PROMETHEUS_SCRAPE_INTERVAL),
     }
 }
 
@@ -349,7 +352,50 @@ fn publication(kind: SourceKind) -> (Duration, Duration) {
 fn default_poll(kind: SourceKind) -> Duration {
     match kind {
         SourceKind::Sim => SIM_POLL_INTERVAL,
+        SourceKind::Prometheus => PROMETHEUS_SCRAPE_INTERVAL,
     }
+}
+
+/// The scrape interval most Prometheus setups use (kube-prometheus's default is 30 s,
+/// dcgm-exporter's ServiceMonitor 15 s): polling faster reads the same samples again.
+const PROMETHEUS_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// The default `rate_window`: four 15 s scrapes.
+const PROMETHEUS_RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// `[sources.NAME]`'s Prometheus keys: present exactly for `kind = "prometheus"`.
+fn prometheus_keys(path: &KeyPath, file: &mut SourceFile) -> Result<Option<PrometheusConfig>, Invalid> {
+    let (url, rate_window, matchers) = (file.url.take(), file.rate_window.take(), file.matchers.take());
+    if file.kind != SourceKind::Prometheus {
+        let stray = [
+            ("url", url.is_some()),
+            ("rate_window", rate_window.is_some()),
+            ("matchers", matchers.is_some()),
+        ];
+        if let Some((key, _)) = stray.iter().find(|(_, set)| *set) {
+            return Err(Invalid::at_key(
+                path.key(key),
+                format!("`{key}` is for kind = \"prometheus\" sources"),
+            ));
+        }
+        return Ok(None);
+    }
+    let Some(url) = url else {
+        return Err(Invalid::at_key(
+            path.clone(),
+            "kind = \"prometheus\" needs `url`, the server's address (e.g. \"http://127.0.0.1:9090\")"
+                .to_string(),
+        ));
+    };
+    let url = http_url(&path.key("url"), &url)?;
+    let rate_window = match rate_window {
+        Some(d) => {
+            let key = path.key("rate_window");
+            at_most(&key, positive_duration(&key, d.0)?, MAX_POLL_INTERVAL)?
+        }
+        None => PROMETHEUS_RATE_WINDOW,
+    };
+    Ok(Some(PrometheusConfig { url, rate_window, matchers: matchers.unwrap_or_default() }))
 }
 
 /// Connection names, like group names, appear in messages and commands: no spaces.
@@ -375,9 +421,10 @@ fn sources(
     top_stale: Option<Duration>,
 ) -> Result<Vec<SourceConfig>, Invalid> {
     let mut out = Vec::with_capacity(files.len() + 1);
-    for (name, file) in files {
+    for (name, mut file) in files {
         let path = at.key(&name);
         connection_name(&path, &name)?;
+        let prometheus = prometheus_keys(&path, &mut file)?;
         let poll_interval = match file.poll_interval {
             Some(d) => {
                 let key = path.key("poll_interval");
@@ -393,12 +440,18 @@ fn sources(
             }
             (None, None) => default_stale(file.kind, poll_interval),
         };
-        out.push(SourceConfig { name, kind: file.kind, poll_interval, stale_after });
+        out.push(SourceConfig { name, kind: file.kind, poll_interval, stale_after, prometheus });
     }
     if !out.iter().any(|s| s.name == SIM) {
         let poll_interval = top_poll.unwrap_or(SIM_POLL_INTERVAL);
         let stale_after = top_stale.unwrap_or_else(|| default_stale(SourceKind::Sim, poll_interval));
-        out.push(SourceConfig { name: SIM.to_string(), kind: SourceKind::Sim, poll_interval, stale_after });
+        out.push(SourceConfig {
+            name: SIM.to_string(),
+            kind: SourceKind::Sim,
+            poll_interval,
+            stale_after,
+            prometheus: None,
+        });
     }
     Ok(out)
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::{WAIT, bin, fixture, wait_for};
 
 /// A running `fleetdeck --auto` with its own home, and its output lines as they come.
-struct Daemon {
+pub struct Daemon {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
     home: PathBuf,
@@ -31,7 +31,7 @@ impl Daemon {
     }
 
     /// As [`Daemon::start_with`], on the config file `config`.
-    fn start_config(
+    pub fn start_config(
         home: &Path,
         config: &Path,
         socket: Option<&Path>,
@@ -83,7 +83,7 @@ impl Daemon {
         self.lines.lock().unwrap().clone()
     }
 
-    fn wait_for_line(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+    pub fn wait_for_line(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
         wait_for(what, WAIT, || {
             let lines = self.lines();
             lines.iter().find(|l| matches(l)).cloned().ok_or_else(|| lines.join("\n"))
@@ -440,10 +440,15 @@ fn another_protocol_version_or_another_user_is_refused_and_changes_nothing() {
 
 /// `GET path` on `addr`: (status code, body). HTTP/1.0 so the server closes when done.
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http_request(addr, &format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n"))
+}
+
+/// One request on a fresh connection: (status code, body).
+pub fn http_request(addr: &str, request: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);

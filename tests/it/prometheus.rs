@@ -18,8 +18,12 @@ pub struct SimServe {
 
 impl SimServe {
     pub fn start(config: &str, extra: &[&str]) -> SimServe {
+        SimServe::start_file(&fixture(config), extra)
+    }
+
+    pub fn start_file(config: &std::path::Path, extra: &[&str]) -> SimServe {
         let mut child = Command::new(bin())
-            .args(["--config", fixture(config).to_str().unwrap(), "sim", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--config", config.to_str().unwrap(), "sim", "serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -93,6 +97,26 @@ fn sim_serves_pages_that_promtool_parses_with_only_the_exporters_own_lint() {
 pub mod peer {
     use super::*;
 
+    /// A JSON `POST` on `addr`: (status code, body).
+    pub fn http_post_json(addr: &str, path: &str, json: &str) -> (u16, String) {
+        http_send_json(addr, "POST", path, json)
+    }
+
+    /// A JSON `PUT` on `addr`: (status code, body).
+    pub fn http_put_json(addr: &str, path: &str, json: &str) -> (u16, String) {
+        http_send_json(addr, "PUT", path, json)
+    }
+
+    fn http_send_json(addr: &str, method: &str, path: &str, json: &str) -> (u16, String) {
+        crate::daemon::http_request(
+            addr,
+            &format!(
+                "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                json.len()
+            ),
+        )
+    }
+
     /// A Prometheus scraping `sim serve`'s two pages every second, as two jobs: the GPU one
     /// with the exporter's own pod as target labels (so the GPUs' pods become
     /// `exported_pod`, as dcgm-exporter's chart scrapes), the serving one plain.
@@ -160,7 +184,19 @@ pub mod peer {
     fn the_default_queries_read_sim_serves_figures_through_a_real_prometheus() {
         use fleetdeck::backends::prometheus::queries::{self, Aggregate, Selection};
         use std::time::Duration;
-        let sim = SimServe::start("fast.toml", &[]);
+        // The fast fixture with warm-ups of minutes, so launched instances stay warming.
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("slow-warmup.toml");
+        let text = std::fs::read_to_string(fixture("fast.toml")).unwrap();
+        std::fs::write(
+            &config,
+            text.replace(
+                r#"warmup = { min = "5s", max = "10s" }"#,
+                r#"warmup = { min = "10m", max = "10m" }"#,
+            ),
+        )
+        .unwrap();
+        let sim = SimServe::start_file(&config, &[]);
         let prometheus = Prometheus::scraping(&sim);
         let selection = Selection::new(["llm-chat", "vision", "embeddings"], Duration::from_secs(5));
         // Waits until llm-chat's figure covers its 4 instances with a value in `expected`:
@@ -197,5 +233,79 @@ pub mod peer {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
         let age = now_ms - figure.at.unwrap().0;
         assert!(age < 30_000, "the oldest sample behind a figure is a recent one: {age} ms");
+
+        // Two more instances launched: their GPUs report (idle, loading) before their
+        // servers answer. The serving-gated utilization leaves them out: 4 at 60 %.
+        let (code, body) = http_put_json(&sim.control, "/v1/groups/llm-chat/desired", r#"{"desired":6}"#);
+        assert_eq!(code, 200, "{body}");
+        let serving =
+            selection.serving_pods(&["vllm:num_requests_running", "nv_inference_pending_request_count"]);
+        let gated = queries::gauge_serving(
+            &selection,
+            "DCGM_FI_DEV_GPU_UTIL",
+            "timestamp(DCGM_FI_DEV_GPU_UTIL)",
+            Aggregate::Avg,
+            "UUID",
+            Some(&serving),
+        );
+        wait_for("all 6 GPUs in Prometheus", WAIT, || {
+            let figures = queries::figures(&prometheus.query(&util)?.result);
+            let f = figures.get("llm-chat").copied().unwrap_or_default();
+            if f.instances == Some(6) { Ok(()) } else { Err(format!("{f:?}")) }
+        });
+        read("GPU utilization of the serving instances only", &gated, 55.0..65.0);
+    }
+
+    /// A fleet config reading `prometheus` and scaling through `sim`'s control API:
+    /// the fast fixture's llm-chat, polled every second.
+    pub fn fleet_config(
+        dir: &std::path::Path,
+        prometheus: &Prometheus,
+        sim: &SimServe,
+    ) -> std::path::PathBuf {
+        let path = dir.join("fleet.toml");
+        let text = format!(
+            "fleet = \"prom-loop\"\npoll_interval = \"1s\"\n\n\
+             [sources.prom]\nkind = \"prometheus\"\nurl = \"http://{}\"\nrate_window = \"5s\"\nstale_after = \"5s\"\n\n\
+             [actuators.sim-http]\nkind = \"sim-http\"\nurl = \"http://{}\"\n\n\
+             [[groups]]\nname = \"llm-chat\"\ninstance_type = \"p4d.24xlarge\"\nhourly_cost_usd = 32.77\n\
+             min = 2\nmax = 16\ndesired = 4\nwarmup = {{ min = \"5s\", max = \"10s\" }}\nserving = \"vllm\"\n\
+             slo_p95 = \"2s\"\nsource = \"prom\"\nactuator = \"sim-http\"\n\n\
+             [groups.policy]\ntarget_tracking = [{{ metric = \"gpu_util\", target = 0.7 }}]\n",
+            prometheus.addr, sim.control
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_daemon_reads_prometheus_and_a_spike_scales_sim_serve_out() {
+        let sim = SimServe::start("fast.toml", &[]);
+        let prometheus = Prometheus::scraping(&sim);
+        let home = tempfile::tempdir().unwrap();
+        let config = fleet_config(home.path(), &prometheus, &sim);
+        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        // Steady at 60 % of 4: the first decisions read Prometheus's figure and keep 4.
+        let steady = daemon.wait_for_line("a decision on Prometheus data", |l| {
+            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
+        });
+        assert!(steady.contains(r#""current":4"#), "{steady}");
+        let (code, body) = http_post_json(&sim.control, "/v1/sim", r#"{"command":"spike llm-chat x2 2m"}"#);
+        assert_eq!(code, 200, "{body}");
+        let grown = wait_for("sim serve to report the scale-out", WAIT, || {
+            let (_, body) = http_get(&sim.control, "/v1/groups/llm-chat");
+            let view: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+            let desired = view["capacity"]["desired"].as_u64().unwrap_or_default();
+            if desired > 4 { Ok(desired) } else { Err(body) }
+        });
+        // 2 × 60 % of 4 instances needs 7 at a 70 % target; warming GPUs (idle, no server
+        // yet) must not drag the mean down into the tolerance and stop it short.
+        let settled = wait_for("the scale-out to reach what the load needs", WAIT, || {
+            let (_, body) = http_get(&sim.control, "/v1/groups/llm-chat");
+            let view: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+            let desired = view["capacity"]["desired"].as_u64().unwrap_or_default();
+            if desired >= 7 { Ok(desired) } else { Err(body) }
+        });
+        assert!(grown > 4 && settled >= 7);
     }
 }

@@ -8,10 +8,10 @@
 //!   warnings) read into our types.
 //! - `queries`: the PromQL, one query per metric kind for all of a source's groups, and
 //!   the reading of its parts (value, coverage, oldest sample time) per group.
-//!
-//! The source itself (default queries, batching by the grouping label, freshness from
-//! the raw samples' times, gating on the serving target's `up`) lands next; see the
-//! issue's note for what remains.
+//! - `source`: [`PrometheusSource`], the default queries per metric kind and the poll.
 
 pub mod queries;
 pub mod response;
+mod source;
+
+pub use source::PrometheusSource;

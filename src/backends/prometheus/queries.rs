@@ -31,6 +31,9 @@ use crate::model::Timestamp;
 
 /// The label the queries write each series' group into.
 pub const GROUP_LABEL: &str = "fleetdeck_group";
+/// The label the queries write each series' pod into, whichever label held it, so GPU
+/// series (`exported_pod`) and serving series (`pod`) can be joined.
+pub const POD_LABEL: &str = "fleetdeck_pod";
 /// The label that tells an answer's parts apart.
 pub const PART_LABEL: &str = "fleetdeck_part";
 
@@ -57,31 +60,45 @@ impl Selection {
         }
     }
 
-    /// `(a|b|c)-.+` with the longest names first. Group names are letters, digits, `-`
-    /// and `_` (config validation), none of them special in RE2.
+    /// `((a|b|c)-.+)` with the longest names first: `$1` the pod, `$2` its group. Group
+    /// names are letters, digits, `-` and `_` (config validation), none special in RE2.
     fn pod_regex(&self) -> String {
         let mut names: Vec<&str> = self.groups.iter().map(String::as_str).collect();
         names.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        format!("({})-.+", names.join("|"))
+        format!("(({})-.+)", names.join("|"))
     }
 
     /// `metric{matchers}`, or `metric` alone.
-    fn selector(&self, metric: &str) -> String {
+    pub fn selector(&self, metric: &str) -> String {
         if self.matchers.is_empty() { metric.to_string() } else { format!("{metric}{{{}}}", self.matchers) }
     }
 
-    /// `expr` with its series' group copied into [`GROUP_LABEL`].
+    /// `expr` with its series' group copied into [`GROUP_LABEL`] and its pod into
+    /// [`POD_LABEL`].
     fn grouped(&self, expr: &str) -> String {
         let regex = self.pod_regex();
         self.pod_labels.iter().fold(expr.to_string(), |inner, label| {
-            format!("label_replace({inner}, \"{GROUP_LABEL}\", \"$1\", \"{label}\", \"{regex}\")")
+            let group =
+                format!("label_replace({inner}, \"{GROUP_LABEL}\", \"$2\", \"{label}\", \"{regex}\")");
+            format!("label_replace({group}, \"{POD_LABEL}\", \"$1\", \"{label}\", \"{regex}\")")
         })
+    }
+
+    /// The pods whose server answers now: a fresh sample of any of `metrics` (gauges every
+    /// server writes), for GPU series to be joined with.
+    pub fn serving_pods(&self, metrics: &[&str]) -> String {
+        let times: Vec<String> = metrics.iter().map(|m| format!("timestamp({})", self.selector(m))).collect();
+        format!("group by ({GROUP_LABEL}, {POD_LABEL}) ({})", self.fresh(&times.join(" or ")))
     }
 
     /// The raw samples' times of `metric`, grouped, fresh ones only.
     fn fresh_times(&self, metric: &str) -> String {
-        let times = self.grouped(&format!("timestamp({})", self.selector(metric)));
-        format!("({times} > time() - {})", seconds(self.fresh_for))
+        self.fresh(&format!("timestamp({})", self.selector(metric)))
+    }
+
+    /// `times` (an expression of raw sample times), grouped, fresh ones only.
+    fn fresh(&self, times: &str) -> String {
+        format!("({} > time() - {})", self.grouped(times), seconds(self.fresh_for))
     }
 }
 
@@ -122,9 +139,50 @@ impl Aggregate {
 /// A gauge of every instance (`join` the labels that tell one instance's series from
 /// another's: `UUID` for dcgm, `pod` for a server): value, count and oldest time.
 pub fn gauge(selection: &Selection, metric: &str, aggregate: Aggregate, join: &str) -> String {
-    let values = selection.grouped(&selection.selector(metric));
-    let times = selection.fresh_times(metric);
-    let fresh = format!("({values} and on({GROUP_LABEL}, {join}) {times})");
+    gauge_of(selection, &[metric], aggregate, join)
+}
+
+/// [`gauge`] of the first of `metrics` an instance has (vLLM's `kv_cache_usage_perc`, or
+/// the older `gpu_cache_usage_perc` where a server still writes that one).
+pub fn gauge_of(selection: &Selection, metrics: &[&str], aggregate: Aggregate, join: &str) -> String {
+    let values: Vec<String> = metrics.iter().map(|m| selection.selector(m)).collect();
+    let times: Vec<String> =
+        metrics.iter().map(|m| format!("timestamp({})", selection.selector(m))).collect();
+    gauge_expr(selection, &values.join(" or "), &times.join(" or "), aggregate, join)
+}
+
+/// A gauge computed from raw series: `values` and the raw samples' `times`, ungrouped.
+pub fn gauge_expr(
+    selection: &Selection,
+    values: &str,
+    times: &str,
+    aggregate: Aggregate,
+    join: &str,
+) -> String {
+    gauge_serving(selection, values, times, aggregate, join, None)
+}
+
+/// [`gauge_expr`] of the instances in `serving` only ([`Selection::serving_pods`]): a
+/// GPU whose pod's server does not answer (still loading its model, or crashed behind a
+/// live exporter) is not serving, and its idle utilization says nothing of the load.
+pub fn gauge_serving(
+    selection: &Selection,
+    values: &str,
+    times: &str,
+    aggregate: Aggregate,
+    join: &str,
+    serving: Option<&str>,
+) -> String {
+    let values = selection.grouped(values);
+    let times = selection.fresh(times);
+    let fresh = match serving {
+        None => format!("({values} and on({GROUP_LABEL}, {join}) {times})"),
+        Some(pods) => {
+            format!(
+                "({values} and on({GROUP_LABEL}, {join}) {times} and on({GROUP_LABEL}, {POD_LABEL}) {pods})"
+            )
+        }
+    };
     let by = format!("by ({GROUP_LABEL})");
     [
         part(&format!("{} {by} ({fresh})", aggregate.word()), "value"),
@@ -224,13 +282,13 @@ mod tests {
     #[test]
     fn groups_are_found_by_pod_name_longest_first_exported_pod_winning() {
         let grouped = selection().grouped("X");
-        let re = "(llm-chat|vision|llm)-.+";
-        assert_eq!(
-            grouped,
+        let re = "((llm-chat|vision|llm)-.+)";
+        let by = |inner: &str, label: &str| {
             format!(
-                "label_replace(label_replace(X, \"fleetdeck_group\", \"$1\", \"pod\", \"{re}\"), \"fleetdeck_group\", \"$1\", \"exported_pod\", \"{re}\")"
+                "label_replace(label_replace({inner}, \"fleetdeck_group\", \"$2\", \"{label}\", \"{re}\"), \"fleetdeck_pod\", \"$1\", \"{label}\", \"{re}\")"
             )
-        );
+        };
+        assert_eq!(grouped, by(&by("X", "pod"), "exported_pod"));
     }
 
     /// The shape checked by hand against Prometheus 2.42 scraping `sim serve`.
@@ -239,8 +297,13 @@ mod tests {
         let mut s = Selection::new(["g"], Duration::from_secs(3));
         s.pod_labels = vec!["pod".into()];
         let q = gauge(&s, "DCGM_FI_DEV_GPU_UTIL", Aggregate::Avg, "UUID");
-        let v = "label_replace(DCGM_FI_DEV_GPU_UTIL, \"fleetdeck_group\", \"$1\", \"pod\", \"(g)-.+\")";
-        let t = "(label_replace(timestamp(DCGM_FI_DEV_GPU_UTIL), \"fleetdeck_group\", \"$1\", \"pod\", \"(g)-.+\") > time() - 3)";
+        let by = |inner: &str| {
+            format!(
+                "label_replace(label_replace({inner}, \"fleetdeck_group\", \"$2\", \"pod\", \"((g)-.+)\"), \"fleetdeck_pod\", \"$1\", \"pod\", \"((g)-.+)\")"
+            )
+        };
+        let v = by("DCGM_FI_DEV_GPU_UTIL");
+        let t = format!("({} > time() - 3)", by("timestamp(DCGM_FI_DEV_GPU_UTIL)"));
         let fresh = format!("({v} and on(fleetdeck_group, UUID) {t})");
         assert_eq!(
             q,
