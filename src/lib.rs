@@ -16,14 +16,17 @@
 //!   so the engine's history and every snapshot hold the same points without copying.
 //! - [`sim`]: the simulated fleet: traffic generators, traces, queueing latency, warm-up,
 //!   failures and scripted incidents, deterministic from a seed.
+//! - [`sim_serve`]: `fleetdeck sim serve`, the simulated fleet as dcgm-exporter, vLLM and
+//!   Triton pages and a control API, so the loop can run through a real Prometheus.
 //! - [`sources`]: the `MetricSource` trait: one batch poll of a connection's groups,
 //!   typed errors ([`model::BackendError`]).
 //! - [`actuators`]: the `Actuator` trait: observe capacity, the target's bounds, pause
 //!   marker and warnings; set desired; write the marker; its staleness limit and whether
 //!   acting needs a lease.
 //! - [`backends`]: builds each group's connections from the config's `[sources.NAME]` /
-//!   `[actuators.NAME]`, one folder per platform (`sim/` so far), and hands out what only
-//!   one backend can do (the simulator's control).
+//!   `[actuators.NAME]`, one room per platform (`sim`, `sim_http`, `prometheus/`), the
+//!   one HTTP client they share (`http`), and hands out what only one backend can do (the
+//!   simulator's control).
 //! - [`lease`]: the `LeaseStore` trait (per-group lease records, compare-and-swap writes,
 //!   the fencing version); the engine judges who holds one (`engine::lease`).
 //! - [`policy`]: pure autoscaling decisions: target tracking, step/simple scaling,

@@ -587,3 +587,13 @@ fn a_sim_http_actuator_needs_its_url_and_a_real_source_and_the_simulator_takes_n
     let err = parse(&bad_url, "c.toml").unwrap_err().to_string();
     assert!(err.contains("`127.0.0.1:9400` is not an http:// or https:// URL"), "{err}");
 }
+
+#[test]
+fn the_prometheus_example_config_loads_with_its_connections() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prometheus.toml");
+    let config = load(&path).unwrap();
+    let prom = config.source("prom").and_then(|s| s.prometheus.clone()).expect("a prometheus source");
+    assert_eq!((prom.url.as_str(), prom.rate_window), ("http://127.0.0.1:9090", Duration::from_secs(10)));
+    assert_eq!(config.actuator("sim").and_then(|a| a.url.as_deref()), Some("http://127.0.0.1:9400"));
+    assert!(config.groups.iter().all(|g| g.sim.is_none()), "no group is simulated in-process");
+}
