@@ -4,7 +4,7 @@
 //! and splits the group's work evenly over the ready ones, so the mean of the instances'
 //! gauges is exactly the group's figure.
 //!
-//! Pure: [`Roster::update`] takes the group's state and the seconds since the last update;
+//! Pure: [`GroupRoster::update`] takes the group's state and the seconds since the last update;
 //! nothing here reads a clock or does I/O.
 
 use crate::model::{Capacity, MetricKind, MetricSample, Serving};
