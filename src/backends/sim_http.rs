@@ -118,36 +118,11 @@ mod tests {
     use std::time::Duration;
 
     async fn served() -> (SimHttpActuator, tokio::sync::oneshot::Sender<()>) {
-        let config =
-            crate::config::parse(include_str!("../../tests/fixtures/fast.toml"), "fast.toml").unwrap();
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let options = crate::sim_serve::ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            gpu_listen: None,
-            serving_listen: None,
-            triton_summaries: false,
-            seed: 7,
-        };
-        tokio::spawn(async move {
-            let stop = async move {
-                let _ = stop_rx.await;
-            };
-            let bound = |b| {
-                let _ = bound_tx.send(b);
-            };
-            crate::sim_serve::serve(&config, options, Arc::new(SystemClock), bound, stop).await
-        });
-        let bound: crate::sim_serve::Bound = bound_rx.await.unwrap();
+        let fast = include_str!("../../tests/fixtures/fast.toml");
+        let (bound, stop) = crate::sim_serve::serve_for_test(fast, false).await;
         let options = HttpOptions::within(Duration::from_secs(10));
-        let actuator = SimHttpActuator::new(
-            "sim-http",
-            &format!("http://{}/", bound.control),
-            &options,
-            Arc::new(SystemClock),
-        )
-        .unwrap();
-        (actuator, stop_tx)
+        let base = format!("http://{}/", bound.control);
+        (SimHttpActuator::new("sim-http", &base, &options, Arc::new(SystemClock)).unwrap(), stop)
     }
 
     fn group(name: &str) -> GroupSpec {

@@ -155,5 +155,34 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves `config_text`'s simulated groups on free ports of 127.0.0.1 until the returned
+/// sender is dropped (tests of the pages, the control API and its clients).
+#[cfg(test)]
+pub(crate) async fn serve_for_test(
+    config_text: &str,
+    summaries: bool,
+) -> (Bound, tokio::sync::oneshot::Sender<()>) {
+    let config = crate::config::parse(config_text, "test.toml").expect("a valid test config");
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let options = ServeOptions {
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        gpu_listen: None,
+        serving_listen: None,
+        triton_summaries: summaries,
+        seed: 7,
+    };
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = stop_rx.await;
+        };
+        let bound = |b| {
+            let _ = bound_tx.send(b);
+        };
+        serve(&config, options, Arc::new(crate::clock::SystemClock), bound, stop).await
+    });
+    (bound_rx.await.expect("sim serve binds its listeners"), stop_tx)
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,41 +1,12 @@
 //! `sim serve` over real sockets: the pages, the control API, the serving switch.
 
-use std::sync::Arc;
-
 use super::api::{GroupView, Message};
 use super::*;
-use crate::clock::SystemClock;
 
 const FAST: &str = include_str!("../../tests/fixtures/fast.toml");
 
-/// Serves the fast fixture fleet on free ports until the returned sender is dropped.
 async fn start(summaries: bool) -> (Bound, tokio::sync::oneshot::Sender<()>) {
-    let config = crate::config::parse(FAST, "fast.toml").expect("the fast fixture is valid");
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let options = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        gpu_listen: None,
-        serving_listen: None,
-        triton_summaries: summaries,
-        seed: 7,
-    };
-    tokio::spawn(async move {
-        let stop = async move {
-            let _ = stop_rx.await;
-        };
-        serve(
-            &config,
-            options,
-            Arc::new(SystemClock),
-            |b| {
-                let _ = bound_tx.send(b);
-            },
-            stop,
-        )
-        .await
-    });
-    (bound_rx.await.expect("sim serve binds its listeners"), stop_tx)
+    serve_for_test(FAST, summaries).await
 }
 
 fn client() -> reqwest::Client {

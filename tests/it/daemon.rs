@@ -502,52 +502,12 @@ fn metrics_follow_the_engine_and_healthz_tells_a_stuck_tick_loop_from_a_stalled_
     assert!(body.contains("the tick loop is stuck"), "{body}");
 }
 
-/// A Prometheus server (Debian's package, installed by `scripts/test.sh`) scraping
-/// `target` every second, with its own data directory; killed on drop.
-struct Prometheus {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    fn start(target: &str) -> Prometheus {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: fleetdeck\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
-        // A free port: bound, read, released (Prometheus cannot report the one it took).
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus (Debian package `prometheus`; ./scripts/test.sh installs it)");
-        Prometheus { child, addr, _dir: dir }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_real_prometheus_scrapes_the_daemon_and_answers_queries_about_it() {
     let home = tempfile::tempdir().unwrap();
     let daemon = Daemon::start_with(home.path(), None, &["--metrics-listen", "127.0.0.1:0"], &[]);
-    let prometheus = Prometheus::start(&daemon.metrics_addr());
+    let prometheus =
+        crate::prometheus::Prometheus::scraping_jobs(&[("fleetdeck", &daemon.metrics_addr(), "")]);
     wait_for("Prometheus to be ready", WAIT, || {
         let ready = std::net::TcpStream::connect(&prometheus.addr).is_ok()
             && http_get(&prometheus.addr, "/-/ready").0 == 200;

@@ -92,6 +92,50 @@ fn sim_serves_pages_that_promtool_parses_with_only_the_exporters_own_lint() {
     }
 }
 
+/// A Prometheus server (Debian's package, installed by `scripts/test.sh`) with its own data
+/// directory on a free port, scraping every second; killed on drop.
+pub struct Prometheus {
+    child: Child,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Scraping each `(job, target, labels)`: `labels` is a YAML flow mapping of target
+    /// labels, or empty.
+    pub fn scraping_jobs(jobs: &[(&str, &str, &str)]) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        let mut yaml = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n");
+        for (job, target, labels) in jobs {
+            yaml += &format!("  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n");
+            if !labels.is_empty() {
+                yaml += &format!("        labels: {labels}\n");
+            }
+        }
+        std::fs::write(&config, yaml).unwrap();
+        // A free port: bound, read, released (Prometheus cannot report the one it took).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus (Debian package `prometheus`; ./scripts/test.sh installs it)");
+        Prometheus { child, addr, _dir: dir }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// (Needs the `prometheus` feature: its answers are read by fleetdeck's own parser.)
 #[cfg(feature = "prometheus")]
 pub mod peer {
@@ -117,41 +161,15 @@ pub mod peer {
         )
     }
 
-    /// A Prometheus scraping `sim serve`'s two pages every second, as two jobs: the GPU one
-    /// with the exporter's own pod as target labels (so the GPUs' pods become
-    /// `exported_pod`, as dcgm-exporter's chart scrapes), the serving one plain.
-    pub struct Prometheus {
-        child: Child,
-        pub addr: String,
-        _dir: tempfile::TempDir,
-    }
-
     impl Prometheus {
+        /// Scraping `sim serve`'s two pages as two jobs: the GPU one with the exporter's own
+        /// pod as target labels (so the GPUs' pods become `exported_pod`, as dcgm-exporter's
+        /// chart scrapes), the serving one plain.
         pub fn scraping(sim: &SimServe) -> Prometheus {
-            let dir = tempfile::tempdir().unwrap();
-            let config = dir.path().join("prometheus.yml");
-            std::fs::write(
-                &config,
-                format!(
-                    "global:\n  scrape_interval: 1s\nscrape_configs:\n\
-                 \x20 - job_name: dcgm-exporter\n    static_configs:\n      - targets: ['{}']\n\
-                 \x20       labels: {{pod: nvidia-dcgm-exporter-x7k2p, namespace: gpu-operator}}\n\
-                 \x20 - job_name: serving\n    static_configs:\n      - targets: ['{}']\n",
-                    sim.gpu, sim.serving
-                ),
-            )
-            .unwrap();
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let addr = format!("127.0.0.1:{port}");
-            let child = Command::new("prometheus")
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-                .arg(format!("--web.listen-address={addr}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("prometheus (Debian package `prometheus`; ./scripts/test.sh installs it)");
-            Prometheus { child, addr, _dir: dir }
+            Prometheus::scraping_jobs(&[
+                ("dcgm-exporter", &sim.gpu, "{pod: nvidia-dcgm-exporter-x7k2p, namespace: gpu-operator}"),
+                ("serving", &sim.serving, ""),
+            ])
         }
 
         /// An instant query's answer, read by fleetdeck's own parser.
@@ -170,13 +188,6 @@ pub mod peer {
                 .map_err(|e| format!("Prometheus not listening yet: {e}"))?;
             let (_, body) = http_get(&self.addr, &path);
             fleetdeck::backends::prometheus::response::parse(body.as_bytes()).map_err(|e| format!("{e:?}"))
-        }
-    }
-
-    impl Drop for Prometheus {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
         }
     }
 
