@@ -67,6 +67,9 @@ pub struct Backends {
     pub groups: Vec<GroupBackends>,
     /// The simulator's control, when some groups are simulated.
     pub sim: Option<SimControl>,
+    /// Where `:sim` goes when the simulator runs in a `sim serve` process (the first
+    /// `sim-http` actuator connection), and none runs here.
+    pub sim_http: Option<sim_http::SimHttpControl>,
 }
 
 impl Backends {
@@ -88,7 +91,7 @@ impl Backends {
                 notifiers: None,
             })
             .collect();
-        Backends { sources: vec![source], actuators: vec![actuator], groups, sim: None }
+        Backends { sources: vec![source], actuators: vec![actuator], groups, sim: None, sim_http: None }
     }
 }
 
@@ -112,7 +115,13 @@ pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Result<Backen
     });
     let fleet = || sim.as_ref().map(|s| s.fleet().clone()).expect("a sim connection serves simulated groups");
 
-    let mut backends = Backends { sources: Vec::new(), actuators: Vec::new(), groups: Vec::new(), sim: None };
+    let mut backends = Backends {
+        sources: Vec::new(),
+        actuators: Vec::new(),
+        groups: Vec::new(),
+        sim: None,
+        sim_http: None,
+    };
     let mut source_index: HashMap<&str, usize> = HashMap::new();
     let mut actuator_index: HashMap<&str, usize> = HashMap::new();
     for group in &config.groups {
@@ -148,7 +157,11 @@ pub fn build(config: &Config, seed: u64, clock: Arc<dyn Clock>) -> Result<Backen
                         let actuator =
                             sim_http::SimHttpActuator::new(&conn.name, url, &options, clock.clone())
                                 .map_err(|e| format!("actuator {}: {e}", conn.name))?;
-                        Arc::new(actuator)
+                        let actuator = Arc::new(actuator);
+                        backends
+                            .sim_http
+                            .get_or_insert_with(|| sim_http::SimHttpControl::new(actuator.clone()));
+                        actuator
                     }
                 };
                 backends

@@ -63,6 +63,27 @@ impl SimHttpActuator {
     }
 }
 
+/// `:sim` incidents sent to a `sim serve` process (`POST /v1/sim`), for a fleet whose
+/// simulator runs there rather than in this engine.
+#[derive(Clone)]
+pub struct SimHttpControl {
+    actuator: Arc<SimHttpActuator>,
+}
+
+impl SimHttpControl {
+    pub fn new(actuator: Arc<SimHttpActuator>) -> Self {
+        SimHttpControl { actuator }
+    }
+
+    /// Applies an incident; what `sim serve` says it did.
+    pub async fn apply(&self, command: &crate::protocol::SimCommand) -> Result<String, BackendError> {
+        let body = crate::sim_serve::api::SimRequest { command: command.to_string() };
+        let done: crate::sim_serve::api::Message =
+            self.actuator.call(Method::POST, "/v1/sim", Some(&body)).await?;
+        Ok(done.message)
+    }
+}
+
 fn observation(view: GroupView) -> Observation {
     Observation {
         capacity: view.capacity,

@@ -176,7 +176,7 @@ fn engine(
     let actuators = vec![ActuatorConnection { actuator, max_concurrency }];
     let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
     Engine::new(
-        Backends { sources: connections, actuators, groups, sim: None },
+        Backends { sources: connections, actuators, groups, sim: None, sim_http: None },
         Arc::new(clock.clone()),
         settings,
     )

@@ -25,7 +25,43 @@ pub(super) fn adopt_pages(group: &mut CoreGroup, store: &Store) -> Result<(), St
     Ok(())
 }
 
+/// A `:sim` command's outcome: the simulator's reply, announced (and, when done, the
+/// incident as a sim event).
+fn sim_outcome(request: &CommandRequest, reply: Reply, at: Timestamp) -> CommandOutcome {
+    let mut events = Vec::new();
+    if let Reply::Ok { message } = &reply {
+        events.push(Event::Sim { at, description: message.clone() });
+    }
+    events.push(Event::CommandHandled {
+        at,
+        operator: request.operator.to_string(),
+        command: request.command.to_string(),
+        reply: reply.clone(),
+    });
+    CommandOutcome { reply, events, breaker_changes: Vec::new(), operator_state_changed: false }
+}
+
 impl Engine {
+    /// Answers one command as [`Engine::handle_command`] does, and a `:sim` command for a
+    /// simulator in a `sim serve` process through its control API (bounded by the call
+    /// timeout; other commands wait meanwhile, as they wait for a tick's bookkeeping).
+    pub async fn answer(&mut self, request: CommandRequest) -> Reply {
+        if let Command::Sim { action } = &request.command
+            && !self.core.settings.readonly
+            && self.sim.is_none()
+            && let Some(remote) = self.sim_http.clone()
+        {
+            let at = self.clock.now();
+            let reply = match super::io::timed(self.settings.call_timeout, remote.apply(action)).await {
+                Ok(message) => Reply::Ok { message },
+                Err(err) => Reply::Failed { error: err.to_string() },
+            };
+            let outcome = sim_outcome(&request, reply, at);
+            return self.finish_command(&request, outcome, at);
+        }
+        self.handle_command(request)
+    }
+
     /// Answers one command. Every command is answered, logged and announced as an event;
     /// operator state it changed is saved in the store.
     pub fn handle_command(&mut self, request: CommandRequest) -> Reply {
@@ -33,18 +69,7 @@ impl Engine {
         // The simulator is a backend, not the autoscaler's state: it is answered here.
         let outcome = match &request.command {
             Command::Sim { action } if !self.core.settings.readonly => {
-                let reply = self.sim_command(action, at);
-                let mut events = Vec::new();
-                if let Reply::Ok { message } = &reply {
-                    events.push(Event::Sim { at, description: message.clone() });
-                }
-                events.push(Event::CommandHandled {
-                    at,
-                    operator: request.operator.to_string(),
-                    command: request.command.to_string(),
-                    reply: reply.clone(),
-                });
-                CommandOutcome { reply, events, breaker_changes: Vec::new(), operator_state_changed: false }
+                sim_outcome(&request, self.sim_command(action, at), at)
             }
             Command::Pause { .. } | Command::Resume { .. } => {
                 let before = self.pauses();
@@ -56,13 +81,18 @@ impl Engine {
             }
             _ => self.core.command(&request, at),
         };
+        self.finish_command(&request, outcome, at)
+    }
+
+    /// Logs, saves, records and announces a command's outcome; its reply.
+    fn finish_command(&mut self, request: &CommandRequest, outcome: CommandOutcome, at: Timestamp) -> Reply {
         tracing::info!(operator = %request.operator, command = %request.command, reply = %outcome.reply, "operator command");
         if outcome.operator_state_changed {
-            self.persist_operator_state(at, &request);
+            self.persist_operator_state(at, request);
         }
         self.store_breaker_changes(&outcome.breaker_changes);
         if let Some(audit) = &mut self.audit
-            && let Err(err) = audit.record_command(at, &request, &outcome.reply)
+            && let Err(err) = audit.record_command(at, request, &outcome.reply)
         {
             tracing::error!(%err, "writing the decision log");
         }

@@ -189,6 +189,8 @@ pub struct Engine {
     /// The simulator's own capability (`:sim`, scheduled incidents), when some groups
     /// are simulated.
     sim: Option<SimControl>,
+    /// Where `:sim` goes when the simulator is a `sim serve` process.
+    sim_http: Option<crate::backends::sim_http::SimHttpControl>,
     /// Pause markers to write on targets (`None`: clear), by group, from operators'
     /// pauses and resumes since the last tick.
     marker_writes: std::collections::BTreeMap<usize, Option<String>>,
@@ -222,7 +224,7 @@ impl Engine {
         let (events_tx, _) = broadcast::channel(256);
         let (command_tx, command_rx) = CommandSender::channel(64);
         let (reload_tx, reload_rx) = mpsc::channel(4);
-        let Backends { sources, actuators, groups, sim } = backends;
+        let Backends { sources, actuators, groups, sim, sim_http } = backends;
         let mut specs = Vec::with_capacity(groups.len());
         let mut io = Vec::with_capacity(groups.len());
         for g in groups {
@@ -255,6 +257,7 @@ impl Engine {
             clock,
             settings,
             sim,
+            sim_http,
             marker_writes: std::collections::BTreeMap::new(),
             audit,
             store: None,
@@ -395,7 +398,7 @@ impl Engine {
                     let _ = reply_tx.send(outcome);
                 }
                 Some((request, reply_tx)) = self.command_rx.recv() => {
-                    let reply = self.handle_command(request);
+                    let reply = self.answer(request).await;
                     let _ = reply_tx.send(reply);
                 }
             }
@@ -482,7 +485,7 @@ impl Engine {
             tokio::select! {
                 out = &mut work => return out,
                 Some((request, reply_tx)) = self.command_rx.recv() => {
-                    let reply = self.handle_command(request);
+                    let reply = self.answer(request).await;
                     let _ = reply_tx.send(reply);
                 }
             }

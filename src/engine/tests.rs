@@ -136,7 +136,7 @@ fn engine_with(sources: &[(&str, Arc<ScriptedSource>)], clock: &ManualClock) -> 
         .collect();
     let actuators = vec![ActuatorConnection { actuator: Arc::new(FixedActuator), max_concurrency: 8 }];
     let settings = EngineSettings::new(Duration::from_secs(1), Duration::from_secs(3));
-    let backends = Backends { sources, actuators, groups, sim: None };
+    let backends = Backends { sources, actuators, groups, sim: None, sim_http: None };
     Engine::new(backends, Arc::new(clock.clone()), settings)
 }
 

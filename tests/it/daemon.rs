@@ -91,7 +91,7 @@ impl Daemon {
     }
 
     /// `fleetdeck ctl ARGS` against this daemon's socket.
-    fn ctl(&self, args: &[&str]) -> Output {
+    pub fn ctl(&self, args: &[&str]) -> Output {
         let mut command = Command::new(bin());
         command.args(["ctl", "--socket"]).arg(&self.socket).args(args);
         env(&mut command, &self.home).output().expect("run fleetdeck ctl")

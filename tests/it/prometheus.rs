@@ -141,11 +141,6 @@ impl Drop for Prometheus {
 pub mod peer {
     use super::*;
 
-    /// A JSON `POST` on `addr`: (status code, body).
-    pub fn http_post_json(addr: &str, path: &str, json: &str) -> (u16, String) {
-        http_send_json(addr, "POST", path, json)
-    }
-
     /// A JSON `PUT` on `addr`: (status code, body).
     pub fn http_put_json(addr: &str, path: &str, json: &str) -> (u16, String) {
         http_send_json(addr, "PUT", path, json)
@@ -301,8 +296,11 @@ pub mod peer {
             l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
         });
         assert!(steady.contains(r#""current":4"#), "{steady}");
-        let (code, body) = http_post_json(&sim.control, "/v1/sim", r#"{"command":"spike llm-chat x2 2m"}"#);
-        assert_eq!(code, 200, "{body}");
+        // `ctl sim` goes to the daemon, which sends it on to sim serve (sim-http).
+        let spiked = daemon.ctl(&["sim", "spike", "llm-chat", "x2", "2m"]);
+        let said =
+            String::from_utf8_lossy(&spiked.stdout).into_owned() + &String::from_utf8_lossy(&spiked.stderr);
+        assert!(spiked.status.success() && said.contains("llm-chat: demand ×2 for 2m"), "{said}");
         let grown = wait_for("sim serve to report the scale-out", WAIT, || {
             let (_, body) = http_get(&sim.control, "/v1/groups/llm-chat");
             let view: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
