@@ -79,7 +79,7 @@ impl Daemon {
         self.listening()["metrics"].as_str().expect("started with --metrics-listen").to_string()
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
     }
 

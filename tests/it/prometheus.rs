@@ -317,4 +317,55 @@ pub mod peer {
         });
         assert!(grown > 4 && settled >= 7);
     }
+
+    #[test]
+    fn a_marker_another_process_writes_on_the_target_pauses_the_acting_daemon() {
+        let sim = SimServe::start("fast.toml", &[]);
+        let prometheus = Prometheus::scraping(&sim);
+        let home = tempfile::tempdir().unwrap();
+        let config = fleet_config(home.path(), &prometheus, &sim);
+        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        daemon.wait_for_line("a decision on Prometheus data", |l| {
+            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
+        });
+        // Another process (here: a plain HTTP client) pauses the group on its target.
+        let marker = r#"{"marker":"v1 mode=full by=bo@example.com why=INC-9"}"#;
+        let (code, body) = http_put_json(&sim.control, "/v1/groups/llm-chat/marker", marker);
+        assert_eq!(code, 200, "{body}");
+        let blocked = daemon.wait_for_line("a decision blocked by the marker's pause", |l| {
+            l.contains(r#""event":"decided""#) && l.contains("blocked: paused by bo@example.com")
+        });
+        assert!(blocked.contains("INC-9"), "the reason names the marker's why: {blocked}");
+        // A spike that would scale out changes nothing while the pause holds.
+        let spiked = daemon.ctl(&["sim", "spike", "llm-chat", "x3", "2m"]);
+        assert!(spiked.status.success(), "{}", String::from_utf8_lossy(&spiked.stderr));
+        let status = daemon.ctl(&["status"]);
+        let status = String::from_utf8_lossy(&status.stdout).into_owned();
+        assert!(status.contains("bo@example.com"), "ctl status shows who paused:\n{status}");
+        // Decisions are announced once per run of equal ones, so the pause holding is seen
+        // from outside: Prometheus shows the spike, sim serve still has 4; the marker
+        // cleared, the same daemon scales out.
+        let util = fleetdeck::backends::prometheus::queries::gauge(
+            &fleetdeck::backends::prometheus::queries::Selection::new(
+                ["llm-chat"],
+                std::time::Duration::from_secs(5),
+            ),
+            "DCGM_FI_DEV_GPU_UTIL",
+            fleetdeck::backends::prometheus::queries::Aggregate::Avg,
+            "UUID",
+        );
+        wait_for("the spike in Prometheus", WAIT, || {
+            let figures = fleetdeck::backends::prometheus::queries::figures(&prometheus.query(&util)?.result);
+            let value = figures.get("llm-chat").and_then(|f| f.value).unwrap_or_default();
+            if value >= 95.0 { Ok(()) } else { Err(format!("{figures:?}")) }
+        });
+        let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
+        assert!(view.contains(r#""desired":4"#), "nothing scaled while paused: {view}");
+        let (code, body) = http_put_json(&sim.control, "/v1/groups/llm-chat/marker", r#"{"marker":null}"#);
+        assert_eq!(code, 200, "{body}");
+        wait_for("the scale-out once the marker is gone", WAIT, || {
+            let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
+            if view.contains(r#""desired":4"#) { Err(view) } else { Ok(()) }
+        });
+    }
 }
