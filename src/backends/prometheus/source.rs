@@ -223,7 +223,120 @@ impl MetricSource for PrometheusSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Timestamp;
+    use crate::model::{Serving, Timestamp, WarmupRange};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn spec(name: &str) -> GroupSpec {
+        GroupSpec {
+            name: name.into(),
+            source: "prom".into(),
+            actuator: "sim-http".into(),
+            min: 1,
+            max: 8,
+            hard_max: None,
+            desired: 4,
+            instance_type: "p5.48xlarge".into(),
+            hourly_cost_usd: 98.0,
+            warmup: WarmupRange::default(),
+            serving: Serving::Vllm,
+            slo_p95: None,
+        }
+    }
+
+    /// A stand-in for Prometheus's query API that counts requests and answers every query
+    /// with one value part, one count part and one time part per group, as the real one
+    /// answers the queries of `queries` (checked end to end in tests/it/prometheus.rs).
+    async fn canned(groups: usize, value: &'static str, count: &'static str) -> (String, Arc<AtomicUsize>) {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        let answer = move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let series: Vec<String> = (0..groups)
+                .flat_map(|g| {
+                    [("value", value), ("count", count), ("at", "1796579992.556")].map(|(part, v)| {
+                        format!(
+                            r#"{{"metric":{{"fleetdeck_group":"g{g}","fleetdeck_part":"{part}"}},"value":[1796579993.25,"{v}"]}}"#
+                        )
+                    })
+                })
+                .collect();
+            let body = format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+                series.join(",")
+            );
+            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+        };
+        let app = axum::Router::new().route("/api/v1/query", axum::routing::get(answer.clone()).post(answer));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}"), requests)
+    }
+
+    fn source(url: &str) -> PrometheusSource {
+        let settings = PrometheusConfig {
+            url: url.into(),
+            rate_window: Duration::from_secs(60),
+            matchers: String::new(),
+        };
+        let options = HttpOptions::within(Duration::from_secs(10));
+        let clock = Arc::new(crate::clock::SystemClock);
+        PrometheusSource::new("prom", &settings, Duration::from_secs(45), &options, clock).unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_poll_of_a_hundred_groups_makes_one_request_per_metric_kind() {
+        let (url, requests) = canned(100, "50", "4").await;
+        let groups: Vec<GroupSpec> = (0..100).map(|g| spec(&format!("g{g}"))).collect();
+        let polls = source(&url).poll(&groups).await.unwrap();
+        let kinds = source(&url).plan(&groups).len();
+        assert_eq!(requests.load(Ordering::SeqCst), kinds);
+        assert!(kinds <= 10, "{kinds} requests a poll");
+        assert_eq!(polls.len(), 100);
+        let first = polls[0].as_ref().unwrap();
+        assert_eq!(first.len(), kinds, "every kind answered for every group");
+    }
+
+    #[tokio::test]
+    async fn per_instance_series_give_the_samples_their_coverage() {
+        // 2 of a group's 4 pods report: the samples say they cover 2.
+        let (url, _) = canned(1, "10", "2").await;
+        let polls = source(&url).poll(&[spec("g0")]).await.unwrap();
+        let samples = polls[0].as_ref().unwrap();
+        let util = samples.iter().find(|s| s.kind == MetricKind::GpuUtil).unwrap();
+        assert_eq!((util.sample.value, util.instances), (0.1, Some(2)));
+        assert_eq!(util.sample.at, Timestamp(1_796_579_992_556));
+    }
+
+    #[tokio::test]
+    async fn a_query_prometheus_refuses_is_refused_with_its_words_and_a_proxy_error_is_transient() {
+        let bad_data = || async {
+            let body =
+                r#"{"status":"error","errorType":"bad_data","error":"1:10: parse error: unexpected \")\""}"#;
+            (axum::http::StatusCode::BAD_REQUEST, body)
+        };
+        let gateway = || async { (axum::http::StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>") };
+        let app = axum::Router::new()
+            .route("/bad/api/v1/query", axum::routing::get(bad_data).post(bad_data))
+            .route("/proxy/api/v1/query", axum::routing::get(gateway).post(gateway));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let err = source(&format!("http://{addr}/bad")).poll(&[spec("g0")]).await.unwrap_err();
+        assert_eq!(err.kind, crate::model::ErrorKind::Rejected);
+        assert!(err.message.contains("bad_data: 1:10: parse error"), "{}", err.message);
+        let err = source(&format!("http://{addr}/proxy")).poll(&[spec("g0")]).await.unwrap_err();
+        assert_eq!(err.kind, crate::model::ErrorKind::Transient);
+        assert!(err.message.contains("HTTP 502 Bad Gateway: <html>502"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_prometheus_fails_the_poll_as_transient() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let err = source(&format!("http://127.0.0.1:{port}")).poll(&[spec("g0")]).await.unwrap_err();
+        assert_eq!(err.kind, crate::model::ErrorKind::Transient);
+        assert!(err.message.contains("cannot connect"), "{}", err.message);
+    }
 
     #[test]
     fn a_figure_becomes_a_sample_in_our_units_covering_its_instances() {
