@@ -368,4 +368,38 @@ pub mod peer {
             if view.contains(r#""desired":4"#) { Err(view) } else { Ok(()) }
         });
     }
+
+    #[test]
+    fn a_dead_server_behind_a_live_gpu_exporter_is_stale_data_not_idle_gpus() {
+        let sim = SimServe::start("fast.toml", &[]);
+        let prometheus = Prometheus::scraping(&sim);
+        let home = tempfile::tempdir().unwrap();
+        let config = fleet_config(home.path(), &prometheus, &sim);
+        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        daemon.wait_for_line("a decision on Prometheus data", |l| {
+            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
+        });
+        // Only what the daemon says from now on counts (its first decision, before
+        // Prometheus had data, said gpu_util missing too).
+        let seen = daemon.lines().len();
+        let (code, body) = http_put_json(&sim.control, "/v1/serving", r#"{"up":false}"#);
+        assert_eq!(code, 200, "{body}");
+        // The GPU page goes on, but no GPU counts as serving: utilization is missing, and
+        // missing data never scales in.
+        let (code, _) = http_get(&sim.gpu, "/metrics");
+        assert_eq!(code, 200);
+        // The engine keeps the last sample it had, so it reads as stale, not fresh.
+        let missing = wait_for("gpu_util stale once the servers are gone", WAIT, || {
+            let lines = daemon.lines();
+            let fresh = &lines[seen.min(lines.len())..];
+            fresh
+                .iter()
+                .find(|l| l.contains(r#""event":"decided""#) && l.contains("no scale-in: gpu_util"))
+                .cloned()
+                .ok_or_else(|| fresh.join("\n"))
+        });
+        assert!(missing.contains("gpu_util stale") || missing.contains("gpu_util missing"), "{missing}");
+        let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
+        assert!(view.contains(r#""desired":4"#), "{view}");
+    }
 }
