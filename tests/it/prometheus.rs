@@ -141,6 +141,11 @@ impl Drop for Prometheus {
 pub mod peer {
     use super::*;
 
+    /// A JSON `POST` on `addr`: (status code, body).
+    pub fn http_post_json(addr: &str, path: &str, json: &str) -> (u16, String) {
+        http_send_json(addr, "POST", path, json)
+    }
+
     /// A JSON `PUT` on `addr`: (status code, body).
     pub fn http_put_json(addr: &str, path: &str, json: &str) -> (u16, String) {
         http_send_json(addr, "PUT", path, json)
@@ -401,5 +406,51 @@ pub mod peer {
         assert!(missing.contains("gpu_util stale") || missing.contains("gpu_util missing"), "{missing}");
         let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
         assert!(view.contains(r#""desired":4"#), "{view}");
+    }
+
+    #[test]
+    fn an_instance_restart_resets_its_counters_without_a_spike_in_the_request_rate() {
+        use fleetdeck::backends::prometheus::queries::{self, Selection};
+        use std::time::Duration;
+        let sim = SimServe::start("fast.toml", &[]);
+        let prometheus = Prometheus::scraping(&sim);
+        let selection = Selection::new(["llm-chat"], Duration::from_secs(5));
+        let rate = queries::counter_rate(&selection, &["vllm:request_success_total"], Duration::from_secs(5));
+        let read = || -> Result<(f64, i64), String> {
+            let figures = queries::figures(&prometheus.query(&rate)?.result);
+            match figures.get("llm-chat") {
+                Some(f) if f.instances == Some(4) => {
+                    Ok((f.value.unwrap_or_default(), f.at.map_or(0, |t| t.0)))
+                }
+                other => Err(format!("{other:?}")),
+            }
+        };
+        wait_for("a steady request rate", WAIT, || match read()? {
+            (v, _) if (15.0..24.0).contains(&v) => Ok(()),
+            other => Err(format!("{other:?}")),
+        });
+        let restarted_at =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let (code, body) = http_post_json(&sim.control, "/v1/groups/llm-chat/restart", r#"{"instances":2}"#);
+        assert_eq!(code, 200, "{body}");
+        // Every rate until one whose window lies wholly after the restart: none jumps (a
+        // counter falling to 0 read as a rise would be a spike of thousands).
+        let mut seen = Vec::new();
+        wait_for("rates over a window wholly after the restart", WAIT, || {
+            let (value, at) = read()?;
+            seen.push(value);
+            assert!(value < 30.0, "the request rate spiked after a counter reset: {seen:?}");
+            if at > restarted_at + 7_000 { Ok(()) } else { Err(format!("{seen:?}")) }
+        });
+        // And the counters did fall: Prometheus counts the resets.
+        let resets =
+            prometheus.query(r#"count(resets(vllm:request_success_total{finished_reason="stop"}[30s]) > 0)"#);
+        let resets = match resets.map(|a| a.result) {
+            Ok(fleetdeck::backends::prometheus::response::QueryResult::Vector(v)) => {
+                v.first().map(|(_, p)| p.value)
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(resets, Some(2.0), "two pods' counters were reset");
     }
 }
