@@ -97,6 +97,9 @@ fn sim_serves_pages_that_promtool_parses_with_only_the_exporters_own_lint() {
 pub struct Prometheus {
     child: Child,
     pub addr: String,
+    /// Its command line, to start it again (only the Prometheus backend's tests do).
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    args: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -117,15 +120,21 @@ impl Prometheus {
         // A free port: bound, read, released (Prometheus cannot report the one it took).
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let addr = format!("127.0.0.1:{port}");
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address={addr}"))
+        let args = vec![
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!("--web.listen-address={addr}"),
+        ];
+        Prometheus { child: Prometheus::spawn(&args), addr, args, _dir: dir }
+    }
+
+    fn spawn(args: &[String]) -> Child {
+        Command::new("prometheus")
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("prometheus (Debian package `prometheus`; ./scripts/test.sh installs it)");
-        Prometheus { child, addr, _dir: dir }
+            .expect("prometheus (Debian package `prometheus`; ./scripts/test.sh installs it)")
     }
 }
 
@@ -146,6 +155,20 @@ pub mod peer {
         http_send_json(addr, "POST", path, json)
     }
 
+    /// The first of the daemon's lines after its first `seen` that `matches`.
+    fn new_line(
+        daemon: &crate::daemon::Daemon,
+        seen: usize,
+        what: &str,
+        matches: impl Fn(&str) -> bool,
+    ) -> String {
+        wait_for(what, WAIT, || {
+            let lines = daemon.lines();
+            let fresh = &lines[seen.min(lines.len())..];
+            fresh.iter().find(|l| matches(l)).cloned().ok_or_else(|| fresh.join("\n"))
+        })
+    }
+
     /// A JSON `PUT` on `addr`: (status code, body).
     pub fn http_put_json(addr: &str, path: &str, json: &str) -> (u16, String) {
         http_send_json(addr, "PUT", path, json)
@@ -162,6 +185,17 @@ pub mod peer {
     }
 
     impl Prometheus {
+        /// Stops the server (its data stays).
+        pub fn stop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+
+        /// Starts it again on the same address and data.
+        pub fn start_again(&mut self) {
+            self.child = Prometheus::spawn(&self.args);
+        }
+
         /// Scraping `sim serve`'s two pages as two jobs: the GPU one with the exporter's own
         /// pod as target labels (so the GPUs' pods become `exported_pod`, as dcgm-exporter's
         /// chart scrapes), the serving one plain.
@@ -394,14 +428,8 @@ pub mod peer {
         let (code, _) = http_get(&sim.gpu, "/metrics");
         assert_eq!(code, 200);
         // The engine keeps the last sample it had, so it reads as stale, not fresh.
-        let missing = wait_for("gpu_util stale once the servers are gone", WAIT, || {
-            let lines = daemon.lines();
-            let fresh = &lines[seen.min(lines.len())..];
-            fresh
-                .iter()
-                .find(|l| l.contains(r#""event":"decided""#) && l.contains("no scale-in: gpu_util"))
-                .cloned()
-                .ok_or_else(|| fresh.join("\n"))
+        let missing = new_line(&daemon, seen, "gpu_util stale once the servers are gone", |l| {
+            l.contains(r#""event":"decided""#) && l.contains("no scale-in: gpu_util")
         });
         assert!(missing.contains("gpu_util stale") || missing.contains("gpu_util missing"), "{missing}");
         let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
@@ -452,5 +480,30 @@ pub mod peer {
             other => panic!("{other:?}"),
         };
         assert_eq!(resets, Some(2.0), "two pods' counters were reset");
+    }
+
+    #[test]
+    fn prometheus_stopped_is_a_failing_source_with_backoff_and_recovers_when_it_returns() {
+        let sim = SimServe::start("fast.toml", &[]);
+        let mut prometheus = Prometheus::scraping(&sim);
+        let home = tempfile::tempdir().unwrap();
+        let config = fleet_config(home.path(), &prometheus, &sim);
+        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        daemon.wait_for_line("a decision on Prometheus data", |l| {
+            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
+        });
+        // (It may have failed already while Prometheus started: only what follows counts.)
+        let seen = daemon.lines().len();
+        prometheus.stop();
+        let failed = new_line(&daemon, seen, "the source failing", |l| {
+            l.contains(r#""event":"backend_failed""#) && l.contains(r#""backend":"source""#)
+        });
+        assert!(failed.contains("cannot connect") && failed.contains("retry_at"), "{failed}");
+        let seen = daemon.lines().len();
+        prometheus.start_again();
+        // No restart of the daemon: the source recovers and decisions read data again.
+        new_line(&daemon, seen, "the source to recover", |l| l.contains(r#""event":"backend_recovered""#));
+        let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
+        assert!(view.contains(r#""desired":4"#), "nothing scaled in while the source was away: {view}");
     }
 }
