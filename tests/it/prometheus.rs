@@ -323,18 +323,37 @@ pub mod peer {
         path
     }
 
+    /// The whole loop: `sim serve`, a Prometheus scraping it, and `fleetdeck --auto`
+    /// reading that Prometheus and scaling through sim-http, up to its first decision on
+    /// Prometheus data. Fields drop in order: the daemon first, its home last.
+    struct Loop {
+        daemon: crate::daemon::Daemon,
+        prometheus: Prometheus,
+        sim: SimServe,
+        first_decision: String,
+        _home: tempfile::TempDir,
+    }
+
+    impl Loop {
+        fn start() -> Loop {
+            let sim = SimServe::start("fast.toml", &[]);
+            let prometheus = Prometheus::scraping(&sim);
+            let home = tempfile::tempdir().unwrap();
+            let config = fleet_config(home.path(), &prometheus, &sim);
+            let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+            let first_decision = daemon.wait_for_line("a decision on Prometheus data", |l| {
+                l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
+            });
+            Loop { daemon, prometheus, sim, first_decision, _home: home }
+        }
+    }
+
     #[test]
     fn the_daemon_reads_prometheus_and_a_spike_scales_sim_serve_out() {
-        let sim = SimServe::start("fast.toml", &[]);
-        let prometheus = Prometheus::scraping(&sim);
-        let home = tempfile::tempdir().unwrap();
-        let config = fleet_config(home.path(), &prometheus, &sim);
-        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        let lp = Loop::start();
+        let Loop { sim, daemon, first_decision, .. } = &lp;
         // Steady at 60 % of 4: the first decisions read Prometheus's figure and keep 4.
-        let steady = daemon.wait_for_line("a decision on Prometheus data", |l| {
-            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
-        });
-        assert!(steady.contains(r#""current":4"#), "{steady}");
+        assert!(first_decision.contains(r#""current":4"#), "{first_decision}");
         // `ctl sim` goes to the daemon, which sends it on to sim serve (sim-http).
         let spiked = daemon.ctl(&["sim", "spike", "llm-chat", "x2", "2m"]);
         let said =
@@ -359,14 +378,8 @@ pub mod peer {
 
     #[test]
     fn a_marker_another_process_writes_on_the_target_pauses_the_acting_daemon() {
-        let sim = SimServe::start("fast.toml", &[]);
-        let prometheus = Prometheus::scraping(&sim);
-        let home = tempfile::tempdir().unwrap();
-        let config = fleet_config(home.path(), &prometheus, &sim);
-        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
-        daemon.wait_for_line("a decision on Prometheus data", |l| {
-            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
-        });
+        let lp = Loop::start();
+        let Loop { sim, prometheus, daemon, .. } = &lp;
         // Another process (here: a plain HTTP client) pauses the group on its target.
         let marker = r#"{"marker":"v1 mode=full by=bo@example.com why=INC-9"}"#;
         let (code, body) = http_put_json(&sim.control, "/v1/groups/llm-chat/marker", marker);
@@ -410,14 +423,8 @@ pub mod peer {
 
     #[test]
     fn a_dead_server_behind_a_live_gpu_exporter_is_stale_data_not_idle_gpus() {
-        let sim = SimServe::start("fast.toml", &[]);
-        let prometheus = Prometheus::scraping(&sim);
-        let home = tempfile::tempdir().unwrap();
-        let config = fleet_config(home.path(), &prometheus, &sim);
-        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
-        daemon.wait_for_line("a decision on Prometheus data", |l| {
-            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
-        });
+        let lp = Loop::start();
+        let Loop { sim, daemon, .. } = &lp;
         // Only what the daemon says from now on counts (its first decision, before
         // Prometheus had data, said gpu_util missing too).
         let seen = daemon.lines().len();
@@ -428,7 +435,7 @@ pub mod peer {
         let (code, _) = http_get(&sim.gpu, "/metrics");
         assert_eq!(code, 200);
         // The engine keeps the last sample it had, so it reads as stale, not fresh.
-        let missing = new_line(&daemon, seen, "gpu_util stale once the servers are gone", |l| {
+        let missing = new_line(daemon, seen, "gpu_util stale once the servers are gone", |l| {
             l.contains(r#""event":"decided""#) && l.contains("no scale-in: gpu_util")
         });
         assert!(missing.contains("gpu_util stale") || missing.contains("gpu_util missing"), "{missing}");
@@ -484,25 +491,19 @@ pub mod peer {
 
     #[test]
     fn prometheus_stopped_is_a_failing_source_with_backoff_and_recovers_when_it_returns() {
-        let sim = SimServe::start("fast.toml", &[]);
-        let mut prometheus = Prometheus::scraping(&sim);
-        let home = tempfile::tempdir().unwrap();
-        let config = fleet_config(home.path(), &prometheus, &sim);
-        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
-        daemon.wait_for_line("a decision on Prometheus data", |l| {
-            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util""#)
-        });
+        let mut lp = Loop::start();
+        let Loop { sim, prometheus, daemon, .. } = &mut lp;
         // (It may have failed already while Prometheus started: only what follows counts.)
         let seen = daemon.lines().len();
         prometheus.stop();
-        let failed = new_line(&daemon, seen, "the source failing", |l| {
+        let failed = new_line(daemon, seen, "the source failing", |l| {
             l.contains(r#""event":"backend_failed""#) && l.contains(r#""backend":"source""#)
         });
         assert!(failed.contains("cannot connect") && failed.contains("retry_at"), "{failed}");
         let seen = daemon.lines().len();
         prometheus.start_again();
         // No restart of the daemon: the source recovers and decisions read data again.
-        new_line(&daemon, seen, "the source to recover", |l| l.contains(r#""event":"backend_recovered""#));
+        new_line(daemon, seen, "the source to recover", |l| l.contains(r#""event":"backend_recovered""#));
         let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
         assert!(view.contains(r#""desired":4"#), "nothing scaled in while the source was away: {view}");
     }
