@@ -53,17 +53,31 @@ impl Histogram {
         Histogram { bounds, buckets: vec![0.0; bounds.len()], count: 0, sum: 0.0 }
     }
 
-    /// Adds `n` observations distributed as `cdf`, with mean `mean`; the `+Inf` bucket
-    /// (the count) grows by exactly `n`.
-    fn observe(&mut self, n: u64, cdf: impl Fn(f64) -> f64, mean: f64) {
+    /// Adds `n` observations spread as `spread` (worked out for these bounds); the `+Inf`
+    /// bucket (the count) grows by exactly `n`.
+    fn observe(&mut self, n: u64, spread: &Spread) {
         if n == 0 {
             return;
         }
-        for (bucket, &bound) in self.buckets.iter_mut().zip(self.bounds) {
-            *bucket += n as f64 * cdf(bound).clamp(0.0, 1.0);
+        for (bucket, share) in self.buckets.iter_mut().zip(&spread.shares) {
+            *bucket += n as f64 * share;
         }
         self.count += n;
-        self.sum += n as f64 * mean;
+        self.sum += n as f64 * spread.mean;
+    }
+}
+
+/// How one update's observations spread over a histogram's buckets: the share at most
+/// each bound, and their mean. The same for every instance of a group, so it is worked
+/// out once an update, not once an instance.
+struct Spread {
+    shares: Vec<f64>,
+    mean: f64,
+}
+
+impl Spread {
+    fn new(bounds: &[f64], cdf: impl Fn(f64) -> f64, mean: f64) -> Self {
+        Spread { shares: bounds.iter().map(|&b| cdf(b).clamp(0.0, 1.0)).collect(), mean }
     }
 }
 
@@ -264,6 +278,9 @@ impl GroupRoster {
         let (served, dropped) =
             (per_instance(state.served_rps) * dt_s, per_instance(state.dropped_rps) * dt_s);
         let itl = (1.0 - PREFILL_SHARE) * mean_service / TOKENS_PER_REQUEST;
+        let e2e = Spread::new(&E2E_BUCKETS, |x| dist.cdf(x, 1.0), dist.mean(1.0));
+        let ttft = Spread::new(&TTFT_BUCKETS, |x| dist.cdf(x, PREFILL_SHARE), dist.mean(PREFILL_SHARE));
+        let itl = Spread::new(&ITL_BUCKETS, |x| if x >= itl { 1.0 } else { 0.0 }, itl);
         for instance in self.instances.iter_mut().filter(|i| i.ready) {
             let c = &mut instance.counters;
             let (n, carry) = whole(served + c.carry.0);
@@ -275,10 +292,9 @@ impl GroupRoster {
             c.generation_tokens += (n as f64 * TOKENS_PER_REQUEST) as u64;
             c.request_duration_us += n as f64 * dist.mean(1.0) * 1e6;
             c.queue_duration_us += n as f64 * dist.mean_wait() * 1e6;
-            c.e2e.observe(n, |x| dist.cdf(x, 1.0), dist.mean(1.0));
-            c.ttft.observe(n, |x| dist.cdf(x, PREFILL_SHARE), dist.mean(PREFILL_SHARE));
-            let tokens = n * (TOKENS_PER_REQUEST as u64 - 1);
-            c.itl.observe(tokens, |x| if x >= itl { 1.0 } else { 0.0 }, itl);
+            c.e2e.observe(n, &e2e);
+            c.ttft.observe(n, &ttft);
+            c.itl.observe(n * (TOKENS_PER_REQUEST as u64 - 1), &itl);
         }
     }
 
