@@ -143,7 +143,8 @@ pub struct Gauges {
     pub waiting: Option<f64>,
     /// Requests in service, per ready instance (Little's law: served × mean service time).
     pub running: Option<f64>,
-    /// Latency quantiles (p50, p90, p95, p99, p999) for Triton's summaries, seconds.
+    /// Latency quantiles (p50, p90, p95, p99, p999) for Triton's summaries, seconds
+    /// (Triton groups only).
     pub quantiles: Option<[f64; 5]>,
 }
 
@@ -269,7 +270,8 @@ impl GroupRoster {
             kv_cache: value(MetricKind::KvCacheUsage),
             waiting: value(MetricKind::QueueLength).map(per_instance),
             running: (!self.gap).then(|| per_instance(state.served_rps * mean_service)),
-            quantiles: (!self.gap && state.demand_rps > 0.0)
+            // Only Triton writes summaries.
+            quantiles: (!self.gap && state.demand_rps > 0.0 && self.serving == Serving::Generic)
                 .then(|| SUMMARY_QUANTILES.map(|q| quantile(&dist, q))),
         };
         if ready == 0 || dt_s <= 0.0 {
