@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
+use crate::config::HttpAuth;
 use crate::model::{BackendError, ErrorKind, Timestamp};
 
 /// How a connection's client connects.
@@ -23,6 +24,8 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// A CA (PEM) to trust besides the system's, for a private Prometheus.
     pub ca_file: Option<PathBuf>,
+    /// Headers for every request (a tenant's `X-Scope-OrgID`); never credentials.
+    pub headers: Vec<(String, String)>,
 }
 
 impl HttpOptions {
@@ -32,6 +35,7 @@ impl HttpOptions {
             connect_timeout: (call_timeout / 3).max(Duration::from_secs(1)),
             request_timeout: call_timeout,
             ca_file: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -50,7 +54,31 @@ pub fn client(options: &HttpOptions) -> Result<reqwest::Client, String> {
             builder = builder.add_root_certificate(certificate);
         }
     }
-    builder.build().map_err(|e| format!("building the HTTP client: {e}"))
+    let mut headers = HeaderMap::new();
+    for (name, value) in &options.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header `{name}`: {e}"))?;
+        let value = HeaderValue::from_str(value).map_err(|e| format!("the value of header `{name}`: {e}"))?;
+        headers.append(name, value);
+    }
+    builder.default_headers(headers).build().map_err(|e| format!("building the HTTP client: {e}"))
+}
+
+/// `request` with the connection's credentials, read now (a rotated token file is read
+/// afresh on every call); a secret that cannot be read is an auth failure that says
+/// where it looked, never what it holds.
+pub fn authorize(
+    request: reqwest::RequestBuilder,
+    auth: Option<&HttpAuth>,
+    what: &str,
+) -> Result<reqwest::RequestBuilder, BackendError> {
+    let unreadable = |why: String| BackendError::new(ErrorKind::Auth, format!("{what}: credentials: {why}"));
+    Ok(match auth {
+        None => request,
+        Some(HttpAuth::Bearer(token)) => request.bearer_auth(token.resolve().map_err(unreadable)?.expose()),
+        Some(HttpAuth::Basic { username, password }) => {
+            request.basic_auth(username, Some(password.resolve().map_err(unreadable)?.expose()))
+        }
+    })
 }
 
 /// A request that got no answer: a timeout, a refused connection, a TLS failure.

@@ -196,8 +196,15 @@ fn prometheus_source(
 ) -> Result<Arc<dyn MetricSource>, String> {
     let settings = conn.prometheus.as_ref().expect("validated: a prometheus source has its settings");
     let options = http::HttpOptions::within(config.call_timeout);
-    let source = prometheus::PrometheusSource::new(&conn.name, settings, conn.stale_after, &options, clock)
-        .map_err(|e| format!("source {}: {e}", conn.name))?;
+    let own = config
+        .groups
+        .iter()
+        .filter(|g| g.spec.source == conn.name)
+        .filter_map(|g| g.prometheus.clone().map(|p| (g.spec.name.clone(), p)))
+        .collect();
+    let source =
+        prometheus::PrometheusSource::new(&conn.name, settings, own, conn.stale_after, &options, clock)
+            .map_err(|e| format!("source {}: {e}", conn.name))?;
     Ok(Arc::new(source))
 }
 

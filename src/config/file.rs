@@ -65,6 +65,47 @@ pub(super) struct SourceFile {
     pub rate_window: Option<DurationText>,
     /// Prometheus: extra label matchers for every selector (`namespace="inference"`).
     pub matchers: Option<String>,
+    /// Prometheus: the labels that hold a series' pod name, in order.
+    pub pod_labels: Option<Vec<String>>,
+    /// Prometheus: group series by this label's value instead of by pod name.
+    pub group_label: Option<String>,
+    /// Prometheus: headers sent with every query (a tenant's `X-Scope-OrgID`).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Prometheus: a bearer token's variable name or file path.
+    pub bearer_token_env: Option<String>,
+    pub bearer_token_file: Option<String>,
+    /// Prometheus: basic auth, its password by variable name or file path.
+    pub basic_auth: Option<BasicAuthFile>,
+    /// Prometheus: a CA (PEM) to trust besides the system's.
+    pub ca_file: Option<String>,
+    /// Read only to refuse it.
+    pub bearer_token: Option<toml::Value>,
+}
+
+/// `basic_auth = { username = "…", password_env = "…" }`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { username = \"fleetdeck\", password_env = \"PROM_PASSWORD\" }"
+)]
+pub(super) struct BasicAuthFile {
+    pub username: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    /// Read only to refuse it.
+    pub password: Option<toml::Value>,
+}
+
+/// `[groups.prometheus]`: how a Prometheus source reads this one group.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [groups.prometheus] table with `matchers` and `queries`")]
+pub(super) struct GroupPrometheusFile {
+    /// This group's own matchers, added to the source's (its default queries are then
+    /// its own).
+    pub matchers: Option<String>,
+    /// PromQL by metric kind name, custom kinds included.
+    #[serde(default)]
+    pub queries: BTreeMap<String, String>,
 }
 
 /// `[notifiers.NAME]`: where pages and updates go. Each kind has one secret, given only
@@ -123,6 +164,7 @@ pub(super) struct GroupFile {
     /// The `[notifiers.NAME]` its pages go to (default: every one).
     pub notifiers: Option<Vec<String>>,
     pub sim: Option<GroupSimFile>,
+    pub prometheus: Option<GroupPrometheusFile>,
     /// Decide, never act.
     pub shadow: Option<bool>,
     /// The autoscaling policy, read as the policy module's own type.

@@ -118,6 +118,7 @@ use crate::sim::SimGroupSpec;
 mod file;
 mod locate;
 mod policy;
+mod prometheus;
 pub mod secret;
 mod trace;
 mod traffic;
@@ -216,6 +217,50 @@ pub struct PrometheusConfig {
     pub rate_window: Duration,
     /// Extra label matchers for every selector, e.g. `namespace="inference"`.
     pub matchers: String,
+    /// The labels that hold a series' pod name, in order, a later one winning where both
+    /// match (default `pod`, then `exported_pod`: dcgm-exporter scraped with
+    /// `honorLabels: false`).
+    pub pod_labels: Vec<String>,
+    /// Group series by this label, whose value is the group's name (e.g. `app`), instead
+    /// of by pod name prefix.
+    pub group_label: Option<String>,
+    /// Headers sent with every query, e.g. a tenant's `X-Scope-OrgID` for Mimir or Cortex.
+    pub headers: Vec<(String, String)>,
+    pub auth: Option<HttpAuth>,
+    /// A CA (PEM) to trust besides the system's (relative paths: the config's directory).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How an HTTP backend proves who it is; secrets only by where they are read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HttpAuth {
+    /// `Authorization: Bearer …`.
+    Bearer(secret::Secret),
+    /// `Authorization: Basic …`.
+    Basic { username: String, password: secret::Secret },
+}
+
+impl std::fmt::Display for HttpAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpAuth::Bearer(token) => write!(f, "bearer token from {token}"),
+            HttpAuth::Basic { username, password } => {
+                write!(f, "basic auth as {username}, password from {password}")
+            }
+        }
+    }
+}
+
+/// `[groups.prometheus]`: how a Prometheus source reads one group, where the source's
+/// defaults do not fit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupPrometheus {
+    /// Matchers added to the source's for this group's default queries (its queries are
+    /// then its own, not batched with the other groups').
+    pub matchers: Option<String>,
+    /// The group's own PromQL per metric kind, replacing the default for that kind or
+    /// adding a kind (custom kinds included). Each must answer one series or a scalar.
+    pub queries: Vec<(crate::model::MetricKind, String)>,
 }
 
 /// An actuator connection (`[actuators.NAME]`).
@@ -235,9 +280,25 @@ pub struct ActuatorConfig {
 pub fn connection_lines(config: &Config) -> Vec<String> {
     let text = crate::model::format_duration;
     let mut lines = Vec::new();
+    let readable = |secret: &secret::Secret| match secret.resolve() {
+        Ok(_) => "readable".to_string(),
+        Err(why) => format!("NOT readable: {why}"),
+    };
     for s in &config.sources {
+        let at = match &s.prometheus {
+            Some(p) => {
+                let auth = match &p.auth {
+                    Some(auth @ (HttpAuth::Bearer(secret) | HttpAuth::Basic { password: secret, .. })) => {
+                        format!(", {auth} ({})", readable(secret))
+                    }
+                    None => String::new(),
+                };
+                format!(" at {}{auth}", p.url)
+            }
+            None => String::new(),
+        };
         lines.push(format!(
-            "source {}: {}, polled every {}, stale after {}",
+            "source {}: {}{at}, polled every {}, stale after {}",
             s.name,
             s.kind,
             text(s.poll_interval),
@@ -252,10 +313,7 @@ pub fn connection_lines(config: &Config) -> Vec<String> {
         ));
     }
     for n in &config.notifiers {
-        let readable = match n.secret.resolve() {
-            Ok(_) => "readable".to_string(),
-            Err(why) => format!("NOT readable: {why}"),
-        };
+        let readable = readable(&n.secret);
         let channel = n.channel.as_deref().map(|c| format!(" to {c}")).unwrap_or_default();
         lines.push(format!(
             "notifier {}: {}{channel}, secret from {} ({readable})",
@@ -317,6 +375,8 @@ pub struct GroupConfig {
     pub policy: PolicySpec,
     /// The group's alarm rules (`[[groups.alarms]]`).
     pub alarms: Vec<crate::alarms::AlarmRule>,
+    /// How a Prometheus source reads it (`[groups.prometheus]`), where not by default.
+    pub prometheus: Option<GroupPrometheus>,
     /// The notifiers its pages and resolves are queued for (`notifiers = [...]`; default:
     /// every declared one).
     pub notifiers: Vec<String>,

@@ -597,3 +597,103 @@ fn the_prometheus_example_config_loads_with_its_connections() {
     assert_eq!(config.actuator("sim").and_then(|a| a.url.as_deref()), Some("http://127.0.0.1:9400"));
     assert!(config.groups.iter().all(|g| g.sim.is_none()), "no group is simulated in-process");
 }
+
+const PROMETHEUS: &str = "[sources.prom]\nkind = \"prometheus\"\nurl = \"https://prom.example:9090\"\n\n\
+    [actuators.ctl]\nkind = \"sim-http\"\nurl = \"http://127.0.0.1:9400\"\n\n\
+    [[groups]]\nname = \"g\"\ninstance_type = \"t\"\nhourly_cost_usd = 1\nmin = 1\nmax = 4\n\
+    source = \"prom\"\nactuator = \"ctl\"\n";
+
+#[test]
+fn a_prometheus_source_takes_credentials_by_reference_headers_labels_and_a_ca_and_groups_their_own_queries() {
+    let text = PROMETHEUS.replace(
+        "url = \"https://prom.example:9090\"\n",
+        "url = \"https://prom.example:9090\"\npod_labels = [\"pod\"]\ngroup_label = \"app\"\n\
+         headers = { \"X-Scope-OrgID\" = \"team-gpu\" }\nbearer_token_file = \"token\"\nca_file = \"ca.pem\"\n",
+    ) + "[groups.prometheus]\nmatchers = 'cluster=\"eu-1\"'\n[groups.prometheus.queries]\n\
+         latency_p95 = 'histogram_quantile(0.95, sum by (le) (rate(x_bucket[1m])))'\n\"custom:batch_size\" = 'avg(b)'\n";
+    let config = parse(&text, "/etc/fleetdeck/prod.toml").unwrap();
+    let prom = config.source("prom").and_then(|s| s.prometheus.clone()).unwrap();
+    assert_eq!((prom.pod_labels, prom.group_label.as_deref()), (vec!["pod".to_string()], Some("app")));
+    assert_eq!(prom.headers, [("X-Scope-OrgID".to_string(), "team-gpu".to_string())]);
+    assert_eq!(prom.auth.unwrap().to_string(), "bearer token from file /etc/fleetdeck/token");
+    assert_eq!(prom.ca_file.as_deref(), Some(Path::new("/etc/fleetdeck/ca.pem")));
+    let check = super::connection_lines(&config).join("\n");
+    assert!(
+        check.contains(
+            "source prom: prometheus at https://prom.example:9090, bearer token from file /etc/fleetdeck/token \
+             (NOT readable: cannot read /etc/fleetdeck/token"
+        ),
+        "{check}"
+    );
+    let own = config.groups[0].prometheus.clone().unwrap();
+    assert_eq!(own.matchers.as_deref(), Some("cluster=\"eu-1\""));
+    let kinds: Vec<String> = own.queries.iter().map(|(k, _)| k.to_string()).collect();
+    assert_eq!(kinds, ["custom:batch_size", "latency_p95"]);
+    let basic = PROMETHEUS.replace(
+        "url = \"https://prom.example:9090\"\n",
+        "url = \"https://prom.example:9090\"\nbasic_auth = { username = \"fd\", password_env = \"PROM_PASSWORD\" }\n",
+    );
+    let auth = parse(&basic, "x.toml").unwrap().source("prom").unwrap().prometheus.clone().unwrap().auth;
+    assert_eq!(auth.unwrap().to_string(), "basic auth as fd, password from env $PROM_PASSWORD");
+}
+
+#[test]
+fn prometheus_keys_are_refused_where_they_would_leak_a_secret_or_cannot_work() {
+    let with = |extra: &str| {
+        PROMETHEUS.replace(
+            "url = \"https://prom.example:9090\"\n",
+            &format!("url = \"https://prom.example:9090\"\n{extra}\n"),
+        )
+    };
+    let cases = [
+        (
+            with("bearer_token = \"abc\""),
+            "sources.prom.bearer_token",
+            "secrets are never written in the config",
+        ),
+        (
+            with("headers = { Authorization = \"Bearer abc\" }"),
+            "sources.prom.headers.Authorization",
+            "credentials are never written in the config",
+        ),
+        (
+            with("basic_auth = { username = \"u\", password = \"p\" }"),
+            "sources.prom.basic_auth.password",
+            "secrets are never written",
+        ),
+        (with("basic_auth = { username = \"u\" }"), "sources.prom.basic_auth", "needs `password_env`"),
+        (
+            with("bearer_token_env = \"T\"\nbasic_auth = { username = \"u\", password_env = \"P\" }"),
+            "sources.prom.basic_auth",
+            "not both",
+        ),
+        (with("group_label = \"app-name\""), "sources.prom.group_label", "is not a label name"),
+        (with("pod_labels = []"), "sources.prom.pod_labels", "at least one label"),
+        (
+            PROMETHEUS.to_string() + "[groups.prometheus.queries]\nlatency_p959 = 'x'\n",
+            "groups[0].prometheus.queries.latency_p959",
+            "unknown metric `latency_p959`",
+        ),
+        (
+            PROMETHEUS.to_string() + "[groups.prometheus.queries]\nready_capacity = 'x'\n",
+            "groups[0].prometheus.queries.ready_capacity",
+            "recorded from the actuator's observations",
+        ),
+        (
+            format!("{GROUP}[groups.prometheus]\nmatchers = 'a=\"b\"'\n"),
+            "groups[0].prometheus",
+            "is for groups read from a Prometheus source",
+        ),
+        (
+            format!("[sources.sim]\nkind = \"sim\"\nca_file = \"ca.pem\"\n{GROUP}"),
+            "sources.sim.ca_file",
+            "is for kind = \"prometheus\" sources",
+        ),
+    ];
+    for (text, key, words) in cases {
+        let err = error_of(&text);
+        assert_eq!(err.key.as_deref(), Some(key), "{err}");
+        assert!(err.message.contains(words), "{key}: {err}");
+        assert!(err.line > 0, "{err}");
+    }
+}

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-use super::PrometheusConfig;
 use super::file::{ActuatorFile, NotifierFile, SourceFile};
 use super::file::{ConfigFile, EventFile, GroupFile, GroupSimFile};
 use super::locate::KeyPath;
@@ -75,7 +74,7 @@ pub(super) fn positive_duration(path: &KeyPath, value: Duration) -> Result<Durat
 }
 
 /// A duration no longer than `max`, a key's natural range.
-fn at_most(path: &KeyPath, value: Duration, max: Duration) -> Result<Duration, Invalid> {
+pub(super) fn at_most(path: &KeyPath, value: Duration, max: Duration) -> Result<Duration, Invalid> {
     if value <= max {
         Ok(value)
     } else {
@@ -191,7 +190,8 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
         (Some(d), None) => keep(&mut errors, at_most(&root.key("stale_after"), d.0, MAX_STALE_AFTER)),
         (None, _) => None,
     };
-    let sources = keep(&mut errors, sources(file.sources, &root.key("sources"), top_poll, top_stale));
+    let sources =
+        keep(&mut errors, sources(file.sources, &root.key("sources"), top_poll, top_stale, config_dir));
     let actuators = keep(&mut errors, actuators(file.actuators, &root.key("actuators")));
     let notifiers = keep(&mut errors, notifiers(file.notifiers, &root.key("notifiers"), config_dir));
     let call_timeout = match file.call_timeout {
@@ -360,44 +360,6 @@ fn default_poll(kind: SourceKind) -> Duration {
 /// dcgm-exporter's ServiceMonitor 15 s): polling faster reads the same samples again.
 const PROMETHEUS_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 
-/// The default `rate_window`: four 15 s scrapes.
-const PROMETHEUS_RATE_WINDOW: Duration = Duration::from_secs(60);
-
-/// `[sources.NAME]`'s Prometheus keys: present exactly for `kind = "prometheus"`.
-fn prometheus_keys(path: &KeyPath, file: &mut SourceFile) -> Result<Option<PrometheusConfig>, Invalid> {
-    let (url, rate_window, matchers) = (file.url.take(), file.rate_window.take(), file.matchers.take());
-    if file.kind != SourceKind::Prometheus {
-        let stray = [
-            ("url", url.is_some()),
-            ("rate_window", rate_window.is_some()),
-            ("matchers", matchers.is_some()),
-        ];
-        if let Some((key, _)) = stray.iter().find(|(_, set)| *set) {
-            return Err(Invalid::at_key(
-                path.key(key),
-                format!("`{key}` is for kind = \"prometheus\" sources"),
-            ));
-        }
-        return Ok(None);
-    }
-    let Some(url) = url else {
-        return Err(Invalid::at_key(
-            path.clone(),
-            "kind = \"prometheus\" needs `url`, the server's address (e.g. \"http://127.0.0.1:9090\")"
-                .to_string(),
-        ));
-    };
-    let url = http_url(&path.key("url"), &url)?;
-    let rate_window = match rate_window {
-        Some(d) => {
-            let key = path.key("rate_window");
-            at_most(&key, positive_duration(&key, d.0)?, MAX_POLL_INTERVAL)?
-        }
-        None => PROMETHEUS_RATE_WINDOW,
-    };
-    Ok(Some(PrometheusConfig { url, rate_window, matchers: matchers.unwrap_or_default() }))
-}
-
 /// Connection names, like group names, appear in messages and commands: no spaces.
 fn connection_name(path: &KeyPath, name: &str) -> Result<(), Invalid> {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
@@ -419,12 +381,13 @@ fn sources(
     at: &KeyPath,
     top_poll: Option<Duration>,
     top_stale: Option<Duration>,
+    config_dir: &Path,
 ) -> Result<Vec<SourceConfig>, Invalid> {
     let mut out = Vec::with_capacity(files.len() + 1);
     for (name, mut file) in files {
         let path = at.key(&name);
         connection_name(&path, &name)?;
-        let prometheus = prometheus_keys(&path, &mut file)?;
+        let prometheus = super::prometheus::source_keys(&path, &mut file, config_dir)?;
         let poll_interval = match file.poll_interval {
             Some(d) => {
                 let key = path.key("poll_interval");
@@ -517,12 +480,51 @@ fn actuators(files: BTreeMap<String, ActuatorFile>, at: &KeyPath) -> Result<Vec<
 }
 
 /// An `http://` or `https://` URL, without a trailing slash.
-fn http_url(path: &KeyPath, url: &str) -> Result<String, Invalid> {
+pub(super) fn http_url(path: &KeyPath, url: &str) -> Result<String, Invalid> {
     let trimmed = url.trim_end_matches('/');
     let host = trimmed.strip_prefix("http://").or_else(|| trimmed.strip_prefix("https://"));
     match host {
         Some(rest) if !rest.is_empty() => Ok(trimmed.to_string()),
         _ => Err(Invalid::new(path.clone(), format!("`{url}` is not an http:// or https:// URL"))),
+    }
+}
+
+/// A secret written in the config as its value: refused, naming the keys to use.
+pub(super) fn refuse_inline(path: &KeyPath, key: &str, present: bool) -> Result<(), Invalid> {
+    if !present {
+        return Ok(());
+    }
+    Err(Invalid::at_key(
+        path.clone(),
+        format!(
+            "secrets are never written in the config: use `{key}_env = \"VARIABLE\"` or `{key}_file = \"PATH\"`"
+        ),
+    ))
+}
+
+/// The secret of `{key}_env` (a variable's name) or `{key}_file` (a path, relative to the
+/// config's directory), never both; None when neither is given.
+pub(super) fn secret(
+    at: &KeyPath,
+    key: &str,
+    env: Option<String>,
+    file: Option<String>,
+    config_dir: &Path,
+) -> Result<Option<Secret>, Invalid> {
+    match (env, file) {
+        (Some(_), Some(_)) => Err(Invalid::at_key(
+            at.key(&format!("{key}_file")),
+            format!("give `{key}_env` or `{key}_file`, not both"),
+        )),
+        (Some(var), None) if var.trim().is_empty() => {
+            Err(Invalid::new(at.key(&format!("{key}_env")), "the variable's name is empty".to_string()))
+        }
+        (None, Some(file)) if file.trim().is_empty() => {
+            Err(Invalid::new(at.key(&format!("{key}_file")), "the path is empty".to_string()))
+        }
+        (Some(var), None) => Ok(Some(Secret::Env(var))),
+        (None, Some(file)) => Ok(Some(Secret::File(config_dir.join(file)))),
+        (None, None) => Ok(None),
     }
 }
 
@@ -556,38 +558,20 @@ fn notifiers(
                 format!("`{key}` is not a {} notifier's key", file.kind.name()),
             ));
         }
-        for (key, present) in [("routing_key", file.routing_key.is_some()), ("token", file.token.is_some())] {
-            if present {
-                return Err(Invalid::at_key(
-                    path.key(key),
-                    format!(
-                        "secrets are never written in the config: use `{key}_env = \"VARIABLE\"` or `{key}_file = \"PATH\"`"
-                    ),
-                ));
-            }
-        }
+        refuse_inline(&path.key("routing_key"), "routing_key", file.routing_key.is_some())?;
+        refuse_inline(&path.key("token"), "token", file.token.is_some())?;
         let (secret_key, env, file_key) = match file.kind {
             NotifierKind::Pagerduty => ("routing_key", file.routing_key_env, file.routing_key_file),
             NotifierKind::Slack => ("token", file.token_env, file.token_file),
         };
-        let secret = match (env, file_key) {
-            (Some(var), None) if !var.trim().is_empty() => Secret::Env(var),
-            (None, Some(file)) if !file.trim().is_empty() => Secret::File(config_dir.join(file)),
-            (Some(_), Some(_)) => {
-                return Err(Invalid::at_key(
-                    path.key(&format!("{secret_key}_file")),
-                    format!("give `{secret_key}_env` or `{secret_key}_file`, not both"),
-                ));
-            }
-            _ => {
-                return Err(Invalid::new(
-                    path.clone(),
-                    format!(
-                        "a {} notifier needs `{secret_key}_env` (a variable's name) or `{secret_key}_file` (a path)",
-                        file.kind.name()
-                    ),
-                ));
-            }
+        let Some(secret) = secret(&path, secret_key, env, file_key, config_dir)? else {
+            return Err(Invalid::new(
+                path.clone(),
+                format!(
+                    "a {} notifier needs `{secret_key}_env` (a variable's name) or `{secret_key}_file` (a path)",
+                    file.kind.name()
+                ),
+            ));
         };
         if file.kind == NotifierKind::Slack && file.channel.as_deref().is_none_or(|c| c.trim().is_empty()) {
             return Err(Invalid::new(
@@ -660,6 +644,15 @@ fn bind(
         }
         None => None,
     };
+    if group.prometheus.is_some() && source.kind != SourceKind::Prometheus {
+        return Err(Invalid::at_key(
+            at.key("prometheus"),
+            format!(
+                "[groups.prometheus] is for groups read from a Prometheus source; this group's source `{}` is not one",
+                source.name
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -745,6 +738,8 @@ fn group(
     };
     let slo_p95 = file.slo_p95.map(|d| positive_duration(&at.key("slo_p95"), d.0)).transpose()?;
     let sim = file.sim.map(|sim| group_sim(sim, &at.key("sim"), config_dir)).transpose()?;
+    let prometheus =
+        file.prometheus.map(|p| super::prometheus::group_table(p, &at.key("prometheus"))).transpose()?;
     let policy = file.policy.unwrap_or_default();
     super::policy::alarms(&file.alarms, &at.key("alarms"))?;
     super::policy::policy(&policy, &file.alarms, &at.key("policy"))?;
@@ -767,6 +762,7 @@ fn group(
         sim: None,
         policy,
         alarms: file.alarms,
+        prometheus,
         notifiers: file.notifiers.unwrap_or_default(),
         shadow: file.shadow.unwrap_or(false),
     };

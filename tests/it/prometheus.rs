@@ -308,6 +308,16 @@ pub mod peer {
         prometheus: &Prometheus,
         sim: &SimServe,
     ) -> std::path::PathBuf {
+        fleet_config_with(dir, prometheus, sim, "")
+    }
+
+    /// [`fleet_config`] with `more` (groups, tables) appended.
+    pub fn fleet_config_with(
+        dir: &std::path::Path,
+        prometheus: &Prometheus,
+        sim: &SimServe,
+        more: &str,
+    ) -> std::path::PathBuf {
         let path = dir.join("fleet.toml");
         let text = format!(
             "fleet = \"prom-loop\"\npoll_interval = \"1s\"\n\n\
@@ -318,7 +328,7 @@ pub mod peer {
              slo_p95 = \"2s\"\nsource = \"prom\"\nactuator = \"sim-http\"\n\n\
              [groups.policy]\ntarget_tracking = [{{ metric = \"gpu_util\", target = 0.7 }}]\n",
             prometheus.addr, sim.control
-        );
+        ) + more;
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -506,5 +516,48 @@ pub mod peer {
         new_line(daemon, seen, "the source to recover", |l| l.contains(r#""event":"backend_recovered""#));
         let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
         assert!(view.contains(r#""desired":4"#), "nothing scaled in while the source was away: {view}");
+    }
+
+    /// vision's own p95 query is one Prometheus refuses: vision alone fails, with
+    /// Prometheus's own words, and llm-chat goes on deciding on its data.
+    #[test]
+    fn a_bad_promql_fails_its_group_with_prometheus_words_while_the_others_keep_working() {
+        let sim = SimServe::start("fast.toml", &[]);
+        let prometheus = Prometheus::scraping(&sim);
+        let home = tempfile::tempdir().unwrap();
+        let vision = "\n[[groups]]\nname = \"vision\"\ninstance_type = \"g4dn.xlarge\"\nhourly_cost_usd = 0.526\n\
+                      min = 2\nmax = 20\ndesired = 4\nsource = \"prom\"\nactuator = \"sim-http\"\n\n\
+                      [groups.policy]\ntarget_tracking = [{ metric = \"gpu_util\", target = 0.7 }]\n\n\
+                      [groups.prometheus.queries]\n\
+                      latency_p95 = 'histogram_quantile(0.95, sum by (le) (rate(nv_inference_request_duration_us[5s]))'\n";
+        let config = fleet_config_with(home.path(), &prometheus, &sim, vision);
+        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        let refused = daemon.wait_for_line("vision's source refused", |l| {
+            l.contains(r#""event":"backend_failed""#)
+                && l.contains(r#""group":"vision""#)
+                && l.contains("refused: latency_p95")
+        });
+        assert!(
+            refused.contains("refused: latency_p95: Prometheus http://") && refused.contains("bad_data"),
+            "{refused}"
+        );
+        assert!(refused.contains("parse error"), "Prometheus's own words: {refused}");
+        let seen = daemon.lines().len();
+        let decided = new_line(&daemon, seen, "llm-chat deciding on Prometheus data", |l| {
+            l.contains(r#""event":"decided""#)
+                && l.contains(r#""group":"llm-chat""#)
+                && l.contains(r#""kind":"gpu_util""#)
+        });
+        assert!(decided.contains(r#""current":4"#), "{decided}");
+        let lines = daemon.lines();
+        let fresh = &lines[seen.min(lines.len())..];
+        assert!(
+            !fresh
+                .iter()
+                .any(|l| l.contains(r#""event":"backend_failed""#) && l.contains(r#""group":"llm-chat""#)),
+            "llm-chat never fails: {fresh:?}"
+        );
+        let (_, view) = http_get(&sim.control, "/v1/groups/vision");
+        assert!(view.contains(r#""desired":4"#), "nothing scaled vision on a query that cannot run: {view}");
     }
 }

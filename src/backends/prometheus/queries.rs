@@ -44,6 +44,8 @@ pub struct Selection {
     pub groups: Vec<String>,
     /// The pod labels to read, in order; a later one that matches wins.
     pub pod_labels: Vec<String>,
+    /// Group series by this label's value (the group's name) rather than by pod name.
+    pub group_label: Option<String>,
     /// Extra matchers for every selector, e.g. `namespace="inference"` (may be empty).
     pub matchers: String,
     /// An instance series whose newest raw sample is older than this is left out.
@@ -55,17 +57,18 @@ impl Selection {
         Selection {
             groups: groups.into_iter().map(Into::into).collect(),
             pod_labels: vec!["pod".into(), "exported_pod".into()],
+            group_label: None,
             matchers: String::new(),
             fresh_for,
         }
     }
 
-    /// `((a|b|c)-.+)` with the longest names first: `$1` the pod, `$2` its group. Group
-    /// names are letters, digits, `-` and `_` (config validation), none special in RE2.
-    fn pod_regex(&self) -> String {
+    /// `(a|b|c)` with the longest names first. Group names are letters, digits, `-` and
+    /// `_` (config validation), none special in RE2.
+    fn names_regex(&self) -> String {
         let mut names: Vec<&str> = self.groups.iter().map(String::as_str).collect();
         names.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        format!("(({})-.+)", names.join("|"))
+        format!("({})", names.join("|"))
     }
 
     /// `metric{matchers}`, or `metric` alone.
@@ -74,14 +77,28 @@ impl Selection {
     }
 
     /// `expr` with its series' group copied into [`GROUP_LABEL`] and its pod into
-    /// [`POD_LABEL`].
+    /// [`POD_LABEL`]. By pod name, `((a|b)-.+)` gives `$1` the pod and `$2` its group;
+    /// by a group label, that label's whole value must be a group's name.
     fn grouped(&self, expr: &str) -> String {
-        let regex = self.pod_regex();
-        self.pod_labels.iter().fold(expr.to_string(), |inner, label| {
-            let group =
-                format!("label_replace({inner}, \"{GROUP_LABEL}\", \"$2\", \"{label}\", \"{regex}\")");
-            format!("label_replace({group}, \"{POD_LABEL}\", \"$1\", \"{label}\", \"{regex}\")")
-        })
+        let names = self.names_regex();
+        let replace = |inner: &str, target: &str, with: &str, label: &str, regex: &str| {
+            format!("label_replace({inner}, \"{target}\", \"{with}\", \"{label}\", \"{regex}\")")
+        };
+        match &self.group_label {
+            None => {
+                let regex = format!("({names}-.+)");
+                self.pod_labels.iter().fold(expr.to_string(), |inner, label| {
+                    let group = replace(&inner, GROUP_LABEL, "$2", label, &regex);
+                    replace(&group, POD_LABEL, "$1", label, &regex)
+                })
+            }
+            Some(group_label) => {
+                let grouped = replace(expr, GROUP_LABEL, "$1", group_label, &names);
+                self.pod_labels
+                    .iter()
+                    .fold(grouped, |inner, label| replace(&inner, POD_LABEL, "$1", label, "(.+)"))
+            }
+        }
     }
 
     /// The pods whose server answers now: a fresh sample of any of `metrics` (gauges every
@@ -201,7 +218,7 @@ pub fn histogram_quantile(selection: &Selection, histogram: &str, q: f64, window
         range(window)
     ));
     let times = selection.fresh_times(&format!("{histogram}_count"));
-    let fresh = format!("({buckets} and on({GROUP_LABEL}, pod) {times})");
+    let fresh = format!("({buckets} and on({GROUP_LABEL}, {POD_LABEL}) {times})");
     [
         part(&format!("histogram_quantile({q}, sum by (le, {GROUP_LABEL}) ({fresh}))"), "value"),
         part(&pods(&times), "count"),
@@ -213,7 +230,7 @@ pub fn histogram_quantile(selection: &Selection, histogram: &str, q: f64, window
 /// How many pods `expr` has series of, per group (a server writes several series of one
 /// counter: vLLM one per `finished_reason` and `engine`).
 fn pods(expr: &str) -> String {
-    format!("count by ({GROUP_LABEL}) (count by ({GROUP_LABEL}, pod) ({expr}))")
+    format!("count by ({GROUP_LABEL}) (count by ({GROUP_LABEL}, {POD_LABEL}) ({expr}))")
 }
 
 /// The group's summed per-second rate of `counters` (several: vLLM and Triton names in
@@ -221,8 +238,10 @@ fn pods(expr: &str) -> String {
 pub fn counter_rate(selection: &Selection, counters: &[&str], window: Duration) -> String {
     let rate = |c: &str| selection.grouped(&format!("rate({}[{}])", selection.selector(c), range(window)));
     let times = |c: &str| selection.fresh_times(c);
-    let fresh: Vec<String> =
-        counters.iter().map(|c| format!("({} and on({GROUP_LABEL}, pod) {})", rate(c), times(c))).collect();
+    let fresh: Vec<String> = counters
+        .iter()
+        .map(|c| format!("({} and on({GROUP_LABEL}, {POD_LABEL}) {})", rate(c), times(c)))
+        .collect();
     let all_times: Vec<String> = counters.iter().map(|c| times(c)).collect();
     let fresh = fresh.join(" or ");
     let all_times = all_times.join(" or ");
@@ -289,6 +308,18 @@ mod tests {
             )
         };
         assert_eq!(grouped, by(&by("X", "pod"), "exported_pod"));
+    }
+
+    #[test]
+    fn by_a_group_label_a_series_group_is_that_labels_whole_value() {
+        let mut s = selection();
+        s.group_label = Some("app".into());
+        s.pod_labels = vec!["pod".into()];
+        assert_eq!(
+            s.grouped("X"),
+            "label_replace(label_replace(X, \"fleetdeck_group\", \"$1\", \"app\", \"(llm-chat|vision|llm)\"), \
+             \"fleetdeck_pod\", \"$1\", \"pod\", \"(.+)\")"
+        );
     }
 
     /// The shape checked by hand against Prometheus 2.42 scraping `sim serve`.

@@ -20,28 +20,48 @@
 //! that is NaN (no request in the window) is left out, as a percentile of nothing is
 //! undefined; the request rate of 0 beside it tells the engine the group is idle.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::{BoxFuture, join_all};
 
 use super::queries::{self, Aggregate, GroupFigure, Selection};
-use super::response::{self, Answer};
+use super::response::{self, Answer, QueryResult};
 use crate::backends::http::{self, HttpOptions};
 use crate::clock::Clock;
-use crate::config::PrometheusConfig;
+use crate::config::{GroupPrometheus, PrometheusConfig};
 use crate::model::{BackendError, GroupSpec, MetricKind, MetricSample, Sample};
-use crate::sources::{MetricSource, SourcePoll};
-use std::sync::Arc;
+use crate::sources::{GroupPoll, MetricSource, SourcePoll};
 
 /// A query longer than this goes as a form POST (Prometheus accepts both), under the
 /// 8 KiB request-line limits of common proxies.
 const LONGEST_GET: usize = 4000;
 
-/// One default query: the kind it answers and the factor that brings it to our unit.
-struct KindQuery {
+/// One query of a poll: the kind it answers, the factor that brings it to our unit, and
+/// the groups its answer is for.
+struct Planned {
     kind: MetricKind,
     promql: String,
     scale: f64,
+    answers: Answers,
+}
+
+/// Whom a query's answer is for (indices into the groups polled).
+enum Answers {
+    /// A default query: each group's figure by its `fleetdeck_group` label.
+    Grouped(Vec<usize>),
+    /// A group's own query: the whole answer, one series or a scalar, is its value.
+    Whole(usize),
+}
+
+impl Answers {
+    fn groups(&self) -> &[usize] {
+        match self {
+            Answers::Grouped(members) => members,
+            Answers::Whole(group) => std::slice::from_ref(group),
+        }
+    }
 }
 
 pub struct PrometheusSource {
@@ -49,110 +69,78 @@ pub struct PrometheusSource {
     base: String,
     client: reqwest::Client,
     settings: PrometheusConfig,
+    /// `[groups.prometheus]` of the groups that have one.
+    own: HashMap<String, GroupPrometheus>,
     fresh_for: Duration,
     clock: Arc<dyn Clock>,
 }
 
 impl PrometheusSource {
+    /// A source for `settings`; `own` holds the `[groups.prometheus]` tables of its groups.
     pub fn new(
         name: &str,
         settings: &PrometheusConfig,
+        own: HashMap<String, GroupPrometheus>,
         fresh_for: Duration,
         options: &HttpOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
+        let options = HttpOptions {
+            ca_file: settings.ca_file.clone(),
+            headers: settings.headers.clone(),
+            ..options.clone()
+        };
         Ok(PrometheusSource {
             name: name.to_string(),
             base: settings.url.trim_end_matches('/').to_string(),
-            client: http::client(options)?,
+            client: http::client(&options)?,
             settings: settings.clone(),
+            own,
             fresh_for,
             clock,
         })
     }
 
-    /// The default queries for `groups`.
-    fn plan(&self, groups: &[GroupSpec]) -> Vec<KindQuery> {
-        let mut selection = Selection::new(groups.iter().map(|g| g.name.clone()), self.fresh_for);
-        selection.matchers = self.settings.matchers.clone();
-        let s = &selection;
-        let window = self.settings.rate_window;
-        let latency = |q: f64| queries::histogram_quantile(s, "vllm:e2e_request_latency_seconds", q, window);
-        let fb = |m: &str| s.selector(m);
-        let q = |kind, promql, scale| KindQuery { kind, promql, scale };
-        // Every vLLM and Triton server writes these gauges on every scrape.
-        let serving = s.serving_pods(&["vllm:num_requests_running", "nv_inference_pending_request_count"]);
-        let util = fb("DCGM_FI_DEV_GPU_UTIL");
-        let util_times = format!("timestamp({util})");
-        vec![
-            q(
-                MetricKind::GpuUtil,
-                queries::gauge_serving(s, &util, &util_times, Aggregate::Avg, "UUID", Some(&serving)),
-                0.01,
-            ),
-            q(
-                MetricKind::GpuMem,
-                queries::gauge_serving(
-                    s,
-                    &format!(
-                        "{used} / ({used} + {free})",
-                        used = fb("DCGM_FI_DEV_FB_USED"),
-                        free = fb("DCGM_FI_DEV_FB_FREE")
-                    ),
-                    &format!("timestamp({})", fb("DCGM_FI_DEV_FB_USED")),
-                    Aggregate::Avg,
-                    "UUID",
-                    Some(&serving),
-                ),
-                1.0,
-            ),
-            q(
-                MetricKind::KvCacheUsage,
-                queries::gauge_of(
-                    s,
-                    &["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"],
-                    Aggregate::Avg,
-                    "pod",
-                ),
-                1.0,
-            ),
-            q(
-                MetricKind::QueueLength,
-                queries::gauge_of(
-                    s,
-                    &["vllm:num_requests_waiting", "nv_inference_pending_request_count"],
-                    Aggregate::Sum,
-                    "pod",
-                ),
-                1.0,
-            ),
-            q(
-                MetricKind::RequestRate,
-                queries::counter_rate(
-                    s,
-                    &[
-                        "vllm:request_success_total",
-                        "nv_inference_request_success",
-                        "nv_inference_request_failure",
-                    ],
-                    window,
-                ),
-                1.0,
-            ),
-            q(MetricKind::LatencyP50, latency(0.5), 1.0),
-            q(MetricKind::LatencyP95, latency(0.95), 1.0),
-            q(MetricKind::LatencyP99, latency(0.99), 1.0),
-            q(
-                MetricKind::TimeToFirstToken,
-                queries::histogram_quantile(s, "vllm:time_to_first_token_seconds", 0.5, window),
-                1.0,
-            ),
-            q(
-                MetricKind::TokensPerSecond,
-                queries::counter_rate(s, &["vllm:generation_tokens_total"], window),
-                1.0,
-            ),
-        ]
+    /// The poll's queries: the default ones once for every group that shares the
+    /// source's selector, once more for each group with matchers of its own, and each
+    /// group's own PromQL. A kind a group gives its own query for is not read from the
+    /// defaults for it.
+    fn plan(&self, groups: &[GroupSpec]) -> Vec<Planned> {
+        let own = |i: usize| self.own.get(&groups[i].name);
+        let replaced =
+            |i: usize, kind: &MetricKind| own(i).is_some_and(|o| o.queries.iter().any(|(k, _)| k == kind));
+        let mut batches: Vec<(String, Vec<usize>)> = vec![(self.settings.matchers.clone(), Vec::new())];
+        for i in 0..groups.len() {
+            match own(i).and_then(|o| o.matchers.as_deref()) {
+                Some(matchers) => batches.push((joined(&self.settings.matchers, matchers), vec![i])),
+                None => batches[0].1.push(i),
+            }
+        }
+        let mut plan = Vec::new();
+        for (matchers, members) in batches.into_iter().filter(|(_, members)| !members.is_empty()) {
+            let mut selection =
+                Selection::new(members.iter().map(|&i| groups[i].name.clone()), self.fresh_for);
+            selection.matchers = matchers;
+            selection.pod_labels = self.settings.pod_labels.clone();
+            selection.group_label = self.settings.group_label.clone();
+            for (kind, promql, scale) in defaults(&selection, self.settings.rate_window) {
+                let answered: Vec<usize> = members.iter().copied().filter(|&i| !replaced(i, &kind)).collect();
+                if !answered.is_empty() {
+                    plan.push(Planned { kind, promql, scale, answers: Answers::Grouped(answered) });
+                }
+            }
+        }
+        for i in 0..groups.len() {
+            for (kind, promql) in own(i).map(|o| o.queries.as_slice()).unwrap_or_default() {
+                plan.push(Planned {
+                    kind: kind.clone(),
+                    promql: promql.clone(),
+                    scale: 1.0,
+                    answers: Answers::Whole(i),
+                });
+            }
+        }
+        plan
     }
 
     /// One instant query, GET or (long) POST.
@@ -164,6 +152,7 @@ impl PrometheusSource {
             self.client.get(&url).query(&[("query", promql)])
         };
         let what = format!("Prometheus {}", self.base);
+        let request = http::authorize(request, self.settings.auth.as_ref(), &what)?;
         let response = request.send().await.map_err(|e| http::send_error(&what, &e))?;
         let (status, headers) = (response.status(), response.headers().clone());
         let body = response.bytes().await.map_err(|e| http::send_error(&what, &e))?;
@@ -178,6 +167,112 @@ impl PrometheusSource {
             (true, Err(failure)) => Err(failure.into_backend_error(&what)),
         }
     }
+}
+
+/// Two sets of matchers as one.
+fn joined(source: &str, group: &str) -> String {
+    if source.is_empty() { group.to_string() } else { format!("{source}, {group}") }
+}
+
+/// The default queries of `s`'s groups: kind, PromQL and the factor to our unit.
+fn defaults(s: &Selection, window: Duration) -> Vec<(MetricKind, String, f64)> {
+    let latency = |q: f64| queries::histogram_quantile(s, "vllm:e2e_request_latency_seconds", q, window);
+    let fb = |m: &str| s.selector(m);
+    // Every vLLM and Triton server writes these gauges on every scrape.
+    let serving = s.serving_pods(&["vllm:num_requests_running", "nv_inference_pending_request_count"]);
+    let util = fb("DCGM_FI_DEV_GPU_UTIL");
+    let util_times = format!("timestamp({util})");
+    let used_share = format!(
+        "{used} / ({used} + {free})",
+        used = fb("DCGM_FI_DEV_FB_USED"),
+        free = fb("DCGM_FI_DEV_FB_FREE")
+    );
+    let used_times = format!("timestamp({})", fb("DCGM_FI_DEV_FB_USED"));
+    vec![
+        (
+            MetricKind::GpuUtil,
+            queries::gauge_serving(s, &util, &util_times, Aggregate::Avg, "UUID", Some(&serving)),
+            0.01,
+        ),
+        (
+            MetricKind::GpuMem,
+            queries::gauge_serving(s, &used_share, &used_times, Aggregate::Avg, "UUID", Some(&serving)),
+            1.0,
+        ),
+        (
+            MetricKind::KvCacheUsage,
+            queries::gauge_of(
+                s,
+                &["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"],
+                Aggregate::Avg,
+                queries::POD_LABEL,
+            ),
+            1.0,
+        ),
+        (
+            MetricKind::QueueLength,
+            queries::gauge_of(
+                s,
+                &["vllm:num_requests_waiting", "nv_inference_pending_request_count"],
+                Aggregate::Sum,
+                queries::POD_LABEL,
+            ),
+            1.0,
+        ),
+        (
+            MetricKind::RequestRate,
+            queries::counter_rate(
+                s,
+                &[
+                    "vllm:request_success_total",
+                    "nv_inference_request_success",
+                    "nv_inference_request_failure",
+                ],
+                window,
+            ),
+            1.0,
+        ),
+        (MetricKind::LatencyP50, latency(0.5), 1.0),
+        (MetricKind::LatencyP95, latency(0.95), 1.0),
+        (MetricKind::LatencyP99, latency(0.99), 1.0),
+        (
+            MetricKind::TimeToFirstToken,
+            queries::histogram_quantile(s, "vllm:time_to_first_token_seconds", 0.5, window),
+            1.0,
+        ),
+        (
+            MetricKind::TokensPerSecond,
+            queries::counter_rate(s, &["vllm:generation_tokens_total"], window),
+            1.0,
+        ),
+    ]
+}
+
+/// A group's own query's answer as its sample of `kind`: one series or a scalar, stamped
+/// with the evaluation time (a hand-written query says nothing of its raw samples' age).
+/// No series is no data; several are refused, as fleetdeck cannot know how to combine
+/// them.
+fn whole(kind: &MetricKind, result: &QueryResult) -> Result<Option<MetricSample>, String> {
+    let point = match result {
+        QueryResult::Scalar(point) => point,
+        QueryResult::Vector(series) => match series.as_slice() {
+            [] => return Ok(None),
+            [(_, point)] => point,
+            more => {
+                return Err(format!(
+                    "its query answers {} series; aggregate it to one (sum, avg or max)",
+                    more.len()
+                ));
+            }
+        },
+        QueryResult::Matrix(_) | QueryResult::String(..) => {
+            return Err("its query must answer an instant vector or a scalar".to_string());
+        }
+    };
+    Ok(point
+        .value
+        .is_finite()
+        .then(|| MetricSample::new(kind.clone(), Sample { at: point.at, value: point.value })))
 }
 
 /// A figure as a sample of `kind`, in our units; none when it has no finite value or no
@@ -196,26 +291,66 @@ impl MetricSource for PrometheusSource {
         &self.name
     }
 
+    /// Each group gets what its queries answered; a group any of whose queries failed
+    /// gets that failure (the first, naming its kind) instead, as scaling on part of what
+    /// it is configured to read could scale in on the signal that is missing. Only when
+    /// every query failed is the whole poll failed (Prometheus down, credentials refused).
     fn poll<'a>(&'a self, groups: &'a [GroupSpec]) -> BoxFuture<'a, SourcePoll> {
         Box::pin(async move {
             let plan = self.plan(groups);
             let answers = join_all(plan.iter().map(|q| self.query(&q.promql))).await;
-            let mut polls: Vec<Vec<MetricSample>> = vec![Vec::new(); groups.len()];
+            let mut polls: Vec<GroupPoll> = vec![Ok(Vec::new()); groups.len()];
+            let fail = |polls: &mut Vec<GroupPoll>, i: usize, err: &BackendError| {
+                if polls[i].is_ok() {
+                    polls[i] = Err(err.clone());
+                }
+            };
+            let mut failed: Vec<BackendError> = Vec::new();
             for (query, answer) in plan.iter().zip(answers) {
-                let answer = answer?;
+                let answer = match answer {
+                    Ok(answer) => answer,
+                    Err(err) => {
+                        let named = BackendError {
+                            message: format!("{}: {}", query.kind, err.message),
+                            ..err.clone()
+                        };
+                        query.answers.groups().iter().for_each(|&i| fail(&mut polls, i, &named));
+                        failed.push(err);
+                        continue;
+                    }
+                };
                 for warning in &answer.warnings {
                     tracing::warn!(source = %self.name, kind = %query.kind, %warning, "Prometheus warning");
                 }
-                let figures = queries::figures(&answer.result);
-                for (group, poll) in groups.iter().zip(&mut polls) {
-                    if let Some(s) =
-                        figures.get(&group.name).and_then(|f| sample(&query.kind, f, query.scale))
-                    {
-                        poll.push(s);
+                match &query.answers {
+                    Answers::Grouped(members) => {
+                        let figures = queries::figures(&answer.result);
+                        for &i in members {
+                            let sample = figures
+                                .get(&groups[i].name)
+                                .and_then(|f| sample(&query.kind, f, query.scale));
+                            if let (Ok(poll), Some(sample)) = (&mut polls[i], sample) {
+                                poll.push(sample);
+                            }
+                        }
                     }
+                    &Answers::Whole(i) => match whole(&query.kind, &answer.result) {
+                        Ok(sample) => {
+                            if let (Ok(poll), Some(sample)) = (&mut polls[i], sample) {
+                                poll.push(sample);
+                            }
+                        }
+                        Err(why) => {
+                            let err = BackendError::rejected(format!("{}: {why}", query.kind));
+                            fail(&mut polls, i, &err);
+                        }
+                    },
                 }
             }
-            Ok(polls.into_iter().map(Ok).collect())
+            if !plan.is_empty() && failed.len() == plan.len() {
+                return Err(failed.swap_remove(0));
+            }
+            Ok(polls)
         })
     }
 }
@@ -243,45 +378,79 @@ mod tests {
         }
     }
 
-    /// A stand-in for Prometheus's query API that counts requests and answers every query
-    /// with one value part, one count part and one time part per group, as the real one
-    /// answers the queries of `queries` (checked end to end in tests/it/prometheus.rs).
-    async fn canned(groups: usize, value: &'static str, count: &'static str) -> (String, Arc<AtomicUsize>) {
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counted = requests.clone();
-        let answer = move || {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let series: Vec<String> = (0..groups)
-                .flat_map(|g| {
-                    [("value", value), ("count", count), ("at", "1796579992.556")].map(|(part, v)| {
-                        format!(
-                            r#"{{"metric":{{"fleetdeck_group":"g{g}","fleetdeck_part":"{part}"}},"value":[1796579993.25,"{v}"]}}"#
-                        )
-                    })
-                })
-                .collect();
-            let body = format!(
-                r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
-                series.join(",")
-            );
-            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+    type Script = dyn Fn(&str, &axum::http::HeaderMap) -> (axum::http::StatusCode, String) + Send + Sync;
+
+    /// A stand-in for Prometheus's query API: `script` answers each request from its
+    /// query (the URL's query string or the form body, still encoded) and headers.
+    async fn scripted(script: Arc<Script>) -> String {
+        let answer = move |raw: axum::extract::RawQuery, headers: axum::http::HeaderMap, body: String| {
+            let (status, body) = script(&format!("{}{body}", raw.0.unwrap_or_default()), &headers);
+            async move { (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body) }
         };
         let app = axum::Router::new().route("/api/v1/query", axum::routing::get(answer.clone()).post(answer));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        (format!("http://{addr}"), requests)
+        format!("http://{addr}")
     }
 
-    fn source(url: &str) -> PrometheusSource {
-        let settings = PrometheusConfig {
+    /// A vector answer of one value part, one count part and one time part per group, as
+    /// Prometheus answers the queries of `queries` (checked end to end in
+    /// tests/it/prometheus.rs).
+    fn parts(groups: &[&str], value: &str, count: &str) -> String {
+        let series: Vec<String> = groups
+            .iter()
+            .flat_map(|g| {
+                [("value", value), ("count", count), ("at", "1796579992.556")].map(|(part, v)| {
+                    format!(
+                        r#"{{"metric":{{"fleetdeck_group":"{g}","fleetdeck_part":"{part}"}},"value":[1796579993.25,"{v}"]}}"#
+                    )
+                })
+            })
+            .collect();
+        vector(&series.join(","))
+    }
+
+    fn vector(series: &str) -> String {
+        format!(r#"{{"status":"success","data":{{"resultType":"vector","result":[{series}]}}}}"#)
+    }
+
+    /// Every query answered with [`parts`] for `groups` groups `g0`, `g1`, …, requests
+    /// counted.
+    async fn canned(groups: usize, value: &'static str, count: &'static str) -> (String, Arc<AtomicUsize>) {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        let names: Vec<String> = (0..groups).map(|g| format!("g{g}")).collect();
+        let url = scripted(Arc::new(move |_: &str, _: &axum::http::HeaderMap| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            (axum::http::StatusCode::OK, parts(&names, value, count))
+        }))
+        .await;
+        (url, requests)
+    }
+
+    fn settings(url: &str) -> PrometheusConfig {
+        PrometheusConfig {
             url: url.into(),
             rate_window: Duration::from_secs(60),
             matchers: String::new(),
-        };
+            pod_labels: vec!["pod".into(), "exported_pod".into()],
+            group_label: None,
+            headers: Vec::new(),
+            auth: None,
+            ca_file: None,
+        }
+    }
+
+    fn source_with(settings: &PrometheusConfig, own: HashMap<String, GroupPrometheus>) -> PrometheusSource {
         let options = HttpOptions::within(Duration::from_secs(10));
         let clock = Arc::new(crate::clock::SystemClock);
-        PrometheusSource::new("prom", &settings, Duration::from_secs(45), &options, clock).unwrap()
+        PrometheusSource::new("prom", settings, own, Duration::from_secs(45), &options, clock).unwrap()
+    }
+
+    fn source(url: &str) -> PrometheusSource {
+        source_with(&settings(url), HashMap::new())
     }
 
     #[tokio::test]
@@ -336,6 +505,137 @@ mod tests {
         let err = source(&format!("http://127.0.0.1:{port}")).poll(&[spec("g0")]).await.unwrap_err();
         assert_eq!(err.kind, crate::model::ErrorKind::Transient);
         assert!(err.message.contains("cannot connect"), "{}", err.message);
+    }
+
+    fn own(queries: &[(&str, &str)], matchers: Option<&str>) -> GroupPrometheus {
+        GroupPrometheus {
+            matchers: matchers.map(str::to_string),
+            queries: queries.iter().map(|(k, q)| (k.parse().unwrap(), q.to_string())).collect(),
+        }
+    }
+
+    /// `g1` replaces its p95 with its own query, `g2`'s own query is refused by
+    /// Prometheus, `g3`'s answers two series: `g0` and `g1` are read, `g2` and `g3` fail
+    /// alone, each with its own reason.
+    #[tokio::test]
+    async fn a_groups_own_query_answers_its_kind_and_one_that_fails_fails_that_group_alone() {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        let url = scripted(Arc::new(move |query: &str, _: &axum::http::HeaderMap| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let ok = axum::http::StatusCode::OK;
+            if query.contains("own_p95") {
+                (ok, vector(r#"{"metric":{},"value":[1796579993.25,"0.7"]}"#))
+            } else if query.contains("broken") {
+                let refusal = r#"{"status":"error","errorType":"bad_data","error":"1:7: parse error: unclosed left parenthesis"}"#;
+                (axum::http::StatusCode::BAD_REQUEST, refusal.to_string())
+            } else if query.contains("several") {
+                let two = r#"{"metric":{"a":"1"},"value":[1796579993.25,"1"]},{"metric":{"a":"2"},"value":[1796579993.25,"2"]}"#;
+                (ok, vector(two))
+            } else {
+                (ok, parts(&["g0", "g1", "g2", "g3"], "50", "4"))
+            }
+        }))
+        .await;
+        let own = HashMap::from([
+            ("g1".to_string(), own(&[("latency_p95", "own_p95")], None)),
+            ("g2".to_string(), own(&[("custom:batch_size", "avg(broken")], None)),
+            ("g3".to_string(), own(&[("queue_length", "several")], None)),
+        ]);
+        let source = source_with(&settings(&url), own);
+        let groups: Vec<GroupSpec> = (0..4).map(|g| spec(&format!("g{g}"))).collect();
+        let polls = source.poll(&groups).await.unwrap();
+        assert_eq!(requests.load(Ordering::SeqCst), 10 + 3, "the defaults once, each own query once");
+        let p95 = |i: usize| {
+            let samples = polls[i].as_ref().unwrap();
+            samples
+                .iter()
+                .filter(|s| s.kind == MetricKind::LatencyP95)
+                .map(|s| s.sample.value)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(polls[0].as_ref().unwrap().len(), 10);
+        assert_eq!((p95(0), p95(1)), (vec![50.0], vec![0.7]), "g1's own query, not the default");
+        assert_eq!(polls[1].as_ref().unwrap().len(), 10);
+        let err = polls[2].as_ref().unwrap_err();
+        assert_eq!(err.kind, crate::model::ErrorKind::Rejected);
+        assert!(err.message.starts_with("custom:batch_size: Prometheus http://"), "{}", err.message);
+        assert!(
+            err.message.contains("bad_data: 1:7: parse error: unclosed left parenthesis"),
+            "{}",
+            err.message
+        );
+        let err = polls[3].as_ref().unwrap_err();
+        assert_eq!(err.kind, crate::model::ErrorKind::Rejected);
+        assert!(err.message.contains("queue_length: its query answers 2 series"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_group_with_matchers_of_its_own_gets_its_own_default_queries() {
+        let mut settings = settings("http://127.0.0.1:1");
+        settings.matchers = "namespace=\"inference\"".into();
+        let own =
+            HashMap::from([("g1".to_string(), own(&[("gpu_util", "own_util")], Some("cluster=\"eu-1\"")))]);
+        let source = source_with(&settings, own);
+        let groups: Vec<GroupSpec> = (0..3).map(|g| spec(&format!("g{g}"))).collect();
+        let plan = source.plan(&groups);
+        let shared: Vec<&Planned> =
+            plan.iter().filter(|q| matches!(&q.answers, Answers::Grouped(m) if m == &[0, 2])).collect();
+        let alone: Vec<&Planned> =
+            plan.iter().filter(|q| matches!(&q.answers, Answers::Grouped(m) if m == &[1])).collect();
+        assert_eq!(
+            (shared.len(), alone.len(), plan.len()),
+            (10, 9, 10 + 9 + 1),
+            "g1's gpu_util is its own query"
+        );
+        assert!(
+            shared
+                .iter()
+                .all(|q| q.promql.contains("{namespace=\"inference\"}") && !q.promql.contains("eu-1"))
+        );
+        assert!(alone.iter().all(|q| q.promql.contains("{namespace=\"inference\", cluster=\"eu-1\"}")));
+        assert!(alone.iter().all(|q| q.kind != MetricKind::GpuUtil));
+    }
+
+    /// Credentials read from their files on each query, the configured headers sent; a
+    /// token file that cannot be read fails the poll as an auth failure that says where.
+    #[tokio::test]
+    async fn queries_carry_the_configured_credentials_and_headers() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+        let record = seen.clone();
+        let url = scripted(Arc::new(move |_: &str, headers: &axum::http::HeaderMap| {
+            let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            record.lock().unwrap().push((get("authorization"), get("x-scope-orgid")));
+            (axum::http::StatusCode::OK, parts(&["g0"], "50", "1"))
+        }))
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "s3cret-token\n").unwrap();
+        let mut bearer = settings(&url);
+        bearer.headers = vec![("X-Scope-OrgID".into(), "team-gpu".into())];
+        bearer.auth =
+            Some(crate::config::HttpAuth::Bearer(crate::config::secret::Secret::File(token.clone())));
+        source_with(&bearer, HashMap::new()).poll(&[spec("g0")]).await.unwrap();
+        let last = seen.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(last, ("Bearer s3cret-token".to_string(), "team-gpu".to_string()));
+
+        let password = dir.path().join("password");
+        std::fs::write(&password, "pa55").unwrap();
+        let mut basic = settings(&url);
+        basic.auth = Some(crate::config::HttpAuth::Basic {
+            username: "fleetdeck".into(),
+            password: crate::config::secret::Secret::File(password),
+        });
+        source_with(&basic, HashMap::new()).poll(&[spec("g0")]).await.unwrap();
+        // base64("fleetdeck:pa55")
+        assert_eq!(seen.lock().unwrap().last().unwrap().0, "Basic ZmxlZXRkZWNrOnBhNTU=");
+
+        std::fs::remove_file(&token).unwrap();
+        let err = source_with(&bearer, HashMap::new()).poll(&[spec("g0")]).await.unwrap_err();
+        assert_eq!(err.kind, crate::model::ErrorKind::Auth);
+        assert!(err.message.contains("credentials: cannot read"), "{}", err.message);
+        assert!(!err.message.contains("s3cret"), "{}", err.message);
     }
 
     #[test]
