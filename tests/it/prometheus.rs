@@ -37,6 +37,15 @@ impl SimServe {
     }
 }
 
+impl SimServe {
+    /// Stops the process: every page and the control API go with it.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for SimServe {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -559,5 +568,76 @@ pub mod peer {
         );
         let (_, view) = http_get(&sim.control, "/v1/groups/vision");
         assert!(view.contains(r#""desired":4"#), "nothing scaled vision on a query that cannot run: {view}");
+    }
+
+    /// The whole `sim serve` gone (exporters, servers and control API) while Prometheus
+    /// runs: the data goes stale, the target cannot be observed, nothing scales in.
+    #[test]
+    fn sim_serve_stopped_is_stale_data_and_a_failing_target_never_a_scale_in() {
+        let mut lp = Loop::start();
+        let seen = lp.daemon.lines().len();
+        lp.sim.stop();
+        let Loop { daemon, .. } = &lp;
+        new_line(daemon, seen, "the target failing", |l| {
+            l.contains(r#""event":"backend_failed""#) && l.contains(r#""backend":"actuator""#)
+        });
+        let held = new_line(daemon, seen, "a decision on stale data", |l| {
+            l.contains(r#""event":"decided""#)
+                && (l.contains("gpu_util stale") || l.contains("gpu_util missing"))
+        });
+        assert!(scales_in(&held).is_none(), "{held}");
+        let lines = daemon.lines();
+        let after = &lines[seen.min(lines.len())..];
+        let scale_ins: Vec<&String> = after.iter().filter(|l| scales_in(l).is_some()).collect();
+        assert!(scale_ins.is_empty(), "nothing scaled in once sim serve was gone: {scale_ins:?}");
+    }
+
+    /// A `decided` line's scale-in (current, desired), if it is one.
+    fn scales_in(line: &str) -> Option<(u64, u64)> {
+        let entry: serde_json::Value = serde_json::from_str(line).ok()?;
+        if entry["event"] != "decided" {
+            return None;
+        }
+        let (current, desired) = (entry["current"].as_u64()?, entry["desired"].as_u64()?);
+        (desired < current).then_some((current, desired))
+    }
+
+    /// No traffic at all: every GPU idle, the request rate 0 and the latency quantiles
+    /// undefined (NaN, left out) — an idle group, not missing data, so it scales in to
+    /// its min.
+    #[test]
+    fn zero_traffic_is_an_idle_group_that_scales_in_to_its_min() {
+        let dir = tempfile::tempdir().unwrap();
+        let idle = dir.path().join("idle.toml");
+        let text = std::fs::read_to_string(fixture("fast.toml")).unwrap();
+        let quiet = text.replace(
+            r#"traffic = { shape = "constant", rps = 19.2, noise = 0.01 }"#,
+            r#"traffic = { shape = "constant", rps = 0 }"#,
+        );
+        assert_ne!(quiet, text, "the fixture's llm-chat traffic line");
+        std::fs::write(&idle, quiet).unwrap();
+        let sim = SimServe::start_file(&idle, &[]);
+        let prometheus = Prometheus::scraping(&sim);
+        let config = fleet_config(dir.path(), &prometheus, &sim);
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            "target_tracking = [{ metric = \"gpu_util\", target = 0.7 }]\n",
+            "target_tracking = [{ metric = \"gpu_util\", target = 0.7 }]\n\
+             stabilization = { scale_up = \"0s\", scale_down = \"0s\" }\n",
+        );
+        std::fs::write(&config, text).unwrap();
+        let daemon = crate::daemon::Daemon::start_config(dir.path(), &config, None, &[], &[]);
+        let scaled = new_line(&daemon, 0, "the idle group scaled in", |l| {
+            l.contains(r#""event":"decided""#) && l.contains(r#""desired":2"#)
+        });
+        assert_eq!(scales_in(&scaled), Some((4, 2)));
+        assert!(scaled.contains("scale in 4→2: gpu_util 0.00 < target 0.70"), "{scaled}");
+        assert!(
+            scaled.contains(r#"{"kind":"request_rate","value":0.0"#),
+            "an idle group, read as such: {scaled}"
+        );
+        wait_for("sim serve at the group's min", WAIT, || {
+            let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
+            if view.contains(r#""desired":2"#) { Ok(()) } else { Err(view) }
+        });
     }
 }
