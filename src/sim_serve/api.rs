@@ -9,6 +9,7 @@
 //! | `PUT /v1/groups/{group}/desired` | `{"desired": N}` | `GroupView` |
 //! | `PUT /v1/groups/{group}/marker` | `{"marker": "..."}` or `{"marker": null}` | `GroupView` |
 //! | `POST /v1/groups/{group}/restart` | `{"instances": N}` | `Message` |
+//! | `PUT /v1/groups/{group}/exporters` | `{"down": N}`: the first N instances' GPU exporters down | `Message` |
 //! | `POST /v1/sim` | `{"command": "spike llm-chat x5 2m"}` | `Message` |
 //! | `PUT /v1/serving` | `{"up": false}` | `Message` |
 //! | `GET /healthz` | | `ok` |
@@ -41,6 +42,12 @@ pub struct SetMarker {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Restart {
     pub instances: u32,
+}
+
+/// How many of a group's instances have their node's GPU exporter down (0: all up).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportersDown {
+    pub down: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 
-use super::api::{ApiError, GroupView, Message, Restart, SetDesired, SetMarker, SetServing, SimRequest};
+use super::api::{
+    ApiError, ExportersDown, GroupView, Message, Restart, SetDesired, SetMarker, SetServing, SimRequest,
+};
 use super::{Shared, State, exposition, lock};
 use crate::clock::Clock;
 use crate::model::marker::MAX_MARKER_LEN;
@@ -194,6 +196,17 @@ pub(super) fn control_router(
             }
         }
     };
+    let exporters = |With(c): With<Control>, Path(group): Path<String>, Json(body): Json<ExportersDown>| async move {
+        let mut state = c.current();
+        match state.roster_mut(&group) {
+            None => sim_refusal(SimError::UnknownGroup(group)),
+            Some(roster) => {
+                let n = roster.exporters_down(body.down);
+                Json(Message { message: format!("{group}: the GPU exporters of {n} instances down") })
+                    .into_response()
+            }
+        }
+    };
     let sim = |With(c): With<Control>, Json(body): Json<SimRequest>| async move {
         let command: SimCommand = match body.command.parse() {
             Ok(command) => command,
@@ -220,6 +233,7 @@ pub(super) fn control_router(
         .route("/v1/groups/{group}/desired", put(desired))
         .route("/v1/groups/{group}/marker", put(marker))
         .route("/v1/groups/{group}/restart", post(restart))
+        .route("/v1/groups/{group}/exporters", put(exporters))
         .route("/v1/sim", post(sim))
         .route("/v1/serving", put(serving_switch))
         .with_state(Control { state, serving, clock })

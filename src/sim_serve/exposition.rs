@@ -125,14 +125,14 @@ fn gpu_labels<'a>(
 }
 
 /// dcgm-exporter's page: every instance's GPU, ready or warming, of every group not in
-/// a gap. A ready GPU's series missing from the group's last sample is left out.
+/// a gap, where the exporter on its node is up. A ready GPU's series missing from the group's last sample is left out.
 pub fn gpu_page(groups: &[GroupRoster]) -> String {
     let mut page = Page { out: String::new() };
     let live = || groups.iter().filter(|g| !g.gap);
     page.family("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %).");
     for group in live() {
         let (model, _) = gpu_model(&group.instance_type);
-        for instance in &group.instances {
+        for instance in group.exported() {
             let util = if instance.ready { group.gauges.gpu_util } else { Some(0.0) };
             if let Some(util) = util {
                 page.sample(
@@ -150,7 +150,7 @@ pub fn gpu_page(groups: &[GroupRoster]) -> String {
         page.family(name, "gauge", help);
         for group in live() {
             let (model, total) = gpu_model(&group.instance_type);
-            for instance in &group.instances {
+            for instance in group.exported() {
                 let fraction = if instance.ready { group.gauges.gpu_mem } else { Some(LOADING_MEM) };
                 if let Some(fraction) = fraction {
                     let used_mib = (fraction * total).round();
@@ -370,6 +370,19 @@ mod tests {
         );
         let used = page.lines().find(|l| l.starts_with("DCGM_FI_DEV_FB_USED{")).unwrap();
         assert!(used.ends_with(&format!(" {}", (0.9 * 81_559.0_f64).round())), "{used}");
+    }
+
+    #[test]
+    fn a_node_whose_exporter_is_down_has_no_gpu_series_and_its_server_goes_on() {
+        let mut group = roster(Serving::Vllm);
+        assert_eq!(group.exporters_down(2), 2);
+        let page = gpu_page(std::slice::from_ref(&group));
+        let gpus = |name: &str| page.lines().filter(|l| l.starts_with(&format!("{name}{{"))).count();
+        assert_eq!((gpus("DCGM_FI_DEV_GPU_UTIL"), gpus("DCGM_FI_DEV_FB_USED")), (1, 1), "{page}");
+        let serving = serving_page(std::slice::from_ref(&group), false);
+        assert_eq!(serving.lines().filter(|l| l.starts_with("vllm:num_requests_waiting{")).count(), 2);
+        group.exporters_down(0);
+        assert_eq!(gpu_page(&[group]).lines().filter(|l| l.starts_with("DCGM_FI_DEV_GPU_UTIL{")).count(), 3);
     }
 
     #[test]

@@ -128,6 +128,8 @@ pub struct Instance {
     pub pci_bus_id: String,
     /// Serving (its server answers); false while it warms up.
     pub ready: bool,
+    /// The dcgm-exporter on its node is down: its GPU has no series, its server goes on.
+    pub exporter_down: bool,
     pub counters: Counters,
 }
 
@@ -207,6 +209,7 @@ impl GroupRoster {
             ),
             pci_bus_id: format!("00000000:{:02X}:00.0", (h2 >> 8) & 0xff),
             ready,
+            exporter_down: false,
             counters: Counters::new(),
         }
     }
@@ -309,6 +312,20 @@ impl GroupRoster {
             restarted += 1;
         }
         restarted
+    }
+
+    /// The GPU exporters of the first `count` instances down (their GPUs leave the GPU
+    /// page, their servers go on), the others' up. Returns how many are down.
+    pub fn exporters_down(&mut self, count: u32) -> u32 {
+        for (i, instance) in self.instances.iter_mut().enumerate() {
+            instance.exporter_down = i < count as usize;
+        }
+        count.min(self.instances.len() as u32)
+    }
+
+    /// The instances whose GPU the exporters report.
+    pub fn exported(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.iter().filter(|i| !i.exporter_down)
     }
 }
 

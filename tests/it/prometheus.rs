@@ -640,4 +640,50 @@ pub mod peer {
             if view.contains(r#""desired":2"#) { Ok(()) } else { Err(view) }
         });
     }
+
+    /// The GPU exporters of 2 of llm-chat's 4 nodes down, the other 2 GPUs at 10 % under a
+    /// 50 % target: the samples cover 2 instances, and the policy counts the 2 it cannot
+    /// see as at target (the HPA's rule) — 3, never 1.
+    #[test]
+    fn two_of_four_gpus_reporting_at_ten_percent_under_a_fifty_percent_target_is_three_never_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let light = dir.path().join("light.toml");
+        let text = std::fs::read_to_string(fixture("fast.toml")).unwrap();
+        // 10 % of 4 instances at 8 req/s each.
+        let quiet = text.replace("rps = 19.2, noise = 0.01", "rps = 3.2");
+        assert_ne!(quiet, text, "the fixture's llm-chat traffic line");
+        std::fs::write(&light, quiet).unwrap();
+        let sim = SimServe::start_file(&light, &[]);
+        let (code, body) = http_put_json(&sim.control, "/v1/groups/llm-chat/exporters", r#"{"down":2}"#);
+        assert_eq!(code, 200, "{body}");
+        let prometheus = Prometheus::scraping(&sim);
+        let config = fleet_config(dir.path(), &prometheus, &sim);
+        let text = std::fs::read_to_string(&config).unwrap();
+        let text = text.replace("min = 2\n", "min = 1\n").replace(
+            "target_tracking = [{ metric = \"gpu_util\", target = 0.7 }]\n",
+            "target_tracking = [{ metric = \"gpu_util\", target = 0.5 }]\n\
+             stabilization = { scale_up = \"0s\", scale_down = \"0s\" }\n",
+        );
+        std::fs::write(&config, text).unwrap();
+        let daemon = crate::daemon::Daemon::start_config(dir.path(), &config, None, &[], &[]);
+        let decided =
+            new_line(&daemon, 0, "a scale-in on the 2 GPUs that report", |l| scales_in(l).is_some());
+        assert_eq!(scales_in(&decided), Some((4, 3)), "{decided}");
+        assert!(
+            decided.contains("gpu_util 0.10 from 2 of 4 instances < target 0.50 (needs 3; the 2 without a metric count as at target)"),
+            "{decided}"
+        );
+        wait_for("sim serve at 3", WAIT, || {
+            let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
+            if view.contains(r#""desired":3"#) { Ok(()) } else { Err(view) }
+        });
+        // At 3 (1 of them reporting, at 13 %), it holds there.
+        let seen = daemon.lines().len();
+        new_line(&daemon, seen, "a decision at 3 that keeps 3", |l| {
+            l.contains(r#""event":"decided""#) && l.contains(r#""current":3"#) && l.contains("no change at 3")
+        });
+        let ones: Vec<String> =
+            daemon.lines().into_iter().filter(|l| scales_in(l).is_some_and(|(_, d)| d < 3)).collect();
+        assert!(ones.is_empty(), "never below what the unseen instances may need: {ones:?}");
+    }
 }
