@@ -23,6 +23,7 @@
 //! selector, the only place it gives the sample's own time (checked against Prometheus
 //! 2.42: applied to an expression it gives the evaluation time).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -263,16 +264,48 @@ pub struct GroupFigure {
     pub at: Option<Timestamp>,
 }
 
+/// The two labels of the queries' answers, read in place from the body (a poll's
+/// answers hold thousands of series; every other label is skipped).
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+pub struct Parts<'a> {
+    #[serde(borrow, rename = "fleetdeck_group")]
+    pub group: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "fleetdeck_part")]
+    pub part: Option<Cow<'a, str>>,
+}
+
+/// Labels an answer of these queries can be read with: [`Parts`], or all of them.
+pub trait GroupLabels {
+    /// The series' group and part, where it has both.
+    fn group_part(&self) -> Option<(&str, &str)>;
+}
+
+impl GroupLabels for Parts<'_> {
+    fn group_part(&self) -> Option<(&str, &str)> {
+        let group = self.group.as_deref().filter(|v| !v.is_empty())?;
+        let part = self.part.as_deref().filter(|v| !v.is_empty())?;
+        Some((group, part))
+    }
+}
+
+impl GroupLabels for Labels {
+    fn group_part(&self) -> Option<(&str, &str)> {
+        Some((label(self, GROUP_LABEL)?, label(self, PART_LABEL)?))
+    }
+}
+
 /// Reads an answer of the queries above into figures per group. Series without a group
 /// (a pod of no configured group) or a part are ignored.
-pub fn figures(result: &QueryResult) -> HashMap<String, GroupFigure> {
-    let mut out: HashMap<String, GroupFigure> = HashMap::new();
-    let QueryResult::Vector(series) = result else { return out };
+pub fn figures<L: GroupLabels>(result: &QueryResult<L>) -> HashMap<String, GroupFigure> {
+    let QueryResult::Vector(series) = result else { return HashMap::new() };
+    // Three parts a group.
+    let mut out: HashMap<String, GroupFigure> = HashMap::with_capacity(series.len() / 3 + 1);
     for (labels, point) in series {
-        let (Some(group), Some(which)) = (label(labels, GROUP_LABEL), label(labels, PART_LABEL)) else {
-            continue;
+        let Some((group, which)) = labels.group_part() else { continue };
+        let figure = match out.get_mut(group) {
+            Some(figure) => figure,
+            None => out.entry(group.to_string()).or_default(),
         };
-        let figure = out.entry(group.to_string()).or_default();
         match which {
             "value" => figure.value = Some(point.value),
             "count" if point.value.is_finite() && point.value >= 0.0 => {
@@ -381,5 +414,17 @@ mod tests {
         );
         assert!(figures["llm-chat"].value.is_some_and(f64::is_nan), "NaN is kept: an idle group's quantile");
         assert_eq!(figures.len(), 2, "a series without a group is ignored");
+    }
+
+    #[test]
+    fn an_answer_read_with_borrowed_parts_gives_the_same_figures_escapes_included() {
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"fleetdeck_group":"vision","fleetdeck_part":"value","pod":"x"},"value":[1796579993.25,"60"]},
+            {"metric":{"fleetdeck_group":"vision","fleetdeck_part":"count"},"value":[1796579993.25,"4"]},
+            {"metric":{"fleetdeck_part":"at"},"value":[1796579993.25,"1"]}]}}"#;
+        let all = figures(&parse(body).unwrap().result);
+        let borrowed = figures(&crate::backends::prometheus::response::parse_as::<Parts>(body).unwrap().result);
+        assert_eq!(all, borrowed);
+        assert_eq!((all["vision"].value, all["vision"].instances), (Some(60.0), Some(4)));
     }
 }

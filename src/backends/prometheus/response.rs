@@ -4,6 +4,7 @@
 //! sample values as the API writes them, strings that may be `"NaN"`, `"+Inf"` or
 //! `"-Inf"`, and times as Unix seconds with a fraction. Pure: bytes in, values out.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -20,28 +21,30 @@ pub struct Point {
     pub value: f64,
 }
 
-/// What a query answered.
+/// What a query answered, each series' labels read as `L` ([`Labels`], or a type that
+/// reads only the labels it needs, borrowing them from the body).
 #[derive(Clone, Debug, PartialEq)]
-pub enum QueryResult {
+pub enum QueryResult<L = Labels> {
     /// An instant query: one point per series.
-    Vector(Vec<(Labels, Point)>),
+    Vector(Vec<(L, Point)>),
     /// A range query: points per series, oldest first.
-    Matrix(Vec<(Labels, Vec<Point>)>),
+    Matrix(Vec<(L, Vec<Point>)>),
     Scalar(Point),
     String(Timestamp, String),
 }
 
 /// A successful answer and the warnings that came with it (the data is still good).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Answer {
-    pub result: QueryResult,
+pub struct Answer<L = Labels> {
+    pub result: QueryResult<L>,
     pub warnings: Vec<String>,
 }
 
 #[derive(Deserialize)]
-struct Envelope {
+#[serde(bound(deserialize = "'de: 'a, L: Deserialize<'de> + Default"))]
+struct Envelope<'a, L> {
     status: String,
-    data: Option<Data>,
+    data: Option<Data<'a, L>>,
     #[serde(rename = "errorType")]
     error_type: Option<String>,
     error: Option<String>,
@@ -54,30 +57,35 @@ struct Envelope {
 
 #[derive(Deserialize)]
 #[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
-enum Data {
-    Vector(Vec<VectorItem>),
-    Matrix(Vec<MatrixItem>),
-    Scalar(RawPoint),
+#[serde(bound(deserialize = "'de: 'a, L: Deserialize<'de> + Default"))]
+enum Data<'a, L> {
+    Vector(Vec<VectorItem<'a, L>>),
+    Matrix(Vec<MatrixItem<'a, L>>),
+    Scalar(RawPoint<'a>),
     String((f64, String)),
 }
 
-/// `[<unix seconds>, "<value>"]`
-type RawPoint = (f64, String);
+/// `[<unix seconds>, "<value>"]`, its value read in place (no copy of the text: a
+/// poll's answers hold thousands).
+#[derive(Deserialize)]
+struct RawPoint<'a>(f64, #[serde(borrow)] Cow<'a, str>);
 
 #[derive(Deserialize)]
-struct VectorItem {
+#[serde(bound(deserialize = "'de: 'a, L: Deserialize<'de> + Default"))]
+struct VectorItem<'a, L> {
     #[serde(default)]
-    metric: Labels,
+    metric: L,
     /// Absent for a native histogram sample (`histogram`), which we do not read.
-    value: Option<RawPoint>,
+    value: Option<RawPoint<'a>>,
 }
 
 #[derive(Deserialize)]
-struct MatrixItem {
+#[serde(bound(deserialize = "'de: 'a, L: Deserialize<'de> + Default"))]
+struct MatrixItem<'a, L> {
     #[serde(default)]
-    metric: Labels,
+    metric: L,
     #[serde(default)]
-    values: Vec<RawPoint>,
+    values: Vec<RawPoint<'a>>,
 }
 
 /// A sample value as the API writes it. Go spells the special values `NaN`, `+Inf` and
@@ -86,7 +94,7 @@ pub fn value(text: &str) -> Result<f64, String> {
     text.parse::<f64>().map_err(|_| format!("`{text}` is not a sample value"))
 }
 
-fn point((at, text): &RawPoint) -> Result<Point, String> {
+fn point(RawPoint(at, text): &RawPoint) -> Result<Point, String> {
     Ok(Point { at: Timestamp::from_secs_f64(*at), value: value(text)? })
 }
 
@@ -94,7 +102,12 @@ fn point((at, text): &RawPoint) -> Result<Point, String> {
 /// with 400, 422 or 503) becomes an error with its `errorType` and words; a body that is
 /// not the API's JSON (a proxy's error page) is unreadable.
 pub fn parse(body: &[u8]) -> Result<Answer, ApiFailure> {
-    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
+    parse_as(body)
+}
+
+/// [`parse`], each series' labels read as `L`.
+pub fn parse_as<'a, L: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<Answer<L>, ApiFailure> {
+    let envelope: Envelope<L> = serde_json::from_slice(body).map_err(|e| {
         let start = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
         ApiFailure::Unreadable(format!("not a Prometheus API answer ({e}): {start}"))
     })?;

@@ -143,29 +143,40 @@ impl PrometheusSource {
         plan
     }
 
-    /// One instant query, GET or (long) POST.
-    async fn query(&self, promql: &str) -> Result<Answer, BackendError> {
+    /// One instant query, GET or (long) POST: its answer's body, read by the caller
+    /// ([`read`](Self::read)) so the labels can be borrowed from it.
+    async fn query(&self, promql: &str) -> Result<impl AsRef<[u8]> + use<>, BackendError> {
         let url = format!("{}/api/v1/query", self.base);
         let request = if promql.len() > LONGEST_GET {
             self.client.post(&url).form(&[("query", promql)])
         } else {
             self.client.get(&url).query(&[("query", promql)])
         };
-        let what = format!("Prometheus {}", self.base);
+        let what = self.what();
         let request = http::authorize(request, self.settings.auth.as_ref(), &what)?;
         let response = request.send().await.map_err(|e| http::send_error(&what, &e))?;
         let (status, headers) = (response.status(), response.headers().clone());
         let body = response.bytes().await.map_err(|e| http::send_error(&what, &e))?;
-        match (status.is_success(), response::parse(&body)) {
-            (true, Ok(answer)) => Ok(answer),
-            // The API's own error envelope says more than the status.
-            (_, Err(failure @ response::ApiFailure::Error { .. })) => Err(failure.into_backend_error(&what)),
-            (false, _) => {
-                let detail = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-                Err(http::status_error(&what, status, &headers, &detail, self.clock.now()))
-            }
-            (true, Err(failure)) => Err(failure.into_backend_error(&what)),
+        if status.is_success() {
+            return Ok(body);
         }
+        Err(match response::parse_as::<queries::Parts>(&body) {
+            // The API's own error envelope says more than the status.
+            Err(failure @ response::ApiFailure::Error { .. }) => failure.into_backend_error(&what),
+            _ => {
+                let detail = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                http::status_error(&what, status, &headers, &detail, self.clock.now())
+            }
+        })
+    }
+
+    /// A successful answer's body read, its labels borrowed from it.
+    fn read<'a>(&self, body: &'a [u8]) -> Result<Answer<queries::Parts<'a>>, BackendError> {
+        response::parse_as(body).map_err(|failure| failure.into_backend_error(&self.what()))
+    }
+
+    fn what(&self) -> String {
+        format!("Prometheus {}", self.base)
     }
 }
 
@@ -252,7 +263,7 @@ fn defaults(s: &Selection, window: Duration) -> Vec<(MetricKind, String, f64)> {
 /// with the evaluation time (a hand-written query says nothing of its raw samples' age).
 /// No series is no data; several are refused, as fleetdeck cannot know how to combine
 /// them.
-fn whole(kind: &MetricKind, result: &QueryResult) -> Result<Option<MetricSample>, String> {
+fn whole<L>(kind: &MetricKind, result: &QueryResult<L>) -> Result<Option<MetricSample>, String> {
     let point = match result {
         QueryResult::Scalar(point) => point,
         QueryResult::Vector(series) => match series.as_slice() {
@@ -305,16 +316,19 @@ impl MetricSource for PrometheusSource {
                     polls[i] = Err(err.clone());
                 }
             };
+            // A failed query fails the groups it was for, its kind named.
+            let failure = |polls: &mut Vec<GroupPoll>, query: &Planned, err: &BackendError| {
+                let named =
+                    BackendError { message: format!("{}: {}", query.kind, err.message), ..err.clone() };
+                query.answers.groups().iter().for_each(|&i| fail(polls, i, &named));
+            };
             let mut failed: Vec<BackendError> = Vec::new();
-            for (query, answer) in plan.iter().zip(answers) {
+            for (query, body) in plan.iter().zip(answers) {
+                let answer = body.as_ref().map_err(BackendError::clone).and_then(|b| self.read(b.as_ref()));
                 let answer = match answer {
                     Ok(answer) => answer,
                     Err(err) => {
-                        let named = BackendError {
-                            message: format!("{}: {}", query.kind, err.message),
-                            ..err.clone()
-                        };
-                        query.answers.groups().iter().for_each(|&i| fail(&mut polls, i, &named));
+                        failure(&mut polls, query, &err);
                         failed.push(err);
                         continue;
                     }
