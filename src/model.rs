@@ -252,6 +252,9 @@ pub enum MetricKind {
     LatencyP50,
     LatencyP95,
     LatencyP99,
+    /// Mean request latency, seconds (what Triton reports by default: total request
+    /// time over requests).
+    LatencyMean,
     /// Requests waiting to be served (count).
     QueueLength,
     /// Requests arriving per second.
@@ -286,13 +289,14 @@ pub enum Unit {
 
 impl MetricKind {
     /// Every built-in kind, in display order.
-    pub const BUILTIN: [MetricKind; 14] = [
+    pub const BUILTIN: [MetricKind; 15] = [
         MetricKind::GpuUtil,
         MetricKind::GpuMem,
         MetricKind::KvCacheUsage,
         MetricKind::LatencyP50,
         MetricKind::LatencyP95,
         MetricKind::LatencyP99,
+        MetricKind::LatencyMean,
         MetricKind::QueueLength,
         MetricKind::RequestRate,
         MetricKind::ErrorRate,
@@ -319,6 +323,7 @@ impl MetricKind {
             MetricKind::LatencyP50 => "latency_p50",
             MetricKind::LatencyP95 => "latency_p95",
             MetricKind::LatencyP99 => "latency_p99",
+            MetricKind::LatencyMean => "latency_mean",
             MetricKind::QueueLength => "queue_length",
             MetricKind::RequestRate => "request_rate",
             MetricKind::ErrorRate => "error_rate",
@@ -338,6 +343,7 @@ impl MetricKind {
             MetricKind::LatencyP50
             | MetricKind::LatencyP95
             | MetricKind::LatencyP99
+            | MetricKind::LatencyMean
             | MetricKind::TimeToFirstToken => Unit::Seconds,
             MetricKind::QueueLength
             | MetricKind::DesiredCapacity
@@ -361,7 +367,7 @@ impl fmt::Display for MetricKind {
 /// The name was not a built-in metric and had no `custom:` prefix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown metric `{0}` (built-in names: gpu_util, gpu_mem, kv_cache_usage, latency_p50, latency_p95, latency_p99, queue_length, request_rate, error_rate, time_to_first_token, tokens_per_second, desired_capacity, ready_capacity, warming_capacity; or custom:NAME)"
+    "unknown metric `{0}` (built-in names: gpu_util, gpu_mem, kv_cache_usage, latency_p50, latency_p95, latency_p99, latency_mean, queue_length, request_rate, error_rate, time_to_first_token, tokens_per_second, desired_capacity, ready_capacity, warming_capacity; or custom:NAME)"
 )]
 pub struct UnknownMetric(pub String);
 

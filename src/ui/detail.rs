@@ -245,6 +245,14 @@ fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Li
     }
     lines.push(fact("p95", p95));
     lines.push(fact("p99", vec![value(MetricKind::LatencyP99)]));
+    // Triton reports a mean by default, percentiles only with its latency summaries on.
+    if group.series(&MetricKind::LatencyMean).is_some() {
+        let mut mean = vec![value(MetricKind::LatencyMean)];
+        if group.series(&MetricKind::LatencyP95).is_none() {
+            mean.push(Span::styled("  Triton: no percentiles", theme.muted));
+        }
+        lines.push(fact("mean", mean));
+    }
     lines.push(fact("gpu util", vec![reading(Metric::GpuUtil)]));
     match group.spec.serving {
         Serving::Vllm => {
@@ -529,6 +537,24 @@ mod tests {
         let screen = screen_text(&app, 120, 40);
         assert!(screen.contains("⠤des 8 ⠤rdy 4 ⠤wrm 2 │scaled") && !screen.contains("fcst"), "{screen}");
         assert!(!screen.contains("+2m30s"), "{screen}");
+    }
+
+    #[test]
+    fn a_group_with_a_mean_latency_and_no_percentiles_says_why() {
+        let mut app = fixture_app();
+        app.detail_open = true;
+        app.selected = 1;
+        let mut fleet = (*app.snapshot).clone();
+        let vision = &mut fleet.groups[1];
+        let mut mean = vision.series(&MetricKind::LatencyP95).unwrap().clone();
+        mean.kind = MetricKind::LatencyMean;
+        vision.series.retain(|s| {
+            !matches!(s.kind, MetricKind::LatencyP50 | MetricKind::LatencyP95 | MetricKind::LatencyP99)
+        });
+        vision.series.push(mean);
+        app.snapshot = std::sync::Arc::new(fleet);
+        let screen = screen_text(&app, 160, 50);
+        assert!(screen.contains("mean      310ms  Triton: no percentiles"), "{screen}");
     }
 
     #[test]

@@ -686,4 +686,58 @@ pub mod peer {
             daemon.lines().into_iter().filter(|l| scales_in(l).is_some_and(|(_, d)| d < 3)).collect();
         assert!(ones.is_empty(), "never below what the unseen instances may need: {ones:?}");
     }
+
+    /// Triton (vision, a generic group): its mean latency from request time over
+    /// requests, and its p95 from the latency summary `--triton-summaries` turns on.
+    #[test]
+    fn tritons_mean_latency_and_summary_p95_read_through_a_real_prometheus() {
+        use fleetdeck::backends::prometheus::queries::{self, Selection};
+        use std::time::Duration;
+        let sim = SimServe::start("fast.toml", &["--triton-summaries"]);
+        let prometheus = Prometheus::scraping(&sim);
+        let selection = Selection::new(["llm-chat", "vision"], Duration::from_secs(5));
+        let read = |what: &str, promql: &str| {
+            wait_for(what, WAIT, || {
+                let figures = queries::figures(&prometheus.query(promql)?.result);
+                match figures.get("vision") {
+                    Some(f) if f.instances == Some(4) && f.value.is_some_and(f64::is_finite) => {
+                        Ok(f.value.unwrap())
+                    }
+                    other => Err(format!("{other:?}")),
+                }
+            })
+        };
+        let mean = queries::counter_ratio(
+            &selection,
+            "nv_inference_request_duration_us",
+            &["nv_inference_request_success", "nv_inference_request_failure"],
+            1e-6,
+            Duration::from_secs(5),
+        );
+        let p95 = queries::summary_quantiles(
+            &selection,
+            "nv_inference_request_summary_us",
+            &[(0.95, "value")],
+            true,
+        );
+        // 120 ms of service at 60 % utilization: a mean of a few tenths of a second, in
+        // seconds (not µs), and a p95 above it.
+        let mean = read("Triton's mean latency", &mean);
+        assert!((0.1..1.0).contains(&mean), "mean {mean} s");
+        let p95 = read("Triton's summary p95", &p95);
+        assert!(p95 >= mean && p95 < 5.0, "p95 {p95} s, mean {mean} s");
+        // llm-chat is vLLM: no Triton series, so no figure rather than a zero.
+        let figures = queries::figures(
+            &prometheus
+                .query(&queries::summary_quantiles(
+                    &selection,
+                    "nv_inference_request_summary_us",
+                    &[(0.95, "value")],
+                    true,
+                ))
+                .unwrap()
+                .result,
+        );
+        assert!(!figures.contains_key("llm-chat"), "{figures:?}");
+    }
 }

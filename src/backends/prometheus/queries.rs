@@ -74,7 +74,17 @@ impl Selection {
 
     /// `metric{matchers}`, or `metric` alone.
     pub fn selector(&self, metric: &str) -> String {
-        if self.matchers.is_empty() { metric.to_string() } else { format!("{metric}{{{}}}", self.matchers) }
+        self.selector_with(metric, "")
+    }
+
+    /// `metric{matchers, extra}`: the selector with one more matcher (may be empty).
+    pub fn selector_with(&self, metric: &str, extra: &str) -> String {
+        match (self.matchers.is_empty(), extra.is_empty()) {
+            (true, true) => metric.to_string(),
+            (false, true) => format!("{metric}{{{}}}", self.matchers),
+            (true, false) => format!("{metric}{{{extra}}}"),
+            (false, false) => format!("{metric}{{{}, {extra}}}", self.matchers),
+        }
     }
 
     /// `expr` with its series' group copied into [`GROUP_LABEL`] and its pod into
@@ -143,6 +153,8 @@ pub enum Aggregate {
     Avg,
     /// A group total (requests waiting).
     Sum,
+    /// The worst instance's (a quantile that cannot be merged across instances).
+    Max,
 }
 
 impl Aggregate {
@@ -150,6 +162,7 @@ impl Aggregate {
         match self {
             Aggregate::Avg => "avg",
             Aggregate::Sum => "sum",
+            Aggregate::Max => "max",
         }
     }
 }
@@ -213,6 +226,18 @@ pub fn gauge_serving(
 /// The group's `q`-quantile from a histogram's buckets over `window`, summed over every
 /// fresh instance (and over vLLM's `engine` label), with the oldest `_count` time.
 pub fn histogram_quantile(selection: &Selection, histogram: &str, q: f64, window: Duration) -> String {
+    histogram_quantiles(selection, histogram, &[(q, "value")], window)
+}
+
+/// [`histogram_quantile`] of several quantiles in one query, each its own value part
+/// (`(0.95, "p95")`), with one count part and one time part: p50, p95 and p99 are one
+/// request, not three.
+pub fn histogram_quantiles(
+    selection: &Selection,
+    histogram: &str,
+    quantiles: &[(f64, &str)],
+    window: Duration,
+) -> String {
     let buckets = selection.grouped(&format!(
         "rate({}[{}])",
         selection.selector(&format!("{histogram}_bucket")),
@@ -220,12 +245,42 @@ pub fn histogram_quantile(selection: &Selection, histogram: &str, q: f64, window
     ));
     let times = selection.fresh_times(&format!("{histogram}_count"));
     let fresh = format!("({buckets} and on({GROUP_LABEL}, {POD_LABEL}) {times})");
-    [
-        part(&format!("histogram_quantile({q}, sum by (le, {GROUP_LABEL}) ({fresh}))"), "value"),
-        part(&pods(&times), "count"),
-        part(&format!("min by ({GROUP_LABEL}) ({times})"), "at"),
-    ]
-    .join(" or ")
+    let mut parts: Vec<String> = quantiles
+        .iter()
+        .map(|(q, name)| {
+            part(&format!("histogram_quantile({q}, sum by (le, {GROUP_LABEL}) ({fresh}))"), name)
+        })
+        .collect();
+    parts.push(part(&pods(&times), "count"));
+    parts.push(part(&format!("min by ({GROUP_LABEL}) ({times})"), "at"));
+    parts.join(" or ")
+}
+
+/// Triton's quantiles from its latency summary (`--metrics-config
+/// summary_latencies=true`), in seconds where `micros`, each its own value part as in
+/// [`histogram_quantiles`]: the worst instance's, as quantiles of separate instances
+/// cannot be merged. Without Triton's summaries: no series, no sample.
+pub fn summary_quantiles(
+    selection: &Selection,
+    summary: &str,
+    quantiles: &[(f64, &str)],
+    micros: bool,
+) -> String {
+    let times = selection.fresh_times(&format!("{summary}_count"));
+    let mut parts: Vec<String> = quantiles
+        .iter()
+        .map(|(q, name)| {
+            let raw = selection.selector_with(summary, &format!("quantile=\"{q}\""));
+            let values = selection.grouped(&if micros { format!("{raw} / 1e6") } else { raw });
+            part(
+                &format!("max by ({GROUP_LABEL}) ({values} and on({GROUP_LABEL}, {POD_LABEL}) {times})"),
+                name,
+            )
+        })
+        .collect();
+    parts.push(part(&pods(&times), "count"));
+    parts.push(part(&format!("min by ({GROUP_LABEL}) ({times})"), "at"));
+    parts.join(" or ")
 }
 
 /// How many pods `expr` has series of, per group (a server writes several series of one
@@ -234,22 +289,53 @@ fn pods(expr: &str) -> String {
     format!("count by ({GROUP_LABEL}) (count by ({GROUP_LABEL}, {POD_LABEL}) ({expr}))")
 }
 
+/// `counter`'s per-second rate over `window` per fresh instance, grouped.
+fn fresh_rate(selection: &Selection, counter: &str, window: Duration) -> String {
+    let rate = selection.grouped(&format!("rate({}[{}])", selection.selector(counter), range(window)));
+    format!("({rate} and on({GROUP_LABEL}, {POD_LABEL}) {})", selection.fresh_times(counter))
+}
+
 /// The group's summed per-second rate of `counters` (several: vLLM and Triton names in
 /// one query, each group has one of them) over `window`; `rate` handles counter resets.
 pub fn counter_rate(selection: &Selection, counters: &[&str], window: Duration) -> String {
-    let rate = |c: &str| selection.grouped(&format!("rate({}[{}])", selection.selector(c), range(window)));
-    let times = |c: &str| selection.fresh_times(c);
-    let fresh: Vec<String> = counters
-        .iter()
-        .map(|c| format!("({} and on({GROUP_LABEL}, {POD_LABEL}) {})", rate(c), times(c)))
-        .collect();
-    let all_times: Vec<String> = counters.iter().map(|c| times(c)).collect();
+    let fresh: Vec<String> = counters.iter().map(|c| fresh_rate(selection, c, window)).collect();
+    let all_times: Vec<String> = counters.iter().map(|c| selection.fresh_times(c)).collect();
     let fresh = fresh.join(" or ");
     let all_times = all_times.join(" or ");
     [
         part(&format!("sum by ({GROUP_LABEL}) ({fresh})"), "value"),
         part(&pods(&all_times), "count"),
         part(&format!("min by ({GROUP_LABEL}) ({all_times})"), "at"),
+    ]
+    .join(" or ")
+}
+
+/// `factor` × the group's rate of `numerator` over the summed rate of `denominators`
+/// (Triton's mean latency: request time over requests; a histogram's `_sum` over its
+/// `_count`), fresh instances only. An idle group's 0 / 0 is NaN, left out.
+pub fn counter_ratio(
+    selection: &Selection,
+    numerator: &str,
+    denominators: &[&str],
+    factor: f64,
+    window: Duration,
+) -> String {
+    let by = format!("sum by ({GROUP_LABEL})");
+    let over: Vec<String> = denominators.iter().map(|c| fresh_rate(selection, c, window)).collect();
+    let value = format!(
+        "({by} ({}) / {by} ({})) * {factor}",
+        fresh_rate(selection, numerator, window),
+        over.join(" or ")
+    );
+    let times: Vec<String> = std::iter::once(numerator)
+        .chain(denominators.iter().copied())
+        .map(|c| selection.fresh_times(c))
+        .collect();
+    let times = times.join(" or ");
+    [
+        part(&value, "value"),
+        part(&pods(&times), "count"),
+        part(&format!("min by ({GROUP_LABEL}) ({times})"), "at"),
     ]
     .join(" or ")
 }
@@ -297,8 +383,14 @@ impl GroupLabels for Labels {
 /// Reads an answer of the queries above into figures per group. Series without a group
 /// (a pod of no configured group) or a part are ignored.
 pub fn figures<L: GroupLabels>(result: &QueryResult<L>) -> HashMap<String, GroupFigure> {
+    figures_of(result, "value")
+}
+
+/// [`figures`] with the value from the part named `value_part` (a query of several
+/// kinds, as [`histogram_quantiles`]).
+pub fn figures_of<L: GroupLabels>(result: &QueryResult<L>, value_part: &str) -> HashMap<String, GroupFigure> {
     let QueryResult::Vector(series) = result else { return HashMap::new() };
-    // Three parts a group.
+    // Three parts a group, or more.
     let mut out: HashMap<String, GroupFigure> = HashMap::with_capacity(series.len() / 3 + 1);
     for (labels, point) in series {
         let Some((group, which)) = labels.group_part() else { continue };
@@ -307,11 +399,11 @@ pub fn figures<L: GroupLabels>(result: &QueryResult<L>) -> HashMap<String, Group
             None => out.entry(group.to_string()).or_default(),
         };
         match which {
-            "value" => figure.value = Some(point.value),
             "count" if point.value.is_finite() && point.value >= 0.0 => {
                 figure.instances = Some(point.value as u32)
             }
             "at" if point.value.is_finite() => figure.at = Some(Timestamp::from_secs_f64(point.value)),
+            which if which == value_part => figure.value = Some(point.value),
             _ => {}
         }
     }
@@ -423,7 +515,8 @@ mod tests {
             {"metric":{"fleetdeck_group":"vision","fleetdeck_part":"count"},"value":[1796579993.25,"4"]},
             {"metric":{"fleetdeck_part":"at"},"value":[1796579993.25,"1"]}]}}"#;
         let all = figures(&parse(body).unwrap().result);
-        let borrowed = figures(&crate::backends::prometheus::response::parse_as::<Parts>(body).unwrap().result);
+        let borrowed =
+            figures(&crate::backends::prometheus::response::parse_as::<Parts>(body).unwrap().result);
         assert_eq!(all, borrowed);
         assert_eq!((all["vision"].value, all["vision"].instances), (Some(60.0), Some(4)));
     }

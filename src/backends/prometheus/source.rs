@@ -12,7 +12,8 @@
 //! | kv_cache_usage | avg `vllm:kv_cache_usage_perc` (or `gpu_cache_usage_perc`) | already 0–1 |
 //! | queue_length | sum `vllm:num_requests_waiting` or `nv_inference_pending_request_count` | count |
 //! | request_rate | sum of `rate()` of `vllm:request_success_total`, Triton's success + failure | /s |
-//! | latency_p50/p95/p99 | `histogram_quantile` of `vllm:e2e_request_latency_seconds` | s |
+//! | latency_mean | rate of `vllm:e2e_request_latency_seconds_sum` over `_count`; Triton's `nv_inference_request_duration_us` over success + failure | s (µs → s) |
+//! | latency_p50/p95/p99 | `histogram_quantile` of `vllm:e2e_request_latency_seconds`; Triton's worst pod's `nv_inference_request_summary_us` quantile, where summaries are on | s |
 //! | time_to_first_token | median of `vllm:time_to_first_token_seconds` | s |
 //! | tokens_per_second | `rate()` of `vllm:generation_tokens_total` | /s |
 //!
@@ -38,10 +39,11 @@ use crate::sources::{GroupPoll, MetricSource, SourcePoll};
 /// 8 KiB request-line limits of common proxies.
 const LONGEST_GET: usize = 4000;
 
-/// One query of a poll: the kind it answers, the factor that brings it to our unit, and
+/// One query of a poll: the kinds it answers (each from its own value part: `value`, or
+/// `p95` where one query answers several), the factor that brings it to our unit, and
 /// the groups its answer is for.
 struct Planned {
-    kind: MetricKind,
+    kinds: Vec<(MetricKind, &'static str)>,
     promql: String,
     scale: f64,
     answers: Answers,
@@ -53,6 +55,13 @@ enum Answers {
     Grouped(Vec<usize>),
     /// A group's own query: the whole answer, one series or a scalar, is its value.
     Whole(usize),
+}
+
+impl Planned {
+    /// Its kinds' names, for messages: `latency_p95`, `latency_p50/latency_p95/latency_p99`.
+    fn named(&self) -> String {
+        self.kinds.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>().join("/")
+    }
 }
 
 impl Answers {
@@ -107,8 +116,7 @@ impl PrometheusSource {
     /// defaults for it.
     fn plan(&self, groups: &[GroupSpec]) -> Vec<Planned> {
         let own = |i: usize| self.own.get(&groups[i].name);
-        let replaced =
-            |i: usize, kind: &MetricKind| own(i).is_some_and(|o| o.queries.iter().any(|(k, _)| k == kind));
+        let replaced = |i: usize, kind: &MetricKind| self.replaced(&groups[i], kind);
         let mut batches: Vec<(String, Vec<usize>)> = vec![(self.settings.matchers.clone(), Vec::new())];
         for i in 0..groups.len() {
             match own(i).and_then(|o| o.matchers.as_deref()) {
@@ -123,17 +131,19 @@ impl PrometheusSource {
             selection.matchers = matchers;
             selection.pod_labels = self.settings.pod_labels.clone();
             selection.group_label = self.settings.group_label.clone();
-            for (kind, promql, scale) in defaults(&selection, self.settings.rate_window) {
-                let answered: Vec<usize> = members.iter().copied().filter(|&i| !replaced(i, &kind)).collect();
+            for (kinds, promql, scale) in defaults(&selection, self.settings.rate_window) {
+                // A group that replaces every kind of a query does not wait on it.
+                let answered: Vec<usize> =
+                    members.iter().copied().filter(|&i| kinds.iter().any(|(k, _)| !replaced(i, k))).collect();
                 if !answered.is_empty() {
-                    plan.push(Planned { kind, promql, scale, answers: Answers::Grouped(answered) });
+                    plan.push(Planned { kinds, promql, scale, answers: Answers::Grouped(answered) });
                 }
             }
         }
         for i in 0..groups.len() {
             for (kind, promql) in own(i).map(|o| o.queries.as_slice()).unwrap_or_default() {
                 plan.push(Planned {
-                    kind: kind.clone(),
+                    kinds: vec![(kind.clone(), "value")],
                     promql: promql.clone(),
                     scale: 1.0,
                     answers: Answers::Whole(i),
@@ -141,6 +151,11 @@ impl PrometheusSource {
             }
         }
         plan
+    }
+
+    /// Whether `group` gives its own query for `kind`.
+    fn replaced(&self, group: &GroupSpec, kind: &MetricKind) -> bool {
+        self.own.get(&group.name).is_some_and(|o| o.queries.iter().any(|(k, _)| k == kind))
     }
 
     /// One instant query, GET or (long) POST: its answer's body, read by the caller
@@ -185,9 +200,21 @@ fn joined(source: &str, group: &str) -> String {
     if source.is_empty() { group.to_string() } else { format!("{source}, {group}") }
 }
 
-/// The default queries of `s`'s groups: kind, PromQL and the factor to our unit.
-fn defaults(s: &Selection, window: Duration) -> Vec<(MetricKind, String, f64)> {
-    let latency = |q: f64| queries::histogram_quantile(s, "vllm:e2e_request_latency_seconds", q, window);
+/// A default query: the kinds it answers (with their value parts), its PromQL and the
+/// factor to our unit.
+type DefaultQuery = (Vec<(MetricKind, &'static str)>, String, f64);
+
+/// The default queries of `s`'s groups.
+fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
+    let one = |kind: MetricKind, promql: String, scale: f64| (vec![(kind, "value")], promql, scale);
+    // p50, p95 and p99 in one query: vLLM's histogram, or Triton's summary where it is
+    // turned on (vLLM groups have no Triton series and the other way round).
+    let quantiles = [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")];
+    let latencies = format!(
+        "{} or {}",
+        queries::histogram_quantiles(s, "vllm:e2e_request_latency_seconds", &quantiles, window),
+        queries::summary_quantiles(s, "nv_inference_request_summary_us", &quantiles, true)
+    );
     let fb = |m: &str| s.selector(m);
     // Every vLLM and Triton server writes these gauges on every scrape.
     let serving = s.serving_pods(&["vllm:num_requests_running", "nv_inference_pending_request_count"]);
@@ -200,17 +227,17 @@ fn defaults(s: &Selection, window: Duration) -> Vec<(MetricKind, String, f64)> {
     );
     let used_times = format!("timestamp({})", fb("DCGM_FI_DEV_FB_USED"));
     vec![
-        (
+        one(
             MetricKind::GpuUtil,
             queries::gauge_serving(s, &util, &util_times, Aggregate::Avg, "UUID", Some(&serving)),
             0.01,
         ),
-        (
+        one(
             MetricKind::GpuMem,
             queries::gauge_serving(s, &used_share, &used_times, Aggregate::Avg, "UUID", Some(&serving)),
             1.0,
         ),
-        (
+        one(
             MetricKind::KvCacheUsage,
             queries::gauge_of(
                 s,
@@ -220,7 +247,7 @@ fn defaults(s: &Selection, window: Duration) -> Vec<(MetricKind, String, f64)> {
             ),
             1.0,
         ),
-        (
+        one(
             MetricKind::QueueLength,
             queries::gauge_of(
                 s,
@@ -230,7 +257,7 @@ fn defaults(s: &Selection, window: Duration) -> Vec<(MetricKind, String, f64)> {
             ),
             1.0,
         ),
-        (
+        one(
             MetricKind::RequestRate,
             queries::counter_rate(
                 s,
@@ -243,15 +270,42 @@ fn defaults(s: &Selection, window: Duration) -> Vec<(MetricKind, String, f64)> {
             ),
             1.0,
         ),
-        (MetricKind::LatencyP50, latency(0.5), 1.0),
-        (MetricKind::LatencyP95, latency(0.95), 1.0),
-        (MetricKind::LatencyP99, latency(0.99), 1.0),
+        one(
+            MetricKind::LatencyMean,
+            format!(
+                "{} or {}",
+                queries::counter_ratio(
+                    s,
+                    "vllm:e2e_request_latency_seconds_sum",
+                    &["vllm:e2e_request_latency_seconds_count"],
+                    1.0,
+                    window
+                ),
+                queries::counter_ratio(
+                    s,
+                    "nv_inference_request_duration_us",
+                    &["nv_inference_request_success", "nv_inference_request_failure"],
+                    1e-6,
+                    window
+                )
+            ),
+            1.0,
+        ),
         (
+            vec![
+                (MetricKind::LatencyP50, "p50"),
+                (MetricKind::LatencyP95, "p95"),
+                (MetricKind::LatencyP99, "p99"),
+            ],
+            latencies,
+            1.0,
+        ),
+        one(
             MetricKind::TimeToFirstToken,
             queries::histogram_quantile(s, "vllm:time_to_first_token_seconds", 0.5, window),
             1.0,
         ),
-        (
+        one(
             MetricKind::TokensPerSecond,
             queries::counter_rate(s, &["vllm:generation_tokens_total"], window),
             1.0,
@@ -316,10 +370,10 @@ impl MetricSource for PrometheusSource {
                     polls[i] = Err(err.clone());
                 }
             };
-            // A failed query fails the groups it was for, its kind named.
+            // A failed query fails the groups it was for, its kinds named.
             let failure = |polls: &mut Vec<GroupPoll>, query: &Planned, err: &BackendError| {
                 let named =
-                    BackendError { message: format!("{}: {}", query.kind, err.message), ..err.clone() };
+                    BackendError { message: format!("{}: {}", query.named(), err.message), ..err.clone() };
                 query.answers.groups().iter().for_each(|&i| fail(polls, i, &named));
             };
             let mut failed: Vec<BackendError> = Vec::new();
@@ -334,28 +388,29 @@ impl MetricSource for PrometheusSource {
                     }
                 };
                 for warning in &answer.warnings {
-                    tracing::warn!(source = %self.name, kind = %query.kind, %warning, "Prometheus warning");
+                    tracing::warn!(source = %self.name, kind = %query.named(), %warning, "Prometheus warning");
                 }
                 match &query.answers {
                     Answers::Grouped(members) => {
-                        let figures = queries::figures(&answer.result);
-                        for &i in members {
-                            let sample = figures
-                                .get(&groups[i].name)
-                                .and_then(|f| sample(&query.kind, f, query.scale));
-                            if let (Ok(poll), Some(sample)) = (&mut polls[i], sample) {
-                                poll.push(sample);
+                        for (kind, value_part) in &query.kinds {
+                            let figures = queries::figures_of(&answer.result, value_part);
+                            for &i in members.iter().filter(|&&i| !self.replaced(&groups[i], kind)) {
+                                let sample =
+                                    figures.get(&groups[i].name).and_then(|f| sample(kind, f, query.scale));
+                                if let (Ok(poll), Some(sample)) = (&mut polls[i], sample) {
+                                    poll.push(sample);
+                                }
                             }
                         }
                     }
-                    &Answers::Whole(i) => match whole(&query.kind, &answer.result) {
+                    &Answers::Whole(i) => match whole(&query.kinds[0].0, &answer.result) {
                         Ok(sample) => {
                             if let (Ok(poll), Some(sample)) = (&mut polls[i], sample) {
                                 poll.push(sample);
                             }
                         }
                         Err(why) => {
-                            let err = BackendError::rejected(format!("{}: {why}", query.kind));
+                            let err = BackendError::rejected(format!("{}: {why}", query.named()));
                             fail(&mut polls, i, &err);
                         }
                     },
@@ -415,7 +470,8 @@ mod tests {
         let series: Vec<String> = groups
             .iter()
             .flat_map(|g| {
-                [("value", value), ("count", count), ("at", "1796579992.556")].map(|(part, v)| {
+                let parts = [("value", value), ("p50", value), ("p95", value), ("p99", value)];
+                parts.into_iter().chain([("count", count), ("at", "1796579992.556")]).map(move |(part, v)| {
                     format!(
                         r#"{{"metric":{{"fleetdeck_group":"{g}","fleetdeck_part":"{part}"}},"value":[1796579993.25,"{v}"]}}"#
                     )
@@ -472,12 +528,14 @@ mod tests {
         let (url, requests) = canned(100, "50", "4").await;
         let groups: Vec<GroupSpec> = (0..100).map(|g| spec(&format!("g{g}"))).collect();
         let polls = source(&url).poll(&groups).await.unwrap();
-        let kinds = source(&url).plan(&groups).len();
-        assert_eq!(requests.load(Ordering::SeqCst), kinds);
-        assert!(kinds <= 10, "{kinds} requests a poll");
+        let plan = source(&url).plan(&groups);
+        assert_eq!(requests.load(Ordering::SeqCst), plan.len());
+        assert!(plan.len() <= 10, "{} requests a poll", plan.len());
+        let kinds: usize = plan.iter().map(|q| q.kinds.len()).sum();
         assert_eq!(polls.len(), 100);
-        let first = polls[0].as_ref().unwrap();
-        assert_eq!(first.len(), kinds, "every kind answered for every group");
+        for poll in &polls {
+            assert_eq!(poll.as_ref().unwrap().len(), kinds, "every kind answered for every group");
+        }
     }
 
     #[tokio::test]
@@ -559,7 +617,7 @@ mod tests {
         let source = source_with(&settings(&url), own);
         let groups: Vec<GroupSpec> = (0..4).map(|g| spec(&format!("g{g}"))).collect();
         let polls = source.poll(&groups).await.unwrap();
-        assert_eq!(requests.load(Ordering::SeqCst), 10 + 3, "the defaults once, each own query once");
+        assert_eq!(requests.load(Ordering::SeqCst), 9 + 3, "the defaults once, each own query once");
         let p95 = |i: usize| {
             let samples = polls[i].as_ref().unwrap();
             samples
@@ -568,9 +626,9 @@ mod tests {
                 .map(|s| s.sample.value)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(polls[0].as_ref().unwrap().len(), 10);
+        assert_eq!(polls[0].as_ref().unwrap().len(), 11);
         assert_eq!((p95(0), p95(1)), (vec![50.0], vec![0.7]), "g1's own query, not the default");
-        assert_eq!(polls[1].as_ref().unwrap().len(), 10);
+        assert_eq!(polls[1].as_ref().unwrap().len(), 11);
         let err = polls[2].as_ref().unwrap_err();
         assert_eq!(err.kind, crate::model::ErrorKind::Rejected);
         assert!(err.message.starts_with("custom:batch_size: Prometheus http://"), "{}", err.message);
@@ -599,7 +657,7 @@ mod tests {
             plan.iter().filter(|q| matches!(&q.answers, Answers::Grouped(m) if m == &[1])).collect();
         assert_eq!(
             (shared.len(), alone.len(), plan.len()),
-            (10, 9, 10 + 9 + 1),
+            (9, 8, 9 + 8 + 1),
             "g1's gpu_util is its own query"
         );
         assert!(
@@ -608,7 +666,7 @@ mod tests {
                 .all(|q| q.promql.contains("{namespace=\"inference\"}") && !q.promql.contains("eu-1"))
         );
         assert!(alone.iter().all(|q| q.promql.contains("{namespace=\"inference\", cluster=\"eu-1\"}")));
-        assert!(alone.iter().all(|q| q.kind != MetricKind::GpuUtil));
+        assert!(alone.iter().all(|q| q.kinds.iter().all(|(k, _)| *k != MetricKind::GpuUtil)));
     }
 
     /// Credentials read from their files on each query, the configured headers sent; a
