@@ -15,7 +15,7 @@ pub struct Daemon {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
     home: PathBuf,
-    socket: PathBuf,
+    pub socket: PathBuf,
 }
 
 impl Daemon {

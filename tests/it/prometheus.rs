@@ -399,6 +399,16 @@ pub mod peer {
     fn a_marker_another_process_writes_on_the_target_pauses_the_acting_daemon() {
         let lp = Loop::start();
         let Loop { sim, prometheus, daemon, .. } = &lp;
+        // A console attached to the daemon draws llm-chat's sparklines from Prometheus.
+        let console =
+            crate::support::Tmux::start(&format!("{} --attach {}", bin(), daemon.socket.display()), 140, 40);
+        wait_for("llm-chat's sparklines on the attached console", WAIT, || {
+            let screen = console.capture();
+            let row =
+                screen.lines().find(|l| l.contains("llm-chat") && l.contains("4/0/4")).unwrap_or_default();
+            let bars = row.chars().filter(|c| ('▁'..='█').contains(c)).count();
+            if screen.contains("attached to") && bars >= 20 { Ok(()) } else { Err(screen) }
+        });
         // Another process (here: a plain HTTP client) pauses the group on its target.
         let marker = r#"{"marker":"v1 mode=full by=bo@example.com why=INC-9"}"#;
         let (code, body) = http_put_json(&sim.control, "/v1/groups/llm-chat/marker", marker);
@@ -413,6 +423,10 @@ pub mod peer {
         let status = daemon.ctl(&["status"]);
         let status = String::from_utf8_lossy(&status.stdout).into_owned();
         assert!(status.contains("bo@example.com"), "ctl status shows who paused:\n{status}");
+        console.wait_for_text(&[
+            "paused (no automated changes) by bo@example.com",
+            "INC-9 (marker on the target)",
+        ]);
         // Decisions are announced once per run of equal ones, so the pause holding is seen
         // from outside: Prometheus shows the spike, sim serve still has 4; the marker
         // cleared, the same daemon scales out.
