@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use super::api::{
     ApiError, ExportersDown, GroupView, Message, Restart, SetDesired, SetMarker, SetServing, SimRequest,
 };
+use super::roster::GroupRoster;
 use super::{Shared, State, exposition, lock};
 use crate::clock::Clock;
 use crate::model::marker::MAX_MARKER_LEN;
@@ -150,6 +151,16 @@ fn answer(result: Result<GroupView, SimError>) -> Response {
     }
 }
 
+/// `change` made to a group's instances, answered with what it says was done; 404 for
+/// no such group.
+fn on_roster(c: &Control, group: String, change: impl FnOnce(&mut GroupRoster) -> String) -> Response {
+    let mut state = c.current();
+    match state.roster_mut(&group) {
+        None => sim_refusal(SimError::UnknownGroup(group)),
+        Some(roster) => Json(Message { message: change(roster) }).into_response(),
+    }
+}
+
 pub(super) fn control_router(
     state: Shared,
     serving: Arc<Mutex<ServingListener>>,
@@ -184,28 +195,16 @@ pub(super) fn control_router(
         answer(state.fleet.set_marker(&group, body.marker).and_then(|()| view(&state, &group)))
     };
     let restart = |With(c): With<Control>, Path(group): Path<String>, Json(body): Json<Restart>| async move {
-        let mut state = c.current();
-        match state.roster_mut(&group) {
-            None => sim_refusal(SimError::UnknownGroup(group)),
-            Some(roster) => {
-                let n = roster.restart(body.instances);
-                Json(Message {
-                    message: format!("{group}: {n} instances restarted in place (counters reset)"),
-                })
-                .into_response()
-            }
-        }
+        on_roster(&c, group, |roster| {
+            let n = roster.restart(body.instances);
+            format!("{}: {n} instances restarted in place (counters reset)", roster.name)
+        })
     };
     let exporters = |With(c): With<Control>, Path(group): Path<String>, Json(body): Json<ExportersDown>| async move {
-        let mut state = c.current();
-        match state.roster_mut(&group) {
-            None => sim_refusal(SimError::UnknownGroup(group)),
-            Some(roster) => {
-                let n = roster.exporters_down(body.down);
-                Json(Message { message: format!("{group}: the GPU exporters of {n} instances down") })
-                    .into_response()
-            }
-        }
+        on_roster(&c, group, |roster| {
+            let n = roster.exporters_down(body.down);
+            format!("{}: the GPU exporters of {n} instances down", roster.name)
+        })
     };
     let sim = |With(c): With<Control>, Json(body): Json<SimRequest>| async move {
         let command: SimCommand = match body.command.parse() {
