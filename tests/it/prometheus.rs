@@ -272,16 +272,18 @@ pub mod peer {
             })
         };
         // The fixture runs llm-chat's 4 instances at 60 % (19.2 req/s, 8 req/s each).
-        let util = queries::gauge(&selection, "DCGM_FI_DEV_GPU_UTIL", Aggregate::Avg, "UUID");
+        let util = queries::gauge(&selection, "DCGM_FI_DEV_GPU_UTIL", Aggregate::Avg, "UUID").instant();
         read("GPU utilization by group", &util, 55.0..65.0);
-        let rate = queries::counter_rate(&selection, &["vllm:request_success_total"], Duration::from_secs(5));
+        let rate = queries::counter_rate(&selection, &["vllm:request_success_total"], Duration::from_secs(5))
+            .instant();
         read("the request rate", &rate, 15.0..24.0);
         let p95 = queries::histogram_quantile(
             &selection,
             "vllm:e2e_request_latency_seconds",
             0.95,
             Duration::from_secs(5),
-        );
+        )
+        .instant();
         let figure = read("p95 latency", &p95, 0.9..5.0);
         let now_ms =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
@@ -301,7 +303,8 @@ pub mod peer {
             Aggregate::Avg,
             "UUID",
             Some(&serving),
-        );
+        )
+        .instant();
         wait_for("all 6 GPUs in Prometheus", WAIT, || {
             let figures = queries::figures(&prometheus.query(&util)?.result);
             let f = figures.get("llm-chat").copied().unwrap_or_default();
@@ -438,7 +441,8 @@ pub mod peer {
             "DCGM_FI_DEV_GPU_UTIL",
             fleetdeck::backends::prometheus::queries::Aggregate::Avg,
             "UUID",
-        );
+        )
+        .instant();
         wait_for("the spike in Prometheus", WAIT, || {
             let figures = fleetdeck::backends::prometheus::queries::figures(&prometheus.query(&util)?.result);
             let value = figures.get("llm-chat").and_then(|f| f.value).unwrap_or_default();
@@ -483,7 +487,8 @@ pub mod peer {
         let sim = SimServe::start("fast.toml", &[]);
         let prometheus = Prometheus::scraping(&sim);
         let selection = Selection::new(["llm-chat"], Duration::from_secs(5));
-        let rate = queries::counter_rate(&selection, &["vllm:request_success_total"], Duration::from_secs(5));
+        let rate = queries::counter_rate(&selection, &["vllm:request_success_total"], Duration::from_secs(5))
+            .instant();
         let read = || -> Result<(f64, i64), String> {
             let figures = queries::figures(&prometheus.query(&rate)?.result);
             match figures.get("llm-chat") {
@@ -727,13 +732,15 @@ pub mod peer {
             &["nv_inference_request_success", "nv_inference_request_failure"],
             1e-6,
             Duration::from_secs(5),
-        );
+        )
+        .instant();
         let p95 = queries::summary_quantiles(
             &selection,
             "nv_inference_request_summary_us",
             &[(0.95, "value")],
             true,
-        );
+        )
+        .instant();
         // 120 ms of service at 60 % utilization: a mean of a few tenths of a second, in
         // seconds (not µs), and a p95 above it.
         let mean = read("Triton's mean latency", &mean);
@@ -743,12 +750,15 @@ pub mod peer {
         // llm-chat is vLLM: no Triton series, so no figure rather than a zero.
         let figures = queries::figures(
             &prometheus
-                .query(&queries::summary_quantiles(
-                    &selection,
-                    "nv_inference_request_summary_us",
-                    &[(0.95, "value")],
-                    true,
-                ))
+                .query(
+                    &queries::summary_quantiles(
+                        &selection,
+                        "nv_inference_request_summary_us",
+                        &[(0.95, "value")],
+                        true,
+                    )
+                    .instant(),
+                )
                 .unwrap()
                 .result,
         );

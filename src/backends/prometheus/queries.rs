@@ -146,6 +146,29 @@ fn part(expr: &str, part: &str) -> String {
     format!("label_replace({expr}, \"{PART_LABEL}\", \"{part}\", \"\", \"\")")
 }
 
+/// A query's parts before they are joined: its value parts (each named: `value`, or
+/// `p95` where one query answers several kinds), the instances it covers and its oldest
+/// raw sample's time. An instant query sends them all ([`GroupQuery::instant`]); a range
+/// query over history needs the values only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupQuery {
+    pub values: Vec<(String, String)>,
+    pub count: String,
+    pub at: String,
+}
+
+impl GroupQuery {
+    fn new(value: String, count: String, at: String) -> Self {
+        GroupQuery { values: vec![("value".to_string(), value)], count, at }
+    }
+
+    /// Every part tagged with its [`PART_LABEL`], as one expression.
+    pub fn instant(&self) -> String {
+        let values = self.values.iter().map(|(name, expr)| part(expr, name));
+        values.chain([part(&self.count, "count"), part(&self.at, "at")]).collect::<Vec<_>>().join(" or ")
+    }
+}
+
 /// How a gauge's instances make the group's figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Aggregate {
@@ -169,13 +192,13 @@ impl Aggregate {
 
 /// A gauge of every instance (`join` the labels that tell one instance's series from
 /// another's: `UUID` for dcgm, `pod` for a server): value, count and oldest time.
-pub fn gauge(selection: &Selection, metric: &str, aggregate: Aggregate, join: &str) -> String {
+pub fn gauge(selection: &Selection, metric: &str, aggregate: Aggregate, join: &str) -> GroupQuery {
     gauge_of(selection, &[metric], aggregate, join)
 }
 
 /// [`gauge`] of the first of `metrics` an instance has (vLLM's `kv_cache_usage_perc`, or
 /// the older `gpu_cache_usage_perc` where a server still writes that one).
-pub fn gauge_of(selection: &Selection, metrics: &[&str], aggregate: Aggregate, join: &str) -> String {
+pub fn gauge_of(selection: &Selection, metrics: &[&str], aggregate: Aggregate, join: &str) -> GroupQuery {
     let values: Vec<String> = metrics.iter().map(|m| selection.selector(m)).collect();
     let times: Vec<String> =
         metrics.iter().map(|m| format!("timestamp({})", selection.selector(m))).collect();
@@ -189,7 +212,7 @@ pub fn gauge_expr(
     times: &str,
     aggregate: Aggregate,
     join: &str,
-) -> String {
+) -> GroupQuery {
     gauge_serving(selection, values, times, aggregate, join, None)
 }
 
@@ -203,7 +226,7 @@ pub fn gauge_serving(
     aggregate: Aggregate,
     join: &str,
     serving: Option<&str>,
-) -> String {
+) -> GroupQuery {
     let values = selection.grouped(values);
     let times = selection.fresh(times);
     let fresh = match serving {
@@ -215,17 +238,16 @@ pub fn gauge_serving(
         }
     };
     let by = format!("by ({GROUP_LABEL})");
-    [
-        part(&format!("{} {by} ({fresh})", aggregate.word()), "value"),
-        part(&format!("count {by} ({fresh})"), "count"),
-        part(&format!("min {by} ({times} and on({GROUP_LABEL}, {join}) {fresh})"), "at"),
-    ]
-    .join(" or ")
+    GroupQuery::new(
+        format!("{} {by} ({fresh})", aggregate.word()),
+        format!("count {by} ({fresh})"),
+        format!("min {by} ({times} and on({GROUP_LABEL}, {join}) {fresh})"),
+    )
 }
 
 /// The group's `q`-quantile from a histogram's buckets over `window`, summed over every
 /// fresh instance (and over vLLM's `engine` label), with the oldest `_count` time.
-pub fn histogram_quantile(selection: &Selection, histogram: &str, q: f64, window: Duration) -> String {
+pub fn histogram_quantile(selection: &Selection, histogram: &str, q: f64, window: Duration) -> GroupQuery {
     histogram_quantiles(selection, histogram, &[(q, "value")], window)
 }
 
@@ -237,7 +259,7 @@ pub fn histogram_quantiles(
     histogram: &str,
     quantiles: &[(f64, &str)],
     window: Duration,
-) -> String {
+) -> GroupQuery {
     let buckets = selection.grouped(&format!(
         "rate({}[{}])",
         selection.selector(&format!("{histogram}_bucket")),
@@ -245,15 +267,13 @@ pub fn histogram_quantiles(
     ));
     let times = selection.fresh_times(&format!("{histogram}_count"));
     let fresh = format!("({buckets} and on({GROUP_LABEL}, {POD_LABEL}) {times})");
-    let mut parts: Vec<String> = quantiles
+    let values = quantiles
         .iter()
         .map(|(q, name)| {
-            part(&format!("histogram_quantile({q}, sum by (le, {GROUP_LABEL}) ({fresh}))"), name)
+            (name.to_string(), format!("histogram_quantile({q}, sum by (le, {GROUP_LABEL}) ({fresh}))"))
         })
         .collect();
-    parts.push(part(&pods(&times), "count"));
-    parts.push(part(&format!("min by ({GROUP_LABEL}) ({times})"), "at"));
-    parts.join(" or ")
+    GroupQuery { values, count: pods(&times), at: format!("min by ({GROUP_LABEL}) ({times})") }
 }
 
 /// Triton's quantiles from its latency summary (`--metrics-config
@@ -265,22 +285,19 @@ pub fn summary_quantiles(
     summary: &str,
     quantiles: &[(f64, &str)],
     micros: bool,
-) -> String {
+) -> GroupQuery {
     let times = selection.fresh_times(&format!("{summary}_count"));
-    let mut parts: Vec<String> = quantiles
+    let values = quantiles
         .iter()
         .map(|(q, name)| {
             let raw = selection.selector_with(summary, &format!("quantile=\"{q}\""));
             let values = selection.grouped(&if micros { format!("{raw} / 1e6") } else { raw });
-            part(
-                &format!("max by ({GROUP_LABEL}) ({values} and on({GROUP_LABEL}, {POD_LABEL}) {times})"),
-                name,
-            )
+            let worst =
+                format!("max by ({GROUP_LABEL}) ({values} and on({GROUP_LABEL}, {POD_LABEL}) {times})");
+            (name.to_string(), worst)
         })
         .collect();
-    parts.push(part(&pods(&times), "count"));
-    parts.push(part(&format!("min by ({GROUP_LABEL}) ({times})"), "at"));
-    parts.join(" or ")
+    GroupQuery { values, count: pods(&times), at: format!("min by ({GROUP_LABEL}) ({times})") }
 }
 
 /// How many pods `expr` has series of, per group (a server writes several series of one
@@ -297,17 +314,16 @@ fn fresh_rate(selection: &Selection, counter: &str, window: Duration) -> String 
 
 /// The group's summed per-second rate of `counters` (several: vLLM and Triton names in
 /// one query, each group has one of them) over `window`; `rate` handles counter resets.
-pub fn counter_rate(selection: &Selection, counters: &[&str], window: Duration) -> String {
+pub fn counter_rate(selection: &Selection, counters: &[&str], window: Duration) -> GroupQuery {
     let fresh: Vec<String> = counters.iter().map(|c| fresh_rate(selection, c, window)).collect();
     let all_times: Vec<String> = counters.iter().map(|c| selection.fresh_times(c)).collect();
     let fresh = fresh.join(" or ");
     let all_times = all_times.join(" or ");
-    [
-        part(&format!("sum by ({GROUP_LABEL}) ({fresh})"), "value"),
-        part(&pods(&all_times), "count"),
-        part(&format!("min by ({GROUP_LABEL}) ({all_times})"), "at"),
-    ]
-    .join(" or ")
+    GroupQuery::new(
+        format!("sum by ({GROUP_LABEL}) ({fresh})"),
+        pods(&all_times),
+        format!("min by ({GROUP_LABEL}) ({all_times})"),
+    )
 }
 
 /// `factor` × the group's rate of `numerator` over the summed rate of `denominators`
@@ -319,7 +335,7 @@ pub fn counter_ratio(
     denominators: &[&str],
     factor: f64,
     window: Duration,
-) -> String {
+) -> GroupQuery {
     let by = format!("sum by ({GROUP_LABEL})");
     let over: Vec<String> = denominators.iter().map(|c| fresh_rate(selection, c, window)).collect();
     let value = format!(
@@ -332,12 +348,7 @@ pub fn counter_ratio(
         .map(|c| selection.fresh_times(c))
         .collect();
     let times = times.join(" or ");
-    [
-        part(&value, "value"),
-        part(&pods(&times), "count"),
-        part(&format!("min by ({GROUP_LABEL}) ({times})"), "at"),
-    ]
-    .join(" or ")
+    GroupQuery::new(value, pods(&times), format!("min by ({GROUP_LABEL}) ({times})"))
 }
 
 /// A group's figure from one answer.
@@ -452,7 +463,7 @@ mod tests {
     fn a_gauge_query_has_value_count_and_time_parts_over_fresh_instances_only() {
         let mut s = Selection::new(["g"], Duration::from_secs(3));
         s.pod_labels = vec!["pod".into()];
-        let q = gauge(&s, "DCGM_FI_DEV_GPU_UTIL", Aggregate::Avg, "UUID");
+        let q = gauge(&s, "DCGM_FI_DEV_GPU_UTIL", Aggregate::Avg, "UUID").instant();
         let by = |inner: &str| {
             format!(
                 "label_replace(label_replace({inner}, \"fleetdeck_group\", \"$2\", \"pod\", \"((g)-.+)\"), \"fleetdeck_pod\", \"$1\", \"pod\", \"((g)-.+)\")"
@@ -479,15 +490,36 @@ mod tests {
             &s,
             &["vllm:request_success_total", "nv_inference_request_success"],
             Duration::from_millis(1500),
-        );
+        )
+        .instant();
         assert!(q.contains("rate(vllm:request_success_total{namespace=\"inference\"}[1500ms])"), "{q}");
         assert!(q.contains("timestamp(nv_inference_request_success{namespace=\"inference\"})"), "{q}");
-        let h = histogram_quantile(&s, "vllm:e2e_request_latency_seconds", 0.95, Duration::from_secs(30));
+        let h = histogram_quantile(&s, "vllm:e2e_request_latency_seconds", 0.95, Duration::from_secs(30))
+            .instant();
         assert!(h.contains("histogram_quantile(0.95, sum by (le, fleetdeck_group) ("), "{h}");
         assert!(
             h.contains("rate(vllm:e2e_request_latency_seconds_bucket{namespace=\"inference\"}[30s])"),
             "{h}"
         );
+    }
+
+    #[test]
+    fn a_query_of_several_quantiles_keeps_its_value_parts_apart_until_sent() {
+        let q = histogram_quantiles(
+            &selection(),
+            "vllm:e2e_request_latency_seconds",
+            &[(0.5, "p50"), (0.95, "p95")],
+            Duration::from_secs(30),
+        );
+        let names: Vec<&str> = q.values.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["p50", "p95"]);
+        assert!(
+            q.values[1].1.starts_with("histogram_quantile(0.95, ") && !q.values[1].1.contains(PART_LABEL)
+        );
+        let sent = q.instant();
+        for part in ["p50", "p95", "count", "at"] {
+            assert!(sent.contains(&format!("\"{PART_LABEL}\", \"{part}\"")), "{part}: {sent}");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, join_all};
 
-use super::queries::{self, Aggregate, GroupFigure, Selection};
+use super::queries::{self, Aggregate, GroupFigure, GroupQuery, Selection};
 use super::response::{self, Answer, QueryResult};
 use crate::backends::http::{self, HttpOptions};
 use crate::clock::Clock;
@@ -206,14 +206,15 @@ type DefaultQuery = (Vec<(MetricKind, &'static str)>, String, f64);
 
 /// The default queries of `s`'s groups.
 fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
-    let one = |kind: MetricKind, promql: String, scale: f64| (vec![(kind, "value")], promql, scale);
+    let one =
+        |kind: MetricKind, query: GroupQuery, scale: f64| (vec![(kind, "value")], query.instant(), scale);
     // p50, p95 and p99 in one query: vLLM's histogram, or Triton's summary where it is
     // turned on (vLLM groups have no Triton series and the other way round).
     let quantiles = [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")];
     let latencies = format!(
         "{} or {}",
-        queries::histogram_quantiles(s, "vllm:e2e_request_latency_seconds", &quantiles, window),
-        queries::summary_quantiles(s, "nv_inference_request_summary_us", &quantiles, true)
+        queries::histogram_quantiles(s, "vllm:e2e_request_latency_seconds", &quantiles, window).instant(),
+        queries::summary_quantiles(s, "nv_inference_request_summary_us", &quantiles, true).instant()
     );
     let fb = |m: &str| s.selector(m);
     // Every vLLM and Triton server writes these gauges on every scrape.
@@ -270,8 +271,8 @@ fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
             ),
             1.0,
         ),
-        one(
-            MetricKind::LatencyMean,
+        (
+            vec![(MetricKind::LatencyMean, "value")],
             format!(
                 "{} or {}",
                 queries::counter_ratio(
@@ -280,7 +281,8 @@ fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
                     &["vllm:e2e_request_latency_seconds_count"],
                     1.0,
                     window
-                ),
+                )
+                .instant(),
                 queries::counter_ratio(
                     s,
                     "nv_inference_request_duration_us",
@@ -288,6 +290,7 @@ fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
                     1e-6,
                     window
                 )
+                .instant()
             ),
             1.0,
         ),
