@@ -162,6 +162,24 @@ impl GroupQuery {
         GroupQuery { values: vec![("value".to_string(), value)], count, at }
     }
 
+    /// Either query's series (`or`): vLLM's and Triton's names for one kind, each group
+    /// having one of them. Value parts of the same name are joined.
+    pub fn or(self, other: GroupQuery) -> GroupQuery {
+        let values = self
+            .values
+            .into_iter()
+            .map(|(name, expr)| match other.values.iter().find(|(n, _)| *n == name) {
+                Some((_, theirs)) => (name, format!("{expr} or {theirs}")),
+                None => (name, expr),
+            })
+            .collect();
+        GroupQuery {
+            values,
+            count: format!("{} or {}", self.count, other.count),
+            at: format!("{} or {}", self.at, other.at),
+        }
+    }
+
     /// Every part tagged with its [`PART_LABEL`], as one expression.
     pub fn instant(&self) -> String {
         let values = self.values.iter().map(|(name, expr)| part(expr, name));
@@ -520,6 +538,20 @@ mod tests {
         for part in ["p50", "p95", "count", "at"] {
             assert!(sent.contains(&format!("\"{PART_LABEL}\", \"{part}\"")), "{part}: {sent}");
         }
+    }
+
+    #[test]
+    fn or_joins_two_queries_part_by_part() {
+        let s = selection();
+        let vllm = counter_rate(&s, &["vllm:request_success_total"], Duration::from_secs(30));
+        let triton = counter_rate(&s, &["nv_inference_request_success"], Duration::from_secs(30));
+        let both = vllm.clone().or(triton.clone());
+        assert_eq!(
+            both.values,
+            [("value".to_string(), format!("{} or {}", vllm.values[0].1, triton.values[0].1))]
+        );
+        assert_eq!(both.count, format!("{} or {}", vllm.count, triton.count));
+        assert_eq!(both.at, format!("{} or {}", vllm.at, triton.at));
     }
 
     #[test]

@@ -211,11 +211,8 @@ fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
     // p50, p95 and p99 in one query: vLLM's histogram, or Triton's summary where it is
     // turned on (vLLM groups have no Triton series and the other way round).
     let quantiles = [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")];
-    let latencies = format!(
-        "{} or {}",
-        queries::histogram_quantiles(s, "vllm:e2e_request_latency_seconds", &quantiles, window).instant(),
-        queries::summary_quantiles(s, "nv_inference_request_summary_us", &quantiles, true).instant()
-    );
+    let latencies = queries::histogram_quantiles(s, "vllm:e2e_request_latency_seconds", &quantiles, window)
+        .or(queries::summary_quantiles(s, "nv_inference_request_summary_us", &quantiles, true));
     let fb = |m: &str| s.selector(m);
     // Every vLLM and Triton server writes these gauges on every scrape.
     let serving = s.serving_pods(&["vllm:num_requests_running", "nv_inference_pending_request_count"]);
@@ -271,27 +268,22 @@ fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
             ),
             1.0,
         ),
-        (
-            vec![(MetricKind::LatencyMean, "value")],
-            format!(
-                "{} or {}",
-                queries::counter_ratio(
-                    s,
-                    "vllm:e2e_request_latency_seconds_sum",
-                    &["vllm:e2e_request_latency_seconds_count"],
-                    1.0,
-                    window
-                )
-                .instant(),
-                queries::counter_ratio(
-                    s,
-                    "nv_inference_request_duration_us",
-                    &["nv_inference_request_success", "nv_inference_request_failure"],
-                    1e-6,
-                    window
-                )
-                .instant()
-            ),
+        one(
+            MetricKind::LatencyMean,
+            queries::counter_ratio(
+                s,
+                "vllm:e2e_request_latency_seconds_sum",
+                &["vllm:e2e_request_latency_seconds_count"],
+                1.0,
+                window,
+            )
+            .or(queries::counter_ratio(
+                s,
+                "nv_inference_request_duration_us",
+                &["nv_inference_request_success", "nv_inference_request_failure"],
+                1e-6,
+                window,
+            )),
             1.0,
         ),
         (
@@ -300,7 +292,7 @@ fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
                 (MetricKind::LatencyP95, "p95"),
                 (MetricKind::LatencyP99, "p99"),
             ],
-            latencies,
+            latencies.instant(),
             1.0,
         ),
         one(
