@@ -240,16 +240,12 @@ pub mod peer {
         use std::time::Duration;
         // The fast fixture with warm-ups of minutes, so launched instances stay warming.
         let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("slow-warmup.toml");
-        let text = std::fs::read_to_string(fixture("fast.toml")).unwrap();
-        std::fs::write(
-            &config,
-            text.replace(
-                r#"warmup = { min = "5s", max = "10s" }"#,
-                r#"warmup = { min = "10m", max = "10m" }"#,
-            ),
-        )
-        .unwrap();
+        let config = fast_with(
+            dir.path(),
+            "slow-warmup.toml",
+            r#"warmup = { min = "5s", max = "10s" }"#,
+            r#"warmup = { min = "10m", max = "10m" }"#,
+        );
         let sim = SimServe::start_file(&config, &[]);
         let prometheus = Prometheus::scraping(&sim);
         let selection = Selection::new(["llm-chat", "vision", "embeddings"], Duration::from_secs(5));
@@ -321,6 +317,39 @@ pub mod peer {
         sim: &SimServe,
     ) -> std::path::PathBuf {
         fleet_config_with(dir, prometheus, sim, "")
+    }
+
+    /// [`fleet_config`]'s llm-chat policy line.
+    const TRACKING: &str = "target_tracking = [{ metric = \"gpu_util\", target = 0.7 }]\n";
+    /// A policy line for decisions that act at once, scale-in included.
+    const UNSTABILIZED: &str = "stabilization = { scale_up = \"0s\", scale_down = \"0s\" }\n";
+
+    /// The fast fixture with `from` (which it must have) replaced by `to`, written into
+    /// `dir` as `name`.
+    fn fast_with(dir: &std::path::Path, name: &str, from: &str, to: &str) -> std::path::PathBuf {
+        let text = std::fs::read_to_string(fixture("fast.toml")).unwrap();
+        assert!(text.contains(from), "the fast fixture has {from}");
+        let path = dir.join(name);
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        path
+    }
+
+    /// A config file with each `(from, to)` replaced; each `from` must be there.
+    fn rewrite(path: &std::path::Path, replacements: &[(&str, &str)]) {
+        let mut text = std::fs::read_to_string(path).unwrap();
+        for (from, to) in replacements {
+            assert!(text.contains(from), "{} has {from}", path.display());
+            text = text.replace(from, to);
+        }
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Waits until `sim serve` reports llm-chat at `desired`.
+    fn wait_for_desired(sim: &SimServe, desired: u32) {
+        wait_for(&format!("sim serve at {desired}"), WAIT, || {
+            let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
+            if view.contains(&format!(r#""desired":{desired}"#)) { Ok(()) } else { Err(view) }
+        });
     }
 
     /// [`fleet_config`] with `more` (groups, tables) appended.
@@ -627,23 +656,16 @@ pub mod peer {
     #[test]
     fn zero_traffic_is_an_idle_group_that_scales_in_to_its_min() {
         let dir = tempfile::tempdir().unwrap();
-        let idle = dir.path().join("idle.toml");
-        let text = std::fs::read_to_string(fixture("fast.toml")).unwrap();
-        let quiet = text.replace(
+        let idle = fast_with(
+            dir.path(),
+            "idle.toml",
             r#"traffic = { shape = "constant", rps = 19.2, noise = 0.01 }"#,
             r#"traffic = { shape = "constant", rps = 0 }"#,
         );
-        assert_ne!(quiet, text, "the fixture's llm-chat traffic line");
-        std::fs::write(&idle, quiet).unwrap();
         let sim = SimServe::start_file(&idle, &[]);
         let prometheus = Prometheus::scraping(&sim);
         let config = fleet_config(dir.path(), &prometheus, &sim);
-        let text = std::fs::read_to_string(&config).unwrap().replace(
-            "target_tracking = [{ metric = \"gpu_util\", target = 0.7 }]\n",
-            "target_tracking = [{ metric = \"gpu_util\", target = 0.7 }]\n\
-             stabilization = { scale_up = \"0s\", scale_down = \"0s\" }\n",
-        );
-        std::fs::write(&config, text).unwrap();
+        rewrite(&config, &[(TRACKING, &format!("{TRACKING}{UNSTABILIZED}"))]);
         let daemon = crate::daemon::Daemon::start_config(dir.path(), &config, None, &[], &[]);
         let scaled = new_line(&daemon, 0, "the idle group scaled in", |l| {
             l.contains(r#""event":"decided""#) && l.contains(r#""desired":2"#)
@@ -654,10 +676,7 @@ pub mod peer {
             scaled.contains(r#"{"kind":"request_rate","value":0.0"#),
             "an idle group, read as such: {scaled}"
         );
-        wait_for("sim serve at the group's min", WAIT, || {
-            let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
-            if view.contains(r#""desired":2"#) { Ok(()) } else { Err(view) }
-        });
+        wait_for_desired(&sim, 2);
     }
 
     /// The GPU exporters of 2 of llm-chat's 4 nodes down, the other 2 GPUs at 10 % under a
@@ -666,24 +685,15 @@ pub mod peer {
     #[test]
     fn two_of_four_gpus_reporting_at_ten_percent_under_a_fifty_percent_target_is_three_never_one() {
         let dir = tempfile::tempdir().unwrap();
-        let light = dir.path().join("light.toml");
-        let text = std::fs::read_to_string(fixture("fast.toml")).unwrap();
         // 10 % of 4 instances at 8 req/s each.
-        let quiet = text.replace("rps = 19.2, noise = 0.01", "rps = 3.2");
-        assert_ne!(quiet, text, "the fixture's llm-chat traffic line");
-        std::fs::write(&light, quiet).unwrap();
+        let light = fast_with(dir.path(), "light.toml", "rps = 19.2, noise = 0.01", "rps = 3.2");
         let sim = SimServe::start_file(&light, &[]);
         let (code, body) = http_put_json(&sim.control, "/v1/groups/llm-chat/exporters", r#"{"down":2}"#);
         assert_eq!(code, 200, "{body}");
         let prometheus = Prometheus::scraping(&sim);
         let config = fleet_config(dir.path(), &prometheus, &sim);
-        let text = std::fs::read_to_string(&config).unwrap();
-        let text = text.replace("min = 2\n", "min = 1\n").replace(
-            "target_tracking = [{ metric = \"gpu_util\", target = 0.7 }]\n",
-            "target_tracking = [{ metric = \"gpu_util\", target = 0.5 }]\n\
-             stabilization = { scale_up = \"0s\", scale_down = \"0s\" }\n",
-        );
-        std::fs::write(&config, text).unwrap();
+        let half = format!("target_tracking = [{{ metric = \"gpu_util\", target = 0.5 }}]\n{UNSTABILIZED}");
+        rewrite(&config, &[("min = 2\n", "min = 1\n"), (TRACKING, &half)]);
         let daemon = crate::daemon::Daemon::start_config(dir.path(), &config, None, &[], &[]);
         let decided =
             new_line(&daemon, 0, "a scale-in on the 2 GPUs that report", |l| scales_in(l).is_some());
@@ -692,10 +702,7 @@ pub mod peer {
             decided.contains("gpu_util 0.10 from 2 of 4 instances < target 0.50 (needs 3; the 2 without a metric count as at target)"),
             "{decided}"
         );
-        wait_for("sim serve at 3", WAIT, || {
-            let (_, view) = http_get(&sim.control, "/v1/groups/llm-chat");
-            if view.contains(r#""desired":3"#) { Ok(()) } else { Err(view) }
-        });
+        wait_for_desired(&sim, 3);
         // At 3 (1 of them reporting, at 13 %), it holds there.
         let seen = daemon.lines().len();
         new_line(&daemon, seen, "a decision at 3 that keeps 3", |l| {

@@ -115,13 +115,19 @@ impl Selection {
     /// The pods whose server answers now: a fresh sample of any of `metrics` (gauges every
     /// server writes), for GPU series to be joined with.
     pub fn serving_pods(&self, metrics: &[&str]) -> String {
-        let times: Vec<String> = metrics.iter().map(|m| format!("timestamp({})", self.selector(m))).collect();
-        format!("group by ({GROUP_LABEL}, {POD_LABEL}) ({})", self.fresh(&times.join(" or ")))
+        format!("group by ({GROUP_LABEL}, {POD_LABEL}) ({})", self.fresh(&self.raw_times(metrics)))
     }
 
     /// The raw samples' times of `metric`, grouped, fresh ones only.
     fn fresh_times(&self, metric: &str) -> String {
-        self.fresh(&format!("timestamp({})", self.selector(metric)))
+        self.fresh(&self.raw_times(&[metric]))
+    }
+
+    /// The raw samples' times of the first of `metrics` a series has, ungrouped:
+    /// `timestamp()` of the raw selectors.
+    pub fn raw_times(&self, metrics: &[&str]) -> String {
+        let times: Vec<String> = metrics.iter().map(|m| format!("timestamp({})", self.selector(m))).collect();
+        times.join(" or ")
     }
 
     /// `times` (an expression of raw sample times), grouped, fresh ones only.
@@ -218,9 +224,7 @@ pub fn gauge(selection: &Selection, metric: &str, aggregate: Aggregate, join: &s
 /// the older `gpu_cache_usage_perc` where a server still writes that one).
 pub fn gauge_of(selection: &Selection, metrics: &[&str], aggregate: Aggregate, join: &str) -> GroupQuery {
     let values: Vec<String> = metrics.iter().map(|m| selection.selector(m)).collect();
-    let times: Vec<String> =
-        metrics.iter().map(|m| format!("timestamp({})", selection.selector(m))).collect();
-    gauge_expr(selection, &values.join(" or "), &times.join(" or "), aggregate, join)
+    gauge_expr(selection, &values.join(" or "), &selection.raw_times(metrics), aggregate, join)
 }
 
 /// A gauge computed from raw series: `values` and the raw samples' `times`, ungrouped.

@@ -116,7 +116,6 @@ impl PrometheusSource {
     /// defaults for it.
     fn plan(&self, groups: &[GroupSpec]) -> Vec<Planned> {
         let own = |i: usize| self.own.get(&groups[i].name);
-        let replaced = |i: usize, kind: &MetricKind| self.replaced(&groups[i], kind);
         let mut batches: Vec<(String, Vec<usize>)> = vec![(self.settings.matchers.clone(), Vec::new())];
         for i in 0..groups.len() {
             match own(i).and_then(|o| o.matchers.as_deref()) {
@@ -133,8 +132,11 @@ impl PrometheusSource {
             selection.group_label = self.settings.group_label.clone();
             for (kinds, promql, scale) in defaults(&selection, self.settings.rate_window) {
                 // A group that replaces every kind of a query does not wait on it.
-                let answered: Vec<usize> =
-                    members.iter().copied().filter(|&i| kinds.iter().any(|(k, _)| !replaced(i, k))).collect();
+                let answered: Vec<usize> = members
+                    .iter()
+                    .copied()
+                    .filter(|&i| kinds.iter().any(|(k, _)| !self.replaced(&groups[i], k)))
+                    .collect();
                 if !answered.is_empty() {
                     plan.push(Planned { kinds, promql, scale, answers: Answers::Grouped(answered) });
                 }
@@ -217,13 +219,13 @@ fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
     // Every vLLM and Triton server writes these gauges on every scrape.
     let serving = s.serving_pods(&["vllm:num_requests_running", "nv_inference_pending_request_count"]);
     let util = fb("DCGM_FI_DEV_GPU_UTIL");
-    let util_times = format!("timestamp({util})");
+    let util_times = s.raw_times(&["DCGM_FI_DEV_GPU_UTIL"]);
     let used_share = format!(
         "{used} / ({used} + {free})",
         used = fb("DCGM_FI_DEV_FB_USED"),
         free = fb("DCGM_FI_DEV_FB_FREE")
     );
-    let used_times = format!("timestamp({})", fb("DCGM_FI_DEV_FB_USED"));
+    let used_times = s.raw_times(&["DCGM_FI_DEV_FB_USED"]);
     vec![
         one(
             MetricKind::GpuUtil,
@@ -365,6 +367,12 @@ impl MetricSource for PrometheusSource {
                     polls[i] = Err(err.clone());
                 }
             };
+            // A sample joins its group's poll unless the group failed already.
+            let add = |polls: &mut Vec<GroupPoll>, i: usize, sample: Option<MetricSample>| {
+                if let (Ok(poll), Some(sample)) = (&mut polls[i], sample) {
+                    poll.push(sample);
+                }
+            };
             // A failed query fails the groups it was for, its kinds named.
             let failure = |polls: &mut Vec<GroupPoll>, query: &Planned, err: &BackendError| {
                 let named =
@@ -392,18 +400,12 @@ impl MetricSource for PrometheusSource {
                             for &i in members.iter().filter(|&&i| !self.replaced(&groups[i], kind)) {
                                 let sample =
                                     figures.get(&groups[i].name).and_then(|f| sample(kind, f, query.scale));
-                                if let (Ok(poll), Some(sample)) = (&mut polls[i], sample) {
-                                    poll.push(sample);
-                                }
+                                add(&mut polls, i, sample);
                             }
                         }
                     }
                     &Answers::Whole(i) => match whole(&query.kinds[0].0, &answer.result) {
-                        Ok(sample) => {
-                            if let (Ok(poll), Some(sample)) = (&mut polls[i], sample) {
-                                poll.push(sample);
-                            }
-                        }
+                        Ok(sample) => add(&mut polls, i, sample),
                         Err(why) => {
                             let err = BackendError::rejected(format!("{}: {why}", query.named()));
                             fail(&mut polls, i, &err);
