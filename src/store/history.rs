@@ -56,22 +56,45 @@ impl Store {
         &self,
         batch: &[(&str, &MetricKind, &[MinuteAggregate])],
     ) -> Result<usize, StoreError> {
+        // SQLite stores NaN as NULL; a NULL max never replaces a number.
+        self.write_minutes(
+            batch,
+            "DO UPDATE SET mean = excluded.mean,
+               max = CASE WHEN history_1m.max IS NULL OR excluded.max > history_1m.max
+                          THEN excluded.max ELSE history_1m.max END",
+        )
+    }
+
+    /// Writes the minutes of `batch` the store does not hold yet, keeping every one it
+    /// holds: history read back from a source (the backfill) fills gaps, while what the
+    /// engine recorded itself stays. Returns how many were written.
+    pub fn fill_minutes_batch(
+        &self,
+        batch: &[(&str, &MetricKind, &[MinuteAggregate])],
+    ) -> Result<usize, StoreError> {
+        self.write_minutes(batch, "DO NOTHING")
+    }
+
+    /// Inserts `batch`'s finite minutes in one transaction, `on_conflict` deciding what
+    /// happens to a minute already stored; how many rows changed.
+    fn write_minutes(
+        &self,
+        batch: &[(&str, &MetricKind, &[MinuteAggregate])],
+        on_conflict: &str,
+    ) -> Result<usize, StoreError> {
         if batch.is_empty() {
             return Ok(0);
         }
+        let sql = format!(
+            "INSERT INTO history_1m (group_name, metric, minute, mean, max) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (group_name, metric, minute) {on_conflict}"
+        );
         self.write(|tx| {
-            // SQLite stores NaN as NULL; a NULL max never replaces a number.
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO history_1m (group_name, metric, minute, mean, max) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (group_name, metric, minute) DO UPDATE SET mean = excluded.mean,
-                   max = CASE WHEN history_1m.max IS NULL OR excluded.max > history_1m.max
-                              THEN excluded.max ELSE history_1m.max END",
-            )?;
+            let mut stmt = tx.prepare_cached(&sql)?;
             let mut written = 0;
             for (group, metric, minutes) in batch {
                 for m in minutes.iter().filter(|m| m.mean.is_finite()) {
-                    stmt.execute(params![group, metric, minute_start(m.minute), m.mean, m.max])?;
-                    written += 1;
+                    written += stmt.execute(params![group, metric, minute_start(m.minute), m.mean, m.max])?;
                 }
             }
             Ok(written)

@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::response::{Labels, QueryResult};
+use super::response::{Labels, Point, QueryResult};
 use crate::model::Timestamp;
 
 /// The label the queries write each series' group into.
@@ -190,6 +190,13 @@ impl GroupQuery {
     pub fn instant(&self) -> String {
         let values = self.values.iter().map(|(name, expr)| part(expr, name));
         values.chain([part(&self.count, "count"), part(&self.at, "at")]).collect::<Vec<_>>().join(" or ")
+    }
+
+    /// The value parts alone, each tagged with its [`PART_LABEL`], as one expression: a
+    /// range query over history, whose points are stamped with their step (no `at`) and
+    /// whose coverage no decision reads (no `count`).
+    pub fn values_only(&self) -> String {
+        self.values.iter().map(|(name, expr)| part(expr, name)).collect::<Vec<_>>().join(" or ")
     }
 }
 
@@ -441,6 +448,23 @@ pub fn figures_of<L: GroupLabels>(result: &QueryResult<L>, value_part: &str) -> 
         }
     }
     out
+}
+
+/// A range answer of these queries ([`GroupQuery::values_only`]) read into each group's
+/// points of the part named `value_part`, oldest first. Series without a group or a part
+/// are ignored.
+pub fn history_of<'r, L: GroupLabels>(
+    result: &'r QueryResult<L>,
+    value_part: &str,
+) -> HashMap<&'r str, &'r [Point]> {
+    let QueryResult::Matrix(series) = result else { return HashMap::new() };
+    series
+        .iter()
+        .filter_map(|(labels, points)| {
+            let (group, part) = labels.group_part()?;
+            (part == value_part).then_some((group, points.as_slice()))
+        })
+        .collect()
 }
 
 fn label<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::{BoxFuture, join_all};
 
 use super::queries::{self, Aggregate, GroupFigure, GroupQuery, Selection};
@@ -32,21 +33,53 @@ use super::response::{self, Answer, QueryResult};
 use crate::backends::http::{self, HttpOptions};
 use crate::clock::Clock;
 use crate::config::{GroupPrometheus, PrometheusConfig};
-use crate::model::{BackendError, GroupSpec, MetricKind, MetricSample, Sample};
-use crate::sources::{GroupPoll, MetricSource, SourcePoll};
+use crate::model::{BackendError, GroupSpec, MetricKind, MetricSample, Sample, Timestamp};
+use crate::sources::{GroupPoll, HistoryRange, HistorySeries, MetricSource, SourceHistory, SourcePoll};
 
 /// A query longer than this goes as a form POST (Prometheus accepts both), under the
 /// 8 KiB request-line limits of common proxies.
 const LONGEST_GET: usize = 4000;
+
+/// The most steps one range query asks for: a week at one a minute, under the API's
+/// limit of 11,000 points a series.
+const MOST_STEPS: i64 = 10_080;
+
+/// Range queries of a backfill in flight at once: a long history's answers are megabytes
+/// each, and the backfill is no reason to load Prometheus.
+const HISTORY_CONCURRENCY: usize = 2;
 
 /// One query of a poll: the kinds it answers (each from its own value part: `value`, or
 /// `p95` where one query answers several), the factor that brings it to our unit, and
 /// the groups its answer is for.
 struct Planned {
     kinds: Vec<(MetricKind, &'static str)>,
-    promql: String,
+    promql: Promql,
     scale: f64,
     answers: Answers,
+}
+
+/// A planned query's PromQL: a default one's parts, or a group's own query.
+enum Promql {
+    Parts(GroupQuery),
+    Own(String),
+}
+
+impl Promql {
+    /// As an instant query (a default one's every part).
+    fn instant(&self) -> String {
+        match self {
+            Promql::Parts(query) => query.instant(),
+            Promql::Own(promql) => promql.clone(),
+        }
+    }
+
+    /// As a range query over history (a default one's values alone).
+    fn values(&self) -> String {
+        match self {
+            Promql::Parts(query) => query.values_only(),
+            Promql::Own(promql) => promql.clone(),
+        }
+    }
 }
 
 /// Whom a query's answer is for (indices into the groups polled).
@@ -61,6 +94,11 @@ impl Planned {
     /// Its kinds' names, for messages: `latency_p95`, `latency_p50/latency_p95/latency_p99`.
     fn named(&self) -> String {
         self.kinds.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>().join("/")
+    }
+
+    /// `err` as this query's failure, its kinds named.
+    fn failed(&self, err: &BackendError) -> BackendError {
+        BackendError { message: format!("{}: {}", self.named(), err.message), ..err.clone() }
     }
 }
 
@@ -138,6 +176,7 @@ impl PrometheusSource {
                     .filter(|&i| kinds.iter().any(|(k, _)| !self.replaced(&groups[i], k)))
                     .collect();
                 if !answered.is_empty() {
+                    let promql = Promql::Parts(promql);
                     plan.push(Planned { kinds, promql, scale, answers: Answers::Grouped(answered) });
                 }
             }
@@ -146,7 +185,7 @@ impl PrometheusSource {
             for (kind, promql) in own(i).map(|o| o.queries.as_slice()).unwrap_or_default() {
                 plan.push(Planned {
                     kinds: vec![(kind.clone(), "value")],
-                    promql: promql.clone(),
+                    promql: Promql::Own(promql.clone()),
                     scale: 1.0,
                     answers: Answers::Whole(i),
                 });
@@ -162,13 +201,40 @@ impl PrometheusSource {
 
     /// One instant query, GET or (long) POST: its answer's body, read by the caller
     /// ([`read`](Self::read)) so the labels can be borrowed from it.
-    async fn query(&self, promql: &str) -> Result<impl AsRef<[u8]> + use<>, BackendError> {
-        let url = format!("{}/api/v1/query", self.base);
-        let request = if promql.len() > LONGEST_GET {
-            self.client.post(&url).form(&[("query", promql)])
-        } else {
-            self.client.get(&url).query(&[("query", promql)])
-        };
+    async fn query(&self, promql: String) -> Result<impl AsRef<[u8]> + use<>, BackendError> {
+        self.call("query", vec![("query", promql)]).await
+    }
+
+    /// One range query: `promql` at every `step` from `start` to `end` (both included, as
+    /// the API counts them), its answer's body.
+    async fn query_range(
+        &self,
+        promql: String,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+    ) -> Result<impl AsRef<[u8]> + use<>, BackendError> {
+        let secs = |t: Timestamp| format!("{:.3}", t.as_secs_f64());
+        let params = vec![
+            ("query", promql),
+            ("start", secs(start)),
+            ("end", secs(end)),
+            ("step", format!("{}", step.as_secs_f64())),
+        ];
+        self.call("query_range", params).await
+    }
+
+    /// A call to `/api/v1/{endpoint}` with `params`, as a GET or, with a long query, a
+    /// form POST; its answer's body, or the API's error.
+    async fn call(
+        &self,
+        endpoint: &str,
+        params: Vec<(&'static str, String)>,
+    ) -> Result<impl AsRef<[u8]> + use<>, BackendError> {
+        let url = format!("{}/api/v1/{endpoint}", self.base);
+        let long = params.iter().map(|(_, v)| v.len()).sum::<usize>() > LONGEST_GET;
+        let request =
+            if long { self.client.post(&url).form(&params) } else { self.client.get(&url).query(&params) };
         let what = self.what();
         let request = http::authorize(request, self.settings.auth.as_ref(), &what)?;
         let response = request.send().await.map_err(|e| http::send_error(&what, &e))?;
@@ -204,12 +270,11 @@ fn joined(source: &str, group: &str) -> String {
 
 /// A default query: the kinds it answers (with their value parts), its PromQL and the
 /// factor to our unit.
-type DefaultQuery = (Vec<(MetricKind, &'static str)>, String, f64);
+type DefaultQuery = (Vec<(MetricKind, &'static str)>, GroupQuery, f64);
 
 /// The default queries of `s`'s groups.
 fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
-    let one =
-        |kind: MetricKind, query: GroupQuery, scale: f64| (vec![(kind, "value")], query.instant(), scale);
+    let one = |kind: MetricKind, query: GroupQuery, scale: f64| (vec![(kind, "value")], query, scale);
     // p50, p95 and p99 in one query: vLLM's histogram, or Triton's summary where it is
     // turned on (vLLM groups have no Triton series and the other way round).
     let quantiles = [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")];
@@ -294,7 +359,7 @@ fn defaults(s: &Selection, window: Duration) -> Vec<DefaultQuery> {
                 (MetricKind::LatencyP95, "p95"),
                 (MetricKind::LatencyP99, "p99"),
             ],
-            latencies.instant(),
+            latencies,
             1.0,
         ),
         one(
@@ -360,7 +425,7 @@ impl MetricSource for PrometheusSource {
     fn poll<'a>(&'a self, groups: &'a [GroupSpec]) -> BoxFuture<'a, SourcePoll> {
         Box::pin(async move {
             let plan = self.plan(groups);
-            let answers = join_all(plan.iter().map(|q| self.query(&q.promql))).await;
+            let answers = join_all(plan.iter().map(|q| self.query(q.promql.instant()))).await;
             let mut polls: Vec<GroupPoll> = vec![Ok(Vec::new()); groups.len()];
             let fail = |polls: &mut Vec<GroupPoll>, i: usize, err: &BackendError| {
                 if polls[i].is_ok() {
@@ -375,8 +440,7 @@ impl MetricSource for PrometheusSource {
             };
             // A failed query fails the groups it was for, its kinds named.
             let failure = |polls: &mut Vec<GroupPoll>, query: &Planned, err: &BackendError| {
-                let named =
-                    BackendError { message: format!("{}: {}", query.named(), err.message), ..err.clone() };
+                let named = query.failed(err);
                 query.answers.groups().iter().for_each(|&i| fail(polls, i, &named));
             };
             let mut failed: Vec<BackendError> = Vec::new();
@@ -419,6 +483,154 @@ impl MetricSource for PrometheusSource {
             Ok(polls)
         })
     }
+
+    fn history<'a>(
+        &'a self,
+        groups: &'a [GroupSpec],
+        range: &'a HistoryRange,
+    ) -> BoxFuture<'a, SourceHistory> {
+        Box::pin(self.read_history(groups, range))
+    }
+}
+
+/// `range`'s evaluation times (the end of each step in `(since, until]`) cut into
+/// chunks of at most [`MOST_STEPS`]: each chunk's first and last time, both evaluated.
+fn chunks(range: &HistoryRange) -> Vec<(Timestamp, Timestamp)> {
+    let step = i64::try_from(range.step.as_millis()).unwrap_or(i64::MAX).max(1);
+    let until = range.until.as_millis();
+    let mut out = Vec::new();
+    let mut start = range.since.as_millis().saturating_add(step);
+    while start <= until {
+        let end = start.saturating_add((MOST_STEPS - 1).saturating_mul(step)).min(until);
+        out.push((Timestamp::from_millis(start), Timestamp::from_millis(end)));
+        start = end.saturating_add(step);
+    }
+    out
+}
+
+impl PrometheusSource {
+    /// [`MetricSource::history`]: the poll's queries (those of the kinds asked for) as
+    /// range queries, a chunk of steps at a time, oldest first. Failures are per group as
+    /// in a poll: a group any of whose queries failed gets the first failure, and only
+    /// when every query failed is the whole call failed.
+    async fn read_history(&self, groups: &[GroupSpec], range: &HistoryRange) -> SourceHistory {
+        let plan: Vec<Planned> =
+            self.plan(groups).into_iter().filter(|q| q.kinds.iter().any(|(k, _)| range.wants(k))).collect();
+        let mut series: Vec<Vec<HistorySeries>> = vec![Vec::new(); groups.len()];
+        let mut failures: Vec<Option<BackendError>> = vec![None; groups.len()];
+        let (mut asked, mut failed) = (0, Vec::new());
+        for (start, end) in chunks(range) {
+            let calls: Vec<_> =
+                plan.iter().map(|q| self.query_range(q.promql.values(), start, end, range.step)).collect();
+            let mut answers = futures::stream::iter(calls).buffered(HISTORY_CONCURRENCY).enumerate();
+            while let Some((q, body)) = answers.next().await {
+                let query = &plan[q];
+                asked += 1;
+                let read = body.and_then(|body| {
+                    let answer = self.read(body.as_ref())?;
+                    Ok(self.points_of(query, &answer, groups, range))
+                });
+                let per_group = match read {
+                    Ok(per_group) => per_group,
+                    Err(err) => {
+                        let err = query.failed(&err);
+                        query.answers.groups().iter().for_each(|&i| first(&mut failures[i], &err));
+                        failed.push(err);
+                        continue;
+                    }
+                };
+                for (i, found) in per_group {
+                    match found {
+                        Ok(found) => {
+                            found.into_iter().for_each(|(kind, points)| extend(&mut series[i], kind, points))
+                        }
+                        Err(err) => first(&mut failures[i], &err),
+                    }
+                }
+            }
+        }
+        if asked > 0 && failed.len() == asked {
+            return Err(failed.swap_remove(0));
+        }
+        Ok(series
+            .into_iter()
+            .zip(failures)
+            .map(|(series, failure)| failure.map_or(Ok(series), Err))
+            .collect())
+    }
+
+    /// One range answer's points of `query`'s kinds asked for, per group it answers, in
+    /// our units; a group's own query that answers several series fails that group.
+    fn points_of<L: queries::GroupLabels>(
+        &self,
+        query: &Planned,
+        answer: &Answer<L>,
+        groups: &[GroupSpec],
+        range: &HistoryRange,
+    ) -> Vec<(usize, Found)> {
+        for warning in &answer.warnings {
+            tracing::warn!(source = %self.name, kind = %query.named(), %warning, "Prometheus warning");
+        }
+        let samples = |points: &[response::Point]| -> Vec<Sample> {
+            let finite = points.iter().filter(|p| p.value.is_finite());
+            finite.map(|p| Sample { at: p.at, value: p.value * query.scale }).collect()
+        };
+        match &query.answers {
+            Answers::Grouped(members) => members
+                .iter()
+                .map(|&i| {
+                    let wanted =
+                        query.kinds.iter().filter(|(k, _)| range.wants(k) && !self.replaced(&groups[i], k));
+                    let found = wanted
+                        .filter_map(|(kind, part)| {
+                            let by_group = queries::history_of(&answer.result, part);
+                            by_group
+                                .get(groups[i].name.as_str())
+                                .map(|points| (kind.clone(), samples(points)))
+                        })
+                        .collect();
+                    (i, Ok(found))
+                })
+                .collect(),
+            &Answers::Whole(i) => {
+                let kind = query.kinds[0].0.clone();
+                let found = match &answer.result {
+                    QueryResult::Matrix(series) => match series.as_slice() {
+                        [] => Ok(Vec::new()),
+                        [(_, points)] => Ok(vec![(kind, samples(points))]),
+                        more => Err(BackendError::rejected(format!(
+                            "{}: its query answers {} series; aggregate it to one (sum, avg or max)",
+                            query.named(),
+                            more.len()
+                        ))),
+                    },
+                    _ => Err(BackendError::rejected(format!(
+                        "{}: a range query answered no matrix",
+                        query.named()
+                    ))),
+                };
+                vec![(i, found)]
+            }
+        }
+    }
+}
+
+/// What one range answer holds for one group: its kinds' points, or why it failed.
+type Found = Result<Vec<(MetricKind, Vec<Sample>)>, BackendError>;
+
+/// Keeps the first failure a group had.
+fn first(slot: &mut Option<BackendError>, err: &BackendError) {
+    if slot.is_none() {
+        *slot = Some(err.clone());
+    }
+}
+
+/// Adds `points` (a later chunk) to `kind`'s series.
+fn extend(series: &mut Vec<HistorySeries>, kind: MetricKind, points: Vec<Sample>) {
+    match series.iter_mut().find(|s| s.kind == kind) {
+        Some(held) => held.points.extend(points),
+        None => series.push(HistorySeries { kind, points }),
+    }
 }
 
 #[cfg(test)]
@@ -453,7 +665,9 @@ mod tests {
             let (status, body) = script(&format!("{}{body}", raw.0.unwrap_or_default()), &headers);
             async move { (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body) }
         };
-        let app = axum::Router::new().route("/api/v1/query", axum::routing::get(answer.clone()).post(answer));
+        let app = axum::Router::new()
+            .route("/api/v1/query", axum::routing::get(answer.clone()).post(answer.clone()))
+            .route("/api/v1/query_range", axum::routing::get(answer.clone()).post(answer));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -657,12 +871,11 @@ mod tests {
             (9, 8, 9 + 8 + 1),
             "g1's gpu_util is its own query"
         );
+        assert!(shared.iter().all(|q| q.promql.instant().contains("{namespace=\"inference\"}")
+            && !q.promql.instant().contains("eu-1")));
         assert!(
-            shared
-                .iter()
-                .all(|q| q.promql.contains("{namespace=\"inference\"}") && !q.promql.contains("eu-1"))
+            alone.iter().all(|q| q.promql.instant().contains("{namespace=\"inference\", cluster=\"eu-1\"}"))
         );
-        assert!(alone.iter().all(|q| q.promql.contains("{namespace=\"inference\", cluster=\"eu-1\"}")));
         assert!(alone.iter().all(|q| q.kinds.iter().all(|(k, _)| *k != MetricKind::GpuUtil)));
     }
 
@@ -705,6 +918,98 @@ mod tests {
         assert_eq!(err.kind, crate::model::ErrorKind::Auth);
         assert!(err.message.contains("credentials: cannot read"), "{}", err.message);
         assert!(!err.message.contains("s3cret"), "{}", err.message);
+    }
+
+    /// A range query's parameter `name` from a request's (still encoded) query string.
+    fn param(query: &str, name: &str) -> f64 {
+        let value = query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}=")));
+        value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {name} in {query}"))
+    }
+
+    /// A matrix answer: `series` as (labels JSON, points as (Unix seconds, value)).
+    fn matrix(series: &[(&str, &[(f64, &str)])]) -> String {
+        let items: Vec<String> = series
+            .iter()
+            .map(|(labels, points)| {
+                let values: Vec<String> = points.iter().map(|(t, v)| format!(r#"[{t},"{v}"]"#)).collect();
+                format!(r#"{{"metric":{labels},"values":[{}]}}"#, values.join(","))
+            })
+            .collect();
+        format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}}}"#, items.join(","))
+    }
+
+    #[test]
+    fn a_history_is_cut_into_chunks_of_at_most_a_week_of_minutes() {
+        let t = |s: i64| Timestamp::from_millis(s * 1000);
+        let range = |days: i64| HistoryRange {
+            since: t(0),
+            until: t(days * 86_400),
+            step: Duration::from_secs(60),
+            kinds: None,
+        };
+        assert_eq!(chunks(&range(1)), vec![(t(60), t(86_400))]);
+        let week = 7 * 86_400;
+        assert_eq!(chunks(&range(7)), vec![(t(60), t(week))], "10,080 steps fit one");
+        assert_eq!(
+            chunks(&range(14)),
+            vec![(t(60), t(week)), (t(week + 60), t(2 * week))],
+            "no step asked twice, none left out"
+        );
+        assert!(chunks(&HistoryRange { until: t(30), ..range(1) }).is_empty(), "no whole step");
+    }
+
+    /// Eight days of gpu_util for g0 and g1 (not g2: no series): two range queries of the
+    /// one kind asked for, each a week at most, read into our units; g3's own query for
+    /// gpu_util answers two series and fails g3 alone.
+    #[tokio::test]
+    async fn a_history_reads_each_groups_points_in_our_units_a_chunk_at_a_time() {
+        let asked = Arc::new(std::sync::Mutex::new(Vec::<(f64, f64, f64)>::new()));
+        let record = asked.clone();
+        let url = scripted(Arc::new(move |query: &str, _: &axum::http::HeaderMap| {
+            let ok = axum::http::StatusCode::OK;
+            let (start, end) = (param(query, "start"), param(query, "end"));
+            if query.contains("several") {
+                return (ok, matrix(&[(r#"{"a":"1"}"#, &[(start, "1")]), (r#"{"a":"2"}"#, &[(start, "2")])]));
+            }
+            record.lock().unwrap().push((start, end, param(query, "step")));
+            let part = |g: &str| format!(r#"{{"fleetdeck_group":"{g}","fleetdeck_part":"value"}}"#);
+            let (g0, g1) = (part("g0"), part("g1"));
+            (ok, matrix(&[(&g0, &[(start, "50"), (end, "NaN")]), (&g1, &[(start, "20"), (end, "30")])]))
+        }))
+        .await;
+        let own = HashMap::from([("g3".to_string(), own(&[("gpu_util", "several")], None))]);
+        let source = source_with(&settings(&url), own);
+        let groups: Vec<GroupSpec> = (0..4).map(|g| spec(&format!("g{g}"))).collect();
+        let since = Timestamp::from_millis(1_795_392_000_000);
+        let range = HistoryRange {
+            since,
+            until: since.plus(Duration::from_secs(8 * 86_400)),
+            step: Duration::from_secs(60),
+            kinds: Some(vec![MetricKind::GpuUtil]),
+        };
+        let history = source.history(&groups, &range).await.unwrap();
+        let week_end = 1_795_392_000.0 + 7.0 * 86_400.0;
+        assert_eq!(
+            *asked.lock().unwrap(),
+            vec![
+                (1_795_392_060.0, week_end, 60.0),
+                (week_end + 60.0, 1_795_392_000.0 + 8.0 * 86_400.0, 60.0)
+            ],
+            "gpu_util alone, two chunks"
+        );
+        let points = |i: usize| -> Vec<(i64, f64)> {
+            let series = history[i].as_ref().unwrap();
+            assert!(series.iter().all(|s| s.kind == MetricKind::GpuUtil), "{series:?}");
+            series.iter().flat_map(|s| s.points.iter().map(|p| (p.at.as_millis() / 1000, p.value))).collect()
+        };
+        let first = 1_795_392_060;
+        let second = first + 7 * 86_400;
+        assert_eq!(points(0), vec![(first, 0.5), (second, 0.5)], "NaN is no point");
+        assert_eq!(points(1).len(), 4);
+        assert_eq!(points(1)[0], (first, 0.2));
+        assert!(points(2).is_empty());
+        let err = history[3].as_ref().unwrap_err();
+        assert!(err.message.contains("gpu_util: its query answers 2 series"), "{}", err.message);
     }
 
     #[test]

@@ -41,6 +41,21 @@ fn recording_a_minute_again_takes_its_mean_and_keeps_the_larger_max() {
 }
 
 #[test]
+fn filling_minutes_writes_only_those_missing_and_keeps_the_recorded_ones() {
+    let store = Store::open_in_memory().unwrap();
+    let metric = MetricKind::RequestRate;
+    store.record_minutes("a", &metric, &[minute(1, 5.0, 8.0)]).unwrap();
+    let history =
+        [minute(0, 4.0, 4.0), minute(1, 4.5, 4.5), minute(2, f64::NAN, f64::NAN), minute(3, 6.0, 6.0)];
+    let written = store.fill_minutes_batch(&[("a", &metric, &history)]).unwrap();
+    assert_eq!(written, 2, "minutes 0 and 3: 1 is held, 2 is a gap");
+    assert_eq!(
+        store.load_minutes("a", &metric, at(0)).unwrap(),
+        vec![minute(0, 4.0, 4.0), minute(1, 5.0, 8.0), minute(3, 6.0, 6.0)]
+    );
+}
+
+#[test]
 fn a_time_inside_a_minute_is_stored_as_the_minute_start() {
     let store = Store::open_in_memory().unwrap();
     let inside = MinuteAggregate {
