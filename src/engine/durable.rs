@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::history::{MinutePoint, SeriesHistory};
+use super::history::MinutePoint;
 use super::pager::{Notification, NotificationKind, Paged};
 use super::tick::CommandOutcome;
 use super::*;
@@ -251,22 +251,11 @@ impl Engine {
 
     /// Loads the last 24 hours of 1-minute history and the load profiles.
     fn restore_history(&mut self, store: &Store, now: Timestamp) -> Result<(), StoreError> {
-        let since = now.minus(Duration::from_secs(86_400));
-        let settings = &self.core.settings;
-        for (index, io) in self.io.iter_mut().enumerate() {
-            let group = &mut self.core.groups[index];
-            for (kind, minutes) in store.load_group_minutes(&group.spec.name, since)? {
-                let Some(newest) = minutes.last().map(|m| m.minute) else { continue };
-                group
-                    .series
-                    .entry(kind.clone())
-                    .or_insert_with(|| SeriesHistory::new(settings.raw_points, settings.minute_points))
-                    .restore_minutes(
-                        minutes
-                            .iter()
-                            .map(|m| (m.minute, MinutePoint { mean: m.mean as f32, max: m.max as f32 })),
-                    );
-                io.persisted_minute.insert(kind, newest);
+        let since = now.minus(super::backfill::CHART_SPAN);
+        for index in 0..self.core.groups.len() {
+            let name = self.core.groups[index].spec.name.clone();
+            for (kind, minutes) in store.load_group_minutes(&name, since)? {
+                self.restore_series(index, &kind, &minutes);
             }
         }
         refresh_load_profiles(&mut self.core, store, now);
@@ -448,7 +437,7 @@ impl Engine {
 }
 
 /// Recomputes predictive groups' daily and weekly load profiles from the minutes stored.
-fn refresh_load_profiles(core: &mut TickCore, store: &Store, now: Timestamp) {
+pub(super) fn refresh_load_profiles(core: &mut TickCore, store: &Store, now: Timestamp) {
     for index in 0..core.groups.len() {
         let group = &core.groups[index];
         let Some(predictive) = &group.autoscaler.state.policy.predictive else { continue };

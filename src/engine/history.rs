@@ -9,6 +9,7 @@
 //! ([`raw_view`](SeriesHistory::raw_view), [`minutes_view`](SeriesHistory::minutes_view))
 //! instead of copying every point every tick.
 
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use crate::model::{Sample, Timestamp};
@@ -136,30 +137,26 @@ impl SeriesHistory {
         self.next_minute += 1;
     }
 
-    /// Loads 1-minute aggregates kept from before a start (read from disk), oldest first.
-    /// They go before any minute already held, closed or open: one that is not older is
-    /// ignored, as is one not newer than the restored minute before it. A time inside a
-    /// minute stands for that minute; missing minutes become gaps; the capacity is kept
-    /// (the oldest go first).
+    /// Loads 1-minute aggregates from elsewhere (the store, after a restart; a source's
+    /// history, the backfill), oldest first, into the minutes held: they fill the gaps
+    /// and go before the first held minute, and a minute already held (closed or open)
+    /// keeps what it has, as does the first of several given for one minute. A time
+    /// inside a minute stands for that minute; missing minutes become gaps; the capacity
+    /// is kept (the oldest go first).
     pub fn restore_minutes(&mut self, minutes: impl IntoIterator<Item = (Timestamp, MinutePoint)>) {
-        let live_start = self.minutes_start().or(self.open.map(|o| o.minute));
-        let live_first = self.next_minute - self.minutes.len() as i64;
-        let live = self.minutes.view();
-        self.minutes.clear();
+        let open = self.open.map(|o| o.minute);
+        let held = self.minutes().filter(|(_, p)| !p.is_gap()).map(|(at, p)| (minute_of(at), p));
+        let mut merged: BTreeMap<i64, MinutePoint> = held.collect();
         for (at, point) in minutes {
             let minute = minute_of(at);
-            if live_start.is_none_or(|live| minute < live) {
-                self.close_minute(minute, point);
+            if open.is_none_or(|open| minute < open) && !point.is_gap() {
+                merged.entry(minute).or_insert(point);
             }
         }
-        for (i, point) in live.iter().enumerate() {
-            self.close_minute(live_first + i as i64, *point);
+        self.minutes.clear();
+        for (minute, point) in merged {
+            self.close_minute(minute, point);
         }
-    }
-
-    /// The first closed minute held, if any.
-    fn minutes_start(&self) -> Option<i64> {
-        (!self.minutes.is_empty()).then(|| self.next_minute - self.minutes.len() as i64)
     }
 
     /// The minute still being accumulated, as it stands: its start and aggregate so far.
@@ -342,6 +339,17 @@ mod tests {
         assert_eq!(h.open_minute(), Some((at(300), point(8.0))));
         h.push(Sample { at: at(360), value: 1.0 });
         assert_eq!(h.minutes().last(), Some((at(300), point(8.0))));
+    }
+
+    #[test]
+    fn restored_minutes_fill_the_gaps_between_held_ones_which_keep_their_own() {
+        let mut h = SeriesHistory::new(10, 10);
+        let point = |v: f32| MinutePoint { mean: v, max: v };
+        h.restore_minutes([(at(0), point(1.0)), (at(180), point(4.0))]);
+        // Minutes 1 and 2 were gaps; a backfill brings 0 to 3, and the held 0 and 3 stay.
+        h.restore_minutes((0..4).map(|m| (at(m * 60), point(-1.0))));
+        let values: Vec<f32> = h.minutes().map(|(_, p)| p.mean).collect();
+        assert_eq!(values, vec![1.0, -1.0, -1.0, 4.0]);
     }
 
     #[test]

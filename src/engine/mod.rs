@@ -24,6 +24,7 @@
 //! leases), and this file (construction, the run loop, actions, snapshots).
 
 pub mod autoscale;
+mod backfill;
 pub mod breaker;
 pub mod decision_log;
 mod durable;
@@ -379,6 +380,23 @@ impl Engine {
             // The outbox is the seam; the senders land with their backends.
             tracing::warn!(%notifier, "this build has no sender for notifiers yet: pages wait in the outbox (kept 7 days)");
         }
+        // The backfill: the first tick waits for it one call timeout at most, then it
+        // goes on beside the ticks (backfill.rs).
+        let orders = self.history_orders(self.clock.now());
+        let history_limit = self.settings.call_timeout * backfill::HISTORY_TIMEOUTS;
+        let backfill = backfill::run(orders, history_limit);
+        tokio::pin!(backfill);
+        let first_wait = tokio::time::timeout(self.settings.call_timeout, &mut backfill);
+        let mut backfilling = match self.serving_commands(first_wait).await {
+            Ok(calls) => {
+                self.take_history(calls);
+                false
+            }
+            Err(_) => {
+                tracing::info!("the history backfill goes on beside the first ticks");
+                true
+            }
+        };
         let mut interval = tokio::time::interval(self.settings.poll_interval);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
@@ -390,6 +408,10 @@ impl Engine {
                     self.flush_audit();
                     self.release_leases().await;
                     break;
+                }
+                calls = &mut backfill, if backfilling => {
+                    backfilling = false;
+                    self.take_history(calls);
                 }
                 _ = interval.tick(), if !stalled => self.tick().await,
                 Some((config, reply_tx)) = self.reload_rx.recv() => {
@@ -700,6 +722,8 @@ fn trace_event(event: &Event) {
     }
 }
 
+#[cfg(test)]
+mod backfill_tests;
 #[cfg(test)]
 mod connection_tests;
 #[cfg(test)]
