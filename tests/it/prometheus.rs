@@ -116,7 +116,26 @@ impl Prometheus {
     /// Scraping each `(job, target, labels)`: `labels` is a YAML flow mapping of target
     /// labels, or empty.
     pub fn scraping_jobs(jobs: &[(&str, &str, &str)]) -> Prometheus {
+        Prometheus::scraping_jobs_with_history(jobs, None)
+    }
+
+    /// [`scraping_jobs`](Self::scraping_jobs), its data directory first filled with
+    /// `history` (OpenMetrics text) by `promtool tsdb create-blocks-from openmetrics`.
+    pub fn scraping_jobs_with_history(jobs: &[(&str, &str, &str)], history: Option<&str>) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
+        if let Some(history) = history {
+            let input = dir.path().join("history.om");
+            std::fs::write(&input, history).unwrap();
+            let out = Command::new("promtool")
+                .args(["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h"])
+                .arg(&input)
+                .arg(dir.path().join("data"))
+                .output()
+                .expect("promtool (Debian package `prometheus`)");
+            let said =
+                String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "promtool tsdb create-blocks-from openmetrics: {said}");
+        }
         let config = dir.path().join("prometheus.yml");
         let mut yaml = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n");
         for (job, target, labels) in jobs {
@@ -648,6 +667,108 @@ pub mod peer {
         }
         let (current, desired) = (entry["current"].as_u64()?, entry["desired"].as_u64()?);
         (desired < current).then_some((current, desired))
+    }
+
+    /// Eight days of llm-chat's history up to two minutes before `now` (Unix seconds), in
+    /// OpenMetrics, as two pods of an earlier rollout wrote it every 15 s: 20 requests a
+    /// second each, and in the last three hours 2, then 5, then 9 requests waiting each.
+    /// Returns the text and the time of its last sample.
+    fn eight_days_of_history(now: u64) -> (String, u64) {
+        use std::fmt::Write;
+        let end = now - 120 - now % 15;
+        let start = end - 8 * 86_400;
+        let labels: Vec<String> = ["llm-chat-7d9f-0", "llm-chat-7d9f-1"]
+            .iter()
+            .map(|pod| {
+                format!(r#"{{job="history",instance="{pod}:8000",namespace="inference",pod="{pod}"}}"#)
+            })
+            .collect();
+        let mut text = String::with_capacity(9_000_000);
+        for t in (start..=end).step_by(15) {
+            for pod in &labels {
+                writeln!(text, "vllm:request_success_total{pod} {} {t}", (t - start) * 20).unwrap();
+            }
+        }
+        let hours_start = end - 3 * 3600;
+        for t in (hours_start + 15..=end).step_by(15) {
+            let waiting = [2, 5, 9][((t - hours_start - 1) / 3600) as usize];
+            for pod in &labels {
+                writeln!(text, "vllm:num_requests_waiting{pod} {waiting} {t}").unwrap();
+            }
+        }
+        (text + "# EOF\n", end)
+    }
+
+    /// Backfill: a Prometheus holding eight days of history before fleetdeck ever ran. At
+    /// start the daemon reads it back: the store's minutes hold its known values, an
+    /// attached console's first frame has a day of history, and the predictive group's
+    /// weekly profile from it (40 requests a second at 4 an instance) scales out to 10
+    /// while the live load alone needs 4.
+    #[test]
+    fn history_written_before_fleetdeck_ran_fills_the_charts_and_the_weekly_profile() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let (history, end) = eight_days_of_history(now);
+        let sim = SimServe::start("fast.toml", &[]);
+        let prometheus = Prometheus::scraping_jobs_with_history(
+            &[
+                ("dcgm-exporter", &sim.gpu, "{pod: nvidia-dcgm-exporter-x7k2p, namespace: gpu-operator}"),
+                ("serving", &sim.serving, ""),
+            ],
+            Some(&history),
+        );
+        wait_for("Prometheus to serve the history", WAIT, || {
+            let answer =
+                prometheus.query(r#"count(last_over_time(vllm:num_requests_waiting{job="history"}[1h]))"#)?;
+            match answer.result {
+                fleetdeck::backends::prometheus::response::QueryResult::Vector(v) if !v.is_empty() => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        });
+        let home = tempfile::tempdir().unwrap();
+        let config = fleet_config(home.path(), &prometheus, &sim);
+        let predictive = "predictive = { metric = \"request_rate\", target_per_instance = 4, mode = \"forecast_and_scale\" }\n";
+        rewrite(
+            &config,
+            &[
+                // The history's 15 s scrapes: fresh within 30 s, rates over a minute.
+                ("rate_window = \"5s\"\nstale_after = \"5s\"", "rate_window = \"1m\"\nstale_after = \"30s\""),
+                (TRACKING, &format!("{TRACKING}{predictive}")),
+            ],
+        );
+        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        let console =
+            crate::support::Tmux::start(&format!("{} --attach {}", bin(), daemon.socket.display()), 160, 50);
+        let screen = console.wait_for_text(&["llm-chat", "history "]);
+        let span = screen
+            .lines()
+            .find_map(|l| l.split(" UTC (").nth(1)?.split(" min)").next()?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("the history's span on the first frame:\n{screen}"));
+        assert!(span >= 1400, "a day of minutes on the first frame, not {span}:\n{screen}");
+        let decided = daemon.wait_for_line("a predictive decision from the weekly profile", |l| {
+            l.contains(r#""event":"decided""#)
+                && l.contains("predictive (forecast and scale): forecast request_rate")
+        });
+        assert!(decided.contains("→ 10 instances at 4 per instance"), "{decided}");
+        wait_for_desired(&sim, 10);
+        // The store holds the history's values, minute by minute.
+        let db = home.path().join("state/fleetdeck/prom-loop/state.db");
+        let store = fleetdeck::store::Store::open(&db).unwrap();
+        let before_end =
+            |m: &fleetdeck::store::MinuteAggregate| m.minute.as_millis() < (end as i64 - 60) * 1000;
+        let since = fleetdeck::model::Timestamp::from_millis((now as i64 - 15 * 86_400) * 1000);
+        let minutes = |kind| -> Vec<f64> {
+            let stored = store.load_minutes("llm-chat", &kind, since).unwrap();
+            stored.iter().filter(|m| before_end(m)).map(|m| m.mean).collect()
+        };
+        let rates = minutes(fleetdeck::model::MetricKind::RequestRate);
+        let steady = rates.iter().filter(|r| (39.5..40.5).contains(*r)).count();
+        assert!(steady >= 8 * 1440 - 10, "{steady} of {} minutes at 40/s", rates.len());
+        let queue = minutes(fleetdeck::model::MetricKind::QueueLength);
+        // An hour is 59 or 60 whole minutes of its own, as its edges fall between steps.
+        let hours: Vec<usize> =
+            [4.0, 10.0, 18.0].iter().map(|waiting| queue.iter().filter(|q| *q == waiting).count()).collect();
+        assert!(hours.iter().all(|n| (59..=60).contains(n)), "minutes at 4, 10, 18 waiting: {hours:?}");
+        assert_eq!(hours.iter().sum::<usize>(), queue.len(), "nothing but the history's values: {queue:?}");
     }
 
     /// No traffic at all: every GPU idle, the request rate 0 and the latency quantiles
