@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use crate::model::{BackendError, GroupSpec, MetricKind, MetricSample, Sample, Timestamp};
+use crate::model::{AlarmState, BackendError, GroupSpec, MetricKind, MetricSample, Sample, Timestamp};
 
 /// One group's part of a poll: its newest samples (an empty list is no new data, not an
 /// error) or why that group alone could not be read.
@@ -51,7 +51,34 @@ pub trait MetricSource: Send + Sync {
         let _ = range;
         Box::pin(async move { Ok(vec![Ok(Vec::new()); groups.len()]) })
     }
+
+    /// The platform's own alerts on each of `groups` (Prometheus's alerting rules), asked
+    /// with every poll, for the console to show beside fleetdeck's alarms: read only,
+    /// never paged by fleetdeck (the platform routes its own). One list per group, in
+    /// order; None: the source reads no alerts (the default).
+    fn alerts<'a>(&'a self, groups: &'a [GroupSpec]) -> Option<BoxFuture<'a, SourceAlerts>> {
+        let _ = groups;
+        None
+    }
 }
+
+/// A platform's alert on a group, as it stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceAlert {
+    /// Its rule's name (`alertname`).
+    pub name: String,
+    /// Firing or Pending.
+    pub state: AlarmState,
+    /// Since when it is active, where the platform says.
+    pub since: Option<Timestamp>,
+    /// The value its expression had when last evaluated.
+    pub value: Option<f64>,
+    /// In words: its `summary` annotation, else its labels.
+    pub summary: String,
+}
+
+/// Every group's alerts, or why none could be read.
+pub type SourceAlerts = Result<Vec<Vec<SourceAlert>>, BackendError>;
 
 /// A stretch of history asked of a source ([`MetricSource::history`]): one point per
 /// `step` for the steps ending in `(since, until]`, of `kinds` only where given.

@@ -78,6 +78,8 @@ pub(super) struct SourceFile {
     pub basic_auth: Option<BasicAuthFile>,
     /// Prometheus: a CA (PEM) to trust besides the system's.
     pub ca_file: Option<String>,
+    /// Prometheus: show its firing and pending alerts beside fleetdeck's own.
+    pub alerts: Option<bool>,
     /// Read only to refuse it.
     pub bearer_token: Option<toml::Value>,
 }

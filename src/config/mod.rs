@@ -229,6 +229,9 @@ pub struct PrometheusConfig {
     pub auth: Option<HttpAuth>,
     /// A CA (PEM) to trust besides the system's (relative paths: the config's directory).
     pub ca_file: Option<PathBuf>,
+    /// Read its firing and pending alerts (`/api/v1/alerts`) each poll and show them
+    /// beside fleetdeck's own alarms: read only, never paged by fleetdeck.
+    pub alerts: bool,
 }
 
 /// How an HTTP backend proves who it is; secrets only by where they are read.
@@ -293,7 +296,8 @@ pub fn connection_lines(config: &Config) -> Vec<String> {
                     }
                     None => String::new(),
                 };
-                format!(" at {}{auth}", p.url)
+                let alerts = if p.alerts { ", its alerts shown" } else { "" };
+                format!(" at {}{auth}{alerts}", p.url)
             }
             None => String::new(),
         };

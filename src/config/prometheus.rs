@@ -13,6 +13,8 @@
 //! bearer_token_env = "PROM_TOKEN"     # or bearer_token_file = "PATH"
 //! basic_auth = { username = "fleetdeck", password_env = "PROM_PASSWORD" }  # or password_file
 //! ca_file = "ca.pem"                  # trusted besides the system's CAs
+//! alerts = true                       # its firing and pending alerts beside fleetdeck's
+//!                                     # own (read only, never paged by fleetdeck)
 //!
 //! [[groups]]
 //! name = "vision"
@@ -60,6 +62,7 @@ pub(super) fn source_keys(
             ("bearer_token_file", file.bearer_token_file.is_some()),
             ("basic_auth", file.basic_auth.is_some()),
             ("ca_file", file.ca_file.is_some()),
+            ("alerts", file.alerts.is_some()),
             ("bearer_token", file.bearer_token.is_some()),
         ];
         if let Some((key, _)) = stray.iter().find(|(_, set)| *set) {
@@ -155,6 +158,7 @@ pub(super) fn source_keys(
         headers,
         auth,
         ca_file,
+        alerts: file.alerts.take().unwrap_or(false),
     }))
 }
 

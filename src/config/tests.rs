@@ -608,7 +608,7 @@ fn a_prometheus_source_takes_credentials_by_reference_headers_labels_and_a_ca_an
     let text = PROMETHEUS.replace(
         "url = \"https://prom.example:9090\"\n",
         "url = \"https://prom.example:9090\"\npod_labels = [\"pod\"]\ngroup_label = \"app\"\n\
-         headers = { \"X-Scope-OrgID\" = \"team-gpu\" }\nbearer_token_file = \"token\"\nca_file = \"ca.pem\"\n",
+         headers = { \"X-Scope-OrgID\" = \"team-gpu\" }\nbearer_token_file = \"token\"\nca_file = \"ca.pem\"\nalerts = true\n",
     ) + "[groups.prometheus]\nmatchers = 'cluster=\"eu-1\"'\n[groups.prometheus.queries]\n\
          latency_p95 = 'histogram_quantile(0.95, sum by (le) (rate(x_bucket[1m])))'\n\"custom:batch_size\" = 'avg(b)'\n";
     let config = parse(&text, "/etc/fleetdeck/prod.toml").unwrap();
@@ -617,12 +617,13 @@ fn a_prometheus_source_takes_credentials_by_reference_headers_labels_and_a_ca_an
     assert_eq!(prom.headers, [("X-Scope-OrgID".to_string(), "team-gpu".to_string())]);
     assert_eq!(prom.auth.unwrap().to_string(), "bearer token from file /etc/fleetdeck/token");
     assert_eq!(prom.ca_file.as_deref(), Some(Path::new("/etc/fleetdeck/ca.pem")));
+    assert!(prom.alerts);
     let check = super::connection_lines(&config).join("\n");
     assert!(
         check.contains(
             "source prom: prometheus at https://prom.example:9090, bearer token from file /etc/fleetdeck/token \
              (NOT readable: cannot read /etc/fleetdeck/token"
-        ),
+        ) && check.contains("its alerts shown, polled every"),
         "{check}"
     );
     let own = config.groups[0].prometheus.clone().unwrap();
@@ -633,8 +634,9 @@ fn a_prometheus_source_takes_credentials_by_reference_headers_labels_and_a_ca_an
         "url = \"https://prom.example:9090\"\n",
         "url = \"https://prom.example:9090\"\nbasic_auth = { username = \"fd\", password_env = \"PROM_PASSWORD\" }\n",
     );
-    let auth = parse(&basic, "x.toml").unwrap().source("prom").unwrap().prometheus.clone().unwrap().auth;
-    assert_eq!(auth.unwrap().to_string(), "basic auth as fd, password from env $PROM_PASSWORD");
+    let basic = parse(&basic, "x.toml").unwrap().source("prom").unwrap().prometheus.clone().unwrap();
+    assert_eq!(basic.auth.unwrap().to_string(), "basic auth as fd, password from env $PROM_PASSWORD");
+    assert!(!basic.alerts, "alerts are off unless asked for");
 }
 
 #[test]
@@ -687,6 +689,11 @@ fn prometheus_keys_are_refused_where_they_would_leak_a_secret_or_cannot_work() {
         (
             format!("[sources.sim]\nkind = \"sim\"\nca_file = \"ca.pem\"\n{GROUP}"),
             "sources.sim.ca_file",
+            "is for kind = \"prometheus\" sources",
+        ),
+        (
+            format!("[sources.sim]\nkind = \"sim\"\nalerts = true\n{GROUP}"),
+            "sources.sim.alerts",
             "is for kind = \"prometheus\" sources",
         ),
     ];

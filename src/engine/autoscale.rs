@@ -307,6 +307,7 @@ impl Autoscaler {
     pub fn alarm_views(&self) -> Vec<AlarmView> {
         let rules = self.alarms.iter().map(|a| AlarmView {
             held_until: None,
+            source: None,
             name: a.rule.name.clone(),
             state: a.status.state,
             since: a.status.since,
@@ -316,6 +317,7 @@ impl Autoscaler {
         });
         let stalled = self.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| AlarmView {
             held_until: None,
+            source: None,
             name: STALLED_ALARM.into(),
             state: AlarmState::Firing,
             since: s.since,

@@ -45,6 +45,8 @@ struct BatchSource {
     per_group: Mutex<BTreeMap<String, BackendError>>,
     /// Never answers while set (the call times out).
     hang: std::sync::atomic::AtomicBool,
+    /// What its alerts answer, where it reads alerts.
+    alerts: Mutex<Option<crate::sources::SourceAlerts>>,
 }
 
 impl BatchSource {
@@ -56,6 +58,7 @@ impl BatchSource {
             whole: Mutex::default(),
             per_group: Mutex::default(),
             hang: Default::default(),
+            alerts: Mutex::default(),
         })
     }
 
@@ -98,6 +101,14 @@ impl MetricSource for BatchSource {
             }
         };
         Box::pin(std::future::ready(result))
+    }
+
+    fn alerts<'a>(
+        &'a self,
+        _: &'a [GroupSpec],
+    ) -> Option<futures::future::BoxFuture<'a, crate::sources::SourceAlerts>> {
+        let answer = self.alerts.lock().unwrap().clone()?;
+        Some(Box::pin(std::future::ready(answer)))
     }
 }
 
@@ -354,4 +365,44 @@ async fn a_command_is_answered_while_a_poll_hangs() {
     assert_eq!(conn.snapshots.borrow().seq, 0, "while the tick is still waiting on the source");
     let _ = stop.send(());
     task.await.unwrap();
+}
+
+/// A source's own alerts come with its poll into the snapshot, beside the group's alarms
+/// and marked with the source; alerts it cannot read show as one "no data" entry that
+/// says why, since when, not as none.
+#[tokio::test]
+async fn a_sources_own_alerts_are_shown_beside_the_alarms_and_unreadable_ones_say_so() {
+    use crate::model::AlarmState;
+    use crate::sources::SourceAlert;
+    let clock = ManualClock::new(T0);
+    let prom = BatchSource::new("prom", &clock);
+    let backlog = SourceAlert {
+        name: "QueueBacklog".into(),
+        state: AlarmState::Firing,
+        since: Some(Timestamp(900_000)),
+        value: Some(42.0),
+        summary: "a has a backlog".into(),
+    };
+    *prom.alerts.lock().unwrap() = Some(Ok(vec![vec![backlog], Vec::new()]));
+    let sources = [(prom.clone(), Duration::from_secs(1), &["a", "b"][..])];
+    let mut engine = engine(&clock, &sources, actuator(Duration::ZERO), 8);
+    ticks(&mut engine, &clock, 1).await;
+    let snapshot = engine.snapshot();
+    let a = &snapshot.group("a").unwrap().alarms;
+    let shown = a.iter().find(|v| v.name == "QueueBacklog").expect("a's alert");
+    assert_eq!((shown.state, shown.since, shown.value), (AlarmState::Firing, Timestamp(900_000), Some(42.0)));
+    assert_eq!((shown.source.as_deref(), shown.summary.as_str()), (Some("prom"), "a has a backlog"));
+    assert!(snapshot.group("b").unwrap().alarms.iter().all(|v| v.source.is_none()), "b has none");
+
+    *prom.alerts.lock().unwrap() = Some(Err(BackendError::transient("HTTP 503")));
+    ticks(&mut engine, &clock, 2).await;
+    let snapshot = engine.snapshot();
+    for group in ["a", "b"] {
+        let alarms = &snapshot.group(group).unwrap().alarms;
+        let from_prom: Vec<_> = alarms.iter().filter(|v| v.source.is_some()).collect();
+        assert_eq!(from_prom.len(), 1, "{alarms:?}");
+        assert_eq!(from_prom[0].state, AlarmState::InsufficientData);
+        assert_eq!(from_prom[0].since, T0.plus(Duration::from_secs(1)), "since the first failure");
+        assert!(from_prom[0].summary.contains("prom's own alerts cannot be read: HTTP 503"), "{alarms:?}");
+    }
 }

@@ -19,7 +19,7 @@ use tokio::time::timeout;
 use crate::actuators::Observation;
 use crate::backends::{ActuatorConnection, SourceConnection};
 use crate::model::{BackendError, GroupSpec, MetricKind, Timestamp};
-use crate::sources::GroupPoll;
+use crate::sources::{GroupPoll, SourceAlert, SourceAlerts};
 
 use super::health::Health;
 use super::lease::LeaseKeeper;
@@ -32,11 +32,13 @@ pub(super) struct SourceIo {
     pub health: Health,
     /// When its groups are polled next.
     pub next_poll: Option<Timestamp>,
+    /// Since when its alerts cannot be read, if they cannot.
+    pub alerts_failing_since: Option<Timestamp>,
 }
 
 impl SourceIo {
     pub fn new(conn: SourceConnection) -> Self {
-        SourceIo { conn, health: Health::default(), next_poll: None }
+        SourceIo { conn, health: Health::default(), next_poll: None, alerts_failing_since: None }
     }
 
     /// Whether its poll slot has come at `now` (always, for a source that polls at the
@@ -103,6 +105,8 @@ pub(super) struct GroupIo {
     pub warnings: Vec<String>,
     /// The notifiers its pages go to; None: the engine's.
     pub notifiers: Option<Vec<String>>,
+    /// Its source's platform's own alerts on it, as of its last poll.
+    pub alerts: Vec<SourceAlert>,
 }
 
 impl GroupIo {
@@ -119,6 +123,7 @@ impl GroupIo {
             target: None,
             warnings: Vec::new(),
             notifiers: None,
+            alerts: Vec::new(),
         }
     }
 }
@@ -142,6 +147,8 @@ pub(super) struct SourceCall {
     pub source: usize,
     pub groups: Vec<usize>,
     pub result: Result<Vec<GroupPoll>, BackendError>,
+    /// The platform's own alerts on those groups, where the source reads them.
+    pub alerts: Option<SourceAlerts>,
 }
 
 /// One group's observation this tick.
@@ -178,8 +185,15 @@ impl PollPlan {
     pub async fn run(self, call_timeout: Duration) -> (Vec<SourceCall>, Vec<ObserveCall>) {
         let polls = self.polls.into_iter().map(|order| async move {
             let (indices, specs): (Vec<usize>, Vec<GroupSpec>) = order.groups.into_iter().unzip();
-            let result = timed(call_timeout, order.conn.source.poll(&specs)).await;
-            SourceCall { source: order.source, groups: indices, result }
+            let poll = timed(call_timeout, order.conn.source.poll(&specs));
+            let alerts = async {
+                match order.conn.source.alerts(&specs) {
+                    Some(call) => Some(timed(call_timeout, call).await),
+                    None => None,
+                }
+            };
+            let (result, alerts) = futures::join!(poll, alerts);
+            SourceCall { source: order.source, groups: indices, result, alerts }
         });
         let observes = self.observes.into_iter().map(|order| async move {
             let result = match order.permits.acquire_owned().await {

@@ -657,6 +657,16 @@ impl Engine {
                     .alarm_views()
                     .into_iter()
                     .map(|a| AlarmView { held_until: g.pager.held(&a.name).map(|w| w.until), ..a })
+                    .chain(io.alerts.iter().map(|a| AlarmView {
+                        name: a.name.clone(),
+                        state: a.state,
+                        since: a.since.unwrap_or(now),
+                        value: a.value,
+                        summary: a.summary.clone(),
+                        metric: None,
+                        held_until: None,
+                        source: Some(self.sources[io.source].conn.source.name().to_string()),
+                    }))
                     .collect(),
                 decision: g.autoscaler.decision_view(),
                 controls: control_views(g, now),

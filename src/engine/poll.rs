@@ -3,6 +3,7 @@
 //! (the one error policy, [`health`](super::health)) and the core's input, and who may act.
 
 use super::*;
+use crate::sources::SourceAlerts;
 
 impl Engine {
     /// This tick's calls: each source connection whose slot has come polls, in one call,
@@ -48,7 +49,10 @@ impl Engine {
     /// off; a group's own failure (a missing series) backs off that group alone.
     pub(super) fn record_polls(&mut self, calls: Vec<SourceCall>, inputs: &mut [GroupInput], now: Timestamp) {
         let max_backoff = self.settings.max_backoff;
-        for SourceCall { source: s, groups, result } in calls {
+        for SourceCall { source: s, groups, result, alerts } in calls {
+            if let Some(alerts) = alerts {
+                self.record_alerts(s, &groups, alerts, now);
+            }
             let base = self.sources[s].conn.poll_interval;
             let (connection_recovered, mut answers): (bool, Vec<Option<crate::sources::GroupPoll>>) =
                 match result {
@@ -86,6 +90,40 @@ impl Engine {
                         let retry_at = self.io[index].source_health.failed(now, &error, base, max_backoff);
                         self.announce(index, Backend::Source, Some((error.to_string(), retry_at)), now);
                     }
+                }
+            }
+        }
+    }
+
+    /// The platform's own alerts on `groups` as read with their poll. Alerts that cannot
+    /// be read are not shown as none: each group shows one "no data" entry saying why.
+    fn record_alerts(&mut self, s: usize, groups: &[usize], alerts: SourceAlerts, now: Timestamp) {
+        let source = &mut self.sources[s];
+        let name = source.conn.source.name().to_string();
+        match alerts {
+            Ok(lists) => {
+                if source.alerts_failing_since.take().is_some() {
+                    tracing::info!(source = %name, "the source's alerts can be read again");
+                }
+                let mut lists = lists.into_iter();
+                for &index in groups {
+                    self.io[index].alerts = lists.next().unwrap_or_default();
+                }
+            }
+            Err(error) => {
+                let since = *source.alerts_failing_since.get_or_insert_with(|| {
+                    tracing::warn!(source = %name, %error, "cannot read the source's alerts");
+                    now
+                });
+                let unreadable = crate::sources::SourceAlert {
+                    name: "alerts".to_string(),
+                    state: crate::model::AlarmState::InsufficientData,
+                    since: Some(since),
+                    value: None,
+                    summary: format!("{name}'s own alerts cannot be read: {error}"),
+                };
+                for &index in groups {
+                    self.io[index].alerts = vec![unreadable.clone()];
                 }
             }
         }

@@ -43,7 +43,8 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// circuit-breaker trips and resets.
 /// 1.8 added [`AlarmView::metric`]: which metric an alarm watches, so a console marks
 /// that metric's cell as firing.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 8 };
+/// 1.9 added [`AlarmView::source`]: a metric source's own alerts beside fleetdeck's.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 9 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -206,6 +207,11 @@ pub struct AlarmView {
     /// warms (since 1.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_until: Option<Timestamp>,
+    /// Not fleetdeck's own: the metric source whose platform raised it (a Prometheus
+    /// alerting rule), shown beside fleetdeck's alarms, never paged by fleetdeck (since
+    /// 1.9). None: one of fleetdeck's rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The autoscaler's last decision, for display.

@@ -1,7 +1,9 @@
 //! The alarms view: every alarm rule of the groups the table lists (the `/` filter
 //! applies), firing first, then pending, then the rest; each with its state spelled out
 //! (colour only reinforces it), how long it has been so, its latest value, its rule, and
-//! whether its page is silenced or held back behind a warm-up.
+//! whether its page is silenced or held back behind a warm-up. A metric source's own
+//! alerts (Prometheus's rules, where the source reads them) are listed among them, marked
+//! `from SOURCE` where the paging goes: fleetdeck never pages them.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -66,9 +68,12 @@ fn state_style(state: AlarmState, theme: &Theme) -> Style {
     }
 }
 
-/// Whether its page goes out: silenced with the group, held behind a warm-up, or not.
+/// Whether its page goes out: silenced with the group, held behind a warm-up, or not;
+/// a source's own alert is never fleetdeck's to page (`from prom`).
 fn paging(row: &AlarmRow<'_>) -> String {
-    if row.group.controls.iter().any(|c| c.kind == ControlKind::Silence) {
+    if let Some(source) = &row.alarm.source {
+        format!("from {source}")
+    } else if row.group.controls.iter().any(|c| c.kind == ControlKind::Silence) {
         "silenced".to_string()
     } else if let Some(until) = row.alarm.held_until {
         format!("held to {}", crate::model::words::clock(until))
@@ -165,5 +170,31 @@ mod tests {
         assert!(total >= 5, "{total}");
         let screen = screen_text(&app, 60, 5);
         assert!(screen.contains(&format!("… {} more (filter with /)", total - 1)), "{screen}");
+    }
+
+    #[test]
+    fn a_sources_own_alert_is_listed_among_the_alarms_and_marked_as_not_paged_here() {
+        let mut app = fixture_app();
+        app.view = crate::ui::app::View::Alarms;
+        let mut fleet = (*app.snapshot).clone();
+        let since = fleet.taken_at.minus(std::time::Duration::from_secs(600));
+        fleet.groups[0].alarms.push(AlarmView {
+            name: "VllmQueueBacklog".into(),
+            state: AlarmState::Firing,
+            since,
+            value: Some(42.0),
+            summary: "llm-chat has a backlog".into(),
+            metric: None,
+            held_until: None,
+            source: Some("prom".into()),
+        });
+        app.snapshot = std::sync::Arc::new(fleet);
+        let screen = screen_text(&app, 140, 40);
+        let row = screen.lines().find(|l| l.contains("VllmQueueBacklog")).unwrap_or_default();
+        assert!(
+            row.contains("FIRING") && row.contains("from prom") && row.contains("llm-chat has a backlog"),
+            "{row}"
+        );
+        assert!(row.contains("10m"), "how long: {row}");
     }
 }

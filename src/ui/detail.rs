@@ -214,10 +214,12 @@ fn facts<'a>(group: &'a GroupSnapshot, snapshot: &Snapshot, app: &App) -> Vec<Li
                 AlarmState::Firing => ("FIRING", theme.error),
                 _ => ("pending", theme.warn),
             };
-            spans.push(Span::styled(format!("{} {mark} ", alarm.name), style));
+            let from = alarm.source.as_ref().map(|s| format!(" ({s})")).unwrap_or_default();
+            spans.push(Span::styled(format!("{}{from} {mark} ", alarm.name), style));
         }
         if spans.is_empty() {
-            spans.push(Span::styled(format!("{} rules, none firing", group.alarms.len()), theme.ok));
+            let rules = group.alarms.iter().filter(|a| a.source.is_none()).count();
+            spans.push(Span::styled(format!("{rules} rules, none firing"), theme.ok));
         }
         lines.push(fact("alarms", spans));
         // Firing during a scale-out's warm-up: evaluated and shown, its page held back

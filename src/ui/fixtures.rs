@@ -251,6 +251,7 @@ pub fn fleet() -> Snapshot {
             alarms: vec![
                 AlarmView {
                     held_until: None,
+                    source: None,
                     name: "queue-high".into(),
                     state: AlarmState::Firing,
                     since: TAKEN_AT.minus(Duration::from_secs(150)),
@@ -260,6 +261,7 @@ pub fn fleet() -> Snapshot {
                 },
                 AlarmView {
                     held_until: None,
+                    source: None,
                     name: "kv-cache-high".into(),
                     state: AlarmState::Pending,
                     since: TAKEN_AT.minus(Duration::from_secs(60)),

@@ -1,6 +1,6 @@
-//! The Prometheus HTTP API's answers (`/api/v1/query`, `/api/v1/query_range`) read into
-//! our types: the envelope (`status`, `data`, `errorType`, `error`, `warnings`,
-//! `infos`), and the four result types — `vector`, `matrix`, `scalar`, `string` — with
+//! The Prometheus HTTP API's answers (`/api/v1/query`, `/api/v1/query_range`,
+//! `/api/v1/alerts`) read into our types: the envelope (`status`, `data`, `errorType`,
+//! `error`, `warnings`, `infos`), the active alerts, and the four result types — `vector`, `matrix`, `scalar`, `string` — with
 //! sample values as the API writes them, strings that may be `"NaN"`, `"+Inf"` or
 //! `"-Inf"`, and times as Unix seconds with a fraction. Pure: bytes in, values out.
 
@@ -40,11 +40,12 @@ pub struct Answer<L = Labels> {
     pub warnings: Vec<String>,
 }
 
+/// The API's envelope around `data` of type `D` (a query's result, the alerts).
 #[derive(Deserialize)]
-#[serde(bound(deserialize = "'de: 'a, L: Deserialize<'de> + Default"))]
-struct Envelope<'a, L> {
+#[serde(bound(deserialize = "D: Deserialize<'de>"))]
+struct Envelope<D> {
     status: String,
-    data: Option<Data<'a, L>>,
+    data: Option<D>,
     #[serde(rename = "errorType")]
     error_type: Option<String>,
     error: Option<String>,
@@ -53,6 +54,27 @@ struct Envelope<'a, L> {
     /// Prometheus 3's informational annotations: logged like warnings.
     #[serde(default)]
     infos: Vec<String>,
+}
+
+/// A successful answer's data and its warnings (and infos), or why there is none: an
+/// error envelope (which Prometheus sends with 400, 422 or 503) with its `errorType` and
+/// words, or a body that is not the API's JSON (a proxy's error page).
+fn open<'a, D: Deserialize<'a>>(body: &'a [u8]) -> Result<(D, Vec<String>), ApiFailure> {
+    let envelope: Envelope<D> = serde_json::from_slice(body).map_err(|e| {
+        let start = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
+        ApiFailure::Unreadable(format!("not a Prometheus API answer ({e}): {start}"))
+    })?;
+    if envelope.status != "success" {
+        return Err(ApiFailure::Error {
+            error_type: envelope.error_type.unwrap_or_else(|| "unknown".into()),
+            error: envelope.error.unwrap_or_else(|| "no error message".into()),
+        });
+    }
+    let data =
+        envelope.data.ok_or_else(|| ApiFailure::Unreadable("a successful answer without data".into()))?;
+    let mut warnings = envelope.warnings;
+    warnings.extend(envelope.infos);
+    Ok((data, warnings))
 }
 
 #[derive(Deserialize)]
@@ -107,18 +129,7 @@ pub fn parse(body: &[u8]) -> Result<Answer, ApiFailure> {
 
 /// [`parse`], each series' labels read as `L`.
 pub fn parse_as<'a, L: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<Answer<L>, ApiFailure> {
-    let envelope: Envelope<L> = serde_json::from_slice(body).map_err(|e| {
-        let start = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
-        ApiFailure::Unreadable(format!("not a Prometheus API answer ({e}): {start}"))
-    })?;
-    if envelope.status != "success" {
-        return Err(ApiFailure::Error {
-            error_type: envelope.error_type.unwrap_or_else(|| "unknown".into()),
-            error: envelope.error.unwrap_or_else(|| "no error message".into()),
-        });
-    }
-    let data =
-        envelope.data.ok_or_else(|| ApiFailure::Unreadable("a successful answer without data".into()))?;
+    let (data, warnings) = open::<Data<'a, L>>(body)?;
     let result = match data {
         Data::Vector(items) => QueryResult::Vector(
             items
@@ -139,9 +150,32 @@ pub fn parse_as<'a, L: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<Answ
         Data::Scalar(raw) => QueryResult::Scalar(point(&raw).map_err(ApiFailure::Unreadable)?),
         Data::String((at, text)) => QueryResult::String(Timestamp::from_secs_f64(at), text),
     };
-    let mut warnings = envelope.warnings;
-    warnings.extend(envelope.infos);
     Ok(Answer { result, warnings })
+}
+
+/// One alert of `/api/v1/alerts`, as the API writes it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Alert {
+    pub labels: Labels,
+    #[serde(default)]
+    pub annotations: Labels,
+    /// `pending` or `firing`.
+    pub state: String,
+    /// RFC 3339 with nanoseconds (`2018-07-04T20:27:12.60602144+02:00`).
+    #[serde(rename = "activeAt")]
+    pub active_at: Option<String>,
+    /// The expression's value, as a sample value is written (`1e+00`).
+    pub value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AlertsData {
+    alerts: Vec<Alert>,
+}
+
+/// Reads an answer of `/api/v1/alerts`: every active alert, and the warnings.
+pub fn parse_alerts(body: &[u8]) -> Result<(Vec<Alert>, Vec<String>), ApiFailure> {
+    open::<AlertsData>(body).map(|(data, warnings)| (data.alerts, warnings))
 }
 
 /// Why an answer carried no result.
@@ -190,6 +224,38 @@ mod tests {
           ]
        }
     }"#;
+
+    /// The alerts example of the same page.
+    const DOCUMENTED_ALERTS: &str = r#"{
+        "data": {
+            "alerts": [
+                {
+                    "activeAt": "2018-07-04T20:27:12.60602144+02:00",
+                    "annotations": {},
+                    "labels": { "alertname": "my-alert" },
+                    "state": "firing",
+                    "value": "1e+00"
+                }
+            ]
+        },
+        "status": "success"
+    }"#;
+
+    #[test]
+    fn the_documented_alerts_answer_reads() {
+        let (alerts, warnings) = parse_alerts(DOCUMENTED_ALERTS.as_bytes()).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(alerts.len(), 1);
+        let alert = &alerts[0];
+        assert_eq!(alert.labels.get("alertname").map(String::as_str), Some("my-alert"));
+        assert_eq!((alert.state.as_str(), alert.value.as_deref()), ("firing", Some("1e+00")));
+        assert_eq!(alert.active_at.as_deref(), Some("2018-07-04T20:27:12.60602144+02:00"));
+        let refused = r#"{"status":"error","errorType":"unavailable","error":"rule manager not ready"}"#;
+        assert_eq!(
+            parse_alerts(refused.as_bytes()).unwrap_err(),
+            ApiFailure::Error { error_type: "unavailable".into(), error: "rule manager not ready".into() }
+        );
+    }
 
     /// The range query example of the same page (`up` over 30 s at 15 s steps).
     const DOCUMENTED_MATRIX: &str = r#"{

@@ -33,8 +33,11 @@ use super::response::{self, Answer, QueryResult};
 use crate::backends::http::{self, HttpOptions};
 use crate::clock::Clock;
 use crate::config::{GroupPrometheus, PrometheusConfig};
-use crate::model::{BackendError, GroupSpec, MetricKind, MetricSample, Sample, Timestamp};
-use crate::sources::{GroupPoll, HistoryRange, HistorySeries, MetricSource, SourceHistory, SourcePoll};
+use crate::model::{AlarmState, BackendError, GroupSpec, MetricKind, MetricSample, Sample, Timestamp};
+use crate::sources::{
+    GroupPoll, HistoryRange, HistorySeries, MetricSource, SourceAlert, SourceAlerts, SourceHistory,
+    SourcePoll,
+};
 
 /// A query longer than this goes as a form POST (Prometheus accepts both), under the
 /// 8 KiB request-line limits of common proxies.
@@ -491,6 +494,13 @@ impl MetricSource for PrometheusSource {
     ) -> BoxFuture<'a, SourceHistory> {
         Box::pin(self.read_history(groups, range))
     }
+
+    fn alerts<'a>(&'a self, groups: &'a [GroupSpec]) -> Option<BoxFuture<'a, SourceAlerts>> {
+        if !self.settings.alerts {
+            return None;
+        }
+        Some(Box::pin(self.read_alerts(groups)))
+    }
 }
 
 /// `range`'s evaluation times (the end of each step in `(since, until]`) cut into
@@ -615,6 +625,85 @@ impl PrometheusSource {
     }
 }
 
+impl PrometheusSource {
+    /// [`MetricSource::alerts`]: every active alert (`/api/v1/alerts`) that is one of
+    /// `groups`' ([`alert_group`](Self::alert_group)), firing first.
+    async fn read_alerts(&self, groups: &[GroupSpec]) -> SourceAlerts {
+        let body = self.call("alerts", Vec::new()).await?;
+        let (alerts, warnings) = response::parse_alerts(body.as_ref())
+            .map_err(|failure| failure.into_backend_error(&self.what()))?;
+        for warning in &warnings {
+            tracing::warn!(source = %self.name, %warning, "Prometheus warning on its alerts");
+        }
+        let mut out: Vec<Vec<SourceAlert>> = vec![Vec::new(); groups.len()];
+        for alert in &alerts {
+            if let (Some(i), Some(read)) = (self.alert_group(&alert.labels, groups), source_alert(alert)) {
+                out[i].push(read);
+            }
+        }
+        for list in &mut out {
+            list.sort_by(|a, b| {
+                (b.state == AlarmState::Firing, &a.name).cmp(&(a.state == AlarmState::Firing, &b.name))
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whose an alert is: the group its `fleetdeck_group` label names, else the one the
+    /// source's `group_label` names, else the one a pod label names a pod of (`llm-chat-…`,
+    /// the longest name, a later pod label winning) — the rules the queries group series
+    /// by. The source's `matchers` do not apply: the alerts API has no selector.
+    fn alert_group(&self, labels: &response::Labels, groups: &[GroupSpec]) -> Option<usize> {
+        let named = |label: &str| {
+            let value = labels.get(label)?;
+            groups.iter().position(|g| g.name == *value)
+        };
+        if let Some(i) = named(queries::GROUP_LABEL) {
+            return Some(i);
+        }
+        if let Some(label) = &self.settings.group_label {
+            return named(label);
+        }
+        let pod_of = |pod: &str| {
+            let owners = groups.iter().enumerate().filter(|(_, g)| {
+                pod.strip_prefix(g.name.as_str()).is_some_and(|rest| rest.len() > 1 && rest.starts_with('-'))
+            });
+            owners.max_by_key(|(_, g)| g.name.len()).map(|(i, _)| i)
+        };
+        self.settings
+            .pod_labels
+            .iter()
+            .filter_map(|label| labels.get(label))
+            .filter_map(|pod| pod_of(pod))
+            .last()
+    }
+}
+
+/// An alert as fleetdeck shows it; None for a state other than pending or firing.
+fn source_alert(alert: &response::Alert) -> Option<SourceAlert> {
+    let state = match alert.state.as_str() {
+        "firing" => AlarmState::Firing,
+        "pending" => AlarmState::Pending,
+        _ => return None,
+    };
+    let since = alert.active_at.as_deref().and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok());
+    let name = alert.labels.get("alertname").cloned().unwrap_or_else(|| "(no alertname)".to_string());
+    let summary = match alert.annotations.get("summary").or_else(|| alert.annotations.get("description")) {
+        Some(text) => text.clone(),
+        None => {
+            let labels = alert.labels.iter().filter(|(k, _)| k.as_str() != "alertname");
+            labels.map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+        }
+    };
+    Some(SourceAlert {
+        name,
+        state,
+        since: since.map(|t| Timestamp::from_millis(t.timestamp_millis())),
+        value: alert.value.as_deref().and_then(|v| response::value(v).ok()),
+        summary,
+    })
+}
+
 /// What one range answer holds for one group: its kinds' points, or why it failed.
 type Found = Result<Vec<(MetricKind, Vec<Sample>)>, BackendError>;
 
@@ -667,7 +756,8 @@ mod tests {
         };
         let app = axum::Router::new()
             .route("/api/v1/query", axum::routing::get(answer.clone()).post(answer.clone()))
-            .route("/api/v1/query_range", axum::routing::get(answer.clone()).post(answer));
+            .route("/api/v1/query_range", axum::routing::get(answer.clone()).post(answer.clone()))
+            .route("/api/v1/alerts", axum::routing::get(answer));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -721,6 +811,7 @@ mod tests {
             headers: Vec::new(),
             auth: None,
             ca_file: None,
+            alerts: false,
         }
     }
 
@@ -1010,6 +1101,46 @@ mod tests {
         assert!(points(2).is_empty());
         let err = history[3].as_ref().unwrap_err();
         assert!(err.message.contains("gpu_util: its query answers 2 series"), "{}", err.message);
+    }
+
+    /// `/api/v1/alerts` as Prometheus answers it: each alert goes to the group its
+    /// `fleetdeck_group` label or its pod names (the longest name), firing first; one of
+    /// no group, and an inactive one, are not shown; without `alerts = true`, no request.
+    #[tokio::test]
+    async fn alerts_go_to_the_group_their_labels_name_firing_first() {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        let url = scripted(Arc::new(move |_: &str, _: &axum::http::HeaderMap| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let alerts = r#"{"status":"success","data":{"alerts":[
+                {"labels":{"alertname":"QueueBacklog","fleetdeck_group":"llm"},"annotations":{"summary":"llm has a backlog"},
+                 "state":"pending","activeAt":"2026-12-06T21:50:00.5+00:00","value":"4.2e+01"},
+                {"labels":{"alertname":"GpuXid","pod":"llm-chat-7d9f-0","gpu":"3"},"annotations":{},
+                 "state":"firing","activeAt":"2026-12-06T21:40:00Z","value":"1e+00"},
+                {"labels":{"alertname":"Backlog2","pod":"llm-chat-7d9f-1"},"annotations":{},
+                 "state":"pending","activeAt":"2026-12-06T21:45:00Z","value":"3"},
+                {"labels":{"alertname":"NodeDown","namespace":"kube-system"},"annotations":{},
+                 "state":"firing","activeAt":"2026-12-06T21:00:00Z","value":"0"},
+                {"labels":{"alertname":"Old","pod":"llm-0"},"annotations":{},"state":"inactive","value":"0"}
+            ]}}"#;
+            (axum::http::StatusCode::OK, alerts.to_string())
+        }))
+        .await;
+        let groups = [spec("llm"), spec("llm-chat")];
+        assert!(source(&url).alerts(&groups).is_none(), "not asked for");
+        let mut asked = settings(&url);
+        asked.alerts = true;
+        let alerts = source_with(&asked, HashMap::new()).alerts(&groups).unwrap().await.unwrap();
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
+        let names = |i: usize| alerts[i].iter().map(|a| a.name.as_str()).collect::<Vec<_>>();
+        assert_eq!(names(0), vec!["QueueBacklog"]);
+        assert_eq!(names(1), vec!["GpuXid", "Backlog2"], "llm-chat's pods are not llm's; firing first");
+        let backlog = &alerts[0][0];
+        assert_eq!(backlog.state, AlarmState::Pending);
+        assert_eq!(backlog.since, Some(Timestamp::from_millis(1_796_593_800_500)));
+        assert_eq!((backlog.value, backlog.summary.as_str()), (Some(42.0), "llm has a backlog"));
+        let xid = &alerts[1][0];
+        assert_eq!((xid.state, xid.summary.as_str()), (AlarmState::Firing, "gpu=3, pod=llm-chat-7d9f-0"));
     }
 
     #[test]
