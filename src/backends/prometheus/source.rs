@@ -670,12 +670,8 @@ impl PrometheusSource {
             });
             owners.max_by_key(|(_, g)| g.name.len()).map(|(i, _)| i)
         };
-        self.settings
-            .pod_labels
-            .iter()
-            .filter_map(|label| labels.get(label))
-            .filter_map(|pod| pod_of(pod))
-            .last()
+        let mut pods = self.settings.pod_labels.iter().rev().filter_map(|label| labels.get(label));
+        pods.find_map(|pod| pod_of(pod))
     }
 }
 
