@@ -116,12 +116,17 @@ impl Prometheus {
     /// Scraping each `(job, target, labels)`: `labels` is a YAML flow mapping of target
     /// labels, or empty.
     pub fn scraping_jobs(jobs: &[(&str, &str, &str)]) -> Prometheus {
-        Prometheus::scraping_jobs_with_history(jobs, None)
+        Prometheus::scraping_jobs_with(jobs, None, None)
     }
 
     /// [`scraping_jobs`](Self::scraping_jobs), its data directory first filled with
-    /// `history` (OpenMetrics text) by `promtool tsdb create-blocks-from openmetrics`.
-    pub fn scraping_jobs_with_history(jobs: &[(&str, &str, &str)], history: Option<&str>) -> Prometheus {
+    /// `history` (OpenMetrics text) by `promtool tsdb create-blocks-from openmetrics`, and
+    /// `rules` (a rule file's YAML) evaluated every second.
+    pub fn scraping_jobs_with(
+        jobs: &[(&str, &str, &str)],
+        history: Option<&str>,
+        rules: Option<&str>,
+    ) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         if let Some(history) = history {
             let input = dir.path().join("history.om");
@@ -137,7 +142,13 @@ impl Prometheus {
             assert!(out.status.success(), "promtool tsdb create-blocks-from openmetrics: {said}");
         }
         let config = dir.path().join("prometheus.yml");
-        let mut yaml = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n");
+        let mut yaml = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
+        if let Some(rules) = rules {
+            let file = dir.path().join("rules.yml");
+            std::fs::write(&file, rules).unwrap();
+            yaml += &format!("rule_files: ['{}']\n", file.display());
+        }
+        yaml += "scrape_configs:\n";
         for (job, target, labels) in jobs {
             yaml += &format!("  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n");
             if !labels.is_empty() {
@@ -709,12 +720,13 @@ pub mod peer {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let (history, end) = eight_days_of_history(now);
         let sim = SimServe::start("fast.toml", &[]);
-        let prometheus = Prometheus::scraping_jobs_with_history(
+        let prometheus = Prometheus::scraping_jobs_with(
             &[
                 ("dcgm-exporter", &sim.gpu, "{pod: nvidia-dcgm-exporter-x7k2p, namespace: gpu-operator}"),
                 ("serving", &sim.serving, ""),
             ],
             Some(&history),
+            None,
         );
         wait_for("Prometheus to serve the history", WAIT, || {
             let answer =
@@ -769,6 +781,53 @@ pub mod peer {
             [4.0, 10.0, 18.0].iter().map(|waiting| queue.iter().filter(|q| *q == waiting).count()).collect();
         assert!(hours.iter().all(|n| (59..=60).contains(n)), "minutes at 4, 10, 18 waiting: {hours:?}");
         assert_eq!(hours.iter().sum::<usize>(), queue.len(), "nothing but the history's values: {queue:?}");
+    }
+
+    /// Prometheus's own alerting rules on llm-chat's pods, read with `alerts = true`: the
+    /// firing one and the pending one (its `for` not yet reached) are among llm-chat's
+    /// alarms, marked as Prometheus's, and fleetdeck pages neither.
+    #[test]
+    fn prometheus_alerts_on_a_groups_pods_are_shown_beside_its_alarms_and_never_paged() {
+        let rules = "groups:\n  - name: serving\n    rules:\n\
+                     \x20     - alert: VllmServing\n        expr: vllm:num_requests_running >= 0\n\
+                     \x20       annotations: { summary: '{{ $labels.pod }} serves' }\n\
+                     \x20     - alert: VllmSlowBurn\n        expr: vllm:num_requests_running >= 0\n        for: 1h\n";
+        let sim = SimServe::start("fast.toml", &[]);
+        let prometheus = Prometheus::scraping_jobs_with(
+            &[
+                ("dcgm-exporter", &sim.gpu, "{pod: nvidia-dcgm-exporter-x7k2p, namespace: gpu-operator}"),
+                ("serving", &sim.serving, ""),
+            ],
+            None,
+            Some(rules),
+        );
+        let home = tempfile::tempdir().unwrap();
+        let config = fleet_config(home.path(), &prometheus, &sim);
+        rewrite(&config, &[("stale_after = \"5s\"\n", "stale_after = \"5s\"\nalerts = true\n")]);
+        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        let alarms = wait_for("Prometheus's alerts among llm-chat's alarms", WAIT, || {
+            let status = daemon.ctl(&["status", "--json"]);
+            let text = String::from_utf8_lossy(&status.stdout).into_owned();
+            let snapshot: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
+            let alarms = snapshot["groups"][0]["alarms"].as_array().cloned().unwrap_or_default();
+            let from_prom: Vec<serde_json::Value> =
+                alarms.into_iter().filter(|a| a["source"] == "prom").collect();
+            // One alert per pod of each rule: 4 pods serve.
+            if from_prom.len() == 8 { Ok(from_prom) } else { Err(format!("{from_prom:?}")) }
+        });
+        let of = |name: &str| alarms.iter().filter(|a| a["name"] == name).collect::<Vec<_>>();
+        assert!(of("VllmServing").iter().all(|a| a["state"] == "FIRING"), "{alarms:?}");
+        assert!(of("VllmSlowBurn").iter().all(|a| a["state"] == "PENDING"), "{alarms:?}");
+        assert!(
+            of("VllmServing").iter().all(|a| a["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("llm-chat-") && s.ends_with(" serves"))),
+            "{alarms:?}"
+        );
+        // Read only: no page went out for any of them.
+        let paged: Vec<String> = daemon.lines().into_iter().filter(|l| l.contains("Vllm")).collect();
+        assert!(paged.is_empty(), "fleetdeck announced or paged Prometheus's alerts: {paged:?}");
     }
 
     /// No traffic at all: every GPU idle, the request rate 0 and the latency quantiles
