@@ -830,6 +830,44 @@ pub mod peer {
         assert!(paged.is_empty(), "fleetdeck announced or paged Prometheus's alerts: {paged:?}");
     }
 
+    /// `examples/kind/fleetdeck.toml` as it is (polled every second instead of 15 s)
+    /// against `sim serve` through a Prometheus whose targets carry the labels that
+    /// `examples/kind/prometheus.yml` gives in a cluster: `pod` and `namespace` of the
+    /// scraped pod (here the sim's own), the pages' own `pod` renamed `exported_pod`.
+    #[test]
+    fn the_kind_examples_fleetdeck_config_reads_sim_serve_under_the_kind_scrapes_labels() {
+        let sim = SimServe::start("fast.toml", &[]);
+        let target = "{pod: fleetdeck-sim-5d8f7c9b6-x2x7q, namespace: inference}";
+        let prometheus = Prometheus::scraping_jobs(&[
+            ("dcgm-exporter", &sim.gpu, target),
+            ("serving", &sim.serving, target),
+        ]);
+        let home = tempfile::tempdir().unwrap();
+        let config = home.path().join("kind.toml");
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kind/fleetdeck.toml");
+        std::fs::copy(&example, &config).unwrap();
+        rewrite(
+            &config,
+            &[
+                ("url = \"http://127.0.0.1:9090\"", &format!("url = \"http://{}\"", prometheus.addr)),
+                ("url = \"http://127.0.0.1:9400\"", &format!("url = \"http://{}\"", sim.control)),
+                ("poll_interval = \"15s\"", "poll_interval = \"1s\""),
+            ],
+        );
+        let daemon = crate::daemon::Daemon::start_config(home.path(), &config, None, &[], &[]);
+        let decided = daemon.wait_for_line("a decision on the GPUs' utilization", |l| {
+            l.contains(r#""event":"decided""#) && l.contains(r#""kind":"gpu_util","value":"#)
+        });
+        let util: f64 = decided
+            .split(r#""kind":"gpu_util","value":"#)
+            .nth(1)
+            .and_then(|rest| rest.split([',', '}']).next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{decided}"));
+        assert!((0.5..0.7).contains(&util), "sim serve's 60 % read through the kind labels: {decided}");
+        assert!(decided.contains(r#""current":4"#), "{decided}");
+    }
+
     /// No traffic at all: every GPU idle, the request rate 0 and the latency quantiles
     /// undefined (NaN, left out) — an idle group, not missing data, so it scales in to
     /// its min.
