@@ -82,39 +82,6 @@ impl MetricSource for HistorySource {
     }
 }
 
-/// An actuator that sees two ready instances and changes nothing.
-struct Fixed;
-
-impl crate::actuators::Actuator for Fixed {
-    fn name(&self) -> &str {
-        "fixed"
-    }
-
-    fn observe<'a>(
-        &'a self,
-        _: &'a GroupSpec,
-    ) -> futures::future::BoxFuture<'a, Result<crate::actuators::Observation, BackendError>> {
-        let capacity = crate::model::Capacity { desired: 2, ready: 2, ..Default::default() };
-        Box::pin(std::future::ready(Ok(crate::actuators::Observation::of(capacity))))
-    }
-
-    fn set_desired<'a>(
-        &'a self,
-        _: &'a GroupSpec,
-        _: u32,
-    ) -> futures::future::BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-
-    fn write_marker<'a>(
-        &'a self,
-        _: &'a GroupSpec,
-        _: Option<&'a str>,
-    ) -> futures::future::BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
-
 /// Groups `a` (predictive on the request rate, 4 per instance) and `b` on one
 /// [`HistorySource`].
 fn engine(clock: &ManualClock, delay: Duration) -> (Engine, Arc<HistorySource>) {
@@ -143,7 +110,10 @@ fn engine(clock: &ManualClock, delay: Duration) -> (Engine, Arc<HistorySource>) 
             poll_interval: Duration::from_secs(1),
             stale_after: Duration::from_secs(3),
         }],
-        actuators: vec![ActuatorConnection { actuator: Arc::new(Fixed), max_concurrency: 4 }],
+        actuators: vec![ActuatorConnection {
+            actuator: Arc::new(super::tests::FixedActuator),
+            max_concurrency: 4,
+        }],
         groups: vec![group("a", predictive), group("b", PolicySpec::default())],
         sim: None,
         sim_http: None,

@@ -72,7 +72,8 @@ impl MetricSource for ScriptedSource {
     }
 }
 
-struct FixedActuator;
+/// Sees two ready instances, changes nothing (shared with the other engine tests).
+pub(super) struct FixedActuator;
 
 impl Actuator for FixedActuator {
     fn name(&self) -> &str {
