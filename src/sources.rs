@@ -8,7 +8,9 @@
 //!
 //! A source that keeps history also answers [`MetricSource::history`], which the engine
 //! asks once at start so the charts are full on the first frame and predictive scaling
-//! learns its load profile from real history (the backfill).
+//! learns its load profile from real history (the backfill); one whose platform has
+//! alerts of its own may answer [`MetricSource::alerts`] with each poll, shown beside
+//! fleetdeck's alarms and never paged by fleetdeck.
 //!
 //! A source never retries by itself and never sleeps: it maps its platform's failures to a
 //! [`BackendError`] and the engine's one error policy backs off (per connection for

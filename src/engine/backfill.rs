@@ -154,8 +154,8 @@ impl Engine {
                     }
                 }
             }
-            let span = crate::model::format_duration(order.range.until.since(order.range.since));
             if points > 0 {
+                let span = crate::model::format_duration(order.range.until.since(order.range.since));
                 tracing::info!(source = %order.source, groups = order.groups.len(), points, %span, "history backfilled");
             }
         }

@@ -21,7 +21,8 @@
 //! The shell by concern: `io` (the owned futures of a tick's calls, concurrency limits),
 //! `poll` (which connections are due, recording answers, who may act), [`health`] (the
 //! one error policy), `reload` (SIGHUP), `durable` (commands, the store, the outbox,
-//! leases), and this file (construction, the run loop, actions, snapshots).
+//! leases), `backfill` (the sources' history at start), and this file (construction, the
+//! run loop, actions, snapshots).
 
 pub mod autoscale;
 mod backfill;
