@@ -11,10 +11,12 @@
 //!   again — a second engine, a retried tick — is a no-op that returns the first.
 //! - **Claims**: [`Store::claim_due`] hands a row to one sender for a visibility timeout;
 //!   a second sender asking meanwhile gets other rows, and a sender that died lets its
-//!   claim lapse. [`Store::mark_sent`] and [`Store::mark_failed`] end the claim.
+//!   claim lapse. [`Store::mark_sent`] (with the service's receipt), [`Store::mark_failed`]
+//!   (retried later) and [`Store::mark_given_up`] (refused for good) end the claim.
 //! - **Order per key**: rows of one notifier with the same `order_key` (a page's dedup
 //!   key) are handed out one at a time, oldest first: never a resolve while its trigger
-//!   is unsent, claimed or waiting to be retried.
+//!   is unsent, claimed or waiting to be retried. A row given up on no longer holds up
+//!   the ones after it (a resolve of a trigger the service refused is harmless).
 //!
 //! The backoff policy is the sender's, not the store's.
 
@@ -45,6 +47,14 @@ pub struct OutboxMessage {
     /// Claimed by a sender until then (None: not claimed).
     pub claimed_until: Option<Timestamp>,
     pub sent_at: Option<Timestamp>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// When the service refused it for good: never retried, and no longer holding up the
+    /// messages after it under its order key.
+    pub given_up_at: Option<Timestamp>,
+    /// What the service answered a sent message with, for follow-ups (Slack's channel ID
+    /// and `ts`).
+    pub receipt: Option<String>,
 }
 
 /// A message to queue, for every notifier named.
@@ -86,7 +96,7 @@ pub struct OpenPage {
 }
 
 const SELECT_MESSAGE: &str = "SELECT id, created_at, channel, group_name, dedup_key, order_key, payload, attempts, \
-                              next_attempt_at, claimed_until, sent_at FROM outbox";
+                              next_attempt_at, claimed_until, sent_at, last_error, given_up_at, receipt FROM outbox";
 
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
     let payload: String = row.get(6)?;
@@ -105,6 +115,9 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> 
         next_attempt_at: row.get(8)?,
         claimed_until: row.get(9)?,
         sent_at: row.get(10)?,
+        last_error: row.get(11)?,
+        given_up_at: row.get(12)?,
+        receipt: row.get(13)?,
     })
 }
 
@@ -159,11 +172,12 @@ impl Store {
             let ids: Vec<i64> = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT o.id FROM outbox o
-                     WHERE o.channel = ?1 AND o.sent_at IS NULL AND o.next_attempt_at <= ?2
+                     WHERE o.channel = ?1 AND o.sent_at IS NULL AND o.given_up_at IS NULL
+                       AND o.next_attempt_at <= ?2
                        AND (o.claimed_until IS NULL OR o.claimed_until <= ?2)
                        AND NOT EXISTS (SELECT 1 FROM outbox e
                                        WHERE e.channel = o.channel AND e.order_key = o.order_key
-                                         AND e.sent_at IS NULL AND e.id < o.id)
+                                         AND e.sent_at IS NULL AND e.given_up_at IS NULL AND e.id < o.id)
                      ORDER BY o.next_attempt_at, o.id LIMIT ?3",
                 )?;
                 let rows = stmt.query_map(params![notifier, now, limit], |row| row.get(0))?;
@@ -193,28 +207,59 @@ impl Store {
         Ok(self.conn.query_row(&sql, [id], message_from_row).optional()?)
     }
 
-    /// Records a delivery and ends the claim; false if there is no such unsent row
-    /// (already sent, or pruned), which a sender whose claim lapsed may see.
-    pub fn mark_sent(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+    /// Records a delivery, with the service's receipt where it gave one, and ends the
+    /// claim; false if there is no such unsent row (already sent, given up or pruned),
+    /// which a sender whose claim lapsed may see.
+    pub fn mark_sent(&self, id: i64, now: Timestamp, receipt: Option<&str>) -> Result<bool, StoreError> {
         self.write(|tx| {
             Ok(tx.execute(
-                "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, claimed_until = NULL
-                 WHERE id = ?1 AND sent_at IS NULL",
-                params![id, now],
+                "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, claimed_until = NULL, receipt = ?3,
+                   last_error = NULL
+                 WHERE id = ?1 AND sent_at IS NULL AND given_up_at IS NULL",
+                params![id, now, receipt],
             )? > 0)
         })
     }
 
-    /// Records a failed attempt and when to try again, and ends the claim; false if there
-    /// is no such unsent row.
-    pub fn mark_failed(&self, id: i64, next_attempt_at: Timestamp) -> Result<bool, StoreError> {
+    /// Records a failed attempt, why, and when to try again, and ends the claim; false if
+    /// there is no such unsent row.
+    pub fn mark_failed(&self, id: i64, next_attempt_at: Timestamp, error: &str) -> Result<bool, StoreError> {
         self.write(|tx| {
             Ok(tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, claimed_until = NULL
-                 WHERE id = ?1 AND sent_at IS NULL",
-                params![id, next_attempt_at],
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, claimed_until = NULL,
+                   last_error = ?3
+                 WHERE id = ?1 AND sent_at IS NULL AND given_up_at IS NULL",
+                params![id, next_attempt_at, error],
             )? > 0)
         })
+    }
+
+    /// Records that the service refused the row for good (a 400: retrying cannot help):
+    /// it is never tried again and the rows after it under its order key go on. False if
+    /// there is no such unsent row.
+    pub fn mark_given_up(&self, id: i64, now: Timestamp, error: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, given_up_at = ?2, claimed_until = NULL,
+                   last_error = ?3
+                 WHERE id = ?1 AND sent_at IS NULL AND given_up_at IS NULL",
+                params![id, now, error],
+            )? > 0)
+        })
+    }
+
+    /// How many of `notifier`'s rows wait to be sent, and how many it gave up on, of those
+    /// kept.
+    pub fn outbox_depth(&self, notifier: &str) -> Result<(usize, usize), StoreError> {
+        let count = |sql: &str| -> Result<usize, StoreError> {
+            let n: i64 = self.conn.query_row(sql, [notifier], |row| row.get(0))?;
+            Ok(usize::try_from(n).unwrap_or_default())
+        };
+        let waiting = count(
+            "SELECT count(*) FROM outbox WHERE channel = ?1 AND sent_at IS NULL AND given_up_at IS NULL",
+        )?;
+        let given_up = count("SELECT count(*) FROM outbox WHERE channel = ?1 AND given_up_at IS NOT NULL")?;
+        Ok((waiting, given_up))
     }
 
     /// Deletes rows sent before `before`, and unsent rows queued before it (given up: a
@@ -222,7 +267,7 @@ impl Store {
     /// retention); returns (sent, given up).
     pub fn prune_outbox(&self, before: Timestamp) -> Result<(usize, usize), StoreError> {
         self.write(|tx| {
-            let sent = tx.execute("DELETE FROM outbox WHERE sent_at < ?1", [before])?;
+            let sent = tx.execute("DELETE FROM outbox WHERE sent_at < ?1 OR given_up_at < ?1", [before])?;
             let given_up =
                 tx.execute("DELETE FROM outbox WHERE sent_at IS NULL AND created_at < ?1", [before])?;
             Ok((sent, given_up))

@@ -139,6 +139,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX outbox_message ON outbox (channel, dedup_key);
     CREATE INDEX outbox_order ON outbox (channel, order_key) WHERE sent_at IS NULL;
     ",
+    // 7: delivery outcomes: the last error, a row the service refused for good (given up,
+    // never retried, no longer holding up its order key), and the service's receipt of a
+    // sent row (Slack's channel and `ts`, to thread a follow-up under it).
+    "
+    ALTER TABLE outbox ADD COLUMN last_error TEXT;
+    ALTER TABLE outbox ADD COLUMN given_up_at INTEGER;
+    ALTER TABLE outbox ADD COLUMN receipt TEXT;
+    ",
 ];
 
 /// The version this build writes.
