@@ -68,6 +68,7 @@ pub mod engine;
 pub mod exporter;
 pub mod lease;
 pub mod model;
+pub mod notifiers;
 pub mod policy;
 pub mod protocol;
 pub mod remote;

@@ -122,6 +122,12 @@ pub(super) struct NotifierFile {
     pub token_env: Option<String>,
     pub token_file: Option<String>,
     pub channel: Option<String>,
+    /// PagerDuty: the Events API's base URL (default `https://events.pagerduty.com`;
+    /// `https://events.eu.pagerduty.com` for the EU region).
+    pub events_url: Option<String>,
+    /// PagerDuty: how long to wait after a 429 of the Events API, which says no
+    /// `Retry-After` (default 30 s, as its documentation suggests).
+    pub throttle_wait: Option<DurationText>,
     /// Read only to refuse it.
     pub routing_key: Option<toml::Value>,
     /// Read only to refuse it.

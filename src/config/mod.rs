@@ -117,6 +117,7 @@ use crate::sim::SimGroupSpec;
 
 mod file;
 mod locate;
+mod notifiers;
 mod policy;
 mod prometheus;
 pub mod secret;
@@ -338,6 +339,17 @@ pub struct NotifierConfig {
     pub secret: secret::Secret,
     /// Slack's channel.
     pub channel: Option<String>,
+    /// A PagerDuty notifier's Events API settings.
+    pub pagerduty: Option<PagerDutyConfig>,
+}
+
+/// Where a PagerDuty notifier's events go and how it waits when throttled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PagerDutyConfig {
+    /// The Events API's base URL, without a trailing slash.
+    pub events_url: String,
+    /// The wait after a 429 (the Events API sends no `Retry-After`).
+    pub throttle_wait: Duration,
 }
 
 /// What a notifier talks to.

@@ -7,14 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-use super::file::{ActuatorFile, NotifierFile, SourceFile};
+use super::file::{ActuatorFile, SourceFile};
 use super::file::{ConfigFile, EventFile, GroupFile, GroupSimFile};
 use super::locate::KeyPath;
 use super::secret::Secret;
 use super::traffic::traffic;
-use super::{
-    ActuatorConfig, Config, GroupConfig, NotifierConfig, NotifierKind, ScheduledSimEvent, SourceConfig,
-};
+use super::{ActuatorConfig, Config, GroupConfig, ScheduledSimEvent, SourceConfig};
 use crate::model::{ActuatorKind, GroupSpec, SIM, SourceKind, WarmupRange, format_duration};
 use crate::protocol::{Operator, SimCommand};
 use crate::sim::SimGroupSpec;
@@ -193,7 +191,8 @@ pub(super) fn config(file: ConfigFile, origin: &str, config_dir: &Path) -> Resul
     let sources =
         keep(&mut errors, sources(file.sources, &root.key("sources"), top_poll, top_stale, config_dir));
     let actuators = keep(&mut errors, actuators(file.actuators, &root.key("actuators")));
-    let notifiers = keep(&mut errors, notifiers(file.notifiers, &root.key("notifiers"), config_dir));
+    let notifiers =
+        keep(&mut errors, super::notifiers::notifiers(file.notifiers, &root.key("notifiers"), config_dir));
     let call_timeout = match file.call_timeout {
         Some(d) => {
             let path = root.key("call_timeout");
@@ -361,7 +360,7 @@ fn default_poll(kind: SourceKind) -> Duration {
 const PROMETHEUS_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Connection names, like group names, appear in messages and commands: no spaces.
-fn connection_name(path: &KeyPath, name: &str) -> Result<(), Invalid> {
+pub(super) fn connection_name(path: &KeyPath, name: &str) -> Result<(), Invalid> {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
         Ok(())
     } else {
@@ -526,62 +525,6 @@ pub(super) fn secret(
         (None, Some(file)) => Ok(Some(Secret::File(config_dir.join(file)))),
         (None, None) => Ok(None),
     }
-}
-
-/// `[notifiers.NAME]` tables: each kind's one secret, as an environment variable's name
-/// or a file's path (relative to the config's directory), never as its value.
-fn notifiers(
-    files: BTreeMap<String, NotifierFile>,
-    at: &KeyPath,
-    config_dir: &Path,
-) -> Result<Vec<NotifierConfig>, Invalid> {
-    let mut out = Vec::with_capacity(files.len());
-    for (name, file) in files {
-        let path = at.key(&name);
-        connection_name(&path, &name)?;
-        // Keys of the other kind, and secrets written as values, are refused by name.
-        let foreign = match file.kind {
-            NotifierKind::Pagerduty => [
-                ("token_env", file.token_env.is_some()),
-                ("token_file", file.token_file.is_some()),
-                ("channel", file.channel.is_some()),
-            ],
-            NotifierKind::Slack => [
-                ("routing_key_env", file.routing_key_env.is_some()),
-                ("routing_key_file", file.routing_key_file.is_some()),
-                ("channel", false),
-            ],
-        };
-        if let Some((key, _)) = foreign.iter().find(|(_, present)| *present) {
-            return Err(Invalid::at_key(
-                path.key(key),
-                format!("`{key}` is not a {} notifier's key", file.kind.name()),
-            ));
-        }
-        refuse_inline(&path.key("routing_key"), "routing_key", file.routing_key.is_some())?;
-        refuse_inline(&path.key("token"), "token", file.token.is_some())?;
-        let (secret_key, env, file_key) = match file.kind {
-            NotifierKind::Pagerduty => ("routing_key", file.routing_key_env, file.routing_key_file),
-            NotifierKind::Slack => ("token", file.token_env, file.token_file),
-        };
-        let Some(secret) = secret(&path, secret_key, env, file_key, config_dir)? else {
-            return Err(Invalid::new(
-                path.clone(),
-                format!(
-                    "a {} notifier needs `{secret_key}_env` (a variable's name) or `{secret_key}_file` (a path)",
-                    file.kind.name()
-                ),
-            ));
-        };
-        if file.kind == NotifierKind::Slack && file.channel.as_deref().is_none_or(|c| c.trim().is_empty()) {
-            return Err(Invalid::new(
-                path.clone(),
-                "a slack notifier needs `channel` (e.g. \"#gpu-oncall\")".to_string(),
-            ));
-        }
-        out.push(NotifierConfig { name, kind: file.kind, secret, channel: file.channel });
-    }
-    Ok(out)
 }
 
 /// Checks a group's `source` and `actuator` name declared connections, and gives a

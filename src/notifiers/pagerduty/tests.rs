@@ -1,0 +1,180 @@
+//! Contract tests against a local mock of the Events API (wiremock): each request's
+//! method, path, headers and JSON body exactly as PagerDuty documents them, and its
+//! documented answers.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::model::Timestamp;
+
+/// A 32-character integration key, as PagerDuty issues them.
+const KEY: &str = "R0ut1ngK3yOfThe32CharactersAbcde";
+
+fn page(kind: &str, dedup_key: &str) -> serde_json::Value {
+    json!({
+        "at": 1_796_593_800_000i64,
+        "group": "llm-chat",
+        "alarm": "queue-high",
+        "kind": kind,
+        "dedup_key": dedup_key,
+        "summary": "llm-chat: queue-high — queue_length average 127 > 50 for 2 of 2 × 1m",
+        "severity": "critical",
+        "fleet": "prod",
+        "details": {"queue_length": 127.0, "desired": 4, "ready": 4},
+        "links": [{"href": "https://runbooks.example/llm-chat", "text": "runbook"}],
+    })
+}
+
+fn row(payload: serde_json::Value) -> OutboxMessage {
+    OutboxMessage {
+        id: 1,
+        created_at: Timestamp(0),
+        notifier: "pd".into(),
+        group: "llm-chat".into(),
+        message_key: "k#trigger".into(),
+        order_key: "k".into(),
+        payload,
+        attempts: 0,
+        next_attempt_at: Timestamp(0),
+        claimed_until: None,
+        sent_at: None,
+        last_error: None,
+        given_up_at: None,
+        receipt: None,
+    }
+}
+
+fn notifier(url: &str, key: Secret) -> PagerDutyEvents {
+    let settings = PagerDutyConfig { events_url: url.to_string(), throttle_wait: Duration::from_secs(7) };
+    let options = HttpOptions::within(Duration::from_secs(5));
+    PagerDutyEvents::new("pd", &settings, key, &options, Arc::new(ManualClock::new(Timestamp(0)))).unwrap()
+}
+
+fn key_file() -> (tempfile::TempDir, Secret) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("routing-key");
+    std::fs::write(&file, format!("{KEY}\n")).unwrap();
+    (dir, Secret::File(file))
+}
+
+#[tokio::test]
+async fn a_trigger_is_the_documented_event_with_its_payload_and_links() {
+    let server = MockServer::start().await;
+    let expected = json!({
+        "routing_key": KEY,
+        "event_action": "trigger",
+        "dedup_key": "fleetdeck:llm-chat:queue-high:1796593740000",
+        "payload": {
+            "summary": "llm-chat: queue-high — queue_length average 127 > 50 for 2 of 2 × 1m",
+            "source": "fleetdeck/prod/llm-chat",
+            "severity": "critical",
+            "timestamp": "2026-12-06T21:50:00Z",
+            "component": "llm-chat",
+            "group": "prod",
+            "class": "queue-high",
+            "custom_details": {"queue_length": 127.0, "desired": 4, "ready": 4},
+        },
+        "client": "fleetdeck",
+        "links": [{"href": "https://runbooks.example/llm-chat", "text": "runbook"}],
+    });
+    Mock::given(method("POST"))
+        .and(path("/v2/enqueue"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(&expected))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({
+            "status": "success",
+            "message": "Event processed",
+            "dedup_key": "fleetdeck:llm-chat:queue-high:1796593740000",
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (_dir, key) = key_file();
+    let sent = notifier(&server.uri(), key)
+        .deliver(&row(page("trigger", "fleetdeck:llm-chat:queue-high:1796593740000")))
+        .await
+        .unwrap();
+    assert_eq!(sent.receipt.as_deref(), Some("fleetdeck:llm-chat:queue-high:1796593740000"));
+}
+
+#[tokio::test]
+async fn a_resolve_names_only_its_episodes_key() {
+    let server = MockServer::start().await;
+    let expected = json!({"routing_key": KEY, "event_action": "resolve", "dedup_key": "ep-1"});
+    Mock::given(method("POST"))
+        .and(path("/v2/enqueue"))
+        .and(body_json(&expected))
+        .respond_with(
+            ResponseTemplate::new(202).set_body_json(
+                json!({"status": "success", "message": "Event processed", "dedup_key": "ep-1"}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (_dir, key) = key_file();
+    notifier(&server.uri(), key).deliver(&row(page("resolve", "ep-1"))).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_invalid_event_is_refused_with_pagerdutys_errors_throttling_waits_and_5xx_passes() {
+    let server = MockServer::start().await;
+    Mock::given(path("/bad/v2/enqueue"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "status": "invalid event",
+            "message": "Event object is invalid",
+            "errors": ["Length of 'routing_key' is incorrect (should be 32 characters)"],
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(path("/busy/v2/enqueue")).respond_with(ResponseTemplate::new(429)).mount(&server).await;
+    Mock::given(path("/down/v2/enqueue"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream unavailable"))
+        .mount(&server)
+        .await;
+    let (_dir, key) = key_file();
+    let send = |prefix: &str| {
+        let notifier = notifier(&format!("{}/{prefix}", server.uri()), key.clone());
+        async move { notifier.deliver(&row(page("trigger", "ep-1"))).await.unwrap_err() }
+    };
+    let bad = send("bad").await;
+    assert_eq!(bad.kind, ErrorKind::Rejected);
+    assert!(
+        bad.message
+            .contains("HTTP 400 Bad Request: Event object is invalid; Length of 'routing_key' is incorrect"),
+        "{}",
+        bad.message
+    );
+    let busy = send("busy").await;
+    assert_eq!((busy.kind, busy.retry_after), (ErrorKind::Throttled, Some(Duration::from_secs(7))));
+    let down = send("down").await;
+    assert_eq!(down.kind, ErrorKind::Transient);
+    assert!(down.message.contains("HTTP 503 Service Unavailable: upstream unavailable"), "{}", down.message);
+}
+
+#[tokio::test]
+async fn the_routing_key_is_read_on_every_send_and_never_said() {
+    let server = MockServer::start().await;
+    let (dir, key) = key_file();
+    std::fs::remove_file(dir.path().join("routing-key")).unwrap();
+    let err = notifier(&server.uri(), key).deliver(&row(page("trigger", "ep-1"))).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth);
+    assert!(err.message.contains("routing key: cannot read"), "{}", err.message);
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing sent without a key");
+    let unreadable = notifier(&server.uri(), Secret::Env("FLEETDECK_TEST_NO_SUCH_VAR".into()));
+    let err = unreadable.deliver(&row(page("trigger", "ep-1"))).await.unwrap_err();
+    assert!(err.message.contains("$FLEETDECK_TEST_NO_SUCH_VAR is not set") && !err.message.contains(KEY));
+}
+
+#[test]
+fn a_long_summary_is_cut_to_pagerdutys_limit_on_a_character_boundary() {
+    let long = "é".repeat(700);
+    let cut = truncated(&long, MAX_SUMMARY);
+    assert!(cut.len() <= MAX_SUMMARY && cut.ends_with('…'), "{}", cut.len());
+    assert_eq!(truncated("short", MAX_SUMMARY), "short");
+}
