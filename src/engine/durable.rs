@@ -407,17 +407,20 @@ impl Engine {
                 continue;
             }
             let payload = match serde_json::to_value(n) {
-                Ok(payload) => payload,
+                Ok(mut payload) => {
+                    self.page_context(&mut payload, &n.group);
+                    payload
+                }
                 Err(err) => {
                     tracing::error!(%err, "encoding a notification");
                     continue;
                 }
             };
-            let message_key = n.message_key();
+            let (message_key, order_key) = (n.message_key(), n.order_key());
             let message = NewMessage {
                 group: &n.group,
                 message_key: &message_key,
-                order_key: &n.dedup_key,
+                order_key: &order_key,
                 payload: &payload,
             };
             if let Err(err) = store.enqueue(&notifiers, &message, now) {

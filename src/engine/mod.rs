@@ -34,6 +34,7 @@ pub mod history;
 mod io;
 pub mod lease;
 pub mod operator;
+mod outbox;
 pub mod pager;
 mod poll;
 mod reload;
@@ -94,6 +95,8 @@ pub struct EngineSettings {
     /// row each, unless the group names its own; none: episodes are recorded, nothing is
     /// queued.
     pub notifiers: Vec<String>,
+    /// The fleet's name, which its pages carry.
+    pub fleet: String,
 }
 
 impl EngineSettings {
@@ -111,6 +114,7 @@ impl EngineSettings {
             audit_log: None,
             lease: LeaseTiming::default_for(poll_interval, call_timeout),
             notifiers: Vec::new(),
+            fleet: String::new(),
         }
     }
 }
@@ -123,6 +127,7 @@ impl EngineSettings {
         settings.max_backoff = config.max_backoff;
         settings.lease = LeaseTiming { ttl: config.lease_ttl, skew_margin: config.lease_skew_margin };
         settings.notifiers = config.notifiers.iter().map(|n| n.name.clone()).collect();
+        settings.fleet = config.fleet.clone();
         settings
     }
 }
@@ -206,6 +211,10 @@ pub struct Engine {
     seq: u64,
     /// The hour history was last pruned and load profiles refreshed in.
     history_hour: Option<i64>,
+    /// The notifiers that send the outbox, each on its own task while the engine runs.
+    notifiers: Vec<Arc<dyn crate::notifiers::Notifier>>,
+    /// How each notifier's deliveries stand, while they run.
+    notifier_status: Vec<(String, watch::Receiver<crate::notifiers::NotifierStatus>)>,
     snapshot_tx: watch::Sender<Arc<Snapshot>>,
     events_tx: broadcast::Sender<Event>,
     command_tx: CommandSender,
@@ -267,6 +276,8 @@ impl Engine {
             identity: engine_identity(),
             seq: 0,
             history_hour: None,
+            notifiers: Vec::new(),
+            notifier_status: Vec::new(),
             snapshot_tx,
             events_tx,
             command_tx,
@@ -319,8 +330,10 @@ impl Engine {
         if shadow {
             settings.autoscale = AutoscaleMode::Shadow;
         }
+        let notifiers = crate::notifiers::build(config, clock.clone())?;
         let mut engine = Engine::new(backends, clock, settings);
         engine.set_breaker_settings(config.breaker.clone());
+        engine.notifiers = notifiers;
         Ok(engine)
     }
 
@@ -377,10 +390,7 @@ impl Engine {
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         let names = self.core.groups.iter().map(|g| g.spec.name.clone()).collect();
         self.emit(Event::Started { at: self.clock.now(), groups: names });
-        for notifier in &self.settings.notifiers {
-            // The outbox is the seam; the senders land with their backends.
-            tracing::warn!(%notifier, "this build has no sender for notifiers yet: pages wait in the outbox (kept 7 days)");
-        }
+        let deliveries = self.start_deliveries();
         // The backfill: the first tick waits for it one call timeout at most, then it
         // goes on beside the ticks (backfill.rs).
         let orders = self.history_orders(self.clock.now());
@@ -408,6 +418,7 @@ impl Engine {
                 _ = &mut shutdown => {
                     self.flush_audit();
                     self.release_leases().await;
+                    deliveries.stop(self.settings.call_timeout).await;
                     break;
                 }
                 calls = &mut backfill, if backfilling => {

@@ -96,6 +96,13 @@ impl Notification {
         format!("{}{hash}", &key[..cut])
     }
 
+    /// The outbox's order for it: every episode of one alarm of one group, so its
+    /// triggers and resolves reach a service in the order they happened (trigger →
+    /// resolve → trigger), whatever retries came between.
+    pub fn order_key(&self) -> String {
+        format!("fleetdeck:{}:{}", self.group, self.alarm)
+    }
+
     /// The outbox's name for this message: its episode and whether it opens or closes it.
     pub fn message_key(&self) -> String {
         let kind = match self.kind {

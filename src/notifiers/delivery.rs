@@ -172,3 +172,131 @@ mod tests {
         assert_eq!(settings.backoff(u32::MAX), Duration::from_secs(60));
     }
 }
+
+/// The outbox through [`Delivery`] to a local mock of PagerDuty's Events API: the rows
+/// as the engine queues them (`Notification`'s keys), the mock failing, then recovering.
+#[cfg(test)]
+mod delivery_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::backends::http::HttpOptions;
+    use crate::clock::ManualClock;
+    use crate::config::PagerDutyConfig;
+    use crate::config::secret::Secret;
+    use crate::engine::pager::{Notification, NotificationKind};
+    use crate::notifiers::pagerduty::PagerDutyEvents;
+    use crate::store::NewMessage;
+
+    const T0: Timestamp = Timestamp(1_796_593_800_000);
+
+    fn queue(store: &Store, kind: NotificationKind, since: Timestamp, at: Timestamp) {
+        let n = Notification {
+            at,
+            group: "llm-chat".into(),
+            alarm: "queue-high".into(),
+            kind,
+            dedup_key: Notification::dedup_key("llm-chat", "queue-high", since),
+            summary: "llm-chat: queue-high".into(),
+            held_under: None,
+        };
+        let payload = serde_json::to_value(&n).unwrap();
+        let (message_key, order_key) = (n.message_key(), n.order_key());
+        let message = NewMessage {
+            group: &n.group,
+            message_key: &message_key,
+            order_key: &order_key,
+            payload: &payload,
+        };
+        store.enqueue(&["pd"], &message, at).unwrap();
+    }
+
+    fn pagerduty(server: &MockServer, clock: &ManualClock, dir: &std::path::Path) -> Arc<PagerDutyEvents> {
+        let settings = PagerDutyConfig { events_url: server.uri(), throttle_wait: Duration::from_secs(2) };
+        let file = dir.join("routing-key");
+        std::fs::write(&file, "R0ut1ngK3yOfThe32CharactersAbcde").unwrap();
+        let key = Secret::File(file);
+        let options = HttpOptions::within(Duration::from_secs(5));
+        Arc::new(PagerDutyEvents::new("pd", &settings, key, &options, Arc::new(clock.clone())).unwrap())
+    }
+
+    /// Trigger → resolve → trigger of one alarm while PagerDuty answers 500: after it
+    /// recovers it has all three, in order, under two distinct dedup keys, each sent
+    /// until it was taken and nothing after it overtaking it.
+    #[tokio::test]
+    async fn trigger_resolve_trigger_while_pagerduty_fails_arrive_in_order_once_it_recovers() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v2/enqueue"))
+            .respond_with(ResponseTemplate::new(500).set_body_string("internal error"))
+            .up_to_n_times(4)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v2/enqueue"))
+            .respond_with(
+                ResponseTemplate::new(202)
+                    .set_body_json(json!({"status": "success", "message": "Event processed"})),
+            )
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let store = Store::open(&db).unwrap();
+        let first = T0.minus(Duration::from_secs(300));
+        queue(&store, NotificationKind::Trigger, first, T0);
+        queue(&store, NotificationKind::Resolve, first, T0.plus(Duration::from_secs(1)));
+        queue(
+            &store,
+            NotificationKind::Trigger,
+            T0.plus(Duration::from_secs(2)),
+            T0.plus(Duration::from_secs(2)),
+        );
+        let clock = ManualClock::new(T0.plus(Duration::from_secs(3)));
+        let settings = DeliverySettings::new(Duration::from_secs(5), Duration::from_secs(8));
+        let mut delivery = Delivery::new(
+            pagerduty(&server, &clock, dir.path()),
+            Store::open(&db).unwrap(),
+            Arc::new(clock.clone()),
+            settings,
+        );
+        let status = delivery.status();
+        for _ in 0..120 {
+            delivery.round().await.unwrap();
+            if store.outbox_depth("pd").unwrap() == (0, 0) {
+                break;
+            }
+            clock.advance(Duration::from_secs(1));
+        }
+        assert_eq!(store.outbox_depth("pd").unwrap(), (0, 0), "everything sent");
+        let seen: Vec<(String, String)> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                (
+                    body["event_action"].as_str().unwrap().to_string(),
+                    body["dedup_key"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let ep1 = Notification::dedup_key("llm-chat", "queue-high", first);
+        let ep2 = Notification::dedup_key("llm-chat", "queue-high", T0.plus(Duration::from_secs(2)));
+        assert_ne!(ep1, ep2);
+        let trigger1 = ("trigger".to_string(), ep1.clone());
+        let mut expected = vec![trigger1; 5];
+        expected.push(("resolve".to_string(), ep1));
+        expected.push(("trigger".to_string(), ep2));
+        assert_eq!(seen, expected, "the first trigger until taken (4 × 500), then the others in order");
+        let status = status.borrow().clone();
+        assert_eq!((status.sent, status.failed, status.given_up, status.waiting), (3, 4, 0, 0));
+        assert_eq!(status.failing, None, "cleared by the sends that worked");
+    }
+}

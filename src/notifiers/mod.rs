@@ -15,8 +15,13 @@ pub mod delivery;
 pub mod page;
 pub mod pagerduty;
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 
+use crate::backends::http::HttpOptions;
+use crate::clock::Clock;
+use crate::config::{Config, NotifierKind};
 use crate::model::BackendError;
 use crate::store::OutboxMessage;
 
@@ -38,4 +43,32 @@ pub trait Notifier: Send + Sync {
     /// and transient ones are tried again (after the service's `retry_after`, if it gave
     /// one), any other is given up.
     fn deliver<'a>(&'a self, message: &'a OutboxMessage) -> BoxFuture<'a, Result<Delivered, BackendError>>;
+}
+
+/// The config's notifiers this build can send for. A Slack notifier has no sender yet:
+/// its rows wait in the outbox (kept 7 days), and the log says so.
+pub fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Vec<Arc<dyn Notifier>>, String> {
+    let options = HttpOptions::within(config.call_timeout);
+    let mut out: Vec<Arc<dyn Notifier>> = Vec::new();
+    for notifier in &config.notifiers {
+        match (notifier.kind, &notifier.pagerduty) {
+            (NotifierKind::Pagerduty, Some(settings)) => {
+                let events = pagerduty::PagerDutyEvents::new(
+                    &notifier.name,
+                    settings,
+                    notifier.secret.clone(),
+                    &options,
+                    clock.clone(),
+                )
+                .map_err(|e| format!("notifier {}: {e}", notifier.name))?;
+                out.push(Arc::new(events));
+            }
+            (kind, _) => tracing::warn!(
+                notifier = %notifier.name,
+                kind = kind.name(),
+                "this build has no sender for this kind yet: its messages wait in the outbox (kept 7 days)"
+            ),
+        }
+    }
+    Ok(out)
 }

@@ -1,0 +1,91 @@
+//! The engine's side of the notifiers: what a queued page carries besides the alarm
+//! (the group's context), and one [`Delivery`] task per notifier while the engine runs.
+//! Only an engine that may act sends: a read-only one (a war-room screen) queues nothing
+//! and sends nothing, and without a state file there is no outbox to send from.
+
+use tokio::task::JoinHandle;
+
+use super::*;
+use crate::notifiers::{Delivery, DeliverySettings};
+
+/// The delivery tasks of a running engine.
+#[derive(Default)]
+pub(super) struct Deliveries {
+    stop: Option<watch::Sender<bool>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Deliveries {
+    /// Stops every task after its round in flight, waiting `grace` at most for each.
+    pub async fn stop(self, grace: Duration) {
+        if let Some(stop) = self.stop {
+            let _ = stop.send(true);
+        }
+        for task in self.tasks {
+            if tokio::time::timeout(grace, task).await.is_err() {
+                tracing::warn!("a notifier's delivery did not stop in time");
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// One delivery task per notifier, each on a store connection of its own.
+    pub(super) fn start_deliveries(&mut self) -> Deliveries {
+        if self.notifiers.is_empty() {
+            return Deliveries::default();
+        }
+        if self.core.settings.readonly {
+            tracing::info!("read-only: this engine sends no notifications");
+            return Deliveries::default();
+        }
+        let Some(path) = self.store.as_ref().and_then(|s| s.path()).map(std::path::Path::to_path_buf) else {
+            tracing::error!("no state file: notifications cannot be sent (the outbox lives in it)");
+            return Deliveries::default();
+        };
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let settings = DeliverySettings::new(self.settings.call_timeout, self.settings.max_backoff);
+        for notifier in &self.notifiers {
+            let name = notifier.name().to_string();
+            let store = match Store::open(&path) {
+                Ok(store) => store,
+                Err(err) => {
+                    tracing::error!(notifier = %name, %err, "opening the outbox: this notifier sends nothing");
+                    continue;
+                }
+            };
+            let delivery = Delivery::new(notifier.clone(), store, self.clock.clone(), settings.clone());
+            self.notifier_status.push((name, delivery.status()));
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(delivery.run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })));
+        }
+        Deliveries { stop: Some(stop), tasks }
+    }
+
+    /// What a responder should see with a page of `group` (`notifiers::page::Page`): the
+    /// fleet, and as details the group's newest value of each metric, its capacity and
+    /// the autoscaler's last decision.
+    pub(super) fn page_context(&self, payload: &mut serde_json::Value, group: &str) {
+        let Some(object) = payload.as_object_mut() else { return };
+        object.insert("fleet".into(), self.settings.fleet.clone().into());
+        let Some(index) = self.core.index_of(group) else { return };
+        let group = &self.core.groups[index];
+        let mut details = serde_json::Map::new();
+        for (kind, history) in &group.series {
+            if let Some(newest) = history.newest().filter(|_| !kind.is_capacity()) {
+                details.insert(kind.to_string(), newest.value.into());
+            }
+        }
+        if let Some(capacity) = group.capacity {
+            details.insert("desired".into(), capacity.desired.into());
+            details.insert("ready".into(), capacity.ready.into());
+        }
+        if let Some(decision) = group.autoscaler.decision_view() {
+            details.insert("last_decision".into(), decision.reason.into());
+        }
+        object.insert("details".into(), details.into());
+    }
+}
