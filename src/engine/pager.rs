@@ -13,6 +13,9 @@
 //!   the warm-up ends, and then at once. One that resolves meanwhile never pages. An alarm
 //!   raised in the same tick as the scale-out, or before it, pages at once: it is what the
 //!   scale-out answers, not its side effect.
+//! - **No data resolves nothing.** A paged alarm whose rule has no data to judge by
+//!   (INSUFFICIENT_DATA: right after a restart, or while its metric is missing) keeps its
+//!   incident open: an incident is closed by an alarm evaluated OK, not by not knowing.
 //! - **Silences** mute triggers, never evaluation. An alarm that fires during a silence
 //!   and is still firing when the silence ends pages then. Resolves are never muted: they
 //!   close incidents that were opened, and an open incident with nobody told it is over is
@@ -137,19 +140,27 @@ pub struct Pager {
 }
 
 impl Pager {
-    /// The notifications this tick calls for. `warming`: the group's scale-out still
-    /// warming, if any; `silenced`: triggers are muted now.
+    /// The notifications this tick calls for. `undecided`: alarms whose rule has no data
+    /// to judge by (INSUFFICIENT_DATA, as right after a restart), which neither page nor
+    /// resolve; `warming`: the group's scale-out still warming, if any; `silenced`:
+    /// triggers are muted now.
     pub fn reconcile(
         &mut self,
         group: &str,
         firing: &[Firing],
+        undecided: &[&str],
         warming: Option<&Warming>,
         silenced: bool,
         now: Timestamp,
     ) -> Vec<Notification> {
         let mut out = Vec::new();
         let is_firing = |name: &str| firing.iter().any(|f| f.name == name);
-        let resolved: Vec<String> = self.paged.keys().filter(|name| !is_firing(name)).cloned().collect();
+        let resolved: Vec<String> = self
+            .paged
+            .keys()
+            .filter(|name| !is_firing(name) && !undecided.contains(&name.as_str()))
+            .cloned()
+            .collect();
         for alarm in resolved {
             let Some(paged) = self.paged.remove(&alarm) else { continue };
             out.push(Notification {
@@ -249,17 +260,36 @@ mod tests {
         notes.iter().map(|n| (n.alarm.clone(), n.kind)).collect()
     }
 
+    /// After a restart its rule has no data yet: the incident stays open (no resolve, no
+    /// second trigger) until the alarm is judged again, firing or OK.
+    #[test]
+    fn an_alarm_without_data_to_judge_by_neither_resolves_nor_pages_again() {
+        let mut pager = Pager::default();
+        let first = pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(0));
+        assert!(
+            pager.reconcile("chat", &[], &["p95"], None, false, at(15)).is_empty(),
+            "not knowing resolves nothing"
+        );
+        assert!(
+            pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(30)).is_empty(),
+            "still the one episode"
+        );
+        let resolved = pager.reconcile("chat", &[], &[], None, false, at(45));
+        assert_eq!(kinds(&resolved), vec![("p95".into(), NotificationKind::Resolve)]);
+        assert_eq!(resolved[0].dedup_key, first[0].dedup_key);
+    }
+
     #[test]
     fn an_alarm_pages_once_and_resolves_under_the_same_key() {
         let mut pager = Pager::default();
-        let first = pager.reconcile("chat", &[firing("p95", 0)], None, false, at(0));
+        let first = pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(0));
         assert_eq!(kinds(&first), vec![("p95".into(), NotificationKind::Trigger)]);
         assert_eq!(first[0].dedup_key, format!("fleetdeck:chat:p95:{}", at(0).as_millis()));
-        assert!(pager.reconcile("chat", &[firing("p95", 0)], None, false, at(15)).is_empty());
-        let resolved = pager.reconcile("chat", &[], None, false, at(30));
+        assert!(pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(15)).is_empty());
+        let resolved = pager.reconcile("chat", &[], &[], None, false, at(30));
         assert_eq!(kinds(&resolved), vec![("p95".into(), NotificationKind::Resolve)]);
         assert_eq!(resolved[0].dedup_key, first[0].dedup_key);
-        assert!(pager.reconcile("chat", &[], None, false, at(45)).is_empty(), "resolved once");
+        assert!(pager.reconcile("chat", &[], &[], None, false, at(45)).is_empty(), "resolved once");
     }
 
     #[test]
@@ -267,12 +297,15 @@ mod tests {
         let mut pager = Pager::default();
         let w = warming(0, 120);
         for t in (15..90).step_by(15) {
-            let notes = pager.reconcile("chat", &[firing("p95", 15)], Some(&w), false, at(t));
+            let notes = pager.reconcile("chat", &[firing("p95", 15)], &[], Some(&w), false, at(t));
             assert!(notes.is_empty(), "held at {t}s: {notes:?}");
             assert_eq!(pager.held("p95"), Some(&w));
         }
-        assert!(pager.reconcile("chat", &[], Some(&w), false, at(90)).is_empty());
-        assert!(pager.reconcile("chat", &[], None, false, at(200)).is_empty(), "no resolve without a page");
+        assert!(pager.reconcile("chat", &[], &[], Some(&w), false, at(90)).is_empty());
+        assert!(
+            pager.reconcile("chat", &[], &[], None, false, at(200)).is_empty(),
+            "no resolve without a page"
+        );
         assert_eq!(pager.held("p95"), None);
     }
 
@@ -280,10 +313,10 @@ mod tests {
     fn a_held_alarm_still_firing_when_the_warm_up_ends_pages_at_once() {
         let mut pager = Pager::default();
         let w = warming(0, 120);
-        assert!(pager.reconcile("chat", &[firing("p95", 15)], Some(&w), false, at(15)).is_empty());
-        assert!(pager.reconcile("chat", &[firing("p95", 15)], Some(&w), false, at(105)).is_empty());
+        assert!(pager.reconcile("chat", &[firing("p95", 15)], &[], Some(&w), false, at(15)).is_empty());
+        assert!(pager.reconcile("chat", &[firing("p95", 15)], &[], Some(&w), false, at(105)).is_empty());
         // The warm-up ends: the engine reports no scale-out warming any more.
-        let notes = pager.reconcile("chat", &[firing("p95", 15)], None, false, at(120));
+        let notes = pager.reconcile("chat", &[firing("p95", 15)], &[], None, false, at(120));
         assert_eq!(kinds(&notes), vec![("p95".into(), NotificationKind::Trigger)]);
         assert_eq!(notes[0].held_under, Some(w));
         assert!(notes[0].summary.contains("held back during the warm-up of the scale-out 4→8"));
@@ -293,8 +326,8 @@ mod tests {
     fn a_hold_ends_at_the_maximum_warm_up_even_if_capacity_is_still_short() {
         let mut pager = Pager::default();
         let w = warming(0, 120);
-        assert!(pager.reconcile("chat", &[firing("p95", 15)], Some(&w), false, at(15)).is_empty());
-        let notes = pager.reconcile("chat", &[firing("p95", 15)], Some(&w), false, at(120));
+        assert!(pager.reconcile("chat", &[firing("p95", 15)], &[], Some(&w), false, at(15)).is_empty());
+        let notes = pager.reconcile("chat", &[firing("p95", 15)], &[], Some(&w), false, at(120));
         assert_eq!(kinds(&notes), vec![("p95".into(), NotificationKind::Trigger)]);
     }
 
@@ -303,7 +336,7 @@ mod tests {
         let mut pager = Pager::default();
         let w = warming(30, 150);
         let notes =
-            pager.reconcile("chat", &[firing("queue", 0), firing("p95", 30)], Some(&w), false, at(30));
+            pager.reconcile("chat", &[firing("queue", 0), firing("p95", 30)], &[], Some(&w), false, at(30));
         assert_eq!(
             kinds(&notes),
             vec![("queue".into(), NotificationKind::Trigger), ("p95".into(), NotificationKind::Trigger)]
@@ -313,17 +346,17 @@ mod tests {
     #[test]
     fn a_silence_mutes_triggers_and_an_alarm_still_firing_after_it_pages() {
         let mut pager = Pager::default();
-        assert!(pager.reconcile("chat", &[firing("p95", 0)], None, true, at(0)).is_empty());
+        assert!(pager.reconcile("chat", &[firing("p95", 0)], &[], None, true, at(0)).is_empty());
         assert!(!pager.is_paged("p95"));
-        let notes = pager.reconcile("chat", &[firing("p95", 0)], None, false, at(60));
+        let notes = pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(60));
         assert_eq!(kinds(&notes), vec![("p95".into(), NotificationKind::Trigger)]);
     }
 
     #[test]
     fn resolves_are_sent_during_a_silence() {
         let mut pager = Pager::default();
-        pager.reconcile("chat", &[firing("p95", 0)], None, false, at(0));
-        let notes = pager.reconcile("chat", &[], None, true, at(30));
+        pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(0));
+        let notes = pager.reconcile("chat", &[], &[], None, true, at(30));
         assert_eq!(kinds(&notes), vec![("p95".into(), NotificationKind::Resolve)]);
     }
 
@@ -331,18 +364,18 @@ mod tests {
     fn a_new_scale_out_does_not_extend_the_hold_of_an_alarm_held_under_an_earlier_one() {
         let mut pager = Pager::default();
         let first = warming(0, 120);
-        assert!(pager.reconcile("chat", &[firing("p95", 15)], Some(&first), false, at(15)).is_empty());
+        assert!(pager.reconcile("chat", &[firing("p95", 15)], &[], Some(&first), false, at(15)).is_empty());
         let second = Warming { at: at(100), from: 8, to: 12, until: at(220) };
-        let notes = pager.reconcile("chat", &[firing("p95", 15)], Some(&second), false, at(121));
+        let notes = pager.reconcile("chat", &[firing("p95", 15)], &[], Some(&second), false, at(121));
         assert_eq!(kinds(&notes), vec![("p95".into(), NotificationKind::Trigger)]);
     }
 
     #[test]
     fn each_episode_of_an_alarm_pages_under_its_own_key_and_resolves_under_it() {
         let mut pager = Pager::default();
-        let first = pager.reconcile("chat", &[firing("p95", 0)], None, false, at(0));
-        let resolved = pager.reconcile("chat", &[], None, false, at(30));
-        let second = pager.reconcile("chat", &[firing("p95", 60)], None, false, at(60));
+        let first = pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(0));
+        let resolved = pager.reconcile("chat", &[], &[], None, false, at(30));
+        let second = pager.reconcile("chat", &[firing("p95", 60)], &[], None, false, at(60));
         let keys: Vec<(&str, NotificationKind)> = [&first[0], &resolved[0], &second[0]]
             .into_iter()
             .map(|n| (n.dedup_key.as_str(), n.kind))
@@ -371,8 +404,8 @@ mod tests {
         let paged =
             Paged { dedup_key: "fleetdeck:chat:p95:42".into(), summary: "p95 high".into(), since: at(-60) };
         pager.adopt([("p95".to_string(), paged)]);
-        assert!(pager.reconcile("chat", &[firing("p95", 0)], None, false, at(0)).is_empty());
-        let notes = pager.reconcile("chat", &[], None, false, at(15));
+        assert!(pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(0)).is_empty());
+        let notes = pager.reconcile("chat", &[], &[], None, false, at(15));
         assert_eq!(kinds(&notes), vec![("p95".into(), NotificationKind::Resolve)]);
         assert_eq!(notes[0].dedup_key, "fleetdeck:chat:p95:42");
     }

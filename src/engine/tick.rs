@@ -248,9 +248,15 @@ impl CoreGroup {
         // observers and read-only screens leave the pager as it is.
         if input.pages && !settings.readonly {
             let firing = self.firing();
+            let undecided: Vec<&str> = (self.autoscaler.alarms.iter())
+                .filter(|a| a.status.state == AlarmState::InsufficientData)
+                .map(|a| a.rule.name.as_str())
+                .collect();
             let warming = self.warming(now);
             let silenced = self.silence_at(now).is_some();
-            out.notifications.extend(self.pager.reconcile(&name, &firing, warming.as_ref(), silenced, now));
+            let notifications =
+                self.pager.reconcile(&name, &firing, &undecided, warming.as_ref(), silenced, now);
+            out.notifications.extend(notifications);
         }
     }
 

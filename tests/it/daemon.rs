@@ -103,6 +103,12 @@ impl Daemon {
         assert!(sent.success());
     }
 
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then the exit status (bounded wait).
     fn terminate(&mut self) -> ExitStatus {
         let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();

@@ -6,6 +6,7 @@ mod cli;
 mod daemon;
 mod decide;
 mod mutants;
+mod notifiers;
 mod prometheus;
 mod support;
 mod tui;
