@@ -294,5 +294,50 @@ pub fn status_text(snapshot: &Snapshot, engine: &str) -> String {
             out.push_str(&format!("  └ last decision: {would}{}\n", decision.reason));
         }
     }
+    for n in &snapshot.notifiers {
+        let state = match &n.failing {
+            Some(failure) => {
+                format!("FAILING since {}: {}", crate::model::words::clock(failure.at), failure.error)
+            }
+            None => "ok".to_string(),
+        };
+        out.push_str(&format!(
+            "notifier {}: {} sent, {} waiting, {} given up · {state}\n",
+            n.name, n.sent, n.waiting, n.given_up
+        ));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{NotifierFailure, NotifierView};
+
+    #[test]
+    fn status_says_each_groups_state_and_whether_each_notifier_sends() {
+        let mut fleet = crate::ui::fixtures::fleet();
+        let at = fleet.taken_at;
+        fleet.notifiers = vec![
+            NotifierView { name: "team".into(), sent: 4, ..NotifierView::default() },
+            NotifierView {
+                name: "pd".into(),
+                sent: 1,
+                failed: 6,
+                waiting: 2,
+                failing: Some(NotifierFailure { at, error: "PagerDuty …: HTTP 503".into() }),
+                ..NotifierView::default()
+            },
+        ];
+        let text = status_text(&fleet, "ana@ops-1:42");
+        assert!(text.starts_with("daemon ana@ops-1:42 · tick 1234"), "{text}");
+        assert!(text.contains("llm-chat"), "{text}");
+        assert!(text.contains("notifier team: 4 sent, 0 waiting, 0 given up · ok"), "{text}");
+        assert!(
+            text.contains(
+                "notifier pd: 1 sent, 2 waiting, 0 given up · FAILING since 00:00 UTC: PagerDuty …: HTTP 503"
+            ),
+            "{text}"
+        );
+    }
 }

@@ -3,7 +3,9 @@
 //! - `/metrics`: Prometheus text exposition (prometheus-client) — per group the desired,
 //!   ready and warming capacity, decisions and actions counters, whether the breaker is
 //!   open and automation paused, each alarm's state (one-hot on `state`), the lease
-//!   holder (`ours` 1 when this daemon holds it); and `fleetdeck_last_tick_timestamp_seconds`.
+//!   holder (`ours` 1 when this daemon holds it); per notifier the messages sent, the
+//!   attempts failed, the messages given up and the outbox's depth; and
+//!   `fleetdeck_last_tick_timestamp_seconds`.
 //! - `/healthz`: 200 while ticks come; 503 once the last one is older than three poll
 //!   intervals (the tick loop is stuck). A stalled metric *source* is not that: the engine
 //!   still ticks, marks the data stale and freezes scale-in, and `/healthz` stays 200.
@@ -51,6 +53,11 @@ struct LeaseLabels {
     holder: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifierLabels {
+    notifier: String,
+}
+
 type Gauges<L> = Family<L, Gauge>;
 
 /// The registry and what the daemon last saw.
@@ -65,6 +72,10 @@ pub struct Exporter {
     paused: Gauges<GroupLabels>,
     alarm_state: Gauges<AlarmLabels>,
     lease: Gauges<LeaseLabels>,
+    notifications_sent: Family<NotifierLabels, Counter>,
+    notifications_failed: Family<NotifierLabels, Counter>,
+    notifications_given_up: Family<NotifierLabels, Counter>,
+    outbox_waiting: Gauges<NotifierLabels>,
     last_tick: Gauge<f64, std::sync::atomic::AtomicU64>,
     seen: Mutex<Seen>,
     clock: Arc<dyn Clock>,
@@ -81,6 +92,8 @@ struct Seen {
     /// place, so a scrape never finds them missing.
     alarms: HashSet<AlarmLabels>,
     leases: HashSet<LeaseLabels>,
+    /// Each notifier's (sent, failed, given up) as last counted.
+    notifiers: std::collections::HashMap<String, (u64, u64, u64)>,
 }
 
 impl Exporter {
@@ -97,6 +110,10 @@ impl Exporter {
             paused: Family::default(),
             alarm_state: Family::default(),
             lease: Family::default(),
+            notifications_sent: Family::default(),
+            notifications_failed: Family::default(),
+            notifications_given_up: Family::default(),
+            outbox_waiting: Family::default(),
             last_tick: Gauge::default(),
             seen: Mutex::new(Seen::default()),
             registry: Registry::default(),
@@ -119,6 +136,26 @@ impl Exporter {
         registry.register("paused", "1 while an operator pause is in force", exporter.paused.clone());
         registry.register("alarm_state", "1 for each alarm's current state", exporter.alarm_state.clone());
         registry.register("lease_holder", "1 for the group's lease holder", exporter.lease.clone());
+        registry.register(
+            "notifications_sent",
+            "Outbox messages a notifier's service took",
+            exporter.notifications_sent.clone(),
+        );
+        registry.register(
+            "notifications_failed",
+            "Delivery attempts that failed and are tried again",
+            exporter.notifications_failed.clone(),
+        );
+        registry.register(
+            "notifications_given_up",
+            "Outbox messages a notifier's service refused for good",
+            exporter.notifications_given_up.clone(),
+        );
+        registry.register(
+            "outbox_waiting",
+            "Outbox messages waiting to be sent",
+            exporter.outbox_waiting.clone(),
+        );
         registry.register(
             "last_tick_timestamp_seconds",
             "When the engine's newest tick was taken (engine clock)",
@@ -178,6 +215,18 @@ impl Exporter {
             self.lease.remove(gone);
         }
         (seen.alarms, seen.leases) = (alarms, leases);
+        // The snapshot's counts are the engine's since it started: counted here by how
+        // far each moved (a restarted engine starts again from zero).
+        for n in &snapshot.notifiers {
+            let labels = NotifierLabels { notifier: n.name.clone() };
+            let (sent, failed, given_up) = seen.notifiers.get(&n.name).copied().unwrap_or_default();
+            let moved = |now: u64, before: u64| if now >= before { now - before } else { now };
+            self.notifications_sent.get_or_create(&labels).inc_by(moved(n.sent, sent));
+            self.notifications_failed.get_or_create(&labels).inc_by(moved(n.failed, failed));
+            self.notifications_given_up.get_or_create(&labels).inc_by(moved(n.given_up, given_up));
+            self.outbox_waiting.get_or_create(&labels).set(i64::try_from(n.waiting).unwrap_or(i64::MAX));
+            seen.notifiers.insert(n.name.clone(), (n.sent, n.failed, n.given_up));
+        }
         drop(seen);
         self.last_tick.set(snapshot.taken_at.as_millis() as f64 / 1000.0);
     }
@@ -296,8 +345,25 @@ mod tests {
             reason: String::new(),
             shadow: true,
         });
+        let mut fleet = fleet;
+        fleet.notifiers = vec![crate::protocol::NotifierView {
+            name: "pd".into(),
+            sent: 5,
+            failed: 2,
+            given_up: 1,
+            waiting: 3,
+            failing: None,
+        }];
+        exporter.observe_snapshot(&fleet);
+        let mut next = fleet.clone();
+        next.notifiers[0].sent = 7;
+        exporter.observe_snapshot(&next);
         let text = exporter.encode();
         for line in [
+            r#"fleetdeck_notifications_sent_total{notifier="pd"} 7"#,
+            r#"fleetdeck_notifications_failed_total{notifier="pd"} 2"#,
+            r#"fleetdeck_notifications_given_up_total{notifier="pd"} 1"#,
+            r#"fleetdeck_outbox_waiting{notifier="pd"} 3"#,
             r#"fleetdeck_desired_capacity{group="llm-chat"} 8"#,
             r#"fleetdeck_ready_capacity{group="llm-chat"} 4"#,
             r#"fleetdeck_warming_capacity{group="llm-chat"} 2"#,

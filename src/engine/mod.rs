@@ -701,6 +701,7 @@ impl Engine {
             poll_interval: self.settings.poll_interval,
             stale_after,
             groups,
+            notifiers: self.notifier_views(),
         };
         self.snapshot_tx.send_replace(Arc::new(snapshot));
     }

@@ -88,4 +88,23 @@ impl Engine {
         }
         object.insert("details".into(), details.into());
     }
+
+    /// How each notifier's deliveries stand, for the snapshot.
+    pub(super) fn notifier_views(&self) -> Vec<crate::protocol::NotifierView> {
+        let views = self.notifier_status.iter().map(|(name, status)| {
+            let status = status.borrow();
+            crate::protocol::NotifierView {
+                name: name.clone(),
+                sent: status.sent,
+                failed: status.failed,
+                given_up: status.given_up,
+                waiting: status.waiting,
+                failing: status
+                    .failing
+                    .as_ref()
+                    .map(|(at, error)| crate::protocol::NotifierFailure { at: *at, error: error.clone() }),
+            }
+        });
+        views.collect()
+    }
 }

@@ -63,8 +63,15 @@ pub struct NotifierStatus {
     pub given_up: u64,
     /// Rows waiting to be sent, as of the last round.
     pub waiting: usize,
-    /// The last failure: when, and the service's words. Cleared by the next success.
+    /// Since when sends fail, and the service's last words. Cleared by the next success.
     pub failing: Option<(Timestamp, String)>,
+}
+
+impl NotifierStatus {
+    fn fail(&mut self, now: Timestamp, error: &str) {
+        let since = self.failing.as_ref().map_or(now, |(since, _)| *since);
+        self.failing = Some((since, error.to_string()));
+    }
 }
 
 /// One notifier's sender, on a store connection of its own.
@@ -141,7 +148,7 @@ impl Delivery {
                     tracing::warn!(notifier = %name, group = %message.group, message = %message.message_key, error = %err.message, %retry, "not sent; trying again");
                     self.status.send_modify(|s| {
                         s.failed += 1;
-                        s.failing = Some((now, err.message.clone()));
+                        s.fail(now, &err.message);
                     });
                 }
                 Err(err) => {
@@ -149,7 +156,7 @@ impl Delivery {
                     tracing::error!(notifier = %name, group = %message.group, message = %message.message_key, error = %err.message, "refused; given up");
                     self.status.send_modify(|s| {
                         s.given_up += 1;
-                        s.failing = Some((now, err.message.clone()));
+                        s.fail(now, &err.message);
                     });
                 }
             }

@@ -44,7 +44,8 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// 1.8 added [`AlarmView::metric`]: which metric an alarm watches, so a console marks
 /// that metric's cell as firing.
 /// 1.9 added [`AlarmView::source`]: a metric source's own alerts beside fleetdeck's.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 9 };
+/// 1.10 added [`Snapshot::notifiers`]: how each notifier's deliveries stand.
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 10 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -73,6 +74,33 @@ pub struct Snapshot {
     #[serde(with = "duration_ms")]
     pub stale_after: Duration,
     pub groups: Vec<GroupSnapshot>,
+    /// Each notifier this engine sends for, and how its deliveries stand (since 1.10).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifiers: Vec<NotifierView>,
+}
+
+/// A notifier's deliveries since the engine started, for display and `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NotifierView {
+    pub name: String,
+    pub sent: u64,
+    /// Attempts that failed and are tried again.
+    pub failed: u64,
+    /// Messages the service refused for good.
+    pub given_up: u64,
+    /// Messages waiting to be sent.
+    pub waiting: usize,
+    /// Since when it has been failing, and the service's last words; None while sends
+    /// succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing: Option<NotifierFailure>,
+}
+
+/// A notifier's last failure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotifierFailure {
+    pub at: Timestamp,
+    pub error: String,
 }
 
 impl Snapshot {
@@ -86,6 +114,7 @@ impl Snapshot {
             poll_interval,
             stale_after,
             groups: Vec::new(),
+            notifiers: Vec::new(),
         }
     }
 

@@ -169,6 +169,7 @@ fn snapshot(groups: Vec<GroupSnapshot>) -> Snapshot {
         poll_interval: POLL,
         stale_after: POLL * 3,
         groups,
+        notifiers: Vec::new(),
     }
 }
 

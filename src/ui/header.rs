@@ -1,5 +1,5 @@
 //! The top bar: product name, READ-ONLY, ENGINE STOPPED and BREAKER badges, stale-series
-//! count, alarms firing, who holds the leases, data age, group count (and the filter),
+//! count, a notifier that cannot send, alarms firing, who holds the leases, data age, group count (and the filter),
 //! fleet cost per hour and per 1,000 requests, and tick number. When the terminal is
 //! narrow, segments go least urgent first (tick, cost, group count, product name); the
 //! badges and the freshness of the data stay to the end.
@@ -69,6 +69,11 @@ fn segments(app: &App) -> Vec<Segment> {
         // What is on screen is old: who holds the lease now is not known.
         let text = if app.old.is_some() { "lease: unknown".to_string() } else { text };
         out.push(Segment { text, style: theme.header, priority: 4 });
+    }
+    // A notifier that cannot send: pages and updates are not reaching anyone.
+    for notifier in snapshot.notifiers.iter().filter(|n| n.failing.is_some()) {
+        let text = format!(" {} NOT SENDING ({} waiting) ", notifier.name, notifier.waiting);
+        out.push(Segment { text, style: theme.badge_alert, priority: 0 });
     }
     let firing: usize = snapshot.groups.iter().map(|g| g.firing().count()).sum();
     if firing > 0 {
@@ -166,5 +171,30 @@ mod link_tests {
         app.link = Some(LinkState::Disconnected { error, retry_at });
         let top = screen_text(&app, 80, 10).lines().next().unwrap().to_string();
         assert!(top.contains("DISCONNECTED"), "{top}");
+    }
+}
+
+#[cfg(test)]
+mod notifier_tests {
+    use crate::protocol::{NotifierFailure, NotifierView};
+    use crate::ui::tests::{fixture_app, screen_text};
+
+    #[test]
+    fn a_notifier_that_cannot_send_is_a_badge_that_stays_on_a_narrow_screen() {
+        let mut app = fixture_app();
+        let top = screen_text(&app, 200, 10).lines().next().unwrap().to_string();
+        assert!(!top.contains("NOT SENDING"), "{top}");
+        let mut fleet = (*app.snapshot).clone();
+        let failing = NotifierFailure {
+            at: crate::ui::fixtures::TAKEN_AT,
+            error: "PagerDuty https://events.pagerduty.com (pd): HTTP 500".into(),
+        };
+        fleet.notifiers = vec![
+            NotifierView { name: "pd".into(), waiting: 3, failing: Some(failing), ..NotifierView::default() },
+            NotifierView { name: "team".into(), sent: 9, ..NotifierView::default() },
+        ];
+        app.snapshot = std::sync::Arc::new(fleet);
+        let top = screen_text(&app, 80, 10).lines().next().unwrap().to_string();
+        assert!(top.contains("pd NOT SENDING (3 waiting)") && !top.contains("team"), "{top}");
     }
 }

@@ -58,6 +58,17 @@ fn a_page_queued_at_a_kill_9_is_sent_once_after_the_restart_under_its_first_dedu
     assert!(tried.iter().all(|e| e == &tried[0] && e.0 == "trigger"), "one trigger, retried: {tried:?}");
     let dedup_key = tried[0].1.clone();
     assert!(dedup_key.starts_with("fleetdeck:embeddings:gpu-busy:"), "{dedup_key}");
+    // `ctl status` says the notifier cannot send, in the service's words.
+    let status = wait_for("ctl status to show pd failing", WAIT, || {
+        let out = daemon.ctl(&["status"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("notifier pd: 0 sent, 1 waiting") { Ok(text) } else { Err(text) }
+    });
+    assert!(
+        status.contains("FAILING since") && status.contains("HTTP 500 Internal Server Error: internal error"),
+        "{status}"
+    );
+    assert!(!status.contains(KEY));
     let lines = daemon.lines().join("\n");
     daemon.kill9();
     assert!(!lines.contains(KEY), "the routing key is never printed");
