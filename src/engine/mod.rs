@@ -606,6 +606,9 @@ impl Engine {
                 };
                 self.emit(event);
             }
+            if result.is_ok() {
+                self.enqueue_scale(action.group, action.from, action.to, now);
+            }
             self.io[action.group].action_outcome = Some(result.map_err(|e| e.to_string()));
         }
     }

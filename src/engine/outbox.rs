@@ -107,4 +107,45 @@ impl Engine {
         });
         views.collect()
     }
+
+    /// Queues an acted change of `group`'s desired for its notifiers (a Slack message, a
+    /// PagerDuty Change Event), with the reason the autoscaler gave.
+    pub(super) fn enqueue_scale(&self, index: usize, from: u32, to: u32, now: Timestamp) {
+        let Some(store) = &self.store else { return };
+        let notifiers: Vec<&str> = self.io[index]
+            .notifiers
+            .as_ref()
+            .unwrap_or(&self.settings.notifiers)
+            .iter()
+            .map(String::as_str)
+            .collect();
+        if notifiers.is_empty() {
+            return;
+        }
+        let group = &self.core.groups[index];
+        let name = &group.spec.name;
+        let reason = group.autoscaler.decision_view().map(|d| d.reason).unwrap_or_default();
+        let payload = serde_json::json!({
+            "kind": "scale",
+            "at": now,
+            "group": name,
+            "from": from,
+            "to": to,
+            "reason": reason,
+            "fleet": self.settings.fleet,
+            "instance_type": group.spec.instance_type,
+            "hourly_cost_usd": group.spec.hourly_cost_usd,
+        });
+        let message_key = format!("fleetdeck:{name}:scale:{}", now.as_millis());
+        let order_key = format!("fleetdeck:{name}:scale");
+        let message = crate::store::NewMessage {
+            group: name,
+            message_key: &message_key,
+            order_key: &order_key,
+            payload: &payload,
+        };
+        if let Err(err) = store.enqueue(&notifiers, &message, now) {
+            tracing::error!(group = %name, %err, "queueing a scale message");
+        }
+    }
 }

@@ -811,3 +811,37 @@ async fn a_groups_own_notifier_list_is_where_its_pages_go() {
     };
     assert_eq!((pages("slack"), pages("pagerduty")), (1, 0), "only the group's own notifier is paged");
 }
+
+/// The flash crowd's scale-out, acted on, is queued for every notifier as a scale
+/// message with the autoscaler's reason (a Slack message, a PagerDuty Change Event).
+#[tokio::test(start_paused = true)]
+async fn an_acted_scale_out_is_queued_for_the_notifiers_with_its_reason() {
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut engine = autoscaling_engine(clock.clone(), AutoscaleMode::Act);
+    engine.settings.notifiers = vec!["pagerduty".into()];
+    engine.settings.fleet = "fast".into();
+    engine.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
+    let mut running = Running::start(engine);
+    let mut grown = false;
+    running
+        .run_until(40, |s| grown |= s.group("llm-chat").unwrap().capacity.unwrap().desired > 4)
+        .await;
+    assert!(grown, "the spike was scaled out");
+    running.stop().await;
+    let store = crate::store::Store::open(&path).unwrap();
+    let scales: Vec<_> = store
+        .outbox_messages("pagerduty")
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.payload["kind"] == "scale" && m.group == "llm-chat")
+        .collect();
+    let first = scales.first().expect("a scale message");
+    assert_eq!((first.payload["from"].as_u64(), first.payload["fleet"].as_str()), (Some(4), Some("fast")));
+    assert!(first.payload["to"].as_u64().unwrap() > 4, "{:?}", first.payload);
+    assert!(first.payload["reason"].as_str().unwrap().starts_with("scale out 4→"), "{:?}", first.payload);
+    assert!(first.message_key.starts_with("fleetdeck:llm-chat:scale:"), "{}", first.message_key);
+    let read = crate::notifiers::message::Outgoing::read(&first.payload).unwrap();
+    assert!(matches!(read, crate::notifiers::message::Outgoing::Scale(s) if s.instance_type == "p4d.24xlarge"));
+}

@@ -12,7 +12,7 @@
 //! Front ends never call a notifier: they send commands to the engine.
 
 pub mod delivery;
-pub mod page;
+pub mod message;
 pub mod pagerduty;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
-//! PagerDuty's Events API v2 (`POST /v2/enqueue`): the outbox's triggers and resolves,
-//! under the episode's stable `dedup_key`, with the service's integration key as
-//! `routing_key` (read from its variable or file on every send, never logged).
+//! PagerDuty's Events API v2: the outbox's triggers and resolves (`POST /v2/enqueue`),
+//! under the episode's stable `dedup_key`, and each acted scale as a Change Event
+//! (`POST /v2/change/enqueue`, on the service's timeline), with the service's
+//! integration key as `routing_key` (read from its variable or file on every send, never
+//! logged).
 //!
 //! Its answers, as PagerDuty documents them: `202` with `{"status": "success",
 //! "message": "Event processed", "dedup_key": …}`; `400` with `{"status": "invalid
@@ -14,7 +16,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::page::{Page, PageKind};
+use super::message::{Outgoing, Page, PageKind, Scale};
 use super::{Delivered, Notifier};
 use crate::backends::http::{self, HttpOptions};
 use crate::clock::Clock;
@@ -60,21 +62,24 @@ impl PagerDutyEvents {
     }
 
     async fn send(&self, message: &OutboxMessage) -> Result<Delivered, BackendError> {
-        let page = Page::read(&message.payload).map_err(BackendError::rejected)?;
+        let outgoing = Outgoing::read(&message.payload).map_err(BackendError::rejected)?;
         let what = self.what();
         let key = self
             .routing_key
             .resolve()
             .map_err(|why| BackendError::new(ErrorKind::Auth, format!("{what}: routing key: {why}")))?;
-        let body = event(&page, key.expose());
-        let url = format!("{}/v2/enqueue", self.settings.events_url);
+        let (path, body, dedup_key) = match &outgoing {
+            Outgoing::Page(page) => ("/v2/enqueue", event(page, key.expose()), Some(page.dedup_key.clone())),
+            Outgoing::Scale(scale) => ("/v2/change/enqueue", change_event(scale, key.expose()), None),
+        };
+        let url = format!("{}{path}", self.settings.events_url);
         let response =
             self.client.post(&url).json(&body).send().await.map_err(|e| http::send_error(&what, &e))?;
         let (status, headers) = (response.status(), response.headers().clone());
         let text = response.text().await.map_err(|e| http::send_error(&what, &e))?;
         let answer: Answer = serde_json::from_str(&text).unwrap_or_default();
         if status == reqwest::StatusCode::ACCEPTED || status.is_success() {
-            return Ok(Delivered { receipt: answer.dedup_key.or(Some(page.dedup_key)) });
+            return Ok(Delivered { receipt: answer.dedup_key.or(dedup_key) });
         }
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let message =
@@ -155,6 +160,30 @@ pub fn event(page: &Page, routing_key: &str) -> Value {
             event
         }
     }
+}
+
+/// The Change Event (`/v2/change/enqueue`) for an acted scale: it shows on the service's
+/// timeline beside its incidents.
+pub fn change_event(scale: &Scale, routing_key: &str) -> Value {
+    let source = if scale.fleet.is_empty() {
+        format!("fleetdeck/{}", scale.group)
+    } else {
+        format!("fleetdeck/{}/{}", scale.fleet, scale.group)
+    };
+    json!({
+        "routing_key": routing_key,
+        "payload": {
+            "summary": truncated(&scale.headline(), MAX_SUMMARY),
+            "timestamp": scale.at.to_rfc3339(),
+            "source": source,
+            "custom_details": {
+                "from": scale.from,
+                "to": scale.to,
+                "instance_type": scale.instance_type,
+                "hourly_cost_change": scale.cost_change(),
+            },
+        },
+    })
 }
 
 /// One of PagerDuty's four severities; anything else is `error`.

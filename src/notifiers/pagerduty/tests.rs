@@ -178,3 +178,47 @@ fn a_long_summary_is_cut_to_pagerdutys_limit_on_a_character_boundary() {
     assert!(cut.len() <= MAX_SUMMARY && cut.ends_with('…'), "{}", cut.len());
     assert_eq!(truncated("short", MAX_SUMMARY), "short");
 }
+
+#[tokio::test]
+async fn an_acted_scale_is_a_change_event_on_the_services_timeline() {
+    let server = MockServer::start().await;
+    let expected = json!({
+        "routing_key": KEY,
+        "payload": {
+            "summary": "llm-chat scaled 4 → 8: scale out 4→8: queue_length 127 > 50",
+            "timestamp": "2026-12-06T21:50:00Z",
+            "source": "fleetdeck/prod/llm-chat",
+            "custom_details": {
+                "from": 4,
+                "to": 8,
+                "instance_type": "p4d.24xlarge",
+                "hourly_cost_change": "+$131.08/h",
+            },
+        },
+    });
+    Mock::given(method("POST"))
+        .and(path("/v2/change/enqueue"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(&expected))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .set_body_json(json!({"message": "Change event processed", "status": "success"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let scale = json!({
+        "kind": "scale",
+        "at": 1_796_593_800_000i64,
+        "group": "llm-chat",
+        "from": 4,
+        "to": 8,
+        "reason": "scale out 4→8: queue_length 127 > 50",
+        "fleet": "prod",
+        "instance_type": "p4d.24xlarge",
+        "hourly_cost_usd": 32.77,
+    });
+    let (_dir, key) = key_file();
+    let sent = notifier(&server.uri(), key).deliver(&row(scale)).await.unwrap();
+    assert_eq!(sent.receipt, None, "a change event has no dedup key");
+}
