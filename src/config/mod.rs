@@ -341,6 +341,8 @@ pub struct NotifierConfig {
     pub channel: Option<String>,
     /// A PagerDuty notifier's Events API settings.
     pub pagerduty: Option<PagerDutyConfig>,
+    /// A Slack notifier's Web API base URL, without a trailing slash.
+    pub api_url: Option<String>,
 }
 
 /// Where a PagerDuty notifier's events go and how it waits when throttled.

@@ -9,8 +9,9 @@
 //!
 //! [notifiers.team]
 //! kind = "slack"
-//! token_env = "SLACK_BOT_TOKEN"        # or token_file = "PATH"
-//! channel = "#gpu-oncall"
+//! token_env = "SLACK_BOT_TOKEN"        # or token_file = "PATH": a bot token (xoxb-…)
+//! channel = "#gpu-oncall"               # the bot must be a member (or have chat:write.public)
+//! api_url = "https://slack.com/api"     # optional
 //! ```
 //!
 //! Each kind has one secret, given only as an environment variable's name or a file's
@@ -27,6 +28,8 @@ use super::validate::{
 };
 use super::{NotifierConfig, NotifierKind, PagerDutyConfig};
 
+/// Slack's Web API.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
 /// PagerDuty's Events API, US region.
 pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com";
 /// The wait after the Events API's 429, which carries no `Retry-After`: PagerDuty's
@@ -62,6 +65,7 @@ fn notifier(
             ("token_env", file.token_env.is_some()),
             ("token_file", file.token_file.is_some()),
             ("channel", file.channel.is_some()),
+            ("api_url", file.api_url.is_some()),
         ],
         NotifierKind::Slack => vec![
             ("routing_key_env", file.routing_key_env.is_some()),
@@ -114,5 +118,10 @@ fn notifier(
         }
         NotifierKind::Slack => None,
     };
-    Ok(NotifierConfig { name, kind: file.kind, secret, channel: file.channel, pagerduty })
+    let api_url = match (&file.api_url, file.kind) {
+        (Some(url), _) => Some(http_url(&path.key("api_url"), url)?),
+        (None, NotifierKind::Slack) => Some(SLACK_API_URL.to_string()),
+        (None, NotifierKind::Pagerduty) => None,
+    };
+    Ok(NotifierConfig { name, kind: file.kind, secret, channel: file.channel, pagerduty, api_url })
 }

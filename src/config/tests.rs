@@ -218,6 +218,14 @@ fn full_config_reads_every_key_and_shape() {
             ("pd", NotifierKind::Pagerduty, "env $FLEETDECK_FULL_EXAMPLE_ROUTING_KEY".to_string()),
         ]
     );
+    let pd = config.notifiers.iter().find(|n| n.name == "pd").unwrap();
+    let pd_settings = crate::config::PagerDutyConfig {
+        events_url: "https://events.pagerduty.com".into(),
+        throttle_wait: Duration::from_secs(30),
+    };
+    assert_eq!((pd.pagerduty.as_ref(), pd.api_url.as_deref()), (Some(&pd_settings), None), "the defaults");
+    let slack = config.notifiers.iter().find(|n| n.name == "ops-slack").unwrap();
+    assert_eq!((slack.pagerduty.as_ref(), slack.api_url.as_deref()), (None, Some("https://slack.com/api")));
     assert_eq!(config.group("daily").unwrap().notifiers, ["pd"], "a group names its own");
     assert_eq!(config.group("steady").unwrap().notifiers, ["ops-slack", "pd"], "else every notifier");
     assert_eq!(config.seed, 7);
@@ -690,6 +698,27 @@ fn prometheus_keys_are_refused_where_they_would_leak_a_secret_or_cannot_work() {
             format!("[sources.sim]\nkind = \"sim\"\nca_file = \"ca.pem\"\n{GROUP}"),
             "sources.sim.ca_file",
             "is for kind = \"prometheus\" sources",
+        ),
+        (
+            format!(
+                "[notifiers.pd]\nkind = \"pagerduty\"\nrouting_key_env = \"K\"\napi_url = \"https://x\"\n{GROUP}"
+            ),
+            "notifiers.pd.api_url",
+            "is not a pagerduty notifier's key",
+        ),
+        (
+            format!(
+                "[notifiers.pd]\nkind = \"pagerduty\"\nrouting_key_env = \"K\"\nevents_url = \"ftp://x\"\n{GROUP}"
+            ),
+            "notifiers.pd.events_url",
+            "http",
+        ),
+        (
+            format!(
+                "[notifiers.team]\nkind = \"slack\"\ntoken_env = \"T\"\nchannel = \"#c\"\nthrottle_wait = \"1s\"\n{GROUP}"
+            ),
+            "notifiers.team.throttle_wait",
+            "is not a slack notifier's key",
         ),
         (
             format!("[sources.sim]\nkind = \"sim\"\nalerts = true\n{GROUP}"),

@@ -408,7 +408,7 @@ impl Engine {
             }
             let payload = match serde_json::to_value(n) {
                 Ok(mut payload) => {
-                    self.page_context(&mut payload, &n.group);
+                    self.page_context(&mut payload, n);
                     payload
                 }
                 Err(err) => {

@@ -5,6 +5,7 @@
 
 use tokio::task::JoinHandle;
 
+use super::pager::Notification;
 use super::*;
 use crate::notifiers::{Delivery, DeliverySettings};
 
@@ -65,12 +66,16 @@ impl Engine {
         Deliveries { stop: Some(stop), tasks }
     }
 
-    /// What a responder should see with a page of `group` (`notifiers::page::Page`): the
-    /// fleet, and as details the group's newest value of each metric, its capacity and
-    /// the autoscaler's last decision.
-    pub(super) fn page_context(&self, payload: &mut serde_json::Value, group: &str) {
+    /// What a responder should see with a page (`notifiers::message::Page`): the fleet,
+    /// the trigger a resolve follows up (`thread_of`), and as details the group's newest
+    /// value of each metric, its capacity and the autoscaler's last decision.
+    pub(super) fn page_context(&self, payload: &mut serde_json::Value, notification: &Notification) {
+        let group = notification.group.as_str();
         let Some(object) = payload.as_object_mut() else { return };
         object.insert("fleet".into(), self.settings.fleet.clone().into());
+        if let Some(parent) = notification.thread_of() {
+            object.insert("thread_of".into(), parent.into());
+        }
         let Some(index) = self.core.index_of(group) else { return };
         let group = &self.core.groups[index];
         let mut details = serde_json::Map::new();

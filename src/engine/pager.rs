@@ -108,11 +108,13 @@ impl Notification {
 
     /// The outbox's name for this message: its episode and whether it opens or closes it.
     pub fn message_key(&self) -> String {
-        let kind = match self.kind {
-            NotificationKind::Trigger => "trigger",
-            NotificationKind::Resolve => "resolve",
-        };
-        format!("{}#{kind}", self.dedup_key)
+        format!("{}#{}", self.dedup_key, self.kind.word())
+    }
+
+    /// The message a resolve follows up: its episode's trigger (Slack threads it there).
+    pub fn thread_of(&self) -> Option<String> {
+        let trigger = NotificationKind::Trigger.word();
+        (self.kind == NotificationKind::Resolve).then(|| format!("{}#{trigger}", self.dedup_key))
     }
 }
 

@@ -825,9 +825,7 @@ async fn an_acted_scale_out_is_queued_for_the_notifiers_with_its_reason() {
     engine.set_store(crate::store::Store::open(&path).unwrap()).unwrap();
     let mut running = Running::start(engine);
     let mut grown = false;
-    running
-        .run_until(40, |s| grown |= s.group("llm-chat").unwrap().capacity.unwrap().desired > 4)
-        .await;
+    running.run_until(40, |s| grown |= s.group("llm-chat").unwrap().capacity.unwrap().desired > 4).await;
     assert!(grown, "the spike was scaled out");
     running.stop().await;
     let store = crate::store::Store::open(&path).unwrap();
@@ -843,5 +841,7 @@ async fn an_acted_scale_out_is_queued_for_the_notifiers_with_its_reason() {
     assert!(first.payload["reason"].as_str().unwrap().starts_with("scale out 4→"), "{:?}", first.payload);
     assert!(first.message_key.starts_with("fleetdeck:llm-chat:scale:"), "{}", first.message_key);
     let read = crate::notifiers::message::Outgoing::read(&first.payload).unwrap();
-    assert!(matches!(read, crate::notifiers::message::Outgoing::Scale(s) if s.instance_type == "p4d.24xlarge"));
+    assert!(
+        matches!(read, crate::notifiers::message::Outgoing::Scale(s) if s.instance_type == "p4d.24xlarge")
+    );
 }

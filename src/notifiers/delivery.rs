@@ -4,6 +4,10 @@
 //! to try again, or given up — so a crash loses at most the one message in flight, which
 //! is sent again (at-least-once).
 //!
+//! A row whose payload names another as `thread_of` (a resolve, its trigger) is sent
+//! with that row's receipt, once it has one, so Slack threads the follow-up under it.
+//! Consecutive sends keep the notifier's [`pace`](super::Notifier::pace).
+//!
 //! When to try again: after the service's own wait where it gave one (a 429's
 //! `Retry-After`, PagerDuty's documented 30 s), else exponential backoff from
 //! [`DeliverySettings::min_backoff`] doubling with each attempt up to
@@ -123,9 +127,17 @@ impl Delivery {
         let claim_for = self.settings.call_timeout.saturating_mul(2);
         let due = self.store.claim_due(&name, self.clock.now(), self.settings.batch, claim_for)?;
         let mut sent = 0;
-        for message in due {
-            let result =
-                tokio::time::timeout(self.settings.call_timeout, self.notifier.deliver(&message)).await;
+        let pace = self.notifier.pace();
+        for (i, message) in due.into_iter().enumerate() {
+            if i > 0 && !pace.is_zero() {
+                tokio::time::sleep(pace).await;
+            }
+            let thread = match message.payload.get("thread_of").and_then(serde_json::Value::as_str) {
+                Some(parent) => self.store.receipt(&name, parent)?,
+                None => None,
+            };
+            let call = self.notifier.deliver(&message, thread.as_deref());
+            let result = tokio::time::timeout(self.settings.call_timeout, call).await;
             let result = result.unwrap_or_else(|_| {
                 let within = crate::model::format_duration(self.settings.call_timeout);
                 Err(crate::model::BackendError::transient(format!("no answer within {within}")))
@@ -203,6 +215,12 @@ mod delivery_tests {
     const T0: Timestamp = Timestamp(1_796_593_800_000);
 
     fn queue(store: &Store, kind: NotificationKind, since: Timestamp, at: Timestamp) {
+        queue_for(store, "pd", kind, since, at);
+    }
+
+    /// Queues a page for `notifier` as the engine does: its keys, and for a resolve the
+    /// trigger it follows up.
+    fn queue_for(store: &Store, notifier: &str, kind: NotificationKind, since: Timestamp, at: Timestamp) {
         let n = Notification {
             at,
             group: "llm-chat".into(),
@@ -212,7 +230,10 @@ mod delivery_tests {
             summary: "llm-chat: queue-high".into(),
             held_under: None,
         };
-        let payload = serde_json::to_value(&n).unwrap();
+        let mut payload = serde_json::to_value(&n).unwrap();
+        if let Some(parent) = n.thread_of() {
+            payload["thread_of"] = json!(parent);
+        }
         let (message_key, order_key) = (n.message_key(), n.order_key());
         let message = NewMessage {
             group: &n.group,
@@ -220,7 +241,7 @@ mod delivery_tests {
             order_key: &order_key,
             payload: &payload,
         };
-        store.enqueue(&["pd"], &message, at).unwrap();
+        store.enqueue(&[notifier], &message, at).unwrap();
     }
 
     fn pagerduty(server: &MockServer, clock: &ManualClock, dir: &std::path::Path) -> Arc<PagerDutyEvents> {
@@ -305,5 +326,73 @@ mod delivery_tests {
         let status = status.borrow().clone();
         assert_eq!((status.sent, status.failed, status.given_up, status.waiting), (3, 4, 0, 0));
         assert_eq!(status.failing, None, "cleared by the sends that worked");
+    }
+
+    /// A resolve goes to Slack as a reply in its trigger's thread: addressed by the
+    /// channel ID and `ts` Slack answered the trigger with.
+    #[tokio::test]
+    async fn a_resolve_is_sent_in_its_triggers_slack_thread() {
+        use wiremock::matchers::body_partial_json;
+        let server = MockServer::start().await;
+        let posted = |ts: &str| {
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "channel": "C123ABC456", "ts": ts}))
+        };
+        Mock::given(method("POST"))
+            .and(path("/chat.postMessage"))
+            .and(body_partial_json(json!({"thread_ts": "1503435956.000247"})))
+            .respond_with(posted("1503435999.000100"))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/chat.postMessage"))
+            .respond_with(posted("1503435956.000247"))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let store = Store::open(&db).unwrap();
+        queue_for(&store, "team", NotificationKind::Trigger, T0, T0);
+        queue_for(&store, "team", NotificationKind::Resolve, T0, T0.plus(Duration::from_secs(1)));
+        let token = dir.path().join("token");
+        std::fs::write(&token, "xoxb-planted").unwrap();
+        let options = HttpOptions::within(Duration::from_secs(5));
+        let clock = ManualClock::new(T0.plus(Duration::from_secs(2)));
+        let slack = crate::notifiers::slack::SlackChat::new(
+            "team",
+            &server.uri(),
+            Secret::File(token),
+            "#gpu-oncall",
+            &options,
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let settings = DeliverySettings::new(Duration::from_secs(5), Duration::from_secs(8));
+        let mut delivery =
+            Delivery::new(Arc::new(slack), Store::open(&db).unwrap(), Arc::new(clock.clone()), settings);
+        delivery.round().await.unwrap();
+        delivery.round().await.unwrap();
+        let bodies: Vec<serde_json::Value> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert_eq!(bodies.len(), 2, "{bodies:?}");
+        assert_eq!((bodies[0]["channel"].as_str(), bodies[0].get("thread_ts")), (Some("#gpu-oncall"), None));
+        assert_eq!(
+            (bodies[1]["channel"].as_str(), bodies[1]["thread_ts"].as_str()),
+            (Some("C123ABC456"), Some("1503435956.000247")),
+            "the resolve replies in the trigger's thread"
+        );
+        let receipts: Vec<Option<String>> =
+            store.outbox_messages("team").unwrap().into_iter().map(|m| m.receipt).collect();
+        assert_eq!(
+            receipts,
+            vec![
+                Some("C123ABC456/1503435956.000247".to_string()),
+                Some("C123ABC456/1503435999.000100".to_string())
+            ]
+        );
     }
 }

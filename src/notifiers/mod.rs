@@ -14,6 +14,7 @@
 pub mod delivery;
 pub mod message;
 pub mod pagerduty;
+pub mod slack;
 
 use std::sync::Arc;
 
@@ -39,14 +40,25 @@ pub trait Notifier: Send + Sync {
     /// Its name in the config, which names its outbox rows.
     fn name(&self) -> &str;
 
-    /// Sends one outbox row. A failure's kind decides what happens to the row: throttled
-    /// and transient ones are tried again (after the service's `retry_after`, if it gave
-    /// one), any other is given up.
-    fn deliver<'a>(&'a self, message: &'a OutboxMessage) -> BoxFuture<'a, Result<Delivered, BackendError>>;
+    /// Sends one outbox row; `thread`: the receipt of the message it follows up (the
+    /// row its payload names as `thread_of`, once sent), for a service that threads
+    /// replies. A failure's kind decides what happens to the row: throttled and transient
+    /// ones are tried again (after the service's `retry_after`, if it gave one), any
+    /// other is given up.
+    fn deliver<'a>(
+        &'a self,
+        message: &'a OutboxMessage,
+        thread: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Delivered, BackendError>>;
+
+    /// The least time between two of its sends (Slack takes about one message a second
+    /// per channel); zero by default.
+    fn pace(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
-/// The config's notifiers this build can send for. A Slack notifier has no sender yet:
-/// its rows wait in the outbox (kept 7 days), and the log says so.
+/// A sender for each of the config's notifiers.
 pub fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Vec<Arc<dyn Notifier>>, String> {
     let options = HttpOptions::within(config.call_timeout);
     let mut out: Vec<Arc<dyn Notifier>> = Vec::new();
@@ -63,11 +75,24 @@ pub fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Vec<Arc<dyn Notif
                 .map_err(|e| format!("notifier {}: {e}", notifier.name))?;
                 out.push(Arc::new(events));
             }
-            (kind, _) => tracing::warn!(
-                notifier = %notifier.name,
-                kind = kind.name(),
-                "this build has no sender for this kind yet: its messages wait in the outbox (kept 7 days)"
-            ),
+            (NotifierKind::Slack, _) => {
+                let api_url = (notifier.api_url.as_deref())
+                    .ok_or_else(|| format!("notifier {}: Slack without its api_url", notifier.name))?;
+                let channel = notifier.channel.as_deref().unwrap_or_default();
+                let chat = slack::SlackChat::new(
+                    &notifier.name,
+                    api_url,
+                    notifier.secret.clone(),
+                    channel,
+                    &options,
+                    clock.clone(),
+                )
+                .map_err(|e| format!("notifier {}: {e}", notifier.name))?;
+                out.push(Arc::new(chat));
+            }
+            (NotifierKind::Pagerduty, None) => {
+                return Err(format!("notifier {}: PagerDuty without its settings", notifier.name));
+            }
         }
     }
     Ok(out)

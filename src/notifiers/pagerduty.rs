@@ -96,7 +96,11 @@ impl Notifier for PagerDutyEvents {
         &self.name
     }
 
-    fn deliver<'a>(&'a self, message: &'a OutboxMessage) -> BoxFuture<'a, Result<Delivered, BackendError>> {
+    fn deliver<'a>(
+        &'a self,
+        message: &'a OutboxMessage,
+        _thread: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Delivered, BackendError>> {
         Box::pin(self.send(message))
     }
 }

@@ -248,6 +248,20 @@ impl Store {
         })
     }
 
+    /// The receipt `notifier`'s service gave for the message `message_key`, if it was
+    /// sent and is still kept (Slack's channel and `ts`, for a reply in its thread).
+    pub fn receipt(&self, notifier: &str, message_key: &str) -> Result<Option<String>, StoreError> {
+        let receipt: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT receipt FROM outbox WHERE channel = ?1 AND dedup_key = ?2 AND sent_at IS NOT NULL",
+                params![notifier, message_key],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(receipt.flatten())
+    }
+
     /// How many of `notifier`'s rows wait to be sent, and how many it gave up on, of those
     /// kept.
     pub fn outbox_depth(&self, notifier: &str) -> Result<(usize, usize), StoreError> {

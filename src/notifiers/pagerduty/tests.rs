@@ -55,6 +55,12 @@ fn notifier(url: &str, key: Secret) -> PagerDutyEvents {
     PagerDutyEvents::new("pd", &settings, key, &options, Arc::new(ManualClock::new(Timestamp(0)))).unwrap()
 }
 
+impl PagerDutyEvents {
+    async fn deliver_row(&self, message: &OutboxMessage) -> Result<Delivered, BackendError> {
+        self.deliver(message, None).await
+    }
+}
+
 fn key_file() -> (tempfile::TempDir, Secret) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("routing-key");
@@ -96,7 +102,7 @@ async fn a_trigger_is_the_documented_event_with_its_payload_and_links() {
         .await;
     let (_dir, key) = key_file();
     let sent = notifier(&server.uri(), key)
-        .deliver(&row(page("trigger", "fleetdeck:llm-chat:queue-high:1796593740000")))
+        .deliver_row(&row(page("trigger", "fleetdeck:llm-chat:queue-high:1796593740000")))
         .await
         .unwrap();
     assert_eq!(sent.receipt.as_deref(), Some("fleetdeck:llm-chat:queue-high:1796593740000"));
@@ -118,7 +124,7 @@ async fn a_resolve_names_only_its_episodes_key() {
         .mount(&server)
         .await;
     let (_dir, key) = key_file();
-    notifier(&server.uri(), key).deliver(&row(page("resolve", "ep-1"))).await.unwrap();
+    notifier(&server.uri(), key).deliver_row(&row(page("resolve", "ep-1"))).await.unwrap();
 }
 
 #[tokio::test]
@@ -140,7 +146,7 @@ async fn an_invalid_event_is_refused_with_pagerdutys_errors_throttling_waits_and
     let (_dir, key) = key_file();
     let send = |prefix: &str| {
         let notifier = notifier(&format!("{}/{prefix}", server.uri()), key.clone());
-        async move { notifier.deliver(&row(page("trigger", "ep-1"))).await.unwrap_err() }
+        async move { notifier.deliver_row(&row(page("trigger", "ep-1"))).await.unwrap_err() }
     };
     let bad = send("bad").await;
     assert_eq!(bad.kind, ErrorKind::Rejected);
@@ -162,12 +168,12 @@ async fn the_routing_key_is_read_on_every_send_and_never_said() {
     let server = MockServer::start().await;
     let (dir, key) = key_file();
     std::fs::remove_file(dir.path().join("routing-key")).unwrap();
-    let err = notifier(&server.uri(), key).deliver(&row(page("trigger", "ep-1"))).await.unwrap_err();
+    let err = notifier(&server.uri(), key).deliver_row(&row(page("trigger", "ep-1"))).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Auth);
     assert!(err.message.contains("routing key: cannot read"), "{}", err.message);
     assert!(server.received_requests().await.unwrap().is_empty(), "nothing sent without a key");
     let unreadable = notifier(&server.uri(), Secret::Env("FLEETDECK_TEST_NO_SUCH_VAR".into()));
-    let err = unreadable.deliver(&row(page("trigger", "ep-1"))).await.unwrap_err();
+    let err = unreadable.deliver_row(&row(page("trigger", "ep-1"))).await.unwrap_err();
     assert!(err.message.contains("$FLEETDECK_TEST_NO_SUCH_VAR is not set") && !err.message.contains(KEY));
 }
 
@@ -219,6 +225,6 @@ async fn an_acted_scale_is_a_change_event_on_the_services_timeline() {
         "hourly_cost_usd": 32.77,
     });
     let (_dir, key) = key_file();
-    let sent = notifier(&server.uri(), key).deliver(&row(scale)).await.unwrap();
+    let sent = notifier(&server.uri(), key).deliver_row(&row(scale)).await.unwrap();
     assert_eq!(sent.receipt, None, "a change event has no dedup key");
 }
