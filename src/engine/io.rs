@@ -107,6 +107,23 @@ pub(super) struct GroupIo {
     pub notifiers: Option<Vec<String>>,
     /// Its source's platform's own alerts on it, as of its last poll.
     pub alerts: Vec<SourceAlert>,
+    /// Scale-outs whose outcome is still to be told (once their warm-up is over).
+    pub scale_followups: Vec<ScaleFollowup>,
+}
+
+/// An acted scale-out whose outcome goes out as a reply to its message once the new
+/// instances are ready or its maximum warm-up has passed.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct ScaleFollowup {
+    /// The scale message's outbox key: the reply threads under it.
+    pub message_key: String,
+    pub at: Timestamp,
+    pub from: u32,
+    pub to: u32,
+    /// p95 latency when it was acted on, if the group reports one.
+    pub p95_before: Option<f64>,
+    /// When its maximum warm-up ends.
+    pub until: Timestamp,
 }
 
 impl GroupIo {
@@ -124,6 +141,7 @@ impl GroupIo {
             warnings: Vec::new(),
             notifiers: None,
             alerts: Vec::new(),
+            scale_followups: Vec::new(),
         }
     }
 }

@@ -461,6 +461,7 @@ impl Engine {
         }
         let output = self.core.tick(TickInput { now, commands: Vec::new(), groups: inputs });
         self.apply(output, now).await;
+        self.follow_up_scales(now);
         self.persist_history(now);
         self.publish_sim_events();
         self.publish_snapshot();

@@ -5,8 +5,10 @@
 
 use tokio::task::JoinHandle;
 
+use super::io::ScaleFollowup;
 use super::pager::Notification;
 use super::*;
+use crate::model::MetricKind;
 use crate::notifiers::{Delivery, DeliverySettings};
 
 /// The delivery tasks of a running engine.
@@ -115,7 +117,7 @@ impl Engine {
 
     /// Queues an acted change of `group`'s desired for its notifiers (a Slack message, a
     /// PagerDuty Change Event), with the reason the autoscaler gave.
-    pub(super) fn enqueue_scale(&self, index: usize, from: u32, to: u32, now: Timestamp) {
+    pub(super) fn enqueue_scale(&mut self, index: usize, from: u32, to: u32, now: Timestamp) {
         let Some(store) = &self.store else { return };
         let notifiers: Vec<&str> = self.io[index]
             .notifiers
@@ -149,8 +151,80 @@ impl Engine {
             order_key: &order_key,
             payload: &payload,
         };
-        if let Err(err) = store.enqueue(&notifiers, &message, now) {
-            tracing::error!(group = %name, %err, "queueing a scale message");
+        match store.enqueue(&notifiers, &message, now) {
+            Ok(_) if to > from => {
+                let p95_before = newest(group, &MetricKind::LatencyP95);
+                let until = now.plus(group.spec.warmup.max);
+                let followup = ScaleFollowup { message_key, at: now, from, to, p95_before, until };
+                self.io[index].scale_followups.push(followup);
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(group = %name, %err, "queueing a scale message"),
         }
     }
+
+    /// Tells the outcome of each scale-out whose new instances are all ready or whose
+    /// maximum warm-up has passed, as a reply to its message: how many arrived, p95
+    /// before and after, what it costs.
+    pub(super) fn follow_up_scales(&mut self, now: Timestamp) {
+        for index in 0..self.io.len() {
+            if self.io[index].scale_followups.is_empty() {
+                continue;
+            }
+            let group = &self.core.groups[index];
+            let ready = group.capacity.map(|c| c.ready);
+            let (done, waiting): (Vec<ScaleFollowup>, Vec<ScaleFollowup>) =
+                std::mem::take(&mut self.io[index].scale_followups)
+                    .into_iter()
+                    .partition(|f| ready.is_some_and(|r| r >= f.to) || now >= f.until);
+            self.io[index].scale_followups = waiting;
+            for followup in done {
+                self.enqueue_scale_outcome(index, &followup, ready.unwrap_or_default(), now);
+            }
+        }
+    }
+
+    fn enqueue_scale_outcome(&self, index: usize, followup: &ScaleFollowup, ready: u32, now: Timestamp) {
+        let Some(store) = &self.store else { return };
+        let notifiers: Vec<&str> = self.io[index]
+            .notifiers
+            .as_ref()
+            .unwrap_or(&self.settings.notifiers)
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let group = &self.core.groups[index];
+        let name = &group.spec.name;
+        let payload = serde_json::json!({
+            "kind": "scale_outcome",
+            "at": now,
+            "group": name,
+            "from": followup.from,
+            "to": followup.to,
+            "ready": ready,
+            "warmed_for_ms": now.since(followup.at).as_millis() as u64,
+            "p95_before": followup.p95_before,
+            "p95_after": newest(group, &MetricKind::LatencyP95),
+            "fleet": self.settings.fleet,
+            "instance_type": group.spec.instance_type,
+            "hourly_cost_usd": group.spec.hourly_cost_usd,
+            "thread_of": followup.message_key,
+        });
+        let message_key = format!("{}#outcome", followup.message_key);
+        let order_key = format!("fleetdeck:{name}:scale");
+        let message = crate::store::NewMessage {
+            group: name,
+            message_key: &message_key,
+            order_key: &order_key,
+            payload: &payload,
+        };
+        if let Err(err) = store.enqueue(&notifiers, &message, now) {
+            tracing::error!(group = %name, %err, "queueing a scale's outcome");
+        }
+    }
+}
+
+/// The newest value of `group`'s `kind`, if it has one.
+fn newest(group: &super::tick::CoreGroup, kind: &MetricKind) -> Option<f64> {
+    group.series.get(kind).and_then(|h| h.newest()).map(|s| s.value)
 }

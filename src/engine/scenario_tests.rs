@@ -844,4 +844,22 @@ async fn an_acted_scale_out_is_queued_for_the_notifiers_with_its_reason() {
     assert!(
         matches!(read, crate::notifiers::message::Outgoing::Scale(s) if s.instance_type == "p4d.24xlarge")
     );
+    // Once its instances are ready (warm-ups of 5–10 s here), its outcome follows it up,
+    // threaded under it.
+    let outcome = store
+        .outbox_messages("pagerduty")
+        .unwrap()
+        .into_iter()
+        .find(|m| {
+            m.payload["kind"] == "scale_outcome" && m.payload["thread_of"] == first.message_key.as_str()
+        })
+        .expect("the scale-out's outcome");
+    let read = crate::notifiers::message::Outgoing::read(&outcome.payload).unwrap();
+    let crate::notifiers::message::Outgoing::ScaleOutcome(told) = read else { panic!("{read:?}") };
+    assert_eq!((told.from, told.to), (4, first.payload["to"].as_u64().unwrap() as u32));
+    assert!(told.complete(), "all ready within the warm-up: {told:?}");
+    assert!(told.p95_before.is_some() && told.p95_after.is_some(), "{told:?}");
+    let words = told.words();
+    assert!(words.starts_with(&format!("added {} × p4d.24xlarge in ", told.to - 4)), "{words}");
+    assert!(words.contains("; p95 ") && words.contains(" s → "), "{words}");
 }

@@ -85,19 +85,76 @@ impl Scale {
     }
 }
 
+/// How a scale-out turned out once its warm-up was over: a follow-up of its [`Scale`].
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ScaleOutcome {
+    pub at: Timestamp,
+    pub group: String,
+    pub from: u32,
+    pub to: u32,
+    /// Instances ready when it was told.
+    pub ready: u32,
+    /// How long after the scale-out.
+    #[serde(default)]
+    pub warmed_for_ms: u64,
+    pub p95_before: Option<f64>,
+    pub p95_after: Option<f64>,
+    #[serde(default)]
+    pub instance_type: String,
+    #[serde(default)]
+    pub hourly_cost_usd: f64,
+}
+
+impl ScaleOutcome {
+    /// `added 4 × p4d.24xlarge in 3m; p95 3.2 s → 0.8 s; +$131.08/h`, or what did not
+    /// arrive.
+    pub fn words(&self) -> String {
+        let added = self.to.saturating_sub(self.from);
+        let arrived = self.ready.saturating_sub(self.from).min(added);
+        let what =
+            if self.instance_type.is_empty() { String::new() } else { format!(" × {}", self.instance_type) };
+        let after = crate::model::format_duration(std::time::Duration::from_millis(self.warmed_for_ms));
+        let mut out = if arrived >= added {
+            format!("added {added}{what} in {after}")
+        } else {
+            format!("only {arrived} of {added}{what} ready after {after}")
+        };
+        if let (Some(before), Some(now)) = (self.p95_before, self.p95_after) {
+            out.push_str(&format!(
+                "; p95 {} s → {} s",
+                crate::model::words::number(before),
+                crate::model::words::number(now)
+            ));
+        }
+        let change = f64::from(arrived) * self.hourly_cost_usd;
+        out.push_str(&format!("; +${change:.2}/h"));
+        out
+    }
+
+    /// Whether every instance asked for arrived.
+    pub fn complete(&self) -> bool {
+        self.ready >= self.to
+    }
+}
+
 /// One outbox row's message.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outgoing {
     Page(Page),
     Scale(Scale),
+    ScaleOutcome(ScaleOutcome),
 }
 
 impl Outgoing {
-    /// Reads a row's payload by its `kind`: `scale`, or a page's `trigger` / `resolve`.
+    /// Reads a row's payload by its `kind`: `scale`, `scale_outcome`, or a page's
+    /// `trigger` / `resolve`.
     pub fn read(payload: &serde_json::Value) -> Result<Outgoing, String> {
         let unreadable = |e: serde_json::Error| format!("not a message this build can read: {e}");
         match payload.get("kind").and_then(serde_json::Value::as_str) {
             Some("scale") => Scale::deserialize(payload).map(Outgoing::Scale).map_err(unreadable),
+            Some("scale_outcome") => {
+                ScaleOutcome::deserialize(payload).map(Outgoing::ScaleOutcome).map_err(unreadable)
+            }
             _ => Page::deserialize(payload).map(Outgoing::Page).map_err(unreadable),
         }
     }

@@ -63,6 +63,11 @@ impl PagerDutyEvents {
 
     async fn send(&self, message: &OutboxMessage) -> Result<Delivered, BackendError> {
         let outgoing = Outgoing::read(&message.payload).map_err(BackendError::rejected)?;
+        if let Outgoing::ScaleOutcome(_) = outgoing {
+            // A scale's outcome is Slack's thread reply; the Change Event already told
+            // PagerDuty's timeline.
+            return Ok(Delivered::default());
+        }
         let what = self.what();
         let key = self
             .routing_key
@@ -71,6 +76,7 @@ impl PagerDutyEvents {
         let (path, body, dedup_key) = match &outgoing {
             Outgoing::Page(page) => ("/v2/enqueue", event(page, key.expose()), Some(page.dedup_key.clone())),
             Outgoing::Scale(scale) => ("/v2/change/enqueue", change_event(scale, key.expose()), None),
+            Outgoing::ScaleOutcome(_) => return Ok(Delivered::default()),
         };
         let url = format!("{}{path}", self.settings.events_url);
         let response =

@@ -161,6 +161,11 @@ pub fn post(outgoing: &Outgoing, channel: &str, thread: Option<&str>) -> Value {
     let (text, blocks) = match outgoing {
         Outgoing::Page(page) => page_blocks(page),
         Outgoing::Scale(scale) => scale_blocks(scale),
+        Outgoing::ScaleOutcome(outcome) => {
+            let mark = if outcome.complete() { ":white_check_mark:" } else { ":warning:" };
+            let text = format!("{}: {}", outcome.group, outcome.words());
+            (text.clone(), vec![section(&format!("{mark} {text}"))])
+        }
     };
     let mut body = json!({"channel": channel, "text": text, "blocks": blocks, "unfurl_links": false});
     if let Some((channel_id, ts)) = thread.and_then(|t| t.split_once('/')) {

@@ -177,3 +177,26 @@ fn a_scale_says_the_change_its_reason_and_what_it_costs() {
     let section = section(&long);
     assert!(section["text"]["text"].as_str().unwrap().len() <= MAX_SECTION);
 }
+
+#[test]
+fn a_scales_outcome_replies_in_its_thread_with_what_arrived_and_what_it_did() {
+    let outcome = |ready: u32| {
+        Outgoing::read(&json!({
+            "kind": "scale_outcome", "at": 0, "group": "llm-chat", "from": 4, "to": 8, "ready": ready,
+            "warmed_for_ms": 180_000, "p95_before": 3.2, "p95_after": 0.8,
+            "instance_type": "p4d.24xlarge", "hourly_cost_usd": 32.77,
+        }))
+        .unwrap()
+    };
+    let body = post(&outcome(8), "#gpu-oncall", Some("C123ABC456/1503435956.000247"));
+    assert_eq!(
+        (body["channel"].as_str(), body["thread_ts"].as_str()),
+        (Some("C123ABC456"), Some("1503435956.000247"))
+    );
+    assert_eq!(body["text"], "llm-chat: added 4 × p4d.24xlarge in 3m; p95 3.2 s → 0.8 s; +$131.08/h");
+    let short = post(&outcome(6), "#gpu-oncall", None);
+    assert_eq!(
+        short["blocks"][0]["text"]["text"],
+        ":warning: llm-chat: only 2 of 4 × p4d.24xlarge ready after 3m; p95 3.2 s → 0.8 s; +$65.54/h"
+    );
+}
