@@ -464,6 +464,41 @@ pub enum AlarmState {
     InsufficientData,
 }
 
+/// How urgent an alarm is, in PagerDuty's four words; a Slack notifier may route by it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    #[default]
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Severity::Critical, Severity::Error, Severity::Warning, Severity::Info];
+
+    /// The severity a word names (`critical`, `error`, `warning`, `info`).
+    pub fn from_word(word: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.word() == word)
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
 /// The longest duration fleetdeck reads from a file people write (the config, alarm
 /// rules, policies, `fleetdeck decide` inputs): a year, humantime's `1y` (365.25 days).
 /// Nothing fleetdeck waits for or looks back over is longer, and every sum or product of

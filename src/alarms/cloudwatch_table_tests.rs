@@ -38,6 +38,8 @@ const TREATMENTS: [MissingData; 4] =
 
 fn rule(m: u32, n: u32, missing_data: MissingData) -> AlarmRule {
     AlarmRule {
+        severity: crate::model::Severity::default(),
+        runbook: None,
         name: "table".into(),
         metric: MetricKind::GpuUtil,
         statistic: Statistic::Average,

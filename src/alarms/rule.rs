@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{MetricKind, duration_text};
+use crate::model::{MetricKind, Severity, duration_text};
 
 /// The most evaluation periods a rule may have: a day of 1-minute datapoints (CloudWatch
 /// limits an alarm's evaluation to one day as well).
@@ -36,6 +36,13 @@ pub struct AlarmRule {
     pub missing_data: MissingData,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How urgent its page is (default `error`): PagerDuty's severity, and where a Slack
+    /// notifier with channels by severity posts it.
+    #[serde(default)]
+    pub severity: Severity,
+    /// A runbook for its responder, linked from its page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
 }
 
 /// How the samples of one period become its datapoint (CloudWatch's statistics, plus the

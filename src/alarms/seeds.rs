@@ -16,6 +16,8 @@ use crate::model::MetricKind;
 
 fn held(name: &str, description: &str, metric: MetricKind, threshold: f64, for_minutes: u64) -> AlarmRule {
     AlarmRule {
+        severity: crate::model::Severity::default(),
+        runbook: None,
         name: name.into(),
         metric,
         statistic: Statistic::Average,

@@ -27,6 +27,8 @@ fn per_minute(first: i64, values: &[f64]) -> Vec<Sample> {
 
 fn rule(m: u32, n: u32, for_minutes: u64, missing_data: MissingData) -> AlarmRule {
     AlarmRule {
+        severity: crate::model::Severity::default(),
+        runbook: None,
         name: "q".into(),
         metric: MetricKind::QueueLength,
         statistic: Statistic::Average,
@@ -343,6 +345,8 @@ prop_compose! {
         missing_data in any_treatment(),
     ) -> AlarmRule {
         AlarmRule {
+ severity: crate::model::Severity::default(),
+ runbook: None,
             name: "p".into(),
             metric: MetricKind::GpuUtil,
             statistic,

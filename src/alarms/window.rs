@@ -393,6 +393,8 @@ mod tests {
 
     fn rule(statistic: Statistic, n: u32) -> AlarmRule {
         AlarmRule {
+            severity: crate::model::Severity::default(),
+            runbook: None,
             name: "t".into(),
             metric: MetricKind::QueueLength,
             statistic,

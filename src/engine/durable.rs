@@ -18,10 +18,11 @@ pub const OUTBOX_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 /// and when this engine takes over the group's lease from another.
 pub(super) fn adopt_pages(group: &mut CoreGroup, store: &Store) -> Result<(), StoreError> {
     let open = store.open_pages(&group.spec.name)?;
-    group.pager.adopt(
-        open.into_iter()
-            .map(|p| (p.alarm, Paged { dedup_key: p.dedup_key, summary: p.summary, since: p.since })),
-    );
+    group.pager.adopt(open.into_iter().map(|p| {
+        let paged =
+            Paged { dedup_key: p.dedup_key, summary: p.summary, severity: p.severity, since: p.since };
+        (p.alarm, paged)
+    }));
     Ok(())
 }
 
@@ -395,6 +396,7 @@ impl Engine {
                         dedup_key: n.dedup_key.clone(),
                         summary: n.summary.clone(),
                         since,
+                        severity: n.severity,
                     };
                     store.open_page(&page)
                 }

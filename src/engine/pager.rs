@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Timestamp;
+use crate::model::{Severity, Timestamp};
 
 /// An alarm firing now: a rule's, the stalled scale-out's, or an open breaker trip's.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +34,7 @@ pub struct Firing {
     /// When it started firing.
     pub since: Timestamp,
     pub summary: String,
+    pub severity: Severity,
 }
 
 /// A scale-out that is acted on and still warming.
@@ -75,6 +76,9 @@ pub struct Notification {
     /// `fleetdeck:<group>:<alarm>:<ms it went FIRING>` (at most 255 characters).
     pub dedup_key: String,
     pub summary: String,
+    /// How urgent: its rule's severity (a resolve keeps its trigger's).
+    #[serde(default)]
+    pub severity: Severity,
     /// The scale-out this alarm was held back under, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_under: Option<Warming>,
@@ -128,6 +132,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub struct Paged {
     pub dedup_key: String,
     pub summary: String,
+    pub severity: Severity,
     /// When it went FIRING.
     pub since: Timestamp,
 }
@@ -170,6 +175,7 @@ impl Pager {
                 group: group.to_string(),
                 dedup_key: paged.dedup_key,
                 summary: format!("resolved: {}", paged.summary),
+                severity: paged.severity,
                 alarm,
                 kind: NotificationKind::Resolve,
                 held_under: None,
@@ -203,8 +209,12 @@ impl Pager {
                 None => alarm.summary.clone(),
             };
             let dedup_key = Notification::dedup_key(group, &alarm.name, alarm.since);
-            let paged =
-                Paged { dedup_key: dedup_key.clone(), summary: alarm.summary.clone(), since: alarm.since };
+            let paged = Paged {
+                dedup_key: dedup_key.clone(),
+                summary: alarm.summary.clone(),
+                severity: alarm.severity,
+                since: alarm.since,
+            };
             self.paged.insert(alarm.name.clone(), paged);
             out.push(Notification {
                 at: now,
@@ -213,6 +223,7 @@ impl Pager {
                 kind: NotificationKind::Trigger,
                 dedup_key,
                 summary,
+                severity: alarm.severity,
                 held_under: under,
             });
         }
@@ -251,7 +262,12 @@ mod tests {
     }
 
     fn firing(name: &str, since: i64) -> Firing {
-        Firing { name: name.into(), since: at(since), summary: format!("{name} is high") }
+        Firing {
+            name: name.into(),
+            since: at(since),
+            summary: format!("{name} is high"),
+            severity: Severity::Warning,
+        }
     }
 
     fn warming(from: i64, until: i64) -> Warming {
@@ -403,8 +419,12 @@ mod tests {
     #[test]
     fn an_adopted_episode_does_not_page_again_and_resolves_under_its_key() {
         let mut pager = Pager::default();
-        let paged =
-            Paged { dedup_key: "fleetdeck:chat:p95:42".into(), summary: "p95 high".into(), since: at(-60) };
+        let paged = Paged {
+            dedup_key: "fleetdeck:chat:p95:42".into(),
+            summary: "p95 high".into(),
+            severity: Severity::Critical,
+            since: at(-60),
+        };
         pager.adopt([("p95".to_string(), paged)]);
         assert!(pager.reconcile("chat", &[firing("p95", 0)], &[], None, false, at(0)).is_empty());
         let notes = pager.reconcile("chat", &[], &[], None, false, at(15));

@@ -722,6 +722,8 @@ async fn capacity_observed_longer_ago_than_the_actuators_limit_is_unknown_and_ne
 fn gpu_hot_rule() -> crate::alarms::AlarmRule {
     use crate::alarms::{Comparison, MissingData, Statistic};
     crate::alarms::AlarmRule {
+        severity: crate::model::Severity::default(),
+        runbook: None,
         name: "gpu-hot".into(),
         metric: MetricKind::GpuUtil,
         statistic: Statistic::Maximum,

@@ -564,6 +564,7 @@ async fn an_alarm_paged_before_a_restart_is_resolved_after_it() {
         dedup_key: Notification::dedup_key("llm-chat", "p95-over-slo", since),
         summary: "llm-chat: p95-over-slo — latency_p95 maximum > 2".into(),
         since,
+        severity: crate::model::Severity::Critical,
     };
     store.open_page(&paged).unwrap();
     let mut engine =
@@ -581,6 +582,11 @@ async fn an_alarm_paged_before_a_restart_is_resolved_after_it() {
         .collect();
     assert_eq!(sent.len(), 1, "the resolve, nothing else: {sent:?}");
     assert_eq!((sent[0].kind, &sent[0].dedup_key), (NotificationKind::Resolve, &paged.dedup_key));
+    assert_eq!(
+        sent[0].severity,
+        crate::model::Severity::Critical,
+        "the resolve keeps its trigger's severity"
+    );
     assert!(store.open_pages("llm-chat").unwrap().is_empty(), "the episode is closed");
 }
 

@@ -279,6 +279,7 @@ impl CoreGroup {
                 name: a.rule.name.clone(),
                 since: a.status.since,
                 summary: format!("{group}: {} — {}", a.rule.name, a.summary),
+                severity: a.rule.severity,
             });
         let stalled = autoscaler.last_decision.as_ref().and_then(|d| d.stalled.as_ref()).map(|s| Firing {
             name: STALLED_ALARM.to_string(),
@@ -287,6 +288,7 @@ impl CoreGroup {
                 "{group}: {STALLED_ALARM} — desired {} but only {} ready or warming",
                 s.desired, s.ready_plus_warming
             ),
+            severity: crate::model::Severity::Error,
         });
         let trips = autoscaler.breaker.trips().iter().map(|t| Firing {
             name: t.kind.alarm_name().to_string(),
@@ -297,6 +299,7 @@ impl CoreGroup {
                 t.cause,
                 t.reset_condition
             ),
+            severity: crate::model::Severity::Error,
         });
         rules.chain(stalled).chain(trips).collect()
     }

@@ -21,6 +21,8 @@ const CHAT: usize = 0;
 fn config() -> Config {
     let mut config = crate::config::fast_profile();
     config.groups[CHAT].alarms = vec![AlarmRule {
+        severity: crate::model::Severity::default(),
+        runbook: None,
         name: "p95-over-slo".into(),
         metric: MetricKind::LatencyP95,
         statistic: Statistic::Maximum,
@@ -369,6 +371,8 @@ fn a_remembered_window_is_not_reused_when_late_samples_can_still_land_in_it() {
     // queue > 10 for 1 of 1 one-minute periods; the source reports with a delay, so at
     // 2:05 its newest sample is from 0:50 and the minute 1:00–2:00 is still to come.
     let rule = AlarmRule {
+        severity: crate::model::Severity::default(),
+        runbook: None,
         name: "queue-high".into(),
         metric: MetricKind::QueueLength,
         statistic: Statistic::Maximum,

@@ -228,6 +228,7 @@ mod delivery_tests {
             kind,
             dedup_key: Notification::dedup_key("llm-chat", "queue-high", since),
             summary: "llm-chat: queue-high".into(),
+            severity: crate::model::Severity::Error,
             held_under: None,
         };
         let mut payload = serde_json::to_value(&n).unwrap();

@@ -127,6 +127,8 @@ impl Contender {
     /// makes each 1-minute datapoint; CloudWatch's would average finer data.
     pub fn aws_like(group: &GroupConfig) -> Self {
         let alarm = |name: &str, comparison, datapoints| AlarmRule {
+            severity: crate::model::Severity::default(),
+            runbook: None,
             name: name.into(),
             metric: MetricKind::GpuUtil,
             statistic: Statistic::Average,

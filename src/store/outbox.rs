@@ -26,7 +26,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
-use crate::model::Timestamp;
+use crate::model::{Severity, Timestamp};
 
 /// A message waiting to be sent (or sent), as one notifier's row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,6 +93,9 @@ pub struct OpenPage {
     pub summary: String,
     /// When the alarm went FIRING.
     pub since: Timestamp,
+    /// Its rule's severity when it paged.
+    #[serde(default)]
+    pub severity: Severity,
 }
 
 const SELECT_MESSAGE: &str = "SELECT id, created_at, channel, group_name, dedup_key, order_key, payload, attempts, \
@@ -292,9 +295,16 @@ impl Store {
     pub fn open_page(&self, page: &OpenPage) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
-                "INSERT OR REPLACE INTO open_pages (group_name, alarm, dedup_key, summary, since)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![page.group, page.alarm, page.dedup_key, page.summary, page.since],
+                "INSERT OR REPLACE INTO open_pages (group_name, alarm, dedup_key, summary, since, severity)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    page.group,
+                    page.alarm,
+                    page.dedup_key,
+                    page.summary,
+                    page.since,
+                    page.severity.word()
+                ],
             )?;
             Ok(())
         })
@@ -308,7 +318,8 @@ impl Store {
     /// The open episodes of `group`.
     pub fn open_pages(&self, group: &str) -> Result<Vec<OpenPage>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT group_name, alarm, dedup_key, summary, since FROM open_pages WHERE group_name = ?1 ORDER BY alarm",
+            "SELECT group_name, alarm, dedup_key, summary, since, severity FROM open_pages WHERE group_name = ?1
+             ORDER BY alarm",
         )?;
         let rows = stmt.query_map([group], |row| {
             Ok(OpenPage {
@@ -317,6 +328,7 @@ impl Store {
                 dedup_key: row.get(2)?,
                 summary: row.get(3)?,
                 since: row.get(4)?,
+                severity: Severity::from_word(&row.get::<_, String>(5)?).unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

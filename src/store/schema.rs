@@ -147,6 +147,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN given_up_at INTEGER;
     ALTER TABLE outbox ADD COLUMN receipt TEXT;
     ",
+    // 8: an open episode's severity, so its resolve goes where its trigger went.
+    "
+    ALTER TABLE open_pages ADD COLUMN severity TEXT NOT NULL DEFAULT 'error';
+    ",
 ];
 
 /// The version this build writes.

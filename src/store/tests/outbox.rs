@@ -126,6 +126,7 @@ fn open_pages_are_kept_per_group_until_their_episode_closes() {
         dedup_key: key.into(),
         summary: format!("{alarm} high"),
         since: at(5),
+        severity: crate::model::Severity::Warning,
     };
     let store = Store::open(&path).unwrap();
     store.open_page(&page("chat", "p95", "fleetdeck:chat:p95:5000")).unwrap();
