@@ -122,6 +122,8 @@ pub(super) struct NotifierFile {
     pub token_env: Option<String>,
     pub token_file: Option<String>,
     pub channel: Option<String>,
+    /// Slack: the channel for each severity, where it is not `channel`.
+    pub channels: Option<BTreeMap<String, String>>,
     /// Slack: the Web API's base URL (default `https://slack.com/api`).
     pub api_url: Option<String>,
     /// PagerDuty: the Events API's base URL (default `https://events.pagerduty.com`;

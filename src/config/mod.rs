@@ -339,6 +339,8 @@ pub struct NotifierConfig {
     pub secret: secret::Secret,
     /// Slack's channel.
     pub channel: Option<String>,
+    /// Slack's channel for each severity that has its own (scale messages: `info`'s).
+    pub channels: Vec<(crate::model::Severity, String)>,
     /// A PagerDuty notifier's Events API settings.
     pub pagerduty: Option<PagerDutyConfig>,
     /// A Slack notifier's Web API base URL, without a trailing slash.

@@ -11,6 +11,8 @@
 //! kind = "slack"
 //! token_env = "SLACK_BOT_TOKEN"        # or token_file = "PATH": a bot token (xoxb-…)
 //! channel = "#gpu-oncall"               # the bot must be a member (or have chat:write.public)
+//! channels = { critical = "#ai-critical", info = "#ml-performance" }   # optional, by severity;
+//!                                       # scale messages go to `info`'s, else `channel`
 //! api_url = "https://slack.com/api"     # optional
 //! ```
 //!
@@ -27,6 +29,7 @@ use super::validate::{
     Invalid, at_most, connection_name, http_url, positive_duration, refuse_inline, secret,
 };
 use super::{NotifierConfig, NotifierKind, PagerDutyConfig};
+use crate::model::Severity;
 
 /// Slack's Web API.
 pub const SLACK_API_URL: &str = "https://slack.com/api";
@@ -65,6 +68,7 @@ fn notifier(
             ("token_env", file.token_env.is_some()),
             ("token_file", file.token_file.is_some()),
             ("channel", file.channel.is_some()),
+            ("channels", file.channels.is_some()),
             ("api_url", file.api_url.is_some()),
         ],
         NotifierKind::Slack => vec![
@@ -118,10 +122,24 @@ fn notifier(
         }
         NotifierKind::Slack => None,
     };
+    let mut channels = Vec::new();
+    for (word, channel) in file.channels.unwrap_or_default() {
+        let key = path.key("channels").key(&word);
+        let Some(severity) = Severity::from_word(&word) else {
+            return Err(Invalid::at_key(
+                key,
+                format!("`{word}` is not a severity (critical, error, warning, info)"),
+            ));
+        };
+        if channel.trim().is_empty() {
+            return Err(Invalid::new(key, "a channel's name, e.g. \"#ai-critical\"".to_string()));
+        }
+        channels.push((severity, channel));
+    }
     let api_url = match (&file.api_url, file.kind) {
         (Some(url), _) => Some(http_url(&path.key("api_url"), url)?),
         (None, NotifierKind::Slack) => Some(SLACK_API_URL.to_string()),
         (None, NotifierKind::Pagerduty) => None,
     };
-    Ok(NotifierConfig { name, kind: file.kind, secret, channel: file.channel, pagerduty, api_url })
+    Ok(NotifierConfig { name, kind: file.kind, secret, channel: file.channel, channels, pagerduty, api_url })
 }

@@ -701,6 +701,13 @@ fn prometheus_keys_are_refused_where_they_would_leak_a_secret_or_cannot_work() {
         ),
         (
             format!(
+                "[notifiers.team]\nkind = \"slack\"\ntoken_env = \"T\"\nchannel = \"#c\"\nchannels = {{ urgent = \"#u\" }}\n{GROUP}"
+            ),
+            "notifiers.team.channels.urgent",
+            "is not a severity",
+        ),
+        (
+            format!(
                 "[notifiers.pd]\nkind = \"pagerduty\"\nrouting_key_env = \"K\"\napi_url = \"https://x\"\n{GROUP}"
             ),
             "notifiers.pd.api_url",

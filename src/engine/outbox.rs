@@ -93,6 +93,10 @@ impl Engine {
         if let Some(decision) = group.autoscaler.decision_view() {
             details.insert("last_decision".into(), decision.reason.into());
         }
+        let rule = group.autoscaler.alarms.iter().find(|a| a.rule.name == notification.alarm);
+        if let Some(runbook) = rule.and_then(|a| a.rule.runbook.as_ref()) {
+            object.insert("links".into(), serde_json::json!([{"href": runbook, "text": "runbook"}]));
+        }
         object.insert("details".into(), details.into());
     }
 

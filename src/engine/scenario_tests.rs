@@ -722,8 +722,8 @@ async fn capacity_observed_longer_ago_than_the_actuators_limit_is_unknown_and_ne
 fn gpu_hot_rule() -> crate::alarms::AlarmRule {
     use crate::alarms::{Comparison, MissingData, Statistic};
     crate::alarms::AlarmRule {
-        severity: crate::model::Severity::default(),
-        runbook: None,
+        severity: crate::model::Severity::Critical,
+        runbook: Some("https://runbooks.example/gpu-hot".into()),
         name: "gpu-hot".into(),
         metric: MetricKind::GpuUtil,
         statistic: Statistic::Maximum,
@@ -812,6 +812,24 @@ async fn a_groups_own_notifier_list_is_where_its_pages_go() {
             .count()
     };
     assert_eq!((pages("slack"), pages("pagerduty")), (1, 0), "only the group's own notifier is paged");
+    let page = store
+        .outbox_messages("slack")
+        .unwrap()
+        .into_iter()
+        .find(|m| m.payload["alarm"] == "gpu-hot")
+        .unwrap();
+    let read = crate::notifiers::message::Outgoing::read(&page.payload).unwrap();
+    let crate::notifiers::message::Outgoing::Page(page) = read else { panic!("{read:?}") };
+    assert_eq!(page.severity, "critical");
+    assert_eq!(
+        page.links.iter().map(|l| (l.text.as_str(), l.href.as_str())).collect::<Vec<_>>(),
+        vec![("runbook", "https://runbooks.example/gpu-hot")]
+    );
+    assert!(
+        page.details.contains_key("gpu_util") && page.details.contains_key("desired"),
+        "{:?}",
+        page.details
+    );
 }
 
 /// The flash crowd's scale-out, acted on, is queued for every notifier as a scale

@@ -88,7 +88,7 @@ pub fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Vec<Arc<dyn Notif
                     clock.clone(),
                 )
                 .map_err(|e| format!("notifier {}: {e}", notifier.name))?;
-                out.push(Arc::new(chat));
+                out.push(Arc::new(chat.with_channels(notifier.channels.clone())));
             }
             (NotifierKind::Pagerduty, None) => {
                 return Err(format!("notifier {}: PagerDuty without its settings", notifier.name));

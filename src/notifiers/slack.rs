@@ -27,7 +27,7 @@ use super::{Delivered, Notifier};
 use crate::backends::http::{self, HttpOptions};
 use crate::clock::Clock;
 use crate::config::secret::Secret;
-use crate::model::{BackendError, ErrorKind};
+use crate::model::{BackendError, ErrorKind, Severity};
 use crate::store::OutboxMessage;
 
 /// Slack's limit on a section's text.
@@ -39,6 +39,8 @@ pub struct SlackChat {
     api_url: String,
     token: Secret,
     channel: String,
+    /// The channel of each severity that has its own.
+    channels: Vec<(Severity, String)>,
     client: reqwest::Client,
     clock: Arc<dyn Clock>,
 }
@@ -57,13 +59,30 @@ impl SlackChat {
             api_url: api_url.trim_end_matches('/').to_string(),
             token,
             channel: channel.to_string(),
+            channels: Vec::new(),
             client: http::client(options)?,
             clock,
         })
     }
 
+    /// Posts of each severity in `channels` go to its channel; scale messages go to
+    /// `info`'s.
+    pub fn with_channels(self, channels: Vec<(Severity, String)>) -> Self {
+        SlackChat { channels, ..self }
+    }
+
     fn what(&self) -> String {
         format!("Slack {} ({})", self.api_url, self.name)
+    }
+
+    /// Where `outgoing` is posted (a reply goes to its parent's channel instead).
+    fn channel_for(&self, outgoing: &Outgoing) -> &str {
+        let severity = match outgoing {
+            Outgoing::Page(page) => Severity::from_word(&page.severity).unwrap_or_default(),
+            Outgoing::Scale(_) | Outgoing::ScaleOutcome(_) => Severity::Info,
+        };
+        let own = self.channels.iter().find(|(s, _)| *s == severity);
+        own.map_or(self.channel.as_str(), |(_, channel)| channel.as_str())
     }
 
     async fn send(&self, message: &OutboxMessage, thread: Option<&str>) -> Result<Delivered, BackendError> {
@@ -73,7 +92,8 @@ impl SlackChat {
             .token
             .resolve()
             .map_err(|why| BackendError::new(ErrorKind::Auth, format!("{what}: bot token: {why}")))?;
-        let body = post(&outgoing, &self.channel, thread);
+        let channel = self.channel_for(&outgoing);
+        let body = post(&outgoing, channel, thread);
         let url = format!("{}/chat.postMessage", self.api_url);
         let request = self
             .client
@@ -99,7 +119,7 @@ impl SlackChat {
             return Ok(Delivered { receipt });
         }
         let code = answer.error.unwrap_or_else(|| "unknown_error".to_string());
-        Err(refusal(&what, &code, &self.channel))
+        Err(refusal(&what, &code, channel))
     }
 }
 

@@ -200,3 +200,28 @@ fn a_scales_outcome_replies_in_its_thread_with_what_arrived_and_what_it_did() {
         ":warning: llm-chat: only 2 of 4 × p4d.24xlarge ready after 3m; p95 3.2 s → 0.8 s; +$65.54/h"
     );
 }
+
+#[tokio::test]
+async fn posts_go_to_their_severitys_channel_and_scales_to_infos() {
+    use wiremock::matchers::body_partial_json;
+    let server = MockServer::start().await;
+    for channel in ["#ai-critical", "#ml-performance", "#gpu-oncall"] {
+        Mock::given(path("/chat.postMessage"))
+            .and(body_partial_json(json!({"channel": channel})))
+            .respond_with(posted("1503435956.000247"))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let routed = slack(&server.uri(), &dir).with_channels(vec![
+        (crate::model::Severity::Critical, "#ai-critical".into()),
+        (crate::model::Severity::Info, "#ml-performance".into()),
+    ]);
+    routed.deliver(&row(trigger()), None).await.unwrap();
+    let scale = json!({"kind": "scale", "at": 0, "group": "llm-chat", "from": 4, "to": 8, "reason": "r"});
+    routed.deliver(&row(scale), None).await.unwrap();
+    let mut warning = trigger();
+    warning["severity"] = json!("warning");
+    routed.deliver(&row(warning), None).await.unwrap();
+}
