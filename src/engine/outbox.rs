@@ -122,17 +122,6 @@ impl Engine {
     /// Queues an acted change of `group`'s desired for its notifiers (a Slack message, a
     /// PagerDuty Change Event), with the reason the autoscaler gave.
     pub(super) fn enqueue_scale(&mut self, index: usize, from: u32, to: u32, now: Timestamp) {
-        let Some(store) = &self.store else { return };
-        let notifiers: Vec<&str> = self.io[index]
-            .notifiers
-            .as_ref()
-            .unwrap_or(&self.settings.notifiers)
-            .iter()
-            .map(String::as_str)
-            .collect();
-        if notifiers.is_empty() {
-            return;
-        }
         let group = &self.core.groups[index];
         let name = &group.spec.name;
         let reason = group.autoscaler.decision_view().map(|d| d.reason).unwrap_or_default();
@@ -148,15 +137,8 @@ impl Engine {
             "hourly_cost_usd": group.spec.hourly_cost_usd,
         });
         let message_key = format!("fleetdeck:{name}:scale:{}", now.as_millis());
-        let order_key = format!("fleetdeck:{name}:scale");
-        let message = crate::store::NewMessage {
-            group: name,
-            message_key: &message_key,
-            order_key: &order_key,
-            payload: &payload,
-        };
-        match store.enqueue(&notifiers, &message, now) {
-            Ok(_) if to > from => {
+        match self.queue_scale_message(index, &message_key, &payload, now) {
+            Ok(true) if to > from => {
                 let p95_before = newest(group, &MetricKind::LatencyP95);
                 let until = now.plus(group.spec.warmup.max);
                 let followup = ScaleFollowup { message_key, at: now, from, to, p95_before, until };
@@ -165,6 +147,28 @@ impl Engine {
             Ok(_) => {}
             Err(err) => tracing::error!(group = %name, %err, "queueing a scale message"),
         }
+    }
+
+    /// Queues a scale message or its follow-up for group `index`'s notifiers, in the
+    /// order of the group's scale messages; false when there is nothing to queue for.
+    fn queue_scale_message(
+        &self,
+        index: usize,
+        message_key: &str,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<bool, crate::store::StoreError> {
+        let Some(store) = &self.store else { return Ok(false) };
+        let notifiers = self.io[index].notifiers.as_ref().unwrap_or(&self.settings.notifiers);
+        let notifiers: Vec<&str> = notifiers.iter().map(String::as_str).collect();
+        if notifiers.is_empty() {
+            return Ok(false);
+        }
+        let group = &self.core.groups[index].spec.name;
+        let order_key = format!("fleetdeck:{group}:scale");
+        let message = crate::store::NewMessage { group, message_key, order_key: &order_key, payload };
+        store.enqueue(&notifiers, &message, now)?;
+        Ok(true)
     }
 
     /// Tells the outcome of each scale-out whose new instances are all ready or whose
@@ -189,14 +193,6 @@ impl Engine {
     }
 
     fn enqueue_scale_outcome(&self, index: usize, followup: &ScaleFollowup, ready: u32, now: Timestamp) {
-        let Some(store) = &self.store else { return };
-        let notifiers: Vec<&str> = self.io[index]
-            .notifiers
-            .as_ref()
-            .unwrap_or(&self.settings.notifiers)
-            .iter()
-            .map(String::as_str)
-            .collect();
         let group = &self.core.groups[index];
         let name = &group.spec.name;
         let payload = serde_json::json!({
@@ -215,14 +211,7 @@ impl Engine {
             "thread_of": followup.message_key,
         });
         let message_key = format!("{}#outcome", followup.message_key);
-        let order_key = format!("fleetdeck:{name}:scale");
-        let message = crate::store::NewMessage {
-            group: name,
-            message_key: &message_key,
-            order_key: &order_key,
-            payload: &payload,
-        };
-        if let Err(err) = store.enqueue(&notifiers, &message, now) {
+        if let Err(err) = self.queue_scale_message(index, &message_key, &payload, now) {
             tracing::error!(group = %name, %err, "queueing a scale's outcome");
         }
     }

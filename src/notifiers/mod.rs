@@ -97,3 +97,25 @@ pub fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Vec<Arc<dyn Notif
     }
     Ok(out)
 }
+
+/// An unsent outbox row of `notifier` holding `payload`, for the senders' tests.
+#[cfg(test)]
+pub(crate) fn test_row(notifier: &str, payload: serde_json::Value) -> OutboxMessage {
+    use crate::model::Timestamp;
+    OutboxMessage {
+        id: 1,
+        created_at: Timestamp(0),
+        notifier: notifier.into(),
+        group: "llm-chat".into(),
+        message_key: "k#trigger".into(),
+        order_key: "k".into(),
+        payload,
+        attempts: 0,
+        next_attempt_at: Timestamp(0),
+        claimed_until: None,
+        sent_at: None,
+        last_error: None,
+        given_up_at: None,
+        receipt: None,
+    }
+}

@@ -31,22 +31,7 @@ fn page(kind: &str, dedup_key: &str) -> serde_json::Value {
 }
 
 fn row(payload: serde_json::Value) -> OutboxMessage {
-    OutboxMessage {
-        id: 1,
-        created_at: Timestamp(0),
-        notifier: "pd".into(),
-        group: "llm-chat".into(),
-        message_key: "k#trigger".into(),
-        order_key: "k".into(),
-        payload,
-        attempts: 0,
-        next_attempt_at: Timestamp(0),
-        claimed_until: None,
-        sent_at: None,
-        last_error: None,
-        given_up_at: None,
-        receipt: None,
-    }
+    crate::notifiers::test_row("pd", payload)
 }
 
 fn notifier(url: &str, key: Secret) -> PagerDutyEvents {

@@ -12,22 +12,7 @@ use crate::model::Timestamp;
 const TOKEN: &str = "xoxb-planted-bot-token-0000";
 
 fn row(payload: Value) -> OutboxMessage {
-    OutboxMessage {
-        id: 1,
-        created_at: Timestamp(0),
-        notifier: "team".into(),
-        group: "llm-chat".into(),
-        message_key: "k#trigger".into(),
-        order_key: "k".into(),
-        payload,
-        attempts: 0,
-        next_attempt_at: Timestamp(0),
-        claimed_until: None,
-        sent_at: None,
-        last_error: None,
-        given_up_at: None,
-        receipt: None,
-    }
+    crate::notifiers::test_row("team", payload)
 }
 
 fn trigger() -> Value {
