@@ -111,6 +111,14 @@ pub enum CtlAction {
         #[command(flatten)]
         which: Which,
     },
+    /// Acknowledge the open incidents fleetdeck paged (PagerDuty's acknowledge, a reply
+    /// in the page's Slack thread).
+    Ack {
+        #[command(flatten)]
+        which: Which,
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Shadow mode on (decide, never act) or off (act).
     Shadow {
         #[arg(value_parser = ["on", "off"])]
@@ -163,6 +171,9 @@ impl CtlAction {
                 (Command::Silence { target: which.target(), duration: *duration }, reason.clone())
             }
             CtlAction::Unsilence { which } => (Command::Unsilence { target: which.target() }, None),
+            CtlAction::Ack { which, reason } => {
+                (Command::Acknowledge { target: which.target() }, reason.clone())
+            }
             CtlAction::Shadow { state, which, reason } => {
                 (Command::Shadow { target: which.target(), on: state == "on" }, reason.clone())
             }

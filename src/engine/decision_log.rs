@@ -133,7 +133,10 @@ pub fn command_words(request: &CommandRequest, now: Timestamp) -> Option<String>
         Command::Shadow { on: false, .. } => format!("shadow mode off by {who}: acts again"),
         Command::Silence { duration, .. } => format!("alarms silenced by {who}{}", lasting(Some(*duration))),
         Command::Unsilence { .. } => format!("alarms unsilenced by {who}"),
-        Command::ForceScale { .. } | Command::ResetBreaker { .. } | Command::Sim { .. } => return None,
+        Command::ForceScale { .. }
+        | Command::ResetBreaker { .. }
+        | Command::Sim { .. }
+        | Command::Acknowledge { .. } => return None,
     };
     Some(match request.reason.as_deref().map(str::trim) {
         Some(reason) if !reason.is_empty() => format!("{what}: {reason}"),

@@ -72,6 +72,21 @@ impl Engine {
             Command::Sim { action } if !self.core.settings.readonly => {
                 sim_outcome(&request, self.sim_command(action, at), at)
             }
+            Command::Acknowledge { target } if !self.core.settings.readonly => {
+                let reply = self.acknowledge(&request, target, at);
+                let handled = Event::CommandHandled {
+                    at,
+                    operator: request.operator.to_string(),
+                    command: request.command.to_string(),
+                    reply: reply.clone(),
+                };
+                CommandOutcome {
+                    reply,
+                    events: vec![handled],
+                    breaker_changes: Vec::new(),
+                    operator_state_changed: false,
+                }
+            }
             Command::Pause { .. } | Command::Resume { .. } => {
                 let before = self.pauses();
                 let outcome = self.core.command(&request, at);

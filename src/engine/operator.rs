@@ -50,7 +50,8 @@ pub fn apply<'a>(
         Command::Sim { .. }
         | Command::ResetBreaker { .. }
         | Command::Silence { .. }
-        | Command::Unsilence { .. } => {
+        | Command::Unsilence { .. }
+        | Command::Acknowledge { .. } => {
             Reply::Failed { error: format!("`{}` is not handled here", request.command) }
         }
     }

@@ -10,6 +10,7 @@ use super::pager::Notification;
 use super::*;
 use crate::model::MetricKind;
 use crate::notifiers::{Delivery, DeliverySettings};
+use crate::protocol::Target;
 
 /// The delivery tasks of a running engine.
 #[derive(Default)]
@@ -214,6 +215,59 @@ impl Engine {
         if let Err(err) = self.queue_scale_message(index, &message_key, &payload, now) {
             tracing::error!(group = %name, %err, "queueing a scale's outcome");
         }
+    }
+
+    /// Acknowledges the open incidents of `target`'s groups (the store's open episodes,
+    /// whoever paged them): an `acknowledge` of each for the group's notifiers, after its
+    /// trigger. Refused where there is nothing open or nowhere to send it.
+    pub(super) fn acknowledge(&self, request: &CommandRequest, target: &Target, now: Timestamp) -> Reply {
+        let Some(store) = &self.store else {
+            return Reply::Refused { reason: "no state file: there are no incidents to acknowledge".into() };
+        };
+        let by = request.operator.to_string();
+        let mut acknowledged = Vec::new();
+        for (index, group) in
+            self.core.groups.iter().enumerate().filter(|(_, g)| target.includes(&g.spec.name))
+        {
+            let name = &group.spec.name;
+            let notifiers = self.io[index].notifiers.as_ref().unwrap_or(&self.settings.notifiers);
+            let notifiers: Vec<&str> = notifiers.iter().map(String::as_str).collect();
+            let open = match store.open_pages(name) {
+                Ok(open) => open,
+                Err(err) => return Reply::Failed { error: format!("reading {name}'s incidents: {err}") },
+            };
+            if notifiers.is_empty() {
+                continue;
+            }
+            for page in open {
+                let payload = serde_json::json!({
+                    "kind": "acknowledge",
+                    "at": now,
+                    "group": name,
+                    "alarm": page.alarm,
+                    "dedup_key": page.dedup_key,
+                    "by": by,
+                    "reason": request.reason,
+                    "thread_of": Notification::trigger_key(&page.dedup_key),
+                });
+                let message_key = format!("{}#acknowledge:{}", page.dedup_key, now.as_millis());
+                let order_key = Notification::order_key_of(name, &page.alarm);
+                let message = crate::store::NewMessage {
+                    group: name,
+                    message_key: &message_key,
+                    order_key: &order_key,
+                    payload: &payload,
+                };
+                if let Err(err) = store.enqueue(&notifiers, &message, now) {
+                    return Reply::Failed { error: format!("queueing the acknowledgement: {err}") };
+                }
+                acknowledged.push(format!("{name}: {}", page.alarm));
+            }
+        }
+        if acknowledged.is_empty() {
+            return Reply::Refused { reason: format!("no open incident of {target} that fleetdeck paged") };
+        }
+        Reply::Ok { message: format!("acknowledged by {by}: {}", acknowledged.join(", ")) }
     }
 }
 

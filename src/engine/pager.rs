@@ -107,7 +107,17 @@ impl Notification {
     /// triggers and resolves reach a service in the order they happened (trigger →
     /// resolve → trigger), whatever retries came between.
     pub fn order_key(&self) -> String {
-        format!("fleetdeck:{}:{}", self.group, self.alarm)
+        Notification::order_key_of(&self.group, &self.alarm)
+    }
+
+    /// [`order_key`](Self::order_key) of `group`'s `alarm`.
+    pub fn order_key_of(group: &str, alarm: &str) -> String {
+        format!("fleetdeck:{group}:{alarm}")
+    }
+
+    /// The outbox's name for the trigger of the episode `dedup_key`.
+    pub fn trigger_key(dedup_key: &str) -> String {
+        format!("{dedup_key}#{}", NotificationKind::Trigger.word())
     }
 
     /// The outbox's name for this message: its episode and whether it opens or closes it.
@@ -117,8 +127,7 @@ impl Notification {
 
     /// The message a resolve follows up: its episode's trigger (Slack threads it there).
     pub fn thread_of(&self) -> Option<String> {
-        let trigger = NotificationKind::Trigger.word();
-        (self.kind == NotificationKind::Resolve).then(|| format!("{}#{trigger}", self.dedup_key))
+        (self.kind == NotificationKind::Resolve).then(|| Notification::trigger_key(&self.dedup_key))
     }
 }
 

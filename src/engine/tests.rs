@@ -600,3 +600,55 @@ fn without_user_the_login_name_is_the_systems_name_for_the_uid() {
     assert_eq!(login_name_from(None), system, "unset $USER");
     assert_eq!(login_name_from(Some(String::new())), system, "empty $USER");
 }
+
+/// `ack` queues an acknowledge of each open incident of the group for its notifiers,
+/// after its trigger and threaded under it; with nothing open, or read-only, it is refused.
+#[tokio::test]
+async fn ack_queues_an_acknowledge_of_each_open_incident_and_is_refused_without_one() {
+    use crate::engine::pager::Notification;
+    let clock = ManualClock::new(Timestamp(1_767_225_600_000));
+    let store = crate::store::Store::open_in_memory().unwrap();
+    let since = clock.now().minus(Duration::from_secs(120));
+    let dedup_key = Notification::dedup_key("llm-chat", "p95-over-slo", since);
+    let paged = crate::store::OpenPage {
+        group: "llm-chat".into(),
+        alarm: "p95-over-slo".into(),
+        dedup_key: dedup_key.clone(),
+        summary: "llm-chat: p95-over-slo".into(),
+        since,
+        severity: crate::model::Severity::Error,
+    };
+    store.open_page(&paged).unwrap();
+    let mut engine =
+        Engine::simulated(&crate::config::fast_profile(), 7, Arc::new(clock.clone()), false, false);
+    engine.settings.notifiers = vec!["pagerduty".into()];
+    engine.set_store(store).unwrap();
+    let ana = Operator { name: "ana".into(), email: None, auth: None };
+    let ack = |target: Target| CommandRequest {
+        operator: ana.clone(),
+        reason: Some("on it".into()),
+        command: Command::Acknowledge { target },
+    };
+    let reply = engine.handle_command(ack(Target::Group("llm-chat".into())));
+    assert_eq!(reply, Reply::Ok { message: "acknowledged by ana: llm-chat: p95-over-slo".into() });
+    let queued = engine.store.as_ref().unwrap().outbox_messages("pagerduty").unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let row = &queued[0];
+    assert_eq!(
+        (row.payload["kind"].as_str(), row.payload["dedup_key"].as_str()),
+        (Some("acknowledge"), Some(dedup_key.as_str()))
+    );
+    assert_eq!(row.payload["thread_of"].as_str(), Some(Notification::trigger_key(&dedup_key).as_str()));
+    assert_eq!((row.payload["by"].as_str(), row.payload["reason"].as_str()), (Some("ana"), Some("on it")));
+    assert_eq!(row.order_key, Notification::order_key_of("llm-chat", "p95-over-slo"), "after its trigger");
+    let none = engine.handle_command(ack(Target::Group("vision".into())));
+    assert!(
+        matches!(&none, Reply::Refused { reason } if reason.contains("no open incident of vision")),
+        "{none:?}"
+    );
+    let mut screen =
+        Engine::simulated(&crate::config::fast_profile(), 7, Arc::new(clock.clone()), true, false);
+    screen.set_store(crate::store::Store::open_in_memory().unwrap()).unwrap();
+    let refused = screen.handle_command(ack(Target::All));
+    assert!(matches!(&refused, Reply::Refused { reason } if reason.contains("read-only")), "{refused:?}");
+}

@@ -586,6 +586,9 @@ impl TickCore {
                 Command::Sim { .. } => {
                     Reply::Failed { error: "`sim` is the simulator's business, not the autoscaler's".into() }
                 }
+                Command::Acknowledge { .. } => {
+                    Reply::Failed { error: "`ack` is the notifiers' business, not the autoscaler's".into() }
+                }
                 Command::ResetBreaker { target } => match self.reset_breakers(target, &request.operator) {
                     Ok((closed, kept)) => {
                         let mut groups: Vec<&str> = closed.iter().map(|(g, _)| g.as_str()).collect();

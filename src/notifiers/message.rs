@@ -137,10 +137,25 @@ impl ScaleOutcome {
     }
 }
 
+/// An operator acknowledged an open incident.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Acknowledgement {
+    pub at: Timestamp,
+    pub group: String,
+    pub alarm: String,
+    /// The episode's key, as its trigger had it.
+    pub dedup_key: String,
+    /// Who, as the audit trail names them.
+    pub by: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// One outbox row's message.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outgoing {
     Page(Page),
+    Acknowledgement(Acknowledgement),
     Scale(Scale),
     ScaleOutcome(ScaleOutcome),
 }
@@ -152,6 +167,9 @@ impl Outgoing {
         let unreadable = |e: serde_json::Error| format!("not a message this build can read: {e}");
         match payload.get("kind").and_then(serde_json::Value::as_str) {
             Some("scale") => Scale::deserialize(payload).map(Outgoing::Scale).map_err(unreadable),
+            Some("acknowledge") => {
+                Acknowledgement::deserialize(payload).map(Outgoing::Acknowledgement).map_err(unreadable)
+            }
             Some("scale_outcome") => {
                 ScaleOutcome::deserialize(payload).map(Outgoing::ScaleOutcome).map_err(unreadable)
             }

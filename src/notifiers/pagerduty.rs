@@ -75,6 +75,10 @@ impl PagerDutyEvents {
             .map_err(|why| BackendError::new(ErrorKind::Auth, format!("{what}: routing key: {why}")))?;
         let (path, body, dedup_key) = match &outgoing {
             Outgoing::Page(page) => ("/v2/enqueue", event(page, key.expose()), Some(page.dedup_key.clone())),
+            Outgoing::Acknowledgement(ack) => {
+                let body = json!({"routing_key": key.expose(), "event_action": "acknowledge", "dedup_key": ack.dedup_key});
+                ("/v2/enqueue", body, Some(ack.dedup_key.clone()))
+            }
             Outgoing::Scale(scale) => ("/v2/change/enqueue", change_event(scale, key.expose()), None),
             Outgoing::ScaleOutcome(_) => return Ok(Delivered::default()),
         };

@@ -79,7 +79,7 @@ impl SlackChat {
     fn channel_for(&self, outgoing: &Outgoing) -> &str {
         let severity = match outgoing {
             Outgoing::Page(page) => Severity::from_word(&page.severity).unwrap_or_default(),
-            Outgoing::Scale(_) | Outgoing::ScaleOutcome(_) => Severity::Info,
+            Outgoing::Scale(_) | Outgoing::ScaleOutcome(_) | Outgoing::Acknowledgement(_) => Severity::Info,
         };
         let own = self.channels.iter().find(|(s, _)| *s == severity);
         own.map_or(self.channel.as_str(), |(_, channel)| channel.as_str())
@@ -181,6 +181,12 @@ pub fn post(outgoing: &Outgoing, channel: &str, thread: Option<&str>) -> Value {
     let (text, blocks) = match outgoing {
         Outgoing::Page(page) => page_blocks(page),
         Outgoing::Scale(scale) => scale_blocks(scale),
+        Outgoing::Acknowledgement(ack) => {
+            let why = ack.reason.as_deref().filter(|r| !r.trim().is_empty()).map(|r| format!(": {r}"));
+            let text =
+                format!("{}: {} acknowledged by {}{}", ack.group, ack.alarm, ack.by, why.unwrap_or_default());
+            (text.clone(), vec![section(&format!(":eyes: {text}"))])
+        }
         Outgoing::ScaleOutcome(outcome) => {
             let mark = if outcome.complete() { ":white_check_mark:" } else { ":warning:" };
             let text = format!("{}: {}", outcome.group, outcome.words());

@@ -45,7 +45,8 @@ pub use sim_command::{SimCommand, SimCommandError};
 /// that metric's cell as firing.
 /// 1.9 added [`AlarmView::source`]: a metric source's own alerts beside fleetdeck's.
 /// 1.10 added [`Snapshot::notifiers`]: how each notifier's deliveries stand.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 10 };
+/// 1.11 added [`Command::Acknowledge`].
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 11 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolVersion {
@@ -601,6 +602,10 @@ pub enum Command {
     },
     /// Lift the target's silence (since 1.2).
     Unsilence { target: Target },
+    /// Acknowledge the target's open incidents, those fleetdeck paged (since 1.11): an
+    /// `acknowledge` of each episode's dedup key to PagerDuty, a reply in its Slack
+    /// thread. The alarm is still evaluated; its resolve still goes out when it clears.
+    Acknowledge { target: Target },
 }
 
 impl Command {
@@ -612,6 +617,7 @@ impl Command {
             Command::Pause { .. } | Command::Resume { .. } | Command::ForceScale { .. } => true,
             Command::Shadow { .. } | Command::ResetBreaker { .. } => true,
             Command::Silence { .. } | Command::Unsilence { .. } => true,
+            Command::Acknowledge { .. } => true,
         }
     }
 }
@@ -645,6 +651,7 @@ impl fmt::Display for Command {
                 write!(f, "silence {target} {}", format_duration(*duration))
             }
             Command::Unsilence { target } => write!(f, "unsilence {target}"),
+            Command::Acknowledge { target } => write!(f, "ack {target}"),
         }
     }
 }

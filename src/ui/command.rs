@@ -53,8 +53,8 @@ pub enum Parsed {
 }
 
 /// Top-level commands, for completion and the help overlay.
-pub const COMMANDS: [&str; 10] =
-    ["sim", "pause", "resume", "scale", "shadow", "reset", "silence", "unsilence", "sort", "quit"];
+pub const COMMANDS: [&str; 11] =
+    ["sim", "pause", "resume", "scale", "shadow", "reset", "silence", "unsilence", "ack", "sort", "quit"];
 const SIM_VERBS: [&str; 4] = ["spike", "fail", "gap", "stockout"];
 
 /// How long `:scale` holds desired when no `--hold` is given.
@@ -70,6 +70,7 @@ const SHADOW_USAGE: &str = "shadow GROUP|all on|off [-- REASON]";
 const RESET_USAGE: &str = "reset GROUP|all [-- REASON]";
 const SILENCE_USAGE: &str = "silence GROUP|all DURATION [-- REASON]";
 const UNSILENCE_USAGE: &str = "unsilence GROUP|all [-- REASON]";
+const ACK_USAGE: &str = "ack GROUP|all [-- REASON]";
 const SORT_USAGE: &str = "sort config|name|alarms|p95|queue|gpu|cost [asc|desc]";
 
 /// Reads a submitted line (without the leading `:`). The error is shown to the user as is.
@@ -95,10 +96,11 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
         "reset" => operator(RESET_USAGE, parse_reset),
         "silence" => operator(SILENCE_USAGE, parse_silence),
         "unsilence" => operator(UNSILENCE_USAGE, parse_unsilence),
+        "ack" => operator(ACK_USAGE, parse_ack),
         "sort" => parse_sort(rest).map(Parsed::Sort).map_err(|e| format!("{e} (usage: {SORT_USAGE})")),
         "panic" if PANIC_COMMAND_ENABLED => Ok(Parsed::Panic),
         other => Err(format!(
-            "unknown command `{other}` (commands: sim, pause, resume, scale, shadow, reset, silence, unsilence, sort, q)"
+            "unknown command `{other}` (commands: sim, pause, resume, scale, shadow, reset, silence, unsilence, ack, sort, q)"
         )),
     }
 }
@@ -200,6 +202,14 @@ fn parse_unsilence(words: &[&str]) -> Result<Command, String> {
     match words.get(1) {
         Some(extra) => Err(format!("unexpected `{extra}`")),
         None => Ok(Command::Unsilence { target }),
+    }
+}
+
+fn parse_ack(words: &[&str]) -> Result<Command, String> {
+    let target = target(words.first())?;
+    match words.get(1) {
+        Some(extra) => Err(format!("unexpected `{extra}`")),
+        None => Ok(Command::Acknowledge { target }),
     }
 }
 

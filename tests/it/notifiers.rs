@@ -39,7 +39,7 @@ fn events(runtime: &tokio::runtime::Runtime, server: &MockServer) -> Vec<(String
 
 /// A page queued while PagerDuty fails, the daemon killed with it unsent: after a
 /// restart it is sent once, under the dedup key it was first tried with, and the alarm
-/// still firing does not page again.
+/// still firing does not page again; `ctl ack` then acknowledges it under that key.
 #[test]
 fn a_page_queued_at_a_kill_9_is_sent_once_after_the_restart_under_its_first_dedup_key() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -95,6 +95,27 @@ fn a_page_queued_at_a_kill_9_is_sent_once_after_the_restart_under_its_first_dedu
     };
     let sent_at = seq();
     wait_for("three more ticks", WAIT, || if seq() >= sent_at + 3 { Ok(()) } else { Err(seq().to_string()) });
-    assert_eq!(events(&runtime, &server), vec![("trigger".to_string(), dedup_key)], "sent once, same key");
+    assert_eq!(
+        events(&runtime, &server),
+        vec![("trigger".to_string(), dedup_key.clone())],
+        "sent once, same key"
+    );
+    // The on-call engineer acknowledges it from `fleetdeck ctl`: PagerDuty is told under
+    // the same key.
+    let acked = daemon.ctl(&["ack", "embeddings", "--reason", "looking"]);
+    let said = String::from_utf8_lossy(&acked.stdout).into_owned() + &String::from_utf8_lossy(&acked.stderr);
+    assert!(
+        acked.status.success() && said.contains("acknowledged by") && said.contains("embeddings: gpu-busy"),
+        "{said}"
+    );
+    wait_for("the acknowledge at PagerDuty", WAIT, || {
+        let seen = events(&runtime, &server);
+        let expected =
+            vec![("trigger".to_string(), dedup_key.clone()), ("acknowledge".to_string(), dedup_key.clone())];
+        if seen == expected { Ok(()) } else { Err(format!("{seen:?}")) }
+    });
+    let none = daemon.ctl(&["ack", "vision"]);
+    assert!(!none.status.success(), "nothing open on vision");
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no open incident of vision"));
     assert!(!daemon.lines().join("\n").contains(KEY));
 }

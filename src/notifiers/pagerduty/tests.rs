@@ -213,3 +213,26 @@ async fn an_acted_scale_is_a_change_event_on_the_services_timeline() {
     let sent = notifier(&server.uri(), key).deliver_row(&row(scale)).await.unwrap();
     assert_eq!(sent.receipt, None, "a change event has no dedup key");
 }
+
+#[tokio::test]
+async fn an_acknowledgement_is_the_documented_acknowledge_of_its_episodes_key() {
+    let server = MockServer::start().await;
+    let expected = json!({"routing_key": KEY, "event_action": "acknowledge", "dedup_key": "ep-1"});
+    Mock::given(method("POST"))
+        .and(path("/v2/enqueue"))
+        .and(body_json(&expected))
+        .respond_with(
+            ResponseTemplate::new(202).set_body_json(
+                json!({"status": "success", "message": "Event processed", "dedup_key": "ep-1"}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ack = json!({
+        "kind": "acknowledge", "at": 0, "group": "llm-chat", "alarm": "queue-high",
+        "dedup_key": "ep-1", "by": "ana", "reason": "on it", "thread_of": "ep-1#trigger",
+    });
+    let (_dir, key) = key_file();
+    notifier(&server.uri(), key).deliver_row(&row(ack)).await.unwrap();
+}

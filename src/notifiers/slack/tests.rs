@@ -210,3 +210,15 @@ async fn posts_go_to_their_severitys_channel_and_scales_to_infos() {
     warning["severity"] = json!("warning");
     routed.deliver(&row(warning), None).await.unwrap();
 }
+
+#[test]
+fn an_acknowledgement_replies_in_the_pages_thread_with_who_and_why() {
+    let ack = Outgoing::read(&json!({
+        "kind": "acknowledge", "at": 0, "group": "llm-chat", "alarm": "queue-high",
+        "dedup_key": "ep-1", "by": "ana", "reason": "on it",
+    }))
+    .unwrap();
+    let body = post(&ack, "#gpu-oncall", Some("C123ABC456/1503435956.000247"));
+    assert_eq!(body["thread_ts"], "1503435956.000247");
+    assert_eq!(body["text"], "llm-chat: queue-high acknowledged by ana: on it");
+}
