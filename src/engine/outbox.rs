@@ -225,7 +225,7 @@ impl Engine {
             return Reply::Refused { reason: "no state file: there are no incidents to acknowledge".into() };
         };
         let by = request.operator.to_string();
-        let mut acknowledged = Vec::new();
+        let (mut acknowledged, mut unrouted) = (Vec::new(), Vec::new());
         for (index, group) in
             self.core.groups.iter().enumerate().filter(|(_, g)| target.includes(&g.spec.name))
         {
@@ -237,6 +237,7 @@ impl Engine {
                 Err(err) => return Reply::Failed { error: format!("reading {name}'s incidents: {err}") },
             };
             if notifiers.is_empty() {
+                unrouted.extend(open.into_iter().map(|p| format!("{name}: {}", p.alarm)));
                 continue;
             }
             for page in open {
@@ -265,7 +266,12 @@ impl Engine {
             }
         }
         if acknowledged.is_empty() {
-            return Reply::Refused { reason: format!("no open incident of {target} that fleetdeck paged") };
+            let reason = if unrouted.is_empty() {
+                format!("no open incident of {target} that fleetdeck paged")
+            } else {
+                format!("no notifier to tell of {}", unrouted.join(", "))
+            };
+            return Reply::Refused { reason };
         }
         Reply::Ok { message: format!("acknowledged by {by}: {}", acknowledged.join(", ")) }
     }

@@ -268,8 +268,14 @@ fn a_pause_confirmed_in_its_dialog_holds_capacity_through_a_spike() {
     tmux.send_keys(&["y"]);
     tmux.wait_for_text(&["paused (no automated changes)"]);
     tmux.command("sim spike llm-chat x5 2m");
-    // The policy wants more and says what stops it; desired stays where it was.
-    let screen = tmux.wait_for_text(&["blocked: paused by"]);
+    // The policy wants more and says what stops it; desired stays where it was. (The
+    // pause blocks the decisions before the spike too: wait for one that wants more.)
+    let screen = wait_for("a scale-out blocked by the pause", WAIT, || {
+        let screen = tmux.capture();
+        // llm-chat's row: its GPUs past their limit (`!!`), its decision blocked.
+        let wants_more = screen.lines().any(|l| l.contains("blocked: paused by") && l.contains("%!!"));
+        if wants_more { Ok(screen) } else { Err(screen) }
+    });
     assert_eq!(counts(&screen, "llm-chat").map(|c| c.2), Some(4), "{screen}");
     // The decision log, narrowed to llm-chat: the blocked decision, expanded in full.
     tmux.send_keys(&["4", "/"]);
