@@ -9,7 +9,7 @@ use super::backfill::{CHART_SPAN, HISTORY_STEP};
 use super::*;
 use crate::backends::{ActuatorConnection, GroupBackends, SourceConnection};
 use crate::clock::ManualClock;
-use crate::model::{GroupSpec, MetricKind, Sample, Serving, WarmupRange};
+use crate::model::{GroupSpec, MetricKind, Sample};
 use crate::policy::{PolicySpec, PredictiveMode, PredictiveSpec};
 use crate::sources::{HistoryRange, HistorySeries, MetricSource, SourceHistory, SourcePoll};
 use crate::store::MinuteAggregate;
@@ -18,20 +18,7 @@ use crate::store::MinuteAggregate;
 const NOW: Timestamp = Timestamp(1_795_392_000_000);
 
 fn spec(name: &str) -> GroupSpec {
-    GroupSpec {
-        name: name.into(),
-        source: "hist".into(),
-        actuator: "fixed".into(),
-        min: 1,
-        max: 8,
-        hard_max: None,
-        desired: 2,
-        instance_type: "g5.xlarge".into(),
-        hourly_cost_usd: 1.0,
-        warmup: WarmupRange::default(),
-        serving: Serving::Generic,
-        slo_p95: None,
-    }
+    super::connection_tests::spec(name, "hist")
 }
 
 /// A source whose polls answer nothing and whose history answers, per group, a point a
@@ -181,9 +168,8 @@ async fn the_backfill_fills_the_stores_missing_minutes_the_charts_and_the_load_p
     assert!(engine.core().groups[1].autoscaler.load_profile.is_none(), "b is not predictive");
     // And the forecast is used on the first tick: 20/s at 4 per instance is 5.
     engine.tick().await;
-    let decision = engine.core().groups[0].autoscaler.last_decision.clone().unwrap();
-    let predictive = decision.proposals.iter().find(|p| p.reason.starts_with("predictive")).unwrap();
-    assert_eq!(predictive.desired, Some(5), "{}", predictive.reason);
+    let (desired, reason) = super::tests::predictive_proposal(&engine, 0);
+    assert_eq!(desired, Some(5), "{reason}");
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ use crate::sources::{GroupPoll, MetricSource, SourcePoll};
 
 const T0: Timestamp = Timestamp(1_000_000);
 
-fn spec(name: &str, source: &str) -> GroupSpec {
+pub(super) fn spec(name: &str, source: &str) -> GroupSpec {
     GroupSpec {
         name: name.into(),
         source: source.into(),

@@ -546,9 +546,16 @@ async fn a_predictive_group_gets_its_load_profile_from_the_history_on_disk() {
     // instance asks for 5.
     assert!(engine.core().groups[0].series[&MetricKind::RequestRate].minutes_len() >= 1439);
     engine.tick().await;
-    let decision = engine.core().groups[0].autoscaler.last_decision.clone().unwrap();
-    let predictive = decision.proposals.iter().find(|p| p.reason.starts_with("predictive")).unwrap();
-    assert_eq!(predictive.desired, Some(5), "{}", predictive.reason);
+    let (desired, reason) = predictive_proposal(&engine, 0);
+    assert_eq!(desired, Some(5), "{reason}");
+}
+
+/// What predictive scaling proposed for group `index` in its last decision, and why.
+pub(super) fn predictive_proposal(engine: &Engine, index: usize) -> (Option<u32>, String) {
+    let decision = engine.core().groups[index].autoscaler.last_decision.clone().expect("a decision");
+    let mut proposals = decision.proposals.iter();
+    let predictive = proposals.find(|p| p.reason.starts_with("predictive")).expect("a predictive proposal");
+    (predictive.desired, predictive.reason.clone())
 }
 
 #[tokio::test]

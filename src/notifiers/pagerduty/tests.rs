@@ -73,18 +73,7 @@ async fn a_trigger_is_the_documented_event_with_its_payload_and_links() {
         "client": "fleetdeck",
         "links": [{"href": "https://runbooks.example/llm-chat", "text": "runbook"}],
     });
-    Mock::given(method("POST"))
-        .and(path("/v2/enqueue"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(&expected))
-        .respond_with(ResponseTemplate::new(202).set_body_json(json!({
-            "status": "success",
-            "message": "Event processed",
-            "dedup_key": "fleetdeck:llm-chat:queue-high:1796593740000",
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_event(&server, &expected, "fleetdeck:llm-chat:queue-high:1796593740000").await;
     let (_dir, key) = key_file();
     let sent = notifier(&server.uri(), key)
         .deliver_row(&row(page("trigger", "fleetdeck:llm-chat:queue-high:1796593740000")))
@@ -93,21 +82,26 @@ async fn a_trigger_is_the_documented_event_with_its_payload_and_links() {
     assert_eq!(sent.receipt.as_deref(), Some("fleetdeck:llm-chat:queue-high:1796593740000"));
 }
 
+/// Expects `expected` once, as JSON at `/v2/enqueue`, answered as PagerDuty documents a
+/// success.
+async fn expect_event(server: &MockServer, expected: &serde_json::Value, dedup_key: &str) {
+    Mock::given(method("POST"))
+        .and(path("/v2/enqueue"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(expected))
+        .respond_with(ResponseTemplate::new(202).set_body_json(
+            json!({"status": "success", "message": "Event processed", "dedup_key": dedup_key}),
+        ))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn a_resolve_names_only_its_episodes_key() {
     let server = MockServer::start().await;
     let expected = json!({"routing_key": KEY, "event_action": "resolve", "dedup_key": "ep-1"});
-    Mock::given(method("POST"))
-        .and(path("/v2/enqueue"))
-        .and(body_json(&expected))
-        .respond_with(
-            ResponseTemplate::new(202).set_body_json(
-                json!({"status": "success", "message": "Event processed", "dedup_key": "ep-1"}),
-            ),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_event(&server, &expected, "ep-1").await;
     let (_dir, key) = key_file();
     notifier(&server.uri(), key).deliver_row(&row(page("resolve", "ep-1"))).await.unwrap();
 }
@@ -218,17 +212,7 @@ async fn an_acted_scale_is_a_change_event_on_the_services_timeline() {
 async fn an_acknowledgement_is_the_documented_acknowledge_of_its_episodes_key() {
     let server = MockServer::start().await;
     let expected = json!({"routing_key": KEY, "event_action": "acknowledge", "dedup_key": "ep-1"});
-    Mock::given(method("POST"))
-        .and(path("/v2/enqueue"))
-        .and(body_json(&expected))
-        .respond_with(
-            ResponseTemplate::new(202).set_body_json(
-                json!({"status": "success", "message": "Event processed", "dedup_key": "ep-1"}),
-            ),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_event(&server, &expected, "ep-1").await;
     let ack = json!({
         "kind": "acknowledge", "at": 0, "group": "llm-chat", "alarm": "queue-high",
         "dedup_key": "ep-1", "by": "ana", "reason": "on it", "thread_of": "ep-1#trigger",
