@@ -756,6 +756,8 @@ mod connection_tests;
 #[cfg(test)]
 mod marker_tests;
 #[cfg(test)]
+mod outbox_tests;
+#[cfg(test)]
 mod scenario_tests;
 #[cfg(test)]
 mod tests;
